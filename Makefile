@@ -1,0 +1,37 @@
+# bpnn: `make run` sets everything up and trains the digit recogniser; `make test` runs the tests.
+# Both create their own virtual environment in .venv (Python 3.11+ as `python3`).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BPNN := $(VENV)/bin/bpnn
+PRESET ?= fast
+OUT ?= runs/$(PRESET)
+
+.PHONY: setup run test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[all,test]'
+	touch $@
+
+# The main job: train the MNIST digit recogniser (preset PRESET) into OUT and report its error.
+run: setup
+	$(BPNN) gradcheck
+	$(BPNN) train --preset $(PRESET) --out $(OUT)
+
+# Every test; the slow MNIST ones run when BPNN_DATA names the MNIST folder.
+test: setup
+	$(PY) -m pytest -q -rs
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+bench: setup
+	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "PyTorch not installed: comparing without it"
+	$(BPNN) bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

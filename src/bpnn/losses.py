@@ -1,0 +1,123 @@
+"""Loss functions: each gives its value and the output layer's delta, side by side.
+
+- ``squared``: the tutorial's E = 1/2 sum_i (t_i - y_i)^2, with any output activation.
+  Its output delta is dE/dz = f'(z) (y - t); for sigmoid that is y (1 - y)(y - t), the negative
+  of the tutorial's formula 3 (the tutorial's delta is -dE/dnet).
+- ``cross_entropy``: softmax cross-entropy E = -sum_i t_i log softmax(z)_i, computed from the
+  logits z with log-sum-exp, so logits of +-1000 are fine.  dE/dz = softmax(z) - t.  Requires a
+  softmax output layer.
+
+Targets ``T`` are (n_samples, n_outputs) arrays; ``cross_entropy`` also takes class indices of
+shape (n_samples,).  ``value`` returns the loss of each sample, shape (n_samples,); the
+networks average it over rows.
+
+Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation
+
+__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "LOSSES", "get_loss", "one_hot"]
+
+
+def one_hot(labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
+            dtype=np.float64) -> np.ndarray:
+    """Class indices (n,) -> target rows (n, n_classes): ``on`` at the label, ``off`` elsewhere.
+
+    The tutorial's MNIST targets are ``one_hot(labels, 10, on=0.9, off=0.1)``.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be a 1-D integer array, got shape {labels.shape} {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
+    out = np.full((labels.size, n_classes), off, dtype=dtype)
+    out[np.arange(labels.size), labels] = on
+    return out
+
+
+def _targets(T: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """T as rows shaped like the output ``like``; class indices become one-hot rows."""
+    T = np.asarray(T)
+    if T.ndim == 1 and T.dtype.kind in "iu" and like.ndim == 2:
+        return one_hot(T, like.shape[1], dtype=like.dtype)
+    if T.shape != like.shape:
+        raise ValueError(f"targets have shape {T.shape}, expected {like.shape}")
+    return T
+
+
+class Loss:
+    """Base class: ``value`` per sample and ``delta`` = dE/dz at the output layer."""
+
+    name = "loss"
+
+    def value(self, z: np.ndarray, y: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """Loss of each sample, shape (n,), from logits z and outputs y (both (n, k))."""
+        raise NotImplementedError
+
+    def delta(self, z: np.ndarray, y: np.ndarray, T: np.ndarray, output: Activation) -> np.ndarray:
+        """dE/dz for each sample, shape (n, k): what backpropagation starts from."""
+        raise NotImplementedError
+
+    def check_output(self, output: Activation) -> None:
+        """Raise ValueError if this loss cannot be used with that output activation."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class SquaredError(Loss):
+    """E = 1/2 sum_i (t_i - y_i)^2 (the tutorial's objective)."""
+
+    name = "squared"
+
+    def value(self, z, y, T):
+        diff = _targets(T, y) - y
+        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+    def delta(self, z, y, T, output):
+        # dE/dy = y - t, then through the output activation: for sigmoid y(1-y)(y-t) (formula 3).
+        return output.backward(y, y - _targets(T, y))
+
+
+class SoftmaxCrossEntropy(Loss):
+    """E = logsumexp(z) - sum_i t_i z_i (for rows of t summing to 1); dE/dz = softmax(z) - t."""
+
+    name = "cross_entropy"
+
+    def check_output(self, output):
+        if output.name != "softmax":
+            raise ValueError(
+                f"loss 'cross_entropy' is softmax cross-entropy and needs output='softmax', "
+                f"got output={output.name!r}"
+            )
+
+    def value(self, z, y, T):
+        T = _targets(T, y)
+        m = z.max(axis=1, keepdims=True)
+        log_sum = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return log_sum * T.sum(axis=1) - np.einsum("ij,ij->i", T, z)
+
+    def delta(self, z, y, T, output):
+        T = np.asarray(T)
+        if T.ndim == 1 and T.dtype.kind in "iu":  # class indices: no one-hot matrix needed
+            d = y.copy()
+            d[np.arange(len(T)), T] -= 1
+            return d
+        T = _targets(T, y)
+        return y * T.sum(axis=1, keepdims=True) - T
+
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SquaredError, SoftmaxCrossEntropy)}
+
+
+def get_loss(name: str | Loss) -> Loss:
+    """Return a loss instance for a registry name (or pass an instance through)."""
+    if isinstance(name, Loss):
+        return name
+    try:
+        return LOSSES[name]()
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None

@@ -1,0 +1,76 @@
+"""Shared fixtures: seeded generators, the real MNIST folder, a tiny synthetic MNIST in IDX form.
+
+- ``rng``: a fresh seeded ``numpy.random.Generator`` per test.
+- ``mnist_dir``: the real MNIST files (``BPNN_DATA``, else ``../shared/data/mnist``); tests that use
+  it are skipped when neither exists.
+- ``tiny_mnist_dir``: four gzip IDX files in the MNIST layout (240 training and 60 test images of
+  28x28, ten learnable classes: digit k lights up a bar at row 2k+4), written here with ``struct``
+  so the reader is tested against an independent writer.
+
+Markers: ``slow`` tests run only when ``BPNN_DATA`` is set; ``browser`` tests need Chromium
+(``BPNN_REQUIRE_BROWSER=1`` turns a missing browser into a failure instead of a skip).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("BPNN_DATA"):
+        return
+    skip = pytest.mark.skip(reason="slow MNIST test: set BPNN_DATA to the MNIST folder to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    folder = Path(os.environ.get("BPNN_DATA") or SHARED_MNIST)
+    if not all((folder / name).is_file() for name in MNIST_FILES):
+        pytest.skip(f"real MNIST files not found in {folder}")
+    return folder
+
+
+def write_idx_gz(path: Path, array: np.ndarray) -> None:
+    """Write a uint8 array as a gzip IDX file (magic 0x0000 08 ndim, big-endian dims)."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def synthetic_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n 28x28 uint8 images of ten easy classes and their labels."""
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+    for i, k in enumerate(labels):
+        row = 2 * int(k) + 4
+        images[i, row:row + 2, 4:24] = 200 + rng.integers(0, 55)
+    return images, labels
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny_mnist")
+    gen = np.random.default_rng(7)
+    for prefix, n in (("train", 240), ("t10k", 60)):
+        images, labels = synthetic_digits(n, gen)
+        write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder
