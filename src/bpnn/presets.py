@@ -1,0 +1,36 @@
+"""Named training recipes.  A preset is a partial ``TrainConfig``; options on the command line
+override it.
+
+- ``tutorial``: the tutorial's system -- 784-300-10, sigmoid everywhere, squared error with
+  0.9/0.1 targets, per-sample SGD (rate 0.3), uniform(-0.1, 0.1) weights; evaluate every 10
+  epochs and stop when the error stops falling (patience 1).
+- ``fast``: a modern recipe that reaches 98% test accuracy in as few seconds as possible.
+- ``best``: the most accurate fully connected net trainable here in about 15 minutes.
+"""
+from __future__ import annotations
+
+PRESETS: dict[str, dict] = {
+    "tutorial": dict(
+        layers=[784, 300, 10], activation="sigmoid", output="sigmoid", loss="squared",
+        init="uniform", optimizer="sgd", lr=0.3, batch_size=1, epochs=100, eval_every=10,
+        patience=1, checkpoint_every=10,
+    ),
+    "fast": dict(
+        layers=[784, 300, 10], activation="relu", output="softmax", loss="cross_entropy",
+        init="he", optimizer="momentum", lr=0.1, momentum=0.9, batch_size=128, epochs=10,
+        eval_every=1, patience=3,
+    ),
+    "best": dict(
+        layers=[784, 1200, 1200, 10], activation="relu", output="softmax", loss="cross_entropy",
+        init="he", optimizer="momentum", lr=0.05, momentum=0.9, batch_size=128, epochs=60,
+        eval_every=1, patience=60, dropout=[0.2, 0.5, 0.5], schedule="cosine",
+    ),
+}
+
+
+def preset(name: str) -> dict:
+    """The settings of a named preset (a copy)."""
+    try:
+        return dict(PRESETS[name])
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,181 @@
+"""The Trainer: early stopping restores the best weights, resume is bit-identical, Ctrl-C saves,
+divergence stops cleanly and keeps the last good checkpoint."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bpnn.train as train_mod
+from bpnn.checkpoint import load_arrays, load_model
+from bpnn.train import DivergenceError, Split, Trainer, TrainConfig
+from conftest import synthetic_digits
+
+
+@pytest.fixture(scope="module")
+def splits():
+    gen = np.random.default_rng(3)
+    parts = []
+    for n in (300, 60, 60):
+        images, labels = synthetic_digits(n, gen)
+        parts.append(Split(images.reshape(n, 784), labels))
+    return parts
+
+
+def small_config(**changes) -> TrainConfig:
+    base = dict(layers=[784, 16, 10], activation="relu", loss="cross_entropy", init="he",
+                optimizer="momentum", lr=0.05, batch_size=16, epochs=4, eval_every=1, patience=10)
+    return TrainConfig(**{**base, **changes})
+
+
+def trainer(cfg, splits, out, log=None) -> Trainer:
+    train, val, test = splits
+    return Trainer(cfg, train, val, test, out, log=log, progress=False)
+
+
+def scripted_errors(monkeypatch, errors):
+    """Make the selection error follow ``errors``, one value per evaluation."""
+    it = iter(errors)
+    monkeypatch.setattr(train_mod, "evaluate_error", lambda net, split, *a, **k: next(it))
+
+
+@pytest.mark.parametrize("errors, epochs, patience, stopped", [
+    ([0.5, 0.3, 0.4, 0.45, 0.2], 5, 2, True),   # stops early after two evaluations without gain
+    ([0.5, 0.3, 0.4, 0.35], 4, 10, False),      # runs out of epochs after the best one
+])
+def test_best_weights_restored_either_way(monkeypatch, splits, tmp_path, errors, epochs, patience, stopped):
+    snapshots = []
+    t = trainer(small_config(epochs=epochs, patience=patience), splits, tmp_path)
+    t.log = lambda line: snapshots.append([p.copy() for p in t.net.params()])
+    scripted_errors(monkeypatch, errors + [0.0] * 3)  # the trailing values serve _finish
+    results = t.run()
+    assert t.history.stopped_early is stopped
+    assert t.history.best_epoch == 2 and results["best_epoch"] == 2
+    assert len(snapshots) == (4 if stopped else epochs)
+    for final, best, last in zip(t.net.params(), snapshots[1], snapshots[-1]):
+        np.testing.assert_array_equal(final, best)
+        assert not np.array_equal(best, last)
+    saved, _ = load_model(tmp_path / "model.npz")
+    for a, b in zip(saved.params(), snapshots[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_tutorial_rule_patience_one_stops_when_error_rises(monkeypatch, splits, tmp_path):
+    scripted_errors(monkeypatch, [0.5, 0.4, 0.41] + [0.0] * 3)
+    t = trainer(small_config(epochs=10, patience=1), splits, tmp_path)
+    t.run()
+    assert t.history.stopped_early and t.epoch == 3 and t.history.best_epoch == 2
+
+
+def test_min_delta_ignores_tiny_improvements(monkeypatch, splits, tmp_path):
+    scripted_errors(monkeypatch, [0.5, 0.499, 0.498] + [0.0] * 3)
+    t = trainer(small_config(epochs=10, patience=2, min_delta=0.01), splits, tmp_path)
+    t.run()
+    assert t.history.best_epoch == 1 and t.epoch == 3
+
+
+def test_evaluates_every_n_epochs_and_at_the_end(splits, tmp_path):
+    t = trainer(small_config(epochs=5, eval_every=2), splits, tmp_path)
+    t.run()
+    evaluated = [r["epoch"] for r in t.history.epochs if r["val_error"] is not None]
+    assert evaluated == [2, 4, 5]
+    assert all(r["test_error"] is None for r in t.history.epochs)  # test set only at the end
+
+
+def final_arrays(folder):
+    arrays, meta = load_arrays(folder / "checkpoint.npz")
+    return arrays, meta
+
+
+@pytest.mark.parametrize("changes", [
+    dict(),                                                       # momentum, mini-batches
+    dict(optimizer="adam", lr=0.01, dropout=0.3),                 # Adam state and dropout masks
+    dict(activation="sigmoid", loss="squared", optimizer="sgd", lr=0.3, batch_size=1),  # the tutorial's
+])
+def test_resume_is_bit_identical(splits, tmp_path, changes):
+    whole = trainer(small_config(epochs=4, **changes), splits, tmp_path / "whole")
+    whole.run()
+    half = trainer(small_config(epochs=2, **changes), splits, tmp_path / "half")
+    half.run()
+    train, val, test = splits
+    resumed = Trainer.resume(tmp_path / "half", train, val, test, epochs=4, progress=False)
+    assert resumed.epoch == 2
+    resumed.run()
+    a, meta_a = final_arrays(tmp_path / "whole")
+    b, meta_b = final_arrays(tmp_path / "half")
+    assert set(a) == set(b)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert meta_a["rng"] == meta_b["rng"]
+    assert [r["train_loss"] for r in meta_a["history"]["epochs"]] == \
+           [r["train_loss"] for r in meta_b["history"]["epochs"]]
+
+
+class FlagAfter:
+    """Stands in for the Ctrl-C flag: 'pressed' after ``n`` chunks."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    @property
+    def raised(self):
+        self.n -= 1
+        return self.n < 0
+
+
+def test_interrupt_saves_and_resumes_mid_epoch(monkeypatch, splits, tmp_path):
+    monkeypatch.setattr(train_mod, "CHUNK", 64)
+    cfg = small_config(epochs=3)
+    trainer(cfg, splits, tmp_path / "whole").run()
+    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(7))  # inside epoch 2
+    t = trainer(cfg, splits, tmp_path / "cut")
+    result = t.run()
+    assert result["interrupted"] and result["epochs"] == 1
+    arrays, meta = final_arrays(tmp_path / "cut")
+    assert meta["position"]["done"] == 64 * 2  # 5 chunks in epoch 1, 2 in epoch 2
+    assert not (tmp_path / "cut" / "model.npz").exists()
+    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(10 ** 9))
+    train, val, test = splits
+    Trainer.resume(tmp_path / "cut", train, val, test, progress=False).run()
+    a, _ = final_arrays(tmp_path / "whole")
+    b, _ = final_arrays(tmp_path / "cut")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(splits, tmp_path):
+    t = trainer(small_config(epochs=2), splits, tmp_path)
+    t.run()
+    good, _ = final_arrays(tmp_path)
+    train, val, test = splits
+    t = Trainer.resume(tmp_path, train, val, test, epochs=4, progress=False)
+    t.optimizer.lr = 1e12
+    t.config.lr = 1e12
+    with pytest.raises(DivergenceError, match="learning rate 1e\\+12"):
+        t.run()
+    kept, meta = final_arrays(tmp_path)
+    assert meta["epoch"] == 2
+    for key in good:
+        np.testing.assert_array_equal(good[key], kept[key])
+
+
+def test_checkpoint_is_plain_data(splits, tmp_path):
+    trainer(small_config(epochs=1), splits, tmp_path).run()
+    with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as data:
+        assert all(data[k].dtype != object for k in data.files)
+    assert (tmp_path / "history.json").is_file() and (tmp_path / "config.json").is_file()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="learning rate"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ValueError, match="unknown setting"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="stop-on"):
+        TrainConfig(stop_on="train")
