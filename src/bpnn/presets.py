@@ -17,8 +17,8 @@ PRESETS: dict[str, dict] = {
     ),
     "fast": dict(
         layers=[784, 300, 10], activation="relu", output="softmax", loss="cross_entropy",
-        init="he", optimizer="momentum", lr=0.1, momentum=0.9, batch_size=128, epochs=10,
-        eval_every=1, patience=3,
+        init="he", optimizer="momentum", lr=0.2, momentum=0.9, batch_size=128, epochs=4,
+        schedule="cosine", eval_every=1, patience=4,
     ),
     "best": dict(
         layers=[784, 1200, 1200, 10], activation="relu", output="softmax", loss="cross_entropy",
