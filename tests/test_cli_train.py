@@ -49,7 +49,7 @@ def test_train_json_evaluate_info(tiny_mnist_dir, tmp_path, capsys):
 
 
 def test_resume_cli_matches_uninterrupted(tiny_mnist_dir, tmp_path, capsys):
-    common = ["--data", tiny_mnist_dir, "--layers", "784,24,10", "--val-size", "40", "--no-report", "--json"]
+    common = ["--data", tiny_mnist_dir, "--layers", "784,24,10", "--schedule", "constant", "--val-size", "40", "--no-report", "--json"]
     assert run_cli(capsys, "train", "--out", tmp_path / "a", "--epochs", 4, *common)[0] == 0
     assert run_cli(capsys, "train", "--out", tmp_path / "b", "--epochs", 2, *common)[0] == 0
     code, out, err = run_cli(capsys, "train", "--resume", tmp_path / "b", "--epochs", 4, "--json", "--no-report")
@@ -85,17 +85,19 @@ def test_user_errors_are_one_line_exit_2(tiny_mnist_dir, tmp_path, capsys, argv,
     (tmp_path / "garbage.npz").write_text("not a model")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     if argv[0] == "train":
-        argv += ["--data", str(tiny_mnist_dir), "--out", str(tmp_path / "run")]
+        argv += ["--data", str(tiny_mnist_dir), "--out", str(tmp_path / "run"), "--val-size", "40"]
     else:
         argv += ["--data", str(tiny_mnist_dir)] if argv[0] == "evaluate" else []
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
-    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
 
 
 def test_missing_data_folder_is_one_line(tmp_path, capsys):
     code, out, err = run_cli(capsys, "train", "--data", tmp_path / "empty", "--out", tmp_path / "run")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "train-images-idx3-ubyte.gz" in err
 
 
 def test_python_dash_m_entry_point(tiny_mnist_dir, tmp_path):

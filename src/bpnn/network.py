@@ -193,12 +193,12 @@ class Network:
     def check_input(self, X) -> np.ndarray:
         """X as a (n, n_inputs) array of this network's dtype, or a clear ValueError."""
         X = np.asarray(X)
+        shape = X.shape
         if X.ndim == 1:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ValueError(
-                f"input must have shape (n_samples, {self.n_inputs}), got {np.shape(X)}"
-            )
+            raise ValueError(f"input must have shape (n_samples, {self.n_inputs}) or "
+                             f"({self.n_inputs},), got {shape}")
         if X.dtype.kind not in "biuf":
             raise ValueError(f"input must be numeric, got dtype {X.dtype}")
         X = X.astype(self.dtype, copy=False)
@@ -239,9 +239,16 @@ class Network:
 
     def loss_value(self, X, T, rng: np.random.Generator | None = None) -> float:
         """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices)."""
-        X = self.check_input(X)
+        X, T = self._sample_pair(X, T)
         cache = self.forward(X, rng)
         return float(np.mean(self.loss_fn.value(cache.z, cache.outputs[-1], T)))
+
+    def _sample_pair(self, X, T):
+        """Checked inputs, with a single 1-D sample's 1-D target row made 2-D too."""
+        T = np.asarray(T)
+        if np.ndim(X) == 1 and T.ndim == 1 and T.dtype.kind == "f":
+            T = T[None, :]
+        return self.check_input(X), T
 
     # ---- backward ----------------------------------------------------------------------
     def backward(self, cache: Cache, T) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -273,5 +280,5 @@ class Network:
         tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW here.
         ``rng`` turns dropout on (the same seed gives the same masks).
         """
-        X = self.check_input(X)
+        X, T = self._sample_pair(X, T)
         return self.backward(self.forward(X, rng), T)

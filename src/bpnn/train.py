@@ -28,8 +28,11 @@ import numpy as np
 from .checkpoint import (MNIST_PREPROCESSING, atomic_write, load_arrays, network_from_arrays,
                          params_to_arrays, save_arrays, save_model)
 from .errors import BpnnError, FormatError
+from .activations import get_activation
+from .init import INITIALISERS
+from .losses import get_loss
 from .network import Network
-from .optim import make_optimizer, learning_rate
+from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .steppers import make_stepper
 
 __all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "evaluate_error"]
@@ -88,6 +91,19 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """Unknown component names fail here, before any data is read."""
+        loss = get_loss(self.loss)
+        output = self.output or ("softmax" if loss.name == "cross_entropy" else "sigmoid")
+        loss.check_output(get_activation(output))
+        get_activation(self.activation)
+        for kind, name, known in (("init", self.init, INITIALISERS), ("optimizer", self.optimizer, OPTIMIZERS),
+                                  ("schedule", self.schedule, SCHEDULES),
+                                  ("dtype", self.dtype, ("float32", "float64"))):
+            if name not in known:
+                raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(known)}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":

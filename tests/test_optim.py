@@ -1,0 +1,132 @@
+"""Optimisers and schedules against numbers computed by hand."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bpnn import SGD, Adam, Network, learning_rate, make_optimizer
+
+
+def test_sgd_is_formula_5():
+    # w <- w + eta delta x with the true gradient g = -delta x:  w <- w - eta g.
+    W, b = np.array([[0.5, -0.2]]), np.array([0.1])
+    delta, x, eta = 0.3, np.array([1.0, 2.0]), 0.5
+    SGD(lr=eta).step([W, b], [-delta * x[None, :], np.array([-delta])])
+    # 0.5 + 0.5*0.3*1 = 0.65;  -0.2 + 0.5*0.3*2 = 0.1;  0.1 + 0.5*0.3 = 0.25
+    np.testing.assert_allclose(W, [[0.65, 0.1]], rtol=1e-15)
+    np.testing.assert_allclose(b, [0.25], rtol=1e-15)
+
+
+def test_sgd_batch_of_one_on_a_network_is_the_tutorials_update(rng):
+    net = Network([3, 2], seed=0)  # one sigmoid layer
+    x, t = rng.random(3), np.array([0.9, 0.1])
+    W0 = net.layers[0].W.copy()
+    y = 1 / (1 + np.exp(-(W0 @ x)))
+    delta = y * (1 - y) * (t - y)  # formula 3
+    SGD(lr=0.3).step(net.params(), [g for pair in net.gradient(x, t[None]) for g in pair])
+    np.testing.assert_allclose(net.layers[0].W, W0 + 0.3 * np.outer(delta, x), atol=1e-15)
+
+
+def test_momentum_two_steps_by_hand():
+    w = np.array([1.0])
+    opt = SGD(lr=0.1, momentum=0.9)
+    opt.step([w], [np.array([0.5])])   # v = 0.5;            w = 1 - 0.05 = 0.95
+    opt.step([w], [np.array([-0.2])])  # v = 0.45 - 0.2 = 0.25; w = 0.95 - 0.025 = 0.925
+    assert w[0] == pytest.approx(0.925, abs=1e-15)
+    assert opt.velocity[0][0] == pytest.approx(0.25, abs=1e-15)
+
+
+def test_nesterov_two_steps_by_hand():
+    w = np.array([1.0])
+    opt = SGD(lr=0.1, momentum=0.9, nesterov=True)
+    opt.step([w], [np.array([0.5])])   # v = 0.5;  w = 1 - 0.1 (0.5 + 0.45) = 0.905
+    opt.step([w], [np.array([-0.2])])  # v = 0.25; w = 0.905 - 0.1 (-0.2 + 0.225) = 0.9025
+    assert w[0] == pytest.approx(0.9025, abs=1e-15)
+
+
+def test_adam_two_steps_by_hand():
+    w = np.array([1.0])
+    opt = Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8)
+    g1, g2 = 0.5, -0.2
+    opt.step([w], [np.array([g1])])
+    opt.step([w], [np.array([g2])])
+    # step 1: m = 0.05, v = 0.00025; m_hat = 0.5, v_hat = 0.25 -> w = 1 - 0.01 * 0.5 / (0.5 + 1e-8)
+    # step 2: m = 0.045 - 0.02 = 0.025, v = 0.00024975 + 0.00004 = 0.00028975
+    #         m_hat = 0.025 / 0.19 = 0.131579, v_hat = 0.00028975 / 0.001999 = 0.144947
+    m1, v1 = 0.1 * g1, 0.001 * g1 ** 2
+    w1 = 1.0 - 0.01 * (m1 / 0.1) / (math.sqrt(v1 / 0.001) + 1e-8)
+    m2, v2 = 0.9 * m1 + 0.1 * g2, 0.999 * v1 + 0.001 * g2 ** 2
+    m_hat, v_hat = m2 / (1 - 0.9 ** 2), v2 / (1 - 0.999 ** 2)
+    assert m_hat == pytest.approx(0.131579, abs=1e-6) and v_hat == pytest.approx(0.144947, abs=1e-6)
+    w2 = w1 - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-8)
+    assert w[0] == pytest.approx(w2, abs=2e-8)  # the textbook form
+    # bpnn uses the paper's efficient form (Kingma & Ba, end of section 2): the bias corrections
+    # go into the step size, lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), and eps is added to sqrt(v).
+    e1 = 1.0 - 0.01 * math.sqrt(1 - 0.999) / (1 - 0.9) * m1 / (math.sqrt(v1) + 1e-8)
+    e2 = e1 - 0.01 * math.sqrt(1 - 0.999 ** 2) / (1 - 0.9 ** 2) * m2 / (math.sqrt(v2) + 1e-8)
+    assert w[0] == pytest.approx(e2, abs=1e-15)
+    assert w[0] < e1 < 1.0
+
+
+def test_weight_decay_only_on_matrices():
+    W, b = np.ones((2, 2)), np.ones(2)
+    SGD(lr=0.1, weight_decay=0.5).step([W, b], [np.zeros((2, 2)), np.zeros(2)])
+    np.testing.assert_allclose(W, 0.95)  # 1 - 0.1 * 0.5 * 1
+    np.testing.assert_array_equal(b, 1.0)
+    W, b = np.ones((2, 2)), np.ones(2)
+    Adam(lr=0.1, weight_decay=0.5).step([W, b], [np.zeros((2, 2)), np.zeros(2)])
+    assert (W < 1).all() and (b == 1).all()
+
+
+def test_schedules():
+    assert learning_rate("constant", 0.3, 50, 100) == 0.3
+    assert learning_rate("step", 1.0, 9, 100, step_size=10, gamma=0.5) == 1.0
+    assert learning_rate("step", 1.0, 10, 100, step_size=10, gamma=0.5) == 0.5
+    assert learning_rate("step", 1.0, 25, 100, step_size=10, gamma=0.5) == 0.25
+    assert learning_rate("exponential", 2.0, 3, 100, gamma=0.5) == 0.25
+    assert learning_rate("cosine", 1.0, 0, 10) == 1.0
+    assert learning_rate("cosine", 1.0, 5, 10) == pytest.approx(0.5)
+    assert learning_rate("cosine", 1.0, 10, 10, min_lr=0.1) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        learning_rate("linear", 1.0, 0, 10)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
+def test_state_dict_round_trip(name, rng):
+    params = [rng.normal(size=(3, 2)), rng.normal(size=3)]
+    grads = [[rng.normal(size=p.shape) for p in params] for _ in range(3)]
+    a = make_optimizer(name, lr=0.05)
+    for g in grads[:2]:
+        a.step(params, g)
+    state = {k: np.array(v) for k, v in a.state_dict().items()}
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+    b = make_optimizer(name, lr=0.05)
+    b.load_state_dict(state)
+    assert b.t == a.t == 2
+    pa, pb = [p.copy() for p in params], [p.copy() for p in params]
+    a.step(pa, grads[2])
+    b.step(pb, grads[2])
+    for x, y in zip(pa, pb):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_make_optimizer_and_bad_arguments():
+    assert make_optimizer("momentum", 0.1).momentum == 0.9
+    assert make_optimizer("nesterov", 0.1).nesterov is True
+    assert make_optimizer("adam", 0.001).hyper()["name"] == "adam"
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        make_optimizer("rmsprop", 0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        SGD(lr=0)
+    with pytest.raises(ValueError, match="learning rate"):
+        SGD(lr=float("nan"))
+    with pytest.raises(ValueError, match="momentum"):
+        SGD(lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="Nesterov"):
+        SGD(lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="weight decay"):
+        SGD(lr=0.1, weight_decay=-1)
+    with pytest.raises(ValueError, match="betas"):
+        Adam(beta1=1.0)
