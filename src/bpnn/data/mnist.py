@@ -1,0 +1,388 @@
+"""MNIST: find the four files, verify them, download them when missing, and read them.
+
+Where bpnn looks (``find_mnist``): the folder named by the caller (the CLI's ``--data``), else the
+``BPNN_DATA`` environment variable, else a per-user cache folder (``$XDG_CACHE_HOME/bpnn/mnist``,
+by default ``~/.cache/bpnn/mnist``).
+
+- A folder named explicitly may hold any IDX data set of MNIST's shape (Fashion-MNIST, say): its
+  files are checked for structure, and checksums that differ from the official MNIST only give a
+  notice.
+- The cache is verified strictly: md5 of the decompressed bytes, or of the .gz as the mirrors
+  serve it.  Missing or corrupt files are downloaded from the public mirrors (the next mirror on
+  failure), verified, and written atomically; offline, one error says which files to put where.
+
+Images stay uint8 ``(n, 784)`` in memory (row-major 28x28); scale batches to [0, 1] as they are
+used.  Also here: the seeded validation split and the tutorial's training targets.  Not here: the
+IDX format itself (``bpnn.data.idx``) and error metrics (``bpnn.data.metrics``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from http.client import HTTPException
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+from ..checkpoint import atomic_write
+from ..errors import BpnnError, FormatError
+from ..losses import one_hot
+from .idx import GZIP_MAGIC, read_idx, read_idx_header
+
+__all__ = ["find_mnist", "download_mnist", "load_mnist", "validation_split", "mnist_targets",
+           "cache_dir", "verify_file", "MNIST_FILES", "MIRRORS", "ENV_VAR", "MnistFile"]
+
+ENV_VAR = "BPNN_DATA"
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+           "https://storage.googleapis.com/cvdf-datasets/mnist/")
+IMAGE_SHAPE = (28, 28)
+SPLITS = {"train": "train", "test": "t10k"}  # split -> file name prefix
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class MnistFile:
+    """One official file: its decompressed size and md5, and the md5 of the mirrors' .gz."""
+
+    size: int
+    md5: str
+    gz_md5: str
+
+
+MNIST_FILES: dict[str, MnistFile] = {
+    "train-images-idx3-ubyte.gz": MnistFile(16 + 60000 * 784, "6bbc9ace898e44ae57da46a324031adb",
+                                            "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train-labels-idx1-ubyte.gz": MnistFile(8 + 60000, "a25bea736e30d166cdddb491f175f624",
+                                            "d53e105ee54ea40749a09fcbcd1e9432"),
+    "t10k-images-idx3-ubyte.gz": MnistFile(16 + 10000 * 784, "2646ac647ad5339dbf082846283269ea",
+                                           "9fb629c4189551a2d022fa330f9573f3"),
+    "t10k-labels-idx1-ubyte.gz": MnistFile(8 + 10000, "27ae3e4e09519cfbb04c329615203637",
+                                           "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+
+Notice = Callable[[str], None]
+
+
+def _stderr_notice(message: str) -> None:
+    print(f"bpnn: notice: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- finding
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user MNIST cache: ``$XDG_CACHE_HOME/bpnn/mnist``, else ``~/.cache/bpnn/mnist``."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bpnn" / "mnist"
+
+
+def find_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = True,
+               progress: bool | None = None, notice: Notice | None = None) -> Path:
+    """The folder holding the four MNIST files, checked; downloads into the cache when needed.
+
+    ``data_dir`` (the CLI's ``--data``) wins, then ``$BPNN_DATA``, then ``cache_dir()``.
+    ``progress``: None shows a download bar only on a terminal, False never, True always.
+    ``notice(message)`` receives non-fatal remarks (default: a line on stderr).
+    Raises ``BpnnError`` (``FormatError`` for bad files) with one message saying what to do.
+    """
+    notice = notice or _stderr_notice
+    if data_dir is not None and str(data_dir) != "":
+        return _check_folder(Path(data_dir), "--data", notice)
+    if os.environ.get(ENV_VAR):
+        return _check_folder(Path(os.environ[ENV_VAR]), ENV_VAR, notice)
+    return _cached(cache_dir(os.environ), download, progress, notice)
+
+
+def _locate(folder: Path, name: str) -> Path | None:
+    """``name`` (.gz) in folder, or its decompressed twin; None if neither exists."""
+    for path in (folder / name, folder / name.removesuffix(".gz")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _check_folder(folder: Path, source: str, notice: Notice) -> Path:
+    """An explicitly named folder: four files of MNIST's structure; other checksums: a notice."""
+    if not folder.is_dir():
+        raise BpnnError(f"{folder} (named with {source}) is not a folder: it should hold the four "
+                        f"MNIST files {_names()}")
+    paths = {name: _locate(folder, name) for name in MNIST_FILES}
+    missing = [name for name, path in paths.items() if path is None]
+    if missing:
+        raise BpnnError(f"{folder} (named with {source}) lacks {', '.join(missing)}: it should "
+                        f"hold the four MNIST files {_names()} (gzip or not)")
+    for prefix in SPLITS.values():
+        images, labels = (paths[f"{prefix}-{kind}.gz"] for kind in ("images-idx3-ubyte",
+                                                                     "labels-idx1-ubyte"))
+        _check_pair(images, read_idx_header(images), labels, read_idx_header(labels))
+    different = [name for name, path in paths.items() if not verify_file(path, MNIST_FILES[name])]
+    if different:
+        notice(f"{folder}: {', '.join(different)} differ from the official MNIST (checksums); "
+               f"using them as they are")
+    return folder
+
+
+def _cached(folder: Path, download: bool, progress: bool | None, notice: Notice) -> Path:
+    """The cache folder, every file verified strictly; missing or corrupt ones downloaded."""
+    todo = {}
+    for name, spec in MNIST_FILES.items():
+        path = folder / name
+        if not path.is_file():
+            todo[name] = spec
+        elif not verify_file(path, spec):
+            if not download:
+                raise FormatError(f"{path}: checksum differs from the official MNIST file: delete "
+                                  f"it and bpnn will download it again")
+            notice(f"{path}: checksum differs from the official MNIST file; downloading it again")
+            todo[name] = spec
+    if todo and not download:
+        raise BpnnError(f"MNIST is not in {folder} (missing {', '.join(todo)}) and downloading "
+                        f"is off: {_where_to_put(folder)}")
+    if todo:
+        download_mnist(folder, files=todo, progress=progress)
+    return folder
+
+
+def _names() -> str:
+    return ", ".join(MNIST_FILES)
+
+
+def _where_to_put(folder: Path) -> str:
+    return (f"put the four files {_names()} (from {MIRRORS[0]} or another MNIST mirror) in "
+            f"{folder}, or in any folder named with --data DIR or the {ENV_VAR} environment "
+            f"variable")
+
+
+# ----------------------------------------------------------------------------- verifying
+
+
+class _Digests:
+    """md5 of a byte stream and, when it is gzip, of its decompressed content (at most limit+1)."""
+
+    def __init__(self, limit: int, inflate: bool):
+        self.raw = hashlib.md5()
+        self.content = hashlib.md5() if inflate else self.raw
+        self.inflater = zlib.decompressobj(wbits=31) if inflate else None
+        self.size = 0
+        self.limit = limit
+        self.broken = False
+
+    def update(self, chunk: bytes) -> None:
+        self.raw.update(chunk)
+        if self.inflater is None:
+            self.size += len(chunk)
+            return
+        try:  # bounded steps, stopping past the expected size: a gzip bomb costs nothing
+            while chunk and not self.broken and self.size <= self.limit:
+                out = self.inflater.decompress(chunk, _CHUNK)
+                self.content.update(out)
+                self.size += len(out)
+                chunk = self.inflater.unconsumed_tail
+        except zlib.error:
+            self.broken = True
+
+    def matches(self, spec: MnistFile) -> bool:
+        if self.inflater is not None and self.raw.hexdigest() == spec.gz_md5:
+            return True
+        complete = self.inflater is None or self.inflater.eof
+        return (not self.broken and complete and self.size == spec.size
+                and self.content.hexdigest() == spec.md5)
+
+
+def verify_file(path: str | os.PathLike, spec: MnistFile) -> bool:
+    """Whether ``path`` (gzip or plain) holds the official content described by ``spec``."""
+    try:
+        return _verify(path, spec)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _verify(path, spec: MnistFile) -> bool:
+    with open(path, "rb") as f:
+        gz = f.read(2) == GZIP_MAGIC
+        if gz:  # fast path: the mirrors' .gz, byte for byte
+            f.seek(0)
+            if _md5(f) == spec.gz_md5:
+                return True
+        elif os.fstat(f.fileno()).st_size != spec.size:
+            return False
+        f.seek(0)
+        digests = _Digests(spec.size, inflate=gz)
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digests.update(chunk)
+            if digests.size > spec.size:
+                return False
+    return digests.matches(spec)
+
+
+def _md5(f) -> str:
+    h = hashlib.md5()
+    for chunk in iter(lambda: f.read(_CHUNK), b""):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- downloading
+
+
+class _ChecksumError(Exception):
+    pass
+
+
+def download_mnist(dest: str | os.PathLike, *, mirrors: Iterable[str] | None = None,
+                   files: Mapping[str, MnistFile] | None = None, progress: bool | None = None,
+                   timeout: float = 30.0) -> Path:
+    """Download ``files`` (default: the four MNIST files) into ``dest``, verified, atomically.
+
+    Each file comes from the first of ``mirrors`` (default ``MIRRORS``) that serves it with the
+    right checksum.  A failed or corrupt download leaves no file behind.  When every mirror fails,
+    raises ``BpnnError`` saying which files to put where.
+    """
+    dest = Path(dest)
+    mirrors = list(MIRRORS if mirrors is None else mirrors)
+    for name, spec in (MNIST_FILES if files is None else files).items():
+        failures = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + name
+            try:
+                _fetch(url, dest / name, spec, progress, timeout)
+                break
+            except (OSError, HTTPException, ValueError, _ChecksumError) as exc:
+                failures.append(f"{url}: {_reason(exc)}")
+        else:
+            raise BpnnError(f"MNIST is not in {dest} and could not be downloaded "
+                            f"({'; '.join(failures) or 'no mirrors'}): {_where_to_put(dest)}")
+    return dest
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return str(exc.reason)
+    return str(exc) or type(exc).__name__
+
+
+def _fetch(url: str, path: Path, spec: MnistFile, progress: bool | None, timeout: float) -> None:
+    """Stream ``url`` into ``path`` atomically, hashing as it goes; _ChecksumError if wrong."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        digests = _Digests(spec.size, inflate=True)
+        limit = spec.size + (1 << 20)  # a .gz is never much larger than its content
+
+        def write(f) -> None:
+            with _progress_bar(progress, response.length, path.name) as bar:
+                got = 0
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    got += len(chunk)
+                    if got > limit:
+                        raise _ChecksumError(f"more than {limit:,} bytes: not the MNIST file")
+                    f.write(chunk)
+                    digests.update(chunk)
+                    bar.update(len(chunk))
+            if not digests.matches(spec):
+                raise _ChecksumError("checksum differs from the official MNIST file")
+
+        atomic_write(path, write)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _progress_bar(progress: bool | None, total: int | None, name: str):
+    """A tqdm bar on stderr (None: only on a terminal), or a silent stand-in without tqdm."""
+    if progress is False:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=f"downloading {name}", unit="B", unit_scale=True,
+                unit_divisor=1024, leave=False, file=sys.stderr,
+                disable=None if progress is None else False)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _check_pair(images: Path, image_header, labels: Path, label_header) -> None:
+    """Images (n, 28, 28) uint8 and labels (n,) uint8, from (dtype, shape) headers."""
+    (idt, ishape), (ldt, lshape) = image_header, label_header
+    if idt != np.uint8 or len(ishape) != 3 or tuple(ishape[1:]) != IMAGE_SHAPE:
+        raise FormatError(f"{images}: expected images of shape (n, 28, 28) uint8, found "
+                          f"{tuple(ishape)} {idt}")
+    if ldt != np.uint8 or len(lshape) != 1:
+        raise FormatError(f"{labels}: expected labels of shape (n,) uint8, found "
+                          f"{tuple(lshape)} {ldt}")
+    if ishape[0] != lshape[0]:
+        raise FormatError(f"{labels}: holds {lshape[0]} labels but {images.name} holds "
+                          f"{ishape[0]} images")
+
+
+def load_mnist(folder: str | os.PathLike, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, 784) uint8, labels (n,) uint8) of the "train" or "test" split in ``folder``.
+
+    Images are 28x28 rows flattened (row-major), grey levels 0..255; labels are 0..9.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    folder = Path(folder)
+    paths = []
+    for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz"):
+        name = f"{SPLITS[split]}-{kind}"
+        path = _locate(folder, name)
+        if path is None:
+            raise BpnnError(f"{folder / name}: no such file (nor {name.removesuffix('.gz')})")
+        paths.append(path)
+    images, labels = (read_idx(path) for path in paths)
+    _check_pair(paths[0], (images.dtype, images.shape), paths[1], (labels.dtype, labels.shape))
+    if labels.size and labels.max() > 9:
+        raise FormatError(f"{paths[1]}: labels must be digits 0..9, found {labels.max()}")
+    return images.reshape(len(images), -1), labels
+
+
+# ----------------------------------------------------------------------------- using
+
+
+def validation_split(n: int, n_val: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, val_idx): a random ``n_val`` of ``range(n)`` held out, both sorted, disjoint."""
+    if not 0 <= n_val < n:
+        raise ValueError(f"the validation set must hold 0 to {n - 1} of the {n} samples, "
+                         f"got {n_val}")
+    order = rng.permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def mnist_targets(labels: np.ndarray, loss: str, on: float = 0.9, off: float = 0.1,
+                  n_classes: int = 10, dtype=np.float64) -> np.ndarray:
+    """Training targets for ``labels`` (n,): what the loss compares the outputs with.
+
+    "squared": the tutorial's rows (n, n_classes), ``on`` (0.9) for the digit and ``off`` (0.1)
+    elsewhere, so sigmoid outputs never need to saturate.  "cross_entropy": class indices (n,).
+    """
+    if loss == "squared":
+        return one_hot(labels, n_classes, on=on, off=off, dtype=dtype)
+    if loss == "cross_entropy":
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise ValueError(f"labels must be a 1-D integer array, got shape {labels.shape} "
+                             f"{labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ValueError(f"labels must lie in 0..{n_classes - 1}, "
+                             f"got {labels.min()}..{labels.max()}")
+        return labels.astype(np.intp)
+    raise ValueError(f"unknown loss {loss!r}; choose 'squared' or 'cross_entropy'")
