@@ -75,7 +75,8 @@ def load_arrays(path) -> tuple[dict[str, np.ndarray], dict]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{path}: not a bpnn file ({exc})") from None
+        raise FormatError(f"{path}: not a bpnn file (not a readable .npz archive of plain arrays: "
+                          f"{type(exc).__name__})") from None
     if META_KEY not in arrays:
         raise FormatError(f"{path}: not a bpnn file (no metadata)")
     try:

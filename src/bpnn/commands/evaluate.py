@@ -22,14 +22,14 @@ def add_parser(sub) -> None:
 
 def evaluate_model(net, images: np.ndarray, labels: np.ndarray, scale: float) -> dict:
     """Error rate, accuracy, confusion matrix (rows: true digit) and per-class error rates."""
-    from ..data import confusion_matrix
+    from ..data import confusion_matrix, per_class_error
     from ..train import predict_classes
 
     if images.shape[1] != net.n_inputs:
         raise BpnnError(f"the model takes {net.n_inputs} inputs but the images have {images.shape[1]} pixels")
     predicted = predict_classes(net, images, scale)
     cm = confusion_matrix(predicted, labels, net.n_outputs)
-    per_class = 1 - np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
+    per_class = per_class_error(cm)
     error = float(np.mean(predicted != labels))
     return {"samples": int(len(labels)), "errors": int(np.sum(predicted != labels)),
             "error_rate": error, "accuracy": 1 - error, "confusion_matrix": cm.tolist(),

@@ -1,0 +1,286 @@
+"""From an image file to what an MNIST network reads: the preprocessing of ``predict`` and ``serve``.
+
+MNIST digits were made like this: grey levels, ink light on a dark background, the digit cropped,
+its longer side scaled to 20 pixels keeping the aspect ratio (anti-aliased), and placed in a 28x28
+field so that its centre of mass sits at pixel (14, 14).  ``image_to_mnist`` does the same to any
+PNG, JPEG, BMP or GIF (first frame): colour or grey, any size, with or without transparency, dark ink
+on light paper or light ink on a dark background.
+
+- ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely: only the four
+  formats above, and a pixel limit checked from the header before anything is decoded (Pillow's
+  decompression-bomb warning is turned into an error too).
+- ``image_to_mnist(image) -> (28, 28) uint8``: 0 = background, 255 = ink, as in the MNIST files.
+- ``mnist_to_input``, ``check_pixels``, ``pixels_to_input``: 28x28 grey levels -> network input
+  (784,) scaled as the model's metadata says.
+- ``check_model``, ``digit_probabilities``: is the model one that reads 28x28 digits, and its ten
+  probabilities (softmax outputs as they are; sigmoid outputs normalised to sum to 1).
+
+Photos: the background is estimated locally (a coarse minimum of the ink map), so gentle uneven
+lighting is flattened; a 3x3 median removes speckle noise in images larger than 64 pixels.  Left
+out: deskewing, segmenting several digits, and perspective correction.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from .errors import BpnnError, FormatError
+
+__all__ = [
+    "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
+    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "pixels_to_input",
+    "check_model", "digit_probabilities",
+]
+
+FORMATS = ("PNG", "JPEG", "BMP", "GIF")
+MAX_PIXELS = 40_000_000  # stricter than Pillow's own bomb limit (89 million)
+WORK_SIDE = 1024  # larger images are reduced to this longer side first (the result is 20 px)
+BOX, FIELD, CENTRE = 20, 28, 14.0  # MNIST: 20x20 box, 28x28 field, centre of mass at (14, 14)
+MIN_CONTRAST = 0.2  # ink must differ from the background by 20% of the grey range
+
+
+class ImageError(FormatError):
+    """An image that cannot be used: unreadable, not an image, too large, or blank."""
+
+
+class NotAnImage(ImageError):
+    """The bytes are not a PNG, JPEG, BMP or GIF image."""
+
+
+class ImageTooLarge(ImageError):
+    """More pixels than allowed (a possible decompression bomb)."""
+
+
+class BlankImage(ImageError):
+    """No ink: the image is one flat colour (or nearly)."""
+
+
+# ---- reading ------------------------------------------------------------------------------
+def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Image.Image:
+    """Open and decode ``source`` (a path, bytes, or a binary file object): the first frame.
+
+    Raises NotAnImage, ImageTooLarge or ImageError with a message naming ``name`` (default:
+    the path, or "image").  The pixel limit is checked from the header, before decoding.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        name = name or str(source)
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{name}: no such file" if not path.exists() else f"{name}: not a file")
+        with open(path, "rb") as f:
+            return _decode(f, max_pixels, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(bytes(source))
+    return _decode(source, max_pixels, name or "image")
+
+
+def _decode(fp, max_pixels: int, name: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp, formats=list(FORMATS))
+            if img.width * img.height > max_pixels:
+                raise ImageTooLarge(f"{name}: {img.width}x{img.height} image has more than "
+                                    f"{max_pixels:,} pixels")
+            if img.format == "JPEG":  # decode at a reduced scale when the image is large
+                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
+            img.load()
+            return img
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise NotAnImage(f"{name}: not a PNG, JPEG, BMP or GIF image") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"{name}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        # Pillow's decoders report broken files with any of these
+        raise ImageError(f"{name}: cannot read the image ({exc})") from None
+
+
+# ---- preprocessing ------------------------------------------------------------------------
+def image_to_mnist(image: Image.Image) -> np.ndarray:
+    """A digit image as MNIST would hold it: (28, 28) uint8, 0 = background, 255 = ink.
+
+    Raises BlankImage when there is no ink to find.
+    """
+    ink, strong = _ink_map(_grey(image))
+    rows, cols = np.nonzero(ink >= strong)  # crop to the clear strokes, not to faint smudges
+    if rows.size == 0:
+        raise BlankImage("no digit found: the image is blank")
+    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return _place(_fit(crop, BOX), FIELD, CENTRE)
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    """Grey levels in [0, 1], (H, W) float32, at most WORK_SIDE on the longer side.
+
+    Transparent pixels are composited onto a background that contrasts with the visible pixels,
+    so both dark strokes and light strokes on a transparent canvas survive.
+    """
+    img = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit and float greys
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255, 0, 255).astype(np.uint8))
+    img = img.convert("RGBA").convert("LA") if _has_alpha(img) else img.convert("L")
+    if max(img.size) > WORK_SIDE:
+        scale = WORK_SIDE / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        img = img.resize(size, Image.Resampling.BOX)
+    if img.mode == "L":
+        return _denoise(img)
+    grey, alpha = (np.asarray(band, dtype=np.float32) / 255 for band in img.split())
+    seen = alpha.sum()
+    shown = (grey * alpha).sum() / seen if seen > 0 else 1.0
+    backdrop = 1.0 if shown < 0.5 else 0.0
+    flat = grey * alpha + backdrop * (1 - alpha)
+    return _denoise(Image.fromarray(np.round(flat * 255).astype(np.uint8)))
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+
+
+def _denoise(img: Image.Image) -> np.ndarray:
+    """3x3 median against speckle (not on tiny images, whose strokes are 1-2 pixels wide)."""
+    if min(img.size) >= 64:
+        img = img.filter(ImageFilter.MedianFilter(3))
+    return np.asarray(img, dtype=np.float32) / 255
+
+
+def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
+    """(H, W) float32 in [0, 1]: 0 where there is no ink, up to 1 in the strokes; and the level
+    above which a pixel is clearly ink (Otsu's threshold on this scale)."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    ink = 1 - grey if np.median(border) > 0.5 else grey  # light paper: invert
+    ink = np.clip(ink - _background(ink), 0, None)
+    if ink.max() < MIN_CONTRAST:
+        raise BlankImage("no digit found: the image is blank (no ink that stands out)")
+    t = _otsu(ink)
+    strong = ink[ink > t]
+    top = float(np.percentile(strong, 90)) if strong.size else float(ink.max())
+    low = t / 2  # below half the threshold is paper noise
+    span = max(top - low, 1e-6)
+    return np.clip((ink - low) / span, 0, 1), (t - low) / span
+
+
+def _background(ink: np.ndarray, grid: int = 8) -> np.ndarray:
+    """A smooth estimate of the background level: minimum over coarse blocks, 3x3 minimum of
+    those (so a block full of stroke still sees paper), bilinear back to full size."""
+    h, w = ink.shape
+    if min(h, w) < 2 * grid:
+        return np.full_like(ink, ink.min())
+    ys = np.linspace(0, h, grid + 1).astype(int)
+    xs = np.linspace(0, w, grid + 1).astype(int)
+    blocks = np.array([[ink[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].min() for j in range(grid)]
+                       for i in range(grid)], dtype=np.float32)
+    padded = np.pad(blocks, 1, mode="edge")
+    low = np.min([padded[i:i + grid, j:j + grid] for i in range(3) for j in range(3)], axis=0)
+    field = Image.fromarray(low).resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(field, dtype=np.float32)
+
+
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the level that best separates two groups (paper and ink)."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, float(values.max())))
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    s0 = np.cumsum(hist * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m0 = s0 / w0
+        m1 = (s0[-1] - s0) / w1
+        between = w0 * w1 * (m0 - m1) ** 2
+    return float(centres[np.nanargmax(np.where(w1 > 0, between, np.nan))])
+
+
+def _fit(crop: np.ndarray, box: int) -> np.ndarray:
+    """Scale so the longer side is ``box`` pixels, keeping the aspect ratio (anti-aliased by a
+    triangle filter, which does not ring as Lanczos does)."""
+    h, w = crop.shape
+    scale = box / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    img = Image.fromarray(crop.astype(np.float32))
+    return np.clip(np.asarray(img.resize(size, Image.Resampling.BILINEAR)), 0, 1)
+
+
+def _place(small: np.ndarray, field: int, centre: float) -> np.ndarray:
+    """Put ``small`` in a field x field array so its centre of mass lands on (centre, centre);
+    the shift is limited so no ink falls outside the field."""
+    h, w = small.shape
+    mass = small.sum()
+    cy = (small.sum(axis=1) @ np.arange(h)) / mass
+    cx = (small.sum(axis=0) @ np.arange(w)) / mass
+    top = int(np.clip(round(centre - cy), 0, field - h))
+    left = int(np.clip(round(centre - cx), 0, field - w))
+    out = np.zeros((field, field), dtype=np.uint8)
+    out[top:top + h, left:left + w] = np.round(small * 255).astype(np.uint8)
+    return out
+
+
+# ---- to the network -----------------------------------------------------------------------
+def check_pixels(values) -> np.ndarray:
+    """784 grey levels (0 = background .. 255 = ink, row by row) as a checked (784,) float64.
+
+    ValueError, with what is wrong, for a wrong length, non-numbers, NaN/inf or out-of-range values.
+    """
+    if not isinstance(values, (list, tuple, np.ndarray)):
+        raise ValueError(f"pixels must be a list of {FIELD * FIELD} grey levels")
+    if len(values) != FIELD * FIELD:
+        raise ValueError(f"pixels must hold {FIELD * FIELD} grey levels (28x28), got {len(values)}")
+    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
+        raise ValueError("pixels must all be numbers")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # an integer beyond float range
+        raise ValueError("pixels must be grey levels in 0..255, got a huge number") from None
+    if not np.isfinite(arr).all():
+        raise ValueError("pixels must be finite numbers (got NaN or infinity)")
+    if arr.min() < 0 or arr.max() > 255:
+        raise ValueError(f"pixels must be grey levels in 0..255, got values from "
+                         f"{arr.min():g} to {arr.max():g}")
+    return arr
+
+
+def mnist_to_input(grid: np.ndarray, scale: float = 1 / 255) -> np.ndarray:
+    """(28, 28) or (784,) grey levels -> the network's input row, (784,) float64."""
+    return np.asarray(grid, dtype=np.float64).reshape(FIELD * FIELD) * scale
+
+
+def pixels_to_input(values, scale: float = 1 / 255) -> np.ndarray:
+    """A JSON list of 784 grey levels -> the network's input (784,), after ``check_pixels``."""
+    return mnist_to_input(check_pixels(values), scale)
+
+
+def check_model(net, meta: dict) -> float:
+    """BpnnError unless the model reads 28x28 light-on-dark digits; returns its input scale."""
+    prep = meta.get("preprocessing") or {}
+    if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [FIELD, FIELD]:
+        raise BpnnError(f"this model takes {net.n_inputs} inputs; reading images needs a model "
+                        f"of 28x28 = 784 pixels")
+    if prep.get("ink", "light-on-dark") != "light-on-dark":
+        raise BpnnError(f"this model expects {prep['ink']!r} images; bpnn prepares light-on-dark ones")
+    scale = float(prep.get("scale", 1 / 255))
+    if not (math.isfinite(scale) and scale > 0):
+        raise BpnnError(f"bad input scale {scale!r} in the model's metadata")
+    return scale
+
+
+def digit_probabilities(net, x: np.ndarray) -> np.ndarray:
+    """Probabilities of each class for one input row x (784,): (n_outputs,) summing to 1.
+
+    Softmax outputs are probabilities already; other outputs (sigmoid with squared error) are
+    normalised by their sum, which ranks the classes the same way.
+    """
+    y = np.asarray(net.predict(x), dtype=np.float64)
+    if net.output == "softmax":
+        return y
+    y = np.clip(y, 0, None)
+    total = y.sum()
+    return y / total if total > 0 else np.full_like(y, 1 / y.size)

@@ -1,0 +1,178 @@
+// The draw-a-digit page: pointer events draw on the canvas; while drawing, the canvas is sent
+// as a PNG to POST /api/predict (at most one request in flight, at most one per INTERVAL ms),
+// and the answer fills in the digit, the ten probability bars and the 28x28 input image.
+"use strict";
+
+const INTERVAL = 150; // ms between requests while drawing
+const pad = document.getElementById("pad");
+const ctx = pad.getContext("2d");
+const seen = document.getElementById("seen").getContext("2d");
+const digitEl = document.getElementById("digit");
+const confidenceEl = document.getElementById("confidence");
+const statusEl = document.getElementById("status");
+const bars = [];
+
+let drawing = false, hasInk = false, prev = null;
+let busy = false, dirty = false, lastSent = 0, timer = null, generation = 0;
+
+function setupBars() {
+  const list = document.getElementById("bars");
+  for (let k = 0; k < 10; k++) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="k">${k}</span><span class="track"><span class="fill"></span></span><span class="p"></span>`;
+    list.appendChild(li);
+    bars.push({ li, fill: li.querySelector(".fill"), p: li.querySelector(".p") });
+  }
+}
+
+function clearPad() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+  ctx.strokeStyle = "#000";
+  ctx.fillStyle = "#000";
+  ctx.lineWidth = pad.width / 14;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  hasInk = false;
+  generation++; // answers to earlier drawings are ignored
+  dirty = false;
+  showResult(null);
+  statusEl.textContent = "";
+}
+
+function point(e) {
+  const r = pad.getBoundingClientRect();
+  return {
+    x: (e.clientX - r.left - pad.clientLeft) * pad.width / pad.clientWidth,
+    y: (e.clientY - r.top - pad.clientTop) * pad.height / pad.clientHeight,
+  };
+}
+
+function dot(p) {
+  ctx.beginPath();
+  ctx.arc(p.x, p.y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+function line(a, b) {
+  ctx.beginPath();
+  ctx.moveTo(a.x, a.y);
+  ctx.lineTo(b.x, b.y);
+  ctx.stroke();
+}
+
+pad.addEventListener("pointerdown", (e) => {
+  if (e.pointerType === "mouse" && e.button !== 0) return;
+  e.preventDefault();
+  pad.setPointerCapture(e.pointerId);
+  drawing = true;
+  prev = point(e);
+  dot(prev);
+  hasInk = true;
+  request();
+});
+
+pad.addEventListener("pointermove", (e) => {
+  if (!drawing) return;
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  for (const ev of events.length ? events : [e]) {
+    const p = point(ev);
+    line(prev, p);
+    prev = p;
+  }
+  request();
+});
+
+for (const type of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(type, () => {
+    if (!drawing) return;
+    drawing = false;
+    request();
+  });
+}
+
+document.getElementById("clear").addEventListener("click", clearPad);
+
+// ---- talking to the server -------------------------------------------------------------
+function request() {
+  dirty = true;
+  schedule();
+}
+
+function schedule() {
+  if (busy || timer !== null || !dirty) return;
+  const wait = Math.max(0, lastSent + INTERVAL - performance.now());
+  timer = setTimeout(send, wait);
+}
+
+function canvasPng() {
+  return new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+}
+
+async function send() {
+  timer = null;
+  if (!dirty || !hasInk) return;
+  dirty = false;
+  busy = true;
+  lastSent = performance.now();
+  const mine = generation;
+  try {
+    const body = await canvasPng();
+    const response = await fetch("/api/predict", {
+      method: "POST", headers: { "Content-Type": "image/png" }, body,
+    });
+    const answer = await response.json();
+    if (mine !== generation) return;
+    if (response.ok) {
+      showResult(answer);
+      statusEl.textContent = "";
+    } else {
+      statusEl.textContent = answer.error || `error ${response.status}`;
+    }
+  } catch (err) {
+    if (mine === generation) statusEl.textContent = "cannot reach the server";
+  } finally {
+    busy = false;
+    schedule();
+  }
+}
+
+// ---- showing the answer ------------------------------------------------------------------
+function showResult(answer) {
+  const probs = answer ? answer.probabilities : new Array(10).fill(0);
+  digitEl.textContent = answer ? String(answer.digit) : "\u2013";
+  confidenceEl.textContent = answer ? `${(100 * probs[answer.digit]).toFixed(1)}% sure` : "\u00a0";
+  bars.forEach((bar, k) => {
+    const p = probs[k] || 0;
+    bar.fill.style.width = `${(100 * p).toFixed(1)}%`;
+    bar.p.textContent = answer ? `${(100 * p).toFixed(1)}%` : "";
+    bar.li.classList.toggle("best", !!answer && k === answer.digit);
+  });
+  drawSeen(answer ? answer.input : null);
+}
+
+function drawSeen(input) {
+  const image = seen.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = input ? input[i] : 0;
+    image.data.set([v, v, v, 255], 4 * i);
+  }
+  seen.putImageData(image, 0, 0);
+}
+
+async function showModel() {
+  try {
+    const info = await (await fetch("/health")).json();
+    const error = info.results && info.results.test_error;
+    const sizes = info.network.sizes.join("-");
+    document.getElementById("model").textContent =
+      `model ${info.model}: ${sizes} network` +
+      (typeof error === "number" ? `, ${(100 * error).toFixed(2)}% test error` : "");
+  } catch (err) {
+    // the footer is decoration; drawing still works
+  }
+}
+
+setupBars();
+clearPad();
+showModel();

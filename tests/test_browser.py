@@ -1,0 +1,161 @@
+"""The draw-a-digit page end to end in headless Chromium (Playwright for Python).
+
+``bpnn serve`` runs in a subprocess on a free loopback port with a model trained on the real
+MNIST; the test draws a "1" with the mouse and expects the page to say 1, then draws with a finger
+on a phone-sized screen.  Screenshots go to ``test-artifacts/`` in the repository root.
+Skipped without Chromium or Playwright, unless BPNN_REQUIRE_BROWSER=1 (then they fail).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers_model import save_mnist_model
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:
+    expect = sync_playwright = None
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def missing(reason: str):
+    if os.environ.get("BPNN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (BPNN_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+def chromium_path() -> str:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    missing("Chromium not found (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(mnist_dir, tmp_path_factory):
+    model = save_mnist_model(mnist_dir, tmp_path_factory.mktemp("model") / "model.npz")
+    port = free_port()
+    log = open(model.with_name("serve.log"), "w+b")  # a file, so a chatty server never blocks
+    proc = subprocess.Popen([sys.executable, "-m", "bpnn", "serve", str(model), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    assert json.load(r)["status"] == "ok"
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"bpnn serve did not start: {log.read().decode(errors='replace')}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    if sync_playwright is None:
+        missing("Playwright for Python is not installed")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def seen_ink(page) -> int:
+    """Sum of the grey levels shown in the page's 28x28 "what the network sees" canvas."""
+    return page.evaluate("""() => {
+        const d = document.getElementById('seen').getContext('2d').getImageData(0, 0, 28, 28).data;
+        let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; }""")
+
+
+def bar_fraction(page, digit: int) -> float:
+    """How much of digit's probability bar is filled, as drawn on screen (0..1)."""
+    fill = page.locator("#bars li .fill").nth(digit).bounding_box()
+    track = page.locator("#bars li .track").nth(digit).bounding_box()
+    return fill["width"] / track["width"]
+
+
+def test_draw_a_one_with_the_mouse(browser, server):
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server)
+    page.wait_for_selector("#bars li")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/predict") else None)
+    box = page.locator("#pad").bounding_box()
+    x, top, h = box["x"] + box["width"] * 0.52, box["y"], box["height"]
+    start = time.monotonic()
+    page.mouse.move(x, top + 0.18 * h)
+    page.mouse.down()
+    page.mouse.move(x - 0.02 * h, top + 0.5 * h, steps=10)
+    # an answer arrives while the button is still down: the page predicts as you draw
+    expect(page.locator("#digit")).not_to_have_text("\u2013", timeout=15_000)
+    page.mouse.move(x - 0.04 * h, top + 0.82 * h, steps=10)
+    page.mouse.up()
+    expect(page.locator("#digit")).to_have_text("1", timeout=15_000)
+    page.wait_for_timeout(300)
+    # throttled: 21 pointer events, at most one request per 150 ms (plus the last one)
+    assert 2 <= len(sent) <= (time.monotonic() - start) / 0.15 + 2
+    assert page.locator("#bars li.best .k").text_content() == "1"
+    assert float(page.locator("#confidence").text_content().split("%")[0]) > 50
+    assert bar_fraction(page, 1) > 0.5 and bar_fraction(page, 0) < 0.5  # the bar chart shows it
+    assert seen_ink(page) > 20 * 255  # the 28x28 image arrived and was drawn
+    page.screenshot(path=str(ARTIFACTS / "draw-one.png"))
+    page.click("#clear")
+    assert page.locator("#digit").text_content() == "\u2013" and seen_ink(page) == 0
+    page.close()
+
+
+def test_phone_screen_and_finger(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_selector("#bars li")
+    box = page.locator("#pad").bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0 and box["width"] >= 300
+    assert box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 844
+    assert abs(box["width"] - box["height"]) < 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    # A finger stroke: touch events through the DevTools protocol become pointer events.
+    cdp = context.new_cdp_session(page)
+    x = box["x"] + box["width"] * 0.5
+    ys = [box["y"] + box["height"] * (0.18 + 0.064 * i) for i in range(11)]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
+    for y in ys[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    expect(page.locator("#digit")).to_have_text("1", timeout=15_000)
+    assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+    page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
+    context.close()
