@@ -6,8 +6,9 @@ returns the sum of the per-sample losses seen in the forward passes, so the trai
 running loss and detect divergence without a second pass.
 
 ``NumpyStepper`` is the reference path: it calls ``Network.forward``/``backward`` and the optimiser,
-exactly as a reader of ``bpnn.network`` would.  Faster steppers (``make_stepper``) must compute the
-same thing.
+exactly as a reader of ``bpnn.network`` would.  ``make_stepper`` picks the fastest stepper that
+computes the same thing (``bpnn.fast``: compiled per-sample SGD, lean mini-batches) and falls back
+to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths.
 
 Targets: the ``squared`` loss trains towards ``on`` for the true class and ``off`` elsewhere (the
 tutorial's 0.9 / 0.1); ``cross_entropy`` uses the class indices.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fast
 from .losses import one_hot
 from .network import Network
 from .optim import Optimizer
@@ -29,6 +31,8 @@ class NumpyStepper:
     images: (n, n_inputs) uint8 (scaled by ``scale`` as batches are used); labels: (n,) ints.
     rng: drives dropout (and nothing else).
     """
+
+    name = "numpy"
 
     def __init__(self, net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
                  batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
@@ -60,6 +64,14 @@ class NumpyStepper:
 
 def make_stepper(net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
                  batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
-                 scale: float = 1 / 255):
-    """The fastest stepper that computes exactly what ``NumpyStepper`` computes for this setup."""
+                 scale: float = 1 / 255, *, reference: bool = False):
+    """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
+
+    Results agree with the reference up to rounding (sums in another order).  ``reference=True``
+    forces ``NumpyStepper``.  Every stepper has a ``name``.
+    """
+    if not reference:
+        stepper = fast.fast_stepper(net, optimizer, images, labels, batch_size, rng, on, off, scale)
+        if stepper is not None:
+            return stepper
     return NumpyStepper(net, optimizer, images, labels, batch_size, rng, on, off, scale)

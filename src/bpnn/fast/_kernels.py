@@ -1,0 +1,380 @@
+"""Numba kernels behind the fast steppers (imported only when numba is importable).
+
+Every kernel is generic in the float type: constants come in a small array ``c`` of the network's
+dtype, so float32 arithmetic stays float32 exactly as in NumPy (a Python literal would promote
+to float64 inside Numba).  ``fastmath`` is off: no reassociation and no fused multiply-add, so each
+element-wise step rounds like the NumPy expression it mirrors (except the sigmoid, see ``_act``;
+sums differ in order anyway, so the paths agree to rounding, not bit for bit).  Compiled code is cached on disk
+(``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first run compiles.
+
+Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken from the output,
+as there.  Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4}
+
+# Layout of the constants array ``c`` (the network's dtype) shared by the kernels.
+C_LR, C_SCALE, C_ON, C_OFF, C_HALF, C_ONE, C_ZERO, C_N = range(8)
+N_CONSTS = 8
+
+
+@njit(cache=True, inline="always")
+def _act(code, z, alpha, half, one, zero):
+    """f(z) as ``Activation.forward`` computes it."""
+    if code == 0:  # sigmoid; NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
+        return one / (one + np.exp(-z))  # and scalar exp is 3x faster than tanh here
+    if code == 1:
+        return np.tanh(z)
+    if code == 2:
+        return zero if z <= zero else z  # NaN passes through, as np.maximum does
+    if code == 3:
+        return z if z > zero else alpha * z
+    return z
+
+
+@njit(cache=True, inline="always")
+def _back(code, y, g, alpha, one, zero):
+    """dE/dz from dE/dy = g and the output y, as ``Activation.backward`` computes it."""
+    if code == 0:
+        return g * (y * (one - y))
+    if code == 1:
+        return g * (one - y * y)
+    if code == 2:
+        return g if y > zero else zero
+    if code == 3:
+        return g * (one if y > zero else alpha)
+    return g
+
+
+# ---- per-sample SGD (batch size 1, plain SGD): the tutorial's algorithm ------------------------
+@njit(cache=True)
+def compress_rows(images, indptr, cols, vals):
+    """images (n, n_in) -> CSR: row s's non-zero pixels are cols/vals[indptr[s]:indptr[s+1]].
+
+    With empty (0,) cols and vals it only counts: fills indptr and returns nnz.
+    """
+    n, n_in = images.shape
+    nnz = 0
+    for s in range(n):
+        indptr[s] = nnz
+        for i in range(n_in):
+            p = images[s, i]
+            if p != 0:
+                if cols.shape[0]:
+                    cols[nnz] = i
+                    vals[nnz] = p
+                nnz += 1
+    indptr[n] = nnz
+    return nnz
+
+
+@njit(cache=True)
+def sgd_samples(indptr, cols, vals, labels, idx, W0T, Ws, bs, acts, alphas, ce, c, A, D, xs):
+    """Train on samples ``idx`` one at a time; returns the sum of their losses (float64).
+
+    indptr, cols, vals: the images' non-zero pixels (``compress_rows``); labels: (n,) ints;
+    W0T: (n_in, n_0) the first layer's weights, input-major; Ws, bs: every layer's W
+    (n_out, n_in) and b (Ws[0] is not used); acts, alphas: each layer's activation code and
+    leaky slope; ce: softmax cross-entropy output (else squared error with ``acts[-1]``); A, D:
+    (n_layers, max_width) scratch for outputs and dE/dz; xs: (n_in,) scratch for scaled pixels.
+    Zero pixels contribute nothing to the first layer's product and get a zero gradient, so both
+    loops visit only the non-zero ones.
+    """
+    n_layers = len(bs)
+    lr, scale, on, off = c[C_LR], c[C_SCALE], c[C_ON], c[C_OFF]
+    half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
+    n_0 = W0T.shape[1]
+    total = 0.0
+    for k in range(idx.shape[0]):
+        s = idx[k]
+        start, nnz = indptr[s], indptr[s + 1] - indptr[s]
+        for t in range(nnz):
+            xs[t] = vals[start + t]
+            xs[t] = xs[t] * scale  # float(pixel) * scale, rounded as NumPy does
+        # forward, layer 0: z = sum over non-zero pixels of x_i * W0T[i, :], then + b
+        a = A[0]
+        for j in range(n_0):
+            a[j] = zero
+        _sparse_product(a, W0T, cols, xs, start, nnz)
+        _bias_act(a, bs[0], n_0, n_layers == 1, acts[0], alphas[0], half, one, zero)
+        # forward, layers 1..: z_j = W[j] . a
+        for l in range(1, n_layers):
+            W, prev, a = Ws[l], A[l - 1], A[l]
+            n_out, n_prev = W.shape
+            for j in range(n_out):
+                a[j] = _dot(W[j], prev, n_prev, zero)
+            _bias_act(a, bs[l], n_out, l == n_layers - 1, acts[l], alphas[l], half, one, zero)
+        total += _output_delta(A[n_layers - 1], D[n_layers - 1], Ws[n_layers - 1].shape[0],
+                               labels[s], acts[n_layers - 1], alphas[n_layers - 1], ce,
+                               on, off, half, one, zero)
+        # backward: dE/da of the layer below uses the weights before this step's update
+        for l in range(n_layers - 1, 0, -1):
+            W, b, prev, dz, da = Ws[l], bs[l], A[l - 1], D[l], D[l - 1]
+            n_out, n_prev = W.shape
+            for i in range(n_prev):
+                da[i] = zero
+            for j in range(n_out):
+                d = dz[j]
+                for i in range(n_prev):
+                    da[i] += d * W[j, i]
+                    W[j, i] -= lr * (d * prev[i])
+                b[j] -= lr * d
+            for i in range(n_prev):
+                da[i] = _back(acts[l - 1], prev[i], da[i], alphas[l - 1], one, zero)
+        dz, b = D[0], bs[0]
+        for t in range(nnz):  # zero pixels have a zero gradient: their rows stay as they are
+            x, row = xs[t], W0T[cols[start + t]]
+            for j in range(n_0):
+                row[j] -= lr * (dz[j] * x)
+        for j in range(n_0):
+            b[j] -= lr * dz[j]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _dot(w, v, n, zero):
+    """w[:n] . v[:n] with eight running sums (independent, so the loop runs at full speed)."""
+    m = n - n % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    for i in range(0, m, 8):
+        s0 += w[i] * v[i]
+        s1 += w[i + 1] * v[i + 1]
+        s2 += w[i + 2] * v[i + 2]
+        s3 += w[i + 3] * v[i + 3]
+        s4 += w[i + 4] * v[i + 4]
+        s5 += w[i + 5] * v[i + 5]
+        s6 += w[i + 6] * v[i + 6]
+        s7 += w[i + 7] * v[i + 7]
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for i in range(m, n):
+        s += w[i] * v[i]
+    return s
+
+
+@njit(cache=True, inline="always")
+def _sparse_product(a, W0T, cols, xs, start, nnz):
+    """a += sum over t of xs[t] * W0T[cols[start + t]], rows in order, four per pass.
+
+    Adding four rows per pass rounds exactly as adding them one at a time (the same sums in the
+    same order) but loads and stores ``a`` a quarter as often.
+    """
+    n_0 = W0T.shape[1]
+    t = 0
+    while t + 4 <= nnz:
+        x0, x1, x2, x3 = xs[t], xs[t + 1], xs[t + 2], xs[t + 3]
+        r0, r1 = W0T[cols[start + t]], W0T[cols[start + t + 1]]
+        r2, r3 = W0T[cols[start + t + 2]], W0T[cols[start + t + 3]]
+        for j in range(n_0):
+            a[j] = (((a[j] + x0 * r0[j]) + x1 * r1[j]) + x2 * r2[j]) + x3 * r3[j]
+        t += 4
+    while t < nnz:
+        x, row = xs[t], W0T[cols[start + t]]
+        for j in range(n_0):
+            a[j] += x * row[j]
+        t += 1
+
+
+@njit(cache=True, inline="always")
+def _bias_act(a, b, n, last, code, alpha, half, one, zero):
+    """a[:n] <- f(a + b); the output layer gets only the bias (its activation is the loss's)."""
+    if last:
+        for j in range(n):
+            a[j] = a[j] + b[j]
+    else:
+        for j in range(n):
+            a[j] = _act(code, a[j] + b[j], alpha, half, one, zero)
+
+
+@njit(cache=True, inline="always")
+def _output_delta(z, d, n_out, label, code, alpha, ce, on, off, half, one, zero):
+    """Turn logits z into the output delta d (in place in z: the outputs); returns the loss."""
+    if ce:  # softmax cross-entropy: loss = logsumexp(z) - z[label], d = softmax(z) - onehot
+        m = z[0]
+        for j in range(1, n_out):
+            m = max(m, z[j])
+        s = zero
+        for j in range(n_out):
+            d[j] = np.exp(z[j] - m)
+            s += d[j]
+        loss = (m + np.log(s)) - z[label]
+        for j in range(n_out):
+            z[j] = d[j] / s
+            d[j] = z[j] - one if j == label else z[j]
+        return loss
+    loss = zero  # squared error: 1/2 sum (t - y)^2, d = f'(y) (y - t)
+    for j in range(n_out):
+        y = _act(code, z[j], alpha, half, one, zero)
+        z[j] = y
+        t = on if j == label else off
+        loss += (t - y) * (t - y)
+        d[j] = _back(code, y, y - t, alpha, one, zero)
+    return half * loss
+
+
+# ---- mini-batch helpers ------------------------------------------------------------------------
+@njit(cache=True)
+def gather_columns(images, batch, scale, mask, use_mask, flags, cols, X):
+    """Scaled rows ``images[batch]`` restricted to the columns non-zero in some row.
+
+    Fills cols[:k] with those column indices (ascending) and X[:n, :k] with
+    ``float(pixel) * scale`` (times ``mask[r, col]`` when ``use_mask``: input dropout); returns k.
+    Columns that are zero in every row of the batch add nothing to X @ W.T and get a zero
+    gradient, so the products can skip them.  flags: (n_in,) uint8 scratch.
+    """
+    n, n_in = batch.shape[0], images.shape[1]
+    for i in range(n_in):
+        flags[i] = 0
+    for r in range(n):
+        s = batch[r]
+        for i in range(n_in):
+            flags[i] |= images[s, i] != 0
+    k = 0
+    for i in range(n_in):
+        cols[k] = i
+        k += flags[i] != 0
+    for r in range(n):
+        s = batch[r]
+        for q in range(k):
+            X[r, q] = images[s, cols[q]]
+            X[r, q] = X[r, q] * scale
+            if use_mask:
+                X[r, q] = X[r, q] * mask[r, cols[q]]
+    return k
+
+
+@njit(cache=True)
+def bias_act(Z, b, code, alpha, c):
+    """Z <- f(Z + b) in place, row by row (Z: (n, m), b: (m,))."""
+    half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
+    n, m = Z.shape
+    for r in range(n):
+        for j in range(m):
+            Z[r, j] = _act(code, Z[r, j] + b[j], alpha, half, one, zero)
+
+
+@njit(cache=True)
+def act_back(dA, Y, code, alpha, c, db):
+    """dA <- dE/dz from dE/dy = dA and outputs Y, in place (both (n, m)); db <- its column sums.
+
+    The sums run row after row, as NumPy's ``dZ.sum(axis=0)`` does.
+    """
+    one, zero = c[C_ONE], c[C_ZERO]
+    n, m = dA.shape
+    for j in range(m):
+        db[j] = zero
+    for r in range(n):
+        for j in range(m):
+            dA[r, j] = _back(code, Y[r, j], dA[r, j], alpha, one, zero)
+            db[j] += dA[r, j]
+
+
+@njit(cache=True)
+def output_delta(Z, b, labels, batch, code, alpha, ce, c, D, db):
+    """Logits Z (+ b, in place, becoming the outputs) -> D = dE/dz / n; returns the loss sum.
+
+    db <- the column sums of D.  c[C_N] holds n in the network's dtype: the reference divides
+    by it (not times 1/n).
+    """
+    half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
+    on, off, fn = c[C_ON], c[C_OFF], c[C_N]
+    n, m = Z.shape
+    total = 0.0
+    for j in range(m):
+        db[j] = zero
+    for r in range(n):
+        z, d = Z[r], D[r]
+        for j in range(m):
+            z[j] = z[j] + b[j]
+        total += _output_delta(z, d, m, labels[batch[r]], code, alpha, ce, on, off, half, one, zero)
+        for j in range(m):
+            d[j] = d[j] / fn
+            db[j] += d[j]
+    return total
+
+
+# ---- optimiser updates, mirroring bpnn.optim operation by operation -------------------------
+@njit(cache=True, inline="always")
+def _sgd_one(p, g, v, lr, mu, wd, nesterov, use_v):
+    """One element of SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or g' + mu v)."""
+    if wd != 0:
+        g = g + wd * p
+    if use_v:
+        v = v * mu
+        v = v + g
+        g = g + mu * v if nesterov else v
+    return p - lr * g, v
+
+
+@njit(cache=True, inline="always")
+def _adam_one(p, g, m, v, step, b1, b2, c1, c2, eps, wd):
+    """One element of Adam (c1 = 1 - b1, c2 = 1 - b2, step = lr sqrt(1 - b2^t) / (1 - b1^t))."""
+    if wd != 0:
+        g = g + wd * p
+    m = m * b1
+    m = m + c1 * g
+    v = v * b2
+    v = v + c2 * (g * g)
+    return p - (step * m) / (np.sqrt(v) + eps), m, v
+
+
+@njit(cache=True)
+def sgd_update(p, g, v, lr, mu, wd, nesterov, use_v):
+    """SGD on flat arrays p, g (and velocity v when ``use_v``)."""
+    for i in range(p.shape[0]):
+        p[i], vi = _sgd_one(p[i], g[i], v[i], lr, mu, wd, nesterov, use_v)
+        if use_v:
+            v[i] = vi
+
+
+@njit(cache=True)
+def adam_update(p, g, m, v, step, b1, b2, c1, c2, eps, wd):
+    """Adam on flat arrays p, g with moments m, v."""
+    for i in range(p.shape[0]):
+        p[i], m[i], v[i] = _adam_one(p[i], g[i], m[i], v[i], step, b1, b2, c1, c2, eps, wd)
+
+
+@njit(cache=True)
+def sgd_update_rows(P, Gc, cols, k, V, lr, mu, wd, nesterov, use_v):
+    """SGD on P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k) and zero elsewhere.
+
+    Rows outside ``cols`` still move under momentum or decay; with neither they stay as they are.
+    """
+    zero = lr - lr
+    q = 0
+    for r in range(P.shape[0]):
+        hit = q < k and cols[q] == r
+        if not (hit or use_v or wd != 0):
+            continue
+        for j in range(P.shape[1]):
+            g = Gc[q, j] if hit else zero
+            P[r, j], vj = _sgd_one(P[r, j], g, V[r, j], lr, mu, wd, nesterov, use_v)
+            if use_v:
+                V[r, j] = vj
+        q += hit
+
+
+@njit(cache=True)
+def adam_update_rows(P, Gc, cols, k, M, V, step, b1, b2, c1, c2, eps, wd):
+    """Adam on P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k) and zero elsewhere."""
+    zero = b1 - b1
+    q = 0
+    for r in range(P.shape[0]):
+        hit = q < k and cols[q] == r
+        for j in range(P.shape[1]):
+            g = Gc[q, j] if hit else zero
+            P[r, j], M[r, j], V[r, j] = _adam_one(P[r, j], g, M[r, j], V[r, j], step, b1, b2,
+                                                  c1, c2, eps, wd)
+        q += hit
+
+
+@njit(cache=True)
+def gather_rows(W, cols, k, out):
+    """out[:k] <- W[cols[:k]] (rows; an explicit loop copies 3x faster than a slice here)."""
+    for q in range(k):
+        src, dst = W[cols[q]], out[q]
+        for j in range(W.shape[1]):
+            dst[j] = src[j]
