@@ -19,7 +19,8 @@ import numpy as np
 
 from .activations import Activation
 
-__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "LOSSES", "get_loss", "one_hot"]
+__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "LOSSES", "get_loss", "one_hot",
+           "check_labels"]
 
 
 def one_hot(labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
@@ -28,14 +29,20 @@ def one_hot(labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.
 
     The tutorial's MNIST targets are ``one_hot(labels, 10, on=0.9, off=0.1)``.
     """
+    labels = check_labels(labels, n_classes)
+    out = np.full((labels.size, n_classes), off, dtype=dtype)
+    out[np.arange(labels.size), labels] = on
+    return out
+
+
+def check_labels(labels, n_classes: int) -> np.ndarray:
+    """Class indices as a 1-D intp array, or a ValueError saying what is wrong with them."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be a 1-D integer array, got shape {labels.shape} {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
-    out = np.full((labels.size, n_classes), off, dtype=dtype)
-    out[np.arange(labels.size), labels] = on
-    return out
+    return labels.astype(np.intp, copy=False)
 
 
 def _targets(T: np.ndarray, like: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@ override it.
 
 - ``tutorial``: the tutorial's system -- 784-300-10, sigmoid everywhere, squared error with
   0.9/0.1 targets, per-sample SGD (rate 0.3), uniform(-0.1, 0.1) weights; evaluate every 10
-  epochs and stop when the error stops falling (patience 1).
+  epochs and stop when the error stops falling (patience 1).  One addition: the rate decays by 5%
+  an epoch (exponential schedule), which the tutorial's constant 0.3 lacks.
 - ``fast``: a modern recipe that reaches 98% test accuracy in as few seconds as possible.
 - ``best``: the most accurate fully connected net trainable here in about 15 minutes.
 """
@@ -12,8 +13,8 @@ from __future__ import annotations
 PRESETS: dict[str, dict] = {
     "tutorial": dict(
         layers=[784, 300, 10], activation="sigmoid", output="sigmoid", loss="squared",
-        init="uniform", optimizer="sgd", lr=0.3, batch_size=1, epochs=100, eval_every=10,
-        patience=1, checkpoint_every=10,
+        init="uniform", optimizer="sgd", lr=0.3, schedule="exponential", lr_gamma=0.95,
+        batch_size=1, epochs=100, eval_every=10, patience=1, checkpoint_every=10,
     ),
     "fast": dict(
         layers=[784, 300, 10], activation="relu", output="softmax", loss="cross_entropy",
@@ -22,8 +23,8 @@ PRESETS: dict[str, dict] = {
     ),
     "best": dict(
         layers=[784, 1200, 1200, 10], activation="relu", output="softmax", loss="cross_entropy",
-        init="he", optimizer="momentum", lr=0.05, momentum=0.9, batch_size=128, epochs=60,
-        eval_every=1, patience=60, dropout=[0.2, 0.5, 0.5], schedule="cosine",
+        init="he", optimizer="momentum", lr=0.1, momentum=0.9, batch_size=128, epochs=120,
+        schedule="cosine", eval_every=1, patience=120, dropout=[0.2, 0.5, 0.5],
     ),
 }
 

@@ -63,6 +63,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "constant"
+    lr_gamma: float = 0.95          # the factor of the step and exponential schedules
+    lr_step: int = 10               # epochs per step of the step schedule
     batch_size: int = 1
     epochs: int = 10
     eval_every: int = 1
@@ -128,7 +130,8 @@ class TrainConfig:
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``."""
-        return learning_rate(self.schedule, self.lr, epoch, self.epochs)
+        return learning_rate(self.schedule, self.lr, epoch, self.epochs, gamma=self.lr_gamma,
+                             step_size=self.lr_step)
 
 
 @dataclass

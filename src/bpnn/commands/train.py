@@ -28,6 +28,8 @@ OVERRIDES = {
     "momentum": ("momentum", float, "momentum coefficient"),
     "weight_decay": ("weight_decay", float, "L2 weight decay"),
     "schedule": ("schedule", str, "learning-rate schedule: constant, step, exponential, cosine"),
+    "lr_gamma": ("lr_gamma", float, "factor of the step and exponential schedules"),
+    "lr_step": ("lr_step", int, "epochs per step of the step schedule"),
     "batch_size": ("batch_size", int, "samples per update (1 = the tutorial's per-sample SGD)"),
     "dropout": ("dropout", None, "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5"),
     "eval_every": ("eval_every", int, "evaluate every N epochs (the tutorial: 10)"),

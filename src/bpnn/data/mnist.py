@@ -32,7 +32,7 @@ import numpy as np
 
 from ..checkpoint import atomic_write
 from ..errors import BpnnError, FormatError
-from ..losses import one_hot
+from ..losses import check_labels, one_hot
 from .idx import GZIP_MAGIC, read_idx, read_idx_header
 
 __all__ = ["find_mnist", "download_mnist", "load_mnist", "validation_split", "mnist_targets",
@@ -377,12 +377,5 @@ def mnist_targets(labels: np.ndarray, loss: str, on: float = 0.9, off: float = 0
     if loss == "squared":
         return one_hot(labels, n_classes, on=on, off=off, dtype=dtype)
     if loss == "cross_entropy":
-        labels = np.asarray(labels)
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise ValueError(f"labels must be a 1-D integer array, got shape {labels.shape} "
-                             f"{labels.dtype}")
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            raise ValueError(f"labels must lie in 0..{n_classes - 1}, "
-                             f"got {labels.min()}..{labels.max()}")
-        return labels.astype(np.intp)
+        return check_labels(labels, n_classes)
     raise ValueError(f"unknown loss {loss!r}; choose 'squared' or 'cross_entropy'")

@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..losses import check_labels
 from ..network import Network
 from ._kernels import ACT, C_HALF, C_OFF, C_ON, C_ONE, C_SCALE, C_ZERO, N_CONSTS
 
 
 def checked_labels(labels: np.ndarray, n_images: int, n_outputs: int) -> np.ndarray:
     """Labels as (n,) intp; compiled code does not check bounds, so check them here once."""
-    labels = np.asarray(labels)
-    if labels.shape != (n_images,) or labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be ({n_images},) integers, "
-                         f"got {labels.shape} {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
-        raise ValueError(f"labels must lie in 0..{n_outputs - 1}, "
-                         f"got {labels.min()}..{labels.max()}")
-    return labels.astype(np.intp)
+    labels = check_labels(labels, n_outputs)
+    if labels.shape != (n_images,):
+        raise ValueError(f"labels must be ({n_images},) integers, got {labels.shape}")
+    return labels
 
 
 def checked_indices(idx, n_images: int) -> np.ndarray:
