@@ -5,7 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BPNN := $(VENV)/bin/bpnn
 PRESET ?= fast
-OUT ?= runs/$(PRESET)
+ifndef OUT
+OUT := runs/$(PRESET)-$(shell date +%Y%m%d-%H%M%S)
+endif
 
 .PHONY: setup run test test-fast bench clean
 
@@ -17,10 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $@
 
-# The main job: train the MNIST digit recogniser (preset PRESET) into OUT and report its error.
+# The main job: check the gradients, train the MNIST digit recogniser (preset PRESET) into a new
+# run folder OUT, report its test error, and read the example images with it.
 run: setup
 	$(BPNN) gradcheck
 	$(BPNN) train --preset $(PRESET) --out $(OUT)
+	$(BPNN) predict $(OUT)/model.npz examples/seven.jpg examples/two.png examples/four.gif
 
 # Every test; the slow MNIST ones run when BPNN_DATA names the MNIST folder.
 test: setup

@@ -179,3 +179,36 @@ def test_bad_settings_are_refused():
         TrainConfig.from_dict({"learning_rate": 0.1})
     with pytest.raises(ValueError, match="stop-on"):
         TrainConfig(stop_on="train")
+
+
+def test_shift_images_moves_pixels_and_fills_background():
+    from bpnn.augment import shift_images
+    img = np.arange(1, 10, dtype=np.uint8).reshape(1, 9)        # 3x3: 1 2 3 / 4 5 6 / 7 8 9
+    down_right = shift_images(img, np.array([[1, 1]]))
+    np.testing.assert_array_equal(down_right.reshape(3, 3), [[0, 0, 0], [0, 1, 2], [0, 4, 5]])
+    up_left = shift_images(np.repeat(img, 2, axis=0), np.array([[-1, -2], [0, 0]]))
+    np.testing.assert_array_equal(up_left[0].reshape(3, 3), [[6, 0, 0], [9, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(up_left[1], img[0])
+    with pytest.raises(ValueError, match="square"):
+        shift_images(np.zeros((1, 8), np.uint8), np.zeros((1, 2), int))
+
+
+def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path):
+    monkeypatch.setattr(train_mod, "CHUNK", 64)
+    cfg = small_config(epochs=3, augment=2)
+    whole = trainer(cfg, splits, tmp_path / "whole")
+    whole.run()
+    plain = trainer(small_config(epochs=3), splits, tmp_path / "plain")
+    plain.run()
+    assert not np.array_equal(whole.net.params()[0], plain.net.params()[0])  # shifts did something
+    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(8))
+    assert trainer(cfg, splits, tmp_path / "cut").run()["interrupted"]
+    arrays, _ = final_arrays(tmp_path / "cut")
+    assert arrays["position.shifts"].shape == (300, 2) and np.abs(arrays["position.shifts"]).max() <= 2
+    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(10 ** 9))
+    train, val, test = splits
+    Trainer.resume(tmp_path / "cut", train, val, test, progress=False).run()
+    a, _ = final_arrays(tmp_path / "whole")
+    b, _ = final_arrays(tmp_path / "cut")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)

@@ -29,6 +29,7 @@ from .checkpoint import (MNIST_PREPROCESSING, atomic_write, load_arrays, network
                          params_to_arrays, save_arrays, save_model)
 from .errors import BpnnError, FormatError
 from .activations import get_activation
+from .augment import random_shifts, shift_images
 from .init import INITIALISERS
 from .losses import get_loss
 from .network import Network
@@ -39,6 +40,7 @@ __all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "eva
 
 CHECKPOINT_FORMAT = "bpnn-checkpoint"
 CHECKPOINT_VERSION = 1
+POSITION_ARRAYS = ("order", "shifts")  # an interrupted epoch's sample order and image shifts
 CHUNK = 4096  # samples per stepper call: the granularity of progress, Ctrl-C and NaN checks
 
 
@@ -58,6 +60,7 @@ class TrainConfig:
     init: str = "uniform"
     dtype: str = "float32"
     dropout: float | list = 0.0
+    augment: int = 0                # shift each training image by up to N pixels, anew every epoch
     optimizer: str = "sgd"
     lr: float = 0.3
     momentum: float = 0.9
@@ -89,6 +92,7 @@ class TrainConfig:
             (self.lr > 0 and math.isfinite(self.lr), f"learning rate must be a positive number, got {self.lr}"),
             (self.stop_on in ("val", "test"), f"stop-on must be 'val' or 'test', got {self.stop_on!r}"),
             (self.val_size >= 0, f"val-size must be >= 0, got {self.val_size}"),
+            (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -217,6 +221,8 @@ class Trainer:
         if config.layers[0] != train.images.shape[1]:
             raise ValueError(f"the first layer has {config.layers[0]} inputs but the images have "
                              f"{train.images.shape[1]} pixels")
+        if config.augment and math.isqrt(config.layers[0]) ** 2 != config.layers[0]:
+            raise ValueError(f"augment shifts square images; {config.layers[0]} inputs are not one")
         if config.stop_on == "val" and (val is None or len(val) == 0):
             raise ValueError("no validation split: use val-size > 0 or stop on the test set")
         self.config, self.train, self.val, self.test = config, train, val, test
@@ -241,8 +247,7 @@ class Trainer:
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._write_json("config.json", cfg.to_dict())
-        stepper = make_stepper(self.net, self.optimizer, self.train.images, self.train.labels,
-                               cfg.batch_size, self.rng, cfg.target_on, cfg.target_off)
+        stepper = None if cfg.augment else self._stepper(self.train.images)
         interrupted = False
         with _InterruptFlag() as flag:
             while self.epoch < cfg.epochs and not self.history.stopped_early:
@@ -264,7 +269,11 @@ class Trainer:
         self.optimizer.lr = cfg.lr_at(self.epoch)
         if self.position is None:
             self.position = {"order": self.rng.permutation(n), "done": 0, "loss": 0.0, "seconds": 0.0}
+            if cfg.augment:
+                self.position["shifts"] = random_shifts(n, cfg.augment, self.rng)
         pos = self.position
+        if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones back)
+            stepper = self._stepper(shift_images(self.train.images, pos["shifts"]))
         bar = self._bar(n, pos["done"])
         start = time.perf_counter()
         try:
@@ -287,6 +296,11 @@ class Trainer:
                 bar.close()
         pos["seconds"] += time.perf_counter() - start
         return True
+
+    def _stepper(self, images: np.ndarray):
+        cfg = self.config
+        return make_stepper(self.net, self.optimizer, images, self.train.labels, cfg.batch_size,
+                            self.rng, cfg.target_on, cfg.target_off)
 
     def _bar(self, total: int, initial: int):
         if not (self.progress and sys.stderr.isatty()):
@@ -379,8 +393,9 @@ class Trainer:
             arrays.update({f"best.{i}": p for i, p in enumerate(self.best_params)})
         position = None
         if self.position is not None:
-            arrays["position.order"] = self.position["order"]
-            position = {k: v for k, v in self.position.items() if k != "order"}
+            position = {k: v for k, v in self.position.items() if k not in POSITION_ARRAYS}
+            arrays.update({f"position.{k}": self.position[k] for k in POSITION_ARRAYS
+                           if k in self.position})
         meta = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                 "config": self.config.to_dict(), "network": self.net.config(),
                 "epoch": self.epoch, "position": position, "rng": self.rng.bit_generator.state,
@@ -417,7 +432,8 @@ class Trainer:
         self.history = History.from_dict(meta["history"])
         self.epoch, self.bad_evals, self.seconds = meta["epoch"], meta["bad_evals"], meta["seconds"]
         if meta["position"] is not None:
-            self.position = {**meta["position"], "order": arrays["position.order"]}
+            self.position = {**meta["position"], **{k: arrays[f"position.{k}"] for k in POSITION_ARRAYS
+                                                     if f"position.{k}" in arrays}}
             if len(self.position["order"]) != len(self.train):
                 raise FormatError(f"{path}: the checkpoint was made with {len(self.position['order'])} "
                                   f"training samples, the data now has {len(self.train)}")

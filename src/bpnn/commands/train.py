@@ -32,6 +32,7 @@ OVERRIDES = {
     "lr_step": ("lr_step", int, "epochs per step of the step schedule"),
     "batch_size": ("batch_size", int, "samples per update (1 = the tutorial's per-sample SGD)"),
     "dropout": ("dropout", None, "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5"),
+    "augment": ("augment", int, "shift training images by up to N pixels, anew each epoch"),
     "eval_every": ("eval_every", int, "evaluate every N epochs (the tutorial: 10)"),
     "patience": ("patience", int, "stop after N evaluations without improvement"),
     "min_delta": ("min_delta", float, "smallest error decrease that counts as an improvement"),
