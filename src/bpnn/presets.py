@@ -18,7 +18,7 @@ PRESETS: dict[str, dict] = {
     ),
     "fast": dict(
         layers=[784, 300, 10], activation="relu", output="softmax", loss="cross_entropy",
-        init="he", optimizer="momentum", lr=0.2, momentum=0.9, batch_size=128, epochs=4,
+        init="he", optimizer="momentum", lr=0.2, momentum=0.9, batch_size=128, epochs=5,
         schedule="cosine", eval_every=1, patience=4,
     ),
     "best": dict(
