@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full Python traceback on errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"bpnn.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"bpnn.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"bpnn.commands.{name}").add_parser(sub)
     return parser
 
 

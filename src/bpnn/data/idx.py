@@ -18,6 +18,7 @@ import math
 import os
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +70,13 @@ def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     return IDX_TYPES[type_byte], shape
 
 
-def read_idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]:
-    """(dtype, shape) from an IDX file's header alone (dtype in native byte order), no data read."""
-    path = Path(path)
+@contextmanager
+def _idx_stream(path: Path):
+    """Open an IDX file and parse its header: yields (stream, raw file, dtype, shape).
+
+    Failures to open or read, and corrupt gzip data (also while the caller reads), become
+    FormatError naming the file.
+    """
     try:
         outer, raw = _open(path)
     except OSError as exc:
@@ -79,9 +84,17 @@ def read_idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]
     try:
         with raw, outer:
             dtype, shape = _parse_header(outer, path)
-            return dtype.newbyteorder("="), shape
+            yield outer, raw, dtype, shape
     except _GZIP_ERRORS as exc:
         raise FormatError(f"{path}: corrupt gzip stream ({exc})") from None
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_idx_header(path: str | os.PathLike) -> tuple[np.dtype, tuple[int, ...]]:
+    """(dtype, shape) from an IDX file's header alone (dtype in native byte order), no data read."""
+    with _idx_stream(Path(path)) as (_, _, dtype, shape):
+        return dtype.newbyteorder("="), shape
 
 
 def read_idx(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
@@ -92,28 +105,17 @@ def read_idx(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> np.
     header promising more than ``max_bytes`` of data (checked before anything is allocated).
     """
     path = Path(path)
-    try:
-        outer, raw = _open(path)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    try:
-        with raw, outer:
-            dtype, shape = _parse_header(outer, path)
-            nbytes = math.prod(shape) * dtype.itemsize
-            if nbytes > max_bytes:
-                raise FormatError(f"{path}: IDX header promises {'x'.join(map(str, shape))} items "
-                                  f"({nbytes:,} bytes), more than the limit of {max_bytes:,} bytes")
-            if outer is raw:  # a plain file: its size tells truncation before any allocation
-                _check_plain_size(raw, path, nbytes)
-            data = np.empty(nbytes, dtype=np.uint8)
-            _fill(outer, memoryview(data), path)
-            if outer.read(1):
-                raise FormatError(f"{path}: IDX file has bytes after the {nbytes:,} its header "
-                                  f"promises")
-    except _GZIP_ERRORS as exc:
-        raise FormatError(f"{path}: corrupt gzip stream ({exc})") from None
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with _idx_stream(path) as (outer, raw, dtype, shape):
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes > max_bytes:
+            raise FormatError(f"{path}: IDX header promises {'x'.join(map(str, shape))} items "
+                              f"({nbytes:,} bytes), more than the limit of {max_bytes:,} bytes")
+        if outer is raw:  # a plain file: its size tells truncation before any allocation
+            _check_plain_size(raw, path, nbytes)
+        data = np.empty(nbytes, dtype=np.uint8)
+        _fill(outer, memoryview(data), path)
+        if outer.read(1):
+            raise FormatError(f"{path}: IDX file has bytes after the {nbytes:,} its header promises")
     return data.view(dtype).astype(dtype.newbyteorder("="), copy=False).reshape(shape)
 
 
