@@ -30,6 +30,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from .checkpoint import atomic_write, load_model
 from .data import confusion_matrix, find_mnist, load_mnist, per_class_error
 from .errors import BpnnError, FormatError
+from .train import image_outputs
 
 __all__ = ["write_report", "build_report", "Report", "FIGURES"]
 
@@ -120,9 +121,8 @@ def load_test_set(run: Run, data_dir, log) -> Predictions | None:
         log(f"the network has {run.net.n_outputs} outputs but the test labels go up to "
             f"{labels.max()}: skipping the confusion matrix and mistakes")
         return None
-    scale = run.net.dtype.type((run.meta.get("preprocessing") or {}).get("scale", 1 / 255))
-    outputs = np.concatenate([run.net.forward(chunk.astype(run.net.dtype) * scale).outputs[-1]
-                              for chunk in np.array_split(images, max(1, len(images) // 5000))])
+    scale = (run.meta.get("preprocessing") or {}).get("scale", 1 / 255)
+    outputs = image_outputs(run.net, images, scale)
     return Predictions(images, labels.astype(np.intp), outputs)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import fast
-from .losses import one_hot
+from .data.mnist import mnist_targets
 from .network import Network
 from .optim import Optimizer
 
@@ -44,9 +44,8 @@ class NumpyStepper:
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
 
     def targets(self, labels: np.ndarray) -> np.ndarray:
-        if self.net.loss == "cross_entropy":
-            return labels.astype(np.intp)
-        return one_hot(labels.astype(np.intp), self.net.n_outputs, self.on, self.off, self.net.dtype)
+        net = self.net
+        return mnist_targets(labels, net.loss, self.on, self.off, net.n_outputs, net.dtype)
 
     def __call__(self, idx: np.ndarray) -> float:
         net, params = self.net, self.net.params()

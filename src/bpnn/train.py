@@ -175,14 +175,21 @@ def evaluate_error(net: Network, split: Split, scale: float = 1 / 255, batch: in
     return float(np.mean(predict_classes(net, split.images, scale, batch) != split.labels))
 
 
-def predict_classes(net: Network, images: np.ndarray, scale: float = 1 / 255,
-                    batch: int = 10000) -> np.ndarray:
-    """argmax of the outputs for uint8 images (n, n_inputs), scaled as in training."""
-    out = np.empty(len(images), dtype=np.intp)
+def image_outputs(net: Network, images: np.ndarray, scale: float = 1 / 255,
+                  batch: int = 10000) -> np.ndarray:
+    """The network's outputs (n, n_outputs) for uint8 images (n, n_inputs), scaled as in
+    training, in batches so no float copy of the whole set is made."""
+    out = np.empty((len(images), net.n_outputs), dtype=net.dtype)
     for start in range(0, len(images), batch):
         X = images[start:start + batch].astype(net.dtype) * net.dtype.type(scale)
-        out[start:start + batch] = np.argmax(net.forward(X).outputs[-1], axis=1)
+        out[start:start + batch] = net.forward(X).outputs[-1]
     return out
+
+
+def predict_classes(net: Network, images: np.ndarray, scale: float = 1 / 255,
+                    batch: int = 10000) -> np.ndarray:
+    """The predicted class of each uint8 image: the argmax of its outputs, (n,)."""
+    return np.argmax(image_outputs(net, images, scale, batch), axis=1)
 
 
 class _InterruptFlag:

@@ -87,7 +87,7 @@ def build_config(args) -> TrainConfig:
         settings["epochs"] = args.epochs
     if args.seed is not None:
         settings["seed"] = args.seed
-    if args.optimizer and args.lr is None and args.optimizer == "adam":
+    if args.optimizer == "adam" and args.lr is None:
         settings["lr"] = 1e-3  # a preset's SGD rate would be far too large for Adam
     return TrainConfig.from_dict(settings)
 
