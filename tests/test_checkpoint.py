@@ -26,7 +26,10 @@ def test_model_round_trip(tmp_path):
         assert a.dtype == np.float32
     assert meta["results"] == {"test_error": 0.5} and meta["version"] == 1
     X = np.random.default_rng(0).random((4, 6))
-    np.testing.assert_array_equal(bpnn.load(path).predict(X), net.predict(X))
+    model = bpnn.load(path)  # a Model: the saved (default MNIST 1/255) preprocessing applies
+    np.testing.assert_array_equal(model.net.predict(X), net.predict(X))
+    np.testing.assert_allclose(model.outputs(X), net.predict((X * np.float32(1 / 255)).astype(np.float32)), rtol=1e-6)
+    np.testing.assert_array_equal(model.predict(X), np.argmax(model.outputs(X), axis=1))
 
 
 def rewrite(path, change_meta=None, change_arrays=None):

@@ -7,11 +7,16 @@ Sums run in another order on the two paths, so they agree to rounding: float64 w
 epsilon is 1.2e-7; tens of rounding differences per weight add up).  The slow MNIST test checks
 a whole epoch against float64 arithmetic.
 
-Data: small synthetic uint8 images that are mostly zero (like MNIST), with a column that is zero
-in every image and one all-zero image, so the zero-skipping paths are exercised.
+Data: small synthetic inputs that are mostly zero (like MNIST), with a column that is zero in
+every sample and one all-zero sample, so the zero-skipping paths are exercised: uint8 pixels
+(scaled by 1/255) or floats of the network's dtype (scale 1).  Targets are class labels or float
+rows (regression values, multi-label 0/1 vectors, probabilities).  ``test_generated_matrix``
+covers every combination of activation, loss / output / target mode, optimiser, dtype, depth
+and input kind.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 
@@ -21,39 +26,69 @@ import pytest
 from bpnn import fast
 from bpnn.network import Network
 from bpnn.optim import SGD, make_optimizer
-from bpnn.steppers import NumpyStepper, make_stepper
+from bpnn.steppers import make_stepper
 
 pytest.importorskip("numba")
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
+PIXEL_SCALE = 1 / 255
 
 
-def sparse_images(n: int, n_in: int, seed: int = 3):
+def sparse_images(n: int, n_in: int, seed: int = 3, n_classes: int = 10):
     """uint8 images (n, n_in), about 75% zeros, column 5 always zero, image 0 all zero."""
     gen = np.random.default_rng(seed)
     images = gen.integers(1, 256, size=(n, n_in)).astype(np.uint8)
     images[gen.random((n, n_in)) < 0.75] = 0
     images[:, 5] = 0
     images[0] = 0
-    labels = gen.integers(0, 10, size=n).astype(np.uint8)
+    labels = gen.integers(0, n_classes, size=n).astype(np.uint8)
     return images, labels
 
 
+def sparse_floats(n: int, n_in: int, dtype, seed: int = 4) -> np.ndarray:
+    """Float inputs (n, n_in) of ``dtype`` with the zero pattern of ``sparse_images``."""
+    gen = np.random.default_rng(seed)
+    X = gen.standard_normal((n, n_in)).astype(dtype)
+    X[gen.random((n, n_in)) < 0.75] = 0
+    X[:, 5] = 0
+    X[0] = 0
+    return X
+
+
+def target_rows(kind: str, n: int, n_out: int, seed: int = 6) -> np.ndarray:
+    """Float target rows (n, n_out): regression values, 0/1 multi-labels or probabilities."""
+    gen = np.random.default_rng(seed)
+    if kind == "regression":
+        return gen.standard_normal((n, n_out))
+    if kind == "multi-label":
+        return (gen.random((n, n_out)) < 0.4).astype(np.float64)
+    p = gen.random((n, n_out)) + 0.1  # probabilities
+    return p / p.sum(axis=1, keepdims=True)
+
+
 def run_both(sizes, dtype, optimizer="sgd", opt_kw=None, batch_size=1, n=160, chunks=3,
-             lr=0.3, expect=None, **net_kw):
-    """Train a network and its copy with the reference and the chosen path; compare them."""
-    images, labels = sparse_images(n, sizes[0])
+             lr=0.3, expect=None, X=None, targets=None, scale=PIXEL_SCALE, **net_kw):
+    """Train a network and its copy with the reference and the chosen path; compare them.
+
+    X, targets: default to ``sparse_images`` pixels and labels.
+    """
+    images, labels = sparse_images(n, sizes[0], n_classes=sizes[-1])
+    X = images if X is None else X
+    targets = labels if targets is None else targets
     net = Network(sizes, dtype=dtype, seed=11, **net_kw)
     twin = net.copy()
     order = np.random.default_rng(5).permutation(n)
-    ref = NumpyStepper(net, make_optimizer(optimizer, lr, **(opt_kw or {})), images, labels,
-                       batch_size, np.random.default_rng(9))
-    fast_one = make_stepper(twin, make_optimizer(optimizer, lr, **(opt_kw or {})), images, labels,
-                            batch_size, np.random.default_rng(9))
+    ref, fast_one = (make_stepper(m, make_optimizer(optimizer, lr, **(opt_kw or {})), X, targets,
+                                  batch_size, np.random.default_rng(9), scale=scale,
+                                  reference=is_ref)
+                     for m, is_ref in ((net, True), (twin, False)))
+    assert ref.name == "numpy" and ref.fallback is None
     if expect is not None:
         assert fast_one.name == expect
+        assert fast_one.fallback is None
     for part in np.array_split(order, chunks):
         loss_ref, loss_fast = ref(part), fast_one(part)
+        assert np.isfinite(loss_ref)
         assert loss_fast == pytest.approx(loss_ref, rel=TOL[dtype])
         assert_params_close(net, twin, TOL[dtype])  # current after every call
     assert fast_one.optimizer.t == ref.optimizer.t
@@ -65,6 +100,51 @@ def assert_params_close(net, twin, tol):
         scale = max(1.0, float(np.abs(p).max()))
         err = float(np.abs(p - q).max()) / scale
         assert err <= tol, f"parameter {i} differs by {err:.3g} (tolerance {tol:g})"
+
+
+# ---- the generated matrix --------------------------------------------------------------------
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+# (loss, output activation, targets): labels, or the kind of float rows
+TASKS = [
+    ("squared", "sigmoid", "labels"),
+    ("squared", "identity", "regression"),
+    ("squared", "tanh", "regression"),
+    ("cross_entropy", "softmax", "labels"),
+    ("cross_entropy", "softmax", "probabilities"),
+    ("binary_cross_entropy", "sigmoid", "labels"),
+    ("binary_cross_entropy", "sigmoid", "multi-label"),
+]
+# (name, optimiser, its options, batch size): plain SGD runs both compiled paths
+OPTIMISERS = [
+    ("per-sample", "sgd", {}, 1), ("sgd", "sgd", {}, 8), ("momentum", "momentum", {}, 8),
+    ("nesterov", "nesterov", {}, 8), ("adam", "adam", {}, 8),
+    ("sgd+decay", "sgd", {"weight_decay": 1e-2}, 8),
+]
+MATRIX = list(itertools.product(HIDDEN, TASKS, OPTIMISERS, ["float32", "float64"], [1, 2],
+                                ["uint8", "float"]))
+
+
+@pytest.mark.parametrize(
+    "hidden,task,opt,dtype,depth,inputs", MATRIX,
+    ids=["-".join([h, *t, o[0], d, f"{k}h", i]) for h, t, o, d, k, i in MATRIX])
+def test_generated_matrix(hidden, task, opt, dtype, depth, inputs):
+    """Compiled and reference paths agree on a small net for every combination."""
+    loss, output, kind = task
+    _, optimizer, opt_kw, batch_size = opt
+    dtype = np.dtype(dtype).type
+    n, n_in, n_out = 30, 12, 4
+    sizes = [n_in] + [7, 5][:depth] + [n_out]
+    X, scale = sparse_images(n, n_in)[0], PIXEL_SCALE
+    if inputs == "float":
+        X, scale = sparse_floats(n, n_in, dtype), 1.0
+    targets = None if kind == "labels" else target_rows(kind, n, n_out)
+    lr = 0.01 if optimizer == "adam" else 0.05
+    expect = "numba-per-sample" if batch_size == 1 else "compiled-mini-batch"
+    net, twin, *_ = run_both(sizes, dtype, optimizer, opt_kw, batch_size=batch_size, n=n,
+                             chunks=2, lr=lr, expect=expect, X=X, targets=targets, scale=scale,
+                             activation=hidden, output=output, loss=loss)
+    start = Network(sizes, dtype=dtype, seed=11, activation=hidden, output=output, loss=loss)
+    assert not np.array_equal(twin.layers[-1].W, start.layers[-1].W)  # it did train
 
 
 # ---- per-sample SGD: the tutorial's algorithm ------------------------------------------------
@@ -99,7 +179,8 @@ def test_all_zero_image_still_trains_the_bias():
     labels = np.array([1, 2, 3, 1], np.uint8)
     net = Network([16, 8, 4], dtype=np.float64, seed=0)
     twin = net.copy()
-    ref = NumpyStepper(net, SGD(0.5), images, labels, 1, np.random.default_rng(0))
+    ref = make_stepper(net, SGD(0.5), images, labels, 1, np.random.default_rng(0),
+                       reference=True)
     step = make_stepper(twin, SGD(0.5), images, labels, 1, np.random.default_rng(0))
     assert step(np.arange(4)) == pytest.approx(ref(np.arange(4)), rel=1e-12)
     assert_params_close(net, twin, 1e-12)
@@ -136,12 +217,16 @@ def test_per_sample_with_momentum_uses_the_batch_path():
 
 
 # ---- choosing the path -----------------------------------------------------------------------
-def stepper_name(**kw):
+def stepper_for(**kw):
     images, labels = sparse_images(20, 64)
     net = Network([64, 8, 10], seed=0, **kw.pop("net", {}))
     opt = kw.pop("optimizer", SGD(0.1))
     return make_stepper(net, opt, kw.pop("images", images), labels, kw.pop("batch_size", 1),
-                        np.random.default_rng(0), **kw).name
+                        np.random.default_rng(0), scale=PIXEL_SCALE, **kw)
+
+
+def stepper_name(**kw):
+    return stepper_for(**kw).name
 
 
 def test_make_stepper_picks_the_fastest_path():
@@ -149,24 +234,35 @@ def test_make_stepper_picks_the_fastest_path():
     assert stepper_name(batch_size=128) == "compiled-mini-batch"
     assert stepper_name(net={"dropout": 0.5}) == "compiled-mini-batch"
     assert stepper_name(reference=True) == "numpy"
+    for kw in ({}, {"batch_size": 128}, {"reference": True}):
+        assert stepper_for(**kw).fallback is None  # compiled, or the reference on purpose
 
 
 def test_make_stepper_falls_back_outside_the_fast_paths():
     class Custom(SGD):
         pass
 
-    assert stepper_name(optimizer=Custom(0.1)) == "numpy"
-    assert stepper_name(net={"output": "softmax"}) == "numpy"  # softmax with squared error
     images, _ = sparse_images(20, 64)
-    assert stepper_name(images=images.astype(np.float32)) == "numpy"
-    assert stepper_name(images=np.asfortranarray(images)) == "numpy"
+    for kw, words in [({"optimizer": Custom(0.1)}, "optimizer Custom"),
+                      ({"net": {"output": "softmax"}}, "softmax"),  # with squared error
+                      ({"images": images.astype(np.float16)}, "float16"),
+                      ({"images": np.asfortranarray(images)}, "C-contiguous")]:
+        step = stepper_for(**kw)
+        assert step.name == "numpy"
+        assert isinstance(step.fallback, str) and words in step.fallback
+    for dtype in (np.float32, np.float64):  # float inputs are a fast path, whatever the net's
+        assert stepper_for(images=images.astype(dtype), batch_size=4).fallback is None
 
 
 def test_make_stepper_falls_back_without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" now raises ImportError
     assert not fast.jit_available()
-    assert stepper_name() == "numpy"
-    assert stepper_name(batch_size=32) == "numpy"
+    for batch_size in (1, 32):
+        step = stepper_for(batch_size=batch_size)
+        assert step.name == "numpy"
+        assert step.fallback == "numba is not installed"
+        assert fast.unsupported_reason(step.net, step.optimizer, step.X) == step.fallback
+    assert stepper_for(reference=True).fallback is None
 
 
 def test_changes_between_calls_are_seen():
@@ -175,10 +271,10 @@ def test_changes_between_calls_are_seen():
     for batch_size, opt in ((1, "sgd"), (10, "adam")):
         net = Network([64, 16, 10], dtype=np.float64, seed=2)
         twin = net.copy()
-        ref = NumpyStepper(net, make_optimizer(opt, 0.01), images, labels, batch_size,
-                           np.random.default_rng(0))
+        ref = make_stepper(net, make_optimizer(opt, 0.01), images, labels, batch_size,
+                           np.random.default_rng(0), scale=PIXEL_SCALE, reference=True)
         step = make_stepper(twin, make_optimizer(opt, 0.01), images, labels, batch_size,
-                            np.random.default_rng(0))
+                            np.random.default_rng(0), scale=PIXEL_SCALE)
         ref(np.arange(30)), step(np.arange(30))
         fresh = Network([64, 16, 10], dtype=np.float64, seed=99).params()
         net.set_params(fresh), twin.set_params(fresh)
@@ -232,7 +328,7 @@ def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
     exact = Network.from_config({**net.config(), "dtype": "float64"},
                                 [p.astype(np.float64) for p in net.params()])
     steppers = [make_stepper(m, opt(), images, labels, batch, np.random.default_rng(0),
-                             reference=ref)
+                             scale=PIXEL_SCALE, reference=ref)
                 for m, ref in ((net, True), (twin, False), (exact, True))]
     assert steppers[1].name != "numpy"
     for part in np.array_split(np.random.default_rng(0).permutation(len(images)), 8):
@@ -259,3 +355,26 @@ def test_bench_quick_smoke(tiny_mnist_dir, tmp_path, capsys):
     for r in saved["results"]:
         assert r["seconds_per_epoch"] > 0
     assert saved["matmul_gflops"] > 0
+
+
+# ---- buffers, regression ---------------------------------------------------------------------
+def test_huge_batch_size_allocates_only_the_samples():
+    """batch_size=10**9 with 50 samples: one batch, buffers of 50 rows."""
+    net, twin, ref, step = run_both([64, 16, 10], np.float64, "adam", batch_size=10**9, n=50,
+                                    chunks=1, lr=0.01, expect="compiled-mini-batch")
+    assert step.rows == 50
+    assert step.X.shape[0] == 50 and all(len(a) == 50 for a in step.Y + step.D)
+    assert step.optimizer.t == 1  # one batch
+
+
+def test_regression_reduces_the_loss():
+    """Rows mode, identity output, squared error: the compiled paths fit a linear map."""
+    gen = np.random.default_rng(0)
+    X = gen.standard_normal((200, 8))
+    T = X @ gen.standard_normal((3, 8)).T * 0.3
+    for batch_size, name in ((1, "numba-per-sample"), (10, "compiled-mini-batch")):
+        net = Network([8, 16, 3], activation="tanh", output="identity", init="xavier", seed=1)
+        step = make_stepper(net, SGD(0.01), X, T, batch_size, np.random.default_rng(0))
+        assert step.name == name and step.fallback is None
+        losses = [step(gen.permutation(200)) / 200 for _ in range(30)]
+        assert losses[-1] < 0.1 * losses[0], losses

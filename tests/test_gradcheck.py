@@ -12,9 +12,7 @@ from bpnn import gradcheck, neurons
 from bpnn.activations import Sigmoid, Tanh
 from bpnn.commands.gradcheck import make_case
 
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
-OUTPUT_LOSS = [("sigmoid", "squared"), ("tanh", "squared"), ("identity", "squared"),
-               ("softmax", "squared"), ("softmax", "cross_entropy")]
+from bpnn.commands.gradcheck import HIDDEN, OUTPUTS as OUTPUT_LOSS
 EPS = 1e-5
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from bpnn import Network
 from bpnn.activations import get_activation
-from bpnn.losses import LOSSES, SoftmaxCrossEntropy, SquaredError, get_loss, one_hot
+from bpnn.losses import (LOSSES, BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError, get_loss,
+                         one_hot)
 
 
 def test_squared_error_value_by_hand():
@@ -98,8 +99,65 @@ def test_one_hot_and_target_checks():
 
 
 def test_registry():
-    assert set(LOSSES) == {"squared", "cross_entropy"}
+    assert set(LOSSES) == {"squared", "cross_entropy", "binary_cross_entropy"}
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         get_loss("hinge")
     loss = SquaredError()
     assert get_loss(loss) is loss
+
+
+# ---- binary cross-entropy (sigmoid outputs, multi-label) -----------------------------------------
+def test_binary_cross_entropy_by_hand():
+    # z = 0: y = 0.5, E = -log 0.5 whatever t; z = ln 3: y = 0.75, t = 1 -> -log 0.75; t = 0 -> -log 0.25
+    z = np.array([[0.0, np.log(3.0), np.log(3.0)]])
+    y = get_activation("sigmoid").forward(z)
+    T = np.array([[1.0, 1.0, 0.0]])
+    expected = -np.log(0.5) - np.log(0.75) - np.log(0.25)
+    np.testing.assert_allclose(BinaryCrossEntropy().value(z, y, T), [expected], rtol=1e-12)
+    np.testing.assert_allclose(BinaryCrossEntropy().delta(z, y, T, None), [[-0.5, -0.25, 0.75]], rtol=1e-12)
+
+
+def test_binary_cross_entropy_delta_matches_central_difference(rng):
+    loss, sig = BinaryCrossEntropy(), get_activation("sigmoid")
+    z = rng.normal(0, 2, (4, 3))
+    T = rng.uniform(0, 1, (4, 3))
+    eps, numeric = 1e-6, np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += eps
+        zm[idx] -= eps
+        numeric[idx] = (loss.value(zp, sig.forward(zp), T).sum() - loss.value(zm, sig.forward(zm), T).sum()) / (2 * eps)
+    np.testing.assert_allclose(loss.delta(z, sig.forward(z), T, sig), numeric, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_stable_and_needs_sigmoid(dtype):
+    z = np.array([[1000.0, -1000.0]], dtype=dtype)
+    y = get_activation("sigmoid").forward(z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = BinaryCrossEntropy().value(z, y, np.array([[0.0, 1.0]], dtype=dtype))
+    np.testing.assert_allclose(v, [2000.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="needs output='sigmoid'"):
+        Network([3, 2], output="softmax", loss="binary_cross_entropy")
+    assert Network([3, 2], loss="binary_cross_entropy").output == "sigmoid"
+
+
+def test_loss_owns_its_targets():
+    labels = np.array([1, 0])
+    np.testing.assert_array_equal(SquaredError().targets(labels, 3, 0.9, 0.1), [[0.1, 0.9, 0.1], [0.9, 0.1, 0.1]])
+    np.testing.assert_array_equal(SoftmaxCrossEntropy().targets(labels, 3, 0.9, 0.1), labels)
+    np.testing.assert_array_equal(BinaryCrossEntropy().targets(labels, 3, 0.9, 0.1), [[0, 1, 0], [1, 0, 0]])
+
+
+def test_binary_cross_entropy_agrees_with_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    z = rng.normal(0, 5, (6, 4))
+    T = (rng.random((6, 4)) < 0.5).astype(np.float64)
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(zt, torch.tensor(T), reduction="sum")
+    ref.backward()
+    y = get_activation("sigmoid").forward(z)
+    loss = BinaryCrossEntropy()
+    np.testing.assert_allclose(loss.value(z, y, T).sum(), ref.item(), rtol=1e-12)
+    np.testing.assert_allclose(loss.delta(z, y, T, None), zt.grad.numpy(), atol=1e-12)

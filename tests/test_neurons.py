@@ -12,9 +12,7 @@ import bpnn
 from bpnn import neurons
 from bpnn.neurons import BiasNode, Connection, Node
 
-HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
-OUTPUT_LOSS = [("sigmoid", "squared"), ("tanh", "squared"), ("identity", "squared"),
-               ("softmax", "squared"), ("softmax", "cross_entropy")]
+from bpnn.commands.gradcheck import HIDDEN, OUTPUTS as OUTPUT_LOSS
 
 
 def sigmoid(z: float) -> float:

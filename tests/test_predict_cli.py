@@ -81,7 +81,7 @@ def test_all_ten_probabilities_sum_to_one_and_match_the_network(capsys, model, i
     top = json.loads(out)["results"][0]["top"]
     assert sorted(t["digit"] for t in top) == list(range(10))
     assert abs(sum(t["probability"] for t in top) - 1) < 1e-6
-    net = bpnn.load(model)
+    net = bpnn.load(model).net  # the network's outputs, for the preprocessed input x
     x = bpnn.imaging.mnist_to_input(bpnn.imaging.image_to_mnist(bpnn.imaging.load_image(images[0])))
     assert np.allclose([t["probability"] for t in sorted(top, key=lambda t: t["digit"])],
                        net.predict(x))

@@ -12,7 +12,10 @@ from PIL import Image
 
 import bpnn
 from bpnn.cli import main
-from bpnn.report import FIGURES, Predictions, _series, mistakes, plot_mistakes, plot_weights, write_report
+from bpnn.report import Predictions, _series, mistakes, plot_mistakes, plot_weights, write_report
+
+# The figures of an MNIST classifier's report (regression figures are in test_report_any.py).
+FIGURES = ["learning_curves.png", "confusion_matrix.png", "misclassified.png", "weights.png"]
 
 HISTORY = {
     "epochs": [
@@ -87,6 +90,7 @@ def check_png(path, min_size=(300, 200)):
 
 
 def markdown_confusion(text: str) -> np.ndarray:
+    text = text.split("## Confusion matrix")[1].split("##")[0]
     rows = re.findall(r"^\| \*\*(\d)\*\* \|(.*)\|$", text, flags=re.M)
     return np.array([[int(v) for v in cells.split("|")] for _, cells in rows])
 
@@ -107,7 +111,8 @@ def test_report_figures_and_pages(run, tiny_mnist_dir, tmp_path):
     markdown = (tmp_path / "out" / "README.md").read_text()
     np.testing.assert_array_equal(markdown_confusion(markdown), cm)
     per_digit = 1 - np.diag(cm) / cm.sum(axis=1)
-    assert " | ".join(f"{100 * e:.2f}%" for e in per_digit) in markdown
+    for digit, (n, e) in enumerate(zip(cm.sum(axis=1), per_digit)):  # class, samples, wrong, error
+        assert f"| **{digit}** | {n} | {n - cm[digit, digit]} | {100 * e:.2f}% |" in markdown
     for name in FIGURES:
         assert f"]({name})" in markdown
 
@@ -160,7 +165,7 @@ def test_network_without_image_inputs(tmp_path, tiny_mnist_dir):
     check_png(folder / "report" / "learning_curves.png")
     assert not (folder / "report" / "weights.png").exists()
     assert any("weight images" in n for n in notices)
-    assert any("10 inputs" in n and "784 pixels" in n for n in notices)
+    assert any("10 inputs" in n and "784 features" in n for n in notices)
 
 
 @pytest.mark.parametrize("remove", [None, "model.npz", "history.json"])
@@ -215,7 +220,7 @@ def test_network_with_fewer_outputs_than_digits(tmp_path, tiny_mnist_dir):
     net = bpnn.Network([784, 4, 3], seed=np.random.default_rng(0))
     notices = []
     write_report(save_run(tmp_path / "run", net), tiny_mnist_dir, log=notices.append)
-    assert notices == [notices[0]] and "3 outputs" in notices[0]
+    assert notices == [notices[0]] and "not one of the model's classes" in notices[0]
     check_png(tmp_path / "run" / "report" / "weights.png", min_size=(300, 100))
     assert not (tmp_path / "run" / "report" / "confusion_matrix.png").exists()
 

@@ -35,7 +35,7 @@ def trainer(cfg, splits, out, log=None) -> Trainer:
 def scripted_errors(monkeypatch, errors):
     """Make the selection error follow ``errors``, one value per evaluation."""
     it = iter(errors)
-    monkeypatch.setattr(train_mod, "evaluate_error", lambda net, split, *a, **k: next(it))
+    monkeypatch.setattr(Trainer, "error", lambda self, split: next(it))
 
 
 @pytest.mark.parametrize("errors, epochs, patience, stopped", [
@@ -97,7 +97,7 @@ def test_resume_is_bit_identical(splits, tmp_path, changes):
     half = trainer(small_config(epochs=2, **changes), splits, tmp_path / "half")
     half.run()
     train, val, test = splits
-    resumed = Trainer.resume(tmp_path / "half", train, val, test, epochs=4, progress=False)
+    resumed = Trainer.resume(tmp_path / "half", train, val, test, changes={"epochs": 4}, progress=False)
     assert resumed.epoch == 2
     resumed.run()
     a, meta_a = final_arrays(tmp_path / "whole")
@@ -153,7 +153,7 @@ def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(splits, tm
     t.run()
     good, _ = final_arrays(tmp_path)
     train, val, test = splits
-    t = Trainer.resume(tmp_path, train, val, test, epochs=4, progress=False)
+    t = Trainer.resume(tmp_path, train, val, test, changes={"epochs": 4}, progress=False)
     t.optimizer.lr = 1e12
     t.config.lr = 1e12
     with pytest.raises(DivergenceError, match="learning rate 1e\\+12"):
@@ -178,7 +178,15 @@ def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="unknown setting"):
         TrainConfig.from_dict({"learning_rate": 0.1})
     with pytest.raises(ValueError, match="stop-on"):
-        TrainConfig(stop_on="train")
+        TrainConfig(stop_on="everything")
+    with pytest.raises(ValueError, match="lr-step"):
+        TrainConfig(schedule="step", lr_step=0)
+    with pytest.raises(ValueError, match="lr-gamma"):
+        TrainConfig(lr_gamma=0)
+    with pytest.raises(ValueError, match="min-delta"):
+        TrainConfig(min_delta=float("nan"))
+    with pytest.raises(ValueError, match="parameters"):
+        TrainConfig(layers=[784, 3000000, 10])
 
 
 def test_shift_images_moves_pixels_and_fills_background():

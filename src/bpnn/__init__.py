@@ -5,10 +5,20 @@ The public API, re-exported explicitly:
 - ``Network``: the vectorised engine (rows are samples); ``bpnn.neurons`` holds the object engine.
 - ``get_activation``, ``get_loss``, ``one_hot``: components by name.
 - ``SGD``, ``Adam``, ``make_optimizer``, ``learning_rate``: optimisers and schedules.
-- ``load``, ``load_model``, ``save_model``: model files (.npz + JSON, no pickle).
+- ``fit``: train on arrays (classification or regression) -> ``Model``; ``Trainer``,
+  ``TrainConfig``: the training loop and its settings, for finer control.
+- ``Model``, ``load``: a trained network with its preprocessing and classes; ``load_model``,
+  ``save_model``: the model file itself (.npz + JSON, no pickle).
+- ``Preprocessing``, ``Targets``: what features and targets go through.
 """
 from .activations import ACTIVATIONS, get_activation
-from .checkpoint import load, load_model, save_model
+from .checkpoint import load_model, save_model
+from .fitting import fit
+from .model import Model, load
+from .preprocessing import Preprocessing
+from .settings import TrainConfig
+from .targets import Targets
+from .train import Trainer
 from .errors import BpnnError, FormatError
 from .losses import LOSSES, get_loss, one_hot
 from .network import Dense, Network
@@ -17,7 +27,8 @@ from .optim import SGD, Adam, learning_rate, make_optimizer
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "Adam", "BpnnError", "Dense", "FormatError", "Network", "SGD",
-    "get_activation", "get_loss", "learning_rate", "load", "load_model", "make_optimizer",
-    "one_hot", "save_model", "__version__",
+    "ACTIVATIONS", "LOSSES", "Adam", "BpnnError", "Dense", "FormatError", "Model", "Network",
+    "Preprocessing", "SGD", "Targets", "TrainConfig", "Trainer", "fit", "get_activation",
+    "get_loss", "learning_rate", "load", "load_model", "make_optimizer", "one_hot", "save_model",
+    "__version__",
 ]

@@ -5,9 +5,10 @@ rename), so a crash leaves either the old file or the new one, never half of one
 metadata travels inside the archive as a 0-d unicode array named ``__meta__``; archives are always
 read with ``allow_pickle=False``.
 
-- ``save_model`` / ``load`` (``load_model`` also returns the metadata): a trained network, its
-  architecture, the preprocessing its inputs need and whatever the caller records (training
-  configuration, results).  Format ``bpnn-model``, version ``MODEL_VERSION``.
+- ``save_model`` / ``load_model``: a trained network, its architecture, the preprocessing its
+  inputs need (``bpnn.preprocessing``; MNIST's when none is given), and whatever the caller
+  records (targets, training configuration, results).  Format ``bpnn-model``, version
+  ``MODEL_VERSION``.  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
 - ``save_arrays`` / ``load_arrays``: the general mechanism, also used for training checkpoints.
 """
 from __future__ import annotations
@@ -23,14 +24,14 @@ import numpy as np
 from .errors import FormatError
 from .network import Network
 
-__all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_model", "load",
-           "MODEL_VERSION", "MNIST_PREPROCESSING"]
+__all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_model",
+           "model_path", "MODEL_VERSION", "MNIST_PREPROCESSING"]
 
 MODEL_FORMAT = "bpnn-model"
 MODEL_VERSION = 1
 META_KEY = "__meta__"
 # How MNIST pixels become network inputs: 28x28 rows flattened, grey levels 0..255 scaled to [0, 1].
-MNIST_PREPROCESSING = {"image_shape": [28, 28], "scale": 1 / 255, "ink": "light-on-dark"}
+MNIST_PREPROCESSING = {"kind": "scale", "image_shape": [28, 28], "scale": 1 / 255, "ink": "light-on-dark"}
 
 
 def atomic_write(path: str | os.PathLike, write) -> None:
@@ -124,8 +125,16 @@ def save_model(path, net: Network, meta: dict | None = None,
     save_arrays(path, params_to_arrays(net), {**(meta or {}), **header})
 
 
+def model_path(path) -> Path:
+    """A model file's path: ``path`` itself, or the model.npz of a run folder."""
+    path = Path(path)
+    return path / "model.npz" if path.is_dir() else path
+
+
 def load_model(path) -> tuple[Network, dict]:
-    """(network, metadata) from a model file; FormatError for anything that is not a valid one."""
+    """(network, metadata) from a model file (or a run folder); FormatError for anything that is
+    not a valid one."""
+    path = model_path(path)
     arrays, meta = load_arrays(path)
     if meta.get("format") != MODEL_FORMAT:
         raise FormatError(f"{path}: not a bpnn model file")
@@ -133,8 +142,3 @@ def load_model(path) -> tuple[Network, dict]:
         raise FormatError(f"{path}: model format version {meta.get('version')!r} is not supported "
                           f"(this bpnn reads version {MODEL_VERSION})")
     return network_from_arrays(meta.get("network", {}), arrays, source=str(path)), meta
-
-
-def load(path) -> Network:
-    """The network saved in a model file (``bpnn.load("runs/fast/model.npz")``)."""
-    return load_model(path)[0]

@@ -264,6 +264,9 @@ def check_model(net, meta: dict) -> float:
     if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [FIELD, FIELD]:
         raise BpnnError(f"this model takes {net.n_inputs} inputs; reading images needs a model "
                         f"of 28x28 = 784 pixels")
+    if prep.get("kind", "scale") not in ("scale", "none"):
+        raise BpnnError(f"this model's inputs are {prep.get('kind')!r}-preprocessed; reading images "
+                        f"needs a model of pixels scaled by a factor")
     if prep.get("ink", "light-on-dark") != "light-on-dark":
         raise BpnnError(f"this model expects {prep['ink']!r} images; bpnn prepares light-on-dark ones")
     scale = float(prep.get("scale", 1 / 255))

@@ -6,9 +6,15 @@
 - ``cross_entropy``: softmax cross-entropy E = -sum_i t_i log softmax(z)_i, computed from the
   logits z with log-sum-exp, so logits of +-1000 are fine.  dE/dz = softmax(z) - t.  Requires a
   softmax output layer.
+- ``binary_cross_entropy``: per-output binary cross-entropy with sigmoid outputs (Nielsen's
+  network2 cost; multi-label problems): E = -sum_i [t_i log y_i + (1 - t_i) log(1 - y_i)],
+  computed from the logits as max(z, 0) - z t + log(1 + exp(-|z|)).  dE/dz = y - t.
 
-Targets ``T`` are (n_samples, n_outputs) arrays; ``cross_entropy`` also takes class indices of
-shape (n_samples,).  ``value`` returns the loss of each sample, shape (n_samples,); the
+Each loss owns its targets (``targets``): what the class indices of a classification problem
+become for it, and its default output activation (``default_output``).
+
+Targets ``T`` are (n_samples, n_outputs) arrays; every loss also takes class indices of shape
+(n_samples,), which become one-hot rows.  ``value`` returns the loss of each sample, shape (n_samples,); the
 networks average it over rows.
 
 Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
@@ -19,8 +25,8 @@ import numpy as np
 
 from .activations import Activation
 
-__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "LOSSES", "get_loss", "one_hot",
-           "check_labels"]
+__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropy", "LOSSES",
+           "get_loss", "one_hot", "check_labels"]
 
 
 def one_hot(labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
@@ -59,6 +65,12 @@ class Loss:
     """Base class: ``value`` per sample and ``delta`` = dE/dz at the output layer."""
 
     name = "loss"
+    default_output = "sigmoid"   # the output activation a network gets when none is named
+
+    def targets(self, labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
+                dtype=np.float64) -> np.ndarray:
+        """What class indices (n,) become for this loss: one-hot rows (n, n_classes) of on/off."""
+        return one_hot(labels, n_classes, on=on, off=off, dtype=dtype)
 
     def value(self, z: np.ndarray, y: np.ndarray, T: np.ndarray) -> np.ndarray:
         """Loss of each sample, shape (n,), from logits z and outputs y (both (n, k))."""
@@ -79,6 +91,7 @@ class SquaredError(Loss):
     """E = 1/2 sum_i (t_i - y_i)^2 (the tutorial's objective)."""
 
     name = "squared"
+    default_output = "sigmoid"   # the tutorial's; regression asks for "identity"
 
     def value(self, z, y, T):
         diff = _targets(T, y) - y
@@ -93,6 +106,11 @@ class SoftmaxCrossEntropy(Loss):
     """E = logsumexp(z) - sum_i t_i z_i (for rows of t summing to 1); dE/dz = softmax(z) - t."""
 
     name = "cross_entropy"
+    default_output = "softmax"
+
+    def targets(self, labels, n_classes, on=1.0, off=0.0, dtype=np.float64):
+        """Class indices stay indices (no one-hot matrix is needed); on/off do not apply."""
+        return check_labels(labels, n_classes)
 
     def check_output(self, output):
         if output.name != "softmax":
@@ -117,7 +135,37 @@ class SoftmaxCrossEntropy(Loss):
         return y * T.sum(axis=1, keepdims=True) - T
 
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SquaredError, SoftmaxCrossEntropy)}
+class BinaryCrossEntropy(Loss):
+    """E = -sum_i [t_i log y_i + (1 - t_i) log(1 - y_i)] with y = sigmoid(z); dE/dz = y - t.
+
+    Targets are rows of values in [0, 1] (0/1 for each label of a multi-label problem); class
+    indices become one-hot rows of 1 and 0.
+    """
+
+    name = "binary_cross_entropy"
+    default_output = "sigmoid"
+
+    def targets(self, labels, n_classes, on=1.0, off=0.0, dtype=np.float64):
+        """One-hot rows of 1 and 0 (on/off do not apply: the loss needs probabilities)."""
+        return one_hot(labels, n_classes, dtype=dtype)
+
+    def check_output(self, output):
+        if output.name != "sigmoid":
+            raise ValueError(
+                f"loss 'binary_cross_entropy' needs output='sigmoid', got output={output.name!r}")
+
+    def value(self, z, y, T):
+        T = _targets(T, y)
+        # log(1 + exp(-|z|)) never overflows; max(z, 0) - z t completes -t log y - (1-t) log(1-y)
+        per_output = np.maximum(z, 0) - z * T + np.log1p(np.exp(-np.abs(z)))
+        return per_output.sum(axis=1)
+
+    def delta(self, z, y, T, output):
+        return y - _targets(T, y)
+
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SquaredError, SoftmaxCrossEntropy,
+                                                            BinaryCrossEntropy)}
 
 
 def get_loss(name: str | Loss) -> Loss:

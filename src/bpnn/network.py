@@ -93,7 +93,7 @@ class Network:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
         if output is None:
-            output = "softmax" if self.loss_fn.name == "cross_entropy" else "sigmoid"
+            output = self.loss_fn.default_output
         out_act = get_activation(output)
         self.loss_fn.check_output(out_act)
         if get_activation(activation).name == "softmax":

@@ -1,17 +1,22 @@
 """Training reports: PNG figures of a run folder plus an HTML and a Markdown page showing them.
 
 ``write_report(run_dir)`` reads ``model.npz`` and ``history.json`` from a run folder written by
-``bpnn train`` and writes into ``run_dir/report/``:
+``bpnn train`` (or ``bpnn.fit``), for any model, and writes into ``run_dir/report/``:
 
-- ``learning_curves.png``: training loss, validation and test error against epoch;
-- ``confusion_matrix.png``: counts on the MNIST test set (rows: true digit) and per-digit errors;
-- ``misclassified.png``: the test digits the network gets wrong most confidently;
-- ``weights.png``: the first layer's weights of up to 64 hidden units as 28x28 images;
+- ``learning_curves.png``: training loss, and the validation and test metric (error % for
+  classifiers, RMSE for regressors) against epoch;
+- classifiers: ``confusion_matrix.png`` on the test set with the class labels and per-class
+  errors; ``misclassified.png``, the most confident mistakes (only when the inputs are images);
+- regressors: ``predictions.png`` (predicted against true) and ``residuals.png`` (residual against
+  predicted), one panel per target for the first few targets;
+- ``weights.png``: the first layer's weights of up to 64 hidden units as images (image inputs only);
 - ``index.html``, ``README.md``: the figures with the key numbers; ``report.json``: the numbers.
 
-Figures use matplotlib's ``Figure`` with the Agg canvas directly, never pyplot, so no global
-backend or figure state changes.  Without the test data the data-dependent figures are skipped
-with a notice; so are the weight images of a network whose inputs are not an image.
+The test data comes from ``bpnn.commands.evaluate.evaluation_data``: the source the model records
+(or the one given), the same test split the run used.  A report never downloads: a registered
+data set that is not on disk, or any source that cannot be read, skips the data figures with a
+notice.  Figures use matplotlib's ``Figure`` with the Agg canvas directly, never pyplot, so no
+global backend or figure state changes.
 Not here: computing anything the trainer already recorded (the curves come from history.json).
 """
 from __future__ import annotations
@@ -27,10 +32,12 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .checkpoint import atomic_write, load_model
-from .data import confusion_matrix, find_mnist, load_mnist, per_class_error
+from . import evaluation
+from .checkpoint import atomic_write
+from .data import mnist
+from .data.metrics import per_class_error
 from .errors import BpnnError, FormatError
-from .train import image_outputs
+from .model import Model
 
 __all__ = ["write_report", "build_report", "Report", "FIGURES"]
 
@@ -39,34 +46,66 @@ FIGURES = {
     "learning_curves.png": "Learning curves",
     "confusion_matrix.png": "Confusion matrix on the test set",
     "misclassified.png": "Most confident mistakes on the test set",
+    "predictions.png": "Predicted against true values on the test set",
+    "residuals.png": "Residuals on the test set",
     "weights.png": "First-layer weights",
 }
 DPI = 110
-N_MISTAKES = 36   # a 6x6 grid
-N_UNITS = 64      # an 8x8 grid
+N_MISTAKES = 36     # a 6x6 grid
+N_UNITS = 64        # an 8x8 grid
+N_TARGETS = 4       # regression panels: the first few targets
+N_POINTS = 5000     # regression scatter: at most this many (evenly spaced) samples
+MAX_ANNOTATED = 30  # confusion matrices with more classes show colours only, no counts
+MAX_TABLE = 30      # ... and are left out of the pages' tables (report.json keeps them)
+LEGACY_SHAPE = (28, 28)  # bpnn 0.1 models recorded no image shape: they read MNIST digits
 
 
 @dataclass
 class Run:
-    """What a run folder holds: the network, its metadata and the per-epoch history."""
+    """What a run folder holds: the model (network, preprocessing, targets, metadata) and the
+    per-epoch history."""
 
     path: Path
-    net: object
-    meta: dict
+    model: Model
     history: dict
+
+    @property
+    def net(self):
+        return self.model.net
+
+    @property
+    def meta(self) -> dict:
+        return self.model.meta
 
 
 @dataclass
 class Predictions:
-    """Test images (n, n_inputs) uint8, their labels (n,) and the network's outputs (n, k)."""
+    """Test features X (n, n_inputs) as loaded, true class indices (n,) and the network's outputs
+    (n, k); ``classes`` (k,) are the labels of the indices (default: the indices themselves)."""
 
     images: np.ndarray
     labels: np.ndarray
     outputs: np.ndarray
+    classes: np.ndarray | None = None
 
     @property
     def predicted(self) -> np.ndarray:
         return np.argmax(self.outputs, axis=1)
+
+    def label(self, index: int) -> str:
+        return str(index if self.classes is None else self.classes[index])
+
+
+@dataclass
+class TestSet:
+    """The test set and what the model makes of it: raw X (n, d), raw y, outputs (n, k) and the
+    ``bpnn.evaluation.scores`` dict."""
+
+    X: np.ndarray
+    y: np.ndarray
+    outputs: np.ndarray
+    scores: dict
+    source: str
 
 
 @dataclass
@@ -88,57 +127,89 @@ def read_run(run_dir) -> Run:
     for name in ("model.npz", "history.json"):
         if not (path / name).is_file():
             raise BpnnError(f"{path}: no {name} in the run folder (is it a finished bpnn train run?)")
-    net, meta = load_model(path / "model.npz")
+    model = Model.load(path / "model.npz")
     try:
         history = json.loads((path / "history.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path / 'history.json'}: not valid JSON ({exc})") from None
     if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
         raise FormatError(f"{path / 'history.json'}: no list of epochs")
-    return Run(path, net, meta, history)
+    return Run(path, model, history)
 
 
-def load_test_set(run: Run, data_dir, log) -> Predictions | None:
-    """The MNIST test set and the network's outputs on it, or None (with a notice) if unusable."""
-    recorded = (run.meta.get("config") or {}).get("data")
-    # An explicit folder must work; the one recorded at training time may have moved since.
-    candidates = [data_dir] if data_dir else ([recorded] if recorded else []) + [None]
-    for i, folder in enumerate(candidates):
-        try:  # the data was checked when training; a report never downloads it
-            found = find_mnist(folder, download=False, progress=False, notice=lambda line: None)
-            images, labels = load_mnist(found, "test")
-            break
-        except BpnnError as exc:
+def _data_info(run: Run) -> dict:
+    info = run.meta.get("data")
+    return info if isinstance(info, dict) else {}
+
+
+def _candidates(run: Run, source) -> list[str]:
+    """Data sources to try, in order: the one given, else the recorded one.  bpnn 0.1 runs
+    recorded an MNIST folder in their config (which may have moved since): then MNIST itself."""
+    if source:
+        return [str(source)]
+    recorded = _data_info(run).get("source")
+    if recorded:
+        return [str(recorded)]
+    folder = (run.meta.get("config") or {}).get("data")
+    return ([str(folder)] if isinstance(folder, str) and folder else []) + ["mnist"]
+
+
+def _on_disk(source: str) -> None:
+    """BpnnError unless a registered data set is already on disk: a report never downloads."""
+    if source in mnist.DATASETS:
+        mnist.find_dataset(source, download=False, progress=False, notice=lambda line: None)
+
+
+def load_test_set(run: Run, source, log) -> TestSet | None:
+    """The test set of ``source`` (default: the run's recorded one) and the model's outputs on
+    it, or None (with a notice) when it cannot be had."""
+    from .commands.evaluate import evaluation_data  # the same split `bpnn evaluate` uses
+
+    what = ("the confusion matrix and mistakes" if run.model.task == "classify"
+            else "the predicted-against-true and residual plots")
+    candidates = _candidates(run, source)
+    for i, name in enumerate(candidates):
+        try:
+            _on_disk(name)
+            X, y, found = evaluation_data(run.model, name, None, "test")
+            out = run.model.outputs(X)
+            return TestSet(X, y, out, evaluation.scores(run.model.targets, out, y), str(found))
+        except (BpnnError, ValueError, OSError) as exc:
             if i == len(candidates) - 1:
-                log(f"test data not available, skipping the confusion matrix and mistakes: {exc}")
-                return None
-    images = images.reshape(len(images), -1)
-    if images.shape[1] != run.net.n_inputs:
-        log(f"the network takes {run.net.n_inputs} inputs but the test images have "
-            f"{images.shape[1]} pixels: skipping the confusion matrix and mistakes")
-        return None
-    if labels.max() >= run.net.n_outputs:
-        log(f"the network has {run.net.n_outputs} outputs but the test labels go up to "
-            f"{labels.max()}: skipping the confusion matrix and mistakes")
-        return None
-    scale = (run.meta.get("preprocessing") or {}).get("scale", 1 / 255)
-    outputs = image_outputs(run.net, images, scale)
-    return Predictions(images, labels.astype(np.intp), outputs)
-
-
-def recorded_shape(run: Run) -> tuple[int, int]:
-    """(height, width) of the images the model was trained on (MNIST's 28x28 if unrecorded)."""
-    shape = (run.meta.get("preprocessing") or {}).get("image_shape") or [28, 28]
-    try:
-        return int(shape[0]), int(shape[1])
-    except (TypeError, ValueError, IndexError, KeyError):
-        return 28, 28
+                log(f"test data not available, skipping {what}: {exc}")
+    return None
 
 
 def image_shape(run: Run) -> tuple[int, int] | None:
     """(height, width) of the input images, or None if the inputs are not one image."""
-    h, w = recorded_shape(run)
+    prep = run.meta.get("preprocessing") or {}
+    shape = _data_info(run).get("image_shape") or prep.get("image_shape")
+    if shape is None and "kind" not in prep:
+        shape = LEGACY_SHAPE
+    try:
+        h, w = int(shape[0]), int(shape[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
     return (h, w) if h * w == run.net.n_inputs else None
+
+
+def class_predictions(run: Run, test: TestSet) -> Predictions:
+    """The classifier's test predictions with true labels as class indices."""
+    return Predictions(test.X, run.model.targets.encode(test.y), test.outputs, run.model.classes)
+
+
+def value_pairs(run: Run, test: TestSet) -> tuple[np.ndarray, np.ndarray]:
+    """(true, predicted) regression values, each (n, k) in the targets' units."""
+    predicted = run.model.targets.decode(test.outputs).reshape(len(test.outputs), -1)
+    return np.asarray(test.y, dtype=np.float64).reshape(predicted.shape), predicted
+
+
+def target_names(run: Run, k: int) -> list[str]:
+    """Names of the k regression targets: the recorded ones, else "target 0", "target 1", ..."""
+    names = _data_info(run).get("target_names")
+    if isinstance(names, list) and len(names) == k:
+        return [str(n) for n in names]
+    return [f"target {j}" for j in range(k)] if k > 1 else ["target"]
 
 
 # ---- figures ---------------------------------------------------------------------------
@@ -154,11 +225,46 @@ def _series(epochs: list, key: str) -> tuple[list, list]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_learning_curves(history: dict, final_test: float | None = None) -> Figure:
-    """Two panels: training loss; validation and test error (%), best epoch marked.
+@dataclass
+class Metric:
+    """How the history's ``val_error``/``test_error`` are shown: error rate in %, or RMSE."""
 
-    final_test: the final model's test error, drawn as a star at the epoch whose weights it has
-    (the best one) when the history holds no per-epoch test errors (the trainer tests once).
+    name: str
+
+    @property
+    def factor(self) -> float:
+        return 100.0 if self.name == "error_rate" else 1.0
+
+    @property
+    def title(self) -> str:
+        return "Error rate" if self.name == "error_rate" else "RMSE (targets' units)"
+
+    @property
+    def axis(self) -> str:
+        return "error (%)" if self.name == "error_rate" else "RMSE"
+
+    @property
+    def word(self) -> str:
+        return "error" if self.name == "error_rate" else "RMSE"
+
+    def format(self, value) -> str:
+        if value is None:
+            return "n/a"
+        return f"{100 * value:.2f}%" if self.name == "error_rate" else f"{value:.5g}"
+
+
+def run_metric(run: Run) -> Metric:
+    """The metric of the run's history (bpnn 0.1 histories hold error rates)."""
+    name = run.history.get("metric") or (run.meta.get("results") or {}).get("metric")
+    return Metric(name or ("error_rate" if run.model.task == "classify" else "rmse"))
+
+
+def plot_learning_curves(history: dict, final_test: float | None = None,
+                         metric: Metric = Metric("error_rate")) -> Figure:
+    """Two panels: training loss; validation and test metric, best epoch marked.
+
+    final_test: the final model's test metric, drawn as a star at the epoch whose weights it has
+    (the best one) when the history holds no per-epoch test values (the trainer tests once).
     """
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax_loss, ax_err = fig.subplots(1, 2, sharex=True)
@@ -169,23 +275,23 @@ def plot_learning_curves(history: dict, final_test: float | None = None) -> Figu
     ax_loss.set(title="Training loss", xlabel="epoch", ylabel="mean loss per sample")
     if y and min(y) > 0 and max(y) / min(y) > 20:
         ax_loss.set_yscale("log")
-    for key, label, colour in (("val_error", "validation error", "tab:orange"),
-                               ("test_error", "test error", "tab:green")):
+    for key, label, colour in (("val_error", f"validation {metric.word}", "tab:orange"),
+                               ("test_error", f"test {metric.word}", "tab:green")):
         x_err, y_err = _series(epochs, key)
         if x_err:  # evaluations are sparse (every N epochs): always mark the points
-            ax_err.plot(x_err, [100 * v for v in y_err], color=colour, label=label,
+            ax_err.plot(x_err, [metric.factor * v for v in y_err], color=colour, label=label,
                         marker="o", ms=4 if len(x_err) <= 40 else 2)
     best = history.get("best_epoch")
     if final_test is not None and not _series(epochs, "test_error")[0] and epochs:
         at = best if best is not None else epochs[-1].get("epoch", len(epochs))
-        ax_err.plot([at], [100 * final_test], "*", ms=12, color="tab:green",
-                    label=f"test error of the final model ({100 * final_test:.2f}%)")
+        ax_err.plot([at], [metric.factor * final_test], "*", ms=12, color="tab:green",
+                    label=f"test {metric.word} of the final model ({metric.format(final_test)})")
     has_points = bool(ax_err.lines)
     if best is not None:
         for ax in (ax_loss, ax_err):
             ax.axvline(best, color="grey", ls="--", lw=1)
         ax_err.plot([], [], color="grey", ls="--", lw=1, label=f"best epoch ({best})")
-    ax_err.set(title="Error rate", xlabel="epoch", ylabel="error (%)")
+    ax_err.set(title=metric.title, xlabel="epoch", ylabel=metric.axis)
     if has_points:
         ax_err.legend(loc="upper right", fontsize=9)
     else:
@@ -201,37 +307,49 @@ def plot_learning_curves(history: dict, final_test: float | None = None) -> Figu
     return fig
 
 
-def plot_confusion(cm: np.ndarray) -> Figure:
+def _short(label, width: int = 12) -> str:
+    """A class label cut to ``width`` characters for tick labels."""
+    text = str(label)
+    return text if len(text) <= width else text[:width - 1] + "\u2026"
+
+
+def plot_confusion(cm: np.ndarray, classes=None) -> Figure:
     """Counts annotated in each cell, coloured by the share of the true class (log scale so the
-    few off-diagonal mistakes stay visible next to the big diagonal); per-digit error on the right."""
+    few off-diagonal mistakes stay visible next to the big diagonal); per-class error on the right.
+
+    cm: (k, k) counts, rows true class; classes: the k labels (default 0..k-1).
+    """
     k = len(cm)
+    labels = [_short(c) for c in (range(k) if classes is None else classes)]
     rows = np.maximum(cm.sum(axis=1, keepdims=True), 1)
     share = np.where(cm > 0, cm / rows, np.nan)
-    fig = Figure(figsize=(7.4, 6.4), layout="constrained")
+    side = min(max(6.4, 0.35 * k + 3), 20)  # inches: room for k labels, at most 2200 pixels
+    fig = Figure(figsize=(side + 1, side), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", norm=LogNorm(vmin=1e-3, vmax=1), interpolation="nearest")
     ax.set_facecolor("white")
-    for i in range(k):
-        for j in range(k):
-            if cm[i, j]:
-                dark = share[i, j] > 0.1
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                        fontsize=8 if cm[i, j] < 1000 else 7, color="white" if dark else "black")
-    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted digit", ylabel="true digit",
-           title=f"Confusion matrix ({cm.sum():,} test images, {cm.sum() - np.trace(cm):,} wrong)")
+    if k <= MAX_ANNOTATED:
+        for i, j in zip(*np.nonzero(cm)):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    fontsize=8 if cm[i, j] < 1000 else 7, color="white" if share[i, j] > 0.1 else "black")
+    small = 8 if k > 15 else 10
+    ax.set_xticks(range(k), labels, rotation=90 if max(map(len, labels)) > 3 else 0, fontsize=small)
+    ax.set_yticks(range(k), labels, fontsize=small)
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=f"Confusion matrix ({cm.sum():,} test samples, {cm.sum() - np.trace(cm):,} wrong)")
     ax.tick_params(length=0)
-    errors = per_class_error(cm)
     right = ax.secondary_yaxis("right")
-    right.set_yticks(range(k), [f"{100 * e:.1f}%" for e in errors])
+    right.set_yticks(range(k), [f"{100 * e:.1f}%" for e in per_class_error(cm)],
+                     fontsize=small)
     right.tick_params(length=0)
-    right.set_ylabel("error of the true digit")
-    bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="share of the true digit")
+    right.set_ylabel("error of the true class")
+    bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="share of the true class")
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}%"))
     return fig
 
 
 def mistakes(test: Predictions, limit: int = N_MISTAKES) -> np.ndarray:
-    """Indices of the misclassified test images, most confident first (largest margin between
+    """Indices of the misclassified test samples, most confident first (largest margin between
     the predicted output and the true class's output)."""
     pred = test.predicted
     wrong = np.flatnonzero(pred != test.labels)
@@ -241,24 +359,75 @@ def mistakes(test: Predictions, limit: int = N_MISTAKES) -> np.ndarray:
 
 
 def plot_mistakes(test: Predictions, indices: np.ndarray, shape: tuple[int, int]) -> Figure:
-    """A grid of misclassified digits titled "true -> predicted", with the test index."""
+    """A grid of misclassified images titled "true -> predicted", with the test index."""
     cols = min(6, len(indices))
     rows = -(-len(indices) // cols)
     fig = Figure(figsize=(max(1.35 * cols, 5.0), 1.55 * rows + 0.5), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     pred = test.predicted
+    # Pixels keep their 0..255 grey levels; other image data is shown over its own range.
+    limits = {"vmin": 0, "vmax": 255} if test.images.dtype == np.uint8 else {}
     for ax, i in zip(axes, indices):
-        ax.imshow(test.images[i].reshape(shape), cmap="gray_r", vmin=0, vmax=255,
-                  interpolation="nearest")
-        ax.set_title(f"{test.labels[i]} \u2192 {pred[i]}", fontsize=11, color="firebrick", pad=2)
+        ax.imshow(test.images[i].reshape(shape), cmap="gray_r", interpolation="nearest", **limits)
+        ax.set_title(f"{_short(test.label(test.labels[i]), 8)} \u2192 {_short(test.label(pred[i]), 8)}",
+                     fontsize=11 if test.classes is None or len(test.classes) <= 10 else 9,
+                     color="firebrick", pad=2)
         ax.set_xlabel(f"#{i}", fontsize=7, color="grey", labelpad=1)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[len(indices):]:
         ax.set_axis_off()
-    fig.suptitle("Most confident mistakes: true \u2192 predicted\n(test image number below)", fontsize=11)
+    fig.suptitle("Most confident mistakes: true \u2192 predicted\n(test sample number below)", fontsize=11)
     return fig
+
+
+def _panels(k: int) -> tuple[Figure, np.ndarray]:
+    """A figure with one square-ish panel for each of min(k, N_TARGETS) targets."""
+    n = min(k, N_TARGETS)
+    fig = Figure(figsize=(max(4.2 * n, 5.0), 4.2), layout="constrained")
+    return fig, fig.subplots(1, n, squeeze=False).ravel()
+
+
+def _thin(n: int) -> np.ndarray:
+    """Indices of at most N_POINTS evenly spaced samples of n (a scatter of 10^6 dots says no more)."""
+    return np.arange(n) if n <= N_POINTS else np.linspace(0, n - 1, N_POINTS).astype(np.intp)
+
+
+def plot_predictions(true: np.ndarray, predicted: np.ndarray, names: list[str]) -> Figure:
+    """Predicted against true value per target (true, predicted: (n, k)), with the line y = x."""
+    fig, axes = _panels(true.shape[1])
+    keep = _thin(len(true))
+    for j, ax in enumerate(axes):
+        t, p = true[keep, j], predicted[keep, j]
+        ax.scatter(t, p, s=8, alpha=0.5, color="tab:blue", edgecolors="none")
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1, label="predicted = true")
+        ax.set(title=names[j], xlabel="true", ylabel="predicted")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(_panel_title("Predicted against true", true, keep), fontsize=11)
+    return fig
+
+
+def plot_residuals(true: np.ndarray, predicted: np.ndarray, names: list[str]) -> Figure:
+    """Residual (predicted - true) against predicted value per target, with the zero line."""
+    fig, axes = _panels(true.shape[1])
+    keep = _thin(len(true))
+    for j, ax in enumerate(axes):
+        p = predicted[keep, j]
+        ax.scatter(p, p - true[keep, j], s=8, alpha=0.5, color="tab:purple", edgecolors="none")
+        ax.axhline(0, color="grey", ls="--", lw=1)
+        ax.set(title=names[j], xlabel="predicted", ylabel="residual (predicted - true)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(_panel_title("Residuals", true, keep), fontsize=11)
+    return fig
+
+
+def _panel_title(what: str, true: np.ndarray, keep: np.ndarray) -> str:
+    shown = f"{len(keep):,} of {len(true):,}" if len(keep) < len(true) else f"{len(true):,}"
+    extra = f"; first {N_TARGETS} of {true.shape[1]} targets" if true.shape[1] > N_TARGETS else ""
+    return f"{what} on the test set ({shown} samples{extra})"
 
 
 def plot_weights(W: np.ndarray, shape: tuple[int, int], limit: int = N_UNITS) -> Figure:
@@ -281,8 +450,9 @@ def plot_weights(W: np.ndarray, shape: tuple[int, int], limit: int = N_UNITS) ->
 
 
 # ---- numbers and pages -----------------------------------------------------------------
-def summarise(run: Run, test: Predictions | None) -> dict:
-    """The key numbers of the run as JSON-able data."""
+def summarise(run: Run, test: TestSet | None) -> dict:
+    """The key numbers of the run as JSON-able data (the test scores when the data was there,
+    else the ones recorded at training time)."""
     net, meta, h = run.net, run.meta, run.history
     results, config = meta.get("results") or {}, meta.get("config") or {}
     seconds = results.get("seconds")
@@ -292,6 +462,9 @@ def summarise(run: Run, test: Predictions | None) -> dict:
         "run": str(run.path), "architecture": "-".join(map(str, net.sizes)),
         "activation": net.activation, "output": net.output, "loss": net.loss,
         "dtype": net.dtype.name, "parameters": net.n_params(),
+        "task": run.model.task, "targets": run.model.targets.describe(), "metric": run_metric(run).name,
+        "data": _data_info(run).get("source") or config.get("data"),
+        "preprocessing": run.model.preprocessing.describe(),
         "training": {k: config.get(k) for k in ("preset", "optimizer", "lr", "batch_size", "seed")},
         "epochs": results.get("epochs", len(h["epochs"])), "best_epoch": h.get("best_epoch"),
         "stop_reason": h.get("stop_reason") or results.get("stop_reason"),
@@ -299,32 +472,42 @@ def summarise(run: Run, test: Predictions | None) -> dict:
         "val_error": results.get("val_error"), "test_samples": results.get("test_samples"),
     }
     if test is not None:
-        cm = confusion_matrix(test.predicted, test.labels, net.n_outputs)
-        wrong = int(cm.sum() - np.trace(cm))
-        per_digit = per_class_error(cm)
-        summary.update(test_error=wrong / int(cm.sum()), test_samples=int(cm.sum()), test_wrong=wrong,
-                       confusion_matrix=cm.tolist(), per_digit_error=[float(e) for e in per_digit])
-    if summary["test_error"] is not None:
+        summary.update(_test_numbers(test.scores), test_data=test.source)
+    if summary["test_error"] is not None and run.model.task == "classify":
         summary["accuracy"] = 1 - summary["test_error"]
     return summary
 
 
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
+def _test_numbers(s: dict) -> dict:
+    """Summary entries from ``bpnn.evaluation.scores`` of the test set."""
+    if s["task"] == "classify":
+        return {"test_error": s["error_rate"], "test_samples": s["samples"], "test_wrong": s["errors"],
+                "classes": s["classes"], "confusion_matrix": s["confusion_matrix"],
+                "per_class_error": s["per_class_error"]}
+    return {"test_error": s["rmse_mean"], "test_samples": s["samples"], "test_rmse": s["rmse"],
+            "test_mae": s["mae"], "test_r2": s["r2"], "test_r2_mean": s["r2_mean"]}
 
 
 def key_numbers(s: dict) -> list[tuple[str, str]]:
     """(label, value) rows shared by the HTML and Markdown pages."""
-    t = s["training"]
+    metric = Metric(s["metric"])
     wrong = f" ({s['test_wrong']:,} of {s['test_samples']:,} wrong)" if "test_wrong" in s else ""
     rows = [
         ("architecture", f"{s['architecture']} ({s['activation']} hidden, {s['output']} output, "
                          f"{s['loss']} loss, {s['dtype']})"),
         ("parameters", f"{s['parameters']:,}"),
-        ("training", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items() if v is not None) or "n/a"),
-        ("test error", _pct(s["test_error"]) + wrong),
-        ("accuracy", _pct(s.get("accuracy"))),
-        ("validation error", _pct(s["val_error"])),
+        ("task", s["targets"]),
+        ("data", f"{s['data'] or 'n/a'}; preprocessing {s['preprocessing']}"),
+        ("training", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["training"].items()
+                               if v is not None) or "n/a"),
+        (f"test {metric.word}", metric.format(s["test_error"]) + wrong),
+    ]
+    if s["task"] == "classify":
+        rows.append(("accuracy", "n/a" if s.get("accuracy") is None else f"{100 * s['accuracy']:.2f}%"))
+    elif s.get("test_r2_mean") is not None:
+        rows.append(("test R\u00b2 (mean over targets)", f"{s['test_r2_mean']:.4f}"))
+    rows += [
+        (f"validation {metric.word}", metric.format(s["val_error"])),
         ("epochs", f"{s['epochs']} (best: {s['best_epoch']})" if s["best_epoch"] else str(s["epochs"])),
         ("training time", f"{s['seconds']:.1f} s"),
     ]
@@ -333,18 +516,49 @@ def key_numbers(s: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def write_markdown(path: Path, s: dict, figures: list[str], notices: list[str]) -> None:
-    lines = [f"# Training report: {s['run']}", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v.replace('|', '/')} |" for k, v in key_numbers(s)]
-    if "confusion_matrix" in s:
-        k = len(s["confusion_matrix"])
-        lines += ["", "## Per-digit error on the test set", "",
-                  "| digit | " + " | ".join(map(str, range(k))) + " |", "|---" * (k + 1) + "|",
-                  "| error | " + " | ".join(f"{100 * e:.2f}%" for e in s["per_digit_error"]) + " |",
-                  "", "## Confusion matrix (rows: true digit, columns: predicted)", "",
-                  "| true \\ predicted | " + " | ".join(map(str, range(k))) + " |", "|---" * (k + 1) + "|"]
-        lines += [f"| **{i}** | " + " | ".join(map(str, row)) + " |"
-                  for i, row in enumerate(s["confusion_matrix"])]
+@dataclass
+class Table:
+    """A titled table of text cells; the first column names the row."""
+
+    title: str
+    header: list
+    rows: list
+
+
+def tables(s: dict, names: list[str] | None = None) -> list[Table]:
+    """The test-set tables of a summary: per-class errors and the confusion matrix (up to
+    MAX_TABLE classes), or RMSE, MAE and R^2 per target."""
+    if "per_class_error" in s:
+        cm = np.asarray(s["confusion_matrix"])
+        labels = [str(c) for c in s["classes"]]
+        per_class = Table("Per-class error on the test set", ["class", "test samples", "wrong", "error"],
+                          [[c, str(n), str(n - d), f"{100 * e:.2f}%"] for c, n, d, e in
+                           zip(labels, cm.sum(axis=1), np.diag(cm), s["per_class_error"])])
+        if len(labels) > MAX_TABLE:
+            return [per_class]
+        return [per_class, Table("Confusion matrix (rows: true class, columns: predicted)",
+                                 ["true \\ predicted", *labels],
+                                 [[c, *map(str, row)] for c, row in zip(labels, cm)])]
+    if "test_rmse" in s:
+        names = names or [f"target {j}" for j in range(len(s["test_rmse"]))]
+        return [Table("Errors on the test set, per target", ["target", "RMSE", "MAE", "R\u00b2"],
+                      [[n, f"{r:.5g}", f"{m:.5g}", "-" if q is None else f"{q:.4f}"]
+                       for n, r, m, q in zip(names, s["test_rmse"], s["test_mae"], s["test_r2"])])]
+    return []
+
+
+def _md_table(header: list, rows: list, bold: bool = True) -> list[str]:
+    cell = lambda text: str(text).replace("|", "/")  # noqa: E731  (a | would split the cell)
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|---" * len(header) + "|"]
+    first = (lambda text: f"**{cell(text)}**") if bold else cell
+    return lines + [f"| {first(row[0])} | " + " | ".join(map(cell, row[1:])) + " |" for row in rows]
+
+
+def write_markdown(path: Path, s: dict, figures: list[str], notices: list[str],
+                   extra: list[Table]) -> None:
+    lines = [f"# Training report: {s['run']}", ""] + _md_table(["", ""], key_numbers(s), bold=False)
+    for table in extra:
+        lines += ["", f"## {table.title}", ""] + _md_table(table.header, table.rows)
     for name in figures:
         lines += ["", f"## {FIGURES[name]}", "", f"![{FIGURES[name]}]({name})"]
     if notices:
@@ -359,19 +573,21 @@ td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}img{max-widt
 figcaption{font-weight:600;margin-bottom:.3em}.notice{color:#8a4b00}table.key td{text-align:left}"""
 
 
-def write_html(path: Path, s: dict, figures: list[str], notices: list[str]) -> None:
+def _html_table(header: list | None, rows: list, css: str = "") -> str:
+    esc = html.escape
+    head = "" if header is None else "<tr>" + "".join(f"<th>{esc(str(h))}</th>" for h in header) + "</tr>"
+    body = "".join(f"<tr><th>{esc(str(row[0]))}</th>" + "".join(f"<td>{esc(str(c))}</td>" for c in row[1:])
+                   + "</tr>" for row in rows)
+    return f"<table{css}>{head}{body}</table>"
+
+
+def write_html(path: Path, s: dict, figures: list[str], notices: list[str], extra: list[Table]) -> None:
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
              f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>bpnn report: {esc(s['run'])}</title><style>{CSS}</style></head><body>",
-             f"<h1>Training report: {esc(s['run'])}</h1><table class='key'>"]
-    parts += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in key_numbers(s)]
-    parts.append("</table>")
-    if "per_digit_error" in s:
-        k = len(s["per_digit_error"])
-        parts.append("<h2>Per-digit error on the test set</h2><table><tr><th>digit</th>"
-                     + "".join(f"<th>{d}</th>" for d in range(k)) + "</tr><tr><th>error</th>"
-                     + "".join(f"<td>{100 * e:.2f}%</td>" for e in s["per_digit_error"]) + "</tr></table>")
+             f"<h1>Training report: {esc(s['run'])}</h1>", _html_table(None, key_numbers(s), " class='key'")]
+    parts += [f"<h2>{esc(t.title)}</h2>" + _html_table(t.header, t.rows) for t in extra]
     for name in figures:
         parts.append(f"<figure><figcaption>{esc(FIGURES[name])}</figcaption>"
                      f"<img src='{esc(name)}' alt='{esc(FIGURES[name])}'></figure>")
@@ -383,12 +599,33 @@ def write_html(path: Path, s: dict, figures: list[str], notices: list[str]) -> N
 
 
 # ---- the whole report ------------------------------------------------------------------
+def data_figures(run: Run, test: TestSet, shape, notice) -> dict:
+    """name -> figure maker for the figures of the test predictions."""
+    if run.model.task == "regress":
+        true, predicted = value_pairs(run, test)
+        names = target_names(run, true.shape[1])
+        return {"predictions.png": lambda: plot_predictions(true, predicted, names),
+                "residuals.png": lambda: plot_residuals(true, predicted, names)}
+    preds = class_predictions(run, test)
+    cm = np.asarray(test.scores["confusion_matrix"])
+    figures = {"confusion_matrix.png": lambda: plot_confusion(cm, run.model.classes.tolist())}
+    wrong = mistakes(preds)
+    if shape is None:
+        notice(f"the inputs ({run.net.n_inputs} features) are not an image: skipping the mistakes grid")
+    elif len(wrong):
+        figures["misclassified.png"] = lambda: plot_mistakes(preds, wrong, shape)
+    else:
+        notice("no misclassified test samples to show")
+    return figures
+
+
 def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
     """Write every figure and page of ``run_dir``'s report; returns its numbers and files.
 
-    data_dir: the MNIST folder (default: the run's recorded one, then ``BPNN_DATA``, then the
-    cache).  out_dir: where to write (default ``run_dir/report``).  log: called with one line per
-    notice (figures skipped and why); None keeps quiet.
+    data_dir: the data SOURCE to test on (``bpnn.data.load_source``: a registered name, IDX
+    folder, .csv or .npz; default: the source the run records).  out_dir: where to write
+    (default ``run_dir/report``).  log: called with one line per notice (figures skipped and
+    why); None keeps quiet.
     """
     run = read_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.path / "report"
@@ -403,23 +640,15 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
     test = load_test_set(run, data_dir, notice)
     shape = image_shape(run)
     final_test = (run.meta.get("results") or {}).get("test_error")
-    figures = {"learning_curves.png": lambda: plot_learning_curves(run.history, final_test)}
+    metric = run_metric(run)
+    figures = {"learning_curves.png": lambda: plot_learning_curves(run.history, final_test, metric)}
     if test is not None:
-        figures["confusion_matrix.png"] = lambda: plot_confusion(
-            confusion_matrix(test.predicted, test.labels, run.net.n_outputs))
-        wrong = mistakes(test)
-        if shape is None:
-            notice(f"the inputs ({run.net.n_inputs}) are not an image: skipping the mistakes grid")
-        elif len(wrong):
-            figures["misclassified.png"] = lambda: plot_mistakes(test, wrong, shape)
-        else:
-            notice("no misclassified test digits to show")
+        figures.update(data_figures(run, test, shape, notice))
     if shape is not None:
         figures["weights.png"] = lambda: plot_weights(run.net.layers[0].W, shape)
     else:
-        h, w = recorded_shape(run)
-        notice(f"the first layer takes {run.net.n_inputs} inputs, not a {h}x{w} image: "
-               "skipping the weight images")
+        notice(f"the first layer takes {run.net.n_inputs} inputs, not an image: skipping the weight images")
+    figures = {name: figures[name] for name in FIGURES if name in figures}  # the pages' order
     for name in FIGURES:  # a figure from an earlier report that this one skips would mislead
         if name not in figures:
             (out / name).unlink(missing_ok=True)
@@ -427,8 +656,9 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
         _save(make(), out / name)
     summary = summarise(run, test)
     names = list(figures)
-    write_html(out / "index.html", summary, names, notices)
-    write_markdown(out / "README.md", summary, names, notices)
+    extra = tables(summary, target_names(run, len(summary["test_rmse"])) if "test_rmse" in summary else None)
+    write_html(out / "index.html", summary, names, notices, extra)
+    write_markdown(out / "README.md", summary, names, notices, extra)
     summary_json = json.dumps({**summary, "figures": names, "notices": notices}, indent=1)
     atomic_write(out / "report.json", lambda f: f.write(summary_json.encode()))
     files = [out / n for n in names] + [out / "index.html", out / "README.md", out / "report.json"]

@@ -1,59 +1,72 @@
 """Steppers: the inner loop of training, one chunk of samples at a time.
 
-A stepper owns the data (uint8 images, labels) and trains a network on the samples whose indices
-it is given, in that order, in consecutive batches of ``batch_size`` (the last may be smaller).  It
-returns the sum of the per-sample losses seen in the forward passes, so the trainer can show a
-running loss and detect divergence without a second pass.
+A stepper owns the data -- inputs X and targets -- and trains a network on the samples whose
+indices it is given, in that order, in consecutive batches of ``batch_size`` (the last may be
+smaller).  It returns the sum of the per-sample losses seen in the forward passes, so the trainer
+can show a running loss and detect divergence without a second pass.
+
+Inputs X (n, n_inputs): uint8 pixels or floats; each batch becomes ``float(X) * scale`` in the
+network's dtype.  Targets, in one of two modes:
+
+- label mode, class indices (n,): the loss's ``targets`` says what is trained towards --
+  ``squared``: one-hot rows of ``on`` / ``off`` (the tutorial's 0.9 / 0.1),
+  ``binary_cross_entropy``: one-hot rows of 1 / 0, ``cross_entropy``: the indices themselves;
+- rows mode, float rows (n, n_outputs): regression values, multi-label 0/1 vectors or
+  probabilities, used as they are (in the network's dtype).
 
 ``NumpyStepper`` is the reference path: it calls ``Network.forward``/``backward`` and the optimiser,
 exactly as a reader of ``bpnn.network`` would.  ``make_stepper`` picks the fastest stepper that
 computes the same thing (``bpnn.fast``: compiled per-sample SGD, lean mini-batches) and falls back
-to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths.
-
-Targets: the ``squared`` loss trains towards ``on`` for the true class and ``off`` elsewhere (the
-tutorial's 0.9 / 0.1); ``cross_entropy`` uses the class indices.
+to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths; every stepper's
+``fallback`` says why it runs NumPy (None when it does not, or when the reference was asked for).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import fast
-from .data.mnist import mnist_targets
+from .losses import check_labels, one_hot
 from .network import Network
 from .optim import Optimizer
 
-__all__ = ["NumpyStepper", "make_stepper"]
+__all__ = ["NumpyStepper", "make_stepper", "checked_data"]
 
 
 class NumpyStepper:
     """Reference mini-batch (or per-sample, batch_size=1) training with plain NumPy.
 
-    images: (n, n_inputs) uint8 (scaled by ``scale`` as batches are used); labels: (n,) ints.
-    rng: drives dropout (and nothing else).
+    X: (n, n_inputs) uint8 or float (scaled by ``scale`` as batches are used); targets: (n,)
+    class indices or (n, n_outputs) rows, as ``checked_data`` returns them.  rng: drives dropout
+    (and nothing else).
     """
 
     name = "numpy"
+    fallback = None
 
-    def __init__(self, net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
-                 scale: float = 1 / 255):
+    def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
+                 batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
+                 on: float = 0.9, off: float = 0.1):
         self.net, self.optimizer = net, optimizer
-        self.images, self.labels = images, labels
+        self.X, self.targets = checked_data(net, X, targets)
         self.batch_size, self.rng = int(batch_size), rng
         self.on, self.off, self.scale = on, off, scale
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
 
-    def targets(self, labels: np.ndarray) -> np.ndarray:
+    def batch_targets(self, batch: np.ndarray) -> np.ndarray:
+        """What the samples ``batch`` are trained towards (rows, or indices for cross-entropy)."""
+        T = self.targets[batch]
+        if T.ndim == 2:
+            return T
         net = self.net
-        return mnist_targets(labels, net.loss, self.on, self.off, net.n_outputs, net.dtype)
+        return net.loss_fn.targets(T, net.n_outputs, self.on, self.off, net.dtype)
 
     def __call__(self, idx: np.ndarray) -> float:
         net, params = self.net, self.net.params()
         total = 0.0
         for start in range(0, len(idx), self.batch_size):
             batch = idx[start:start + self.batch_size]
-            X = self.images[batch].astype(net.dtype) * net.dtype.type(self.scale)
-            T = self.targets(self.labels[batch])
+            X = self.X[batch].astype(net.dtype) * net.dtype.type(self.scale)
+            T = self.batch_targets(batch)
             cache = net.forward(X, self.rng if self.dropout else None)
             total += float(net.loss_fn.value(cache.z, cache.outputs[-1], T).sum())
             grads = net.backward(cache, T)
@@ -61,16 +74,56 @@ class NumpyStepper:
         return total
 
 
-def make_stepper(net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
-                 scale: float = 1 / 255, *, reference: bool = False):
+def checked_data(net: Network, X, targets) -> tuple[np.ndarray, np.ndarray]:
+    """X as a numeric (n, n_inputs) array; targets as (n,) intp class indices or C-contiguous
+    (n, n_outputs) rows of the network's dtype.  A ValueError says what is wrong."""
+    X, targets = np.asarray(X), np.asarray(targets)
+    if X.ndim != 2 or X.shape[1] != net.n_inputs or X.dtype.kind not in "uif":
+        raise ValueError(f"inputs must be a numeric (n, {net.n_inputs}) array, "
+                         f"got {X.shape} {X.dtype}")
+    if targets.ndim == 1 and targets.dtype.kind in "iu":
+        targets = check_labels(targets, net.n_outputs)
+    elif targets.ndim == 2 and targets.dtype.kind == "f" and targets.shape[1] == net.n_outputs:
+        targets = np.ascontiguousarray(targets, dtype=net.dtype)
+    else:
+        raise ValueError(f"targets must be ({len(X)},) class labels or ({len(X)}, "
+                         f"{net.n_outputs}) float rows, got {targets.shape} {targets.dtype}")
+    if len(targets) != len(X):
+        raise ValueError(f"{len(X)} inputs but {len(targets)} targets")
+    return X, targets
+
+
+def target_rows(net: Network, targets: np.ndarray, on: float, off: float) -> np.ndarray:
+    """Checked targets as (n, n_outputs) rows of the network's dtype: what the fast paths take.
+
+    Label mode gives the loss's own targets; cross-entropy's indices become one-hot rows, which
+    the fast paths' cross-entropy turns into exactly the same value and delta.
+    """
+    if targets.ndim == 2:
+        return targets
+    T = net.loss_fn.targets(targets, net.n_outputs, on, off, net.dtype)
+    return T if T.ndim == 2 else one_hot(T, net.n_outputs, dtype=net.dtype)
+
+
+def make_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
+                 batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
+                 on: float = 0.9, off: float = 0.1, reference: bool = False):
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
-    Results agree with the reference up to rounding (sums in another order).  ``reference=True``
-    forces ``NumpyStepper``.  Every stepper has a ``name``.
+    X: (n, n_inputs) uint8 or float; targets: (n,) class indices or (n, n_outputs) float rows
+    (see the module docstring); scale: multiplies every input; on/off: the squared loss's
+    label targets.  Results agree with the reference up to rounding (sums in another order).
+    ``reference=True`` forces ``NumpyStepper``.  Every stepper has a ``name`` and a
+    ``fallback``: None, or why the NumPy path runs although the fast one was wanted.
     """
+    X, targets = checked_data(net, X, targets)
+    reason = None
     if not reference:
-        stepper = fast.fast_stepper(net, optimizer, images, labels, batch_size, rng, on, off, scale)
-        if stepper is not None:
-            return stepper
-    return NumpyStepper(net, optimizer, images, labels, batch_size, rng, on, off, scale)
+        reason = fast.unsupported_reason(net, optimizer, X)
+        if reason is None:
+            return fast.fast_stepper(net, optimizer, X, target_rows(net, targets, on, off),
+                                     batch_size, rng, scale)
+    stepper = NumpyStepper(net, optimizer, X, targets, batch_size, rng, scale=scale, on=on,
+                           off=off)
+    stepper.fallback = reason
+    return stepper

@@ -1,16 +1,19 @@
 """Training: the tutorial's strategy (train, evaluate every N epochs, stop when the error stops
-falling, save every N epochs so a crash loses little, resume) as a small Trainer.
+falling, save every N epochs so a crash loses little, resume) as a small Trainer, for any data.
 
-- ``TrainConfig``: every setting of a run, plain data (saved as JSON with each checkpoint).
-- ``History``: per epoch the training loss, validation error, learning rate and seconds.
-- ``Trainer``: epochs over shuffled data (a seeded ``numpy.random.Generator``), evaluation every
-  ``eval_every`` epochs, early stopping with ``patience`` and ``min_delta`` (the tutorial's "stop
-  when accuracy falls" is patience 1), best weights restored at the end however training ended,
-  checkpoints every ``checkpoint_every`` epochs, Ctrl-C saves and exits, divergence stops with a
-  clear message keeping the last good checkpoint.
+- ``History``: per epoch the training loss, selection error, learning rate and seconds, and how
+  the run went (which stepper ran, and why not a compiled one; settings changed on resume).
+- ``Split``: raw features X (n, d) and the user's targets y of one part of the data.
+- ``Trainer``: epochs over shuffled data (a seeded ``numpy.random.Generator``) in batches of
+  exactly ``batch_size`` (the last of an epoch may be smaller), evaluation every ``eval_every``
+  epochs, early stopping with ``patience`` and ``min_delta`` (the tutorial's "stop when accuracy
+  falls" is patience 1), best weights restored at the end however training ended, checkpoints
+  every ``checkpoint_every`` epochs, Ctrl-C saves and exits, divergence stops with a clear message.
 
-The inner loop is a stepper (``bpnn.steppers``), which picks the fastest path that computes the
-same thing.  Not here: finding and reading data (``bpnn.data``), the command line (``bpnn.cli``).
+The trainer applies the run's preprocessing (``bpnn.preprocessing``) and encodes the targets
+(``bpnn.targets``); both are saved with every checkpoint and in the model.  The inner loop is a
+stepper (``bpnn.steppers``), which picks the fastest path that computes the same thing.
+Not here: settings (``bpnn.settings``), reading data (``bpnn.data``), the CLI (``bpnn.cli``).
 """
 from __future__ import annotations
 
@@ -25,23 +28,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import (MNIST_PREPROCESSING, atomic_write, load_arrays, network_from_arrays,
-                         params_to_arrays, save_arrays, save_model)
-from .errors import BpnnError, FormatError
-from .activations import get_activation
+from . import evaluation
 from .augment import random_shifts, shift_images
-from .init import INITIALISERS
-from .losses import get_loss
-from .network import Network
-from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from .checkpoint import atomic_write, load_arrays, network_from_arrays, params_to_arrays, save_arrays
+from .errors import BpnnError, FormatError
+from .model import Model
+from .preprocessing import Preprocessing, resolve
+from .settings import RESUMABLE, TrainConfig
 from .steppers import make_stepper
+from .targets import Targets
 
-__all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "evaluate_error"]
+__all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "read_checkpoint"]
 
 CHECKPOINT_FORMAT = "bpnn-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 POSITION_ARRAYS = ("order", "shifts")  # an interrupted epoch's sample order and image shifts
-CHUNK = 4096  # samples per stepper call: the granularity of progress, Ctrl-C and NaN checks
+CHUNK = 4096  # samples per stepper call (rounded to whole batches): progress, Ctrl-C, NaN checks
 
 
 class DivergenceError(BpnnError):
@@ -49,104 +51,24 @@ class DivergenceError(BpnnError):
 
 
 @dataclass
-class TrainConfig:
-    """Every setting of a training run.  ``preset`` records where the defaults came from."""
-
-    preset: str | None = None
-    layers: list = field(default_factory=lambda: [784, 300, 10])
-    activation: str = "sigmoid"
-    output: str | None = None
-    loss: str = "squared"
-    init: str = "uniform"
-    dtype: str = "float32"
-    dropout: float | list = 0.0
-    augment: int = 0                # shift each training image by up to N pixels, anew every epoch
-    optimizer: str = "sgd"
-    lr: float = 0.3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    lr_gamma: float = 0.95          # the factor of the step and exponential schedules
-    lr_step: int = 10               # epochs per step of the step schedule
-    batch_size: int = 1
-    epochs: int = 10
-    eval_every: int = 1
-    patience: int = 1
-    min_delta: float = 0.0
-    stop_on: str = "val"            # "val": a split carved from training; "test": the tutorial's way
-    val_size: int = 5000
-    checkpoint_every: int = 1
-    target_on: float = 0.9          # squared-error targets (the tutorial's 0.9 / 0.1)
-    target_off: float = 0.1
-    seed: int = 0
-
-    def __post_init__(self):
-        self.layers = [int(n) for n in self.layers]
-        checks = [
-            (len(self.layers) >= 2 and min(self.layers) >= 1, f"layers must be at least two positive sizes, got {self.layers}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.eval_every >= 1, f"eval-every must be >= 1, got {self.eval_every}"),
-            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-            (self.checkpoint_every >= 1, f"checkpoint-every must be >= 1, got {self.checkpoint_every}"),
-            (self.lr > 0 and math.isfinite(self.lr), f"learning rate must be a positive number, got {self.lr}"),
-            (self.stop_on in ("val", "test"), f"stop-on must be 'val' or 'test', got {self.stop_on!r}"),
-            (self.val_size >= 0, f"val-size must be >= 0, got {self.val_size}"),
-            (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        self._check_names()
-
-    def _check_names(self) -> None:
-        """Unknown component names fail here, before any data is read."""
-        loss = get_loss(self.loss)
-        output = self.output or ("softmax" if loss.name == "cross_entropy" else "sigmoid")
-        loss.check_output(get_activation(output))
-        get_activation(self.activation)
-        for kind, name, known in (("init", self.init, INITIALISERS), ("optimizer", self.optimizer, OPTIMIZERS),
-                                  ("schedule", self.schedule, SCHEDULES),
-                                  ("dtype", self.dtype, ("float32", "float64"))):
-            if name not in known:
-                raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(known)}")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def build_network(self, seed) -> Network:
-        return Network(self.layers, activation=self.activation, output=self.output, loss=self.loss,
-                       init=self.init, dtype=self.dtype, seed=seed, dropout=self.dropout)
-
-    def build_optimizer(self):
-        extra = {"weight_decay": self.weight_decay}
-        if self.optimizer in ("momentum", "nesterov"):
-            extra["momentum"] = self.momentum
-        return make_optimizer(self.optimizer, self.lr, **extra)
-
-    def lr_at(self, epoch: int) -> float:
-        """Learning rate of 0-based ``epoch``."""
-        return learning_rate(self.schedule, self.lr, epoch, self.epochs, gamma=self.lr_gamma,
-                             step_size=self.lr_step)
-
-
-@dataclass
 class History:
-    """One record per finished epoch, plus how the run went; saved as ``history.json``."""
+    """One record per finished epoch, plus how the run went; saved as ``history.json``.
+
+    ``metric`` names what ``val_error``/``test_error`` hold: the error rate (classify) or the
+    mean RMSE in the targets' units (regress).  ``stepper``: the path that trained;
+    ``fallback``: why it is not a compiled one (None when it is).  ``changes``: settings changed
+    when the run was resumed, with the epoch they apply from.
+    """
 
     epochs: list = field(default_factory=list)
     best_epoch: int | None = None
     best_error: float | None = None
     stopped_early: bool = False
     stop_reason: str | None = None
+    metric: str = "error_rate"
+    stepper: str | None = None
+    fallback: str | None = None
+    changes: list = field(default_factory=list)
 
     def add(self, **record) -> None:
         self.epochs.append(record)
@@ -156,40 +78,23 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        return cls(**data)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass
 class Split:
-    """Images (n, 784) uint8 and labels (n,) of one part of the data."""
+    """Raw features X (n, d) (uint8 or float) and the user's targets y (n,) or (n, k)."""
 
-    images: np.ndarray
-    labels: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self):
+        if len(self.X) != len(self.y):
+            raise BpnnError(f"{len(self.X)} samples but {len(self.y)} targets")
 
     def __len__(self) -> int:
-        return len(self.labels)
-
-
-def evaluate_error(net: Network, split: Split, scale: float = 1 / 255, batch: int = 10000) -> float:
-    """Error rate = wrong / total (the tutorial's definition), in batches to bound memory."""
-    return float(np.mean(predict_classes(net, split.images, scale, batch) != split.labels))
-
-
-def image_outputs(net: Network, images: np.ndarray, scale: float = 1 / 255,
-                  batch: int = 10000) -> np.ndarray:
-    """The network's outputs (n, n_outputs) for uint8 images (n, n_inputs), scaled as in
-    training, in batches so no float copy of the whole set is made."""
-    out = np.empty((len(images), net.n_outputs), dtype=net.dtype)
-    for start in range(0, len(images), batch):
-        X = images[start:start + batch].astype(net.dtype) * net.dtype.type(scale)
-        out[start:start + batch] = net.forward(X).outputs[-1]
-    return out
-
-
-def predict_classes(net: Network, images: np.ndarray, scale: float = 1 / 255,
-                    batch: int = 10000) -> np.ndarray:
-    """The predicted class of each uint8 image: the argmax of its outputs, (n,)."""
-    return np.argmax(image_outputs(net, images, scale, batch), axis=1)
+        return len(self.y)
 
 
 class _InterruptFlag:
@@ -216,50 +121,85 @@ class _InterruptFlag:
 
 
 class Trainer:
-    """Trains ``config`` on ``train`` (a Split), selecting on ``val`` (or on ``test`` when
-    ``config.stop_on == "test"``), writing everything into ``out_dir``.
+    """Trains ``config`` on ``train`` (a Split), selecting on ``val`` (or on ``test`` / ``train``
+    as ``config.stop_on`` says), writing everything into ``out_dir``.
 
-    ``log`` receives human-readable lines; ``progress`` shows a tqdm bar per epoch (only on a
-    terminal).  Use ``Trainer.resume(out_dir, ...)`` to continue a saved run.
+    preprocessing: what the features go through (default: ``config.preprocessing`` fitted on
+    ``train``); targets: the task's classes or value scaling (default: fitted on ``train.y``);
+    data: a JSON-able description of the data (source, checksum, image shape...) recorded in the
+    checkpoints and the model.  ``log`` receives human-readable lines; ``progress`` shows a tqdm
+    bar per epoch (only on a terminal).  ``Trainer.resume(out_dir, ...)`` continues a saved run.
     """
 
     def __init__(self, config: TrainConfig, train: Split, val: Split | None, test: Split | None,
-                 out_dir, *, log=None, progress: bool = True, data_dir: str | None = None):
-        if config.layers[0] != train.images.shape[1]:
-            raise ValueError(f"the first layer has {config.layers[0]} inputs but the images have "
-                             f"{train.images.shape[1]} pixels")
-        if config.augment and math.isqrt(config.layers[0]) ** 2 != config.layers[0]:
-            raise ValueError(f"augment shifts square images; {config.layers[0]} inputs are not one")
-        if config.stop_on == "val" and (val is None or len(val) == 0):
-            raise ValueError("no validation split: use val-size > 0 or stop on the test set")
+                 out_dir, *, preprocessing: Preprocessing | None = None,
+                 targets: Targets | None = None, data: dict | None = None, log=None,
+                 progress: bool = True):
         self.config, self.train, self.val, self.test = config, train, val, test
+        self.data = dict(data or {})
+        self.preprocessing = preprocessing or resolve(
+            config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape"))
+        self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
+        self._check(config, train)
         self.out_dir = Path(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
-        self.data_dir = data_dir
         init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
         self.net = config.build_network(np.random.default_rng(init_seq))
         self.optimizer = config.build_optimizer()
         self.rng = np.random.default_rng(train_seq)   # shuffling and dropout
-        self.history = History()
+        self.history = History(metric="error_rate" if config.task == "classify" else "rmse")
         self.epoch = 0                # epochs finished
         self.position: dict | None = None  # an epoch interrupted part-way: its order and progress
         self.best_params: list | None = None
         self.bad_evals = 0
         self.seconds = 0.0
 
+    def _check(self, config: TrainConfig, train: Split) -> None:
+        """Everything about the data that the settings must agree with, in one line each."""
+        if train.X.ndim != 2 or train.X.dtype.kind not in "biuf":
+            raise BpnnError(f"features must be a numeric (n_samples, n_features) array, got "
+                            f"{train.X.shape} {train.X.dtype}")
+        if config.task != self.targets.task:
+            raise BpnnError(f"the settings say task {config.task!r}, the targets are for {self.targets.task!r}")
+        width, n_out = train.X.shape[1], self.targets.n_outputs
+        if config.layers[0] != width or config.layers[-1] != n_out:
+            what = f"{n_out} classes" if config.task == "classify" else f"{n_out} target value(s)"
+            raise BpnnError(f"layers {'-'.join(map(str, config.layers))} do not fit the data: it has "
+                            f"{width} features and {what}, so layers must be {width},...,{n_out}")
+        if config.augment and (self.preprocessing.pixel_scale(train.X) is None or not self._square()):
+            raise BpnnError("augment shifts square uint8 images scaled by a factor; these features are not")
+        split = {"val": self.val, "test": self.test, "train": train}[config.stop_on]
+        if split is None or len(split) == 0:
+            raise BpnnError(f"no {config.stop_on} split to select on: use a validation split "
+                            f"(val-size > 0), or stop on the test or training set")
+
+    def _square(self) -> bool:
+        shape = self.preprocessing.image_shape
+        n = self.config.layers[0]
+        return (shape[0] == shape[1]) if shape else math.isqrt(n) ** 2 == n
+
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> dict:
         """Train until the epochs run out, early stopping or Ctrl-C; returns the results."""
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._write_json("config.json", cfg.to_dict())
-        stepper = None if cfg.augment else self._stepper(self.train.images)
+        self._write_json("config.json", {**cfg.to_dict(), "data": self.data,
+                                         "preprocessing": self.preprocessing.to_dict(),
+                                         "targets": self.targets.to_dict()})
+        if cfg.batch_size > len(self.train) and self.epoch == 0:
+            self.log(f"batch size {cfg.batch_size} is more than the {len(self.train)} training samples: "
+                     f"every batch is the whole training split")
+        inputs, scale = self._inputs()
+        targets = self._encoded_targets()
+        stepper = None if cfg.augment else self._stepper(inputs, scale, targets)
         interrupted = False
         with _InterruptFlag() as flag:
             while self.epoch < cfg.epochs and not self.history.stopped_early:
-                finished = self._run_epoch(stepper, flag)
-                if not finished:
+                if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones back)
+                    self._start_epoch()
+                    stepper = self._stepper(shift_images(inputs, self.position["shifts"]), scale, targets)
+                if not self._run_epoch(stepper, flag):
                     interrupted = True
                     break
                 self._end_of_epoch()
@@ -270,17 +210,55 @@ class Trainer:
             return {"interrupted": True, "epochs": self.epoch, "out": str(self.out_dir)}
         return self._finish()
 
+    def _inputs(self) -> tuple[np.ndarray, float]:
+        """The training inputs and the factor the stepper applies to them: uint8 pixels stay
+        uint8 (the fast paths scale each batch), anything else is preprocessed once."""
+        X = self.train.X
+        scale = self.preprocessing.pixel_scale(X)
+        if scale is not None:
+            return np.ascontiguousarray(X), scale
+        return np.ascontiguousarray(self.preprocessing.apply(X, self.net.dtype)), 1.0
+
+    def _encoded_targets(self) -> np.ndarray:
+        """Class indices (n,), or value rows (n, k) in the network's dtype."""
+        targets = self.targets.encode(self.train.y)
+        if targets.dtype.kind == "f":
+            targets = np.ascontiguousarray(targets, dtype=self.net.dtype)
+        return targets
+
+    def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
+        cfg = self.config
+        stepper = make_stepper(self.net, self.optimizer, inputs, targets, self._batch_size(), self.rng,
+                               scale=scale, on=cfg.target_on, off=cfg.target_off)
+        if self.history.stepper != stepper.name:
+            self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
+            if stepper.fallback:
+                self.log(f"training with the NumPy reference path: {stepper.fallback}")
+        return stepper
+
+    def _batch_size(self) -> int:
+        return min(self.config.batch_size, len(self.train))
+
+    def _chunk(self) -> int:
+        """Samples per stepper call: whole batches, so every batch has ``batch_size`` samples."""
+        bs = self._batch_size()
+        return bs * max(1, CHUNK // bs)
+
+    def _start_epoch(self) -> None:
+        """A new epoch's sample order (and image shifts), unless an interrupted one goes on."""
+        if self.position is not None:
+            return
+        n = len(self.train)
+        self.position = {"order": self.rng.permutation(n), "done": 0, "loss": 0.0, "seconds": 0.0}
+        if self.config.augment:
+            self.position["shifts"] = random_shifts(n, self.config.augment, self.rng)
+
     def _run_epoch(self, stepper, flag) -> bool:
         """One epoch (or the rest of an interrupted one); False if Ctrl-C stopped it."""
-        cfg, n = self.config, len(self.train)
-        self.optimizer.lr = cfg.lr_at(self.epoch)
-        if self.position is None:
-            self.position = {"order": self.rng.permutation(n), "done": 0, "loss": 0.0, "seconds": 0.0}
-            if cfg.augment:
-                self.position["shifts"] = random_shifts(n, cfg.augment, self.rng)
+        n, chunk_size = len(self.train), self._chunk()
+        self.optimizer.lr = self.config.lr_at(self.epoch)
+        self._start_epoch()
         pos = self.position
-        if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones back)
-            stepper = self._stepper(shift_images(self.train.images, pos["shifts"]))
         bar = self._bar(n, pos["done"])
         start = time.perf_counter()
         try:
@@ -288,7 +266,7 @@ class Trainer:
                 if flag.raised:
                     pos["seconds"] += time.perf_counter() - start
                     return False
-                chunk = pos["order"][pos["done"]:pos["done"] + CHUNK]
+                chunk = pos["order"][pos["done"]:pos["done"] + chunk_size]
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss = stepper(chunk)  # a diverging run is caught below, not by warnings
                 if not math.isfinite(loss):
@@ -304,11 +282,6 @@ class Trainer:
         pos["seconds"] += time.perf_counter() - start
         return True
 
-    def _stepper(self, images: np.ndarray):
-        cfg = self.config
-        return make_stepper(self.net, self.optimizer, images, self.train.labels, cfg.batch_size,
-                            self.rng, cfg.target_on, cfg.target_off)
-
     def _bar(self, total: int, initial: int):
         if not (self.progress and sys.stderr.isatty()):
             return None
@@ -317,13 +290,14 @@ class Trainer:
         except ImportError:
             return None
         return tqdm(total=total, initial=initial, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                    unit="img", unit_scale=True, leave=False, file=sys.stderr)
+                    unit="sample", unit_scale=True, leave=False, file=sys.stderr)
 
     def _diverged(self):
+        kept = (f"the last good checkpoint in {self.out_dir} is kept"
+                if (self.out_dir / "checkpoint.npz").exists() else "no checkpoint was saved before it")
         raise DivergenceError(
             f"training diverged in epoch {self.epoch + 1} (loss is NaN or infinite) with learning "
-            f"rate {self.optimizer.lr:g}: try a smaller --lr; the last good checkpoint in "
-            f"{self.out_dir} is kept")
+            f"rate {self.optimizer.lr:g}: try a smaller --lr; {kept}")
 
     def _end_of_epoch(self):
         cfg, pos = self.config, self.position
@@ -341,11 +315,16 @@ class Trainer:
             self.save_checkpoint()
         self._write_json("history.json", self.history.to_dict())
 
+    def error(self, split: Split) -> float:
+        """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
+        return evaluation.selection_error(self.net, self.preprocessing, self.targets, split.X, split.y)
+
     def _evaluate(self, record: dict):
         """Evaluate on the selection set and apply the early-stopping rule."""
         cfg, h = self.config, self.history
-        key, split = ("test_error", self.test) if cfg.stop_on == "test" else ("val_error", self.val)
-        error = evaluate_error(self.net, split)
+        split = {"val": self.val, "test": self.test, "train": self.train}[cfg.stop_on]
+        key = "test_error" if cfg.stop_on == "test" else "val_error"
+        error = self.error(split)
         record[key] = error
         if h.best_error is None or error < h.best_error - cfg.min_delta:
             h.best_error, h.best_epoch, self.bad_evals = error, self.epoch, 0
@@ -354,14 +333,20 @@ class Trainer:
         self.bad_evals += 1
         if self.bad_evals >= cfg.patience:
             h.stopped_early = True
-            h.stop_reason = (f"{key.replace('_', ' ')} did not improve for {self.bad_evals} "
-                             f"evaluation(s) (best {h.best_error:.4f} at epoch {h.best_epoch})")
+            h.stop_reason = (f"{cfg.stop_on} {self._metric_name()} did not improve for {self.bad_evals} "
+                             f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})")
+
+    def _metric_name(self) -> str:
+        return "error" if self.history.metric == "error_rate" else "RMSE"
 
     def _describe(self, r: dict) -> str:
         parts = [f"epoch {r['epoch']:3d}", f"loss {r['train_loss']:.5f}"]
+        name = "val" if self.config.stop_on != "test" else "test"
         for key in ("val_error", "test_error"):
             if r[key] is not None:
-                parts.append(f"{key.split('_')[0]} error {100 * r[key]:.2f}%")
+                label = name if key == "val_error" else "test"
+                value = f"{100 * r[key]:.2f}%" if self.history.metric == "error_rate" else f"{r[key]:.5g}"
+                parts.append(f"{label} {self._metric_name()} {value}")
         parts += [f"lr {r['lr']:.4g}", f"{r['seconds']:.2f}s"]
         return "  ".join(parts)
 
@@ -372,20 +357,28 @@ class Trainer:
             self.net.set_params(self.best_params)
         if not h.stopped_early:
             h.stop_reason = f"ran all {self.config.epochs} epochs"
-        results = {"epochs": self.epoch, "best_epoch": h.best_epoch, "seconds": round(self.seconds, 3),
-                   "stopped_early": h.stopped_early, "stop_reason": h.stop_reason}
-        if self.val is not None and len(self.val):
-            results["val_error"] = evaluate_error(self.net, self.val)
-        if self.test is not None and len(self.test):
-            results["test_error"] = evaluate_error(self.net, self.test)
-            results["test_samples"] = len(self.test)
+        results = {"task": self.config.task, "metric": h.metric, "epochs": self.epoch,
+                   "best_epoch": h.best_epoch, "seconds": round(self.seconds, 3),
+                   "stopped_early": h.stopped_early, "stop_reason": h.stop_reason,
+                   "stepper": h.stepper, "train_samples": len(self.train)}
+        for name, split in (("val", self.val), ("test", self.test)):
+            if split is not None and len(split):
+                results[f"{name}_error"] = self.error(split)
+                results[f"{name}_samples"] = len(split)
+        if self.test is not None and len(self.test) and self.config.task == "regress":
+            s = self.model().score(self.test.X, self.test.y)
+            results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
         model = self.out_dir / "model.npz"
-        meta = {"config": {**self.config.to_dict(), "data": self.data_dir}, "results": results,
-                "trained_with": "bpnn"}
-        save_model(model, self.net, meta, MNIST_PREPROCESSING)
+        self.model({"results": results}).save(model)
         self._write_json("history.json", h.to_dict())
         results["model"] = str(model)
         return results
+
+    def model(self, extra: dict | None = None) -> Model:
+        """The current network as a Model (with the run's preprocessing, targets and settings)."""
+        meta = {"config": self.config.to_dict(), "data": self.data, "trained_with": "bpnn",
+                **(extra or {})}
+        return Model(self.net, self.preprocessing, self.targets, meta)
 
     # ---- checkpoints -------------------------------------------------------------------
     def _write_json(self, name: str, data: dict) -> None:
@@ -405,45 +398,62 @@ class Trainer:
                            if k in self.position})
         meta = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                 "config": self.config.to_dict(), "network": self.net.config(),
+                "preprocessing": self.preprocessing.to_dict(), "targets": self.targets.to_dict(),
                 "epoch": self.epoch, "position": position, "rng": self.rng.bit_generator.state,
                 "history": self.history.to_dict(), "bad_evals": self.bad_evals,
-                "seconds": self.seconds, "optimizer_lr": self.optimizer.lr,
-                "data": self.data_dir}
+                "seconds": self.seconds, "optimizer_lr": self.optimizer.lr, "data": self.data}
         save_arrays(self.out_dir / "checkpoint.npz", arrays, meta)
 
     @classmethod
     def resume(cls, out_dir, train: Split, val: Split | None, test: Split | None, *,
-               epochs: int | None = None, log=None, progress: bool = True) -> "Trainer":
+               changes: dict | None = None, log=None, progress: bool = True) -> "Trainer":
         """A Trainer in exactly the state its last checkpoint in ``out_dir`` recorded.
 
-        ``epochs`` may raise the total number of epochs (to continue a finished run).
+        ``changes`` may set the settings in ``bpnn.settings.RESUMABLE`` (more epochs, a new
+        patience...); each change is recorded in the history.  Extending a finished run with more
+        epochs lays the schedule over the new total (epochs already run keep their rates).
         """
         path = Path(out_dir) / "checkpoint.npz"
         arrays, meta = read_checkpoint(path)
-        config = meta["config"]
-        if epochs is not None:
-            config = {**config, "epochs": epochs}
-        trainer = cls(TrainConfig.from_dict(config), train, val, test, out_dir, log=log,
-                      progress=progress, data_dir=meta.get("data"))
+        changes = {k: v for k, v in (changes or {}).items() if v is not None}
+        refused = sorted(set(changes) - set(RESUMABLE))
+        if refused:
+            raise BpnnError(f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
+                            f"only {', '.join(RESUMABLE)} can")
+        try:
+            config = TrainConfig.from_dict({**meta["config"], **changes})
+            n_outputs = meta["network"]["sizes"][-1]
+            prep = Preprocessing.from_dict(meta["preprocessing"], source=str(path))
+            targets = Targets.from_dict(meta["targets"], n_outputs, source=str(path))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{path}: broken checkpoint metadata ({exc})") from None
+        trainer = cls(config, train, val, test, out_dir, preprocessing=prep, targets=targets,
+                      data=meta.get("data"), log=log, progress=progress)
         trainer._restore(arrays, meta, path)
+        changed = {k: v for k, v in changes.items() if meta["config"].get(k) != v}
+        if changed:
+            trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changed})
         return trainer
 
     def _restore(self, arrays: dict, meta: dict, path: Path) -> None:
-        net = network_from_arrays(meta["network"], arrays, source=str(path))
-        self.net.set_params(net.params())
-        self.optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
-        self.optimizer.lr = meta["optimizer_lr"]
-        n_best = sum(1 for k in arrays if k.startswith("best."))
-        self.best_params = [arrays[f"best.{i}"] for i in range(n_best)] or None
-        self.rng.bit_generator.state = meta["rng"]
-        self.history = History.from_dict(meta["history"])
-        self.epoch, self.bad_evals, self.seconds = meta["epoch"], meta["bad_evals"], meta["seconds"]
-        if meta["position"] is not None:
-            self.position = {**meta["position"], **{k: arrays[f"position.{k}"] for k in POSITION_ARRAYS
-                                                     if f"position.{k}" in arrays}}
-            if len(self.position["order"]) != len(self.train):
-                raise FormatError(f"{path}: the checkpoint was made with {len(self.position['order'])} "
-                                  f"training samples, the data now has {len(self.train)}")
+        try:
+            net = network_from_arrays(meta["network"], arrays, source=str(path))
+            self.net.set_params(net.params())
+            self.optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+            self.optimizer.lr = meta["optimizer_lr"]
+            n_best = sum(1 for k in arrays if k.startswith("best."))
+            self.best_params = [arrays[f"best.{i}"] for i in range(n_best)] or None
+            self.rng.bit_generator.state = meta["rng"]
+            self.history = History.from_dict(meta["history"])
+            self.epoch, self.bad_evals, self.seconds = meta["epoch"], meta["bad_evals"], meta["seconds"]
+            if meta["position"] is not None:
+                self.position = {**meta["position"], **{k: arrays[f"position.{k}"] for k in POSITION_ARRAYS
+                                                         if f"position.{k}" in arrays}}
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise FormatError(f"{path}: broken checkpoint ({type(exc).__name__}: {exc})") from None
+        if self.position is not None and len(self.position["order"]) != len(self.train):
+            raise FormatError(f"{path}: the checkpoint was made with {len(self.position['order'])} "
+                              f"training samples, the data now has {len(self.train)}")
         # A run that stopped early and is given more epochs goes on from its current weights.
         if self.history.stopped_early and self.epoch < self.config.epochs and meta["config"]["epochs"] < self.config.epochs:
             self.history.stopped_early, self.history.stop_reason = False, None

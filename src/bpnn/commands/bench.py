@@ -205,7 +205,7 @@ def time_bpnn(name, images, labels, n_timed, epochs, *, tutorial, reference=Fals
                       dtype=np.float32, seed=0)
         opt, batch = make_optimizer("momentum", 0.1), 128
     rng = np.random.default_rng(0)
-    step = make_stepper(net, opt, images, labels, batch, rng, reference=reference)
+    step = make_stepper(net, opt, images, labels, batch, rng, scale=1 / 255, reference=reference)
     step(rng.permutation(len(images))[:256])  # loads (or compiles) the compiled code
     best = min(_epoch_time(step, rng.permutation(len(images)), n_timed) for _ in range(epochs))
     return Result(name, best * len(images) / n_timed, n_timed, len(images), step.name)

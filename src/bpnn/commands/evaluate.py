@@ -1,57 +1,87 @@
-"""``bpnn evaluate MODEL``: error rate, accuracy, confusion matrix and per-digit errors on MNIST."""
+"""``bpnn evaluate MODEL``: a model's scores on a data set.
+
+Classification: error rate, accuracy, per-class errors and the confusion matrix with the class
+labels.  Regression: RMSE, MAE and R^2 per target.  The data is ``--data SOURCE``, else the source
+the model was trained on; the test set is the source's own, else the same seeded held-out part
+the training run used.
+"""
 from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from ..checkpoint import load_model
 from ..errors import BpnnError
+from ..model import Model
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="measure a model's error on the MNIST test set",
-                       description="Error rate (wrong / total), accuracy, confusion matrix and "
-                       "per-digit error rates of a model on MNIST.")
-    p.add_argument("model", metavar="MODEL", help="a model file written by bpnn train (model.npz)")
-    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files")
+    p = sub.add_parser("evaluate", help="measure a model's error on a data set",
+                       description="Scores of a model (a model file or a run folder) on the test or "
+                       "training set of a data source: error rate, accuracy and the confusion matrix "
+                       "for classes; RMSE, MAE and R^2 for regression.")
+    p.add_argument("model", metavar="MODEL", help="a model file written by bpnn train (or its run folder)")
+    p.add_argument("--data", metavar="SOURCE", help="the data (default: what the model was trained on)")
+    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the model's)")
     p.add_argument("--split", choices=["test", "train"], default="test", help="which set (default: test)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
 
-def evaluate_model(net, images: np.ndarray, labels: np.ndarray, scale: float) -> dict:
-    """Error rate, accuracy, confusion matrix (rows: true digit) and per-class error rates."""
-    from ..data import confusion_matrix, per_class_error
-    from ..train import predict_classes
+def evaluation_data(model: Model, source: str | None, target: str | None, split: str):
+    """(X, y, source) of ``split`` for ``model``: --data or the model's recorded source."""
+    from ..data.sources import load_source
+    from ..fitting import prepare
+    from ..settings import TrainConfig
 
-    if images.shape[1] != net.n_inputs:
-        raise BpnnError(f"the model takes {net.n_inputs} inputs but the images have {images.shape[1]} pixels")
-    predicted = predict_classes(net, images, scale)
-    cm = confusion_matrix(predicted, labels, net.n_outputs)
-    per_class = per_class_error(cm)
-    error = float(np.mean(predicted != labels))
-    return {"samples": int(len(labels)), "errors": int(np.sum(predicted != labels)),
-            "error_rate": error, "accuracy": 1 - error, "confusion_matrix": cm.tolist(),
-            "per_class_error": [float(e) for e in per_class]}
+    info = model.meta.get("data") if isinstance(model.meta.get("data"), dict) else {}
+    source = source or info.get("source")
+    if source in (None, "arrays"):
+        raise BpnnError("the model does not record a data source it can be evaluated on: give --data SOURCE")
+    same = source == info.get("source")
+    data = load_source(source, target=target or info.get("target"), test=info.get("test") if same else None)
+    if data.X_train.shape[1] != model.net.n_inputs:
+        raise BpnnError(f"the model takes {model.net.n_inputs} inputs but {data.source} has "
+                        f"{data.X_train.shape[1]} features")
+    if data.X_test is not None:  # the source's own test set
+        return (data.X_test, data.y_test, data.source) if split == "test" else (data.X_train, data.y_train, data.source)
+    # The run held out part of the data as its test set: take exactly the same parts again.
+    try:
+        config = TrainConfig.from_dict(model.meta["config"])
+    except (KeyError, TypeError, ValueError):
+        raise BpnnError(f"{data.source} has no test set and the model does not record how it split "
+                        f"the data") from None
+    run = prepare(data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None)
+    part = run.test if split == "test" else run.train
+    if part is None:
+        raise BpnnError(f"{data.source} has no {split} set")
+    return part.X, part.y, data.source
 
 
 def run(args) -> int:
-    from ..data import find_mnist, load_mnist
-
-    net, meta = load_model(args.model)
-    folder = find_mnist(args.data)
-    images, labels = load_mnist(folder, args.split)
-    scale = float(meta.get("preprocessing", {}).get("scale", 1 / 255))
-    result = {"model": args.model, "split": args.split, **evaluate_model(net, images, labels, scale)}
+    model = Model.load(args.model)
+    X, y, source = evaluation_data(model, args.data, args.target, args.split)
+    result = {"model": str(args.model), "data": str(source), "split": args.split, **model.score(X, y)}
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.model} on the MNIST {args.split} set ({result['samples']} images)")
-    print(f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong), "
-          f"accuracy {100 * result['accuracy']:.2f}%")
-    print("confusion matrix (rows: true digit, columns: predicted)")
-    print("      " + "".join(f"{k:>6d}" for k in range(net.n_outputs)) + "   error")
-    for k, row in enumerate(result["confusion_matrix"]):
-        print(f"{k:>6d}" + "".join(f"{v:>6d}" for v in row) + f"  {100 * result['per_class_error'][k]:5.2f}%")
+    print(f"{args.model} on the {args.split} set of {source} ({result['samples']} samples)")
+    for line in describe(result):
+        print(line)
     return 0
+
+
+def describe(result: dict) -> list[str]:
+    """Human-readable lines of ``bpnn.evaluation.scores``."""
+    if result["task"] == "regress":
+        lines = ["target   RMSE          MAE           R^2"]
+        for k, (rmse, mae, r2) in enumerate(zip(result["rmse"], result["mae"], result["r2"])):
+            lines.append(f"{k:<8d} {rmse:<13.6g} {mae:<13.6g} {'-' if r2 is None else f'{r2:.5f}'}")
+        return lines
+    labels = [str(c) for c in result["classes"]]
+    width = max(6, *(len(c) + 1 for c in labels))
+    lines = [f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong), "
+             f"accuracy {100 * result['accuracy']:.2f}%",
+             "confusion matrix (rows: true class, columns: predicted)",
+             " " * width + "".join(f"{c:>{width}}" for c in labels) + "   error"]
+    for c, row, err in zip(labels, result["confusion_matrix"], result["per_class_error"]):
+        lines.append(f"{c:>{width}}" + "".join(f"{v:>{width}d}" for v in row) + f"  {100 * err:5.2f}%")
+    return lines

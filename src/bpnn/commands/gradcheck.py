@@ -1,9 +1,8 @@
 """``bpnn gradcheck``: the tutorial's formula 6 on every activation x loss, for both engines.
 
 Each case is a small random float64 network (4-5-3 and the deeper 4-6-5-3) with one hidden
-activation (sigmoid, tanh, relu, leaky_relu, identity) and one output/loss pair ((sigmoid,
-squared), (tanh, squared), (identity, squared), (softmax, squared), (softmax, cross_entropy)),
-checked on three random samples by ``bpnn.gradcheck``:
+activation (``HIDDEN``) and one output/loss pair (``OUTPUTS``), checked on three random samples
+by ``bpnn.gradcheck``:
 
 - the vectorised engine (``bpnn.Network``), without and with dropout (0.25 on the hidden
   layers' inputs, masks from a fixed seed so every loss evaluation sees the same ones);
@@ -32,7 +31,7 @@ from ..neurons import Network as ObjectNetwork
 
 HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 OUTPUTS = (("sigmoid", "squared"), ("tanh", "squared"), ("identity", "squared"),
-           ("softmax", "squared"), ("softmax", "cross_entropy"))
+           ("softmax", "squared"), ("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"))
 NETS = ((4, 5, 3), (4, 6, 5, 3))
 DROPOUT = 0.25
 N_SAMPLES = 3

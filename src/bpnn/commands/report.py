@@ -1,4 +1,10 @@
-"""``bpnn report RUN_DIR``: figures and an HTML/Markdown page for a finished training run."""
+"""``bpnn report RUN_DIR``: figures and an HTML/Markdown page for a finished training run.
+
+Works for any model: learning curves; a classifier's confusion matrix (and, for image inputs, its
+most confident mistakes); a regressor's predicted-against-true and residual plots; first-layer
+weights of image models.  The test data is the run's recorded source (or ``--data SOURCE``); a
+report never downloads, and skips the data figures with a notice when the data is not there.
+"""
 from __future__ import annotations
 
 import json
@@ -7,12 +13,14 @@ import sys
 
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="write figures and a report page for a training run",
-                       description="Learning curves, confusion matrix, misclassified test digits and "
-                       "first-layer weights as PNG files, with index.html and README.md showing "
-                       "them (default: RUN_DIR/report/).")
+                       description="Learning curves; for classifiers the confusion matrix (and the "
+                       "most confident mistakes of image models); for regressors predicted-against-"
+                       "true and residual plots; first-layer weights of image models. PNG files, "
+                       "with index.html and README.md showing them (default: RUN_DIR/report/).")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by bpnn train")
-    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files "
-                   "(default: the one the run was trained on, then BPNN_DATA, then the cache)")
+    p.add_argument("--data", metavar="SOURCE", help="the data to test on: a registered name, IDX "
+                   "folder, .csv or .npz file (default: the source the run was trained on; never "
+                   "downloaded)")
     p.add_argument("--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)")
     p.add_argument("--json", action="store_true", help="print the files written and the numbers as JSON")
     p.set_defaults(func=run)

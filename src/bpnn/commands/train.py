@@ -1,64 +1,88 @@
-"""``bpnn train``: turn the four MNIST files into a digit recogniser (a run folder with model.npz).
+"""``bpnn train``: train a network on any data set and write a run folder with model.npz.
 
-Settings come from a preset (``--preset``, default ``fast``) overridden by options; ``--resume DIR``
-continues a saved run exactly where its last checkpoint left it.
+SOURCE (``--data``) is a registered name (mnist, fashion-mnist, kmnist), a folder of IDX files in
+the MNIST layout, a CSV file or a .npz file (``bpnn.data.sources``).  Settings: the documented
+defaults for the kind of data, then ``--preset``, then the options; the log's first lines and
+config.json show every resolved setting.  ``--resume DIR`` continues a saved run exactly; only the
+options in ``RESUMABLE`` (and output options) may be given with it.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from ..activations import ACTIVATIONS
 from ..errors import BpnnError
-from ..presets import PRESETS, preset
-from ..train import Split, Trainer, TrainConfig, read_checkpoint
+from ..fitting import prepare, resolve_settings
+from ..init import INITIALISERS
+from ..losses import LOSSES
+from ..optim import OPTIMIZERS, SCHEDULES
+from ..presets import PRESETS
+from ..settings import RESUMABLE, TrainConfig
+from ..targets import Targets
+from ..train import Trainer, read_checkpoint
 
-# Command-line options that override a preset: option name -> (TrainConfig field, type, help).
+_HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
+
+# Options that set a TrainConfig field: option name -> (type, help).
 OVERRIDES = {
-    "layers": ("layers", None, "layer sizes, e.g. 784,300,10"),
-    "activation": ("activation", str, "hidden activation: sigmoid, tanh, relu, leaky_relu, identity"),
-    "output": ("output", str, "output activation (softmax for cross_entropy)"),
-    "loss": ("loss", str, "squared (the tutorial's) or cross_entropy"),
-    "init": ("init", str, "weight initialiser: uniform, xavier, he"),
-    "optimizer": ("optimizer", str, "sgd, momentum, nesterov or adam"),
-    "lr": ("lr", float, "learning rate"),
-    "momentum": ("momentum", float, "momentum coefficient"),
-    "weight_decay": ("weight_decay", float, "L2 weight decay"),
-    "schedule": ("schedule", str, "learning-rate schedule: constant, step, exponential, cosine"),
-    "lr_gamma": ("lr_gamma", float, "factor of the step and exponential schedules"),
-    "lr_step": ("lr_step", int, "epochs per step of the step schedule"),
-    "batch_size": ("batch_size", int, "samples per update (1 = the tutorial's per-sample SGD)"),
-    "dropout": ("dropout", None, "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5"),
-    "augment": ("augment", int, "shift training images by up to N pixels, anew each epoch"),
-    "eval_every": ("eval_every", int, "evaluate every N epochs (the tutorial: 10)"),
-    "patience": ("patience", int, "stop after N evaluations without improvement"),
-    "min_delta": ("min_delta", float, "smallest error decrease that counts as an improvement"),
-    "stop_on": ("stop_on", str, "select and stop on 'val' (default) or 'test' (the tutorial's way)"),
-    "val_size": ("val_size", int, "training images held out for validation"),
-    "checkpoint_every": ("checkpoint_every", int, "save a checkpoint every N epochs"),
-    "dtype": ("dtype", str, "float32 or float64"),
+    "task": (str, "classify or regress (default: by the targets: integer or text labels with few "
+                  "distinct values -> classify, else regress)"),
+    "hidden": (None, "hidden layer sizes, e.g. 300,100 (input and output widths come from the data)"),
+    "layers": (None, "all layer sizes, e.g. 784,300,10 (must fit the data)"),
+    "activation": (str, f"hidden activation: {', '.join(_HIDDEN)}"),
+    "output": (str, f"output activation (default: the loss's): {', '.join(ACTIVATIONS)}"),
+    "loss": (str, f"loss: {', '.join(LOSSES)}"),
+    "init": (str, f"weight initialiser: {', '.join(INITIALISERS)}"),
+    "optimizer": (str, f"optimiser: {', '.join(OPTIMIZERS)}"),
+    "lr": (float, "learning rate"),
+    "momentum": (float, "momentum coefficient"),
+    "weight_decay": (float, "L2 weight decay"),
+    "schedule": (str, f"learning-rate schedule: {', '.join(SCHEDULES)}"),
+    "lr_gamma": (float, "factor of the step and exponential schedules, in (0, 1]"),
+    "lr_step": (int, "epochs per step of the step schedule"),
+    "batch_size": (int, "samples per update, 1 (the tutorial's per-sample SGD) to the training set's size"),
+    "dropout": (None, "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5"),
+    "augment": (int, "shift training images by up to N pixels, anew each epoch"),
+    "epochs": (int, "maximum number of epochs"),
+    "eval_every": (int, "evaluate every N epochs (the tutorial: 10)"),
+    "patience": (int, "stop after N evaluations without improvement"),
+    "min_delta": (float, "smallest error decrease that counts as an improvement"),
+    "stop_on": (str, "select and stop on 'val' (default), 'test' (the tutorial's way) or 'train'"),
+    "val_size": (float, "validation samples held out of the training data: a count, or a fraction < 1"),
+    "test_fraction": (float, "fraction held out as the test set when the data has none (default 0.2)"),
+    "checkpoint_every": (int, "save a checkpoint every N epochs"),
+    "preprocessing": (str, "what the features go through: auto (uint8 -> scale 1/255, else "
+                           "standardize), none, scale, standardize"),
+    "scale": (float, "the factor of --preprocessing scale (default 1/255)"),
+    "target_scaling": (str, "regression targets: standardize (default) or none"),
+    "target_on": (float, "squared-error classification: the target of the true class (0.9)"),
+    "target_off": (float, "squared-error classification: the target of the others (0.1)"),
+    "dtype": (str, "float32 or float64"),
+    "seed": (int, "random seed (weights, shuffling, splits)"),
 }
+DATA_OPTIONS = ("target", "test", "limit")
+OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a digit recogniser on MNIST",
-                       description="Train on MNIST and write a run folder: model.npz, history.json, "
+    p = sub.add_parser("train", help="train a network on a data set (MNIST by default)",
+                       description="Train on a data set and write a run folder: model.npz, history.json, "
                        "checkpoint.npz, config.json and a report.")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="fast",
-                   help="recipe to start from (default: fast)")
-    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files")
-    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/PRESET)")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs")
-    p.add_argument("--seed", type=int, help="random seed (weights, shuffling, validation split)")
+    p.add_argument("--data", metavar="SOURCE", help="mnist (default), fashion-mnist, kmnist, a folder of "
+                   "IDX files, a CSV file or a .npz file")
+    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
+    p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="recipe to start from (default: none: "
+                   "the documented defaults for the data)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/PRESET or runs/DATA)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    p.add_argument("--limit", type=int, metavar="N", help="train on the first N training images only")
+    p.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only")
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--no-report", action="store_true", help="do not write the report figures")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
-    for name, (_, typ, text) in OVERRIDES.items():
+    for name, (typ, text) in OVERRIDES.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ or str, help=text)
     p.set_defaults(func=run)
 
@@ -70,88 +94,121 @@ def _parse_list(text: str, typ, what: str) -> list:
         raise ValueError(f"--{what} needs comma-separated numbers, got {text!r}") from None
 
 
-def build_config(args) -> TrainConfig:
-    """The preset's settings overridden by the command line's."""
-    settings = {"preset": args.preset, **preset(args.preset)}
-    for name, (field, _, _) in OVERRIDES.items():
+def user_settings(args) -> dict:
+    """The TrainConfig settings given on the command line (lists parsed)."""
+    settings = {}
+    for name in OVERRIDES:
         value = getattr(args, name)
         if value is None:
             continue
-        if name == "layers":
-            value = _parse_list(value, int, "layers")
+        if name in ("layers", "hidden"):
+            value = _parse_list(value, int, name)
         elif name == "dropout":
             value = _parse_list(value, float, "dropout")
             value = value[0] if len(value) == 1 else value
-        settings[field] = value
-    if args.epochs is not None:
-        settings["epochs"] = args.epochs
-    if args.seed is not None:
-        settings["seed"] = args.seed
-    if args.optimizer == "adam" and args.lr is None:
-        settings["lr"] = 1e-3  # a preset's SGD rate would be far too large for Adam
-    return TrainConfig.from_dict(settings)
+        elif name == "val_size" and value >= 1:
+            value = int(value)
+        settings[name] = value
+    if settings.get("optimizer") == "adam" and "lr" not in settings:
+        settings["lr"] = 1e-3  # an SGD rate (a preset's, the image defaults') is far too large for Adam
+    return settings
 
 
-def load_splits(config: TrainConfig, data_dir: str | None, limit: int | None):
-    """(folder, train, val, test) Splits from the MNIST files."""
-    from ..data import find_mnist, load_mnist, validation_split
+def load_data(source: str | None, target=None, test=None):
+    from ..data.sources import load_source
 
-    folder = find_mnist(data_dir)
-    images, labels = load_mnist(folder, "train")
-    test = Split(*load_mnist(folder, "test"))
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"--limit must be positive, got {limit}")
-        images, labels = images[:limit], labels[:limit]
-    val = None
-    n_val = config.val_size if config.stop_on == "val" else 0
-    if n_val:
-        if n_val >= len(labels):
-            raise ValueError(f"val-size {n_val} leaves no training images (there are {len(labels)})")
-        split_seed = np.random.SeedSequence([config.seed, 1])
-        train_idx, val_idx = validation_split(len(labels), n_val, np.random.default_rng(split_seed))
-        val = Split(images[val_idx], labels[val_idx])
-        images, labels = images[train_idx], labels[train_idx]
-    return folder, Split(images, labels), val, test
+    return load_source(source or "mnist", target=target, test=test)
 
 
 def run(args) -> int:
     out = print if not args.json else (lambda line: print(line, file=sys.stderr))
-    if args.resume:
-        trainer = _resumed(args, out)
-    else:
-        config = build_config(args)
-        run_dir = Path(args.out or f"runs/{config.preset}")
-        _check_free(run_dir, args.force)
-        folder, train, val, test = load_splits(config, args.data, args.limit)
-        out(f"training {config.preset}: {'-'.join(map(str, config.layers))} {config.activation}/"
-            f"{config.loss}, {config.optimizer} lr {config.lr}, batch {config.batch_size}, "
-            f"{len(train)} training images -> {run_dir}")
-        trainer = Trainer(config, train, val, test, run_dir, log=out, data_dir=str(folder))
+    trainer, report = _resumed(args, out) if args.resume else _new(args, out)
     results = trainer.run()
     if results.get("interrupted"):
         if args.json:
             print(json.dumps(results))
         return 130
-    if not args.no_report:
-        results["report"] = _report(trainer.out_dir, trainer.data_dir, out)
+    if report:
+        results["report"] = _report(trainer.out_dir, out)
     if args.json:
         print(json.dumps({**results, "out": str(trainer.out_dir)}))
     else:
-        out(f"test error {100 * results['test_error']:.2f}% ({results['test_samples']} images), "
-            f"{results['epochs']} epochs in {results['seconds']:.1f}s; {results['stop_reason']}")
+        out(_summary(results))
         out(f"model: {results['model']}")
     return 0
 
 
-def _resumed(args, out) -> Trainer:
+def _summary(results: dict) -> str:
+    tail = f"{results['epochs']} epochs in {results['seconds']:.1f}s; {results['stop_reason']}"
+    if "test_error" not in results:
+        return f"no test set; {tail}"
+    if results["task"] == "classify":
+        return f"test error {100 * results['test_error']:.2f}% ({results['test_samples']} samples), {tail}"
+    r2 = ", ".join("-" if v is None else f"{v:.4f}" for v in results["test_r2"])
+    return f"test RMSE {results['test_error']:.5g} (R^2 {r2}; {results['test_samples']} samples), {tail}"
+
+
+def _new(args, out) -> tuple[Trainer, bool]:
+    data = load_data(args.data, args.target, args.test)
+    settings = user_settings(args)
+    y = data.y_train[:args.limit] if args.limit else data.y_train
+    config = TrainConfig.from_dict(resolve_settings(data.X_train, y, preset=args.preset,
+                                                    kind=data.kind, **settings))
+    run_dir = Path(args.out or f"runs/{config.preset or Path(str(data.source)).stem or 'run'}")
+    _check_free(run_dir, args.force)
+    prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=args.limit)
+    targets = Targets.fit(y if config.task == "classify" else prepared.train.y, config.task,
+                          config.target_scaling)
+    info = _data_info(data, args.limit, args.target, args.test, report=not args.no_report)
+    out(f"data: {data.describe()}")
+    for note in prepared.notes:
+        out(note)
+    out(f"splits: {prepared.sizes()}")
+    out(f"settings: {'preset ' + config.preset if config.preset else 'defaults for ' + data.kind + ' data'}"
+        f" -> {run_dir}")
+    trainer = Trainer(config, prepared.train, prepared.val, prepared.test, run_dir, targets=targets,
+                      data=info, log=out)
+    out(f"targets: {targets.describe()}")
+    out(f"preprocessing: {trainer.preprocessing.describe()}")
+    for line in config.describe():
+        out(f"  {line}")
+    return trainer, not args.no_report
+
+
+def _data_info(data, limit, target, test, report: bool) -> dict:
+    return {"source": str(data.source), "target": target, "test": test, "limit": limit,
+            "checksum": data.checksum(), "kind": data.kind,
+            "image_shape": list(data.image_shape) if data.image_shape else None,
+            "feature_names": data.feature_names, "target_names": data.target_names, "report": report}
+
+
+def _resumed(args, out) -> tuple[Trainer, bool]:
+    """The run in --resume DIR, on the same data (checked by checksum), with allowed changes."""
+    given = [name for name in (*OVERRIDES, *DATA_OPTIONS)
+             if getattr(args, name, None) is not None and name not in RESUMABLE]
+    given += [name for name in ("preset", "out", "force") if getattr(args, name)]
+    if given:
+        names = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise BpnnError(f"{names} cannot be given with --resume (the run's settings are fixed by its "
+                        f"checkpoint); only --{', --'.join(n.replace('_', '-') for n in RESUMABLE)} may change")
     run_dir = Path(args.resume)
     _, meta = read_checkpoint(run_dir / "checkpoint.npz")
+    info = meta.get("data") or {}
+    if not isinstance(info, dict) or "source" not in info:
+        raise BpnnError(f"{run_dir}: the checkpoint does not record its data (made by an older bpnn?)")
+    data = load_data(args.data or info["source"], info.get("target"), info.get("test"))
+    if info.get("checksum") and data.checksum() != info["checksum"]:
+        raise BpnnError(f"{data.source}: the data differs from the data the run in {run_dir} was trained on "
+                        f"(checksum mismatch)")
     config = TrainConfig.from_dict(meta["config"])
-    _, train, val, test = load_splits(config, args.data or meta.get("data"), args.limit)
-    trainer = Trainer.resume(run_dir, train, val, test, epochs=args.epochs, log=out)
-    out(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}")
-    return trainer
+    prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config,
+                       limit=info.get("limit"))
+    changes = {name: getattr(args, name) for name in RESUMABLE}
+    trainer = Trainer.resume(run_dir, prepared.train, prepared.val, prepared.test, changes=changes, log=out)
+    out(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}"
+        + (f" (changed: {trainer.history.changes[-1]})" if any(v is not None for v in changes.values())
+           and trainer.history.changes else ""))
+    return trainer, info.get("report", True) and not args.no_report
 
 
 def _check_free(run_dir: Path, force: bool) -> None:
@@ -163,12 +220,12 @@ def _check_free(run_dir: Path, force: bool) -> None:
                         f"choose another --out, or overwrite it with --force")
 
 
-def _report(run_dir: Path, data_dir, out) -> str | None:
+def _report(run_dir: Path, out) -> str | None:
     try:
         from ..report import write_report
     except ImportError as exc:  # matplotlib missing: the model is saved, only the figures are not
         out(f"report skipped ({exc})")
         return None
-    path = write_report(run_dir, data_dir, log=out)
+    path = write_report(run_dir, log=out)
     out(f"report: {path}")
     return str(path)

@@ -2,20 +2,25 @@
 
 - ``SampleStepper``: per-sample SGD (batch size 1, plain SGD, no dropout: the tutorial's
   algorithm) as one compiled Numba loop over the samples.  It keeps the first layer's weights
-  input-major and visits only the non-zero pixels, in the forward product and in the update.
+  input-major and visits only the non-zero inputs, in the forward product and in the update.
 - ``BatchStepper``: mini-batches with preallocated buffers, BLAS products restricted to the
-  pixels that are non-zero somewhere in the batch, and compiled element-wise steps (bias and
-  activation, softmax cross-entropy, the optimiser's update) -- SGD, momentum, Nesterov, Adam,
+  inputs that are non-zero somewhere in the batch, and compiled element-wise steps (bias and
+  activation, the loss and its delta, the optimiser's update) -- SGD, momentum, Nesterov, Adam,
   weight decay and dropout (drawing from the generator exactly as the reference does).
 
-Both need Numba; ``fast_stepper`` returns None when Numba is missing or the setup is outside what
-they cover (then ``NumpyStepper`` runs).  Results equal the reference path up to rounding: sums
-run in another order (and skip exact zeros), every element-wise step rounds as NumPy does.
+Both take inputs X (n, n_inputs) as uint8 pixels or floats (float32/float64, each batch is
+``float(X) * scale``) and targets as rows T (n, n_outputs) of the network's dtype (class labels
+are turned into rows by ``bpnn.steppers``); losses: squared error with any element-wise output
+activation, softmax cross-entropy, sigmoid binary cross-entropy.
+
+Both need Numba; ``unsupported_reason`` says why a setup is outside them (then ``NumpyStepper``
+runs).  Results equal the reference path up to rounding: sums run in another order (and skip
+exact zeros), every element-wise step rounds as NumPy does.
 
 Between calls the network and the optimiser hold the current values; a stepper copies what it
 keeps transposed in at the start of each call and back at the end.
 
-Not here: the reference path and the choice between paths (``bpnn.steppers.make_stepper``).
+Not here: the reference path, checking the data, the choice between paths (``bpnn.steppers``).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from ..optim import SGD, Adam, Optimizer
 __all__ = ["jit_available", "fast_stepper", "unsupported_reason"]
 
 _ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+_INPUT_DTYPES = (np.uint8, np.float32, np.float64)
 
 
 def jit_available() -> bool:
@@ -38,13 +44,16 @@ def jit_available() -> bool:
     return True
 
 
-def unsupported_reason(net: Network, optimizer: Optimizer, images: np.ndarray,
-                       batch_size: int) -> str | None:
-    """Why no fast path applies to this setup, or None when one does."""
+def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str | None:
+    """Why no fast path applies to this setup (a short sentence), or None when one does.
+
+    X: the (n, n_inputs) inputs.  Every loss and target mode is covered, so only Numba, the
+    inputs' layout, the activations and the optimiser's type can rule the fast paths out.
+    """
     if not jit_available():
         return "numba is not installed"
-    if images.dtype != np.uint8 or images.ndim != 2 or not images.flags.c_contiguous:
-        return f"images must be a C-contiguous (n, n_inputs) uint8 array, got {images.dtype}"
+    if X.dtype not in _INPUT_DTYPES or X.ndim != 2 or not X.flags.c_contiguous:
+        return f"inputs must be a C-contiguous 2-D uint8, float32 or float64 array, got {X.dtype}"
     for i, layer in enumerate(net.layers):
         name, last = layer.activation.name, i == len(net.layers) - 1
         ok = name in _ACTIVATIONS or (last and name == "softmax" and net.loss == "cross_entropy")
@@ -63,15 +72,15 @@ def _per_sample(net: Network, optimizer: Optimizer, batch_size: int) -> bool:
             and optimizer.weight_decay == 0 and all(layer.dropout == 0 for layer in net.layers))
 
 
-def fast_stepper(net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
-                 scale: float = 1 / 255):
-    """The fastest compiled stepper for this setup, or None when none applies."""
-    images = np.asarray(images)
-    if unsupported_reason(net, optimizer, images, batch_size) is not None:
-        return None
+def fast_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
+                 batch_size: int, rng: np.random.Generator, scale: float = 1.0):
+    """The fastest compiled stepper for a setup ``unsupported_reason`` accepts.
+
+    X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype,
+    C-contiguous; rng: drives dropout only.
+    """
     if _per_sample(net, optimizer, batch_size):
         from .sample import SampleStepper
-        return SampleStepper(net, optimizer, images, labels, on, off, scale)
+        return SampleStepper(net, optimizer, X, T, scale)
     from .batch import BatchStepper
-    return BatchStepper(net, optimizer, images, labels, batch_size, rng, on, off, scale)
+    return BatchStepper(net, optimizer, X, T, batch_size, rng, scale)

@@ -4,11 +4,14 @@ Every kernel is generic in the float type: constants come in a small array ``c``
 dtype, so float32 arithmetic stays float32 exactly as in NumPy (a Python literal would promote
 to float64 inside Numba).  ``fastmath`` is off: no reassociation and no fused multiply-add, so each
 element-wise step rounds like the NumPy expression it mirrors (except the sigmoid, see ``_act``;
-sums differ in order anyway, so the paths agree to rounding, not bit for bit).  Compiled code is cached on disk
-(``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first run compiles.
+sums differ in order anyway, so the paths agree to rounding, not bit for bit).  Compiled code is
+cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first
+run compiles.  Inputs may be uint8 or float: each kernel specialises on their type.
 
 Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken from the output,
-as there.  Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
+as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the targets are always
+rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
+Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 from __future__ import annotations
 
@@ -16,10 +19,13 @@ import numpy as np
 from numba import njit
 
 ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4}
+# Loss codes: squared error (with the output layer's own activation), softmax cross-entropy,
+# sigmoid binary cross-entropy.  Targets always arrive as rows T (n, n_outputs).
+LOSS_CODES = {"squared": 0, "cross_entropy": 1, "binary_cross_entropy": 2}
 
 # Layout of the constants array ``c`` (the network's dtype) shared by the kernels.
-C_LR, C_SCALE, C_ON, C_OFF, C_HALF, C_ONE, C_ZERO, C_N = range(8)
-N_CONSTS = 8
+C_LR, C_SCALE, C_HALF, C_ONE, C_ZERO, C_N = range(6)
+N_CONSTS = 6
 
 
 @njit(cache=True, inline="always")
@@ -53,7 +59,9 @@ def _back(code, y, g, alpha, one, zero):
 # ---- per-sample SGD (batch size 1, plain SGD): the tutorial's algorithm ------------------------
 @njit(cache=True)
 def compress_rows(images, indptr, cols, vals):
-    """images (n, n_in) -> CSR: row s's non-zero pixels are cols/vals[indptr[s]:indptr[s+1]].
+    """images (n, n_in) -> CSR: row s's non-zero inputs are cols/vals[indptr[s]:indptr[s+1]].
+
+    images may be uint8 pixels or floats; vals has their dtype.
 
     With empty (0,) cols and vals it only counts: fills indptr and returns nnz.
     """
@@ -73,19 +81,19 @@ def compress_rows(images, indptr, cols, vals):
 
 
 @njit(cache=True)
-def sgd_samples(indptr, cols, vals, labels, idx, W0T, Ws, bs, acts, alphas, ce, c, A, D, xs):
+def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, A, D, xs):
     """Train on samples ``idx`` one at a time; returns the sum of their losses (float64).
 
-    indptr, cols, vals: the images' non-zero pixels (``compress_rows``); labels: (n,) ints;
-    W0T: (n_in, n_0) the first layer's weights, input-major; Ws, bs: every layer's W
-    (n_out, n_in) and b (Ws[0] is not used); acts, alphas: each layer's activation code and
-    leaky slope; ce: softmax cross-entropy output (else squared error with ``acts[-1]``); A, D:
-    (n_layers, max_width) scratch for outputs and dE/dz; xs: (n_in,) scratch for scaled pixels.
+    indptr, cols, vals: the inputs' non-zero values (``compress_rows``); T: (n, n_outputs)
+    target rows; W0T: (n_in, n_0) the first layer's weights, input-major; Ws, bs: every layer's
+    W (n_out, n_in) and b (Ws[0] is not used); acts, alphas: each layer's activation code and
+    leaky slope; loss: a ``LOSS_CODES`` value; A, D: (n_layers, max_width) scratch for outputs
+    and dE/dz; xs: (n_in,) scratch for scaled inputs.
     Zero pixels contribute nothing to the first layer's product and get a zero gradient, so both
     loops visit only the non-zero ones.
     """
     n_layers = len(bs)
-    lr, scale, on, off = c[C_LR], c[C_SCALE], c[C_ON], c[C_OFF]
+    lr, scale = c[C_LR], c[C_SCALE]
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
     n_0 = W0T.shape[1]
     total = 0.0
@@ -94,7 +102,7 @@ def sgd_samples(indptr, cols, vals, labels, idx, W0T, Ws, bs, acts, alphas, ce, 
         start, nnz = indptr[s], indptr[s + 1] - indptr[s]
         for t in range(nnz):
             xs[t] = vals[start + t]
-            xs[t] = xs[t] * scale  # float(pixel) * scale, rounded as NumPy does
+            xs[t] = xs[t] * scale  # float(x) * scale, rounded as NumPy does
         # forward, layer 0: z = sum over non-zero pixels of x_i * W0T[i, :], then + b
         a = A[0]
         for j in range(n_0):
@@ -108,9 +116,8 @@ def sgd_samples(indptr, cols, vals, labels, idx, W0T, Ws, bs, acts, alphas, ce, 
             for j in range(n_out):
                 a[j] = _dot(W[j], prev, n_prev, zero)
             _bias_act(a, bs[l], n_out, l == n_layers - 1, acts[l], alphas[l], half, one, zero)
-        total += _output_delta(A[n_layers - 1], D[n_layers - 1], Ws[n_layers - 1].shape[0],
-                               labels[s], acts[n_layers - 1], alphas[n_layers - 1], ce,
-                               on, off, half, one, zero)
+        total += _output_delta(A[n_layers - 1], D[n_layers - 1], T[s], Ws[n_layers - 1].shape[0],
+                               acts[n_layers - 1], alphas[n_layers - 1], loss, half, one, zero)
         # backward: dE/da of the layer below uses the weights before this step's update
         for l in range(n_layers - 1, 0, -1):
             W, b, prev, dz, da = Ws[l], bs[l], A[l - 1], D[l], D[l - 1]
@@ -190,38 +197,65 @@ def _bias_act(a, b, n, last, code, alpha, half, one, zero):
 
 
 @njit(cache=True, inline="always")
-def _output_delta(z, d, n_out, label, code, alpha, ce, on, off, half, one, zero):
-    """Turn logits z into the output delta d (in place in z: the outputs); returns the loss."""
-    if ce:  # softmax cross-entropy: loss = logsumexp(z) - z[label], d = softmax(z) - onehot
-        m = z[0]
-        for j in range(1, n_out):
-            m = max(m, z[j])
-        s = zero
-        for j in range(n_out):
-            d[j] = np.exp(z[j] - m)
-            s += d[j]
-        loss = (m + np.log(s)) - z[label]
-        for j in range(n_out):
-            z[j] = d[j] / s
-            d[j] = z[j] - one if j == label else z[j]
-        return loss
-    loss = zero  # squared error: 1/2 sum (t - y)^2, d = f'(y) (y - t)
+def _output_delta(z, d, t, n_out, code, alpha, loss, half, one, zero):
+    """Turn logits z into the output delta d (in place in z: the outputs); returns the loss.
+
+    t: this sample's target row (n_out,); each loss mirrors ``bpnn.losses`` term by term.
+    """
+    if loss == 1:
+        return _softmax_ce(z, d, t, n_out, zero)
+    if loss == 2:
+        return _sigmoid_bce(z, d, t, n_out, half, one, zero)
+    value = zero  # squared error: 1/2 sum (t - y)^2, d = f'(y) (y - t)
     for j in range(n_out):
         y = _act(code, z[j], alpha, half, one, zero)
         z[j] = y
-        t = on if j == label else off
-        loss += (t - y) * (t - y)
-        d[j] = _back(code, y, y - t, alpha, one, zero)
-    return half * loss
+        value += (t[j] - y) * (t[j] - y)
+        d[j] = _back(code, y, y - t[j], alpha, one, zero)
+    return half * value
+
+
+@njit(cache=True, inline="always")
+def _softmax_ce(z, d, t, n_out, zero):
+    """Softmax cross-entropy: loss = logsumexp(z) sum(t) - t.z, d = softmax(z) sum(t) - t.
+
+    For a one-hot t this is exactly the reference's index form (y * 1 = y, y - 0 = y).
+    """
+    m = z[0]
+    for j in range(1, n_out):
+        m = max(m, z[j])
+    s = st = tz = zero
+    for j in range(n_out):
+        d[j] = np.exp(z[j] - m)
+        s += d[j]
+        st += t[j]
+        tz += t[j] * z[j]
+    value = (m + np.log(s)) * st - tz
+    for j in range(n_out):
+        z[j] = d[j] / s
+        d[j] = z[j] * st - t[j]
+    return value
+
+
+@njit(cache=True, inline="always")
+def _sigmoid_bce(z, d, t, n_out, half, one, zero):
+    """Binary cross-entropy from the logits: sum max(z, 0) - z t + log1p(exp(-|z|)); d = y - t."""
+    value = zero
+    for j in range(n_out):
+        zj = z[j]
+        value += ((zj if zj > zero else zero) - zj * t[j]) + np.log1p(np.exp(-abs(zj)))
+        z[j] = _act(0, zj, zero, half, one, zero)
+        d[j] = z[j] - t[j]
+    return value
 
 
 # ---- mini-batch helpers ------------------------------------------------------------------------
 @njit(cache=True)
 def gather_columns(images, batch, scale, mask, use_mask, flags, cols, X):
-    """Scaled rows ``images[batch]`` restricted to the columns non-zero in some row.
+    """Scaled rows ``images[batch]`` (uint8 or float), restricted to columns non-zero in some row.
 
     Fills cols[:k] with those column indices (ascending) and X[:n, :k] with
-    ``float(pixel) * scale`` (times ``mask[r, col]`` when ``use_mask``: input dropout); returns k.
+    ``float(x) * scale`` (times ``mask[r, col]`` when ``use_mask``: input dropout); returns k.
     Columns that are zero in every row of the batch add nothing to X @ W.T and get a zero
     gradient, so the products can skip them.  flags: (n_in,) uint8 scratch.
     """
@@ -273,14 +307,14 @@ def act_back(dA, Y, code, alpha, c, db):
 
 
 @njit(cache=True)
-def output_delta(Z, b, labels, batch, code, alpha, ce, c, D, db):
+def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db):
     """Logits Z (+ b, in place, becoming the outputs) -> D = dE/dz / n; returns the loss sum.
 
-    db <- the column sums of D.  c[C_N] holds n in the network's dtype: the reference divides
-    by it (not times 1/n).
+    T: (n_samples, n_outputs) target rows, row batch[r] for Z[r]; db <- the column sums of D.
+    c[C_N] holds n in the network's dtype: the reference divides by it (not times 1/n).
     """
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
-    on, off, fn = c[C_ON], c[C_OFF], c[C_N]
+    fn = c[C_N]
     n, m = Z.shape
     total = 0.0
     for j in range(m):
@@ -289,7 +323,7 @@ def output_delta(Z, b, labels, batch, code, alpha, ce, c, D, db):
         z, d = Z[r], D[r]
         for j in range(m):
             z[j] = z[j] + b[j]
-        total += _output_delta(z, d, m, labels[batch[r]], code, alpha, ce, on, off, half, one, zero)
+        total += _output_delta(z, d, T[batch[r]], m, code, alpha, loss, half, one, zero)
         for j in range(m):
             d[j] = d[j] / fn
             db[j] += d[j]

@@ -1,14 +1,15 @@
 """Mini-batch training without waste: ``BatchStepper``.
 
-The same steps as ``NumpyStepper`` -- forward, softmax cross-entropy (or squared error), backward,
-optimiser -- with three savings:
+The same steps as ``NumpyStepper`` -- forward, loss (squared error, softmax or binary
+cross-entropy), backward, optimiser -- with three savings:
 
 - The first layer's weights live input-major (W0T: (n_inputs, n_hidden)).  Each batch gathers the
-  pixels that are non-zero in at least one of its images (about two thirds of MNIST's 784 for a
-  batch of 128) and multiplies only those columns and weight rows; the others add exact zeros to
-  the product and get a zero gradient.
-- Every buffer is allocated once; BLAS writes into it (``np.matmul(..., out=)``).
-- The element-wise steps (pixel scaling, bias + activation, softmax and loss, activation
+  inputs that are non-zero in at least one of its rows (about two thirds of MNIST's 784 pixels for
+  a batch of 128) and multiplies only those columns and weight rows; the others add exact zeros
+  to the product and get a zero gradient.
+- Every buffer is allocated once, with min(batch_size, n_samples) rows; BLAS writes into it
+  (``np.matmul(..., out=)``).
+- The element-wise steps (input scaling, bias + activation, the loss and its delta, activation
   derivative, the optimiser's update) are compiled loops that round each operation as NumPy does.
 
 Dropout draws ``rng.random`` with the same shapes in the same order as ``Network.forward``, so a
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
-from ._common import checked_indices, checked_labels, constants, layer_codes
+from ._common import checked_indices, constants, layer_codes
 from ._kernels import (C_N, C_SCALE, act_back, adam_update, adam_update_rows, bias_act,
                        gather_columns, gather_rows, output_delta, sgd_update, sgd_update_rows)
 
@@ -30,43 +31,51 @@ from ._kernels import (C_N, C_SCALE, act_back, adam_update, adam_update_rows, bi
 class BatchStepper:
     """Mini-batch SGD / momentum / Nesterov / Adam with weight decay and dropout.
 
-    images: (n, n_inputs) uint8; labels: (n,) ints; rng: drives dropout only.
+    X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype;
+    rng: drives dropout only.
     """
 
     name = "compiled-mini-batch"
+    fallback = None
 
-    def __init__(self, net: Network, optimizer: Optimizer, images: np.ndarray, labels: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, on: float = 0.9, off: float = 0.1,
-                 scale: float = 1 / 255):
-        self.net, self.optimizer, self.images, self.rng = net, optimizer, images, rng
-        self.labels = checked_labels(labels, len(images), net.n_outputs)
+    def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
+                 batch_size: int, rng: np.random.Generator, scale: float = 1.0):
+        self.net, self.optimizer, self.inputs, self.T, self.rng = net, optimizer, X, T, rng
         self.batch_size = int(batch_size)
-        dt, B, sizes = net.dtype, self.batch_size, net.sizes
+        dt, n_in, n_0 = net.dtype, net.sizes[0], net.sizes[1]
         self.dtype = dt
-        self.c = constants(dt, scale, on, off)
-        self.codes, self.alphas = layer_codes(net)
-        self.ce = net.loss == "cross_entropy"
-        n_in, n_0 = sizes[0], sizes[1]
+        self.c = constants(dt, scale)
+        self.codes, self.alphas, self.loss = layer_codes(net)
         self.W0T = np.empty((n_in, n_0), dt)   # master copy of layer 0 during a call
-        self.Wc = np.empty((n_in, n_0), dt)    # the rows of the batch's non-zero pixels
+        self.Wc = np.empty((n_in, n_0), dt)    # the rows of the batch's non-zero inputs
         self.Gc = np.empty((n_in, n_0), dt)    # their gradient
-        self.X = np.empty((B, n_in), dt)       # the batch, compacted to those pixels
         self.cols = np.empty(n_in, np.intp)
         self.flags = np.empty(n_in, np.uint8)
         self.no_mask = np.empty((1, 1), dt)
-        self.Y = [np.empty((B, m), dt) for m in sizes[1:]]   # each layer's output
-        self.D = [np.empty((B, m), dt) for m in sizes[1:]]   # each layer's dE/dz
-        self.inp = [None] + [np.empty((B, m), dt) for m in sizes[1:-1]]  # dropped-out inputs
         self.dW = [None] + [np.empty_like(layer.W) for layer in net.layers[1:]]
         self.db = [np.empty_like(layer.b) for layer in net.layers]
         self.state0 = []  # optimiser state of W0, transposed like W0T
+        self.rows = 0
+        self._reserve(min(self.batch_size, len(X)))
+
+    def _reserve(self, rows: int):
+        """Batch buffers with at least ``rows`` rows (more only if a call repeats samples)."""
+        if rows <= self.rows:
+            return
+        dt, sizes = self.dtype, self.net.sizes
+        self.rows = rows
+        self.X = np.empty((rows, sizes[0]), dt)                    # the batch, compacted
+        self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]      # each layer's output
+        self.D = [np.empty((rows, m), dt) for m in sizes[1:]]      # each layer's dE/dz
+        self.inp = [None] + [np.empty((rows, m), dt) for m in sizes[1:-1]]  # dropped-out inputs
 
     # ---- one call: copy in, batches, copy out --------------------------------------------
     def __call__(self, idx: np.ndarray) -> float:
         """Train on samples ``idx`` in consecutive batches; returns the sum of their losses."""
-        idx = checked_indices(idx, len(self.images))
+        idx = checked_indices(idx, len(self.inputs))
         if idx.size == 0:
             return 0.0
+        self._reserve(min(self.batch_size, idx.size))
         self._load()
         total = 0.0
         try:
@@ -140,9 +149,9 @@ class BatchStepper:
         layers, n, c = self.net.layers, len(batch), self.c
         last = len(layers) - 1
         c[C_N] = n
-        # layer 0 on the batch's non-zero pixels only
+        # layer 0 on the batch's non-zero inputs only
         mask = self._mask(layers[0], (n, layers[0].n_in))
-        k = gather_columns(self.images, batch, c[C_SCALE], self.no_mask if mask is None else mask,
+        k = gather_columns(self.inputs, batch, c[C_SCALE], self.no_mask if mask is None else mask,
                            mask is not None, self.flags, self.cols, self.X)
         X, cols = self.X[:n, :k], self.cols[:k]
         gather_rows(self.W0T, cols, k, self.Wc)
@@ -158,8 +167,8 @@ class BatchStepper:
             Z = self.Y[i][:n]
             np.matmul(A, layers[i].W.T, out=Z)
             A = Z
-        loss = output_delta(A, layers[last].b, self.labels, batch, self.codes[last],
-                            self.alphas[last], self.ce, c, self.D[last][:n], self.db[last])
+        loss = output_delta(A, layers[last].b, self.T, batch, self.codes[last],
+                            self.alphas[last], self.loss, c, self.D[last][:n], self.db[last])
         # backward: gradients of layers last..1, then layer 0's rows
         for i in range(last, 0, -1):
             dZ = self.D[i][:n]

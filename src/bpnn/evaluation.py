@@ -1,0 +1,70 @@
+"""Evaluation: a model's outputs on a data set and the scores ``train``, ``evaluate`` and
+``report`` all show.
+
+- ``outputs``: network outputs for raw features, preprocessed in batches (no float copy of the
+  whole set).
+- ``scores``: classification -> error rate (wrong / total, the tutorial's), accuracy, the
+  confusion matrix and per-class errors, with the class labels; regression -> RMSE, MAE and R^2
+  per target (in the user's units) and their means.
+- ``selection_error``: the one number early stopping watches (error rate, or mean RMSE).
+
+Not here: the model file (``bpnn.model``), plots (``bpnn.report``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .data.metrics import confusion_matrix, per_class_error
+from .network import Network
+from .preprocessing import Preprocessing
+from .targets import Targets
+
+__all__ = ["outputs", "scores", "selection_error", "BATCH"]
+
+BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
+
+
+def outputs(net: Network, prep: Preprocessing, X: np.ndarray, batch: int = BATCH) -> np.ndarray:
+    """Network outputs (n, n_outputs) for raw features X (n, n_inputs)."""
+    out = np.empty((len(X), net.n_outputs), dtype=net.dtype)
+    for start in range(0, len(X), batch):
+        inputs = prep.apply(X[start:start + batch], net.dtype)
+        out[start:start + batch] = net.forward(inputs).outputs[-1]
+    return out
+
+
+def selection_error(net: Network, prep: Preprocessing, targets: Targets, X, y) -> float:
+    """Error rate (classify) or mean RMSE over targets (regress) of the raw data (X, y)."""
+    s = scores(targets, outputs(net, prep, X), y)
+    return s["error_rate"] if targets.task == "classify" else s["rmse_mean"]
+
+
+def scores(targets: Targets, out: np.ndarray, y) -> dict:
+    """Scores of network outputs ``out`` (n, k) against the raw targets y (n,) or (n, k)."""
+    if targets.task == "classify":
+        return _classify_scores(targets, out, y)
+    return _regress_scores(targets, out, y)
+
+
+def _classify_scores(targets: Targets, out: np.ndarray, y) -> dict:
+    true = targets.encode(y)
+    predicted = np.argmax(out, axis=1)
+    cm = confusion_matrix(predicted, true, len(targets.classes))
+    wrong = int(np.count_nonzero(predicted != true))
+    error = wrong / len(true) if len(true) else float("nan")
+    return {"task": "classify", "samples": int(len(true)), "errors": wrong, "error_rate": error,
+            "accuracy": 1 - error, "classes": targets.classes.tolist(), "confusion_matrix": cm.tolist(),
+            "per_class_error": [float(e) for e in per_class_error(cm)]}
+
+
+def _regress_scores(targets: Targets, out: np.ndarray, y) -> dict:
+    predicted = targets.decode(out).reshape(len(out), -1)
+    true = np.asarray(y, dtype=np.float64).reshape(len(out), -1)
+    err = predicted - true
+    rmse = np.sqrt(np.mean(err ** 2, axis=0))
+    mae = np.mean(np.abs(err), axis=0)
+    total = np.sum((true - true.mean(axis=0)) ** 2, axis=0)
+    r2 = np.where(total > 0, 1 - np.sum(err ** 2, axis=0) / np.where(total > 0, total, 1), np.nan)
+    return {"task": "regress", "samples": int(len(true)), "rmse": rmse.tolist(), "mae": mae.tolist(),
+            "r2": [None if np.isnan(v) else float(v) for v in r2], "rmse_mean": float(rmse.mean()),
+            "mae_mean": float(mae.mean()), "r2_mean": None if np.isnan(r2).all() else float(np.nanmean(r2))}

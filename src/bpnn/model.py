@@ -1,0 +1,99 @@
+"""A trained model: the network plus everything needed to use it on raw data.
+
+``Model`` = ``Network`` + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
+the user's labels or values) + the metadata of how it was trained.  ``bpnn.load(path)`` returns
+one; ``Model.save(path)`` writes the usual model file (``bpnn.checkpoint.save_model``).
+
+Not here: training (``bpnn.trainer``), the file format itself (``bpnn.checkpoint``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import evaluation
+from .checkpoint import load_model, save_model
+from .network import Network
+from .preprocessing import Preprocessing
+from .targets import Targets
+
+__all__ = ["Model", "load"]
+
+
+class Model:
+    """net: the network; preprocessing: what raw features go through; targets: classes or values."""
+
+    def __init__(self, net: Network, preprocessing: Preprocessing, targets: Targets,
+                 meta: dict | None = None):
+        if targets.n_outputs != net.n_outputs:
+            raise ValueError(f"the targets need {targets.n_outputs} outputs, the network has {net.n_outputs}")
+        self.net, self.preprocessing, self.targets = net, preprocessing, targets
+        self.meta = dict(meta or {})
+
+    @property
+    def task(self) -> str:
+        return self.targets.task
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        return self.targets.classes
+
+    def __repr__(self) -> str:
+        return (f"Model({'-'.join(map(str, self.net.sizes))}, {self.targets.describe()}, "
+                f"preprocessing={self.preprocessing.kind})")
+
+    # ---- use ---------------------------------------------------------------------------
+    def _features(self, X) -> np.ndarray:
+        """Raw features as a checked (n, n_inputs) array (a 1-D sample becomes one row)."""
+        X = np.asarray(X)
+        X = X[None, :] if X.ndim == 1 else X
+        self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            raise ValueError(f"input must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} "
+                             f"NaN or infinite value(s)")
+        return X
+
+    def outputs(self, X) -> np.ndarray:
+        """The network's outputs (n, n_outputs) for raw features X (n, n_inputs)."""
+        return evaluation.outputs(self.net, self.preprocessing, self._features(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Labels (n,) for a classifier, values (n,) or (n, k) for a regressor."""
+        return self.targets.decode(self.outputs(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n, n_classes) in the order of ``classes``.
+
+        Softmax outputs are probabilities; sigmoid (or other) outputs are clipped at 0 and
+        normalised to sum to 1.
+        """
+        if self.task != "classify":
+            raise ValueError("predict_proba is for classifiers; this model regresses")
+        out = self.outputs(X).astype(np.float64)
+        if self.net.output == "softmax":
+            return out
+        out = np.clip(out, 0, None)
+        total = out.sum(axis=1, keepdims=True)
+        return np.where(total > 0, out / np.where(total > 0, total, 1), 1 / out.shape[1])
+
+    def score(self, X, y) -> dict:
+        """``bpnn.evaluation.scores`` of this model on raw (X, y)."""
+        return evaluation.scores(self.targets, self.outputs(X), y)
+
+    # ---- files -------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the model file (.npz arrays + JSON, atomically)."""
+        meta = {**self.meta, "targets": self.targets.to_dict()}
+        save_model(path, self.net, meta, self.preprocessing.to_dict())
+
+    @classmethod
+    def load(cls, path) -> "Model":
+        """The model in ``path`` (a model file, or a run folder holding model.npz)."""
+        net, meta = load_model(path)
+        prep = Preprocessing.from_dict(meta.get("preprocessing"), source=str(path))
+        targets = Targets.from_dict(meta.get("targets"), net.n_outputs, source=str(path))
+        return cls(net, prep, targets, meta)
+
+
+def load(path) -> Model:
+    """The model saved in ``path`` (``bpnn.load("runs/fast")`` or ``.../model.npz``)."""
+    return Model.load(path)
