@@ -13,14 +13,13 @@ read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import FormatError
+from .fileio import atomic_write
 from .network import Network
 
 __all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_model", "load",
@@ -31,30 +30,6 @@ MODEL_VERSION = 1
 META_KEY = "__meta__"
 # How MNIST pixels become network inputs: 28x28 rows flattened, grey levels 0..255 scaled to [0, 1].
 MNIST_PREPROCESSING = {"image_shape": [28, 28], "scale": 1 / 255, "ink": "light-on-dark"}
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, rename it over path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:

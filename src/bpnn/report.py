@@ -27,9 +27,10 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .checkpoint import atomic_write, load_model
+from .checkpoint import load_model
 from .data import confusion_matrix, find_mnist, load_mnist, per_class_error
 from .errors import BpnnError, FormatError
+from .fileio import atomic_write
 from .train import image_outputs
 
 __all__ = ["write_report", "build_report", "Report", "FIGURES"]

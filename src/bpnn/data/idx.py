@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..fileio import atomic_write
 from ..errors import FormatError
 
 __all__ = ["read_idx", "write_idx", "read_idx_header", "IDX_TYPES", "DEFAULT_MAX_BYTES"]

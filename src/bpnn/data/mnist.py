@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
 from ..losses import check_labels, one_hot
 from .idx import GZIP_MAGIC, read_idx, read_idx_header
