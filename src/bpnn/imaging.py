@@ -6,9 +6,11 @@ field so that its centre of mass sits at pixel (14, 14).  ``image_to_mnist`` doe
 PNG, JPEG, BMP or GIF (first frame): colour or grey, any size, with or without transparency, dark ink
 on light paper or light ink on a dark background.
 
-- ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely: only the four
-  formats above, and a pixel limit checked from the header before anything is decoded (Pillow's
-  decompression-bomb warning is turned into an error too).
+- ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely and turned
+  upright (EXIF orientation): only the four formats above, a pixel limit checked from the header
+  before anything is decoded (Pillow's decompression-bomb warning is turned into an error too),
+  and whatever Pillow raises on a damaged file (in its data, its metadata or its EXIF) becomes an
+  ``ImageError``.
 - ``image_to_mnist(image) -> (28, 28) uint8``: 0 = background, 255 = ink, as in the MNIST files.
 - ``mnist_to_input``, ``check_pixels``, ``pixels_to_input``: 28x28 grey levels -> network input
   (784,) scaled as the model's metadata says.
@@ -31,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
+from .limits import MAX_IMAGE_PIXELS
 
 __all__ = [
     "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
@@ -39,7 +42,7 @@ __all__ = [
 ]
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF")
-MAX_PIXELS = 40_000_000  # stricter than Pillow's own bomb limit (89 million)
+MAX_PIXELS = MAX_IMAGE_PIXELS
 WORK_SIDE = 1024  # larger images are reduced to this longer side first (the result is 20 px)
 BOX, FIELD, CENTRE = 20, 28, 14.0  # MNIST: 20x20 box, 28x28 field, centre of mass at (14, 14)
 MIN_CONTRAST = 0.2  # ink must differ from the background by 20% of the grey range
@@ -63,10 +66,12 @@ class BlankImage(ImageError):
 
 # ---- reading ------------------------------------------------------------------------------
 def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Image.Image:
-    """Open and decode ``source`` (a path, bytes, or a binary file object): the first frame.
+    """Open and decode ``source`` (a path, bytes, or a binary file object): the first frame,
+    turned as its EXIF orientation says.
 
     Raises NotAnImage, ImageTooLarge or ImageError with a message naming ``name`` (default:
-    the path, or "image").  The pixel limit is checked from the header, before decoding.
+    the path, or "image").  The pixel limit is checked from the header, before decoding (for a
+    JPEG, on the reduced scale it is decoded at).
     """
     if isinstance(source, (str, os.PathLike)):
         name = name or str(source)
@@ -81,16 +86,19 @@ def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
 
 
 def _decode(fp, max_pixels: int, name: str) -> Image.Image:
+    """The upright first frame of the image in ``fp``; every failure an ImageError."""
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp, formats=list(FORMATS))
+            if img.format == "JPEG":  # decode at a reduced scale when the image is large
+                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
             if img.width * img.height > max_pixels:
                 raise ImageTooLarge(f"{name}: {img.width}x{img.height} image has more than "
                                     f"{max_pixels:,} pixels")
-            if img.format == "JPEG":  # decode at a reduced scale when the image is large
-                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
             img.load()
+            ImageOps.exif_transpose(img, in_place=True)  # phone photos: the orientation tag
             return img
     except ImageError:
         raise
@@ -98,14 +106,20 @@ def _decode(fp, max_pixels: int, name: str) -> Image.Image:
         raise NotAnImage(f"{name}: not a PNG, JPEG, BMP or GIF image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"{name}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-        # Pillow's decoders report broken files with any of these
-        raise ImageError(f"{name}: cannot read the image ({exc})") from None
+    except Exception as exc:  # Pillow's plugins report damage with any exception type
+        raise ImageError(f"{name}: cannot read the image ({_one_line(exc)})") from None
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception as a short single line: its message, else its type's name."""
+    text = " ".join(str(exc).split())
+    return (text[:200] + "...") if len(text) > 200 else (text or type(exc).__name__)
 
 
 # ---- preprocessing ------------------------------------------------------------------------
 def image_to_mnist(image: Image.Image) -> np.ndarray:
-    """A digit image as MNIST would hold it: (28, 28) uint8, 0 = background, 255 = ink.
+    """A digit image (upright, as ``load_image`` gives it) as MNIST would hold it: (28, 28)
+    uint8, 0 = background, 255 = ink.
 
     Raises BlankImage when there is no ink to find.
     """
@@ -117,15 +131,14 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
     return _place(_fit(crop, BOX), FIELD, CENTRE)
 
 
-def _grey(image: Image.Image) -> np.ndarray:
+def _grey(img: Image.Image) -> np.ndarray:
     """Grey levels in [0, 1], (H, W) float32, at most WORK_SIDE on the longer side.
 
     Transparent pixels are composited onto a background that contrasts with the visible pixels,
     so both dark strokes and light strokes on a transparent canvas survive.
     """
-    img = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit and float greys
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         top = 65535.0 if arr.max() > 255 else 255.0
         img = Image.fromarray(np.clip(arr / top * 255, 0, 255).astype(np.uint8))
     img = img.convert("RGBA").convert("LA") if _has_alpha(img) else img.convert("L")
