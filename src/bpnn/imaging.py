@@ -14,6 +14,8 @@ on light paper or light ink on a dark background.
 - ``image_to_mnist(image) -> (28, 28) uint8``: 0 = background, 255 = ink, as in the MNIST files.
 - ``mnist_to_input``, ``check_pixels``, ``pixels_to_input``: 28x28 grey levels -> network input
   (784,) scaled as the model's metadata says.
+- ``grey_image``: a checked array of grey levels (the page's canvas) as an image for
+  ``image_to_mnist``.
 - ``check_model``, ``digit_probabilities``: is the model one that reads 28x28 digits, and its ten
   probabilities (softmax outputs as they are; sigmoid outputs normalised to sum to 1).
 
@@ -33,11 +35,12 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
-from .limits import MAX_IMAGE_PIXELS
+from .limits import MAX_GREY_SIDE, MAX_IMAGE_PIXELS
 
 __all__ = [
     "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
-    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "pixels_to_input",
+    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "grey_image",
+    "pixels_to_input",
     "check_model", "digit_probabilities",
 ]
 
@@ -243,20 +246,38 @@ def check_pixels(values) -> np.ndarray:
 
     ValueError, with what is wrong, for a wrong length, non-numbers, NaN/inf or out-of-range values.
     """
+    return _check_levels(values, FIELD * FIELD, "pixels", "28x28")
+
+
+def grey_image(values, width, height) -> Image.Image:
+    """A picture sent as ``width`` x ``height`` grey levels (0..255, row by row, any paper and
+    ink) as a Pillow "L" image for ``image_to_mnist``: the draw-a-digit page sends its canvas so.
+
+    ValueError for sides that are not whole numbers from 1 to MAX_GREY_SIDE, or bad levels.
+    """
+    for side, value in (("width", width), ("height", height)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_GREY_SIDE:
+            raise ValueError(f"{side} must be a whole number from 1 to {MAX_GREY_SIDE}")
+    levels = _check_levels(values, width * height, "grey", f"{width}x{height}")
+    return Image.fromarray(np.rint(levels).astype(np.uint8).reshape(height, width), mode="L")
+
+
+def _check_levels(values, n: int, what: str, shape: str) -> np.ndarray:
+    """``n`` grey levels 0..255 named ``what`` as a checked (n,) float64; ValueError if not."""
     if not isinstance(values, (list, tuple, np.ndarray)):
-        raise ValueError(f"pixels must be a list of {FIELD * FIELD} grey levels")
-    if len(values) != FIELD * FIELD:
-        raise ValueError(f"pixels must hold {FIELD * FIELD} grey levels (28x28), got {len(values)}")
+        raise ValueError(f"{what} must be a list of {n} grey levels")
+    if len(values) != n:
+        raise ValueError(f"{what} must hold {n} grey levels ({shape}), got {len(values)}")
     if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
-        raise ValueError("pixels must all be numbers")
+        raise ValueError(f"{what} must all be numbers")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except OverflowError:  # an integer beyond float range
-        raise ValueError("pixels must be grey levels in 0..255, got a huge number") from None
+        raise ValueError(f"{what} must be grey levels in 0..255, got a huge number") from None
     if not np.isfinite(arr).all():
-        raise ValueError("pixels must be finite numbers (got NaN or infinity)")
+        raise ValueError(f"{what} must be finite numbers (got NaN or infinity)")
     if arr.min() < 0 or arr.max() > 255:
-        raise ValueError(f"pixels must be grey levels in 0..255, got values from "
+        raise ValueError(f"{what} must be grey levels in 0..255, got values from "
                          f"{arr.min():g} to {arr.max():g}")
     return arr
 

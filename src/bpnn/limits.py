@@ -20,7 +20,6 @@ MAX_GREY_SIDE = 1024  # a grey-level array posted by the page: at most this many
 # ---- the server (`bpnn serve`) --------------------------------------------------------------
 MAX_UPLOAD_BYTES = 2_000_000  # one request body
 MAX_HEADER_BYTES = 16 * 1024  # one request's line and headers
-MAX_JSON_DEPTH = 8  # nesting of a JSON body (and of a model file's metadata)
 MAX_CONCURRENT_DECODES = 2  # images decoded at once (each may cost ~100 MB); others wait
 MAX_ACTIVE_UPLOADS = 32  # request bodies held in memory at once; other requests wait
 REQUEST_TIMEOUT_S = 10.0  # to receive a whole request (headers and body) once it has begun
@@ -30,6 +29,7 @@ KEEP_ALIVE_S = 5  # an idle connection between requests is closed after this
 MAX_CONNECTIONS = 512
 
 # ---- model files (used by bpnn.checkpoint) --------------------------------------------------
+MAX_JSON_DEPTH = 16  # nesting of a model file's JSON metadata
 MAX_LAYER_SIZE = 1 << 20  # units a model file may declare in one layer
 # Parameters a model file may declare per byte of file: float64 weights take 8 bytes each, and
 # compression of (say) all-zero weights gains at most ~1000x; beyond that the header lies.
