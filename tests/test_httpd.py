@@ -2,6 +2,7 @@
 out /health, a port in use is one line, and a loopback server refuses foreign Host headers."""
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -101,12 +102,18 @@ def test_health_answers_under_a_flood_of_slow_clients_which_are_then_closed(serv
 
 def test_a_quick_request_is_not_cut_off(server):
     """A request sent whole well within the deadline is answered, on a reused connection too."""
-    with socket.create_connection(("127.0.0.1", server)) as s:
-        for _ in range(2):
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            s.settimeout(5)
-            assert s.recv(4096).startswith(b"HTTP/1.1 200")
-            time.sleep(TIMEOUT / 2)
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    try:
+        sockets = []
+        for _ in range(3):
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read()
+            sockets.append(conn.sock)
+            time.sleep(TIMEOUT / 2)  # 3 requests span more than one deadline: each has its own
+        assert sockets[0] is sockets[-1]  # one connection throughout, never cut and reopened
+    finally:
+        conn.close()
 
 
 def test_connection_cap_evicts_the_oldest_slow_client(model_path):

@@ -135,6 +135,7 @@ def mnist_model(mnist_dir, tmp_path_factory) -> Path:
     return save_mnist_model(mnist_dir, tmp_path_factory.mktemp("mnist") / "model.npz")
 
 
+@pytest.mark.slow  # the mnist_model fixture trains on the real MNIST (~12 s)
 def test_example_images_are_read(capsys, mnist_model):
     files = example_images()
     assert len(files) >= 3
@@ -145,6 +146,7 @@ def test_example_images_are_read(capsys, mnist_model):
         assert result["digit"] == WORDS[path.stem], (path.name, result)
 
 
+@pytest.mark.slow
 def test_photo_like_mnist_digits(capsys, mnist_model, mnist_dir, tmp_path, rng):
     """MNIST test digits turned into photos (dark pen, off-white paper, shadow, noise, colour
     JPEG at 10x the size) are read about as well as the originals."""

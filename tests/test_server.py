@@ -225,6 +225,7 @@ def test_model_that_does_not_read_images_is_refused(rng):
         create_app(bpnn.Network([100, 10], seed=rng), {})
 
 
+@pytest.mark.slow  # trains on the real MNIST (~12 s)
 def test_trained_model_reads_the_examples(mnist_dir, tmp_path):
     net, meta = bpnn.load_model(save_mnist_model(mnist_dir, tmp_path / "m.npz"))
     client = TestClient(create_app(net, meta))
