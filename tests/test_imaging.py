@@ -246,3 +246,13 @@ def test_check_model_and_probabilities(rng):
         imaging.check_model(bpnn.Network([100, 10], seed=rng), {})
     with pytest.raises(BpnnError, match="dark-on-light"):
         imaging.check_model(soft, {"preprocessing": {"image_shape": [28, 28], "ink": "dark-on-light"}})
+
+
+def test_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(imaging, "MAX_IMAGE_FILE_BYTES", 1000)
+    data = encoded(strokes(), "BMP")  # 216 kB
+    path = tmp_path / "big.bmp"
+    path.write_bytes(data)
+    for source in (path, data):
+        with pytest.raises(imaging.ImageTooLarge, match="more than an image may hold"):
+            imaging.load_image(source)

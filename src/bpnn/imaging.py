@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
-from .limits import MAX_GREY_SIDE, MAX_IMAGE_PIXELS
+from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
 __all__ = [
     "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
@@ -74,18 +74,27 @@ def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
 
     Raises NotAnImage, ImageTooLarge or ImageError with a message naming ``name`` (default:
     the path, or "image").  The pixel limit is checked from the header, before decoding (for a
-    JPEG, on the reduced scale it is decoded at).
+    JPEG, on the reduced scale it is decoded at); a file or bytes over MAX_IMAGE_FILE_BYTES are
+    refused unread.
     """
     if isinstance(source, (str, os.PathLike)):
         name = name or str(source)
         path = Path(source)
         if not path.is_file():
             raise ImageError(f"{name}: no such file" if not path.exists() else f"{name}: not a file")
+        _check_size(path.stat().st_size, name)
         with open(path, "rb") as f:
             return _decode(f, max_pixels, name)
     if isinstance(source, (bytes, bytearray, memoryview)):
+        _check_size(len(source), name or "image")
         source = io.BytesIO(bytes(source))
     return _decode(source, max_pixels, name or "image")
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_IMAGE_FILE_BYTES:
+        raise ImageTooLarge(f"{name}: {size:,} bytes is more than an image may hold "
+                            f"({MAX_IMAGE_FILE_BYTES:,})")
 
 
 def _decode(fp, max_pixels: int, name: str) -> Image.Image:

@@ -6,6 +6,8 @@ the time or memory one bad input can cost, and each breach ends in one clear err
 """
 from __future__ import annotations
 
+import os
+
 # ---- files ----------------------------------------------------------------------------------
 MAX_IDX_BYTES = 1 << 30  # data in one IDX file: 1 GiB, 20 times the MNIST training images
 MAX_IMAGE_FILE_BYTES = 64 << 20  # one image read by `bpnn predict` (standard input included)
@@ -20,7 +22,9 @@ MAX_GREY_SIDE = 1024  # a grey-level array posted by the page: at most this many
 # ---- the server (`bpnn serve`) --------------------------------------------------------------
 MAX_UPLOAD_BYTES = 2_000_000  # one request body
 MAX_HEADER_BYTES = 16 * 1024  # one request's line and headers
-MAX_CONCURRENT_DECODES = 2  # images decoded at once (each may cost ~100 MB); others wait
+# Images decoded at once (each may cost ~100 MB; others wait): one core is left to the event loop
+# so /health stays quick, and at most 4 keep memory bounded on large machines.
+MAX_CONCURRENT_DECODES = max(1, min(4, (os.cpu_count() or 2) - 1))
 MAX_ACTIVE_UPLOADS = 32  # request bodies held in memory at once; other requests wait
 REQUEST_TIMEOUT_S = 10.0  # to receive a whole request (headers and body) once it has begun
 KEEP_ALIVE_S = 5  # an idle connection between requests is closed after this
