@@ -21,7 +21,7 @@ MAX_GREY_SIDE = 1024  # a grey-level array posted by the page: at most this many
 
 # ---- the server (`bpnn serve`) --------------------------------------------------------------
 MAX_UPLOAD_BYTES = 2_000_000  # one request body
-MAX_HEADER_BYTES = 16 * 1024  # one request's line and headers
+MAX_HEADER_BYTES = 16 * 1024  # a request line and headers still incomplete (h11's buffer)
 # Images decoded at once (each may cost ~100 MB; others wait): one core is left to the event loop
 # so /health stays quick, and at most 4 keep memory bounded on large machines.
 MAX_CONCURRENT_DECODES = max(1, min(4, (os.cpu_count() or 2) - 1))
