@@ -106,6 +106,21 @@ def bar_fraction(page, digit: int) -> float:
     return fill["width"] / track["width"]
 
 
+def watch_final_answer(page) -> None:
+    """Record in the page when the pen lifts (window.penUp) and when the answer for the final
+    drawing is on screen, "reading" hidden again (window.answered), both performance.now() ms."""
+    page.evaluate("""() => {
+        const reading = document.getElementById('reading');
+        window.penUp = window.answered = null;
+        document.getElementById('pad').addEventListener('pointerup', () => {
+            window.penUp = performance.now(); });
+        new MutationObserver(() => {
+            if (window.penUp !== null && reading.hidden && window.answered === null)
+                window.answered = performance.now();
+        }).observe(reading, { attributes: true });
+    }""")
+
+
 def test_draw_a_one_with_the_mouse(browser, server):
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.goto(server)
@@ -121,9 +136,14 @@ def test_draw_a_one_with_the_mouse(browser, server):
     # an answer arrives while the button is still down: the page predicts as you draw
     expect(page.locator("#digit")).not_to_have_text("\u2013", timeout=15_000)
     page.mouse.move(x - 0.04 * h, top + 0.82 * h, steps=10)
+    expect(page.locator("#reading")).to_be_visible()  # the page says a reading is under way
+    watch_final_answer(page)
     page.mouse.up()
     expect(page.locator("#digit")).to_have_text("1", timeout=15_000)
     page.wait_for_timeout(300)
+    latency = page.evaluate("window.answered - window.penUp")  # ms from pen-up to the answer
+    print(f"pen-up to the final answer on screen: {latency:.0f} ms")
+    assert latency < 150
     # throttled: 21 pointer events, at most one request per 150 ms (plus the last one)
     assert 2 <= len(sent) <= (time.monotonic() - start) / 0.15 + 2
     assert page.locator("#bars li.best .k").text_content() == "1"

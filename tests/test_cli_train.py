@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -111,3 +112,34 @@ def test_full_mnist_small_preset_reaches_97_percent(mnist_dir, tmp_path, capsys)
                              "--layers", "784,100,10", "--epochs", "3", "--json", "--no-report")
     assert code == 0, err
     assert json.loads(out)["test_error"] <= 0.03
+
+
+@pytest.mark.parametrize("augment", ["0", "2"])
+def test_ctrl_c_saves_a_checkpoint_that_resume_finishes(tiny_mnist_dir, tmp_path, augment):
+    """A real SIGINT to a real ``bpnn train``: exit 130 with a checkpoint (mid-epoch, most
+    likely), and ``--resume`` ends with the same weights as a run never interrupted."""
+    train = [sys.executable, "-m", "bpnn", "train", "--data", str(tiny_mnist_dir), "--layers",
+             "784,128,10", "--batch-size", "1", "--epochs", "20", "--patience", "1000",
+             "--schedule", "constant", "--val-size", "40", "--augment", augment, "--no-report"]
+    whole = subprocess.run(train + ["--out", str(tmp_path / "whole")], capture_output=True,
+                           text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(train + ["--out", str(cut)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:  # the epoch lines: training is under way after the third
+        if line.startswith("epoch   3"):
+            break
+    proc.send_signal(signal.SIGINT)
+    output = proc.stdout.read()
+    assert proc.wait(timeout=60) == 130, output
+    assert "interrupted" in output and "Traceback" not in output
+    assert (cut / "checkpoint.npz").is_file() and not (cut / "model.npz").exists()
+    resumed = subprocess.run([sys.executable, "-m", "bpnn", "train", "--resume", str(cut),
+                              "--no-report"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    with np.load(tmp_path / "whole" / "model.npz") as a, np.load(cut / "model.npz") as b:
+        for key in a.files:
+            if key != "__meta__":
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)

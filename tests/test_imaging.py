@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 import bpnn
-from bpnn import imaging
+from bpnn import imaging, limits
 from bpnn.errors import BpnnError
 
 # A "7"-like shape: asymmetric, so a flip or a wrong inversion would show.
@@ -90,7 +92,8 @@ def test_file_formats(reference, fmt, kw, tol):
     assert img.format == fmt
     grid = imaging.image_to_mnist(img)
     assert np.abs(grid.astype(int) - reference).mean() <= tol / 10
-    assert np.abs(grid.astype(int) - reference).max() <= 255 if fmt == "JPEG" else tol
+    if fmt != "JPEG":  # lossless formats: every pixel within tol (JPEG: the mean above)
+        assert np.abs(grid.astype(int) - reference).max() <= tol
 
 
 def test_sixteen_bit_grey_png(reference):
@@ -146,6 +149,42 @@ def test_pixel_limit_checked_before_decoding():
     with pytest.raises(imaging.ImageTooLarge, match="200x100"):
         imaging.load_image(data, max_pixels=10_000)
     assert imaging.load_image(data, max_pixels=20_000).size == (200, 100)
+
+
+def test_pixel_limit_is_sized_for_a_digit():
+    """A 16-bit 4000x4000 PNG is 35 kB and would cost hundreds of MB: refused unread."""
+    assert imaging.MAX_PIXELS == limits.MAX_IMAGE_PIXELS <= 4_000_000
+    data = encoded(Image.new("I;16", (4000, 4000)), "PNG")
+    assert len(data) < 100_000
+    with pytest.raises(imaging.ImageTooLarge, match="4000x4000"):
+        imaging.load_image(data)
+
+
+def png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    """A PNG of a 7 with one extra chunk (before the image data), CRC and all."""
+    data = encoded(strokes(), "PNG")
+    chunk = struct.pack(">I", len(payload)) + kind + payload
+    chunk += struct.pack(">I", zlib.crc32(kind + payload))
+    return data[:33] + chunk + data[33:]  # 33: signature and IHDR
+
+
+@pytest.mark.parametrize("exif", [b"garbage!", b"MM\x00*\xff\xff\xff\xff", b"II*\x00\x08"])
+def test_broken_exif_is_an_image_error_or_ignored(reference, exif):
+    """Damaged EXIF in a PNG eXIf chunk: an ImageError naming the file, or the digit is read."""
+    try:
+        grid = imaging.image_to_mnist(imaging.load_image(png_with_chunk(b"eXIf", exif), name="x.png"))
+    except imaging.ImageError as exc:
+        assert str(exc).startswith("x.png: cannot read the image") and "\n" not in str(exc)
+    else:
+        assert np.abs(grid.astype(int) - reference).max() <= 1
+
+
+def test_any_pillow_exception_is_an_image_error(monkeypatch):
+    def explode(*args, **kwargs):
+        raise KeyError("something deep inside a plugin")
+    monkeypatch.setattr(imaging.ImageOps, "exif_transpose", explode)
+    with pytest.raises(imaging.ImageError, match="cannot read the image"):
+        imaging.load_image(encoded(strokes(), "PNG"))
 
 
 def test_pillow_bomb_warning_is_an_error(monkeypatch):
@@ -207,3 +246,13 @@ def test_check_model_and_probabilities(rng):
         imaging.check_model(bpnn.Network([100, 10], seed=rng), {})
     with pytest.raises(BpnnError, match="dark-on-light"):
         imaging.check_model(soft, {"preprocessing": {"image_shape": [28, 28], "ink": "dark-on-light"}})
+
+
+def test_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(imaging, "MAX_IMAGE_FILE_BYTES", 1000)
+    data = encoded(strokes(), "BMP")  # 216 kB
+    path = tmp_path / "big.bmp"
+    path.write_bytes(data)
+    for source in (path, data):
+        with pytest.raises(imaging.ImageTooLarge, match="more than an image may hold"):
+            imaging.load_image(source)

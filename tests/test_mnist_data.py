@@ -406,3 +406,17 @@ def test_real_mnist(mnist_dir, tmp_path):
     std = np.sqrt(counts @ (values - mean) ** 2 / counts.sum())
     assert mean == pytest.approx(0.1306604763, abs=1e-9)
     assert std == pytest.approx(0.3081078039, abs=1e-9)
+
+
+def test_download_with_bytes_after_the_gzip_data_is_refused(server, tmp_path, tiny_mnist_dir,
+                                                            tiny_as_official):
+    """A mirror serving the right data plus trailing bytes: refused (checksum), never a hang."""
+    base, httpd = server
+    (httpd.root / "trailing").mkdir()
+    for name in NAMES:
+        (httpd.root / "trailing" / name).write_bytes((tiny_mnist_dir / name).read_bytes() + b"junk")
+    with pytest.raises(BpnnError, match="checksum differs"):
+        download_mnist(tmp_path / "d", mirrors=[f"{base}/trailing/"], progress=False)
+    dest = download_mnist(tmp_path / "d", mirrors=[f"{base}/trailing/", f"{base}/good/"],
+                          progress=False)
+    assert leftovers(dest) == sorted(NAMES)

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,7 @@ def mnist_model(mnist_dir, tmp_path_factory) -> Path:
     return save_mnist_model(mnist_dir, tmp_path_factory.mktemp("mnist") / "model.npz")
 
 
+@pytest.mark.slow  # the mnist_model fixture trains on the real MNIST (~12 s)
 def test_example_images_are_read(capsys, mnist_model):
     files = example_images()
     assert len(files) >= 3
@@ -144,6 +146,7 @@ def test_example_images_are_read(capsys, mnist_model):
         assert result["digit"] == WORDS[path.stem], (path.name, result)
 
 
+@pytest.mark.slow
 def test_photo_like_mnist_digits(capsys, mnist_model, mnist_dir, tmp_path, rng):
     """MNIST test digits turned into photos (dark pen, off-white paper, shadow, noise, colour
     JPEG at 10x the size) are read about as well as the originals."""
@@ -164,3 +167,17 @@ def test_photo_like_mnist_digits(capsys, mnist_model, mnist_dir, tmp_path, rng):
     code, out, _ = run_cli(capsys, mnist_model, *files, "--json")
     predicted = [r["digit"] for r in json.loads(out)["results"]]
     assert code == 0 and np.mean(np.array(predicted) == labels) >= 0.9
+
+
+def test_broken_exif_is_one_line_and_the_rest_are_read(capsys, model, images, tmp_path):
+    """A PNG whose eXIf chunk is damaged: one error line, the next file still predicted."""
+    data = images[0].read_bytes()
+    payload = b"garbage!"
+    chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
+             + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
+    broken = tmp_path / "broken-exif.png"
+    broken.write_bytes(data[:33] + chunk + data[33:])
+    code, out, err = run_cli(capsys, model, broken, images[1])
+    assert code == 2
+    assert [line.split(":")[0] for line in out.splitlines()] == [str(images[1])]
+    assert err.count("\n") == 1 and f"{broken}: cannot read the image" in err

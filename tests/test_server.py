@@ -4,6 +4,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
+import time
+import zlib
 import warnings
 
 import numpy as np
@@ -222,9 +225,71 @@ def test_model_that_does_not_read_images_is_refused(rng):
         create_app(bpnn.Network([100, 10], seed=rng), {})
 
 
+@pytest.mark.slow  # trains on the real MNIST (~12 s)
 def test_trained_model_reads_the_examples(mnist_dir, tmp_path):
     net, meta = bpnn.load_model(save_mnist_model(mnist_dir, tmp_path / "m.npz"))
     client = TestClient(create_app(net, meta))
     for path in example_images():
         r = client.post("/api/predict", content=path.read_bytes())
         assert r.status_code == 200 and r.json()["digit"] == WORDS[path.stem]
+
+
+def canvas_grey(side=112) -> dict:
+    """The page's request: its canvas (black ink on white) as grey levels."""
+    img = Image.new("L", (side, side), 255)
+    ImageDraw.Draw(img).line([(50, 15), (55, 95)], fill=0, width=10)
+    return {"grey": np.asarray(img).reshape(-1).tolist(), "width": side, "height": side}
+
+
+def test_grey_levels_are_prepared_like_an_image(client, model):
+    doc = canvas_grey()
+    r = client.post("/api/predict", json=doc)
+    assert r.status_code == 200
+    img = imaging.grey_image(doc["grey"], doc["width"], doc["height"])
+    check_answer(r.json(), model[0], imaging.image_to_mnist(img))
+
+
+@pytest.mark.parametrize("change,text", [({"width": 111}, "12432"), ({"width": 0}, "width"),
+                                         ({"height": 5000}, "height"), ({"width": "112"}, "width"),
+                                         ({"grey": [0] * 12544}, "blank"),
+                                         ({"grey": [300] * 12544}, "0..255")])
+def test_bad_grey_levels_are_a_422(client, change, text):
+    r = client.post("/api/predict", json={**canvas_grey(), **change})
+    assert r.status_code == 422 and text in r.json()["error"]
+
+
+def test_broken_exif_is_a_400(client):
+    data = png(seven())
+    payload = b"garbage!"
+    chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
+             + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
+    r = client.post("/api/predict", content=data[:33] + chunk + data[33:])
+    assert r.status_code == 400 and "cannot read the image" in r.json()["error"]
+
+
+def test_concurrent_decodes_are_limited(model, monkeypatch):
+    """However many images arrive at once, at most max_decodes are prepared at a time."""
+    import httpx
+    running, peak, lock = [0], [0], threading.Lock()
+    real = imaging.image_to_mnist
+
+    def slow(img):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return real(img)
+
+    monkeypatch.setattr(imaging, "image_to_mnist", slow)
+    app = create_app(*model, max_decodes=2)
+    data = png(seven())
+
+    async def flood():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await asyncio.gather(*(c.post("/api/predict", content=data) for _ in range(12)))
+
+    assert all(r.status_code == 200 for r in asyncio.run(flood()))
+    assert peak[0] == 2

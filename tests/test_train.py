@@ -2,6 +2,9 @@
 divergence stops cleanly and keeps the last good checkpoint."""
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -110,44 +113,6 @@ def test_resume_is_bit_identical(splits, tmp_path, changes):
            [r["train_loss"] for r in meta_b["history"]["epochs"]]
 
 
-class FlagAfter:
-    """Stands in for the Ctrl-C flag: 'pressed' after ``n`` chunks."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    @property
-    def raised(self):
-        self.n -= 1
-        return self.n < 0
-
-
-def test_interrupt_saves_and_resumes_mid_epoch(monkeypatch, splits, tmp_path):
-    monkeypatch.setattr(train_mod, "CHUNK", 64)
-    cfg = small_config(epochs=3)
-    trainer(cfg, splits, tmp_path / "whole").run()
-    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(7))  # inside epoch 2
-    t = trainer(cfg, splits, tmp_path / "cut")
-    result = t.run()
-    assert result["interrupted"] and result["epochs"] == 1
-    arrays, meta = final_arrays(tmp_path / "cut")
-    assert meta["position"]["done"] == 64 * 2  # 5 chunks in epoch 1, 2 in epoch 2
-    assert not (tmp_path / "cut" / "model.npz").exists()
-    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(10 ** 9))
-    train, val, test = splits
-    Trainer.resume(tmp_path / "cut", train, val, test, progress=False).run()
-    a, _ = final_arrays(tmp_path / "whole")
-    b, _ = final_arrays(tmp_path / "cut")
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-
-
 def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(splits, tmp_path):
     t = trainer(small_config(epochs=2), splits, tmp_path)
     t.run()
@@ -201,6 +166,23 @@ def test_shift_images_moves_pixels_and_fills_background():
         shift_images(np.zeros((1, 8), np.uint8), np.zeros((1, 2), int))
 
 
+def interrupt_after(monkeypatch, n):
+    """A real SIGINT to this process during the n-th stepper call (the real Ctrl-C handler)."""
+    make, calls = train_mod.make_stepper, [0]
+
+    def wrapped(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def call(idx):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(idx)
+        call.name, call.fallback = step.name, step.fallback
+        return call
+    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
+
+
 def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path):
     monkeypatch.setattr(train_mod, "CHUNK", 64)
     cfg = small_config(epochs=3, augment=2)
@@ -209,11 +191,11 @@ def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tm
     plain = trainer(small_config(epochs=3), splits, tmp_path / "plain")
     plain.run()
     assert not np.array_equal(whole.net.params()[0], plain.net.params()[0])  # shifts did something
-    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(8))
+    interrupt_after(monkeypatch, 8)
     assert trainer(cfg, splits, tmp_path / "cut").run()["interrupted"]
     arrays, _ = final_arrays(tmp_path / "cut")
     assert arrays["position.shifts"].shape == (300, 2) and np.abs(arrays["position.shifts"]).max() <= 2
-    monkeypatch.setattr(train_mod, "_InterruptFlag", lambda: FlagAfter(10 ** 9))
+    interrupt_after(monkeypatch, 10 ** 9)
     train, val, test = splits
     Trainer.resume(tmp_path / "cut", train, val, test, progress=False).run()
     a, _ = final_arrays(tmp_path / "whole")

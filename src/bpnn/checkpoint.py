@@ -14,14 +14,16 @@ read with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import FormatError
+from .fileio import atomic_write
+from .limits import MAX_JSON_DEPTH, MAX_LAYER_SIZE, MAX_PARAMS_PER_FILE_BYTE
 from .network import Network
 
 __all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_model",
@@ -30,32 +32,10 @@ __all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_mod
 MODEL_FORMAT = "bpnn-model"
 MODEL_VERSION = 1
 META_KEY = "__meta__"
+MAX_META_BYTES = 16 << 20  # the JSON metadata of one file (a model's is a few KB)
+MAX_MEMBER_RATIO = 1000    # inflation a member may claim: bpnn writes them uncompressed
 # How MNIST pixels become network inputs: 28x28 rows flattened, grey levels 0..255 scaled to [0, 1].
 MNIST_PREPROCESSING = {"kind": "scale", "image_shape": [28, 28], "scale": 1 / 255, "ink": "light-on-dark"}
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, rename it over path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -67,26 +47,76 @@ def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     atomic_write(path, lambda f: np.savez(f, **payload))
 
 
-def load_arrays(path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read an archive written by ``save_arrays``: (arrays, meta).  FormatError if it is not one."""
+def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:
+    """Read an archive written by ``save_arrays``: (arrays, meta).  FormatError if it is not one.
+
+    ``wanted(name) -> bool`` picks the members to read (default: all); the others are never
+    inflated.  Every member is checked before its data is read (``_read_member``): numeric
+    dtype, a declared size its stored bytes can hold, no more than ``MAX_MEMBER_RATIO`` times
+    inflation -- so a lying header or a zip bomb costs nothing.
+    """
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            members = {n.removesuffix(".npy"): archive.getinfo(n) for n in archive.namelist()}
+            if META_KEY not in members:
+                raise FormatError(f"{path}: not a bpnn file (no metadata)")
+            meta = _read_meta(archive, members.pop(META_KEY), path)
+            arrays = {name: _read_member(archive, info, path) for name, info in members.items()
+                      if wanted is None or wanted(name)}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
+        if isinstance(exc, FormatError):
+            raise
         raise FormatError(f"{path}: not a bpnn file (not a readable .npz archive of plain arrays: "
                           f"{type(exc).__name__})") from None
-    if META_KEY not in arrays:
-        raise FormatError(f"{path}: not a bpnn file (no metadata)")
+    return arrays, meta
+
+
+def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict:
+    """The JSON metadata: a bounded string, bounded nesting, an object."""
+    if info.file_size > MAX_META_BYTES:
+        raise FormatError(f"{path}: metadata of {info.file_size:,} bytes (at most {MAX_META_BYTES:,})")
+    text = _read_member(archive, info, path, kinds="U")
     try:
-        meta = json.loads(str(arrays.pop(META_KEY)))
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{path}: corrupt metadata ({exc})") from None
+        meta = json.loads(str(text))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"{path}: corrupt metadata ({type(exc).__name__})") from None
     if not isinstance(meta, dict):
         raise FormatError(f"{path}: corrupt metadata (not an object)")
-    return arrays, meta
+    if _depth(meta) > MAX_JSON_DEPTH:
+        raise FormatError(f"{path}: metadata nested deeper than {MAX_JSON_DEPTH} levels")
+    return meta
+
+
+def _depth(value, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    """Nesting depth of JSON data, counted no further than ``limit``."""
+    if limit <= 0 or not isinstance(value, (dict, list)):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in items), default=0)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                 kinds: str = "biuf") -> np.ndarray:
+    """One .npy member, its header checked before any data is read."""
+    name = info.filename.removesuffix(".npy")
+    if info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1) + 4096:
+        raise FormatError(f"{path}: member {name} inflates {info.file_size:,} bytes from "
+                          f"{info.compress_size:,} (a zip bomb?)")
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(f)
+        if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None:
+            raise FormatError(f"{path}: array {name} has dtype {dtype}, not a plain numeric array")
+        if math.prod(shape) * dtype.itemsize > info.file_size:
+            raise FormatError(f"{path}: array {name} declares shape {shape} but holds "
+                              f"{info.file_size:,} bytes")
+        f.seek(0)
+        return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def params_to_arrays(net: Network) -> dict[str, np.ndarray]:
@@ -95,8 +125,15 @@ def params_to_arrays(net: Network) -> dict[str, np.ndarray]:
             for kind, p in (("W", layer.W), ("b", layer.b))}
 
 
-def network_from_arrays(config: dict, arrays: dict, source="file") -> Network:
-    """Rebuild a Network from its config and ``params_to_arrays`` arrays, checking shapes."""
+def network_from_arrays(config: dict, arrays: dict, source="file", max_params: int | None = None) -> Network:
+    """Rebuild a Network from its config and ``params_to_arrays`` arrays, checking shapes.
+
+    The declared sizes are checked before anything is built: each layer at most
+    ``MAX_LAYER_SIZE`` units, and at most ``max_params`` parameters in all (a file's size bounds
+    how many it can hold).  Weights must be finite in the network's own dtype (1e300 is not a
+    float32).
+    """
+    _check_sizes(config, source, max_params)
     try:
         net = Network.from_config(config)
     except (KeyError, TypeError, ValueError) as exc:
@@ -110,16 +147,36 @@ def network_from_arrays(config: dict, arrays: dict, source="file") -> Network:
             if arrays[name].shape != own.shape:
                 raise FormatError(f"{source}: array {name} has shape {arrays[name].shape}, "
                                   f"the architecture needs {own.shape}")
-            if not np.isfinite(arrays[name]).all():
-                raise FormatError(f"{source}: array {name} holds NaN or infinite values")
-            params.append(arrays[name])
+            with np.errstate(over="ignore", invalid="ignore"):
+                value = arrays[name].astype(own.dtype)
+            if not np.isfinite(value).all():
+                raise FormatError(f"{source}: array {name} holds NaN or infinite values "
+                                  f"(as {own.dtype})")
+            params.append(value)
     net.set_params(params)
     return net
+
+
+def _check_sizes(config, source, max_params: int | None) -> None:
+    """FormatError unless ``config["sizes"]`` is a list of sane layer sizes within budget."""
+    sizes = config.get("sizes") if isinstance(config, dict) else None
+    if not (isinstance(sizes, list) and len(sizes) >= 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)):
+        raise FormatError(f"{source}: bad network description (sizes must be a list of integers)")
+    if not all(1 <= n <= MAX_LAYER_SIZE for n in sizes):
+        raise FormatError(f"{source}: layer sizes {sizes} out of range 1..{MAX_LAYER_SIZE:,}")
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if max_params is not None and n_params > max_params:
+        raise FormatError(f"{source}: declares {n_params:,} parameters, more than a file of its "
+                          f"size can hold")
 
 
 def save_model(path, net: Network, meta: dict | None = None,
                preprocessing: dict | None = None) -> None:
     """Save a trained network to ``path`` (.npz): weights plus JSON metadata, atomically."""
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(net, Network):
+        raise TypeError(f"save_model(path, net, ...) takes a path and a Network, got "
+                        f"{type(path).__name__} and {type(net).__name__}")
     header = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "network": net.config(),
               "preprocessing": preprocessing if preprocessing is not None else MNIST_PREPROCESSING}
     save_arrays(path, params_to_arrays(net), {**(meta or {}), **header})
@@ -135,10 +192,14 @@ def load_model(path) -> tuple[Network, dict]:
     """(network, metadata) from a model file (or a run folder); FormatError for anything that is
     not a valid one."""
     path = model_path(path)
-    arrays, meta = load_arrays(path)
+    arrays, meta = load_arrays(path, wanted=lambda name: name[:1] in "Wb" and name[1:].isdigit())
     if meta.get("format") != MODEL_FORMAT:
         raise FormatError(f"{path}: not a bpnn model file")
     if meta.get("version") != MODEL_VERSION:
         raise FormatError(f"{path}: model format version {meta.get('version')!r} is not supported "
                           f"(this bpnn reads version {MODEL_VERSION})")
-    return network_from_arrays(meta.get("network", {}), arrays, source=str(path)), meta
+    for key in ("network", "preprocessing", "config", "results", "targets", "data"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise FormatError(f"{path}: metadata {key!r} must be an object, got {type(meta[key]).__name__}")
+    budget = MAX_PARAMS_PER_FILE_BYTE * path.stat().st_size
+    return network_from_arrays(meta.get("network", {}), arrays, str(path), budget), meta

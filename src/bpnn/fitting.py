@@ -31,7 +31,7 @@ from .model import Model
 from .presets import preset as preset_settings
 from .settings import TrainConfig, defaults
 from .targets import Targets, infer_task
-from .train import Split, Trainer, read_checkpoint
+from .train import Split, Trainer, checkpoint_config, read_checkpoint
 
 __all__ = ["fit", "prepare", "Prepared", "data_kind", "MIN_VAL"]
 
@@ -160,8 +160,8 @@ def fit(X, y, *, X_test=None, y_test=None, out=None, preset: str | None = None,
     X = np.asarray(X)
     if resume:
         _, meta = read_checkpoint(Path(out) / "checkpoint.npz")
-        config = TrainConfig.from_dict(meta["config"])
-        limit = (meta.get("data") or {}).get("limit")
+        config = checkpoint_config(meta, Path(out) / "checkpoint.npz")
+        limit = (meta.get("data") or {}).get("limit") if isinstance(meta.get("data"), dict) else None
     else:
         config = TrainConfig.from_dict(resolve_settings(X, y, preset=preset, hidden=hidden, **settings))
     run = prepare(X, y, X_test, y_test, config=config, limit=limit)

@@ -6,12 +6,16 @@ field so that its centre of mass sits at pixel (14, 14).  ``image_to_mnist`` doe
 PNG, JPEG, BMP or GIF (first frame): colour or grey, any size, with or without transparency, dark ink
 on light paper or light ink on a dark background.
 
-- ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely: only the four
-  formats above, and a pixel limit checked from the header before anything is decoded (Pillow's
-  decompression-bomb warning is turned into an error too).
+- ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely and turned
+  upright (EXIF orientation): only the four formats above, a pixel limit checked from the header
+  before anything is decoded (Pillow's decompression-bomb warning is turned into an error too),
+  and whatever Pillow raises on a damaged file (in its data, its metadata or its EXIF) becomes an
+  ``ImageError``.
 - ``image_to_mnist(image) -> (28, 28) uint8``: 0 = background, 255 = ink, as in the MNIST files.
 - ``mnist_to_input``, ``check_pixels``, ``pixels_to_input``: 28x28 grey levels -> network input
   (784,) scaled as the model's metadata says.
+- ``grey_image``: a checked array of grey levels (the page's canvas) as an image for
+  ``image_to_mnist``.
 - ``check_model``, ``digit_probabilities``: is the model one that reads 28x28 digits, and its ten
   probabilities (softmax outputs as they are; sigmoid outputs normalised to sum to 1).
 
@@ -31,15 +35,17 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
+from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
 __all__ = [
     "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
-    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "pixels_to_input",
+    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "grey_image",
+    "pixels_to_input",
     "check_model", "digit_probabilities",
 ]
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF")
-MAX_PIXELS = 40_000_000  # stricter than Pillow's own bomb limit (89 million)
+MAX_PIXELS = MAX_IMAGE_PIXELS
 WORK_SIDE = 1024  # larger images are reduced to this longer side first (the result is 20 px)
 BOX, FIELD, CENTRE = 20, 28, 14.0  # MNIST: 20x20 box, 28x28 field, centre of mass at (14, 14)
 MIN_CONTRAST = 0.2  # ink must differ from the background by 20% of the grey range
@@ -63,34 +69,48 @@ class BlankImage(ImageError):
 
 # ---- reading ------------------------------------------------------------------------------
 def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Image.Image:
-    """Open and decode ``source`` (a path, bytes, or a binary file object): the first frame.
+    """Open and decode ``source`` (a path, bytes, or a binary file object): the first frame,
+    turned as its EXIF orientation says.
 
     Raises NotAnImage, ImageTooLarge or ImageError with a message naming ``name`` (default:
-    the path, or "image").  The pixel limit is checked from the header, before decoding.
+    the path, or "image").  The pixel limit is checked from the header, before decoding (for a
+    JPEG, on the reduced scale it is decoded at); a file or bytes over MAX_IMAGE_FILE_BYTES are
+    refused unread.
     """
     if isinstance(source, (str, os.PathLike)):
         name = name or str(source)
         path = Path(source)
         if not path.is_file():
             raise ImageError(f"{name}: no such file" if not path.exists() else f"{name}: not a file")
+        _check_size(path.stat().st_size, name)
         with open(path, "rb") as f:
             return _decode(f, max_pixels, name)
     if isinstance(source, (bytes, bytearray, memoryview)):
+        _check_size(len(source), name or "image")
         source = io.BytesIO(bytes(source))
     return _decode(source, max_pixels, name or "image")
 
 
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_IMAGE_FILE_BYTES:
+        raise ImageTooLarge(f"{name}: {size:,} bytes is more than an image may hold "
+                            f"({MAX_IMAGE_FILE_BYTES:,})")
+
+
 def _decode(fp, max_pixels: int, name: str) -> Image.Image:
+    """The upright first frame of the image in ``fp``; every failure an ImageError."""
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp, formats=list(FORMATS))
+            if img.format == "JPEG":  # decode at a reduced scale when the image is large
+                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
             if img.width * img.height > max_pixels:
                 raise ImageTooLarge(f"{name}: {img.width}x{img.height} image has more than "
                                     f"{max_pixels:,} pixels")
-            if img.format == "JPEG":  # decode at a reduced scale when the image is large
-                img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
             img.load()
+            ImageOps.exif_transpose(img, in_place=True)  # phone photos: the orientation tag
             return img
     except ImageError:
         raise
@@ -98,14 +118,20 @@ def _decode(fp, max_pixels: int, name: str) -> Image.Image:
         raise NotAnImage(f"{name}: not a PNG, JPEG, BMP or GIF image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(f"{name}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-        # Pillow's decoders report broken files with any of these
-        raise ImageError(f"{name}: cannot read the image ({exc})") from None
+    except Exception as exc:  # Pillow's plugins report damage with any exception type
+        raise ImageError(f"{name}: cannot read the image ({_one_line(exc)})") from None
+
+
+def _one_line(exc: Exception) -> str:
+    """An exception as a short single line: its message, else its type's name."""
+    text = " ".join(str(exc).split())
+    return (text[:200] + "...") if len(text) > 200 else (text or type(exc).__name__)
 
 
 # ---- preprocessing ------------------------------------------------------------------------
 def image_to_mnist(image: Image.Image) -> np.ndarray:
-    """A digit image as MNIST would hold it: (28, 28) uint8, 0 = background, 255 = ink.
+    """A digit image (upright, as ``load_image`` gives it) as MNIST would hold it: (28, 28)
+    uint8, 0 = background, 255 = ink.
 
     Raises BlankImage when there is no ink to find.
     """
@@ -117,15 +143,14 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
     return _place(_fit(crop, BOX), FIELD, CENTRE)
 
 
-def _grey(image: Image.Image) -> np.ndarray:
+def _grey(img: Image.Image) -> np.ndarray:
     """Grey levels in [0, 1], (H, W) float32, at most WORK_SIDE on the longer side.
 
     Transparent pixels are composited onto a background that contrasts with the visible pixels,
     so both dark strokes and light strokes on a transparent canvas survive.
     """
-    img = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit and float greys
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         top = 65535.0 if arr.max() > 255 else 255.0
         img = Image.fromarray(np.clip(arr / top * 255, 0, 255).astype(np.uint8))
     img = img.convert("RGBA").convert("LA") if _has_alpha(img) else img.convert("L")
@@ -230,20 +255,38 @@ def check_pixels(values) -> np.ndarray:
 
     ValueError, with what is wrong, for a wrong length, non-numbers, NaN/inf or out-of-range values.
     """
+    return _check_levels(values, FIELD * FIELD, "pixels", "28x28")
+
+
+def grey_image(values, width, height) -> Image.Image:
+    """A picture sent as ``width`` x ``height`` grey levels (0..255, row by row, any paper and
+    ink) as a Pillow "L" image for ``image_to_mnist``: the draw-a-digit page sends its canvas so.
+
+    ValueError for sides that are not whole numbers from 1 to MAX_GREY_SIDE, or bad levels.
+    """
+    for side, value in (("width", width), ("height", height)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_GREY_SIDE:
+            raise ValueError(f"{side} must be a whole number from 1 to {MAX_GREY_SIDE}")
+    levels = _check_levels(values, width * height, "grey", f"{width}x{height}")
+    return Image.fromarray(np.rint(levels).astype(np.uint8).reshape(height, width), mode="L")
+
+
+def _check_levels(values, n: int, what: str, shape: str) -> np.ndarray:
+    """``n`` grey levels 0..255 named ``what`` as a checked (n,) float64; ValueError if not."""
     if not isinstance(values, (list, tuple, np.ndarray)):
-        raise ValueError(f"pixels must be a list of {FIELD * FIELD} grey levels")
-    if len(values) != FIELD * FIELD:
-        raise ValueError(f"pixels must hold {FIELD * FIELD} grey levels (28x28), got {len(values)}")
+        raise ValueError(f"{what} must be a list of {n} grey levels")
+    if len(values) != n:
+        raise ValueError(f"{what} must hold {n} grey levels ({shape}), got {len(values)}")
     if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
-        raise ValueError("pixels must all be numbers")
+        raise ValueError(f"{what} must all be numbers")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except OverflowError:  # an integer beyond float range
-        raise ValueError("pixels must be grey levels in 0..255, got a huge number") from None
+        raise ValueError(f"{what} must be grey levels in 0..255, got a huge number") from None
     if not np.isfinite(arr).all():
-        raise ValueError("pixels must be finite numbers (got NaN or infinity)")
+        raise ValueError(f"{what} must be finite numbers (got NaN or infinity)")
     if arr.min() < 0 or arr.max() > 255:
-        raise ValueError(f"pixels must be grey levels in 0..255, got values from "
+        raise ValueError(f"{what} must be grey levels in 0..255, got values from "
                          f"{arr.min():g} to {arr.max():g}")
     return arr
 

@@ -33,10 +33,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import evaluation
-from .checkpoint import atomic_write
 from .data import mnist
 from .data.metrics import per_class_error
 from .errors import BpnnError, FormatError
+from .fileio import atomic_write
 from .model import Model
 
 __all__ = ["write_report", "build_report", "Report", "FIGURES"]

@@ -3,38 +3,49 @@
 Routes:
 
 - ``GET /``: the page (``bpnn/web/index.html``, ``app.js``, ``style.css`` under ``/static``).
-- ``POST /api/predict``: an image (raw body, or a multipart upload: the first file field) or JSON
-  ``{"pixels": [784 grey levels 0..255]}`` -> ``{"digit", "probabilities", "input"}``.  Images go
-  through ``bpnn.imaging.image_to_mnist``; a pixel list is taken as an already-prepared MNIST image.
-  ``input`` is the 28x28 image the network saw, as 784 grey levels row by row.
+- ``POST /api/predict``: an image (raw body, or a multipart upload: the first file field), JSON
+  ``{"grey": [W*H grey levels 0..255], "width": W, "height": H}`` (a picture as the page sends its
+  canvas, prepared like an image) or JSON ``{"pixels": [784 grey levels 0..255]}`` (taken as an
+  already-prepared MNIST image) -> ``{"digit", "probabilities", "input"}``.  Images go through
+  ``bpnn.imaging.image_to_mnist``.  ``input`` is the 28x28 image the network saw, as 784 grey
+  levels row by row.
 - ``GET /health``: ``{"status": "ok", ...}`` with the model's description.
 
 Bad input gets a 4xx JSON ``{"error": ...}``: a body over ``max_body`` bytes 413 (checked from
 Content-Length and again while reading, so a long body is never read whole), an image over
-``max_pixels`` 413, not an image 415, an unreadable or blank image 400/422, a bad pixel list 422.
-Left out: authentication and rate limiting (it binds to loopback by default).
+``max_pixels`` 413, not an image 415, an unreadable or blank image 400/422, bad levels 422; a
+Host header not in ``allowed_hosts`` 400 (against DNS rebinding).  Memory is bounded whatever
+the number of clients: at most ``MAX_ACTIVE_UPLOADS`` bodies are held and ``max_decodes`` images
+decoded at once; the others wait their turn.  Slow clients and connection floods are the
+business of ``bpnn.httpd``.  Left out: authentication and rate limiting (it binds to loopback by
+default).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import anyio
 import numpy as np
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import imaging
+from .limits import (MAX_ACTIVE_UPLOADS, MAX_CONCURRENT_DECODES, MAX_IMAGE_PIXELS,
+                     MAX_UPLOAD_BYTES)
 
-__all__ = ["create_app", "MAX_BODY", "MAX_PIXELS"]
+__all__ = ["create_app", "MAX_BODY", "MAX_PIXELS", "LOOPBACK_HOSTS"]
 
-MAX_BODY = 2_000_000  # bytes
-MAX_PIXELS = 16_000_000  # a 2 MB PNG can claim far more; decoding stops here
+MAX_BODY = MAX_UPLOAD_BYTES
+MAX_PIXELS = MAX_IMAGE_PIXELS
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # Host headers a loopback server accepts
 WEB = Path(__file__).resolve().parent / "web"
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
@@ -63,11 +74,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BadInput(413, f"request body of {int(declared):,} bytes is over the "
                            f"{limit:,}-byte limit")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadInput(413, f"request body is over the {limit:,}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadInput(413, f"request body is over the {limit:,}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone (or cut off by bpnn.httpd's deadline): no one to answer
+        raise BadInput(400, "the client went away before sending the whole body") from None
     return b"".join(chunks)
 
 
@@ -97,9 +111,15 @@ def image_status(exc: imaging.ImageError) -> int:
 
 
 def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_BODY,
-               max_pixels: int = MAX_PIXELS) -> Starlette:
-    """The web application for one loaded model (``bpnn.load_model``'s network and metadata)."""
+               max_pixels: int = MAX_PIXELS, allowed_hosts=None,
+               max_decodes: int = MAX_CONCURRENT_DECODES) -> Starlette:
+    """The web application for one loaded model (``bpnn.load_model``'s network and metadata).
+
+    ``allowed_hosts``: the Host headers to answer (e.g. ``LOOPBACK_HOSTS``); None answers any.
+    """
     scale = imaging.check_model(net, meta)
+    uploads = anyio.Semaphore(MAX_ACTIVE_UPLOADS)  # bodies in memory at once
+    decodes = anyio.CapacityLimiter(max_decodes)  # threads preparing images at once
 
     def answer(levels: np.ndarray) -> dict:
         """levels: (28, 28) or (784,) grey levels 0..255, the image the network sees."""
@@ -111,28 +131,42 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
         img = imaging.load_image(data, max_pixels=max_pixels, name="uploaded image")
         return answer(imaging.image_to_mnist(img))
 
+    def from_grey(doc: dict) -> dict:
+        img = imaging.grey_image(doc["grey"], doc.get("width"), doc.get("height"))
+        return answer(imaging.image_to_mnist(img))
+
+    async def from_json(body: bytes) -> dict:
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # bad syntax, encoding, nesting
+            raise BadInput(400, f"body is not valid JSON ({exc})") from None
+        if isinstance(doc, dict) and "grey" in doc:
+            return await anyio.to_thread.run_sync(from_grey, doc, limiter=decodes)
+        if isinstance(doc, dict) and "pixels" in doc:
+            return answer(imaging.check_pixels(doc["pixels"]))
+        raise BadInput(422, 'JSON body must be {"pixels": [784 grey levels 0..255]} or '
+                            '{"grey": [grey levels 0..255], "width": W, "height": H}')
+
+    async def respond(request: Request) -> dict:
+        body = await read_body(request, max_body)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            return await from_json(body)
+        if kind == "multipart/form-data":
+            body = await uploaded_file(request, body)
+        if not body:
+            raise BadInput(400, "empty body: send an image or JSON pixels")
+        return await anyio.to_thread.run_sync(from_image, body, limiter=decodes)
+
     async def predict(request: Request):
         try:
-            body = await read_body(request, max_body)
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind == "application/json":
-                try:
-                    doc = json.loads(body)
-                except (ValueError, RecursionError) as exc:  # bad syntax, encoding, nesting
-                    raise BadInput(400, f"body is not valid JSON ({exc})") from None
-                if not isinstance(doc, dict) or "pixels" not in doc:
-                    raise BadInput(422, 'JSON body must be {"pixels": [784 grey levels 0..255]}')
-                return JSONResponse(answer(imaging.check_pixels(doc["pixels"])), headers=HEADERS)
-            if kind == "multipart/form-data":
-                body = await uploaded_file(request, body)
-            if not body:
-                raise BadInput(400, "empty body: send an image or JSON pixels")
-            return JSONResponse(await run_in_threadpool(from_image, body), headers=HEADERS)
+            async with uploads:
+                return JSONResponse(await respond(request), headers=HEADERS)
         except BadInput as exc:
             return error(exc.status, str(exc))
         except imaging.ImageError as exc:
             return error(image_status(exc), str(exc))
-        except ValueError as exc:  # check_pixels
+        except ValueError as exc:  # check_pixels, grey_image
             return error(422, str(exc))
 
     async def health(request: Request):
@@ -150,4 +184,7 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
     routes = [Route("/", index), Route("/health", health),
               Route("/api/predict", predict, methods=["POST"]),
               Mount("/static", StaticFiles(directory=WEB), name="static")]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    middleware = ([] if allowed_hosts is None else
+                  [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))])
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={HTTPException: http_error})

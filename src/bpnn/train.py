@@ -30,7 +30,8 @@ import numpy as np
 
 from . import evaluation
 from .augment import random_shifts, shift_images
-from .checkpoint import atomic_write, load_arrays, network_from_arrays, params_to_arrays, save_arrays
+from .checkpoint import load_arrays, network_from_arrays, params_to_arrays, save_arrays
+from .fileio import atomic_write
 from .errors import BpnnError, FormatError
 from .model import Model
 from .preprocessing import Preprocessing, resolve
@@ -38,7 +39,8 @@ from .settings import RESUMABLE, TrainConfig
 from .steppers import make_stepper
 from .targets import Targets
 
-__all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "read_checkpoint"]
+__all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "read_checkpoint",
+           "checkpoint_config"]
 
 CHECKPOINT_FORMAT = "bpnn-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -181,7 +183,26 @@ class Trainer:
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> dict:
-        """Train until the epochs run out, early stopping or Ctrl-C; returns the results."""
+        """Train until the epochs run out, early stopping or Ctrl-C; returns the results.
+
+        A run that fails before its first checkpoint leaves no half-made run folder behind.
+        """
+        fresh = not (self.out_dir / "checkpoint.npz").exists()
+        created = not self.out_dir.exists()
+        try:
+            return self._run()
+        except BaseException:
+            if fresh and not (self.out_dir / "checkpoint.npz").exists():
+                self._discard(created)
+            raise
+
+    def _discard(self, created: bool) -> None:
+        for name in ("config.json", "history.json"):
+            (self.out_dir / name).unlink(missing_ok=True)
+        if created and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
+            self.out_dir.rmdir()
+
+    def _run(self) -> dict:
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._write_json("config.json", {**cfg.to_dict(), "data": self.data,
@@ -423,8 +444,8 @@ class Trainer:
         if refused:
             raise BpnnError(f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
                             f"only {', '.join(RESUMABLE)} can")
+        config = checkpoint_config(meta, path, changes)
         try:
-            config = TrainConfig.from_dict({**meta["config"], **changes})
             n_outputs = meta["network"]["sizes"][-1]
             prep = Preprocessing.from_dict(meta["preprocessing"], source=str(path))
             targets = Targets.from_dict(meta["targets"], n_outputs, source=str(path))
@@ -460,6 +481,14 @@ class Trainer:
         # A run that stopped early and is given more epochs goes on from its current weights.
         if self.history.stopped_early and self.epoch < self.config.epochs and meta["config"]["epochs"] < self.config.epochs:
             self.history.stopped_early, self.history.stop_reason = False, None
+
+
+def checkpoint_config(meta: dict, path, changes: dict | None = None) -> TrainConfig:
+    """The TrainConfig a checkpoint records (with ``changes``), or one FormatError line."""
+    try:
+        return TrainConfig.from_dict({**meta["config"], **(changes or {})})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{path}: broken checkpoint settings ({exc})") from None
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:

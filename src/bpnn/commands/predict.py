@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import imaging
-from ..checkpoint import atomic_write, load_model
+from ..checkpoint import load_model
+from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
 
 MAX_STDIN_BYTES = 64 * 2**20

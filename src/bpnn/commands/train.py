@@ -21,7 +21,7 @@ from ..optim import OPTIMIZERS, SCHEDULES
 from ..presets import PRESETS
 from ..settings import RESUMABLE, TrainConfig
 from ..targets import Targets
-from ..train import Trainer, read_checkpoint
+from ..train import Trainer, checkpoint_config, read_checkpoint
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
@@ -200,7 +200,7 @@ def _resumed(args, out) -> tuple[Trainer, bool]:
     if info.get("checksum") and data.checksum() != info["checksum"]:
         raise BpnnError(f"{data.source}: the data differs from the data the run in {run_dir} was trained on "
                         f"(checksum mismatch)")
-    config = TrainConfig.from_dict(meta["config"])
+    config = checkpoint_config(meta, run_dir / "checkpoint.npz")
     prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config,
                        limit=info.get("limit"))
     changes = {name: getattr(args, name) for name in RESUMABLE}

@@ -6,7 +6,8 @@ types).  ``read_idx`` checks every part of that and insists that the file holds 
 its header promises; anything else is a ``FormatError`` naming the file and the problem.  A header
 that claims more than ``max_bytes`` of data is refused before anything is allocated, and a gzip
 file is decompressed as a stream of at most the promised bytes plus one, so a forged header or a
-gzip bomb cannot exhaust memory.
+gzip bomb cannot exhaust memory.  A gzip file may hold several members (read in turn, as
+``gzip -d`` does) but nothing after them (``bpnn.data.gzstream``).
 
 Not here: what the arrays mean (``bpnn.data.mnist``).
 """
@@ -17,25 +18,23 @@ import io
 import math
 import os
 import struct
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
 from ..errors import FormatError
+from ..fileio import atomic_write
+from ..limits import MAX_IDX_BYTES
+from .gzstream import GZIP_MAGIC, GzipError, GzipReader
 
 __all__ = ["read_idx", "write_idx", "read_idx_header", "IDX_TYPES", "DEFAULT_MAX_BYTES"]
 
 # type byte -> big-endian dtype (the IDX specification's six types)
 IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: 20 times the MNIST training images
-GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_MAX_BYTES = MAX_IDX_BYTES
 _CHUNK = 1 << 20
-# What a damaged gzip stream raises while being read.
-_GZIP_ERRORS = (gzip.BadGzipFile, zlib.error, EOFError)
 
 
 def _open(path: Path):
@@ -43,7 +42,7 @@ def _open(path: Path):
     f = open(path, "rb")
     if f.read(2) == GZIP_MAGIC:
         f.seek(0)
-        return gzip.GzipFile(fileobj=f, mode="rb"), f
+        return io.BufferedReader(GzipReader(f)), f
     f.seek(0)
     return f, f
 
@@ -85,8 +84,8 @@ def _idx_stream(path: Path):
         with raw, outer:
             dtype, shape = _parse_header(outer, path)
             yield outer, raw, dtype, shape
-    except _GZIP_ERRORS as exc:
-        raise FormatError(f"{path}: corrupt gzip stream ({exc})") from None
+    except GzipError as exc:
+        raise FormatError(f"{path}: {exc}") from None
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 

@@ -25,7 +25,6 @@ import os
 import sys
 import urllib.error
 import urllib.request
-import zlib
 from dataclasses import dataclass, replace
 from http.client import HTTPException
 from pathlib import Path
@@ -33,10 +32,11 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
 from ..losses import check_labels, one_hot
-from .idx import GZIP_MAGIC, read_idx, read_idx_header
+from .gzstream import GZIP_MAGIC, GzipError, GzipInflater
+from .idx import read_idx, read_idx_header
 from .split import split_indices
 
 __all__ = ["find_mnist", "download_mnist", "load_mnist", "validation_split", "mnist_targets",
@@ -244,12 +244,13 @@ def _where_to_put(folder: Path, data: Registered) -> str:
 
 
 class _Digests:
-    """md5 of a byte stream and, when it is gzip, of its decompressed content (at most limit+1)."""
+    """md5 of a byte stream and, when it is gzip, of its content (every member; at most limit+1
+    bytes of it are inflated, so a gzip bomb costs nothing)."""
 
     def __init__(self, limit: int, inflate: bool):
         self.raw = hashlib.md5()
         self.content = hashlib.md5() if inflate else self.raw
-        self.inflater = zlib.decompressobj(wbits=31) if inflate else None
+        self.inflater = GzipInflater() if inflate else None
         self.size = 0
         self.limit = limit
         self.broken = False
@@ -259,21 +260,32 @@ class _Digests:
         if self.inflater is None:
             self.size += len(chunk)
             return
-        try:  # bounded steps, stopping past the expected size: a gzip bomb costs nothing
-            while chunk and not self.broken and self.size <= self.limit:
-                out = self.inflater.decompress(chunk, _CHUNK)
+        if self.broken:  # past the limit or not gzip: only the raw digest still counts
+            return
+        try:
+            for out in self.inflater.inflate(chunk):
                 self.content.update(out)
                 self.size += len(out)
-                chunk = self.inflater.unconsumed_tail
-        except zlib.error:
+                if self.size > self.limit:
+                    self.broken = True
+                    return
+        except GzipError:
             self.broken = True
 
     def matches(self, spec: MnistFile) -> bool:
         if self.inflater is not None and self.raw.hexdigest() == spec.gz_md5:
             return True
-        complete = self.inflater is None or self.inflater.eof
-        return (not self.broken and complete and self.size == spec.size
+        return (not self.broken and self._complete() and self.size == spec.size
                 and self.content.hexdigest() == spec.md5)
+
+    def _complete(self) -> bool:
+        """Whether the stream ended where its content does (always, for a plain file)."""
+        try:
+            if self.inflater is not None:
+                self.inflater.finish()
+            return True
+        except GzipError:
+            return False
 
 
 def verify_file(path: str | os.PathLike, spec: MnistFile) -> bool:
@@ -297,7 +309,7 @@ def _verify(path, spec: MnistFile) -> bool:
         digests = _Digests(spec.size, inflate=gz)
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digests.update(chunk)
-            if digests.size > spec.size:
+            if digests.broken or digests.size > spec.size:
                 return False
     return digests.matches(spec)
 
