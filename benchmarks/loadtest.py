@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -66,7 +67,6 @@ def digit(size: int, mode: str = "L") -> Image.Image:
 
 def broken_exif(data: bytes) -> bytes:
     """``data`` (a PNG) with an eXIf chunk that is not EXIF."""
-    import zlib
     payload = b"garbage!"
     chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
              + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
