@@ -21,7 +21,7 @@ from .trial import run_trial, write_record
 __all__ = ["connect", "run_trials", "cores", "NEEDS_DASK"]
 
 NEEDS_DASK = "bpnn sweep needs Dask: pip install 'bpnn[sweep]'"
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = "5s"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 QUIET = {"logging": {"distributed": "error"}}  # the sweep's own lines say what happens
 

@@ -125,18 +125,29 @@ def format_value(value, metric: str | None) -> str:
     return f"{100 * value:.2f}%" if metric != "rmse" else f"{value:.5g}"
 
 
+def header(searched: list[str]) -> list[str]:
+    """The columns of the results table as the terminal and the report show it."""
+    return ["trial", "status", "val", "test", "epochs", "seconds", *searched]
+
+
+def cells(row: dict, searched: list[str]) -> list[str]:
+    """A results row as text cells under ``header(searched)``."""
+    seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
+    values = [",".join(map(str, v)) if isinstance(v, list) else str(v) for v in (row.get(n) for n in searched)]
+    return [row["trial"], row["status"], format_value(row["val_error"], row["metric"]),
+            format_value(row["test_error"], row["metric"]), str(row["epochs"] or "-"), seconds, *values]
+
+
+def failures(rows: list[dict]) -> list[str]:
+    """One line per failed trial, with its message."""
+    return [f"{r['trial']} failed: {r['error']}" for r in rows if r["status"] == "failed"]
+
+
 def table(rows: list[dict], searched: list[str]) -> list[str]:
-    """The results as aligned text lines for the terminal."""
-    header = ["trial", "status", "val", "test", "epochs", "seconds", *searched]
-    cells = [[r["trial"], r["status"], format_value(r["val_error"], r["metric"]),
-              format_value(r["test_error"], r["metric"]), str(r["epochs"] or "-"),
-              "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
-              *(",".join(map(str, v)) if isinstance(v, list) else str(v) for v in (r.get(n) for n in searched))]
-             for r in rows]
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *cells)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *cells]]
-    lines += [f"{r['trial']} failed: {r['error']}" for r in rows if r["status"] == "failed"]
-    return lines
+    """The results as aligned text lines for the terminal, then the failures."""
+    lines = [header(searched), *(cells(r, searched) for r in rows)]
+    widths = [max(len(c) for c in column) for column in zip(*lines)]
+    return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines] + failures(rows)
 
 
 @dataclass
