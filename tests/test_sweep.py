@@ -75,6 +75,8 @@ def test_cli_user_errors_are_one_line_exit_2(tmp_path, capsys):
     _one_line_error(capsys, ["sweep", str(unknown), "--out", str(tmp_path / "b")], "unknown setting in [search] 'speed'")
     _one_line_error(capsys, ["sweep", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "c")],
                     "cannot read the spec file")
+    _one_line_error(capsys, ["sweep", str(unknown), "--out", str(tmp_path / "d"), "--workers", "2",
+                             "--scheduler", "tcp://127.0.0.1:8786"], "--workers sizes a local cluster")
 
 
 def test_an_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys):

@@ -43,17 +43,14 @@ def run(args) -> int:
     from ..sweep.spec import load_spec
 
     out = print if not args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    if args.workers is not None and args.workers < 1:
-        raise BpnnError(f"--workers must be at least 1, got {args.workers}")
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    _check_options(args, scheduler)
     spec = load_spec(args.spec)
     folder = Path(args.out).resolve()  # workers may run elsewhere: they get absolute paths
     sweep = open_sweep(folder, spec, data_options(args))
     jobs = [(t, trial_folder(folder, t.name)) for t in spec.make_trials()]
     tally = Tally(len(jobs))
-    finished = {t.name: _finished(f) for t, f in jobs}
-    for record in filter(None, finished.values()):
-        tally.add(record)
-    todo = [(t, f) for t, f in jobs if finished[t.name] is None]
+    todo = _unfinished(jobs, tally)
     out(f"sweep: {len(jobs)} trials ({spec.method} search over {', '.join(spec.space)}); "
         f"{len(jobs) - len(todo)} finished before, {len(todo)} to run -> {args.out}")
 
@@ -62,9 +59,13 @@ def run(args) -> int:
         out(tally.line(running))
 
     start = time.perf_counter()
-    if todo:
-        with engine.connect(args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"), args.workers, out) as client:
-            engine.run_trials(client, todo, sweep["data"], ended)
+    try:
+        if todo:
+            with engine.connect(scheduler, args.workers, out) as client:
+                engine.run_trials(client, todo, sweep["data"], ended)
+    except KeyboardInterrupt:
+        out("interrupted: run the same command again to continue (finished trials are kept)")
+        raise
     rows = collect(folder, sweep)
     summary = write_results(folder, sweep, rows, time.perf_counter() - start)
     for line in table(rows, list(spec.space)):
@@ -87,8 +88,23 @@ def data_options(args) -> dict:
     return {"source": where(args.data), "target": args.target, "test": where(args.test)}
 
 
-def _finished(folder: Path) -> dict | None:
+def _check_options(args, scheduler: str | None) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise BpnnError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is not None and scheduler:
+        raise BpnnError("--workers sizes a local cluster; an existing cluster (--scheduler or "
+                        "DASK_SCHEDULER_ADDRESS) has its own workers")
+
+
+def _unfinished(jobs: list, tally) -> list:
+    """The jobs whose trials have not finished; the finished ones are counted in ``tally``."""
     from ..sweep.trial import FINISHED, read_record
 
-    record = read_record(folder)
-    return record if record and record.get("status") in FINISHED else None
+    todo = []
+    for trial, folder in jobs:
+        record = read_record(folder)
+        if record and record.get("status") in FINISHED:
+            tally.add(record)
+        else:
+            todo.append((trial, folder))
+    return todo
