@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -30,31 +31,21 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..report import build_report  # matplotlib loads only when a report is asked for
-    from ..sweep.report import is_sweep
+    from ..sweep.report import is_sweep, write_sweep_report
 
     if is_sweep(args.run_dir):
-        return _sweep(args)
-
+        return _show(args, *write_sweep_report(args.run_dir, args.out), {})
     notice = lambda line: print(f"bpnn report: {line}", file=sys.stderr)  # noqa: E731
     report = build_report(args.run_dir, args.data, out_dir=args.out, log=notice)
+    return _show(args, report.out_dir, report.files, {"notices": report.notices, **report.summary})
+
+
+def _show(args, out_dir, files: list, numbers: dict) -> int:
+    """The files written (or, with --json, them and the report's numbers as one JSON object)."""
     if args.json:
-        print(json.dumps({"out": str(report.out_dir), "files": report.files,
-                          "notices": report.notices, **report.summary}))
-        return 0
-    for path in report.files:
-        print(path)
-    print(f"report: {report.out_dir / 'index.html'}")
-    return 0
-
-
-def _sweep(args) -> int:
-    from ..sweep.report import write_sweep_report
-
-    out, files = write_sweep_report(args.run_dir, args.out)
-    if args.json:
-        print(json.dumps({"out": str(out), "files": files}))
+        print(json.dumps({"out": str(out_dir), "files": files, **numbers}))
         return 0
     for path in files:
         print(path)
-    print(f"report: {out / 'index.html'}")
+    print(f"report: {Path(out_dir) / 'index.html'}")
     return 0

@@ -123,16 +123,12 @@ def load_data(source: str | None, target=None, test=None):
 def run(args) -> int:
     out = print if not args.json else (lambda line: print(line, file=sys.stderr))
     results = execute(args, out)
-    if results.get("interrupted"):
-        if args.json:
-            print(json.dumps(results))
-        return 130
     if args.json:
         print(json.dumps(results))
-    else:
+    elif not results.get("interrupted"):
         out(_summary(results))
         out(f"model: {results['model']}")
-    return 0
+    return 130 if results.get("interrupted") else 0
 
 
 def execute(args, out) -> dict:
