@@ -10,6 +10,7 @@ Not here: the sweep folder and its results (``bpnn.sweep.results``).
 """
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ __all__ = ["connect", "run_trials", "cores", "NEEDS_DASK"]
 NEEDS_DASK = "bpnn sweep needs Dask: pip install 'bpnn[sweep]'"
 CONNECT_TIMEOUT = "5s"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-QUIET = {"logging": {"distributed": "error"}}  # the sweep's own lines say what happens
+QUIET = "error"  # Dask's log level: the sweep's own lines say what happens
 
 
 def cores() -> int:
@@ -45,28 +46,28 @@ def connect(scheduler: str | None, workers: int | None, log):
     """A Dask client for the scheduler at ``scheduler``, else for a new local cluster of
     ``workers`` processes (default: one per core); both are closed on the way out."""
     dask, distributed = _dask()
-    with dask.config.set(QUIET):
-        cluster = None if scheduler else _local_cluster(dask, distributed, workers or cores())
-        try:
-            client = _client(distributed, scheduler or cluster)
-        except BaseException:
-            if cluster is not None:
-                cluster.close()
-            raise
-        try:
-            log(_describe(client, scheduler))
-            yield client
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    logging.getLogger("distributed").setLevel(QUIET.upper())
+    cluster = None if scheduler else _local_cluster(dask, distributed, workers or cores())
+    try:
+        client = _client(distributed, scheduler or cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
+        log(_describe(client, scheduler))
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _local_cluster(dask, distributed, n_workers: int):
     """n single-threaded worker processes on 127.0.0.1; each trial gets cores / n BLAS threads."""
     threads = str(max(1, cores() // n_workers))
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
-               **{name: threads for name in THREAD_VARS}}
+               **{name: threads for name in THREAD_VARS}, "DASK_LOGGING__DISTRIBUTED": QUIET}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None)
