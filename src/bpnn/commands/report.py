@@ -4,11 +4,13 @@ Works for any model: learning curves; a classifier's confusion matrix (and, for 
 most confident mistakes); a regressor's predicted-against-true and residual plots; first-layer
 weights of image models.  The test data is the run's recorded source (or ``--data SOURCE``); a
 report never downloads, and skips the data figures with a notice when the data is not there.
+A sweep folder (``bpnn sweep``) gets the sweep's report instead (``bpnn.sweep.report``).
 """
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -17,7 +19,8 @@ def add_parser(sub) -> None:
                        "most confident mistakes of image models); for regressors predicted-against-"
                        "true and residual plots; first-layer weights of image models. PNG files, "
                        "with index.html and README.md showing them (default: RUN_DIR/report/).")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by bpnn train")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by bpnn train, or a sweep "
+                   "folder written by bpnn sweep (validation error against each searched setting)")
     p.add_argument("--data", metavar="SOURCE", help="the data to test on: a registered name, IDX "
                    "folder, .csv or .npz file (default: the source the run was trained on; never "
                    "downloaded)")
@@ -28,14 +31,21 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..report import build_report  # matplotlib loads only when a report is asked for
+    from ..sweep.report import is_sweep, write_sweep_report
 
+    if is_sweep(args.run_dir):
+        return _show(args, *write_sweep_report(args.run_dir, args.out), {})
     notice = lambda line: print(f"bpnn report: {line}", file=sys.stderr)  # noqa: E731
     report = build_report(args.run_dir, args.data, out_dir=args.out, log=notice)
+    return _show(args, report.out_dir, report.files, {"notices": report.notices, **report.summary})
+
+
+def _show(args, out_dir, files: list, numbers: dict) -> int:
+    """The files written (or, with --json, them and the report's numbers as one JSON object)."""
     if args.json:
-        print(json.dumps({"out": str(report.out_dir), "files": report.files,
-                          "notices": report.notices, **report.summary}))
+        print(json.dumps({"out": str(out_dir), "files": files, **numbers}))
         return 0
-    for path in report.files:
+    for path in files:
         print(path)
-    print(f"report: {report.out_dir / 'index.html'}")
+    print(f"report: {Path(out_dir) / 'index.html'}")
     return 0

@@ -122,20 +122,26 @@ def load_data(source: str | None, target=None, test=None):
 
 def run(args) -> int:
     out = print if not args.json else (lambda line: print(line, file=sys.stderr))
+    results = execute(args, out)
+    if args.json:
+        print(json.dumps(results))
+    elif not results.get("interrupted"):
+        out(_summary(results))
+        out(f"model: {results['model']}")
+    return 130 if results.get("interrupted") else 0
+
+
+def execute(args, out) -> dict:
+    """Train (or resume) as the parsed ``bpnn train`` options say, sending log lines to ``out``;
+    returns the results with ``out``, the run folder.  ``bpnn sweep`` runs each trial through
+    here, so a trial is exactly a ``bpnn train`` run."""
     trainer, report = _resumed(args, out) if args.resume else _new(args, out)
     results = trainer.run()
     if results.get("interrupted"):
-        if args.json:
-            print(json.dumps(results))
-        return 130
+        return results
     if report:
         results["report"] = _report(trainer.out_dir, out)
-    if args.json:
-        print(json.dumps({**results, "out": str(trainer.out_dir)}))
-    else:
-        out(_summary(results))
-        out(f"model: {results['model']}")
-    return 0
+    return {**results, "out": str(trainer.out_dir)}
 
 
 def _summary(results: dict) -> str:

@@ -1,0 +1,152 @@
+"""One trial of a sweep, run on a Dask worker (or anywhere): exactly a ``bpnn train`` run.
+
+``run_trial`` turns the trial's settings into ``bpnn train`` options, parses them with the CLI's
+own parser and runs ``bpnn.commands.train.execute``, so data handling, checkpoints, history and
+the run folder are those of a single run.  Its record, ``trial.json`` in the run folder, says how
+it went: ``running`` (with each start: the epoch it started from, the worker and process),
+``done`` (with the results) or ``failed`` (with the message).  A folder that holds a checkpoint
+is resumed (``bpnn train --resume``), so a trial whose worker was lost, or whose sweep was
+killed, goes on from its last checkpoint; a finished or failed trial is not run again.
+BLAS threads are limited to this trial's share of the machine's cores.
+Not here: which trials to run and where (``bpnn.sweep.engine``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from ..checkpoint import atomic_write
+from ..errors import BpnnError
+
+__all__ = ["run_trial", "train_argv", "read_record", "write_record", "FINISHED"]
+
+RECORD = "trial.json"
+LOG = "train.log"
+FINISHED = ("done", "failed")
+
+
+def train_argv(settings: dict, data: dict, out) -> list[str]:
+    """``bpnn train`` options for a new run of ``settings`` on ``data`` ({source, target, test})
+    into ``out``: lists become comma-separated values, as the command line writes them."""
+    argv = ["train", "--data", data["source"], "--out", str(out), "--no-report"]
+    options = {**{k: data[k] for k in ("target", "test") if data.get(k) is not None}, **settings}
+    for name, value in options.items():
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        argv += ["--" + name.replace("_", "-"), str(value)]
+    return argv
+
+
+def read_record(folder) -> dict | None:
+    """The trial's record (trial.json) in ``folder``, or None when it has not started."""
+    path = Path(folder) / RECORD
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_record(folder: Path, record: dict) -> None:
+    text = json.dumps(record, indent=1).encode()
+    atomic_write(folder / RECORD, lambda f: f.write(text))
+
+
+def run_trial(trial: dict, data: dict, folder: str, slots: dict | None = None) -> dict:
+    """Run (or resume, or skip when finished) ``trial`` ({name, settings, params}) on ``data``
+    in ``folder``; returns its record.  ``slots``: host -> trial slots on that host, to share
+    its cores out.  Errors become a ``failed`` record, never an exception."""
+    folder = Path(folder)
+    record = read_record(folder) or {}
+    if record.get("status") in FINISHED:
+        return record
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = _checkpoint_epoch(folder)
+    argv = train_argv(trial["settings"], data, folder)
+    record = {**trial, "status": "running", "command": "bpnn " + shlex.join(argv),
+              "starts": record.get("starts", []) + [_start(checkpoint)]}
+    write_record(folder, record)
+    if checkpoint is not None:
+        argv = ["train", "--resume", str(folder), "--no-report"]
+    try:
+        results = _train(argv, folder, _threads(slots))
+    except Exception as exc:  # noqa: BLE001 -- any failure is the trial's result, not the sweep's
+        record.update(status="failed", error=_message(exc))
+    else:
+        record.update(status="done", results=results)
+    write_record(folder, record)
+    return record
+
+
+def _checkpoint_epoch(folder: Path) -> int | None:
+    """The epoch of the folder's checkpoint, or None when there is none (or it is unreadable)."""
+    from ..train import read_checkpoint
+
+    try:
+        return read_checkpoint(folder / "checkpoint.npz")[1]["epoch"]
+    except (BpnnError, OSError, KeyError, ValueError):
+        return None
+
+
+def _start(checkpoint: int | None) -> dict:
+    worker = _worker()
+    return {"from_epoch": checkpoint or 0, "worker": worker.address if worker else None,
+            "pid": os.getpid(), "time": time.time()}
+
+
+def _worker():
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):  # not on a Dask worker
+        return None
+
+
+def _threads(slots: dict | None) -> int | None:
+    """BLAS threads for one trial: this machine's cores over the trials it runs at once."""
+    worker = _worker()
+    if worker is None or not slots:
+        return None
+    host = worker.address.split("://")[-1].rsplit(":", 1)[0]
+    return max(1, len(os.sched_getaffinity(0)) // max(1, slots.get(host, worker.state.nthreads)))
+
+
+def _train(argv: list[str], folder: Path, threads: int | None) -> dict:
+    """Parse ``argv`` with the CLI's parser and train, logging into the folder's train.log."""
+    from ..cli import build_parser
+    from ..commands.train import execute
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # argparse has said why on stderr
+        raise BpnnError(f"bpnn train refused the options {shlex.join(argv)}") from None
+    with open(folder / LOG, "a") as log, _limit_threads(threads):
+        def out(line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
+
+        results = execute(args, out)
+    if results.get("interrupted"):
+        raise BpnnError("interrupted")
+    return results
+
+
+def _limit_threads(threads: int | None):
+    if threads is None:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=threads)
+
+
+def _message(exc: Exception) -> str:
+    """One line: the message of a user-caused error, else the exception's type and message."""
+    if isinstance(exc, (BpnnError, ValueError, OSError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
