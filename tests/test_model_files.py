@@ -14,6 +14,7 @@ import bpnn
 from bpnn.checkpoint import load_arrays, save_arrays
 from bpnn.cli import main
 from bpnn.errors import FormatError
+from test_checkpoint import rewrite
 
 
 def one_line(capsys, *argv):
@@ -29,15 +30,6 @@ def model_file(tmp_path):
     path = tmp_path / "model.npz"
     bpnn.save_model(path, net, {"results": {"test_error": 0.5}})
     return path
-
-
-def rewrite(path, meta_change=None, arrays_change=None):
-    arrays, meta = load_arrays(path)
-    if meta_change:
-        meta_change(meta)
-    if arrays_change:
-        arrays_change(arrays)
-    save_arrays(path, arrays, meta)
 
 
 def add_member(path, name, data: bytes, compress=zipfile.ZIP_STORED):
@@ -77,7 +69,7 @@ def test_member_declaring_a_huge_shape_is_refused(model_file):
 
 @pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.zeros(2, dtype=[("x", "f4"), ("y", "i4")])])
 def test_string_or_structured_arrays_are_refused(model_file, bad):
-    rewrite(model_file, arrays_change=lambda a: a.update(b0=bad))
+    rewrite(model_file, change_arrays=lambda a: a.update(b0=bad))
     with pytest.raises(FormatError, match="not a plain numeric array"):
         bpnn.load(model_file)
 
@@ -92,7 +84,7 @@ def test_deeply_nested_metadata_is_refused(model_file):
 
 
 def test_float64_weights_that_overflow_float32_are_refused(model_file):
-    rewrite(model_file, arrays_change=lambda a: a.update(W0=a["W0"].astype(np.float64) * 1e300))
+    rewrite(model_file, change_arrays=lambda a: a.update(W0=a["W0"].astype(np.float64) * 1e300))
     with pytest.raises(FormatError, match="NaN or infinite values .as float32"):
         bpnn.load(model_file)
 
