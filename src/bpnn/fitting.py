@@ -48,6 +48,12 @@ class Prepared:
     test: Split | None
     notes: list = field(default_factory=list)
 
+    def targets(self, y_all) -> Targets:
+        """The run's Targets: classes from all the training targets ``y_all`` (so a class held out
+        in validation is still known), regression scaling from the training split alone."""
+        cfg = self.config
+        return Targets.fit(y_all if cfg.task == "classify" else self.train.y, cfg.task, cfg.target_scaling)
+
     def sizes(self) -> str:
         n = [len(s) if s is not None else 0 for s in (self.train, self.val, self.test)]
         return f"{n[0]} training, {n[1]} validation, {n[2]} test samples"
@@ -172,9 +178,7 @@ def fit(X, y, *, X_test=None, y_test=None, out=None, preset: str | None = None,
         trainer = Trainer.resume(out, run.train, run.val, run.test, changes=settings, log=log,
                                  progress=progress)
     else:
-        targets = Targets.fit(y if config.task == "classify" else run.train.y, config.task,
-                              config.target_scaling)
-        trainer = Trainer(config, run.train, run.val, run.test, out, targets=targets, data=data,
+        trainer = Trainer(config, run.train, run.val, run.test, out, targets=run.targets(y[:limit] if limit else y), data=data,
                           log=log, progress=progress)
     results = trainer.run()
     model = trainer.model({"results": results})

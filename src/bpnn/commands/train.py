@@ -20,7 +20,6 @@ from ..losses import LOSSES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..presets import PRESETS
 from ..settings import RESUMABLE, TrainConfig
-from ..targets import Targets
 from ..train import Trainer, checkpoint_config, read_checkpoint
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
@@ -163,8 +162,7 @@ def _new(args, out) -> tuple[Trainer, bool]:
     run_dir = Path(args.out or f"runs/{config.preset or Path(str(data.source)).stem or 'run'}")
     _check_free(run_dir, args.force)
     prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=args.limit)
-    targets = Targets.fit(y if config.task == "classify" else prepared.train.y, config.task,
-                          config.target_scaling)
+    targets = prepared.targets(y)
     info = _data_info(data, args.limit, args.target, args.test, report=not args.no_report)
     out(f"data: {data.describe()}")
     for note in prepared.notes:
