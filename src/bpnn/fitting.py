@@ -178,7 +178,8 @@ def fit(X, y, *, X_test=None, y_test=None, out=None, preset: str | None = None,
         trainer = Trainer.resume(out, run.train, run.val, run.test, changes=settings, log=log,
                                  progress=progress)
     else:
-        trainer = Trainer(config, run.train, run.val, run.test, out, targets=run.targets(y[:limit] if limit else y), data=data,
+        targets = run.targets(y[:limit] if limit else y)
+        trainer = Trainer(config, run.train, run.val, run.test, out, targets=targets, data=data,
                           log=log, progress=progress)
     results = trainer.run()
     model = trainer.model({"results": results})
