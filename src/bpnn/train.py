@@ -439,7 +439,8 @@ class Trainer:
         """
         path = Path(out_dir) / "checkpoint.npz"
         arrays, meta = read_checkpoint(path)
-        changes = {k: v for k, v in (changes or {}).items() if v is not None}
+        recorded = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+        changes = {k: v for k, v in (changes or {}).items() if v is not None and recorded.get(k) != v}
         refused = sorted(set(changes) - set(RESUMABLE))
         if refused:
             raise BpnnError(f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
@@ -454,9 +455,8 @@ class Trainer:
         trainer = cls(config, train, val, test, out_dir, preprocessing=prep, targets=targets,
                       data=meta.get("data"), log=log, progress=progress)
         trainer._restore(arrays, meta, path)
-        changed = {k: v for k, v in changes.items() if meta["config"].get(k) != v}
-        if changed:
-            trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changed})
+        if changes:
+            trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changes})
         return trainer
 
     def _restore(self, arrays: dict, meta: dict, path: Path) -> None:
