@@ -506,6 +506,17 @@ _FAILS = {
 }
 
 
+_FLOAT32_FAILS = {
+    "check_methods_subset_invariance":
+        "float32 matrix products round differently for different numbers of rows (BLAS blocking), "
+        "so a prediction may differ from the same row's in a larger batch by 1e-7 relative, "
+        "more than the check's 1e-7 absolute tolerance; with dtype='float64' it passes",
+}
+
+
 def expected_failed_checks(estimator) -> dict:
     """{check name: reason} for ``parametrize_with_checks(..., expected_failed_checks=...)``."""
-    return dict(_FAILS)
+    fails = dict(_FAILS)
+    if isinstance(estimator, BPNNRegressor) and estimator.dtype == "float32":
+        fails.update(_FLOAT32_FAILS)
+    return fails
