@@ -271,9 +271,10 @@ class Network:
         dZ = self.loss_fn.delta(cache.z, cache.outputs[-1], T, out)
         if weights is None:
             dZ = dZ / n
-        else:
-            w = sample_weights(weights, n).astype(dZ.dtype)
-            dZ = dZ * w[:, None] / w.sum()
+        else:  # a batch whose weights are all zero has a zero gradient
+            w = sample_weights(weights, n, zero_sum=True).astype(dZ.dtype)
+            total = w.sum()
+            dZ = dZ * w[:, None] / (total if total > 0 else 1)
         grads = []
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
@@ -299,11 +300,12 @@ class Network:
         return self.backward(self.forward(X, rng), T, weights)
 
 
-def sample_weights(weights, n: int) -> np.ndarray:
-    """Sample weights as a float64 (n,) array of finite values >= 0 with a positive sum."""
+def sample_weights(weights, n: int, zero_sum: bool = False) -> np.ndarray:
+    """Sample weights as a float64 (n,) array of finite values >= 0 with a positive sum
+    (``zero_sum``: all zero is allowed too, as for one batch of a weighted set)."""
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError(f"sample weights must have shape ({n},), got {w.shape}")
-    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+    if not (np.isfinite(w).all() and (w >= 0).all() and (zero_sum or w.sum() > 0)):
         raise ValueError("sample weights must be finite, >= 0 and not all zero")
     return w

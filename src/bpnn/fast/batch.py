@@ -152,7 +152,7 @@ class BatchStepper:
     def _batch(self, batch: np.ndarray) -> float:
         layers, n, c = self.net.layers, len(batch), self.c
         last = len(layers) - 1
-        c[C_N] = n if self.w is None else self.w[batch].sum()  # what each delta is divided by
+        c[C_N] = n if self.w is None else self._weight_sum(batch)  # what each delta is divided by
         # layer 0 on the batch's non-zero inputs only
         mask = self._mask(layers[0], (n, layers[0].n_in))
         k = gather_columns(self.inputs, batch, c[C_SCALE], self.no_mask if mask is None else mask,
@@ -189,6 +189,11 @@ class BatchStepper:
         np.matmul(X.T, dZ, out=self.Gc[:k])
         self._update(k)
         return loss
+
+    def _weight_sum(self, batch: np.ndarray):
+        """The batch's sum of weights, or 1 when all are zero (a zero gradient, as the reference)."""
+        total = self.w[batch].sum()
+        return total if total > 0 else 1
 
     def _update(self, k: int):
         """One optimiser step on every parameter, as ``optimizer.step`` would take it.
