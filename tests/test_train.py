@@ -220,3 +220,15 @@ def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tm
     b, _ = final_arrays(tmp_path / "cut")
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_an_equal_error_is_no_worse(monkeypatch, splits, tmp_path):
+    """The tutorial stops when accuracy falls: a tie keeps the later weights and resets patience."""
+    scripted_errors(monkeypatch, [0.5, 0.3, 0.3, 0.3, 0.3] + [0.0] * 3)
+    t = trainer(small_config(epochs=5, patience=2), splits, tmp_path)
+    t.run()
+    assert not t.history.stopped_early and t.history.best_epoch == 5
+    scripted_errors(monkeypatch, [0.5, 0.3, 0.3, 0.3] + [0.0] * 3)
+    t = trainer(small_config(epochs=10, patience=2, min_delta=0.01), splits, tmp_path / "strict")
+    t.run()
+    assert t.history.stopped_early and t.history.best_epoch == 2 and t.epoch == 4

@@ -353,7 +353,10 @@ class Trainer:
             split = {"val": self.val, "test": self.test, "train": self.train}[cfg.stop_on]
             error = self.error(split)
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
-        if h.best_error is None or error < h.best_error - cfg.min_delta:
+        # An equal error is no worse (the tutorial stops when accuracy *falls*): with min_delta 0
+        # the later weights win a tie, so a small set stuck at 0 errors keeps training.
+        if h.best_error is None or (error <= h.best_error if cfg.min_delta == 0
+                                    else error < h.best_error - cfg.min_delta):
             h.best_error, h.best_epoch, self.bad_evals = error, self.epoch, 0
             self.best_params = [p.copy() for p in self.net.params()]
             return
