@@ -402,10 +402,11 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, n_classes) in the order of ``classes_`` (multi-label: each
         label's probability)."""
-        out = self._outputs(X)
+        check_is_fitted(self, "model_")
+        X = self._validate_X(X, reset=False)
         if self._multilabel():
-            return out.astype(np.float64)
-        return self.model_.predict_proba(self._validate_X(X, reset=False))
+            return self.model_.outputs(X).astype(np.float64)
+        return self.model_.predict_proba(X)
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
