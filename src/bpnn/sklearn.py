@@ -33,7 +33,7 @@ from .optim import SCHEDULES
 from .preprocessing import KINDS
 from .settings import TrainConfig
 from .targets import Targets
-from .train import Split, Trainer
+from .train import Trainer
 
 __all__ = ["BPNNClassifier", "BPNNRegressor", "expected_failed_checks"]
 
@@ -255,13 +255,14 @@ class _BPNNBase(BaseEstimator):
         net, config = model.net, model.meta.get("config") or {}
         est = cls(hidden_layer_sizes=tuple(net.sizes[1:-1]), activation=net.activation,
                   loss=net.loss, output=net.output, dtype=net.dtype.name,
-                  **{k: v for k, v in cls._params_from_config(config).items()})
+                  **cls._params_from_config(config))
         est.model_, est.n_features_in_ = model, net.n_inputs
         names = (model.meta.get("data") or {}).get("feature_names")
         if names is not None:
             est.feature_names_in_ = np.asarray(names, dtype=object)
         results = model.meta.get("results") or {}
         est.n_iter_, est.t_, est.loss_curve_ = int(results.get("epochs") or 0), 0, []
+        est.best_loss_ = est.validation_scores_ = est.best_validation_score_ = None
         est._optimizer, est._seed_, est._calls = None, int(config.get("seed", 0)), 1
         est._loaded(model)
         return est
@@ -279,11 +280,6 @@ class _BPNNBase(BaseEstimator):
             if key in config:
                 out[name] = config[key]
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 class BPNNClassifier(ClassifierMixin, _BPNNBase):
