@@ -45,9 +45,7 @@ AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled by 1/255)
 
 
-class _BPNNBase(BaseEstimator):
-    """What both estimators share: parameters, checking them, training, files.
-
+PARAMETERS = """
     Parameters (scikit-learn's names):
       hidden_layer_sizes: hidden units per layer, e.g. (100,) or (300, 100).
       activation: hidden activation: 'relu', 'tanh', 'logistic' (= 'sigmoid'), 'identity',
@@ -72,7 +70,11 @@ class _BPNNBase(BaseEstimator):
       preprocessing: 'auto' (uint8 pixels: x / 255; else standardize), 'standardize',
         'scale' (x / 255), 'none'; stored in the model.
       dtype: 'float32' (fast) or 'float64'.
-    """
+"""
+
+
+class _BPNNBase(BaseEstimator):
+    """What both estimators share: parameters (``PARAMETERS``), checking them, training, files."""
 
     _task = "classify"
 
@@ -509,6 +511,10 @@ _FLOAT32_FAILS = {
         "so a prediction may differ from the same row's in a larger batch by 1e-7 relative, "
         "more than the check's 1e-7 absolute tolerance; with dtype='float64' it passes",
 }
+
+
+for _cls in (BPNNClassifier, BPNNRegressor):  # both document the shared parameters
+    _cls.__doc__ = (_cls.__doc__ or "") + PARAMETERS
 
 
 def expected_failed_checks(estimator) -> dict:
