@@ -48,6 +48,7 @@ def test_fitted_attributes_and_methods(wine):
     np.testing.assert_allclose(est.predict_log_proba(X), np.log(proba), rtol=1e-6)
     assert est.score(X, y) > 0.9
     assert [c.shape for c in est.coefs_] == [(13, 20), (20, 3)]
+    assert "check_sample_weight_equivalence_on_dense_data" in est.expected_failed_checks()
 
 
 def test_early_stopping_restores_the_best_weights(wine):

@@ -234,6 +234,10 @@ class _BPNNBase(BaseEstimator):
         return self.model_.outputs(self._validate_X(X, reset=False))
 
     # ---- files and attributes ---------------------------------------------------------
+    def expected_failed_checks(self) -> dict:
+        """{check name: reason}: scikit-learn's conformance checks this estimator cannot pass."""
+        return expected_failed_checks(self)
+
     @property
     def coefs_(self) -> list:
         """Weight matrices (n_in, n_out) per layer, as scikit-learn's MLP holds them."""
