@@ -15,7 +15,8 @@ goes to bpnn as uint8 pixels with its default x / 255 (the same numbers).  bpnn 
 default float32, scikit-learn in float64 (its default for these inputs).
 
 Reported per set: test accuracy (or R^2) and seconds per epoch (fit time / epochs run), the
-mean over ``--seeds`` seeds, and the ratio of the times.  Not a unit test.
+mean over ``--seeds`` seeds, and the ratio of the fastest seed's times (the least disturbed on a
+shared machine).  ``--no-mnist`` skips MNIST.  Not a unit test.
 """
 from __future__ import annotations
 
@@ -85,10 +86,12 @@ def compare(name, data, classify, hidden, epochs, lr, batch, seeds, bpnn_extra, 
     out = {"data": name, "metric": "accuracy" if classify else "R^2", "hidden": list(hidden),
            "epochs": epochs, "lr": lr, "batch_size": batch, "seeds": list(seeds)}
     for who, runs in rows.items():
+        times = [r["s_per_epoch"] for r in runs]
         out[who] = {"score": float(np.mean([r["score"] for r in runs])),
-                    "s_per_epoch": float(np.mean([r["s_per_epoch"] for r in runs])),
+                    "s_per_epoch": float(np.mean(times)), "s_per_epoch_min": float(min(times)),
                     "scores": [r["score"] for r in runs]}
-    out["time_ratio"] = out["bpnn"]["s_per_epoch"] / out["sklearn"]["s_per_epoch"]
+    # the fastest of the seeds' epochs: the least disturbed by other jobs on a shared machine
+    out["time_ratio"] = out["bpnn"]["s_per_epoch_min"] / out["sklearn"]["s_per_epoch_min"]
     out["score_gap_points"] = 100 * (out["bpnn"]["score"] - out["sklearn"]["score"])
     return out
 
@@ -111,6 +114,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="the MNIST folder (default: $BPNN_DATA)")
     parser.add_argument("--mnist-epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the small sets (MNIST: 1)")
+    parser.add_argument("--no-mnist", action="store_true", help="only the two small sets")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     seeds = range(args.seeds)
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
                 {"preprocessing": "none", "targets": "none"}),
     ]
     folder = args.data or os.environ.get("BPNN_DATA")
-    if folder:
+    if folder and not args.no_mnist:
         data = mnist(folder)
         results.append(compare("mnist", lambda seed: data, True, (300,), args.mnist_epochs, 1e-3,
                                200, [0], {}, sk_input=lambda X: X / 255.0))
@@ -135,6 +139,7 @@ def main(argv=None) -> int:
         print(f"{r['data']:9} {r['metric']:9} {r['bpnn']['score']:8.4f} {r['sklearn']['score']:8.4f} "
               f"{r['score_gap_points']:9.2f} {r['bpnn']['s_per_epoch']:10.4f} "
               f"{r['sklearn']['s_per_epoch']:9.4f} {r['time_ratio']:6.2f}")
+    print("s/ep: mean over seeds; ratio: of the fastest seed's epochs")
     return 0
 
 
