@@ -121,9 +121,9 @@ def test_every_batch_has_batch_size_samples(monkeypatch, rng, tmp_path, batch_si
         monkeypatch.setattr(fast, "jit_available", lambda: False)
         backward = bpnn.Network.backward
 
-        def counting(net, cache, T):  # once per optimiser step
+        def counting(net, cache, T, weights=None):  # once per optimiser step
             sizes.append(len(cache.inputs[0]))
-            return backward(net, cache, T)
+            return backward(net, cache, T, weights)
         monkeypatch.setattr(bpnn.Network, "backward", counting)
     cfg = bpnn.TrainConfig(task="classify", layers=[6, 4, 2], activation="relu", loss="cross_entropy",
                            optimizer="sgd", lr=0.01, batch_size=batch_size, epochs=1, stop_on="train",

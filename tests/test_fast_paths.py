@@ -67,10 +67,10 @@ def target_rows(kind: str, n: int, n_out: int, seed: int = 6) -> np.ndarray:
 
 
 def run_both(sizes, dtype, optimizer="sgd", opt_kw=None, batch_size=1, n=160, chunks=3,
-             lr=0.3, expect=None, X=None, targets=None, scale=PIXEL_SCALE, **net_kw):
+             lr=0.3, expect=None, X=None, targets=None, scale=PIXEL_SCALE, weights=None, **net_kw):
     """Train a network and its copy with the reference and the chosen path; compare them.
 
-    X, targets: default to ``sparse_images`` pixels and labels.
+    X, targets: default to ``sparse_images`` pixels and labels; weights: (n,) sample weights.
     """
     images, labels = sparse_images(n, sizes[0], n_classes=sizes[-1])
     X = images if X is None else X
@@ -80,7 +80,7 @@ def run_both(sizes, dtype, optimizer="sgd", opt_kw=None, batch_size=1, n=160, ch
     order = np.random.default_rng(5).permutation(n)
     ref, fast_one = (make_stepper(m, make_optimizer(optimizer, lr, **(opt_kw or {})), X, targets,
                                   batch_size, np.random.default_rng(9), scale=scale,
-                                  reference=is_ref)
+                                  reference=is_ref, weights=weights)
                      for m, is_ref in ((net, True), (twin, False)))
     assert ref.name == "numpy" and ref.fallback is None
     if expect is not None:
@@ -378,3 +378,29 @@ def test_regression_reduces_the_loss():
         assert step.name == name and step.fallback is None
         losses = [step(gen.permutation(200)) / 200 for _ in range(30)]
         assert losses[-1] < 0.1 * losses[0], losses
+
+
+# ---- sample weights: each batch's weighted mean loss ------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("loss,output,kind", [("cross_entropy", "softmax", "labels"),
+                                              ("squared", "identity", "regression"),
+                                              ("binary_cross_entropy", "sigmoid", "multi-label")])
+@pytest.mark.parametrize("optimizer,batch_size", [("momentum", 8), ("adam", 16), ("sgd", 1)])
+def test_weighted_batches_match_reference(dtype, loss, output, kind, optimizer, batch_size):
+    n = 160
+    weights = np.random.default_rng(8).uniform(0, 3, size=n)
+    weights[::7] = 0  # zero weights are allowed (a batch needs some positive weight)
+    targets = None if kind == "labels" else target_rows(kind, n, 4)
+    run_both([20, 6, 4], np.dtype(dtype).type, optimizer, batch_size=batch_size, n=n,
+                                 weights=weights, targets=targets, loss=loss, output=output,
+                                 activation="tanh", lr=0.05, expect="compiled-mini-batch")
+
+
+def test_weights_of_one_change_nothing():
+    net, twin, _, _ = run_both([20, 6, 4], np.float32, "momentum", batch_size=8, lr=0.05,
+                               weights=np.ones(160), loss="cross_entropy", activation="relu")
+    plain, _, _, _ = run_both([20, 6, 4], np.float32, "momentum", batch_size=8, lr=0.05,
+                              loss="cross_entropy", activation="relu")
+    for a, b, c in zip(net.params(), twin.params(), plain.params()):
+        np.testing.assert_array_equal(a, c)  # reference: bit for bit
+        np.testing.assert_allclose(b, c, rtol=0, atol=1e-6)

@@ -17,7 +17,8 @@ from . import __version__
 from .errors import BpnnError
 
 # Sub-commands in the order ``bpnn --help`` lists them.
-COMMANDS = ["train", "sweep", "evaluate", "info", "predict", "serve", "report", "gradcheck", "bench", "demo"]
+COMMANDS = ["train", "sweep", "evaluate", "info", "predict", "serve", "report", "export", "gradcheck",
+            "bench", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,38 +33,47 @@ def outputs(net: Network, prep: Preprocessing, X: np.ndarray, batch: int = BATCH
     return out
 
 
-def selection_error(net: Network, prep: Preprocessing, targets: Targets, X, y) -> float:
-    """Error rate (classify) or mean RMSE over targets (regress) of the raw data (X, y)."""
-    s = scores(targets, outputs(net, prep, X), y)
+def selection_error(net: Network, prep: Preprocessing, targets: Targets, X, y,
+                    weights=None) -> float:
+    """Error rate (classify) or mean RMSE over targets (regress) of the raw data (X, y),
+    weighted by sample ``weights`` (n,) when given."""
+    s = scores(targets, outputs(net, prep, X), y, weights)
     return s["error_rate"] if targets.task == "classify" else s["rmse_mean"]
 
 
-def scores(targets: Targets, out: np.ndarray, y) -> dict:
-    """Scores of network outputs ``out`` (n, k) against the raw targets y (n,) or (n, k)."""
+def scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
+    """Scores of network outputs ``out`` (n, k) against the raw targets y (n,) or (n, k).
+
+    weights: (n,) sample weights; the error rate, RMSE, MAE and R^2 become weighted means
+    (counts and the confusion matrix stay counts).
+    """
     if targets.task == "classify":
-        return _classify_scores(targets, out, y)
-    return _regress_scores(targets, out, y)
+        return _classify_scores(targets, out, y, weights)
+    return _regress_scores(targets, out, y, weights)
 
 
-def _classify_scores(targets: Targets, out: np.ndarray, y) -> dict:
+def _classify_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
     true = targets.encode(y)
     predicted = np.argmax(out, axis=1)
     cm = confusion_matrix(predicted, true, len(targets.classes))
     wrong = int(np.count_nonzero(predicted != true))
     error = wrong / len(true) if len(true) else float("nan")
+    if weights is not None and len(true):
+        error = float(np.average(predicted != true, weights=weights))
     return {"task": "classify", "samples": int(len(true)), "errors": wrong, "error_rate": error,
             "accuracy": 1 - error, "classes": targets.classes.tolist(), "confusion_matrix": cm.tolist(),
             "per_class_error": [float(e) for e in per_class_error(cm)]}
 
 
-def _regress_scores(targets: Targets, out: np.ndarray, y) -> dict:
+def _regress_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
     predicted = targets.decode(out).reshape(len(out), -1)
     true = np.asarray(y, dtype=np.float64).reshape(len(out), -1)
     err = predicted - true
-    rmse = np.sqrt(np.mean(err ** 2, axis=0))
-    mae = np.mean(np.abs(err), axis=0)
-    total = np.sum((true - true.mean(axis=0)) ** 2, axis=0)
-    r2 = np.where(total > 0, 1 - np.sum(err ** 2, axis=0) / np.where(total > 0, total, 1), np.nan)
+    w = np.ones(len(true)) if weights is None else np.asarray(weights, dtype=np.float64)
+    rmse = np.sqrt(np.average(err ** 2, axis=0, weights=w))
+    mae = np.average(np.abs(err), axis=0, weights=w)
+    total = w @ (true - np.average(true, axis=0, weights=w)) ** 2
+    r2 = np.where(total > 0, 1 - (w @ err ** 2) / np.where(total > 0, total, 1), np.nan)
     return {"task": "regress", "samples": int(len(true)), "rmse": rmse.tolist(), "mae": mae.tolist(),
             "r2": [None if np.isnan(v) else float(v) for v in r2], "rmse_mean": float(rmse.mean()),
             "mae_mean": float(mae.mean()), "r2_mean": None if np.isnan(r2).all() else float(np.nanmean(r2))}

@@ -89,34 +89,40 @@ def _n_outputs(y, task: str) -> int:
     return 1 if y.ndim == 1 else y.shape[1]
 
 
-def prepare(X, y, X_test=None, y_test=None, *, config: TrainConfig, limit: int | None = None) -> Prepared:
-    """The Splits of a run with ``config`` (see the module docstring for the order of steps)."""
+def prepare(X, y, X_test=None, y_test=None, *, config: TrainConfig, limit: int | None = None,
+            sample_weight=None) -> Prepared:
+    """The Splits of a run with ``config`` (see the module docstring for the order of steps).
+
+    sample_weight: (n,) weights of the training samples; each split keeps its samples' weights.
+    """
     X, y = _arrays(X, y, "training")
+    data = Split(X, y, sample_weight)
     notes = []
     if limit is not None:
         if limit < 1:
             raise ValueError(f"limit must be positive, got {limit}")
-        X, y = X[:limit], y[:limit]
+        data = data.take(np.arange(min(limit, len(y))))
     if X_test is not None:
         test = Split(*_arrays(X_test, y_test, "test"))
     elif config.test_fraction > 0:
-        keep, held = split_indices(len(y), config.test_fraction, _rng(config.seed, 2))
-        test, X, y = Split(X[held], y[held]), X[keep], y[keep]
+        keep, held = split_indices(len(data), config.test_fraction, _rng(config.seed, 2))
+        test, data = data.take(held), data.take(keep)
         notes.append(f"test set: {len(held)} samples held out (test fraction {config.test_fraction:g}, seeded)")
     else:
         test = None
     val = None
     if config.stop_on == "val":
-        n_val = _val_count(len(y), config.val_size)
+        n = len(data)
+        n_val = _val_count(n, config.val_size)
         if n_val != config.val_size and config.val_size >= 1:
-            notes.append(f"val-size {config.val_size:g} is too large for {len(y)} samples: holding out 10% ({n_val})")
+            notes.append(f"val-size {config.val_size:g} is too large for {n} samples: holding out 10% ({n_val})")
         if n_val < MIN_VAL:
             config.stop_on = "train"
-            notes.append(f"only {len(y)} training samples: no validation split; selecting on the training set")
+            notes.append(f"only {n} training samples: no validation split; selecting on the training set")
         else:
-            keep, held = split_indices(len(y), n_val, _rng(config.seed, 1))
-            val, X, y = Split(X[held], y[held]), X[keep], y[keep]
-    return Prepared(config, Split(X, y), val, test, notes)
+            keep, held = split_indices(n, n_val, _rng(config.seed, 1))
+            val, data = data.take(held), data.take(keep)
+    return Prepared(config, data, val, test, notes)
 
 
 def _val_count(n: int, size) -> int:

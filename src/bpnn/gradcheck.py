@@ -172,8 +172,9 @@ def _layer_names(n_layers: int) -> list[str]:
 def check_network(net, X, T, eps: float = DEFAULT_EPS, *, dropout_seed: int | None = None,
                   sample: int | None = None, rng: np.random.Generator | None = None,
                   threshold: float = 1e-6, floor: float = DEFAULT_FLOOR,
-                  scale_floor: float = DEFAULT_SCALE_FLOOR) -> GradCheckReport:
-    """Check ``bpnn.Network.gradient`` on X (n, n_in) and T against its mean loss.
+                  scale_floor: float = DEFAULT_SCALE_FLOOR, weights=None) -> GradCheckReport:
+    """Check ``bpnn.Network.gradient`` on X (n, n_in) and T against its mean loss (the
+    weighted mean with sample ``weights`` (n,)).
 
     Use float64 networks (float32 rounding swamps a central difference).  With
     ``dropout_seed`` dropout is on, and every loss evaluation and the gradient draw their masks
@@ -182,8 +183,9 @@ def check_network(net, X, T, eps: float = DEFAULT_EPS, *, dropout_seed: int | No
     def masks():
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
 
-    grads = [g for pair in net.gradient(X, T, rng=masks()) for g in pair]
-    report = check_gradient(lambda: net.loss_value(X, T, rng=masks()), net.params(), grads, eps,
+    grads = [g for pair in net.gradient(X, T, rng=masks(), weights=weights) for g in pair]
+    report = check_gradient(lambda: net.loss_value(X, T, rng=masks(), weights=weights),
+                            net.params(), grads, eps,
                             names=_layer_names(len(net.layers)), sample=sample, rng=rng,
                             threshold=threshold, floor=floor, scale_floor=scale_floor)
     report.details["engine"] = "vectorised"

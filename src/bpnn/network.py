@@ -21,7 +21,7 @@ from .activations import Activation, get_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
-__all__ = ["Dense", "Network", "Cache"]
+__all__ = ["Dense", "Network", "Cache", "sample_weights"]
 
 
 class Dense:
@@ -237,11 +237,18 @@ class Network:
         """Predicted class of each row: the index of the largest output, (n,)."""
         return np.argmax(self.predict(np.atleast_2d(X)), axis=1)
 
-    def loss_value(self, X, T, rng: np.random.Generator | None = None) -> float:
-        """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices)."""
+    def loss_value(self, X, T, rng: np.random.Generator | None = None, weights=None) -> float:
+        """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices).
+
+        weights: (n,) sample weights w >= 0 give the weighted mean sum_i w_i E_i / sum_i w_i.
+        """
         X, T = self._sample_pair(X, T)
         cache = self.forward(X, rng)
-        return float(np.mean(self.loss_fn.value(cache.z, cache.outputs[-1], T)))
+        values = self.loss_fn.value(cache.z, cache.outputs[-1], T)
+        if weights is None:
+            return float(np.mean(values))
+        w = sample_weights(weights, len(values))
+        return float(np.dot(w, values) / w.sum())
 
     def _sample_pair(self, X, T):
         """Checked inputs, with a single 1-D sample's 1-D target row made 2-D too."""
@@ -251,15 +258,23 @@ class Network:
         return self.check_input(X), T
 
     # ---- backward ----------------------------------------------------------------------
-    def backward(self, cache: Cache, T) -> list[tuple[np.ndarray, np.ndarray]]:
+    def backward(self, cache: Cache, T, weights=None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Formulas 7-9: dE/dW and dE/db of the mean loss, one (dW, db) pair per layer.
 
         dZ (n, n_out) is dE/dnet = -delta.  Hidden layers: dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1});
-        dropout masks pass the gradient through the kept units only.
+        dropout masks pass the gradient through the kept units only.  weights: (n,) sample
+        weights, for the weighted mean loss sum_i w_i E_i / sum_i w_i (row i's delta times
+        w_i / sum w instead of 1 / n).
         """
         n = cache.inputs[0].shape[0]
         out = self.layers[-1].activation
-        dZ = self.loss_fn.delta(cache.z, cache.outputs[-1], T, out) / n
+        dZ = self.loss_fn.delta(cache.z, cache.outputs[-1], T, out)
+        if weights is None:
+            dZ = dZ / n
+        else:  # a batch whose weights are all zero has a zero gradient
+            w = sample_weights(weights, n, zero_sum=True).astype(dZ.dtype)
+            total = w.sum()
+            dZ = dZ * w[:, None] / (total if total > 0 else 1)
         grads = []
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
@@ -273,12 +288,24 @@ class Network:
         grads.reverse()
         return grads
 
-    def gradient(self, X, T, rng: np.random.Generator | None = None):
-        """The true gradient dE/dw of the mean loss over the rows of X.
+    def gradient(self, X, T, rng: np.random.Generator | None = None, weights=None):
+        """The true gradient dE/dw of the mean loss over the rows of X (weighted by ``weights``
+        (n,) when given).
 
         Returns one (dW (n_out, n_in), db (n_out,)) pair per layer.  Note the sign: the
         tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW here.
         ``rng`` turns dropout on (the same seed gives the same masks).
         """
         X, T = self._sample_pair(X, T)
-        return self.backward(self.forward(X, rng), T)
+        return self.backward(self.forward(X, rng), T, weights)
+
+
+def sample_weights(weights, n: int, zero_sum: bool = False) -> np.ndarray:
+    """Sample weights as a float64 (n,) array of finite values >= 0 with a positive sum
+    (``zero_sum``: all zero is allowed too, as for one batch of a weighted set)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample weights must have shape ({n},), got {w.shape}")
+    if not (np.isfinite(w).all() and (w >= 0).all() and (zero_sum or w.sum() > 0)):
+        raise ValueError("sample weights must be finite, >= 0 and not all zero")
+    return w

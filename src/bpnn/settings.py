@@ -31,6 +31,7 @@ __all__ = ["TrainConfig", "defaults", "MAX_PARAMETERS", "RESUMABLE"]
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
 # Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
 RESUMABLE = ("epochs", "patience", "min_delta", "checkpoint_every")
+STOP_ON = ("val", "test", "train", "loss")  # what early stopping and the best weights look at
 
 
 @dataclass
@@ -59,7 +60,8 @@ class TrainConfig:
     eval_every: int = 1
     patience: int = 1
     min_delta: float = 0.0
-    stop_on: str = "val"            # "val": a held-out split; "test": the tutorial's way; "train"
+    stop_on: str = "val"            # "val": a held-out split; "test": the tutorial's way; "train";
+                                    # "loss": the training loss (scikit-learn's rule, no extra pass)
     val_size: float = 5000          # a count (>= 1) or a fraction (< 1) of the training data
     test_fraction: float = 0.2      # held out as the test set when the data has none
     checkpoint_every: int = 1
@@ -87,7 +89,7 @@ class TrainConfig:
             (self.lr > 0 and math.isfinite(self.lr), f"learning rate must be a positive number, got {self.lr}"),
             (0 < self.lr_gamma <= 1, f"lr-gamma must be in (0, 1], got {self.lr_gamma}"),
             (self.lr_step >= 1, f"lr-step must be >= 1, got {self.lr_step}"),
-            (self.stop_on in ("val", "test", "train"), f"stop-on must be 'val', 'test' or 'train', got {self.stop_on!r}"),
+            (self.stop_on in STOP_ON, f"stop-on must be 'val', 'test', 'train' or 'loss', got {self.stop_on!r}"),
             (_size_ok(self.val_size), f"val-size must be a count >= 0 or a fraction in [0, 1), got {self.val_size}"),
             (0 <= self.test_fraction < 1, f"test-fraction must be in [0, 1), got {self.test_fraction}"),
             (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import fast
 from .losses import check_labels, one_hot
-from .network import Network
+from .network import Network, sample_weights
 from .optim import Optimizer
 
 __all__ = ["NumpyStepper", "make_stepper", "checked_data"]
@@ -37,7 +37,8 @@ class NumpyStepper:
 
     X: (n, n_inputs) uint8 or float (scaled by ``scale`` as batches are used); targets: (n,)
     class indices or (n, n_outputs) rows, as ``checked_data`` returns them.  rng: drives dropout
-    (and nothing else).
+    (and nothing else).  weights: (n,) sample weights: each batch trains on its weighted mean
+    loss sum_i w_i E_i / sum_i w_i, and a call returns sum_i w_i E_i.
     """
 
     name = "numpy"
@@ -45,9 +46,10 @@ class NumpyStepper:
 
     def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
                  batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
-                 on: float = 0.9, off: float = 0.1):
+                 on: float = 0.9, off: float = 0.1, weights: np.ndarray | None = None):
         self.net, self.optimizer = net, optimizer
         self.X, self.targets = checked_data(net, X, targets)
+        self.weights = None if weights is None else sample_weights(weights, len(self.X))
         self.batch_size, self.rng = int(batch_size), rng
         self.on, self.off, self.scale = on, off, scale
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
@@ -67,9 +69,11 @@ class NumpyStepper:
             batch = idx[start:start + self.batch_size]
             X = self.X[batch].astype(net.dtype) * net.dtype.type(self.scale)
             T = self.batch_targets(batch)
+            w = None if self.weights is None else self.weights[batch]
             cache = net.forward(X, self.rng if self.dropout else None)
-            total += float(net.loss_fn.value(cache.z, cache.outputs[-1], T).sum())
-            grads = net.backward(cache, T)
+            values = net.loss_fn.value(cache.z, cache.outputs[-1], T)
+            total += float(values.sum() if w is None else np.dot(w, values))
+            grads = net.backward(cache, T, w)
             self.optimizer.step(params, [g for pair in grads for g in pair])
         return total
 
@@ -107,23 +111,27 @@ def target_rows(net: Network, targets: np.ndarray, on: float, off: float) -> np.
 
 def make_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
                  batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
-                 on: float = 0.9, off: float = 0.1, reference: bool = False):
+                 on: float = 0.9, off: float = 0.1, reference: bool = False,
+                 weights: np.ndarray | None = None):
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
     X: (n, n_inputs) uint8 or float; targets: (n,) class indices or (n, n_outputs) float rows
     (see the module docstring); scale: multiplies every input; on/off: the squared loss's
-    label targets.  Results agree with the reference up to rounding (sums in another order).
+    label targets; weights: (n,) sample weights or None.  Results agree with the reference up
+    to rounding (sums in another order).
     ``reference=True`` forces ``NumpyStepper``.  Every stepper has a ``name`` and a
     ``fallback``: None, or why the NumPy path runs although the fast one was wanted.
     """
     X, targets = checked_data(net, X, targets)
+    if weights is not None:
+        weights = sample_weights(weights, len(X))
     reason = None
     if not reference:
         reason = fast.unsupported_reason(net, optimizer, X)
         if reason is None:
             return fast.fast_stepper(net, optimizer, X, target_rows(net, targets, on, off),
-                                     batch_size, rng, scale)
+                                     batch_size, rng, scale, weights)
     stepper = NumpyStepper(net, optimizer, X, targets, batch_size, rng, scale=scale, on=on,
-                           off=off)
+                           off=off, weights=weights)
     stepper.fallback = reason
     return stepper

@@ -34,6 +34,8 @@ from .checkpoint import load_arrays, network_from_arrays, params_to_arrays, save
 from .fileio import atomic_write
 from .errors import BpnnError, FormatError
 from .model import Model
+from .network import Network, sample_weights
+from .optim import Optimizer
 from .preprocessing import Preprocessing, resolve
 from .settings import RESUMABLE, TrainConfig
 from .steppers import make_stepper
@@ -86,14 +88,26 @@ class History:
 
 @dataclass
 class Split:
-    """Raw features X (n, d) (uint8 or float) and the user's targets y (n,) or (n, k)."""
+    """Raw features X (n, d) (uint8 or float), the user's targets y (n,) or (n, k) and
+    optional sample weights w (n,): training then minimises each batch's weighted mean loss,
+    and evaluation weighs each sample's error."""
 
     X: np.ndarray
     y: np.ndarray
+    w: np.ndarray | None = None
 
     def __post_init__(self):
         if len(self.X) != len(self.y):
             raise BpnnError(f"{len(self.X)} samples but {len(self.y)} targets")
+        if self.w is not None:
+            self.w = sample_weights(self.w, len(self.y))
+
+    def take(self, idx: np.ndarray) -> "Split":
+        """The samples ``idx`` (with their weights)."""
+        return Split(self.X[idx], self.y[idx], None if self.w is None else self.w[idx])
+
+    def total_weight(self) -> float:
+        return float(len(self.y) if self.w is None else self.w.sum())
 
     def __len__(self) -> int:
         return len(self.y)
@@ -131,24 +145,30 @@ class Trainer:
     data: a JSON-able description of the data (source, checksum, image shape...) recorded in the
     checkpoints and the model.  ``log`` receives human-readable lines; ``progress`` shows a tqdm
     bar per epoch (only on a terminal).  ``Trainer.resume(out_dir, ...)`` continues a saved run.
+    ``out_dir=None`` writes no files at all (library use: the scikit-learn estimators).
+    net, optimizer: continue training this network from its current weights (and this
+    optimiser with its state) instead of fresh ones (warm starts, ``partial_fit``).
     """
 
     def __init__(self, config: TrainConfig, train: Split, val: Split | None, test: Split | None,
                  out_dir, *, preprocessing: Preprocessing | None = None,
                  targets: Targets | None = None, data: dict | None = None, log=None,
-                 progress: bool = True):
+                 progress: bool = True, net: Network | None = None,
+                 optimizer: Optimizer | None = None):
         self.config, self.train, self.val, self.test = config, train, val, test
         self.data = dict(data or {})
         self.preprocessing = preprocessing or resolve(
             config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape"))
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
         self._check(config, train)
-        self.out_dir = Path(out_dir)
+        self.out_dir = None if out_dir is None else Path(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
         init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
-        self.net = config.build_network(np.random.default_rng(init_seq))
-        self.optimizer = config.build_optimizer()
+        self.net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
+        if self.net.sizes != config.layers:
+            raise BpnnError(f"the network to continue has layers {self.net.sizes}, the settings say {config.layers}")
+        self.optimizer = config.build_optimizer() if optimizer is None else optimizer
         self.rng = np.random.default_rng(train_seq)   # shuffling and dropout
         self.history = History(metric="error_rate" if config.task == "classify" else "rmse")
         self.epoch = 0                # epochs finished
@@ -171,7 +191,7 @@ class Trainer:
                             f"{width} features and {what}, so layers must be {width},...,{n_out}")
         if config.augment and (self.preprocessing.pixel_scale(train.X) is None or not self._square()):
             raise BpnnError("augment shifts square uint8 images scaled by a factor; these features are not")
-        split = {"val": self.val, "test": self.test, "train": train}[config.stop_on]
+        split = {"val": self.val, "test": self.test, "train": train, "loss": train}[config.stop_on]
         if split is None or len(split) == 0:
             raise BpnnError(f"no {config.stop_on} split to select on: use a validation split "
                             f"(val-size > 0), or stop on the test or training set")
@@ -204,7 +224,8 @@ class Trainer:
 
     def _run(self) -> dict:
         cfg = self.config
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
         self._write_json("config.json", {**cfg.to_dict(), "data": self.data,
                                          "preprocessing": self.preprocessing.to_dict(),
                                          "targets": self.targets.to_dict()})
@@ -250,7 +271,8 @@ class Trainer:
     def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
         cfg = self.config
         stepper = make_stepper(self.net, self.optimizer, inputs, targets, self._batch_size(), self.rng,
-                               scale=scale, on=cfg.target_on, off=cfg.target_off)
+                               scale=scale, on=cfg.target_on, off=cfg.target_off,
+                               weights=self.train.w)
         if self.history.stepper != stepper.name:
             self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
@@ -325,7 +347,7 @@ class Trainer:
         self.epoch += 1
         self.position = None
         self.seconds += pos["seconds"]
-        record = {"epoch": self.epoch, "train_loss": pos["loss"] / len(self.train),
+        record = {"epoch": self.epoch, "train_loss": pos["loss"] / self.train.total_weight(),
                   "val_error": None, "test_error": None, "lr": self.optimizer.lr,
                   "seconds": round(pos["seconds"], 4)}
         if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
@@ -334,19 +356,24 @@ class Trainer:
         self.log(self._describe(record))
         if self.epoch % cfg.checkpoint_every == 0 or self.history.stopped_early or self.epoch == cfg.epochs:
             self.save_checkpoint()
-        self._write_json("history.json", self.history.to_dict())
+        if self.out_dir is not None:  # (the history of a long run is worth not converting for nothing)
+            self._write_json("history.json", self.history.to_dict())
 
     def error(self, split: Split) -> float:
         """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
-        return evaluation.selection_error(self.net, self.preprocessing, self.targets, split.X, split.y)
+        return evaluation.selection_error(self.net, self.preprocessing, self.targets, split.X, split.y,
+                                          split.w)
 
     def _evaluate(self, record: dict):
-        """Evaluate on the selection set and apply the early-stopping rule."""
+        """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``)
+        and apply the early-stopping rule."""
         cfg, h = self.config, self.history
-        split = {"val": self.val, "test": self.test, "train": self.train}[cfg.stop_on]
-        key = "test_error" if cfg.stop_on == "test" else "val_error"
-        error = self.error(split)
-        record[key] = error
+        if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
+            error = record["train_loss"]
+        else:
+            split = {"val": self.val, "test": self.test, "train": self.train}[cfg.stop_on]
+            error = self.error(split)
+            record["test_error" if cfg.stop_on == "test" else "val_error"] = error
         # An equal error is no worse (the tutorial stops when accuracy *falls*): with min_delta 0
         # the later weights win a tie, so a small set stuck at 0 errors keeps training.
         if h.best_error is None or (error <= h.best_error if cfg.min_delta == 0
@@ -357,7 +384,8 @@ class Trainer:
         self.bad_evals += 1
         if self.bad_evals >= cfg.patience:
             h.stopped_early = True
-            h.stop_reason = (f"{cfg.stop_on} {self._metric_name()} did not improve for {self.bad_evals} "
+            what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {self._metric_name()}"
+            h.stop_reason = (f"{what} did not improve for {self.bad_evals} "
                              f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})")
 
     def _metric_name(self) -> str:
@@ -392,10 +420,11 @@ class Trainer:
         if self.test is not None and len(self.test) and self.config.task == "regress":
             s = self.model().score(self.test.X, self.test.y)
             results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
-        model = self.out_dir / "model.npz"
-        self.model({"results": results}).save(model)
-        self._write_json("history.json", h.to_dict())
-        results["model"] = str(model)
+        if self.out_dir is not None:
+            model = self.out_dir / "model.npz"
+            self.model({"results": results}).save(model)
+            self._write_json("history.json", h.to_dict())
+            results["model"] = str(model)
         return results
 
     def model(self, extra: dict | None = None) -> Model:
@@ -406,11 +435,15 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def _write_json(self, name: str, data: dict) -> None:
+        if self.out_dir is None:
+            return
         text = json.dumps(data, indent=1).encode()
         atomic_write(self.out_dir / name, lambda f: f.write(text))
 
     def save_checkpoint(self) -> None:
         """checkpoint.npz: weights, optimiser state, best weights, generator state, position."""
+        if self.out_dir is None:
+            return
         arrays = dict(params_to_arrays(self.net))
         arrays.update({f"opt.{k}": v for k, v in self.optimizer.state_dict().items()})
         if self.best_params is not None:

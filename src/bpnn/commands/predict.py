@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import imaging
 from ..checkpoint import load_model
 from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
@@ -235,6 +234,7 @@ def rows_json(model, X: np.ndarray, name: str) -> dict:
 # ---- images ----------------------------------------------------------------------------
 def predict_grid(net, grid: np.ndarray, scale: float, top: int) -> dict:
     """digit, probability and the ``top`` most likely classes for a (28, 28) uint8 image."""
+    from .. import imaging  # Pillow loads only when images are read
     probs = imaging.digit_probabilities(net, imaging.mnist_to_input(grid, scale))
     order = np.argsort(-probs, kind="stable")[:top]
     return {"digit": int(order[0]), "probability": float(probs[order[0]]),
@@ -243,6 +243,7 @@ def predict_grid(net, grid: np.ndarray, scale: float, top: int) -> dict:
 
 def read_source(name: str):
     """A decoded image from a path, or from standard input for ``-``."""
+    from .. import imaging  # Pillow loads only when images are read
     if name != "-":
         return imaging.load_image(name)
     data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
@@ -254,6 +255,7 @@ def read_source(name: str):
 
 
 def predict_images(args) -> int:
+    from .. import imaging  # Pillow loads only when images are read
     net, meta = load_model(args.model)
     scale = imaging.check_model(net, meta)
     if not 1 <= args.top <= net.n_outputs:

@@ -48,7 +48,7 @@ OVERRIDES = {
     "eval_every": (int, "evaluate every N epochs (the tutorial: 10)"),
     "patience": (int, "stop after N evaluations without improvement"),
     "min_delta": (float, "smallest error decrease that counts as an improvement"),
-    "stop_on": (str, "select and stop on 'val' (default), 'test' (the tutorial's way) or 'train'"),
+    "stop_on": (str, "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' (the training loss)"),
     "val_size": (float, "validation samples held out of the training data: a count, or a fraction < 1"),
     "test_fraction": (float, "fraction held out as the test set when the data has none (default 0.2)"),
     "checkpoint_every": (int, "save a checkpoint every N epochs"),

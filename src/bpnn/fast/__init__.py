@@ -66,21 +66,21 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
     return None
 
 
-def _per_sample(net: Network, optimizer: Optimizer, batch_size: int) -> bool:
-    """The tutorial's setup: batch size 1, plain SGD, no dropout."""
-    return (batch_size == 1 and type(optimizer) is SGD and optimizer.momentum == 0
+def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: bool) -> bool:
+    """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
+    return (batch_size == 1 and not weighted and type(optimizer) is SGD and optimizer.momentum == 0
             and optimizer.weight_decay == 0 and all(layer.dropout == 0 for layer in net.layers))
 
 
 def fast_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, scale: float = 1.0):
+                 batch_size: int, rng: np.random.Generator, scale: float = 1.0, weights=None):
     """The fastest compiled stepper for a setup ``unsupported_reason`` accepts.
 
     X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype,
-    C-contiguous; rng: drives dropout only.
+    C-contiguous; rng: drives dropout only; weights: (n,) sample weights or None.
     """
-    if _per_sample(net, optimizer, batch_size):
+    if _per_sample(net, optimizer, batch_size, weights is not None):
         from .sample import SampleStepper
         return SampleStepper(net, optimizer, X, T, scale)
     from .batch import BatchStepper
-    return BatchStepper(net, optimizer, X, T, batch_size, rng, scale)
+    return BatchStepper(net, optimizer, X, T, batch_size, rng, scale, weights)

@@ -307,11 +307,13 @@ def act_back(dA, Y, code, alpha, c, db):
 
 
 @njit(cache=True)
-def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db):
+def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
     """Logits Z (+ b, in place, becoming the outputs) -> D = dE/dz / n; returns the loss sum.
 
     T: (n_samples, n_outputs) target rows, row batch[r] for Z[r]; db <- the column sums of D.
     c[C_N] holds n in the network's dtype: the reference divides by it (not times 1/n).
+    With ``use_w``, sample weights w (n_samples,): D = dE/dz w / sum(w) (c[C_N] holds the
+    batch's sum of weights) and the loss sum is sum w E, as the reference weights them.
     """
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
     fn = c[C_N]
@@ -323,7 +325,14 @@ def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db):
         z, d = Z[r], D[r]
         for j in range(m):
             z[j] = z[j] + b[j]
-        total += _output_delta(z, d, T[batch[r]], m, code, alpha, loss, half, one, zero)
+        value = _output_delta(z, d, T[batch[r]], m, code, alpha, loss, half, one, zero)
+        if use_w:
+            wr = w[batch[r]]
+            total += wr * value
+            for j in range(m):
+                d[j] = d[j] * wr
+        else:
+            total += value
         for j in range(m):
             d[j] = d[j] / fn
             db[j] += d[j]

@@ -32,15 +32,19 @@ class BatchStepper:
     """Mini-batch SGD / momentum / Nesterov / Adam with weight decay and dropout.
 
     X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype;
-    rng: drives dropout only.
+    rng: drives dropout only; weights: (n,) sample weights (each batch's weighted mean loss).
     """
 
     name = "compiled-mini-batch"
     fallback = None
 
     def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, scale: float = 1.0):
+                 batch_size: int, rng: np.random.Generator, scale: float = 1.0,
+                 weights: np.ndarray | None = None):
         self.net, self.optimizer, self.inputs, self.T, self.rng = net, optimizer, X, T, rng
+        # sample weights (n,) in the network's dtype, as the reference casts them; None: unweighted
+        self.w = None if weights is None else np.ascontiguousarray(weights, dtype=net.dtype)
+        self.no_w = np.ones(1, net.dtype)
         self.batch_size = int(batch_size)
         dt, n_in, n_0 = net.dtype, net.sizes[0], net.sizes[1]
         self.dtype = dt
@@ -148,7 +152,7 @@ class BatchStepper:
     def _batch(self, batch: np.ndarray) -> float:
         layers, n, c = self.net.layers, len(batch), self.c
         last = len(layers) - 1
-        c[C_N] = n
+        c[C_N] = n if self.w is None else self._weight_sum(batch)  # what each delta is divided by
         # layer 0 on the batch's non-zero inputs only
         mask = self._mask(layers[0], (n, layers[0].n_in))
         k = gather_columns(self.inputs, batch, c[C_SCALE], self.no_mask if mask is None else mask,
@@ -167,8 +171,10 @@ class BatchStepper:
             Z = self.Y[i][:n]
             np.matmul(A, layers[i].W.T, out=Z)
             A = Z
+        w = self.no_w if self.w is None else self.w
         loss = output_delta(A, layers[last].b, self.T, batch, self.codes[last],
-                            self.alphas[last], self.loss, c, self.D[last][:n], self.db[last])
+                            self.alphas[last], self.loss, c, self.D[last][:n], self.db[last],
+                            w, self.w is not None)
         # backward: gradients of layers last..1, then layer 0's rows
         for i in range(last, 0, -1):
             dZ = self.D[i][:n]
@@ -183,6 +189,11 @@ class BatchStepper:
         np.matmul(X.T, dZ, out=self.Gc[:k])
         self._update(k)
         return loss
+
+    def _weight_sum(self, batch: np.ndarray):
+        """The batch's sum of weights, or 1 when all are zero (a zero gradient, as the reference)."""
+        total = self.w[batch].sum()
+        return total if total > 0 else 1
 
     def _update(self, k: int):
         """One optimiser step on every parameter, as ``optimizer.step`` would take it.

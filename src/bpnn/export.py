@@ -1,0 +1,175 @@
+"""ONNX export: a bpnn model as a standard ONNX graph that takes the same raw input bpnn takes.
+
+``to_onnx(model)`` builds, in opset ``OPSET`` (17, IR version 8; onnxruntime 1.14 and later):
+
+    input (N, d): uint8 pixels for image models, else raw features (the network's float type)
+      -> Cast (uint8 only) -> the model's preprocessing: Mul (scale) or Sub + Div (standardize)
+      -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
+         for identity); the output layer's Softmax where the model has one
+      -> outputs: classifiers ``probabilities`` (N, k) (a softmax output as it is, other outputs
+         clipped at 0 and normalised, as ``Model.predict_proba``) and ``label`` (N,) (the
+         class with the largest output, as a label: int64 or string); regressors ``values``
+         (N, k) in the targets' units; a bare ``Network`` gives its ``outputs``.
+
+The graph's metadata (``metadata_props``) holds the architecture, task, classes, preprocessing,
+training settings and results as JSON strings.  Needs ``onnx`` (``pip install 'bpnn[onnx]'``);
+nothing else in bpnn imports this module.  Not here: running the graph (onnxruntime).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import __version__
+from .errors import BpnnError
+from .model import Model
+from .network import Network
+
+__all__ = ["to_onnx", "save_onnx", "OPSET", "IR_VERSION"]
+
+OPSET = 17
+IR_VERSION = 8
+_ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu",
+                   "softmax": "Softmax", "identity": None}
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise BpnnError("ONNX export needs the onnx package: pip install 'bpnn[onnx]'") from None
+    return onnx
+
+
+class _Graph:
+    """Nodes and constants being collected, with fresh names."""
+
+    def __init__(self, onnx, dtype: np.dtype):
+        self.onnx, self.dtype = onnx, dtype
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def const(self, name: str, value, dtype=None) -> str:
+        array = np.asarray(value, dtype=dtype or self.dtype)
+        self.inits.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, inputs: list, output: str | None = None, **attrs) -> str:
+        self.count += 1
+        output = output or f"{op_type.lower()}_{self.count}"
+        self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [output], **attrs))
+        return output
+
+
+def _preprocess(g: _Graph, x: str, model: Model | None) -> str:
+    prep = None if model is None else model.preprocessing
+    if prep is None or prep.kind == "none":
+        return x
+    if prep.kind == "scale":
+        return g.op("Mul", [x, g.const("scale", prep.scale)])
+    x = g.op("Sub", [x, g.const("mean", prep.mean)])
+    return g.op("Div", [x, g.const("std", prep.std)])
+
+
+def _layers(g: _Graph, x: str, net: Network) -> str:
+    """Gemm + activation per layer; returns the output layer's activations (N, k)."""
+    for i, layer in enumerate(net.layers):
+        x = g.op("Gemm", [x, g.const(f"W{i}", layer.W), g.const(f"b{i}", layer.b)], transB=1)
+        name = layer.activation.name
+        if name == "leaky_relu":
+            x = g.op("LeakyRelu", [x], alpha=float(layer.activation.alpha))
+        elif name == "softmax":
+            x = g.op("Softmax", [x], axis=1)
+        elif _ACTIVATION_OPS[name]:
+            x = g.op(_ACTIVATION_OPS[name], [x])
+    return x
+
+
+def _probabilities(g: _Graph, y: str, net: Network) -> str:
+    """``Model.predict_proba``: softmax as it is; else clip at 0 and normalise (1/k if all 0)."""
+    if net.output == "softmax":
+        return g.op("Identity", [y], "probabilities")
+    clipped = g.op("Relu", [y])
+    total = g.op("ReduceSum", [clipped, g.const("axis1", [1], np.int64)], keepdims=1)
+    positive = g.op("Greater", [total, g.const("zero", 0)])
+    safe = g.op("Where", [positive, total, g.const("one", 1)])
+    uniform = g.const("uniform", np.full((1, net.n_outputs), 1 / net.n_outputs))
+    return g.op("Where", [positive, g.op("Div", [clipped, safe]), uniform], "probabilities")
+
+
+def _outputs(g: _Graph, y: str, model: Model | None) -> list:
+    """The graph's outputs (name, element type, shape) after adding their nodes."""
+    onnx, net = g.onnx, (model.net if model else None)
+    tensor = onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
+    if model is None:
+        g.op("Identity", [y], "outputs")
+        return [("outputs", tensor)]
+    targets = model.targets
+    if model.task == "classify":
+        probs = _probabilities(g, y, net)
+        classes = np.asarray(targets.classes)
+        classes = classes.astype(object) if classes.dtype.kind == "U" else classes.astype(np.int64)
+        index = g.op("ArgMax", [y], axis=1, keepdims=0)
+        g.op("Gather", [g.const("classes", classes, classes.dtype), index], "label")
+        label_type = onnx.TensorProto.STRING if classes.dtype == object else onnx.TensorProto.INT64
+        return [(probs, tensor), ("label", label_type)]
+    if targets.mean is not None:
+        y = g.op("Add", [g.op("Mul", [y, g.const("target_std", targets.std)]),
+                         g.const("target_mean", targets.mean)])
+    g.op("Identity", [y], "values")
+    return [("values", tensor)]
+
+
+def _input_type(model: Model | None, net: Network, input_type: str | None) -> np.dtype:
+    """uint8 for image models (raw pixels), else the network's float type."""
+    if input_type is not None:
+        if input_type not in ("uint8", "float32", "float64"):
+            raise ValueError(f"input type must be uint8, float32 or float64, got {input_type!r}")
+        return np.dtype(input_type)
+    data = (model.meta.get("data") or {}) if model else {}
+    image = model is not None and (data.get("kind") == "image" or model.preprocessing.image_shape)
+    return np.dtype(np.uint8) if image else net.dtype
+
+
+def _metadata(model: Model | None, net: Network) -> dict:
+    meta = {"bpnn_version": __version__, "architecture": net.config()}
+    if model is not None:
+        meta.update(task=model.task, targets=model.targets.to_dict(),
+                    classes=None if model.classes is None else model.classes.tolist(),
+                    preprocessing=model.preprocessing.to_dict(),
+                    training=model.meta.get("config"), results=model.meta.get("results"))
+    return {k: json.dumps(v) for k, v in meta.items()}
+
+
+def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int = OPSET):
+    """The ONNX ``ModelProto`` of a ``bpnn.Model`` (or of a bare ``Network``), checked by
+    ``onnx.checker``.  input_type: the raw input's element type (default: uint8 for image
+    models, else the network's float type)."""
+    onnx = _onnx()
+    net = model.net if isinstance(model, Model) else model
+    full = model if isinstance(model, Model) else None
+    g = _Graph(onnx, net.dtype)
+    in_type = _input_type(full, net, input_type)
+    x = "input" if in_type == net.dtype else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
+    y = _layers(g, _preprocess(g, x, full), net)
+    outputs = _outputs(g, y, full)
+    n = "N"
+    graph = onnx.helper.make_graph(
+        g.nodes, "bpnn", [onnx.helper.make_tensor_value_info(
+            "input", onnx.helper.np_dtype_to_tensor_dtype(in_type), [n, net.n_inputs])],
+        [onnx.helper.make_tensor_value_info(name, kind, [n, net.n_outputs] if name != "label" else [n])
+         for name, kind in outputs], initializer=g.inits)
+    proto = onnx.helper.make_model(graph, producer_name="bpnn", producer_version=__version__,
+                                   opset_imports=[onnx.helper.make_opsetid("", opset)],
+                                   ir_version=IR_VERSION,
+                                   doc_string=f"bpnn {'-'.join(map(str, net.sizes))} network")
+    onnx.helper.set_model_props(proto, _metadata(full, net))
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def save_onnx(model: Model | Network, path, **options) -> None:
+    """Write ``to_onnx(model, **options)`` to ``path``."""
+    proto = to_onnx(model, **options)
+    with open(path, "wb") as f:
+        f.write(proto.SerializeToString())
