@@ -207,6 +207,8 @@ class Trainer:
 
         A run that fails before its first checkpoint leaves no half-made run folder behind.
         """
+        if self.out_dir is None:  # nothing written, nothing to clean up
+            return self._run()
         fresh = not (self.out_dir / "checkpoint.npz").exists()
         created = not self.out_dir.exists()
         try:
