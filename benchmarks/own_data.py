@@ -16,7 +16,6 @@ import json
 import platform
 import time
 
-import numpy as np
 
 import bpnn
 
@@ -93,7 +92,7 @@ def main() -> None:
         print(json.dumps({"machine": platform.processor() or platform.machine(), "epochs": args.epochs,
                           "rows": rows}))
         return
-    print(f"| data set | metric | bpnn | scikit-learn | bpnn s/epoch | scikit-learn s/epoch | time ratio |")
+    print("| data set | metric | bpnn | scikit-learn | bpnn s/epoch | scikit-learn s/epoch | time ratio |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['data']} | {r['metric']} | {r['bpnn']:.4f} | {r['sklearn']:.4f} | "

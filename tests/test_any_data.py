@@ -3,7 +3,6 @@ integer or text labels, regression; exact batches; resume refusing changed setti
 from __future__ import annotations
 
 import csv
-import json
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ import bpnn
 import bpnn.train as train_mod
 from bpnn import fast
 from bpnn.cli import main
-from bpnn.data import write_idx
 
 
 def run_cli(capsys, *argv):

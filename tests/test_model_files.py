@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import bpnn
-from bpnn.checkpoint import load_arrays, save_arrays
+from bpnn.checkpoint import load_arrays
 from bpnn.cli import main
 from bpnn.errors import FormatError
 from test_checkpoint import rewrite
