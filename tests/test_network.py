@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bpnn import Network
+from bpnn import Network, load_model, save_model
 from bpnn.gradcheck import check_network
 
 
@@ -100,6 +100,7 @@ def test_config_round_trip_and_copy(rng):
                   init="xavier", dtype=np.float32, seed=3, dropout=[0.0, 0.2, 0.1])
     config = net.config()
     assert config == {"sizes": [5, 7, 4, 3], "activation": "leaky_relu", "output": "softmax",
+                      "activation_params": {"alpha": 0.01}, "output_params": {},
                       "loss": "cross_entropy", "init": "xavier", "dtype": "float32",
                       "dropout": [0.0, 0.2, 0.1]}
     again = Network.from_config(config, net.params())
@@ -178,3 +179,18 @@ def test_dropout_masks_follow_the_seed(rng):
     assert (dW1[:, dropped] == 0).all() and (dW0[dropped] == 0).all() and (db0[dropped] == 0).all()
     same = net.gradient(X[:1], T[:1], rng=np.random.default_rng(3))
     np.testing.assert_array_equal(same[0][0], dW0)
+
+
+def test_an_activation_keeps_its_parameters_through_config_copy_and_files(tmp_path, rng):
+    """A LeakyReLU(0.2) used to come back from save/load/copy as the default 0.01."""
+    from bpnn.activations import LeakyReLU
+    net = Network([4, 6, 3], activation=LeakyReLU(0.2), dtype=np.float64, seed=0)
+    X = rng.normal(size=(5, 4))
+    assert net.config()["activation_params"] == {"alpha": 0.2}
+    np.testing.assert_array_equal(net.copy().predict(X), net.predict(X))
+    save_model(tmp_path / "m.npz", net)
+    loaded, _ = load_model(tmp_path / "m.npz")
+    assert loaded.layers[0].activation.alpha == 0.2
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    with pytest.raises(ValueError, match="takes no settings"):
+        Network.from_config({**net.config(), "output_params": {"alpha": 0.5}})

@@ -47,6 +47,10 @@ class Activation:
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.forward(z)
 
+    def params(self) -> dict:
+        """The activation's own settings (saved with a model so it comes back the same)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -107,6 +111,9 @@ class LeakyReLU(Activation):
     def derivative(self, y):
         return np.where(y > 0, 1.0, self.alpha).astype(y.dtype)
 
+    def params(self) -> dict:
+        return {"alpha": self.alpha}
+
     def __repr__(self):
         return f"LeakyReLU(alpha={self.alpha})"
 
@@ -153,13 +160,18 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 }
 
 
-def get_activation(name: str | Activation) -> Activation:
-    """Return an activation instance for a registry name (or pass an instance through)."""
+def get_activation(name: str | Activation, params: dict | None = None) -> Activation:
+    """Return an activation instance for a registry name and its ``params`` (or pass an
+    instance through)."""
     if isinstance(name, Activation):
         return name
     try:
-        return ACTIVATIONS[name]()
-    except KeyError:
+        cls = ACTIVATIONS[name]
+    except (KeyError, TypeError):
         raise ValueError(
             f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
         ) from None
+    try:
+        return cls(**(params or {}))
+    except TypeError:
+        raise ValueError(f"activation {name!r} takes no settings {params!r}") from None

@@ -151,6 +151,8 @@ class Network:
         """The architecture as plain JSON-able data (no weights)."""
         return {
             "sizes": self.sizes, "activation": self.activation, "output": self.output,
+            "activation_params": self.layers[0].activation.params() if len(self.layers) > 1 else {},
+            "output_params": self.layers[-1].activation.params(),
             "loss": self.loss, "init": self.init, "dtype": self.dtype.name,
             "dropout": [layer.dropout for layer in self.layers],
         }
@@ -158,7 +160,9 @@ class Network:
     @classmethod
     def from_config(cls, config: dict, params=None) -> "Network":
         """Rebuild a network from ``config()``; ``params`` as returned by ``params()``."""
-        net = cls(config["sizes"], activation=config["activation"], output=config["output"],
+        hidden = get_activation(config["activation"], config.get("activation_params"))
+        output = get_activation(config["output"], config.get("output_params"))
+        net = cls(config["sizes"], activation=hidden, output=output,
                   loss=config["loss"], init=config.get("init", "uniform"),
                   dtype=config.get("dtype", "float64"), dropout=config.get("dropout", 0.0), seed=0)
         if params is not None:
