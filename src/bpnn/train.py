@@ -184,11 +184,7 @@ class Trainer:
                             f"{train.X.shape} {train.X.dtype}")
         if config.task != self.targets.task:
             raise BpnnError(f"the settings say task {config.task!r}, the targets are for {self.targets.task!r}")
-        width, n_out = train.X.shape[1], self.targets.n_outputs
-        if config.layers[0] != width or config.layers[-1] != n_out:
-            what = f"{n_out} classes" if config.task == "classify" else f"{n_out} target value(s)"
-            raise BpnnError(f"layers {'-'.join(map(str, config.layers))} do not fit the data: it has "
-                            f"{width} features and {what}, so layers must be {width},...,{n_out}")
+        check_layers(config.layers, train.X.shape[1], self.targets.n_outputs, config.task)
         if config.augment and (self.preprocessing.pixel_scale(train.X) is None or not self._square()):
             raise BpnnError("augment shifts square uint8 images scaled by a factor; these features are not")
         split = {"val": self.val, "test": self.test, "train": train, "loss": train}[config.stop_on]
@@ -516,6 +512,14 @@ class Trainer:
         # A run that stopped early and is given more epochs goes on from its current weights.
         if self.history.stopped_early and self.epoch < self.config.epochs and meta["config"]["epochs"] < self.config.epochs:
             self.history.stopped_early, self.history.stop_reason = False, None
+
+
+def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "layers") -> None:
+    """One line, naming the option, when layer sizes do not fit the data's width and outputs."""
+    if layers[0] != width or layers[-1] != n_out:
+        what = f"{n_out} classes" if task == "classify" else f"{n_out} target value(s)"
+        raise BpnnError(f"{name} {','.join(map(str, layers))} does not fit the data: it has "
+                        f"{width} features and {what}, so {name} must be {width},...,{n_out}")
 
 
 def checkpoint_config(meta: dict, path, changes: dict | None = None) -> TrainConfig:

@@ -20,7 +20,7 @@ from ..losses import LOSSES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..presets import PRESETS
 from ..settings import RESUMABLE, TrainConfig
-from ..train import Trainer, checkpoint_config, read_checkpoint
+from ..train import Trainer, check_layers, checkpoint_config, read_checkpoint
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
@@ -163,6 +163,8 @@ def _new(args, out) -> tuple[Trainer, bool]:
     _check_free(run_dir, args.force)
     prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=args.limit)
     targets = prepared.targets(y)
+    if "layers" in settings:
+        check_layers(config.layers, data.X_train.shape[1], targets.n_outputs, config.task, "--layers")
     info = _data_info(data, args.limit, args.target, args.test, report=not args.no_report)
     out(f"data: {data.describe()}")
     for note in prepared.notes:
