@@ -36,8 +36,8 @@ import numpy as np
 from ..checkpoint import load_model
 from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
+from ..limits import MAX_IMAGE_FILE_BYTES
 
-MAX_STDIN_BYTES = 64 * 2**20
 
 
 def add_parser(sub) -> None:
@@ -246,9 +246,9 @@ def read_source(name: str):
     from .. import imaging  # Pillow loads only when images are read
     if name != "-":
         return imaging.load_image(name)
-    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
-    if len(data) > MAX_STDIN_BYTES:
-        raise imaging.ImageError(f"standard input: more than {MAX_STDIN_BYTES:,} bytes")
+    data = sys.stdin.buffer.read(MAX_IMAGE_FILE_BYTES + 1)
+    if len(data) > MAX_IMAGE_FILE_BYTES:
+        raise imaging.ImageError(f"standard input: more than {MAX_IMAGE_FILE_BYTES:,} bytes")
     if not data:
         raise imaging.ImageError("standard input: empty")
     return imaging.load_image(data, name="standard input")

@@ -1,7 +1,7 @@
 """Classification metrics as the tutorial defines them: error rate = wrong / total.
 
 ``predicted`` and ``labels`` are class indices (n,); the prediction is the argmax of the network's
-outputs (``bpnn.train.predict_classes``).  Not here: losses (``bpnn.losses``), plots.
+outputs (``bpnn.evaluation.scores``).  Not here: losses (``bpnn.losses``), plots.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
-from ..losses import check_labels, one_hot
+from ..losses import get_loss
 from .gzstream import GZIP_MAGIC, GzipError, GzipInflater
 from .idx import read_idx, read_idx_header
 from .split import split_indices
@@ -501,13 +501,9 @@ def validation_split(n: int, n_val: int, rng: np.random.Generator) -> tuple[np.n
 
 def mnist_targets(labels: np.ndarray, loss: str, on: float = 0.9, off: float = 0.1,
                   n_classes: int = 10, dtype=np.float64) -> np.ndarray:
-    """Training targets for ``labels`` (n,): what the loss compares the outputs with.
+    """Training targets for ``labels`` (n,): the loss's own (``Loss.targets``) with MNIST's defaults.
 
     "squared": the tutorial's rows (n, n_classes), ``on`` (0.9) for the digit and ``off`` (0.1)
     elsewhere, so sigmoid outputs never need to saturate.  "cross_entropy": class indices (n,).
     """
-    if loss == "squared":
-        return one_hot(labels, n_classes, on=on, off=off, dtype=dtype)
-    if loss == "cross_entropy":
-        return check_labels(labels, n_classes)
-    raise ValueError(f"unknown loss {loss!r}; choose 'squared' or 'cross_entropy'")
+    return get_loss(loss).targets(labels, n_classes, on, off, dtype)
