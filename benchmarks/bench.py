@@ -3,6 +3,7 @@
 The same as ``bpnn bench`` (see ``bpnn.commands.bench``), except that without ``--data`` and
 ``BPNN_DATA`` it looks for MNIST in ``../shared/data/mnist`` beside the repository first.
 """
+
 import os
 import sys
 from pathlib import Path

@@ -19,6 +19,7 @@ checks the targets: no 5xx, /health p99 under 100 ms, peak memory under 1 GB.
 
 Needs httpx (the ``test`` extra).  Not a unit test: it takes --seconds and loads every core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,11 @@ def png(img: Image.Image) -> bytes:
 def digit(size: int, mode: str = "L") -> Image.Image:
     """A "7" drawn dark on light at size x size (mode "I;16": 16-bit grey)."""
     img = Image.new("L", (size, size), 255)
-    ImageDraw.Draw(img).line([(0.3 * size, 0.2 * size), (0.7 * size, 0.2 * size),
-                              (0.45 * size, 0.85 * size)], fill=0, width=max(2, size // 15))
+    ImageDraw.Draw(img).line(
+        [(0.3 * size, 0.2 * size), (0.7 * size, 0.2 * size), (0.45 * size, 0.85 * size)],
+        fill=0,
+        width=max(2, size // 15),
+    )
     if mode == "I;16":
         return Image.fromarray(np.asarray(img, dtype=np.uint16) * 257)
     return img
@@ -68,28 +72,36 @@ def digit(size: int, mode: str = "L") -> Image.Image:
 def broken_exif(data: bytes) -> bytes:
     """``data`` (a PNG) with an eXIf chunk that is not EXIF."""
     payload = b"garbage!"
-    chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
-             + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
+    chunk = (
+        len(payload).to_bytes(4, "big")
+        + b"eXIf"
+        + payload
+        + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big")
+    )
     return data[:33] + chunk + data[33:]
 
 
 def requests() -> dict[str, tuple[float, dict]]:
     """name -> (share of the requests, httpx keyword arguments for POST /api/predict)."""
-    canvas = json.dumps({"grey": np.asarray(digit(112)).reshape(-1).tolist(), "width": 112,
-                         "height": 112}).encode()  # encoded once: the clients' time is shared
-    near = int(limits.MAX_IMAGE_PIXELS ** 0.5) - 1  # a square just under the pixel limit
+    canvas = json.dumps(
+        {"grey": np.asarray(digit(112)).reshape(-1).tolist(), "width": 112, "height": 112}
+    ).encode()  # encoded once: the clients' time is shared
+    near = int(limits.MAX_IMAGE_PIXELS**0.5) - 1  # a square just under the pixel limit
     small = png(digit(200))
     raw = {"content-type": "image/png"}
     return {
-        "canvas grey levels": (0.40, {"content": canvas,
-                                      "headers": {"content-type": "application/json"}}),
+        "canvas grey levels": (
+            0.40,
+            {"content": canvas, "headers": {"content-type": "application/json"}},
+        ),
         "small png": (0.15, {"content": small, "headers": raw}),
         "near-limit 16-bit png": (0.20, {"content": png(digit(near, "I;16")), "headers": raw}),
-        "over the pixel limit": (0.05, {"content": png(digit(near + 100, "I;16")),
-                                        "headers": raw}),
-        "over the byte limit": (0.05, {"content": os.urandom(limits.MAX_UPLOAD_BYTES + 1),
-                                       "headers": raw}),
-        "truncated png": (0.075, {"content": small[:len(small) // 2], "headers": raw}),
+        "over the pixel limit": (0.05, {"content": png(digit(near + 100, "I;16")), "headers": raw}),
+        "over the byte limit": (
+            0.05,
+            {"content": os.urandom(limits.MAX_UPLOAD_BYTES + 1), "headers": raw},
+        ),
+        "truncated png": (0.075, {"content": small[: len(small) // 2], "headers": raw}),
         "broken exif": (0.075, {"content": broken_exif(small), "headers": raw}),
     }
 
@@ -102,9 +114,21 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bpnn", "serve", str(model), "--host",
-                             "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bpnn",
+            "serve",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -161,7 +185,7 @@ async def slow_client(port: int, stop: float, counts: Counter):
                     if not await asyncio.wait_for(reader.read(1), 1.0) and reader.at_eof():
                         counts["cut off by the server"] += 1
                         break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     writer.write(b"x")
         except OSError:
             counts["cut off by the server"] += 1
@@ -201,7 +225,8 @@ async def run_load(port: int, clients: int, slow: int, seconds: float) -> dict:
         started = time.perf_counter()
         await asyncio.gather(
             *(client(http, mix, stop, seen, random.Random(i)) for i in range(clients)),
-            *(slow_client(port, stop, slow_counts) for _ in range(slow)))
+            *(slow_client(port, stop, slow_counts) for _ in range(slow)),
+        )
         elapsed = time.perf_counter() - started
     health, health_failures = results.get(timeout=60)
     probe.join()
@@ -215,16 +240,19 @@ def summarise(seen, health, health_failures, slow_counts, elapsed) -> dict:
         by_kind.setdefault(name, Counter())[str(status)] += 1
     statuses = Counter(str(status) for _, status, _ in seen)
     return {
-        "requests": len(seen), "seconds": round(elapsed, 1),
+        "requests": len(seen),
+        "seconds": round(elapsed, 1),
         "requests_per_s": round(len(seen) / elapsed, 1),
         "p50_ms": round(1000 * float(np.percentile(times, 50)), 1),
         "p99_ms": round(1000 * float(np.percentile(times, 99)), 1),
-        "statuses": dict(statuses), "by_kind": {k: dict(v) for k, v in by_kind.items()},
+        "statuses": dict(statuses),
+        "by_kind": {k: dict(v) for k, v in by_kind.items()},
         "5xx": sum(n for s, n in statuses.items() if s.startswith("5")),
         "client_errors": sum(n for s, n in statuses.items() if not s.isdigit()),
         "health_requests": len(health),
         "health_p99_ms": round(1000 * float(np.percentile(health, 99)), 1),
-        "health_failures": dict(health_failures), "slow_clients": dict(slow_counts),
+        "health_failures": dict(health_failures),
+        "slow_clients": dict(slow_counts),
     }
 
 
@@ -237,8 +265,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model.npz"
-        bpnn.save_model(model, bpnn.Network([784, 300, 10], output="softmax",
-                                            loss="cross_entropy", seed=0))
+        bpnn.save_model(
+            model, bpnn.Network([784, 300, 10], output="softmax", loss="cross_entropy", seed=0)
+        )
         port = free_port()
         server = start_server(model, port)
         try:
@@ -247,10 +276,15 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(10)
-    result |= {"clients": args.clients, "slow": args.slow,
-               "targets_met": {"no 5xx": result["5xx"] == 0,
-                               "/health p99 < 100 ms": result["health_p99_ms"] < 1000 * HEALTH_TARGET_S,
-                               "peak RSS < 1 GB": result["peak_rss_mb"] * 2**20 < RSS_TARGET_BYTES}}
+    result |= {
+        "clients": args.clients,
+        "slow": args.slow,
+        "targets_met": {
+            "no 5xx": result["5xx"] == 0,
+            "/health p99 < 100 ms": result["health_p99_ms"] < 1000 * HEALTH_TARGET_S,
+            "peak RSS < 1 GB": result["peak_rss_mb"] * 2**20 < RSS_TARGET_BYTES,
+        },
+    }
     print(json.dumps(result, indent=None if args.json else 1))
     return 0 if all(result["targets_met"].values()) else 1
 

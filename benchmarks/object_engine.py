@@ -11,6 +11,7 @@ sigmoid's rounding differs).
 MNIST is read from --data, else BPNN_DATA, else ../shared/data/mnist (the gzip IDX files).
 Timings on a shared machine are noisy; the ratio, measured side by side, is what to quote.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import tutorial_objects as tutorial  # the reference copy beside this script
-from bpnn import Network
-from bpnn import neurons
+from bpnn import Network, neurons
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [784, 300, 10]
@@ -58,15 +58,21 @@ def tutorial_network(params: list[np.ndarray]) -> tutorial.Network:
     for conn in net.connections.connections:
         down, up = conn.downstream_node, conn.upstream_node
         W, b = params[2 * (down.layer_index - 1)], params[2 * down.layer_index - 1]
-        conn.weight = float(b[down.node_index] if isinstance(up, tutorial.ConstNode)
-                            else W[down.node_index, up.node_index])
+        conn.weight = float(
+            b[down.node_index]
+            if isinstance(up, tutorial.ConstNode)
+            else W[down.node_index, up.node_index]
+        )
     return net
 
 
 def tutorial_params(net: tutorial.Network) -> list[np.ndarray]:
     """Read the tutorial network's weights back into the vectorised layout."""
-    params = [np.zeros(shape) for n_in, n_out in zip(SIZES[:-1], SIZES[1:])
-              for shape in ((n_out, n_in), (n_out,))]
+    params = [
+        np.zeros(shape)
+        for n_in, n_out in zip(SIZES[:-1], SIZES[1:])
+        for shape in ((n_out, n_in), (n_out,))
+    ]
     for conn in net.connections.connections:
         down, up = conn.downstream_node, conn.upstream_node
         if isinstance(up, tutorial.ConstNode):
@@ -112,9 +118,12 @@ def main(argv=None) -> int:
     assert diff < 1e-12, f"the engines disagree: max weight difference {diff:.3g}"
 
     result = {
-        "net": SIZES, "samples": args.samples,
-        "tutorial_s_per_sample": theirs, "neurons_s_per_sample": ours,
-        "speedup": theirs / ours, "max_weight_difference": diff,
+        "net": SIZES,
+        "samples": args.samples,
+        "tutorial_s_per_sample": theirs,
+        "neurons_s_per_sample": ours,
+        "speedup": theirs / ours,
+        "max_weight_difference": diff,
         "build_s": {"tutorial": build_tutorial, "neurons": build_ours},
     }
     if args.json:

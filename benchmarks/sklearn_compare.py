@@ -18,6 +18,7 @@ Reported per set: test accuracy (or R^2) and seconds per epoch (fit time / epoch
 mean over ``--seeds`` seeds, and the ratio of the fastest seed's times (the least disturbed on a
 shared machine).  ``--no-mnist`` skips MNIST.  Not a unit test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ from bpnn.sklearn import BPNNClassifier, BPNNRegressor
 
 def mnist(folder):
     from bpnn.data import load_mnist
+
     X, y = load_mnist(folder, "train")
     Xt, yt = load_mnist(folder, "test")
     return X, y, Xt, yt
@@ -57,9 +59,18 @@ def diabetes(seed):
 
 
 def settings(hidden, epochs, lr, batch, seed) -> dict:
-    return dict(hidden_layer_sizes=hidden, activation="relu", solver="adam", alpha=1e-4,
-                batch_size=batch, learning_rate_init=lr, max_iter=epochs, n_iter_no_change=epochs,
-                early_stopping=False, random_state=seed)
+    return dict(
+        hidden_layer_sizes=hidden,
+        activation="relu",
+        solver="adam",
+        alpha=1e-4,
+        batch_size=batch,
+        learning_rate_init=lr,
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        early_stopping=False,
+        random_state=seed,
+    )
 
 
 def timed_fit(est, X, y, Xt, yt) -> dict:
@@ -68,8 +79,11 @@ def timed_fit(est, X, y, Xt, yt) -> dict:
         start = time.perf_counter()
         est.fit(X, y)
         seconds = time.perf_counter() - start
-    return {"score": float(est.score(Xt, yt)), "epochs": int(est.n_iter_),
-            "s_per_epoch": seconds / est.n_iter_}
+    return {
+        "score": float(est.score(Xt, yt)),
+        "epochs": int(est.n_iter_),
+        "s_per_epoch": seconds / est.n_iter_,
+    }
 
 
 def compare(name, data, classify, hidden, epochs, lr, batch, seeds, bpnn_extra, sk_input=None):
@@ -83,13 +97,23 @@ def compare(name, data, classify, hidden, epochs, lr, batch, seeds, bpnn_extra, 
         rows["bpnn"].append(timed_fit(ours, X, y, Xt, yt))
         Xs, Xts = (X, Xt) if sk_input is None else (sk_input(X), sk_input(Xt))
         rows["sklearn"].append(timed_fit(theirs, Xs, y, Xts, yt))
-    out = {"data": name, "metric": "accuracy" if classify else "R^2", "hidden": list(hidden),
-           "epochs": epochs, "lr": lr, "batch_size": batch, "seeds": list(seeds)}
+    out = {
+        "data": name,
+        "metric": "accuracy" if classify else "R^2",
+        "hidden": list(hidden),
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch,
+        "seeds": list(seeds),
+    }
     for who, runs in rows.items():
         times = [r["s_per_epoch"] for r in runs]
-        out[who] = {"score": float(np.mean([r["score"] for r in runs])),
-                    "s_per_epoch": float(np.mean(times)), "s_per_epoch_min": float(min(times)),
-                    "scores": [r["score"] for r in runs]}
+        out[who] = {
+            "score": float(np.mean([r["score"] for r in runs])),
+            "s_per_epoch": float(np.mean(times)),
+            "s_per_epoch_min": float(min(times)),
+            "scores": [r["score"] for r in runs],
+        }
     # the fastest of the seeds' epochs: the least disturbed by other jobs on a shared machine
     out["time_ratio"] = out["bpnn"]["s_per_epoch_min"] / out["sklearn"]["s_per_epoch_min"]
     out["score_gap_points"] = 100 * (out["bpnn"]["score"] - out["sklearn"]["score"])
@@ -100,13 +124,21 @@ def machine() -> dict:
     model = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            model = next(
+                line.split(":", 1)[1].strip() for line in f if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     import numpy
     import sklearn
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": numpy.__version__, "scikit-learn": sklearn.__version__}
+
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
 def main(argv=None) -> int:
@@ -120,25 +152,50 @@ def main(argv=None) -> int:
     seeds = range(args.seeds)
     results = [
         compare("digits", digits, True, (100,), 100, 1e-3, 200, seeds, {"preprocessing": "none"}),
-        compare("diabetes", diabetes, False, (100,), 200, 1e-3, 200, seeds,
-                {"preprocessing": "none", "targets": "none"}),
+        compare(
+            "diabetes",
+            diabetes,
+            False,
+            (100,),
+            200,
+            1e-3,
+            200,
+            seeds,
+            {"preprocessing": "none", "targets": "none"},
+        ),
     ]
     folder = args.data or os.environ.get("BPNN_DATA")
     if folder and not args.no_mnist:
         data = mnist(folder)
-        results.append(compare("mnist", lambda seed: data, True, (300,), args.mnist_epochs, 1e-3,
-                               200, [0], {}, sk_input=lambda X: X / 255.0))
+        results.append(
+            compare(
+                "mnist",
+                lambda seed: data,
+                True,
+                (300,),
+                args.mnist_epochs,
+                1e-3,
+                200,
+                [0],
+                {},
+                sk_input=lambda X: X / 255.0,
+            )
+        )
     report = {"machine": machine(), "results": results}
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
     print(f"{report['machine']}")
-    print(f"{'data':9} {'metric':9} {'bpnn':>8} {'sklearn':>8} {'gap(pts)':>9} "
-          f"{'bpnn s/ep':>10} {'sk s/ep':>9} {'ratio':>6}")
+    print(
+        f"{'data':9} {'metric':9} {'bpnn':>8} {'sklearn':>8} {'gap(pts)':>9} "
+        f"{'bpnn s/ep':>10} {'sk s/ep':>9} {'ratio':>6}"
+    )
     for r in results:
-        print(f"{r['data']:9} {r['metric']:9} {r['bpnn']['score']:8.4f} {r['sklearn']['score']:8.4f} "
-              f"{r['score_gap_points']:9.2f} {r['bpnn']['s_per_epoch']:10.4f} "
-              f"{r['sklearn']['s_per_epoch']:9.4f} {r['time_ratio']:6.2f}")
+        print(
+            f"{r['data']:9} {r['metric']:9} {r['bpnn']['score']:8.4f} {r['sklearn']['score']:8.4f} "
+            f"{r['score_gap_points']:9.2f} {r['bpnn']['s_per_epoch']:10.4f} "
+            f"{r['sklearn']['s_per_epoch']:9.4f} {r['time_ratio']:6.2f}"
+        )
     print("s/ep: mean over seeds; ratio: of the fastest seed's epochs")
     return 0
 

@@ -7,6 +7,7 @@ weight.  Only comments, the ``__str__``/``dump`` helpers and Python 2 idioms wer
 
 Used by ``benchmarks/object_engine.py``; not part of the bpnn package, never imported by it.
 """
+
 import random
 from functools import reduce
 
@@ -17,7 +18,7 @@ def sigmoid(inX):
     return 1.0 / (1 + exp(-inX))
 
 
-class Node(object):
+class Node:
     def __init__(self, layer_index, node_index):
         self.layer_index = layer_index
         self.node_index = node_index
@@ -36,21 +37,22 @@ class Node(object):
         self.upstream.append(conn)
 
     def calc_output(self):
-        output = reduce(lambda ret, conn: ret + conn.upstream_node.output * conn.weight,
-                        self.upstream, 0)
+        output = reduce(
+            lambda ret, conn: ret + conn.upstream_node.output * conn.weight, self.upstream, 0
+        )
         self.output = sigmoid(output)
 
     def calc_hidden_layer_delta(self):
         downstream_delta = reduce(
-            lambda ret, conn: ret + conn.downstream_node.delta * conn.weight,
-            self.downstream, 0.0)
+            lambda ret, conn: ret + conn.downstream_node.delta * conn.weight, self.downstream, 0.0
+        )
         self.delta = self.output * (1 - self.output) * downstream_delta
 
     def calc_output_layer_delta(self, label):
         self.delta = self.output * (1 - self.output) * (label - self.output)
 
 
-class ConstNode(object):
+class ConstNode:
     def __init__(self, layer_index, node_index):
         self.layer_index = layer_index
         self.node_index = node_index
@@ -62,12 +64,12 @@ class ConstNode(object):
 
     def calc_hidden_layer_delta(self):
         downstream_delta = reduce(
-            lambda ret, conn: ret + conn.downstream_node.delta * conn.weight,
-            self.downstream, 0.0)
+            lambda ret, conn: ret + conn.downstream_node.delta * conn.weight, self.downstream, 0.0
+        )
         self.delta = self.output * (1 - self.output) * downstream_delta
 
 
-class Layer(object):
+class Layer:
     def __init__(self, layer_index, node_count):
         self.layer_index = layer_index
         self.nodes = []
@@ -84,7 +86,7 @@ class Layer(object):
             node.calc_output()
 
 
-class Connection(object):
+class Connection:
     def __init__(self, upstream_node, downstream_node):
         self.upstream_node = upstream_node
         self.downstream_node = downstream_node
@@ -102,7 +104,7 @@ class Connection(object):
         self.weight += rate * self.gradient
 
 
-class Connections(object):
+class Connections:
     def __init__(self):
         self.connections = []
 
@@ -110,7 +112,7 @@ class Connections(object):
         self.connections.append(connection)
 
 
-class Network(object):
+class Network:
     def __init__(self, layers):
         self.connections = Connections()
         self.layers = []
@@ -118,9 +120,11 @@ class Network(object):
         for i in range(layer_count):
             self.layers.append(Layer(i, layers[i]))
         for layer in range(layer_count - 1):
-            connections = [Connection(upstream_node, downstream_node)
-                           for upstream_node in self.layers[layer].nodes
-                           for downstream_node in self.layers[layer + 1].nodes[:-1]]
+            connections = [
+                Connection(upstream_node, downstream_node)
+                for upstream_node in self.layers[layer].nodes
+                for downstream_node in self.layers[layer + 1].nodes[:-1]
+            ]
             for conn in connections:
                 self.connections.add_connection(conn)
                 conn.downstream_node.append_upstream_connection(conn)

@@ -9,6 +9,7 @@ Each is drawn with Pillow from a few pen strokes, deterministic (seeded):
 
 ``bpnn predict MODEL examples/*`` should read 7, 2 and 4.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,10 +21,24 @@ HERE = Path(__file__).resolve().parent
 
 # Strokes in unit coordinates (x right, y down), as a hand would draw them.
 SEVEN = [[(0.27, 0.24), (0.45, 0.22), (0.72, 0.21), (0.62, 0.40), (0.52, 0.60), (0.45, 0.82)]]
-TWO = [[(0.30, 0.33), (0.36, 0.20), (0.50, 0.15), (0.64, 0.20), (0.68, 0.33), (0.60, 0.48),
-        (0.45, 0.64), (0.30, 0.82), (0.50, 0.81), (0.72, 0.82)]]
-FOUR = [[(0.34, 0.16), (0.30, 0.40), (0.29, 0.55), (0.50, 0.55), (0.72, 0.54)],
-        [(0.63, 0.18), (0.62, 0.50), (0.62, 0.86)]]
+TWO = [
+    [
+        (0.30, 0.33),
+        (0.36, 0.20),
+        (0.50, 0.15),
+        (0.64, 0.20),
+        (0.68, 0.33),
+        (0.60, 0.48),
+        (0.45, 0.64),
+        (0.30, 0.82),
+        (0.50, 0.81),
+        (0.72, 0.82),
+    ]
+]
+FOUR = [
+    [(0.34, 0.16), (0.30, 0.40), (0.29, 0.55), (0.50, 0.55), (0.72, 0.54)],
+    [(0.63, 0.18), (0.62, 0.50), (0.62, 0.86)],
+]
 
 
 def smooth(points, rounds: int = 3):
@@ -57,7 +72,7 @@ def photo_seven(rng) -> Image.Image:
     ink = np.asarray(mask, dtype=float)[..., None] / 255 * 0.85
     paper = np.array([236, 230, 214], dtype=float)
     pen = np.array([35, 45, 110], dtype=float)
-    yy, xx = np.mgrid[0:size[1], 0:size[0]]
+    yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
     light = 1.02 - 0.25 * (xx / size[0]) * (yy / size[1])  # shadow towards one corner
     rgb = (paper * (1 - ink) + pen * ink) * light[..., None]
     rgb += rng.normal(0, 5, rgb.shape)

@@ -10,6 +10,7 @@
 Markers: ``slow`` tests run only when ``BPNN_DATA`` is set; ``browser`` tests need Chromium
 (``BPNN_REQUIRE_BROWSER=1`` turns a missing browser into a failure instead of a skip).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -22,8 +23,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
-MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,7 +66,7 @@ def synthetic_digits(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
     for i, k in enumerate(labels):
         row = 2 * int(k) + 4
-        images[i, row:row + 2, 4:24] = 200 + rng.integers(0, 55)
+        images[i, row : row + 2, 4:24] = 200 + rng.integers(0, 55)
     return images, labels
 
 

@@ -6,6 +6,7 @@
   on the real MNIST (about 97% test accuracy, a few seconds); cached per test session so several
   test files share one training run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,8 +19,18 @@ import bpnn
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 # Example image names say which digit they show: examples/seven.jpg is a 7.
-WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-         "eight": 8, "nine": 9}
+WORDS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
 
 
 def example_images() -> list[Path]:
@@ -30,7 +41,7 @@ def read_idx(path: Path) -> np.ndarray:
     """A gzip IDX file of unsigned bytes as a numpy array (read independently of bpnn.data)."""
     raw = gzip.open(path).read()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -45,14 +56,20 @@ def mnist_net(folder: Path, epochs: int = 2, seed: int = 0) -> bpnn.Network:
     X = read_idx(folder / "train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255
     y = read_idx(folder / "train-labels-idx1-ubyte.gz").astype(np.int64)
     rng = np.random.default_rng(seed)
-    net = bpnn.Network([784, 128, 10], activation="relu", loss="cross_entropy", init="he",
-                       dtype=np.float32, seed=rng)
+    net = bpnn.Network(
+        [784, 128, 10],
+        activation="relu",
+        loss="cross_entropy",
+        init="he",
+        dtype=np.float32,
+        seed=rng,
+    )
     opt = bpnn.SGD(lr=0.1, momentum=0.9)
     T = np.eye(10, dtype=np.float32)[y]
     for _ in range(epochs):
         order = rng.permutation(len(X))
         for start in range(0, len(X), 64):
-            idx = order[start:start + 64]
+            idx = order[start : start + 64]
             grads = net.gradient(X[idx], T[idx])
             opt.step(net.params(), [g for pair in grads for g in pair])
     return net

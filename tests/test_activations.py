@@ -1,4 +1,5 @@
 """Activations: values, derivatives from the output, softmax's Jacobian, stability, registry."""
+
 from __future__ import annotations
 
 import warnings
@@ -14,8 +15,11 @@ Z = np.array([[-3.0, -0.7, -0.2, 0.3, 1.1, 4.0]])  # no point near ReLU's kink a
 
 def test_values_match_their_definitions():
     expected = {
-        "sigmoid": 1 / (1 + np.exp(-Z)), "tanh": np.tanh(Z), "relu": np.maximum(Z, 0),
-        "leaky_relu": np.where(Z > 0, Z, 0.01 * Z), "identity": Z,
+        "sigmoid": 1 / (1 + np.exp(-Z)),
+        "tanh": np.tanh(Z),
+        "relu": np.maximum(Z, 0),
+        "leaky_relu": np.where(Z > 0, Z, 0.01 * Z),
+        "identity": Z,
     }
     for name, want in expected.items():
         np.testing.assert_allclose(get_activation(name).forward(Z), want, rtol=1e-14, atol=1e-15)
@@ -27,7 +31,9 @@ def test_sigmoid_derivative_is_the_tutorials_y_times_1_minus_y():
     y = np.array([[0.2, 0.5, 0.9]])
     np.testing.assert_allclose(get_activation("sigmoid").derivative(y), [[0.16, 0.25, 0.09]])
     np.testing.assert_allclose(get_activation("tanh").derivative(y), [[0.96, 0.75, 0.19]])
-    np.testing.assert_array_equal(get_activation("relu").derivative(np.array([[0.0, 2.0]])), [[0, 1]])
+    np.testing.assert_array_equal(
+        get_activation("relu").derivative(np.array([[0.0, 2.0]])), [[0, 1]]
+    )
     np.testing.assert_allclose(LeakyReLU(0.1).derivative(np.array([[-0.3, 2.0]])), [[0.1, 1.0]])
 
 

@@ -1,5 +1,6 @@
 """Any data set, from the library and the CLI: CSV, .npz, IDX of any size, classification with
 integer or text labels, regression; exact batches; resume refusing changed settings."""
+
 from __future__ import annotations
 
 import csv
@@ -46,17 +47,28 @@ def test_float_features_train_like_uint8_scaled(rng):
     """Float pixels in [0, 1] (standardized by default) reach the accuracy of the same pixels as
     uint8 scaled by 1/255 -- the bug was a silent /255 of float features (chance level)."""
     from sklearn.datasets import load_digits
+
     d = load_digits()
     X8 = (d.data * 255 / 16).round().astype(np.uint8)
-    common = dict(hidden=[64], optimizer="adam", lr=0.002, batch_size=32, epochs=30, seed=0,
-                  test_fraction=0.25)
+    common = dict(
+        hidden=[64],
+        optimizer="adam",
+        lr=0.002,
+        batch_size=32,
+        epochs=30,
+        seed=0,
+        test_fraction=0.25,
+    )
     as_uint8 = bpnn.fit(X8, d.target, **common)
     as_float = bpnn.fit(X8 / 255.0, d.target, preprocessing="none", **common)
     assert as_uint8.preprocessing.kind == "scale" and as_float.preprocessing.kind == "none"
     e8, ef = as_uint8.results["test_error"], as_float.results["test_error"]
     assert e8 < 0.08 and ef < 0.08 and abs(e8 - ef) <= 0.03  # rounding differs, not the method
     standardized = bpnn.fit(d.data, d.target, **common)
-    assert standardized.preprocessing.kind == "standardize" and standardized.results["test_error"] < 0.06
+    assert (
+        standardized.preprocessing.kind == "standardize"
+        and standardized.results["test_error"] < 0.06
+    )
 
 
 def test_text_labels_round_trip(rng, tmp_path):
@@ -84,7 +96,9 @@ def test_regression_reaches_noise_level(rng):
 
 def test_multi_output_regression(rng):
     X = rng.uniform(-1, 1, size=(600, 3))
-    Y = np.stack([X.sum(axis=1), X[:, 0] * 2 - 1], axis=1) * 100  # large units: targets standardized
+    Y = (
+        np.stack([X.sum(axis=1), X[:, 0] * 2 - 1], axis=1) * 100
+    )  # large units: targets standardized
     model = bpnn.fit(X, Y, hidden=[32], lr=0.01, epochs=150, seed=0)
     assert model.predict(X[:4]).shape == (4, 2)
     assert max(np.array(model.results["test_rmse"]) / Y.std(axis=0)) < 0.05  # 5% of the spread
@@ -122,10 +136,20 @@ def test_every_batch_has_batch_size_samples(monkeypatch, rng, tmp_path, batch_si
         def counting(net, cache, T, weights=None):  # once per optimiser step
             sizes.append(len(cache.inputs[0]))
             return backward(net, cache, T, weights)
+
         monkeypatch.setattr(bpnn.Network, "backward", counting)
-    cfg = bpnn.TrainConfig(task="classify", layers=[6, 4, 2], activation="relu", loss="cross_entropy",
-                           optimizer="sgd", lr=0.01, batch_size=batch_size, epochs=1, stop_on="train",
-                           preprocessing="none")
+    cfg = bpnn.TrainConfig(
+        task="classify",
+        layers=[6, 4, 2],
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="sgd",
+        lr=0.01,
+        batch_size=batch_size,
+        epochs=1,
+        stop_on="train",
+        preprocessing="none",
+    )
     t = bpnn.Trainer(cfg, train_mod.Split(X, y), None, None, tmp_path, progress=False)
     t.run()
     bs = min(batch_size, n_total)

@@ -5,6 +5,7 @@ MNIST; the test draws a "1" with the mouse and expects the page to say 1, then d
 on a phone-sized screen.  Screenshots go to ``test-artifacts/`` in the repository root.
 Skipped without Chromium or Playwright, unless BPNN_REQUIRE_BROWSER=1 (then they fail).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def missing(reason: str):
@@ -41,7 +47,11 @@ def missing(reason: str):
 
 
 def chromium_path() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     missing("Chromium not found (apt-get install chromium)")
@@ -58,8 +68,11 @@ def server(mnist_dir, tmp_path_factory):
     model = save_mnist_model(mnist_dir, tmp_path_factory.mktemp("model") / "model.npz")
     port = free_port()
     log = open(model.with_name("serve.log"), "w+b")  # a file, so a chatty server never blocks
-    proc = subprocess.Popen([sys.executable, "-m", "bpnn", "serve", str(model), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bpnn", "serve", str(model), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -157,8 +170,12 @@ def test_draw_a_one_with_the_mouse(browser, server):
 
 
 def test_phone_screen_and_finger(browser, server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     page = context.new_page()
     page.goto(server)
     page.wait_for_selector("#bars li")
@@ -171,9 +188,13 @@ def test_phone_screen_and_finger(browser, server):
     cdp = context.new_cdp_session(page)
     x = box["x"] + box["width"] * 0.5
     ys = [box["y"] + box["height"] * (0.18 + 0.064 * i) for i in range(11)]
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
+    cdp.send(
+        "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]}
+    )
     for y in ys[1:]:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
+        )
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     expect(page.locator("#digit")).to_have_text("1", timeout=15_000)
     assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page

@@ -1,4 +1,5 @@
 """Model files: plain arrays + JSON, atomic, and clear errors for anything that is not a model."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def test_model_round_trip(tmp_path):
     X = np.random.default_rng(0).random((4, 6))
     model = bpnn.load(path)  # a Model: the saved (default MNIST 1/255) preprocessing applies
     np.testing.assert_array_equal(model.net.predict(X), net.predict(X))
-    np.testing.assert_allclose(model.outputs(X), net.predict((X * np.float32(1 / 255)).astype(np.float32)), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.outputs(X), net.predict((X * np.float32(1 / 255)).astype(np.float32)), rtol=1e-6
+    )
     np.testing.assert_array_equal(model.predict(X), np.argmax(model.outputs(X), axis=1))
 
 
@@ -41,14 +44,21 @@ def rewrite(path, change_meta=None, change_arrays=None):
     save_arrays(path, arrays, meta)
 
 
-@pytest.mark.parametrize("change_meta, change_arrays, message", [
-    (lambda m: m.update(version=99), None, "version 99 is not supported"),
-    (lambda m: m.update(format="something"), None, "not a bpnn model"),
-    (None, lambda a: a.update(W0=np.zeros((4, 6))), "W0 has shape \\(4, 6\\), the architecture needs \\(5, 6\\)"),
-    (None, lambda a: a.pop("b1"), "missing array b1"),
-    (None, lambda a: a.update(b0=np.full(5, np.nan)), "NaN"),
-    (lambda m: m["network"].update(activation="swish"), None, "unknown activation"),
-])
+@pytest.mark.parametrize(
+    "change_meta, change_arrays, message",
+    [
+        (lambda m: m.update(version=99), None, "version 99 is not supported"),
+        (lambda m: m.update(format="something"), None, "not a bpnn model"),
+        (
+            None,
+            lambda a: a.update(W0=np.zeros((4, 6))),
+            "W0 has shape \\(4, 6\\), the architecture needs \\(5, 6\\)",
+        ),
+        (None, lambda a: a.pop("b1"), "missing array b1"),
+        (None, lambda a: a.update(b0=np.full(5, np.nan)), "NaN"),
+        (lambda m: m["network"].update(activation="swish"), None, "unknown activation"),
+    ],
+)
 def test_bad_model_files_give_clear_errors(tmp_path, change_meta, change_arrays, message):
     path = tmp_path / "model.npz"
     bpnn.save_model(path, small_net())
@@ -84,7 +94,11 @@ def test_missing_file(tmp_path):
 
 def test_pickled_arrays_are_refused(tmp_path):
     path = tmp_path / "evil.npz"
-    np.savez(path, __meta__=np.array(json.dumps({"format": "bpnn-model"})), W0=np.array([{"a": 1}], dtype=object))
+    np.savez(
+        path,
+        __meta__=np.array(json.dumps({"format": "bpnn-model"})),
+        W0=np.array([{"a": 1}], dtype=object),
+    )
     with pytest.raises(FormatError):
         bpnn.load(path)
 

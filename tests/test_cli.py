@@ -1,4 +1,5 @@
 """The ``bpnn`` command line as a whole: output into a pipe that closes early."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,11 @@ def test_closed_pipe_ends_quietly(tmp_path):
     """``bpnn predict ... | head -1``: no "Broken pipe" message, no traceback, status 1."""
     model = tiny_model(tmp_path / "tiny.npz")
     image = digit_file(tmp_path / "seven.png")
-    proc = subprocess.Popen([sys.executable, "-m", "bpnn", "predict", str(model)]
-                            + [str(image)] * 3000, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bpnn", "predict", str(model)] + [str(image)] * 3000,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout.readline().startswith(str(image).encode())
     proc.stdout.close()  # as head does after its line
     err = proc.stderr.read().decode()

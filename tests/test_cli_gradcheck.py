@@ -1,4 +1,5 @@
 """``bpnn gradcheck``: every activation x loss for both engines, JSON and table, exit status."""
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,9 @@ def test_exit_status_1_when_a_case_fails(capsys):
 
 
 def test_a_broken_derivative_fails_the_command(capsys, monkeypatch):
-    monkeypatch.setattr(LeakyReLU, "derivative",
-                        lambda self, y: (y > 0).astype(y.dtype))  # forgets the slope alpha
+    monkeypatch.setattr(
+        LeakyReLU, "derivative", lambda self, y: (y > 0).astype(y.dtype)
+    )  # forgets the slope alpha
     code, out = run_json(capsys)
     assert code == 1
     failed = {c["hidden"] for c in out["cases"] if not c["passed"]}

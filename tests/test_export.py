@@ -1,4 +1,5 @@
 """ONNX export: onnx.checker passes and onnxruntime gives bpnn's outputs (1e-5) and labels."""
+
 import json
 
 import numpy as np
@@ -27,8 +28,14 @@ def tabular(n=200, seed=0):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("loss,labels", [("cross_entropy", [3, 5, 7]), ("squared", ["a", "b", "c"]),
-                                         ("binary_cross_entropy", [0, 1, 2])])
+@pytest.mark.parametrize(
+    "loss,labels",
+    [
+        ("cross_entropy", [3, 5, 7]),
+        ("squared", ["a", "b", "c"]),
+        ("binary_cross_entropy", [0, 1, 2]),
+    ],
+)
 def test_tabular_classifier_matches_bpnn(activation, loss, labels):
     X, y = tabular()
     y = np.asarray(labels)[y]
@@ -76,16 +83,32 @@ def test_cli_export(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("activation,loss", [("relu", "cross_entropy"), ("sigmoid", "squared"),
-                                             ("tanh", "cross_entropy"), ("leaky_relu", "cross_entropy"),
-                                             ("identity", "cross_entropy")])
+@pytest.mark.parametrize(
+    "activation,loss",
+    [
+        ("relu", "cross_entropy"),
+        ("sigmoid", "squared"),
+        ("tanh", "cross_entropy"),
+        ("leaky_relu", "cross_entropy"),
+        ("identity", "cross_entropy"),
+    ],
+)
 def test_mnist_model_on_the_10000_test_images(mnist_dir, activation, loss):
     from bpnn.data import load_mnist
+
     images, labels = load_mnist(mnist_dir, "train")
     test_images, _ = load_mnist(mnist_dir, "test")
-    model = bpnn.fit(images[:6000], labels[:6000], hidden=[300], activation=activation, loss=loss,
-                     epochs=1, optimizer="momentum", lr=0.05 if loss == "cross_entropy" else 0.3,
-                     batch_size=64)
+    model = bpnn.fit(
+        images[:6000],
+        labels[:6000],
+        hidden=[300],
+        activation=activation,
+        loss=loss,
+        epochs=1,
+        optimizer="momentum",
+        lr=0.05 if loss == "cross_entropy" else 0.3,
+        batch_size=64,
+    )
     proto = to_onnx(model)
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     out = run_onnx(proto, test_images)

@@ -14,6 +14,7 @@ rows (regression values, multi-label 0/1 vectors, probabilities).  ``test_genera
 covers every combination of activation, loss / output / target mode, optimiser, dtype, depth
 and input kind.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -66,8 +67,22 @@ def target_rows(kind: str, n: int, n_out: int, seed: int = 6) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def run_both(sizes, dtype, optimizer="sgd", opt_kw=None, batch_size=1, n=160, chunks=3,
-             lr=0.3, expect=None, X=None, targets=None, scale=PIXEL_SCALE, weights=None, **net_kw):
+def run_both(
+    sizes,
+    dtype,
+    optimizer="sgd",
+    opt_kw=None,
+    batch_size=1,
+    n=160,
+    chunks=3,
+    lr=0.3,
+    expect=None,
+    X=None,
+    targets=None,
+    scale=PIXEL_SCALE,
+    weights=None,
+    **net_kw,
+):
     """Train a network and its copy with the reference and the chosen path; compare them.
 
     X, targets: default to ``sparse_images`` pixels and labels; weights: (n,) sample weights.
@@ -78,10 +93,20 @@ def run_both(sizes, dtype, optimizer="sgd", opt_kw=None, batch_size=1, n=160, ch
     net = Network(sizes, dtype=dtype, seed=11, **net_kw)
     twin = net.copy()
     order = np.random.default_rng(5).permutation(n)
-    ref, fast_one = (make_stepper(m, make_optimizer(optimizer, lr, **(opt_kw or {})), X, targets,
-                                  batch_size, np.random.default_rng(9), scale=scale,
-                                  reference=is_ref, weights=weights)
-                     for m, is_ref in ((net, True), (twin, False)))
+    ref, fast_one = (
+        make_stepper(
+            m,
+            make_optimizer(optimizer, lr, **(opt_kw or {})),
+            X,
+            targets,
+            batch_size,
+            np.random.default_rng(9),
+            scale=scale,
+            reference=is_ref,
+            weights=weights,
+        )
+        for m, is_ref in ((net, True), (twin, False))
+    )
     assert ref.name == "numpy" and ref.fallback is None
     if expect is not None:
         assert fast_one.name == expect
@@ -116,17 +141,23 @@ TASKS = [
 ]
 # (name, optimiser, its options, batch size): plain SGD runs both compiled paths
 OPTIMISERS = [
-    ("per-sample", "sgd", {}, 1), ("sgd", "sgd", {}, 8), ("momentum", "momentum", {}, 8),
-    ("nesterov", "nesterov", {}, 8), ("adam", "adam", {}, 8),
+    ("per-sample", "sgd", {}, 1),
+    ("sgd", "sgd", {}, 8),
+    ("momentum", "momentum", {}, 8),
+    ("nesterov", "nesterov", {}, 8),
+    ("adam", "adam", {}, 8),
     ("sgd+decay", "sgd", {"weight_decay": 1e-2}, 8),
 ]
-MATRIX = list(itertools.product(HIDDEN, TASKS, OPTIMISERS, ["float32", "float64"], [1, 2],
-                                ["uint8", "float"]))
+MATRIX = list(
+    itertools.product(HIDDEN, TASKS, OPTIMISERS, ["float32", "float64"], [1, 2], ["uint8", "float"])
+)
 
 
 @pytest.mark.parametrize(
-    "hidden,task,opt,dtype,depth,inputs", MATRIX,
-    ids=["-".join([h, *t, o[0], d, f"{k}h", i]) for h, t, o, d, k, i in MATRIX])
+    "hidden,task,opt,dtype,depth,inputs",
+    MATRIX,
+    ids=["-".join([h, *t, o[0], d, f"{k}h", i]) for h, t, o, d, k, i in MATRIX],
+)
 def test_generated_matrix(hidden, task, opt, dtype, depth, inputs):
     """Compiled and reference paths agree on a small net for every combination."""
     loss, output, kind = task
@@ -140,9 +171,23 @@ def test_generated_matrix(hidden, task, opt, dtype, depth, inputs):
     targets = None if kind == "labels" else target_rows(kind, n, n_out)
     lr = 0.01 if optimizer == "adam" else 0.05
     expect = "numba-per-sample" if batch_size == 1 else "compiled-mini-batch"
-    net, twin, *_ = run_both(sizes, dtype, optimizer, opt_kw, batch_size=batch_size, n=n,
-                             chunks=2, lr=lr, expect=expect, X=X, targets=targets, scale=scale,
-                             activation=hidden, output=output, loss=loss)
+    net, twin, *_ = run_both(
+        sizes,
+        dtype,
+        optimizer,
+        opt_kw,
+        batch_size=batch_size,
+        n=n,
+        chunks=2,
+        lr=lr,
+        expect=expect,
+        X=X,
+        targets=targets,
+        scale=scale,
+        activation=hidden,
+        output=output,
+        loss=loss,
+    )
     start = Network(sizes, dtype=dtype, seed=11, activation=hidden, output=output, loss=loss)
     assert not np.array_equal(twin.layers[-1].W, start.layers[-1].W)  # it did train
 
@@ -157,8 +202,14 @@ def test_per_sample_tutorial_matches_reference(dtype):
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "leaky_relu", "identity"])
 def test_per_sample_other_activations_and_cross_entropy(activation):
-    run_both([64, 20, 12, 10], np.float64, activation=activation, loss="cross_entropy", lr=0.05,
-             expect="numba-per-sample")
+    run_both(
+        [64, 20, 12, 10],
+        np.float64,
+        activation=activation,
+        loss="cross_entropy",
+        lr=0.05,
+        expect="numba-per-sample",
+    )
 
 
 def test_per_sample_single_layer_squared_error():
@@ -179,8 +230,7 @@ def test_all_zero_image_still_trains_the_bias():
     labels = np.array([1, 2, 3, 1], np.uint8)
     net = Network([16, 8, 4], dtype=np.float64, seed=0)
     twin = net.copy()
-    ref = make_stepper(net, SGD(0.5), images, labels, 1, np.random.default_rng(0),
-                       reference=True)
+    ref = make_stepper(net, SGD(0.5), images, labels, 1, np.random.default_rng(0), reference=True)
     step = make_stepper(twin, SGD(0.5), images, labels, 1, np.random.default_rng(0))
     assert step(np.arange(4)) == pytest.approx(ref(np.arange(4)), rel=1e-12)
     assert_params_close(net, twin, 1e-12)
@@ -189,15 +239,30 @@ def test_all_zero_image_still_trains_the_bias():
 
 # ---- mini-batches ----------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("optimizer,opt_kw", [
-    ("sgd", {}), ("momentum", {}), ("nesterov", {"weight_decay": 1e-3}),
-    ("adam", {"weight_decay": 1e-3}),
-])
+@pytest.mark.parametrize(
+    "optimizer,opt_kw",
+    [
+        ("sgd", {}),
+        ("momentum", {}),
+        ("nesterov", {"weight_decay": 1e-3}),
+        ("adam", {"weight_decay": 1e-3}),
+    ],
+)
 def test_mini_batch_matches_reference(dtype, optimizer, opt_kw):
     lr = 1e-3 if optimizer == "adam" else 0.1
     # 160 samples in batches of 24: the last batch of each chunk is partial
-    run_both([64, 32, 10], dtype, optimizer, opt_kw, batch_size=24, activation="relu",
-             loss="cross_entropy", init="he", lr=lr, expect="compiled-mini-batch")
+    run_both(
+        [64, 32, 10],
+        dtype,
+        optimizer,
+        opt_kw,
+        batch_size=24,
+        activation="relu",
+        loss="cross_entropy",
+        init="he",
+        lr=lr,
+        expect="compiled-mini-batch",
+    )
 
 
 def test_mini_batch_squared_error_sigmoid_three_layers():
@@ -206,9 +271,17 @@ def test_mini_batch_squared_error_sigmoid_three_layers():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_mini_batch_dropout_draws_the_same_masks(dtype):
-    net, twin, ref, step = run_both([64, 32, 16, 10], dtype, "momentum", batch_size=16,
-                                    activation="relu", loss="cross_entropy", lr=0.05,
-                                    dropout=[0.2, 0.5, 0.3], expect="compiled-mini-batch")
+    net, twin, ref, step = run_both(
+        [64, 32, 16, 10],
+        dtype,
+        "momentum",
+        batch_size=16,
+        activation="relu",
+        loss="cross_entropy",
+        lr=0.05,
+        dropout=[0.2, 0.5, 0.3],
+        expect="compiled-mini-batch",
+    )
     assert ref.rng.random() == step.rng.random()  # both generators were used alike
 
 
@@ -221,8 +294,16 @@ def stepper_for(**kw):
     images, labels = sparse_images(20, 64)
     net = Network([64, 8, 10], seed=0, **kw.pop("net", {}))
     opt = kw.pop("optimizer", SGD(0.1))
-    return make_stepper(net, opt, kw.pop("images", images), labels, kw.pop("batch_size", 1),
-                        np.random.default_rng(0), scale=PIXEL_SCALE, **kw)
+    return make_stepper(
+        net,
+        opt,
+        kw.pop("images", images),
+        labels,
+        kw.pop("batch_size", 1),
+        np.random.default_rng(0),
+        scale=PIXEL_SCALE,
+        **kw,
+    )
 
 
 def stepper_name(**kw):
@@ -243,10 +324,12 @@ def test_make_stepper_falls_back_outside_the_fast_paths():
         pass
 
     images, _ = sparse_images(20, 64)
-    for kw, words in [({"optimizer": Custom(0.1)}, "optimizer Custom"),
-                      ({"net": {"output": "softmax"}}, "softmax"),  # with squared error
-                      ({"images": images.astype(np.float16)}, "float16"),
-                      ({"images": np.asfortranarray(images)}, "C-contiguous")]:
+    for kw, words in [
+        ({"optimizer": Custom(0.1)}, "optimizer Custom"),
+        ({"net": {"output": "softmax"}}, "softmax"),  # with squared error
+        ({"images": images.astype(np.float16)}, "float16"),
+        ({"images": np.asfortranarray(images)}, "C-contiguous"),
+    ]:
         step = stepper_for(**kw)
         assert step.name == "numpy"
         assert isinstance(step.fallback, str) and words in step.fallback
@@ -271,10 +354,25 @@ def test_changes_between_calls_are_seen():
     for batch_size, opt in ((1, "sgd"), (10, "adam")):
         net = Network([64, 16, 10], dtype=np.float64, seed=2)
         twin = net.copy()
-        ref = make_stepper(net, make_optimizer(opt, 0.01), images, labels, batch_size,
-                           np.random.default_rng(0), scale=PIXEL_SCALE, reference=True)
-        step = make_stepper(twin, make_optimizer(opt, 0.01), images, labels, batch_size,
-                            np.random.default_rng(0), scale=PIXEL_SCALE)
+        ref = make_stepper(
+            net,
+            make_optimizer(opt, 0.01),
+            images,
+            labels,
+            batch_size,
+            np.random.default_rng(0),
+            scale=PIXEL_SCALE,
+            reference=True,
+        )
+        step = make_stepper(
+            twin,
+            make_optimizer(opt, 0.01),
+            images,
+            labels,
+            batch_size,
+            np.random.default_rng(0),
+            scale=PIXEL_SCALE,
+        )
         ref(np.arange(30)), step(np.arange(30))
         fresh = Network([64, 16, 10], dtype=np.float64, seed=99).params()
         net.set_params(fresh), twin.set_params(fresh)
@@ -284,22 +382,30 @@ def test_changes_between_calls_are_seen():
         assert step(np.arange(30, 60)) == pytest.approx(ref(np.arange(30, 60)), rel=1e-12)
         assert_params_close(net, twin, 1e-12)
         if opt == "adam":
-            np.testing.assert_allclose(step.optimizer.m[0], ref.optimizer.m[0], rtol=1e-9,
-                                       atol=1e-15)
+            np.testing.assert_allclose(
+                step.optimizer.m[0], ref.optimizer.m[0], rtol=1e-9, atol=1e-15
+            )
 
 
 def test_bad_indices_and_labels_are_refused():
     images, labels = sparse_images(20, 64)
     for batch_size in (1, 8):
-        step = make_stepper(Network([64, 8, 10], seed=0), SGD(0.1), images, labels, batch_size,
-                            np.random.default_rng(0))
+        step = make_stepper(
+            Network([64, 8, 10], seed=0),
+            SGD(0.1),
+            images,
+            labels,
+            batch_size,
+            np.random.default_rng(0),
+        )
         with pytest.raises(ValueError, match="indices"):
             step(np.array([0, 20]))
         with pytest.raises(ValueError, match="indices"):
             step(np.array([-1]))
     with pytest.raises(ValueError, match="labels"):
-        make_stepper(Network([64, 8, 10], seed=0), SGD(0.1), images, labels + 5, 1,
-                     np.random.default_rng(0))
+        make_stepper(
+            Network([64, 8, 10], seed=0), SGD(0.1), images, labels + 5, 1, np.random.default_rng(0)
+        )
 
 
 # ---- real MNIST: one full epoch, as the issue states it ---------------------------------------
@@ -321,19 +427,38 @@ def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
         opt, batch = (lambda: SGD(0.3)), 1
         images, labels = images[:15000], labels[:15000]  # keeps two reference runs near 20 s
     else:
-        net = Network([784, 300, 10], activation="relu", loss="cross_entropy", init="he",
-                      dtype=np.float32, seed=0)
+        net = Network(
+            [784, 300, 10],
+            activation="relu",
+            loss="cross_entropy",
+            init="he",
+            dtype=np.float32,
+            seed=0,
+        )
         opt, batch = (lambda: make_optimizer("momentum", 0.1)), 128
     twin = net.copy()
-    exact = Network.from_config({**net.config(), "dtype": "float64"},
-                                [p.astype(np.float64) for p in net.params()])
-    steppers = [make_stepper(m, opt(), images, labels, batch, np.random.default_rng(0),
-                             scale=PIXEL_SCALE, reference=ref)
-                for m, ref in ((net, True), (twin, False), (exact, True))]
+    exact = Network.from_config(
+        {**net.config(), "dtype": "float64"}, [p.astype(np.float64) for p in net.params()]
+    )
+    steppers = [
+        make_stepper(
+            m,
+            opt(),
+            images,
+            labels,
+            batch,
+            np.random.default_rng(0),
+            scale=PIXEL_SCALE,
+            reference=ref,
+        )
+        for m, ref in ((net, True), (twin, False), (exact, True))
+    ]
     assert steppers[1].name != "numpy"
     for part in np.array_split(np.random.default_rng(0).permutation(len(images)), 8):
         ref32, fast32, ref64 = (step(part) for step in steppers)
-        assert fast32 == pytest.approx(ref64, rel=5e-3)  # a chunk's loss sum; the weights below are the check
+        assert fast32 == pytest.approx(
+            ref64, rel=5e-3
+        )  # a chunk's loss sum; the weights below are the check
     for p32, f32, p64 in zip(net.params(), twin.params(), exact.params()):
         err_ref, err_fast = np.abs(p32 - p64).max(), np.abs(f32 - p64).max()
         assert err_fast <= 2 * err_ref + 1e-6, (err_fast, err_ref)
@@ -344,8 +469,18 @@ def test_bench_quick_smoke(tiny_mnist_dir, tmp_path, capsys):
     from bpnn.commands import bench
 
     out = tmp_path / "bench.json"
-    code = bench.main(["--quick", "--data", str(tiny_mnist_dir), "--json", "--out", str(out),
-                       "--no-torch", "--no-memory"])
+    code = bench.main(
+        [
+            "--quick",
+            "--data",
+            str(tiny_mnist_dir),
+            "--json",
+            "--out",
+            str(out),
+            "--no-torch",
+            "--no-memory",
+        ]
+    )
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads(out.read_text())
@@ -360,8 +495,16 @@ def test_bench_quick_smoke(tiny_mnist_dir, tmp_path, capsys):
 # ---- buffers, regression ---------------------------------------------------------------------
 def test_huge_batch_size_allocates_only_the_samples():
     """batch_size=10**9 with 50 samples: one batch, buffers of 50 rows."""
-    net, twin, ref, step = run_both([64, 16, 10], np.float64, "adam", batch_size=10**9, n=50,
-                                    chunks=1, lr=0.01, expect="compiled-mini-batch")
+    net, twin, ref, step = run_both(
+        [64, 16, 10],
+        np.float64,
+        "adam",
+        batch_size=10**9,
+        n=50,
+        chunks=1,
+        lr=0.01,
+        expect="compiled-mini-batch",
+    )
     assert step.rows == 50
     assert step.X.shape[0] == 50 and all(len(a) == 50 for a in step.Y + step.D)
     assert step.optimizer.t == 1  # one batch
@@ -382,25 +525,56 @@ def test_regression_reduces_the_loss():
 
 # ---- sample weights: each batch's weighted mean loss ------------------------------------------
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("loss,output,kind", [("cross_entropy", "softmax", "labels"),
-                                              ("squared", "identity", "regression"),
-                                              ("binary_cross_entropy", "sigmoid", "multi-label")])
+@pytest.mark.parametrize(
+    "loss,output,kind",
+    [
+        ("cross_entropy", "softmax", "labels"),
+        ("squared", "identity", "regression"),
+        ("binary_cross_entropy", "sigmoid", "multi-label"),
+    ],
+)
 @pytest.mark.parametrize("optimizer,batch_size", [("momentum", 8), ("adam", 16), ("sgd", 1)])
 def test_weighted_batches_match_reference(dtype, loss, output, kind, optimizer, batch_size):
     n = 160
     weights = np.random.default_rng(8).uniform(0, 3, size=n)
     weights[::7] = 0  # zero weights are allowed (a batch needs some positive weight)
     targets = None if kind == "labels" else target_rows(kind, n, 4)
-    run_both([20, 6, 4], np.dtype(dtype).type, optimizer, batch_size=batch_size, n=n,
-                                 weights=weights, targets=targets, loss=loss, output=output,
-                                 activation="tanh", lr=0.05, expect="compiled-mini-batch")
+    run_both(
+        [20, 6, 4],
+        np.dtype(dtype).type,
+        optimizer,
+        batch_size=batch_size,
+        n=n,
+        weights=weights,
+        targets=targets,
+        loss=loss,
+        output=output,
+        activation="tanh",
+        lr=0.05,
+        expect="compiled-mini-batch",
+    )
 
 
 def test_weights_of_one_change_nothing():
-    net, twin, _, _ = run_both([20, 6, 4], np.float32, "momentum", batch_size=8, lr=0.05,
-                               weights=np.ones(160), loss="cross_entropy", activation="relu")
-    plain, _, _, _ = run_both([20, 6, 4], np.float32, "momentum", batch_size=8, lr=0.05,
-                              loss="cross_entropy", activation="relu")
+    net, twin, _, _ = run_both(
+        [20, 6, 4],
+        np.float32,
+        "momentum",
+        batch_size=8,
+        lr=0.05,
+        weights=np.ones(160),
+        loss="cross_entropy",
+        activation="relu",
+    )
+    plain, _, _, _ = run_both(
+        [20, 6, 4],
+        np.float32,
+        "momentum",
+        batch_size=8,
+        lr=0.05,
+        loss="cross_entropy",
+        activation="relu",
+    )
     for a, b, c in zip(net.params(), twin.params(), plain.params()):
         np.testing.assert_array_equal(a, c)  # reference: bit for bit
         np.testing.assert_allclose(b, c, rtol=0, atol=1e-6)

@@ -1,4 +1,5 @@
 """bpnn.fileio: atomic writes keep the old file on failure and give new files the umask's mode."""
+
 from __future__ import annotations
 
 import os
@@ -22,4 +23,5 @@ def test_new_files_respect_the_umask(tmp_path, umask, mode):
 
 def test_checkpoint_still_exports_atomic_write():
     from bpnn import checkpoint
+
     assert checkpoint.atomic_write is atomic_write

@@ -1,5 +1,6 @@
 """Gradient checking (formula 6): the generic function, both engines, dropout, sampling, and
 that a deliberately wrong derivative is caught."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,9 @@ import pytest
 import bpnn
 from bpnn import gradcheck, neurons
 from bpnn.activations import Sigmoid, Tanh
-from bpnn.commands.gradcheck import make_case
+from bpnn.commands.gradcheck import HIDDEN, make_case
+from bpnn.commands.gradcheck import OUTPUTS as OUTPUT_LOSS
 
-from bpnn.commands.gradcheck import HIDDEN, OUTPUTS as OUTPUT_LOSS
 EPS = 1e-5
 
 
@@ -28,13 +29,13 @@ def test_generic_check_on_a_known_function():
     # E = sum(c * w^3): dE/dw = 3 c w^2.
     c = np.array([[1.0, -2.0], [0.5, 3.0]])
     w = np.array([[0.3, -0.7], [1.2, 0.4]])
-    loss = lambda: float(np.sum(c * w ** 3))  # noqa: E731
-    right = gradcheck.check_gradient(loss, [w], [3 * c * w ** 2], EPS)
+    loss = lambda: float(np.sum(c * w**3))  # noqa: E731
+    right = gradcheck.check_gradient(loss, [w], [3 * c * w**2], EPS)
     assert right.passed and right.max_rel_error < 1e-8
     assert len(right.checks) == 4 and right.n_params == 4
     assert right.checks[1].name == "p0[0, 1]"
     assert right.checks[1].numeric == pytest.approx(3 * -2.0 * 0.49, rel=1e-8)
-    wrong = gradcheck.check_gradient(loss, [w], [2 * c * w ** 2], EPS)
+    wrong = gradcheck.check_gradient(loss, [w], [2 * c * w**2], EPS)
     assert not wrong.passed
     assert wrong.max_rel_error == pytest.approx(1 / 5, rel=1e-6)  # |2 - 3| / (2 + 3)
     # The parameters are restored exactly.
@@ -53,14 +54,16 @@ def test_generic_check_validates_its_arguments():
 
 def test_report_summary():
     w = np.array([1.0, 2.0])
-    report = gradcheck.check_gradient(lambda: float(w @ w), [w], [2 * w], EPS, names=["v"],
-                                      threshold=1e-6)
+    report = gradcheck.check_gradient(
+        lambda: float(w @ w), [w], [2 * w], EPS, names=["v"], threshold=1e-6
+    )
     d = report.to_dict(per_param=True)
     assert d["passed"] is True and d["checked"] == 2 and d["worst"].startswith("v[")
     assert d["params"][0]["analytic"] == 2.0
     assert "max_rel_error" in repr(report)
-    strict = gradcheck.check_gradient(lambda: float(w @ w), [w], [2 * w + 1e-3], EPS,
-                                      threshold=1e-6)
+    strict = gradcheck.check_gradient(
+        lambda: float(w @ w), [w], [2 * w + 1e-3], EPS, threshold=1e-6
+    )
     assert not strict.passed and strict.to_dict()["passed"] is False
 
 
@@ -110,7 +113,9 @@ def test_sampled_check_on_a_large_net(rng):
     assert len(a.checks) == 25 and a.n_params == net.n_params() and a.passed
     assert [c.name for c in a.checks] == [c.name for c in b.checks]
     assert len({c.name for c in a.checks}) == 25  # drawn without replacement
-    assert len(gradcheck.check_network(net, X[:1], T[:1], EPS, sample=10**6).checks) == net.n_params()
+    assert (
+        len(gradcheck.check_network(net, X[:1], T[:1], EPS, sample=10**6).checks) == net.n_params()
+    )
     with pytest.raises(ValueError, match="positive number"):
         gradcheck.check_network(net, X, T, EPS, sample=0)
 
@@ -146,6 +151,7 @@ def test_gradcheck_with_dropout_passes(hidden, rng):
     # With a fresh mask per evaluation the check must fail: proof the masks matter.
     masks = np.random.default_rng(5)
     grads = [g for pair in net.gradient(X, T, rng=masks) for g in pair]
-    broken = gradcheck.check_gradient(lambda: net.loss_value(X, T, rng=masks), net.params(),
-                                      grads, EPS)
+    broken = gradcheck.check_gradient(
+        lambda: net.loss_value(X, T, rng=masks), net.params(), grads, EPS
+    )
     assert not broken.passed

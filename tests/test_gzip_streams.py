@@ -2,6 +2,7 @@
 folders (``read_idx``), the cache's checksums (``verify_file``) and downloads.  Each case runs in a
 subprocess with a time limit, since the failure these tests guard against is a loop that never
 ends (and eats memory as it goes)."""
+
 from __future__ import annotations
 
 import gzip
@@ -39,8 +40,12 @@ VARIANTS = {
 def run_bounded(code: str) -> str:
     """Run Python ``code`` in a fresh interpreter; its stdout, or a failure past TIME_LIMIT."""
     try:
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                              text=True, timeout=TIME_LIMIT)
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {TIME_LIMIT} s: a reading loop that never ends")
     assert done.returncode == 0, done.stderr
@@ -85,7 +90,7 @@ def test_inflater_in_small_pieces_matches_gzip():
     data = VARIANTS["two members"]
     inflater, out = GzipInflater(), []
     for i in range(0, len(data), 7):  # piece boundaries fall everywhere, the magic bytes included
-        out.extend(inflater.inflate(data[i:i + 7]))
+        out.extend(inflater.inflate(data[i : i + 7]))
     inflater.finish()
     assert b"".join(out) == CONTENT
 

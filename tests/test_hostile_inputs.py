@@ -3,6 +3,7 @@ result, one clear error line (exit status 2 for the CLI) or a 4xx answer, and qu
 
 Each example must finish within DEADLINE; the examples are few, so the whole file takes seconds.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -33,9 +34,11 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 but works with h
     from starlette.testclient import TestClient
 
 DEADLINE = 3000  # ms per example
-FAST = settings(max_examples=40, deadline=DEADLINE,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FAST = settings(
+    max_examples=40,
+    deadline=DEADLINE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def one_line(message: str) -> bool:
@@ -44,22 +47,26 @@ def one_line(message: str) -> bool:
 
 # ---- IDX files ------------------------------------------------------------------------------
 def idx_bytes(shape, data: bytes, type_byte: int = 0x08, zero: int = 0) -> bytes:
-    return struct.pack(">HBB", zero, type_byte, len(shape)) + struct.pack(f">{len(shape)}I",
-                                                                         *shape) + data
+    return (
+        struct.pack(">HBB", zero, type_byte, len(shape))
+        + struct.pack(f">{len(shape)}I", *shape)
+        + data
+    )
 
 
 @st.composite
 def broken_idx(draw) -> bytes:
     """An IDX file, plain or gzip, then damaged in one of the ways files get damaged."""
     shape = draw(st.lists(st.integers(0, 6), min_size=1, max_size=3))
-    good = idx_bytes(shape, bytes(draw(st.binary(min_size=int(np.prod(shape)),
-                                                 max_size=int(np.prod(shape))))))
+    good = idx_bytes(
+        shape, bytes(draw(st.binary(min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+    )
     damage = draw(st.sampled_from(["truncate", "lie", "magic", "type", "extra", "none"]))
     if damage == "truncate":
-        good = good[:draw(st.integers(0, max(0, len(good) - 1)))]
+        good = good[: draw(st.integers(0, max(0, len(good) - 1)))]
     elif damage == "lie":  # a header promising other (possibly huge) dimensions
         lie = draw(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=4))
-        good = idx_bytes(lie, good[4 + 4 * len(shape):])
+        good = idx_bytes(lie, good[4 + 4 * len(shape) :])
     elif damage == "magic":
         good = struct.pack(">H", draw(st.integers(1, 0xFFFF))) + good[2:]
     elif damage == "type":
@@ -73,10 +80,14 @@ def broken_idx(draw) -> bytes:
     if gz_damage == "trailing":
         return compressed + draw(st.binary(min_size=1, max_size=50))
     if gz_damage == "cut":
-        return compressed[:draw(st.integers(2, len(compressed) - 1))]
+        return compressed[: draw(st.integers(2, len(compressed) - 1))]
     if gz_damage == "flip":
         i = draw(st.integers(2, len(compressed) - 1))
-        return compressed[:i] + bytes([compressed[i] ^ draw(st.integers(1, 255))]) + compressed[i + 1:]
+        return (
+            compressed[:i]
+            + bytes([compressed[i] ^ draw(st.integers(1, 255))])
+            + compressed[i + 1 :]
+        )
     if gz_damage == "second member":
         return compressed + gzip.compress(draw(st.binary(max_size=20)))
     return compressed
@@ -100,11 +111,15 @@ def model(tmp_path_factory) -> Path:
     return tiny_model(tmp_path_factory.mktemp("model") / "tiny.npz")
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=broken_idx(), which=st.sampled_from(MNIST_FILES[2:]))
-def test_cli_with_a_broken_data_file_exits_2_with_one_line(tmp_path_factory, tiny_mnist_dir, model,
-                                                           capsys, data, which):
+def test_cli_with_a_broken_data_file_exits_2_with_one_line(
+    tmp_path_factory, tiny_mnist_dir, model, capsys, data, which
+):
     folder = tmp_path_factory.mktemp("data")
     for name in MNIST_FILES:
         shutil.copy(tiny_mnist_dir / name, folder / name)
@@ -136,7 +151,7 @@ def broken_image(draw) -> bytes:
         kind = draw(st.sampled_from(["cut", "flip", "insert"]))
         i = draw(st.integers(0, len(data) - 1))
         if kind == "cut":
-            del data[i:i + draw(st.integers(1, 200))]
+            del data[i : i + draw(st.integers(1, 200))]
         elif kind == "flip":
             data[i] ^= draw(st.integers(1, 255))
         else:
@@ -163,10 +178,13 @@ def client(model):
     return TestClient(create_app(*bpnn.load_model(model)))
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                           lambda inner: st.lists(inner, max_size=5)
-                           | st.dictionaries(st.text(max_size=5), inner, max_size=5),
-                           max_leaves=20)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 
 @st.composite
@@ -175,25 +193,47 @@ def hostile_request(draw) -> dict:
     kind = draw(st.sampled_from(["json", "grey", "pixels", "image", "bytes", "multipart"]))
     if kind == "json":
         doc = draw(json_values)
-        return {"content": json.dumps(doc).encode(), "headers": {"content-type": "application/json"}}
+        return {
+            "content": json.dumps(doc).encode(),
+            "headers": {"content-type": "application/json"},
+        }
     if kind in ("grey", "pixels"):
         n = draw(st.sampled_from([0, 1, 783, 784, 785, 100, 12544]))
-        values = draw(st.lists(st.one_of(st.integers(-5, 300), st.floats(allow_nan=True),
-                                         st.text(max_size=2), st.none()), min_size=n, max_size=n)
-                      if n < 1000 else st.just([draw(st.integers(-1, 256))] * n))
+        values = draw(
+            st.lists(
+                st.one_of(
+                    st.integers(-5, 300), st.floats(allow_nan=True), st.text(max_size=2), st.none()
+                ),
+                min_size=n,
+                max_size=n,
+            )
+            if n < 1000
+            else st.just([draw(st.integers(-1, 256))] * n)
+        )
         doc = {kind: values}
         if kind == "grey":
-            doc |= {"width": draw(st.one_of(st.integers(-1, 2000), st.text(max_size=3))),
-                    "height": draw(st.integers(-1, 2000))}
-        return {"content": json.dumps(doc).encode(), "headers": {"content-type": "application/json"}}
+            doc |= {
+                "width": draw(st.one_of(st.integers(-1, 2000), st.text(max_size=3))),
+                "height": draw(st.integers(-1, 2000)),
+            }
+        return {
+            "content": json.dumps(doc).encode(),
+            "headers": {"content-type": "application/json"},
+        }
     if kind == "image":
         return {"content": draw(broken_image()), "headers": {"content-type": "image/png"}}
     if kind == "multipart":
-        return {"content": draw(st.binary(max_size=300)),
-                "headers": {"content-type": "multipart/form-data; boundary=" +
-                            draw(st.text("abc-", min_size=0, max_size=5))}}
-    return {"content": draw(st.binary(max_size=300)),
-            "headers": {"content-type": draw(st.sampled_from(["", "text/plain", "image/png"]))}}
+        return {
+            "content": draw(st.binary(max_size=300)),
+            "headers": {
+                "content-type": "multipart/form-data; boundary="
+                + draw(st.text("abc-", min_size=0, max_size=5))
+            },
+        }
+    return {
+        "content": draw(st.binary(max_size=300)),
+        "headers": {"content-type": draw(st.sampled_from(["", "text/plain", "image/png"]))},
+    }
 
 
 @FAST

@@ -1,4 +1,5 @@
 """IDX reader and writer: round trips, and one clear FormatError for every kind of bad file."""
+
 from __future__ import annotations
 
 import gzip
@@ -27,10 +28,18 @@ def write_raw(path, data: bytes):
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
-@pytest.mark.parametrize("dtype, shape", [
-    (np.uint8, (5, 28, 28)), (np.int8, (7,)), (np.int16, (3, 4)), (np.int32, (2, 3, 4, 5)),
-    (np.float32, (6, 1)), (np.float64, (4, 3)), (np.uint8, (0, 28, 28)),
-])
+@pytest.mark.parametrize(
+    "dtype, shape",
+    [
+        (np.uint8, (5, 28, 28)),
+        (np.int8, (7,)),
+        (np.int16, (3, 4)),
+        (np.int32, (2, 3, 4, 5)),
+        (np.float32, (6, 1)),
+        (np.float64, (4, 3)),
+        (np.uint8, (0, 28, 28)),
+    ],
+)
 def test_round_trip(tmp_path, rng, dtype, shape, suffix):
     info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
     if info is not None:
@@ -49,9 +58,17 @@ def test_round_trip(tmp_path, rng, dtype, shape, suffix):
 def test_big_endian_on_disk_and_matches_independent_writer(tmp_path):
     a = np.array([[1, -2], [300, 70000]], dtype=np.int32)
     write_idx(tmp_path / "a.idx", a)
-    assert (tmp_path / "a.idx").read_bytes() == header(0x0C, (2, 2)) + struct.pack(">4i", 1, -2, 300, 70000)
-    np.testing.assert_array_equal(read_idx(write_raw(tmp_path / "b.idx", header(0x0C, (2, 2))
-                                                     + struct.pack(">4i", 1, -2, 300, 70000))), a)
+    assert (tmp_path / "a.idx").read_bytes() == header(0x0C, (2, 2)) + struct.pack(
+        ">4i", 1, -2, 300, 70000
+    )
+    np.testing.assert_array_equal(
+        read_idx(
+            write_raw(
+                tmp_path / "b.idx", header(0x0C, (2, 2)) + struct.pack(">4i", 1, -2, 300, 70000)
+            )
+        ),
+        a,
+    )
 
 
 def test_gzip_detected_by_magic_bytes_not_name(tmp_path):
@@ -79,8 +96,10 @@ def bad(path, match):
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_truncated(tmp_path, suffix):
-    bad(write_raw(tmp_path / f"t.idx{suffix}", header(0x08, (10, 28, 28)) + bytes(100)),
-        "truncated.*7,840.*100")
+    bad(
+        write_raw(tmp_path / f"t.idx{suffix}", header(0x08, (10, 28, 28)) + bytes(100)),
+        "truncated.*7,840.*100",
+    )
     bad(write_raw(tmp_path / f"h.idx{suffix}", header(0x08, (10, 28, 28))[:9]), "truncated")
     bad(write_raw(tmp_path / f"e.idx{suffix}", b""), "truncated")
 
@@ -99,8 +118,10 @@ def test_wrong_magic(tmp_path, suffix):
 
 @pytest.mark.parametrize("type_byte", [0x00, 0x0A, 0x0F, 0xFF])
 def test_wrong_type_byte(tmp_path, type_byte):
-    bad(write_raw(tmp_path / "t.idx", header(type_byte, (4,)) + bytes(4)),
-        f"unknown IDX data type 0x{type_byte:02x}")
+    bad(
+        write_raw(tmp_path / "t.idx", header(type_byte, (4,)) + bytes(4)),
+        f"unknown IDX data type 0x{type_byte:02x}",
+    )
 
 
 def test_no_dimensions(tmp_path):
@@ -109,13 +130,17 @@ def test_no_dimensions(tmp_path):
 
 def test_dimension_bytes_missing(tmp_path):
     # ndim = 200 promises 800 bytes of dimensions; the file holds 12
-    bad(write_raw(tmp_path / "d.idx", struct.pack(">HBB", 0, 0x08, 200) + bytes(12)),
-        "truncated.*800")
+    bad(
+        write_raw(tmp_path / "d.idx", struct.pack(">HBB", 0, 0x08, 200) + bytes(12)),
+        "truncated.*800",
+    )
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_oversized_header_refused_before_allocation(tmp_path, suffix):
-    path = write_raw(tmp_path / f"huge.idx{suffix}", header(0x0E, (2**32 - 1, 2**32 - 1)) + bytes(64))
+    path = write_raw(
+        tmp_path / f"huge.idx{suffix}", header(0x0E, (2**32 - 1, 2**32 - 1)) + bytes(64)
+    )
     tracemalloc.start()
     start = time.perf_counter()
     try:

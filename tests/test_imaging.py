@@ -1,4 +1,5 @@
 """bpnn.imaging: from any image file to a 28x28 MNIST-style digit, with synthetic Pillow images."""
+
 from __future__ import annotations
 
 import io
@@ -84,8 +85,9 @@ def test_palette_gif_transparency_is_composited(reference):
     assert np.abs(imaging.image_to_mnist(loaded).astype(int) - reference).max() <= 1
 
 
-@pytest.mark.parametrize("fmt,kw,tol", [("PNG", {}, 1), ("BMP", {}, 1), ("GIF", {}, 1),
-                                        ("JPEG", {"quality": 90}, 40)])
+@pytest.mark.parametrize(
+    "fmt,kw,tol", [("PNG", {}, 1), ("BMP", {}, 1), ("GIF", {}, 1), ("JPEG", {"quality": 90}, 40)]
+)
 def test_file_formats(reference, fmt, kw, tol):
     data = encoded(strokes(mode="RGB", paper=(255, 255, 255), ink=(0, 0, 0)), fmt, **kw)
     img = imaging.load_image(data)
@@ -112,8 +114,9 @@ def test_aspect_ratio_kept_longer_side_20(size, expect):
     assert abs(h - expect[0]) <= 1 and abs(w - expect[1]) <= 1
 
 
-@pytest.mark.parametrize("shape", [SEVEN, [(0.2, 0.2), (0.2, 0.8), (0.7, 0.8)],
-                                   [(0.8, 0.1), (0.1, 0.5), (0.8, 0.9)]])
+@pytest.mark.parametrize(
+    "shape", [SEVEN, [(0.2, 0.2), (0.2, 0.8), (0.7, 0.8)], [(0.8, 0.1), (0.1, 0.5), (0.8, 0.9)]]
+)
 @pytest.mark.parametrize("size", [(300, 240), (90, 400), (1000, 700)])
 def test_centre_of_mass_at_14_14(shape, size):
     grid = imaging.image_to_mnist(strokes(size=size, shape=shape, width=max(4, min(size) // 20)))
@@ -136,8 +139,9 @@ def test_uneven_light_noise_and_jpeg_still_give_the_digit(reference, rng):
     yy, xx = np.mgrid[0:480, 0:600]
     light = 1.0 - 0.35 * (xx / 600) * (yy / 480)  # a shadow across one corner
     photo = (0.15 * 255 + clean * 0.75) * light + rng.normal(0, 6, clean.shape)
-    data = encoded(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).convert("RGB"),
-                   "JPEG", quality=70)
+    data = encoded(
+        Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).convert("RGB"), "JPEG", quality=70
+    )
     grid = imaging.image_to_mnist(imaging.load_image(data))
     mine, ref = grid > 100, reference > 100
     assert (mine & ref).sum() / (mine | ref).sum() > 0.6  # the strokes overlap
@@ -172,7 +176,9 @@ def png_with_chunk(kind: bytes, payload: bytes) -> bytes:
 def test_broken_exif_is_an_image_error_or_ignored(reference, exif):
     """Damaged EXIF in a PNG eXIf chunk: an ImageError naming the file, or the digit is read."""
     try:
-        grid = imaging.image_to_mnist(imaging.load_image(png_with_chunk(b"eXIf", exif), name="x.png"))
+        grid = imaging.image_to_mnist(
+            imaging.load_image(png_with_chunk(b"eXIf", exif), name="x.png")
+        )
     except imaging.ImageError as exc:
         assert str(exc).startswith("x.png: cannot read the image") and "\n" not in str(exc)
     else:
@@ -182,6 +188,7 @@ def test_broken_exif_is_an_image_error_or_ignored(reference, exif):
 def test_any_pillow_exception_is_an_image_error(monkeypatch):
     def explode(*args, **kwargs):
         raise KeyError("something deep inside a plugin")
+
     monkeypatch.setattr(imaging.ImageOps, "exif_transpose", explode)
     with pytest.raises(imaging.ImageError, match="cannot read the image"):
         imaging.load_image(encoded(strokes(), "PNG"))
@@ -213,8 +220,15 @@ def test_missing_and_truncated_files(tmp_path):
     assert "half.png" in str(info.value) and not isinstance(info.value, imaging.NotAnImage)
 
 
-@pytest.mark.parametrize("img", [Image.new("L", (100, 80), 255), Image.new("RGB", (50, 50), (90, 140, 20)),
-                                 Image.new("RGBA", (40, 40), (0, 0, 0, 0)), Image.new("L", (28, 28), 0)])
+@pytest.mark.parametrize(
+    "img",
+    [
+        Image.new("L", (100, 80), 255),
+        Image.new("RGB", (50, 50), (90, 140, 20)),
+        Image.new("RGBA", (40, 40), (0, 0, 0, 0)),
+        Image.new("L", (28, 28), 0),
+    ],
+)
 def test_blank_images_are_an_error(img):
     with pytest.raises(imaging.BlankImage, match="blank"):
         imaging.image_to_mnist(img)
@@ -225,10 +239,17 @@ def test_check_pixels():
     out = imaging.check_pixels(good)
     assert out.shape == (784,) and out.dtype == np.float64 and out[255] == 255
     assert np.allclose(imaging.pixels_to_input(good), out / 255)
-    bad = [([0] * 783, "784"), ([0] * 783 + [float("nan")], "finite"),
-           ([0] * 783 + [float("inf")], "finite"), ([0] * 783 + [256], "0..255"),
-           ([-1] + [0] * 783, "0..255"), (["0"] * 784, "numbers"), ([True] * 784, "numbers"),
-           ({"a": 1}, "list"), ("0" * 784, "list")]
+    bad = [
+        ([0] * 783, "784"),
+        ([0] * 783 + [float("nan")], "finite"),
+        ([0] * 783 + [float("inf")], "finite"),
+        ([0] * 783 + [256], "0..255"),
+        ([-1] + [0] * 783, "0..255"),
+        (["0"] * 784, "numbers"),
+        ([True] * 784, "numbers"),
+        ({"a": 1}, "list"),
+        ("0" * 784, "list"),
+    ]
     for values, message in bad:
         with pytest.raises(ValueError, match=message):
             imaging.check_pixels(values)
@@ -238,14 +259,18 @@ def test_check_model_and_probabilities(rng):
     soft = bpnn.Network([784, 8, 10], activation="relu", loss="cross_entropy", seed=rng)
     sig = bpnn.Network([784, 8, 10], seed=rng)
     x = rng.random(784)
-    assert imaging.check_model(soft, {"preprocessing": bpnn.checkpoint.MNIST_PREPROCESSING}) == 1 / 255
+    assert (
+        imaging.check_model(soft, {"preprocessing": bpnn.checkpoint.MNIST_PREPROCESSING}) == 1 / 255
+    )
     assert np.allclose(imaging.digit_probabilities(soft, x), soft.predict(x))
     p = imaging.digit_probabilities(sig, x)
     assert np.isclose(p.sum(), 1) and np.argmax(p) == np.argmax(sig.predict(x))
     with pytest.raises(BpnnError, match="784"):
         imaging.check_model(bpnn.Network([100, 10], seed=rng), {})
     with pytest.raises(BpnnError, match="dark-on-light"):
-        imaging.check_model(soft, {"preprocessing": {"image_shape": [28, 28], "ink": "dark-on-light"}})
+        imaging.check_model(
+            soft, {"preprocessing": {"image_shape": [28, 28], "ink": "dark-on-light"}}
+        )
 
 
 def test_file_over_the_byte_limit_is_refused_unread(tmp_path, monkeypatch):

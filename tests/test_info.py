@@ -1,5 +1,6 @@
 """``bpnn info MODEL``: task, classes, preprocessing, data source and layers, for a model file or
 its run folder, as text and as JSON; a missing model is one line and exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -25,11 +26,16 @@ def test_regression_model(capsys, csv_runs):  # noqa: F811
     assert doc["layers"] == [3, 8, 1] and doc["parameters"] == 3 * 8 + 8 + 8 + 1
     assert doc["preprocessing"].startswith("standardize (3 features")
     assert doc["data"]["source"] == str(csv_runs["regress_csv"].resolve())
-    assert doc["data"]["feature_names"] == ["a", "b", "c"] and doc["data"]["target_names"] == ["price"]
+    assert doc["data"]["feature_names"] == ["a", "b", "c"] and doc["data"]["target_names"] == [
+        "price"
+    ]
     code, out, _ = info(capsys, csv_runs["regress"] / "model.npz")
     lines = dict(line.split(None, 1) for line in out.splitlines())
     assert code == 0 and lines["task"] == "regress: 1 value(s) per sample"
-    assert lines["data"].startswith(str(csv_runs["regress_csv"].resolve())) and "target price" in lines["data"]
+    assert (
+        lines["data"].startswith(str(csv_runs["regress_csv"].resolve()))
+        and "target price" in lines["data"]
+    )
     assert lines["layers"].startswith("3-8-1") and lines["preprocessing"].startswith("standardize")
     assert lines["results"].startswith("test RMSE ")
 

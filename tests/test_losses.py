@@ -1,4 +1,5 @@
 """Losses: values, output deltas (formula 3 and its cross-entropy counterpart), stability."""
+
 from __future__ import annotations
 
 import warnings
@@ -8,8 +9,14 @@ import pytest
 
 from bpnn import Network
 from bpnn.activations import get_activation
-from bpnn.losses import (LOSSES, BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError, get_loss,
-                         one_hot)
+from bpnn.losses import (
+    LOSSES,
+    BinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    SquaredError,
+    get_loss,
+    one_hot,
+)
 
 
 def test_squared_error_value_by_hand():
@@ -31,7 +38,9 @@ def numeric_dz(loss, act, z, t, h=1e-6):
         zp, zm = z.copy(), z.copy()
         zp[0, j] += h
         zm[0, j] -= h
-        out[0, j] = (loss.value(zp, act.forward(zp), t)[0] - loss.value(zm, act.forward(zm), t)[0]) / (2 * h)
+        out[0, j] = (
+            loss.value(zp, act.forward(zp), t)[0] - loss.value(zm, act.forward(zm), t)[0]
+        ) / (2 * h)
     return out
 
 
@@ -51,8 +60,12 @@ def test_cross_entropy_value_and_delta(rng):
     y = sm.forward(z)
     np.testing.assert_allclose(loss.value(z, y, T), -(T * np.log(y)).sum(axis=1), rtol=1e-12)
     np.testing.assert_allclose(loss.delta(z, y, T, sm), y - T, atol=1e-15)
-    np.testing.assert_allclose(loss.delta(z[:1], y[:1], T[:1], sm),
-                               numeric_dz(loss, sm, z[:1], T[:1]), rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(
+        loss.delta(z[:1], y[:1], T[:1], sm),
+        numeric_dz(loss, sm, z[:1], T[:1]),
+        rtol=1e-6,
+        atol=1e-10,
+    )
 
 
 def test_class_indices_equal_one_hot_rows(rng):
@@ -70,8 +83,13 @@ def test_stable_for_logits_of_plus_minus_1000(dtype):
     T = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for name, out in (("cross_entropy", "softmax"), ("squared", "sigmoid"),
-                          ("squared", "softmax"), ("squared", "identity"), ("squared", "tanh")):
+        for name, out in (
+            ("cross_entropy", "softmax"),
+            ("squared", "sigmoid"),
+            ("squared", "softmax"),
+            ("squared", "identity"),
+            ("squared", "tanh"),
+        ):
             act, loss = get_activation(out), get_loss(name)
             y = act.forward(z)
             v, d = loss.value(z, y, T), loss.delta(z, y, T, act)
@@ -88,8 +106,9 @@ def test_cross_entropy_needs_softmax():
 
 
 def test_one_hot_and_target_checks():
-    np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3, on=0.9, off=0.1),
-                                  [[0.1, 0.1, 0.9], [0.9, 0.1, 0.1]])
+    np.testing.assert_array_equal(
+        one_hot(np.array([2, 0]), 3, on=0.9, off=0.1), [[0.1, 0.1, 0.9], [0.9, 0.1, 0.1]]
+    )
     with pytest.raises(ValueError, match="0..2"):
         one_hot(np.array([3]), 3)
     with pytest.raises(ValueError, match="1-D integer"):
@@ -114,7 +133,9 @@ def test_binary_cross_entropy_by_hand():
     T = np.array([[1.0, 1.0, 0.0]])
     expected = -np.log(0.5) - np.log(0.75) - np.log(0.25)
     np.testing.assert_allclose(BinaryCrossEntropy().value(z, y, T), [expected], rtol=1e-12)
-    np.testing.assert_allclose(BinaryCrossEntropy().delta(z, y, T, None), [[-0.5, -0.25, 0.75]], rtol=1e-12)
+    np.testing.assert_allclose(
+        BinaryCrossEntropy().delta(z, y, T, None), [[-0.5, -0.25, 0.75]], rtol=1e-12
+    )
 
 
 def test_binary_cross_entropy_delta_matches_central_difference(rng):
@@ -126,7 +147,9 @@ def test_binary_cross_entropy_delta_matches_central_difference(rng):
         zp, zm = z.copy(), z.copy()
         zp[idx] += eps
         zm[idx] -= eps
-        numeric[idx] = (loss.value(zp, sig.forward(zp), T).sum() - loss.value(zm, sig.forward(zm), T).sum()) / (2 * eps)
+        numeric[idx] = (
+            loss.value(zp, sig.forward(zp), T).sum() - loss.value(zm, sig.forward(zm), T).sum()
+        ) / (2 * eps)
     np.testing.assert_allclose(loss.delta(z, sig.forward(z), T, sig), numeric, atol=1e-8)
 
 
@@ -145,9 +168,13 @@ def test_binary_cross_entropy_stable_and_needs_sigmoid(dtype):
 
 def test_loss_owns_its_targets():
     labels = np.array([1, 0])
-    np.testing.assert_array_equal(SquaredError().targets(labels, 3, 0.9, 0.1), [[0.1, 0.9, 0.1], [0.9, 0.1, 0.1]])
+    np.testing.assert_array_equal(
+        SquaredError().targets(labels, 3, 0.9, 0.1), [[0.1, 0.9, 0.1], [0.9, 0.1, 0.1]]
+    )
     np.testing.assert_array_equal(SoftmaxCrossEntropy().targets(labels, 3, 0.9, 0.1), labels)
-    np.testing.assert_array_equal(BinaryCrossEntropy().targets(labels, 3, 0.9, 0.1), [[0, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(
+        BinaryCrossEntropy().targets(labels, 3, 0.9, 0.1), [[0, 1, 0], [1, 0, 0]]
+    )
 
 
 def test_binary_cross_entropy_agrees_with_pytorch(rng):

@@ -4,6 +4,7 @@ Downloads are tested against a local HTTP server on 127.0.0.1 (this machine cann
 public mirrors): it serves the tiny synthetic data set (with checksums made for it) and, when the
 real files are at hand, the real MNIST, which must pass the official checksums.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,10 +19,19 @@ import numpy as np
 import pytest
 
 import bpnn.data.mnist as mnist
-from bpnn.data import (cache_dir, confusion_matrix, download_mnist, error_rate, find_mnist,
-                       load_mnist, mnist_targets, per_class_error, validation_split, write_idx)
+from bpnn.data import (
+    cache_dir,
+    confusion_matrix,
+    download_mnist,
+    error_rate,
+    find_mnist,
+    load_mnist,
+    mnist_targets,
+    per_class_error,
+    validation_split,
+    write_idx,
+)
 from bpnn.errors import BpnnError, FormatError
-
 from conftest import MNIST_FILES as NAMES
 from conftest import write_idx_gz
 
@@ -32,8 +42,9 @@ def specs_for(folder: Path) -> dict[str, mnist.MnistFile]:
     for name in NAMES:
         raw = (folder / name).read_bytes()
         content = gzip.decompress(raw)
-        specs[name] = mnist.MnistFile(len(content), hashlib.md5(content).hexdigest(),
-                                      hashlib.md5(raw).hexdigest())
+        specs[name] = mnist.MnistFile(
+            len(content), hashlib.md5(content).hexdigest(), hashlib.md5(raw).hexdigest()
+        )
     return specs
 
 
@@ -68,7 +79,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data[:len(data) // 2])
+            self.wfile.write(data[: len(data) // 2])
             return
         super().do_GET()
 
@@ -197,8 +208,9 @@ def test_explicit_folder_structure_errors(env, tmp_path, tiny_mnist_dir, rng):
 def test_download_fails_over_to_the_next_mirror(server, tmp_path, tiny_mnist_dir, tiny_as_official):
     base, httpd = server
     dest = tmp_path / "dest"
-    download_mnist(dest, mirrors=[f"{base}/missing/", f"{base}/corrupt/", f"{base}/good"],
-                   progress=False)
+    download_mnist(
+        dest, mirrors=[f"{base}/missing/", f"{base}/corrupt/", f"{base}/good"], progress=False
+    )
     assert leftovers(dest) == sorted(NAMES)
     for name in NAMES:
         assert (dest / name).read_bytes() == (tiny_mnist_dir / name).read_bytes()
@@ -208,8 +220,9 @@ def test_download_fails_over_to_the_next_mirror(server, tmp_path, tiny_mnist_dir
 
 def test_download_unreachable_then_good(server, tmp_path, tiny_as_official):
     base, _ = server
-    dest = download_mnist(tmp_path / "d", mirrors=["http://127.0.0.1:1/", f"{base}/good/"],
-                          progress=False)
+    dest = download_mnist(
+        tmp_path / "d", mirrors=["http://127.0.0.1:1/", f"{base}/good/"], progress=False
+    )
     assert leftovers(dest) == sorted(NAMES)
 
 
@@ -217,8 +230,9 @@ def test_all_mirrors_fail_gives_the_offline_message(server, tmp_path, tiny_as_of
     base, _ = server
     dest = tmp_path / "dest"
     with pytest.raises(BpnnError) as info:
-        download_mnist(dest, mirrors=[f"{base}/missing/", f"{base}/corrupt/", f"{base}/short/"],
-                       progress=False)
+        download_mnist(
+            dest, mirrors=[f"{base}/missing/", f"{base}/corrupt/", f"{base}/short/"], progress=False
+        )
     message = str(info.value)
     assert "\n" not in message
     assert f"MNIST is not in {dest}" in message and "could not be downloaded" in message
@@ -256,8 +270,9 @@ def test_find_mnist_downloads_into_the_cache_once(server, env, monkeypatch, tiny
     assert len(httpd.hits) == hits  # verified from the cache, nothing fetched again
 
 
-def test_find_mnist_replaces_a_corrupt_cached_file(server, env, monkeypatch, tiny_mnist_dir,
-                                                   tiny_as_official):
+def test_find_mnist_replaces_a_corrupt_cached_file(
+    server, env, monkeypatch, tiny_mnist_dir, tiny_as_official
+):
     base, _ = server
     monkeypatch.setattr(mnist, "MIRRORS", (f"{base}/good/",))
     shutil.copytree(tiny_mnist_dir, env)
@@ -393,7 +408,9 @@ def test_real_mnist(mnist_dir, tmp_path):
     notices = []
     assert find_mnist(mnist_dir, notice=notices.append) == mnist_dir
     assert notices == []  # official checksums: no notice
-    assert all(mnist.verify_file(mnist_dir / name, spec) for name, spec in mnist.MNIST_FILES.items())
+    assert all(
+        mnist.verify_file(mnist_dir / name, spec) for name, spec in mnist.MNIST_FILES.items()
+    )
     images, labels = load_mnist(mnist_dir, "train")
     assert images.shape == (60000, 784) and images.dtype == np.uint8 and labels.shape == (60000,)
     test_images, test_labels = load_mnist(mnist_dir, "test")
@@ -408,8 +425,9 @@ def test_real_mnist(mnist_dir, tmp_path):
     assert std == pytest.approx(0.3081078039, abs=1e-9)
 
 
-def test_download_with_bytes_after_the_gzip_data_is_refused(server, tmp_path, tiny_mnist_dir,
-                                                            tiny_as_official):
+def test_download_with_bytes_after_the_gzip_data_is_refused(
+    server, tmp_path, tiny_mnist_dir, tiny_as_official
+):
     """A mirror serving the right data plus trailing bytes: refused (checksum), never a hang."""
     base, httpd = server
     (httpd.root / "trailing").mkdir()
@@ -417,6 +435,7 @@ def test_download_with_bytes_after_the_gzip_data_is_refused(server, tmp_path, ti
         (httpd.root / "trailing" / name).write_bytes((tiny_mnist_dir / name).read_bytes() + b"junk")
     with pytest.raises(BpnnError, match="checksum differs"):
         download_mnist(tmp_path / "d", mirrors=[f"{base}/trailing/"], progress=False)
-    dest = download_mnist(tmp_path / "d", mirrors=[f"{base}/trailing/", f"{base}/good/"],
-                          progress=False)
+    dest = download_mnist(
+        tmp_path / "d", mirrors=[f"{base}/trailing/", f"{base}/good/"], progress=False
+    )
     assert leftovers(dest) == sorted(NAMES)

@@ -1,5 +1,6 @@
 """Hostile model files and checkpoints: every one is refused in one line, cheaply, before any large
 allocation; nonsense values are refused instead of passing silently."""
+
 from __future__ import annotations
 
 import io
@@ -48,15 +49,19 @@ def test_huge_declared_architecture_is_refused_before_building(model_file):
 def npy_with_shape(shape) -> bytes:
     """A .npy header declaring ``shape`` of float32, followed by only 64 bytes of data."""
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": shape}
+    )
     return buf.getvalue() + b"\0" * 64
 
 
 def test_zip_bomb_member_is_never_inflated(model_file):
-    add_member(model_file, "extra.npy", npy_with_shape((1,)) + b"\0" * (500 << 20), zipfile.ZIP_DEFLATED)
+    add_member(
+        model_file, "extra.npy", npy_with_shape((1,)) + b"\0" * (500 << 20), zipfile.ZIP_DEFLATED
+    )
     start = time.perf_counter()
-    assert bpnn.load(model_file).net.sizes == [6, 5, 3]   # a model reads only W* and b*
-    with pytest.raises(FormatError, match="zip bomb"):       # a checkpoint reader reads all, checked
+    assert bpnn.load(model_file).net.sizes == [6, 5, 3]  # a model reads only W* and b*
+    with pytest.raises(FormatError, match="zip bomb"):  # a checkpoint reader reads all, checked
         load_arrays(model_file)
     assert time.perf_counter() - start < 5
 
@@ -67,7 +72,9 @@ def test_member_declaring_a_huge_shape_is_refused(model_file):
         load_arrays(model_file)
 
 
-@pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.zeros(2, dtype=[("x", "f4"), ("y", "i4")])])
+@pytest.mark.parametrize(
+    "bad", [np.array(["a", "b"]), np.zeros(2, dtype=[("x", "f4"), ("y", "i4")])]
+)
 def test_string_or_structured_arrays_are_refused(model_file, bad):
     rewrite(model_file, change_arrays=lambda a: a.update(b0=bad))
     with pytest.raises(FormatError, match="not a plain numeric array"):
@@ -89,20 +96,28 @@ def test_float64_weights_that_overflow_float32_are_refused(model_file):
         bpnn.load(model_file)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(preprocessing=[1, 2]), "preprocessing"),
-    (lambda m: m.update(config="fast"), "config"),
-    (lambda m: m.update(results=3), "results"),
-    (lambda m: m["preprocessing"].update(scale=float("nan")), "scale"),
-    (lambda m: m["preprocessing"].update(scale=-1), "scale"),
-    (lambda m: m.update(targets={"task": "classify", "classes": [1, 2]}), "classes"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(preprocessing=[1, 2]), "preprocessing"),
+        (lambda m: m.update(config="fast"), "config"),
+        (lambda m: m.update(results=3), "results"),
+        (lambda m: m["preprocessing"].update(scale=float("nan")), "scale"),
+        (lambda m: m["preprocessing"].update(scale=-1), "scale"),
+        (lambda m: m.update(targets={"task": "classify", "classes": [1, 2]}), "classes"),
+    ],
+)
 @pytest.mark.parametrize("command", ["info", "evaluate", "predict", "report"])
-def test_wrong_metadata_is_one_line_in_every_command(model_file, tmp_path, capsys, change, message, command):
+def test_wrong_metadata_is_one_line_in_every_command(
+    model_file, tmp_path, capsys, change, message, command
+):
     rewrite(model_file, change)
-    argv = {"info": ["info", model_file], "evaluate": ["evaluate", model_file, "--data", tmp_path],
-            "predict": ["predict", model_file, "--rows", tmp_path / "rows.npy"],
-            "report": ["report", model_file]}[command]
+    argv = {
+        "info": ["info", model_file],
+        "evaluate": ["evaluate", model_file, "--data", tmp_path],
+        "predict": ["predict", model_file, "--rows", tmp_path / "rows.npy"],
+        "report": ["report", model_file],
+    }[command]
     np.save(tmp_path / "rows.npy", np.zeros((2, 6)))
     code, lines = one_line(capsys, *argv)
     assert code == 2 and len(lines) == 1 and "Traceback" not in lines[0]
@@ -119,7 +134,10 @@ def test_broken_checkpoint_metadata_on_resume_is_one_line(tmp_path, capsys):
     bpnn.fit(X, (X[:, 0] > 0.5).astype(int), out=tmp_path / "run", epochs=1, test_fraction=0)
     rewrite(tmp_path / "run" / "checkpoint.npz", lambda m: m.update(config={"lr": "fast"}))
     np.savez(tmp_path / "d.npz", X_train=X, y_train=(X[:, 0] > 0.5).astype(int))
-    rewrite(tmp_path / "run" / "checkpoint.npz", lambda m: m.update(data={"source": str(tmp_path / "d.npz")}))
+    rewrite(
+        tmp_path / "run" / "checkpoint.npz",
+        lambda m: m.update(data={"source": str(tmp_path / "d.npz")}),
+    )
     code, lines = one_line(capsys, "train", "--resume", tmp_path / "run")
     assert code == 2 and len(lines) == 1 and "broken checkpoint settings" in lines[0]
 
@@ -128,8 +146,17 @@ def test_diverging_before_the_first_checkpoint_leaves_no_run_folder(tmp_path):
     X = np.random.default_rng(0).random((200, 3)) * 1e3
     y = X.sum(axis=1)
     with pytest.raises(bpnn.train.DivergenceError, match="no checkpoint was saved before it"):
-        bpnn.fit(X, y, task="regress", out=tmp_path / "run", lr=1e30, optimizer="sgd",
-                 preprocessing="none", target_scaling="none", epochs=3)
+        bpnn.fit(
+            X,
+            y,
+            task="regress",
+            out=tmp_path / "run",
+            lr=1e30,
+            optimizer="sgd",
+            preprocessing="none",
+            target_scaling="none",
+            epochs=3,
+        )
     assert not (tmp_path / "run").exists()
 
 

@@ -1,4 +1,5 @@
 """The vectorised engine: shapes, input checks, dtypes, configuration, initialisers, dropout."""
+
 from __future__ import annotations
 
 import warnings
@@ -27,8 +28,9 @@ def test_defaults_and_repr():
     net = Network([4, 3, 2])
     assert (net.activation, net.output, net.loss) == ("sigmoid", "sigmoid", "squared")
     assert Network([4, 3, 2], loss="cross_entropy").output == "softmax"
-    assert repr(net) == ("Network([4, 3, 2], activation='sigmoid', output='sigmoid', "
-                         "loss='squared', dtype=float64)")
+    assert repr(net) == (
+        "Network([4, 3, 2], activation='sigmoid', output='sigmoid', loss='squared', dtype=float64)"
+    )
 
 
 def test_wrong_width_names_expected_and_actual():
@@ -96,13 +98,28 @@ def test_stable_for_inputs_of_plus_minus_1000():
 
 
 def test_config_round_trip_and_copy(rng):
-    net = Network([5, 7, 4, 3], activation="leaky_relu", output="softmax", loss="cross_entropy",
-                  init="xavier", dtype=np.float32, seed=3, dropout=[0.0, 0.2, 0.1])
+    net = Network(
+        [5, 7, 4, 3],
+        activation="leaky_relu",
+        output="softmax",
+        loss="cross_entropy",
+        init="xavier",
+        dtype=np.float32,
+        seed=3,
+        dropout=[0.0, 0.2, 0.1],
+    )
     config = net.config()
-    assert config == {"sizes": [5, 7, 4, 3], "activation": "leaky_relu", "output": "softmax",
-                      "activation_params": {"alpha": 0.01}, "output_params": {},
-                      "loss": "cross_entropy", "init": "xavier", "dtype": "float32",
-                      "dropout": [0.0, 0.2, 0.1]}
+    assert config == {
+        "sizes": [5, 7, 4, 3],
+        "activation": "leaky_relu",
+        "output": "softmax",
+        "activation_params": {"alpha": 0.01},
+        "output_params": {},
+        "loss": "cross_entropy",
+        "init": "xavier",
+        "dtype": "float32",
+        "dropout": [0.0, 0.2, 0.1],
+    }
     again = Network.from_config(config, net.params())
     assert again.config() == config
     X = rng.random((3, 5))
@@ -123,15 +140,19 @@ def test_initialisers():
     h = Network([400, 300, 10], init="he", seed=0)
     assert h.layers[0].W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.02)
     assert all((layer.b == 0).all() for layer in u.layers)
-    np.testing.assert_array_equal(Network([4, 3], seed=5).layers[0].W, Network([4, 3], seed=5).layers[0].W)
-    assert not np.array_equal(Network([4, 3], seed=5).layers[0].W, Network([4, 3], seed=6).layers[0].W)
+    np.testing.assert_array_equal(
+        Network([4, 3], seed=5).layers[0].W, Network([4, 3], seed=5).layers[0].W
+    )
+    assert not np.array_equal(
+        Network([4, 3], seed=5).layers[0].W, Network([4, 3], seed=6).layers[0].W
+    )
 
 
 def test_gradient_is_the_mean_over_rows(rng):
     net = Network([3, 4, 2], activation="tanh", init="xavier", seed=4)
     X, T = rng.normal(size=(5, 3)), rng.uniform(0.1, 0.9, (5, 2))
     whole = net.gradient(X, T)
-    rows = [net.gradient(X[i:i + 1], T[i:i + 1]) for i in range(5)]
+    rows = [net.gradient(X[i : i + 1], T[i : i + 1]) for i in range(5)]
     for k, (dW, db) in enumerate(whole):
         np.testing.assert_allclose(dW, np.mean([r[k][0] for r in rows], axis=0), atol=1e-15)
         np.testing.assert_allclose(db, np.mean([r[k][1] for r in rows], axis=0), atol=1e-15)
@@ -184,6 +205,7 @@ def test_dropout_masks_follow_the_seed(rng):
 def test_an_activation_keeps_its_parameters_through_config_copy_and_files(tmp_path, rng):
     """A LeakyReLU(0.2) used to come back from save/load/copy as the default 0.01."""
     from bpnn.activations import LeakyReLU
+
     net = Network([4, 6, 3], activation=LeakyReLU(0.2), dtype=np.float64, seed=0)
     X = rng.normal(size=(5, 4))
     assert net.config()["activation_params"] == {"alpha": 0.2}

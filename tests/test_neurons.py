@@ -1,5 +1,6 @@
 """The object engine: structure and reprs, the tutorial's worked 3-4-2 example by hand, and
 agreement with the vectorised engine for every activation x loss."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,9 +11,9 @@ import pytest
 
 import bpnn
 from bpnn import neurons
+from bpnn.commands.gradcheck import HIDDEN
+from bpnn.commands.gradcheck import OUTPUTS as OUTPUT_LOSS
 from bpnn.neurons import BiasNode, Connection, Node
-
-from bpnn.commands.gradcheck import HIDDEN, OUTPUTS as OUTPUT_LOSS
 
 
 def sigmoid(z: float) -> float:
@@ -71,8 +72,12 @@ def test_conversion_round_trip(rng):
     for layer in vec.layers:
         layer.b[:] = rng.normal(size=layer.b.shape)
     obj = neurons.Network.from_vectorised(vec)
-    assert (obj.sizes, obj.activation, obj.output, obj.loss_name) == \
-        ([4, 6, 5, 3], "tanh", "softmax", "cross_entropy")
+    assert (obj.sizes, obj.activation, obj.output, obj.loss_name) == (
+        [4, 6, 5, 3],
+        "tanh",
+        "softmax",
+        "cross_entropy",
+    )
     for a, b in zip(vec.params(), obj.params()):
         assert a.shape == b.shape
         np.testing.assert_array_equal(a, b)
@@ -118,10 +123,15 @@ def worked_example() -> neurons.Network:
     """The tutorial's 3-4-2 network: inputs 1, 2, 3; hidden 4-7; outputs 8, 9 (sigmoid)."""
     net = neurons.Network([3, 4, 2], seed=0)
     hidden = {  # node j: (w_j1, w_j2, w_j3, w_jb)
-        4: (0.1, 0.2, 0.3, 0.0), 5: (-0.1, 0.0, 0.1, 0.1),
-        6: (0.2, -0.2, 0.0, -0.1), 7: (0.0, 0.1, -0.1, 0.2)}
+        4: (0.1, 0.2, 0.3, 0.0),
+        5: (-0.1, 0.0, 0.1, 0.1),
+        6: (0.2, -0.2, 0.0, -0.1),
+        7: (0.0, 0.1, -0.1, 0.2),
+    }
     output = {  # node k: (w_k4, w_k5, w_k6, w_k7, w_kb)
-        8: (0.3, -0.2, 0.1, 0.4, -0.1), 9: (-0.3, 0.2, 0.5, -0.1, 0.05)}
+        8: (0.3, -0.2, 0.1, 0.4, -0.1),
+        9: (-0.3, 0.2, 0.5, -0.1, 0.05),
+    }
     for j, ws in hidden.items():
         for i, w in zip((1, 2, 3, "b"), ws):
             net.connection(j, i).weight = w
@@ -182,10 +192,16 @@ def test_worked_example_by_hand():
     #   w4b = 0.0 + 0.5 * 0.012718             ~  0.006359
     #   w8b = -0.1 + 0.5 * 0.081599            ~ -0.059200
     #   w96 = 0.5 + 0.5 * -0.106518 * 0.425557 ~  0.477335
-    expected = {(8, 4): 0.3 + rate * d8 * a4, (4, 1): 0.1 + rate * d4 * 1.0,
-                (4, 3): 0.3 + rate * d4 * 0.5, (4, "b"): 0.0 + rate * d4,
-                (8, "b"): -0.1 + rate * d8, (9, 6): 0.5 + rate * d9 * a6,
-                (6, 2): -0.2 + rate * d6 * 2.0, (5, "b"): 0.1 + rate * d5}
+    expected = {
+        (8, 4): 0.3 + rate * d8 * a4,
+        (4, 1): 0.1 + rate * d4 * 1.0,
+        (4, 3): 0.3 + rate * d4 * 0.5,
+        (4, "b"): 0.0 + rate * d4,
+        (8, "b"): -0.1 + rate * d8,
+        (9, 6): 0.5 + rate * d9 * a6,
+        (6, 2): -0.2 + rate * d6 * 2.0,
+        (5, "b"): 0.1 + rate * d5,
+    }
     assert abs(expected[8, 4] - 0.326806) < 1e-6 and abs(expected[4, "b"] - 0.006359) < 1e-6
     for (j, i), w in expected.items():
         assert abs(net.connection(j, i).weight - w) < 1e-15, (j, i)
@@ -220,8 +236,15 @@ def sample_targets(output: str, n: int, k: int, rng) -> np.ndarray:
 def test_engines_agree_after_50_samples(hidden, output_loss):
     output, loss = output_loss
     rng = np.random.default_rng(2024)
-    vec = bpnn.Network([4, 6, 5, 3], activation=hidden, output=output, loss=loss,
-                       init="xavier", dtype=np.float64, seed=7)
+    vec = bpnn.Network(
+        [4, 6, 5, 3],
+        activation=hidden,
+        output=output,
+        loss=loss,
+        init="xavier",
+        dtype=np.float64,
+        seed=7,
+    )
     for layer in vec.layers:
         layer.b[:] = rng.uniform(-0.3, 0.3, layer.b.shape)
     obj = neurons.Network.from_vectorised(vec)

@@ -1,4 +1,5 @@
 """Optimisers and schedules against numbers computed by hand."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,7 @@ def test_sgd_batch_of_one_on_a_network_is_the_tutorials_update(rng):
 def test_momentum_two_steps_by_hand():
     w = np.array([1.0])
     opt = SGD(lr=0.1, momentum=0.9)
-    opt.step([w], [np.array([0.5])])   # v = 0.5;            w = 1 - 0.05 = 0.95
+    opt.step([w], [np.array([0.5])])  # v = 0.5;            w = 1 - 0.05 = 0.95
     opt.step([w], [np.array([-0.2])])  # v = 0.45 - 0.2 = 0.25; w = 0.95 - 0.025 = 0.925
     assert w[0] == pytest.approx(0.925, abs=1e-15)
     assert opt.velocity[0][0] == pytest.approx(0.25, abs=1e-15)
@@ -41,7 +42,7 @@ def test_momentum_two_steps_by_hand():
 def test_nesterov_two_steps_by_hand():
     w = np.array([1.0])
     opt = SGD(lr=0.1, momentum=0.9, nesterov=True)
-    opt.step([w], [np.array([0.5])])   # v = 0.5;  w = 1 - 0.1 (0.5 + 0.45) = 0.905
+    opt.step([w], [np.array([0.5])])  # v = 0.5;  w = 1 - 0.1 (0.5 + 0.45) = 0.905
     opt.step([w], [np.array([-0.2])])  # v = 0.25; w = 0.905 - 0.1 (-0.2 + 0.225) = 0.9025
     assert w[0] == pytest.approx(0.9025, abs=1e-15)
 
@@ -55,17 +56,17 @@ def test_adam_two_steps_by_hand():
     # step 1: m = 0.05, v = 0.00025; m_hat = 0.5, v_hat = 0.25 -> w = 1 - 0.01 * 0.5 / (0.5 + 1e-8)
     # step 2: m = 0.045 - 0.02 = 0.025, v = 0.00024975 + 0.00004 = 0.00028975
     #         m_hat = 0.025 / 0.19 = 0.131579, v_hat = 0.00028975 / 0.001999 = 0.144947
-    m1, v1 = 0.1 * g1, 0.001 * g1 ** 2
+    m1, v1 = 0.1 * g1, 0.001 * g1**2
     w1 = 1.0 - 0.01 * (m1 / 0.1) / (math.sqrt(v1 / 0.001) + 1e-8)
-    m2, v2 = 0.9 * m1 + 0.1 * g2, 0.999 * v1 + 0.001 * g2 ** 2
-    m_hat, v_hat = m2 / (1 - 0.9 ** 2), v2 / (1 - 0.999 ** 2)
+    m2, v2 = 0.9 * m1 + 0.1 * g2, 0.999 * v1 + 0.001 * g2**2
+    m_hat, v_hat = m2 / (1 - 0.9**2), v2 / (1 - 0.999**2)
     assert m_hat == pytest.approx(0.131579, abs=1e-6) and v_hat == pytest.approx(0.144947, abs=1e-6)
     w2 = w1 - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-8)
     assert w[0] == pytest.approx(w2, abs=2e-8)  # the textbook form
     # bpnn uses the paper's efficient form (Kingma & Ba, end of section 2): the bias corrections
     # go into the step size, lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), and eps is added to sqrt(v).
     e1 = 1.0 - 0.01 * math.sqrt(1 - 0.999) / (1 - 0.9) * m1 / (math.sqrt(v1) + 1e-8)
-    e2 = e1 - 0.01 * math.sqrt(1 - 0.999 ** 2) / (1 - 0.9 ** 2) * m2 / (math.sqrt(v2) + 1e-8)
+    e2 = e1 - 0.01 * math.sqrt(1 - 0.999**2) / (1 - 0.9**2) * m2 / (math.sqrt(v2) + 1e-8)
     assert w[0] == pytest.approx(e2, abs=1e-15)
     assert w[0] < e1 < 1.0
 

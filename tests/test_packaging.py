@@ -1,6 +1,7 @@
 """The package people install: wheel and sdist build, ``twine check`` passes, and the wheel
 works from a clean virtual environment (``bpnn --version``, ``bpnn gradcheck``,
 ``bpnn train --help``).  Slow: it builds and installs (numpy comes from the package index)."""
+
 import subprocess
 import sys
 import venv
@@ -15,7 +16,9 @@ pytest.importorskip("twine")
 
 
 def run(*cmd, cwd=None):
-    done = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, f"{cmd}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
     return done.stdout
 
@@ -24,7 +27,17 @@ def run(*cmd, cwd=None):
 def test_wheel_and_sdist_build_check_and_install(tmp_path):
     dist = tmp_path / "dist"
     # --no-isolation: build with this environment's setuptools (no download of a build env)
-    run(sys.executable, "-m", "build", "--no-isolation", "--wheel", "--sdist", "--outdir", dist, REPO)
+    run(
+        sys.executable,
+        "-m",
+        "build",
+        "--no-isolation",
+        "--wheel",
+        "--sdist",
+        "--outdir",
+        dist,
+        REPO,
+    )
     wheels, sdists = list(dist.glob("*.whl")), list(dist.glob("*.tar.gz"))
     assert len(wheels) == 1 and len(sdists) == 1
     run(sys.executable, "-m", "twine", "check", "--strict", *wheels, *sdists)
@@ -37,11 +50,19 @@ def test_wheel_and_sdist_build_check_and_install(tmp_path):
     assert "passed" in run(env / "bin" / "bpnn", "gradcheck").lower()
     assert "--layers" in run(env / "bin" / "bpnn", "train", "--help")
     metadata = run(py, "-c", "import importlib.metadata as m; print(m.metadata('bpnn'))")
-    for field in ("Summary:", "License-Expression: MIT", "License-File: LICENSE", "Classifier:",
-                  "Project-URL:", "Provides-Extra: sklearn", "Provides-Extra: onnx"):
+    for field in (
+        "Summary:",
+        "License-Expression: MIT",
+        "License-File: LICENSE",
+        "Classifier:",
+        "Project-URL:",
+        "Provides-Extra: sklearn",
+        "Provides-Extra: onnx",
+    ):
         assert field in metadata
 
 
 def _version() -> str:
     import bpnn
+
     return bpnn.__version__

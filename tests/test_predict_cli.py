@@ -1,5 +1,6 @@
 """``bpnn predict`` end to end: several files, an unreadable one, standard input, --json, --top,
 and (with the real MNIST) photo-like images of handwritten digits read correctly."""
+
 from __future__ import annotations
 
 import io
@@ -33,7 +34,11 @@ def model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("images")
-    return [digit_file(folder / "a.png"), digit_file(folder / "b.jpg"), digit_file(folder / "c.gif")]
+    return [
+        digit_file(folder / "a.png"),
+        digit_file(folder / "b.jpg"),
+        digit_file(folder / "c.gif"),
+    ]
 
 
 def run_cli(capsys, *argv):
@@ -84,8 +89,9 @@ def test_all_ten_probabilities_sum_to_one_and_match_the_network(capsys, model, i
     assert abs(sum(t["probability"] for t in top) - 1) < 1e-6
     net = bpnn.load(model).net  # the network's outputs, for the preprocessed input x
     x = bpnn.imaging.mnist_to_input(bpnn.imaging.image_to_mnist(bpnn.imaging.load_image(images[0])))
-    assert np.allclose([t["probability"] for t in sorted(top, key=lambda t: t["digit"])],
-                       net.predict(x))
+    assert np.allclose(
+        [t["probability"] for t in sorted(top, key=lambda t: t["digit"])], net.predict(x)
+    )
 
 
 def test_sigmoid_model_outputs_are_normalised(capsys, images, tmp_path):
@@ -99,15 +105,20 @@ def test_sigmoid_model_outputs_are_normalised(capsys, images, tmp_path):
     assert "normalised" in out
 
 
-@pytest.mark.parametrize("argv,message", [(["--top", "0"], "--top"), (["--top", "11"], "--top"),
-                                          (["-", "-"], "only once")])
+@pytest.mark.parametrize(
+    "argv,message",
+    [(["--top", "0"], "--top"), (["--top", "11"], "--top"), (["-", "-"], "only once")],
+)
 def test_bad_options(capsys, model, images, argv, message):
     code, out, err = run_cli(capsys, model, images[0], *argv)
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
 
 
 def test_bad_model_is_one_line(capsys, images, tmp_path):
-    for path, message in [(tmp_path / "absent.npz", "no such file"), (images[0], "not a bpnn file")]:
+    for path, message in [
+        (tmp_path / "absent.npz", "no such file"),
+        (images[0], "not a bpnn file"),
+    ]:
         code, out, err = run_cli(capsys, path, images[1])
         assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
     wrong = tmp_path / "wrong.npz"
@@ -119,13 +130,21 @@ def test_bad_model_is_one_line(capsys, images, tmp_path):
 def test_standard_input(model, images):
     """A real process: ``-`` reads the image bytes from stdin."""
     data = images[1].read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "bpnn", "predict", str(model), "-", "--json"],
-                          input=data, capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpnn", "predict", str(model), "-", "--json"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     result = json.loads(proc.stdout)["results"][0]
     assert result["file"] == "-" and 0 <= result["digit"] <= 9
-    proc = subprocess.run([sys.executable, "-m", "bpnn", "predict", str(model), "-"],
-                          input=b"hello", capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bpnn", "predict", str(model), "-"],
+        input=b"hello",
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and b"standard input" in proc.stderr and proc.stdout == b""
 
 
@@ -154,11 +173,16 @@ def test_photo_like_mnist_digits(capsys, mnist_model, mnist_dir, tmp_path, rng):
     labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")[:40]
     files = []
     for i, digit in enumerate(images):
-        ink = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), float) / 255
+        ink = (
+            np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC), float)
+            / 255
+        )
         yy, xx = np.mgrid[0:360, 0:320]
         light = (1.0 - 0.3 * (yy / 360) * (xx / 320))[..., None]
         paper = np.tile(np.array([232.0, 226, 210]), (360, 320, 1))
-        paper[40:320, 20:300] = paper[40:320, 20:300] * (1 - ink[..., None]) + np.array([30, 35, 90]) * ink[..., None]
+        paper[40:320, 20:300] = (
+            paper[40:320, 20:300] * (1 - ink[..., None]) + np.array([30, 35, 90]) * ink[..., None]
+        )
         photo = paper * light + rng.normal(0, 5, paper.shape)
         buf = io.BytesIO()
         Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=75)
@@ -173,8 +197,12 @@ def test_broken_exif_is_one_line_and_the_rest_are_read(capsys, model, images, tm
     """A PNG whose eXIf chunk is damaged: one error line, the next file still predicted."""
     data = images[0].read_bytes()
     payload = b"garbage!"
-    chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
-             + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
+    chunk = (
+        len(payload).to_bytes(4, "big")
+        + b"eXIf"
+        + payload
+        + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big")
+    )
     broken = tmp_path / "broken-exif.png"
     broken.write_bytes(data[:33] + chunk + data[33:])
     code, out, err = run_cli(capsys, model, broken, images[1])

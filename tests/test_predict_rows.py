@@ -1,5 +1,6 @@
 """``bpnn predict MODEL --rows FILE``: CSV by column name or position, .npy, string labels,
 regression, the JSON and --out forms, and one line + exit 2 for each kind of bad input."""
+
 from __future__ import annotations
 
 import csv
@@ -31,8 +32,11 @@ def table(text: str) -> list[list[str]]:
 
 
 def test_csv_by_name_ignores_target_column(capsys, csv_runs, features, tmp_path):  # noqa: F811
-    path = write_csv(tmp_path / "new.csv", ["a", "b", "c", "animal"],
-                     [features[:, 0], features[:, 1], features[:, 2], ["?"] * len(features)])
+    path = write_csv(
+        tmp_path / "new.csv",
+        ["a", "b", "c", "animal"],
+        [features[:, 0], features[:, 1], features[:, 2], ["?"] * len(features)],
+    )
     code, out, err = predict(capsys, csv_runs["classify"], "--rows", path)
     assert code == 0, err
     rows = table(out)
@@ -46,9 +50,14 @@ def test_csv_by_name_ignores_target_column(capsys, csv_runs, features, tmp_path)
 
 
 def test_csv_in_another_column_order_gives_the_same(capsys, csv_runs, features, tmp_path):  # noqa: F811
-    ordered = write_csv(tmp_path / "abc.csv", ["a", "b", "c"], [features[:, 0], features[:, 1], features[:, 2]])
-    shuffled = write_csv(tmp_path / "cxab.csv", ["c", "extra", "a", "b"],
-                         [features[:, 2], np.arange(12.0), features[:, 0], features[:, 1]])
+    ordered = write_csv(
+        tmp_path / "abc.csv", ["a", "b", "c"], [features[:, 0], features[:, 1], features[:, 2]]
+    )
+    shuffled = write_csv(
+        tmp_path / "cxab.csv",
+        ["c", "extra", "a", "b"],
+        [features[:, 2], np.arange(12.0), features[:, 0], features[:, 1]],
+    )
     first = predict(capsys, csv_runs["regress"], "--rows", ordered)
     second = predict(capsys, csv_runs["regress"], "--rows", shuffled)
     assert first[0] == second[0] == 0 and first[1] == second[1]
@@ -63,14 +72,18 @@ def test_npy_and_json(capsys, csv_runs, features, tmp_path):  # noqa: F811
     doc = json.loads(out)
     model = bpnn.load(csv_runs["classify"])
     assert set(doc) == {"model", "predictions", "classes", "probabilities"}
-    assert doc["classes"] == ["cat", "dog", "eel"] and doc["predictions"] == model.predict(features).tolist()
+    assert (
+        doc["classes"] == ["cat", "dog", "eel"]
+        and doc["predictions"] == model.predict(features).tolist()
+    )
     np.testing.assert_allclose(doc["probabilities"], model.predict_proba(features), rtol=1e-6)
 
 
 def test_regression_values_and_out_file(capsys, csv_runs, features, tmp_path):  # noqa: F811
     np.save(tmp_path / "x.npy", features)
-    code, out, err = predict(capsys, csv_runs["regress"], "--rows", tmp_path / "x.npy",
-                             "--out", tmp_path / "p.csv")
+    code, out, err = predict(
+        capsys, csv_runs["regress"], "--rows", tmp_path / "x.npy", "--out", tmp_path / "p.csv"
+    )
     assert code == 0 and out == "", err
     rows = table((tmp_path / "p.csv").read_text())
     values = bpnn.load(csv_runs["regress"]).predict(features)
@@ -80,8 +93,14 @@ def test_regression_values_and_out_file(capsys, csv_runs, features, tmp_path):  
 
 def test_headerless_csv_and_model_without_names(capsys, tmp_path, features):
     """A model from arrays (no feature names) with two targets: columns by position."""
-    model = bpnn.fit(features, np.c_[features.sum(axis=1), features[:, 0]], out=tmp_path / "run",
-                     hidden=[4], epochs=2, task="regress")
+    model = bpnn.fit(
+        features,
+        np.c_[features.sum(axis=1), features[:, 0]],
+        out=tmp_path / "run",
+        hidden=[4],
+        epochs=2,
+        task="regress",
+    )
     np.savetxt(tmp_path / "plain.csv", features, delimiter=",")
     code, out, err = predict(capsys, tmp_path / "run", "--rows", tmp_path / "plain.csv")
     assert code == 0, err
@@ -105,10 +124,12 @@ def bad_inputs(tmp_path) -> list:
     ]:
         (tmp_path / name).write_text(text)
         cases.append((tmp_path / name, message))
-    for name, array, message in [("nan.npy", np.array([[1.0, np.nan, 2]]), "row 0, column 1"),
-                                 ("flat.npy", np.zeros(3), "2-D"),
-                                 ("text.npy", np.array([["a", "b", "c"]]), "must be numbers"),
-                                 ("wide.npy", np.zeros((2, 5)), "5 columns")]:
+    for name, array, message in [
+        ("nan.npy", np.array([[1.0, np.nan, 2]]), "row 0, column 1"),
+        ("flat.npy", np.zeros(3), "2-D"),
+        ("text.npy", np.array([["a", "b", "c"]]), "must be numbers"),
+        ("wide.npy", np.zeros((2, 5)), "5 columns"),
+    ]:
         np.save(tmp_path / name, array)
         cases.append((tmp_path / name, message))
     (tmp_path / "junk.npy").write_bytes(b"not numpy")
@@ -119,12 +140,20 @@ def test_each_bad_input_is_one_line(capsys, csv_runs, tmp_path):  # noqa: F811
     for path, message in bad_inputs(tmp_path):
         code, out, err = predict(capsys, csv_runs["classify"], "--rows", path)
         assert code == 2 and out == "", path
-        assert len(err.strip().splitlines()) == 1 and message in err and str(path) in err, (path, err)
+        assert len(err.strip().splitlines()) == 1 and message in err and str(path) in err, (
+            path,
+            err,
+        )
 
 
-@pytest.mark.parametrize("argv,message", [([], "nothing to predict"),
-                                          (["image.png", "--rows", "x.csv"], "not both"),
-                                          (["image.png", "--out", "p.csv"], "--out is for --rows")])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        ([], "nothing to predict"),
+        (["image.png", "--rows", "x.csv"], "not both"),
+        (["image.png", "--out", "p.csv"], "--out is for --rows"),
+    ],
+)
 def test_images_and_rows_are_exclusive(capsys, csv_runs, argv, message):  # noqa: F811
     code, out, err = predict(capsys, csv_runs["classify"], *argv)
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1

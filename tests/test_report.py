@@ -1,5 +1,6 @@
 """Training reports: figures are valid PNGs, the pages show them with the right numbers, the
 confusion matrix matches one computed here independently, missing inputs fail or degrade clearly."""
+
 from __future__ import annotations
 
 import gzip
@@ -19,12 +20,43 @@ FIGURES = ["learning_curves.png", "confusion_matrix.png", "misclassified.png", "
 
 HISTORY = {
     "epochs": [
-        {"epoch": 1, "train_loss": 0.9, "val_error": None, "test_error": None, "lr": 0.5, "seconds": 0.1},
-        {"epoch": 2, "train_loss": 0.7, "val_error": 0.40, "test_error": 0.45, "lr": 0.5, "seconds": 0.1},
-        {"epoch": 3, "train_loss": 0.6, "val_error": None, "test_error": None, "lr": 0.5, "seconds": 0.1},
-        {"epoch": 4, "train_loss": 0.5, "val_error": 0.30, "test_error": None, "lr": 0.5, "seconds": 0.1},
+        {
+            "epoch": 1,
+            "train_loss": 0.9,
+            "val_error": None,
+            "test_error": None,
+            "lr": 0.5,
+            "seconds": 0.1,
+        },
+        {
+            "epoch": 2,
+            "train_loss": 0.7,
+            "val_error": 0.40,
+            "test_error": 0.45,
+            "lr": 0.5,
+            "seconds": 0.1,
+        },
+        {
+            "epoch": 3,
+            "train_loss": 0.6,
+            "val_error": None,
+            "test_error": None,
+            "lr": 0.5,
+            "seconds": 0.1,
+        },
+        {
+            "epoch": 4,
+            "train_loss": 0.5,
+            "val_error": 0.30,
+            "test_error": None,
+            "lr": 0.5,
+            "seconds": 0.1,
+        },
     ],
-    "best_epoch": 4, "best_error": 0.30, "stopped_early": False, "stop_reason": "ran all 4 epochs",
+    "best_epoch": 4,
+    "best_error": 0.30,
+    "stopped_early": False,
+    "stop_reason": "ran all 4 epochs",
 }
 
 
@@ -32,7 +64,7 @@ def read_idx(path) -> np.ndarray:
     """An independent IDX reader: the header's dimension count, big-endian sizes, then bytes."""
     raw = gzip.open(path).read()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -51,10 +83,21 @@ def independent_confusion(net, images, labels) -> np.ndarray:
 
 def save_run(folder, net, data=None, history=HISTORY):
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"preset": "test", "layers": net.sizes, "optimizer": "sgd", "lr": 0.5,
-              "batch_size": 32, "epochs": 4, "seed": 3, "data": data}
-    bpnn.save_model(folder / "model.npz", net, meta={
-        "config": config, "results": {"test_error": 0.5, "epochs": 4, "seconds": 0.4}})
+    config = {
+        "preset": "test",
+        "layers": net.sizes,
+        "optimizer": "sgd",
+        "lr": 0.5,
+        "batch_size": 32,
+        "epochs": 4,
+        "seed": 3,
+        "data": data,
+    }
+    bpnn.save_model(
+        folder / "model.npz",
+        net,
+        meta={"config": config, "results": {"test_error": 0.5, "epochs": 4, "seconds": 0.4}},
+    )
     (folder / "history.json").write_text(json.dumps(history))
     (folder / "config.json").write_text(json.dumps(config))
     return folder
@@ -65,12 +108,18 @@ def run(tmp_path_factory, tiny_mnist_dir):
     """A run folder with a 784-16-10 net trained a few steps (so it still makes mistakes)."""
     images = read_idx(tiny_mnist_dir / "train-images-idx3-ubyte.gz").reshape(-1, 784)
     labels = read_idx(tiny_mnist_dir / "train-labels-idx1-ubyte.gz").astype(np.intp)
-    net = bpnn.Network([784, 16, 10], activation="sigmoid", loss="cross_entropy", init="xavier",
-                       dtype=np.float32, seed=np.random.default_rng(3))
+    net = bpnn.Network(
+        [784, 16, 10],
+        activation="sigmoid",
+        loss="cross_entropy",
+        init="xavier",
+        dtype=np.float32,
+        seed=np.random.default_rng(3),
+    )
     opt = bpnn.SGD(lr=0.5)
     for start in range(0, 96, 32):
-        X = images[start:start + 32].astype(np.float32) / 255
-        grads = net.gradient(X, bpnn.one_hot(labels[start:start + 32], 10, dtype=np.float32))
+        X = images[start : start + 32].astype(np.float32) / 255
+        grads = net.gradient(X, bpnn.one_hot(labels[start : start + 32], 10, dtype=np.float32))
         opt.step(net.params(), [g for pair in grads for g in pair])
     folder = save_run(tmp_path_factory.mktemp("run") / "run", net, data=str(tiny_mnist_dir))
     cm = independent_confusion(net, *read_test_set(tiny_mnist_dir))
@@ -120,14 +169,17 @@ def test_report_figures_and_pages(run, tiny_mnist_dir, tmp_path):
 def test_cli_json_matches_independent_confusion(run, tiny_mnist_dir, tmp_path, capsys):
     folder, net, cm = run
     out = tmp_path / "cli"
-    status = main(["report", str(folder), "--data", str(tiny_mnist_dir), "--out", str(out), "--json"])
+    status = main(
+        ["report", str(folder), "--data", str(tiny_mnist_dir), "--out", str(out), "--json"]
+    )
     assert status == 0
     result = json.loads(capsys.readouterr().out)
     np.testing.assert_array_equal(result["confusion_matrix"], cm)
     assert result["test_error"] == pytest.approx((cm.sum() - np.trace(cm)) / cm.sum())
     assert result["parameters"] == net.n_params() and result["notices"] == []
     assert sorted(p.split("/")[-1] for p in result["files"]) == sorted(
-        [*FIGURES, "index.html", "README.md", "report.json"])
+        [*FIGURES, "index.html", "README.md", "report.json"]
+    )
     for path in result["files"]:
         assert (out / path.split("/")[-1]).is_file() and path.startswith(str(out))
 
@@ -230,12 +282,17 @@ def test_report_on_real_mnist(mnist_dir, tmp_path):
     """A 784-32-10 net after one pass over 10,000 real images: every figure, 10,000 test digits."""
     images = read_idx(mnist_dir / "train-images-idx3-ubyte.gz")[:10000].reshape(-1, 784)
     labels = read_idx(mnist_dir / "train-labels-idx1-ubyte.gz")[:10000].astype(np.intp)
-    net = bpnn.Network([784, 32, 10], loss="cross_entropy", init="xavier", dtype=np.float32,
-                       seed=np.random.default_rng(1))
+    net = bpnn.Network(
+        [784, 32, 10],
+        loss="cross_entropy",
+        init="xavier",
+        dtype=np.float32,
+        seed=np.random.default_rng(1),
+    )
     opt = bpnn.SGD(lr=0.5)
     for start in range(0, len(labels), 64):
-        X = images[start:start + 64].astype(np.float32) / 255
-        grads = net.gradient(X, bpnn.one_hot(labels[start:start + 64], 10, dtype=np.float32))
+        X = images[start : start + 64].astype(np.float32) / 255
+        grads = net.gradient(X, bpnn.one_hot(labels[start : start + 64], 10, dtype=np.float32))
         opt.step(net.params(), [g for pair in grads for g in pair])
     notices = []
     write_report(save_run(tmp_path / "run", net), mnist_dir, log=notices.append)

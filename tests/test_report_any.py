@@ -3,6 +3,7 @@ model; figures present or absent as the model calls for, numbers matching ``bpnn
 no download when the data is not on disk.
 
 Also the helpers the other tests of any-data commands share (``write_csv``, ``train``)."""
+
 from __future__ import annotations
 
 import json
@@ -32,15 +33,33 @@ def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def write_csv(path: Path, header: list[str], columns: list) -> Path:
     """A CSV file with ``header`` and the given columns (each (n,)), numbers to 6 digits."""
     cell = lambda v: v if isinstance(v, str) else f"{v:.6g}"  # noqa: E731
-    rows = [",".join(cell(v) for v in row) for row in zip(*[np.asarray(c).tolist() for c in columns])]
+    rows = [
+        ",".join(cell(v) for v in row) for row in zip(*[np.asarray(c).tolist() for c in columns])
+    ]
     path.write_text(",".join(header) + "\n" + "\n".join(rows) + "\n")
     return path
 
 
 def train(data: Path, out: Path, *extra) -> Path:
     """A run folder trained by ``bpnn train`` in this process (small and quick, no report)."""
-    code = main(["train", "--data", str(data), "--out", str(out), "--hidden", "8", "--epochs", "20",
-                 "--lr", "0.02", "--no-report", "--json", *map(str, extra)])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--hidden",
+            "8",
+            "--epochs",
+            "20",
+            "--lr",
+            "0.02",
+            "--no-report",
+            "--json",
+            *map(str, extra),
+        ]
+    )
     assert code == 0
     return out
 
@@ -54,8 +73,12 @@ def csv_runs(tmp_path_factory) -> dict:
     features = [X[:, 0], X[:, 1], X[:, 2]]
     cls = write_csv(folder / "animals.csv", ["a", "b", "c", "animal"], [*features, labels])
     reg = write_csv(folder / "prices.csv", ["a", "b", "c", "price"], [*features, values])
-    return {"classify": train(cls, folder / "classify"), "regress": train(reg, folder / "regress"),
-            "classify_csv": cls, "regress_csv": reg}
+    return {
+        "classify": train(cls, folder / "classify"),
+        "regress": train(reg, folder / "regress"),
+        "classify_csv": cls,
+        "regress_csv": reg,
+    }
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -104,7 +127,9 @@ def test_regressor_scatter_and_residuals(csv_runs, tmp_path, capsys):
     assert summary["test_rmse"] == pytest.approx(expected["rmse"])
     assert summary["test_error"] == pytest.approx(expected["rmse_mean"])
     markdown = (tmp_path / "README.md").read_text()
-    assert "| test RMSE |" in markdown and "| **price** |" in markdown and "accuracy" not in markdown
+    assert (
+        "| test RMSE |" in markdown and "| **price** |" in markdown and "accuracy" not in markdown
+    )
 
 
 def test_regression_figures_one_panel_per_target():
@@ -114,17 +139,23 @@ def test_regression_figures_one_panel_per_target():
     fig = report.plot_predictions(true, predicted, ["x", "y"])
     panels = [ax for ax in fig.axes if ax.collections]
     assert [ax.get_title() for ax in panels] == ["x", "y"]
-    np.testing.assert_allclose(panels[1].collections[0].get_offsets(), np.c_[true[:, 1], predicted[:, 1]])
+    np.testing.assert_allclose(
+        panels[1].collections[0].get_offsets(), np.c_[true[:, 1], predicted[:, 1]]
+    )
     fig = report.plot_residuals(true, predicted, ["x", "y"])
-    np.testing.assert_allclose([ax for ax in fig.axes if ax.collections][0].collections[0].get_offsets(),
-                               np.c_[predicted[:, 0], predicted[:, 0] - true[:, 0]])
+    np.testing.assert_allclose(
+        [ax for ax in fig.axes if ax.collections][0].collections[0].get_offsets(),
+        np.c_[predicted[:, 0], predicted[:, 0] - true[:, 0]],
+    )
 
 
 def test_fit_run_without_source_then_with_data(tmp_path):
     """``bpnn.fit`` records no file to test on: a notice; ``data_dir`` names the CSV again."""
     X, labels, _ = blobs(150)
     bpnn.fit(X, labels, out=tmp_path / "run", hidden=[8], epochs=3)
-    csv = write_csv(tmp_path / "same.csv", ["a", "b", "c", "animal"], [X[:, 0], X[:, 1], X[:, 2], labels])
+    csv = write_csv(
+        tmp_path / "same.csv", ["a", "b", "c", "animal"], [X[:, 0], X[:, 1], X[:, 2], labels]
+    )
     notices = []
     report.write_report(tmp_path / "run", log=notices.append)
     assert not (tmp_path / "run" / "report" / "confusion_matrix.png").exists()
@@ -143,8 +174,9 @@ def test_registered_source_not_on_disk_is_never_downloaded(csv_runs, tmp_path, m
 
     monkeypatch.setattr(mnist, "download_dataset", no_download)
     notices = []
-    report.write_report(csv_runs["regress"], "fashion-mnist", out_dir=tmp_path / "r",
-                             log=notices.append)
+    report.write_report(
+        csv_runs["regress"], "fashion-mnist", out_dir=tmp_path / "r", log=notices.append
+    )
     assert any("test data not available" in n and "downloading is off" in n for n in notices)
     assert not (tmp_path / "r" / "predictions.png").exists()
 
@@ -166,8 +198,12 @@ def test_image_run_has_weights_and_mistakes(image_run, tmp_path):
     notices = []
     report.write_report(image_run, out_dir=tmp_path, log=notices.append)
     summary = json.loads((tmp_path / "report.json").read_text())
-    assert summary["figures"] == ["learning_curves.png", "confusion_matrix.png", "misclassified.png",
-                                  "weights.png"], notices
+    assert summary["figures"] == [
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "misclassified.png",
+        "weights.png",
+    ], notices
     assert notices == [] and summary["test_samples"] == 397
     for name in summary["figures"]:
         png_size(tmp_path / name)
@@ -181,7 +217,8 @@ def test_cli_report_any_model_json(csv_runs, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["task"] == "classify" and result["classes"] == ["cat", "dog", "eel"]
     assert sorted(Path(p).name for p in result["files"]) == sorted(
-        ["learning_curves.png", "confusion_matrix.png", "index.html", "README.md", "report.json"])
+        ["learning_curves.png", "confusion_matrix.png", "index.html", "README.md", "report.json"]
+    )
 
 
 def test_many_string_classes_stay_readable():
@@ -193,8 +230,15 @@ def test_many_string_classes_stay_readable():
     fig = report.plot_confusion(cm, classes)
     width, height = fig.get_size_inches() * report.DPI
     assert width < 4000 and height < 4000 and not fig.axes[0].texts
-    assert fig.axes[0].get_xticklabels()[0].get_text() == "class-00-wi\u2026"  # cut to 12 characters
-    s = {"classes": classes, "confusion_matrix": cm.tolist(),
-         "per_class_error": (1 - np.diag(cm) / cm.sum(axis=1)).tolist()}
+    assert (
+        fig.axes[0].get_xticklabels()[0].get_text() == "class-00-wi\u2026"
+    )  # cut to 12 characters
+    s = {
+        "classes": classes,
+        "confusion_matrix": cm.tolist(),
+        "per_class_error": (1 - np.diag(cm) / cm.sum(axis=1)).tolist(),
+    }
     tables = report.tables(s)
-    assert [t.title for t in tables] == ["Per-class error on the test set"] and len(tables[0].rows) == 40
+    assert [t.title for t in tables] == ["Per-class error on the test set"] and len(
+        tables[0].rows
+    ) == 40

@@ -1,5 +1,6 @@
 """Sample weights in the core (the weighted mean loss sum_i w_i E_i / sum_i w_i), continuing
 training from a network, training without files, and stopping on the training loss."""
+
 import numpy as np
 import pytest
 
@@ -8,13 +9,18 @@ from bpnn.gradcheck import check_network
 from bpnn.train import Split, Trainer
 
 
-@pytest.mark.parametrize("loss,output,T", [
-    ("cross_entropy", "softmax", np.array([0, 2, 1, 1, 0, 2])),
-    ("squared", "sigmoid", np.random.default_rng(1).random((6, 3))),
-    ("binary_cross_entropy", "sigmoid", (np.random.default_rng(2).random((6, 3)) > 0.5) * 1.0),
-])
+@pytest.mark.parametrize(
+    "loss,output,T",
+    [
+        ("cross_entropy", "softmax", np.array([0, 2, 1, 1, 0, 2])),
+        ("squared", "sigmoid", np.random.default_rng(1).random((6, 3))),
+        ("binary_cross_entropy", "sigmoid", (np.random.default_rng(2).random((6, 3)) > 0.5) * 1.0),
+    ],
+)
 def test_weighted_gradient_passes_the_gradient_check(loss, output, T):
-    net = bpnn.Network([4, 5, 3], activation="tanh", loss=loss, output=output, dtype=np.float64, seed=0)
+    net = bpnn.Network(
+        [4, 5, 3], activation="tanh", loss=loss, output=output, dtype=np.float64, seed=0
+    )
     X = np.random.default_rng(3).normal(size=(6, 4))
     w = np.array([0.5, 2.0, 0.0, 1.0, 3.0, 1.5])
     report = check_network(net, X, T, eps=1e-5, weights=w)
@@ -49,9 +55,19 @@ def test_a_batch_of_zero_weights_has_a_zero_gradient():
 def small_run(**changes):
     X = np.random.default_rng(0).normal(size=(120, 5))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    settings = dict(task="classify", layers=[5, 8, 2], activation="relu", loss="cross_entropy",
-                    optimizer="adam", lr=0.01, batch_size=16, epochs=4, stop_on="loss",
-                    patience=10, test_fraction=0)
+    settings = dict(
+        task="classify",
+        layers=[5, 8, 2],
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.01,
+        batch_size=16,
+        epochs=4,
+        stop_on="loss",
+        patience=10,
+        test_fraction=0,
+    )
     return X, y, bpnn.TrainConfig(**{**settings, **changes})
 
 
@@ -83,8 +99,17 @@ def test_trainer_continues_from_a_network_and_optimizer():
     first = Trainer(cfg, Split(X, y), None, None, None, progress=False)
     first.run()
     start = [p.copy() for p in first.net.params()]
-    more = Trainer(cfg, Split(X, y), None, None, None, progress=False, net=first.net,
-                   optimizer=first.optimizer, preprocessing=first.preprocessing)
+    more = Trainer(
+        cfg,
+        Split(X, y),
+        None,
+        None,
+        None,
+        progress=False,
+        net=first.net,
+        optimizer=first.optimizer,
+        preprocessing=first.preprocessing,
+    )
     more.run()
     assert more.net is first.net and more.optimizer is first.optimizer
     assert not np.array_equal(start[0], more.net.params()[0])

@@ -1,4 +1,5 @@
 """bpnn.server: the page, the JSON API and every kind of bad input (Starlette's TestClient)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,8 +7,8 @@ import io
 import json
 import threading
 import time
-import zlib
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -32,8 +33,11 @@ def png(img) -> bytes:
 def seven(size=(200, 200)) -> Image.Image:
     img = Image.new("RGB", size, "white")
     w, h = size
-    ImageDraw.Draw(img).line([(0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), (0.45 * w, 0.85 * h)],
-                             fill="black", width=max(2, w // 15))
+    ImageDraw.Draw(img).line(
+        [(0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), (0.45 * w, 0.85 * h)],
+        fill="black",
+        width=max(2, w // 15),
+    )
     return img
 
 
@@ -86,8 +90,11 @@ def test_raw_image_body(client, model):
 def test_multipart_upload(client, model):
     buf = io.BytesIO()
     seven((300, 220)).save(buf, "JPEG")
-    r = client.post("/api/predict", files={"image": ("digit.jpg", buf.getvalue(), "image/jpeg")},
-                    data={"note": "a form field before the file is fine"})
+    r = client.post(
+        "/api/predict",
+        files={"image": ("digit.jpg", buf.getvalue(), "image/jpeg")},
+        data={"note": "a form field before the file is fine"},
+    )
     assert r.status_code == 200
     check_answer(r.json(), model[0], imaging.image_to_mnist(imaging.load_image(buf.getvalue())))
 
@@ -111,29 +118,73 @@ def bad_requests():
         ("blank image", {"content": png(Image.new("L", (64, 64), 255))}, 422, "blank"),
         ("too many pixels", {"content": png(bomb)}, 413, "pixels"),
         ("body over 2 MB", {"content": b"\0" * (MAX_BODY + 1)}, 413, "limit"),
-        ("bad JSON", {"content": b"{pixels: [", "headers": {"content-type": "application/json"}},
-         400, "JSON"),
+        (
+            "bad JSON",
+            {"content": b"{pixels: [", "headers": {"content-type": "application/json"}},
+            400,
+            "JSON",
+        ),
         ("no pixels key", {"json": {"image": pixels}}, 422, "pixels"),
         ("783 pixels", {"json": {"pixels": pixels[:783]}}, 422, "784"),
         ("785 pixels", {"json": {"pixels": pixels + [0]}}, 422, "784"),
-        ("NaN", {"content": json.dumps({"pixels": [float("nan")] + pixels[1:]}).encode(),
-                 "headers": {"content-type": "application/json"}}, 422, "finite"),
-        ("Infinity", {"content": ('{"pixels": [Infinity' + ",0" * 783 + "]}").encode(),
-                      "headers": {"content-type": "application/json"}}, 422, "finite"),
+        (
+            "NaN",
+            {
+                "content": json.dumps({"pixels": [float("nan")] + pixels[1:]}).encode(),
+                "headers": {"content-type": "application/json"},
+            },
+            422,
+            "finite",
+        ),
+        (
+            "Infinity",
+            {
+                "content": ('{"pixels": [Infinity' + ",0" * 783 + "]}").encode(),
+                "headers": {"content-type": "application/json"},
+            },
+            422,
+            "finite",
+        ),
         ("negative", {"json": {"pixels": [-1] + pixels[1:]}}, 422, "0..255"),
         ("over 255", {"json": {"pixels": [256] + pixels[1:]}}, 422, "0..255"),
         ("strings", {"json": {"pixels": ["0"] * 784}}, 422, "numbers"),
         ("not a list", {"json": {"pixels": 5}}, 422, "list"),
-        ("huge integer", {"content": ('{"pixels": [' + "9" * 400 + ",0" * 783 + "]}").encode(),
-                          "headers": {"content-type": "application/json"}}, 422, "0..255"),
-        ("deeply nested JSON", {"content": b"[" * 200_000 + b"]" * 200_000,
-                                "headers": {"content-type": "application/json"}}, 400, "JSON"),
-        ("multipart without a file",
-         {"content": b'--xx\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--xx--\r\n',
-          "headers": {"content-type": "multipart/form-data; boundary=xx"}}, 400, "no file"),
-        ("broken multipart", {"content": b"--xx\r\ngarbage",
-                              "headers": {"content-type": "multipart/form-data; boundary=xx"}},
-         400, "multipart"),
+        (
+            "huge integer",
+            {
+                "content": ('{"pixels": [' + "9" * 400 + ",0" * 783 + "]}").encode(),
+                "headers": {"content-type": "application/json"},
+            },
+            422,
+            "0..255",
+        ),
+        (
+            "deeply nested JSON",
+            {
+                "content": b"[" * 200_000 + b"]" * 200_000,
+                "headers": {"content-type": "application/json"},
+            },
+            400,
+            "JSON",
+        ),
+        (
+            "multipart without a file",
+            {
+                "content": b'--xx\r\nContent-Disposition: form-data; name="a"\r\n\r\nb\r\n--xx--\r\n',
+                "headers": {"content-type": "multipart/form-data; boundary=xx"},
+            },
+            400,
+            "no file",
+        ),
+        (
+            "broken multipart",
+            {
+                "content": b"--xx\r\ngarbage",
+                "headers": {"content-type": "multipart/form-data; boundary=xx"},
+            },
+            400,
+            "multipart",
+        ),
     ]
 
 
@@ -180,10 +231,20 @@ def test_body_limit_enforced_while_reading(model):
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/api/predict", "raw_path": b"/api/predict",
-             "query_string": b"", "root_path": "", "headers": [(b"content-type", b"image/png")],
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/predict",
+        "raw_path": b"/api/predict",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"image/png")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     asyncio.run(app(scope, receive, send))
     assert messages[0]["status"] == 413
     assert len(sent) <= 11  # 10 chunks fill the limit, the 11th crosses it; 1000 were on offer
@@ -201,20 +262,34 @@ def test_declared_content_length_over_limit_is_refused_before_reading(model):
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/api/predict", "raw_path": b"/api/predict",
-             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80), "headers": [(b"content-length", str(10**9).encode())]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/predict",
+        "raw_path": b"/api/predict",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "headers": [(b"content-length", str(10**9).encode())],
+    }
     asyncio.run(app(scope, receive, send))
     assert messages[0]["status"] == 413 and received == []
 
 
 def test_serve_command_errors_are_one_line(capsys, tmp_path, rng):
     from bpnn.cli import main
+
     wrong = tmp_path / "wrong.npz"
     bpnn.save_model(wrong, bpnn.Network([100, 10], seed=rng))
-    for argv, message in [([str(tmp_path / "absent.npz")], "no such file"), ([str(wrong)], "784"),
-                          ([str(wrong), "--port", "70000"], "--port")]:
+    for argv, message in [
+        ([str(tmp_path / "absent.npz")], "no such file"),
+        ([str(wrong)], "784"),
+        ([str(wrong), "--port", "70000"], "--port"),
+    ]:
         assert main(["serve", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
@@ -249,10 +324,17 @@ def test_grey_levels_are_prepared_like_an_image(client, model):
     check_answer(r.json(), model[0], imaging.image_to_mnist(img))
 
 
-@pytest.mark.parametrize("change,text", [({"width": 111}, "12432"), ({"width": 0}, "width"),
-                                         ({"height": 5000}, "height"), ({"width": "112"}, "width"),
-                                         ({"grey": [0] * 12544}, "blank"),
-                                         ({"grey": [300] * 12544}, "0..255")])
+@pytest.mark.parametrize(
+    "change,text",
+    [
+        ({"width": 111}, "12432"),
+        ({"width": 0}, "width"),
+        ({"height": 5000}, "height"),
+        ({"width": "112"}, "width"),
+        ({"grey": [0] * 12544}, "blank"),
+        ({"grey": [300] * 12544}, "0..255"),
+    ],
+)
 def test_bad_grey_levels_are_a_422(client, change, text):
     r = client.post("/api/predict", json={**canvas_grey(), **change})
     assert r.status_code == 422 and text in r.json()["error"]
@@ -261,8 +343,12 @@ def test_bad_grey_levels_are_a_422(client, change, text):
 def test_broken_exif_is_a_400(client):
     data = png(seven())
     payload = b"garbage!"
-    chunk = (len(payload).to_bytes(4, "big") + b"eXIf" + payload
-             + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big"))
+    chunk = (
+        len(payload).to_bytes(4, "big")
+        + b"eXIf"
+        + payload
+        + zlib.crc32(b"eXIf" + payload).to_bytes(4, "big")
+    )
     r = client.post("/api/predict", content=data[:33] + chunk + data[33:])
     assert r.status_code == 400 and "cannot read the image" in r.json()["error"]
 
@@ -270,6 +356,7 @@ def test_broken_exif_is_a_400(client):
 def test_concurrent_decodes_are_limited(model, monkeypatch):
     """However many images arrive at once, at most max_decodes are prepared at a time."""
     import httpx
+
     running, peak, lock = [0], [0], threading.Lock()
     real = imaging.image_to_mnist
 

@@ -1,19 +1,20 @@
 """The scikit-learn estimators: bpnn's training underneath, scikit-learn's tools on top, bpnn's files."""
+
 import pickle
 
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_diabetes, load_digits, load_wine  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_digits, load_wine
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-import bpnn  # noqa: E402
-from bpnn.cli import main  # noqa: E402
-from bpnn.sklearn import BPNNClassifier, BPNNRegressor  # noqa: E402
+import bpnn
+from bpnn.cli import main
+from bpnn.sklearn import BPNNClassifier, BPNNRegressor
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +29,32 @@ def diabetes():
 
 def test_same_settings_give_the_same_weights_as_bpnn_fit(wine):
     X, y = wine
-    est = BPNNClassifier((16,), solver="sgd", momentum=0.9, nesterovs_momentum=False, alpha=0.0,
-                         batch_size=32, learning_rate_init=0.01, max_iter=5, random_state=3).fit(X, y)
-    model = bpnn.fit(X, y, hidden=[16], optimizer="momentum", momentum=0.9, lr=0.01, batch_size=32,
-                     epochs=5, seed=3, stop_on="loss", patience=10, min_delta=1e-4, test_fraction=0)
+    est = BPNNClassifier(
+        (16,),
+        solver="sgd",
+        momentum=0.9,
+        nesterovs_momentum=False,
+        alpha=0.0,
+        batch_size=32,
+        learning_rate_init=0.01,
+        max_iter=5,
+        random_state=3,
+    ).fit(X, y)
+    model = bpnn.fit(
+        X,
+        y,
+        hidden=[16],
+        optimizer="momentum",
+        momentum=0.9,
+        lr=0.01,
+        batch_size=32,
+        epochs=5,
+        seed=3,
+        stop_on="loss",
+        patience=10,
+        min_delta=1e-4,
+        test_fraction=0,
+    )
     for a, b in zip(est.model_.net.params(), model.net.params()):
         np.testing.assert_array_equal(a, b)
     assert est.model_.net.sizes == [13, 16, 3] and est.history_.stepper == "compiled-mini-batch"
@@ -53,8 +76,9 @@ def test_fitted_attributes_and_methods(wine):
 
 def test_early_stopping_restores_the_best_weights(wine):
     X, y = wine
-    est = BPNNClassifier((20,), early_stopping=True, n_iter_no_change=3, max_iter=200,
-                         random_state=0).fit(X, y)
+    est = BPNNClassifier(
+        (20,), early_stopping=True, n_iter_no_change=3, max_iter=200, random_state=0
+    ).fit(X, y)
     assert len(est.validation_scores_) == est.n_iter_
     best = int(np.argmax(est.validation_scores_))
     assert est.best_validation_score_ == est.validation_scores_[best]
@@ -64,8 +88,14 @@ def test_early_stopping_restores_the_best_weights(wine):
 def test_pipeline_grid_search_cross_validation_clone_and_pickle(wine):
     X, y = wine
     pipe = make_pipeline(StandardScaler(), BPNNClassifier(max_iter=20, random_state=0))
-    grid = GridSearchCV(pipe, {"bpnnclassifier__hidden_layer_sizes": [(8,), (16,)],
-                               "bpnnclassifier__learning_rate_init": [0.01]}, cv=3).fit(X, y)
+    grid = GridSearchCV(
+        pipe,
+        {
+            "bpnnclassifier__hidden_layer_sizes": [(8,), (16,)],
+            "bpnnclassifier__learning_rate_init": [0.01],
+        },
+        cv=3,
+    ).fit(X, y)
     assert grid.best_score_ > 0.8
     assert cross_val_score(BPNNClassifier(max_iter=20, random_state=0), X, y, cv=3).mean() > 0.8
     est = grid.best_estimator_[-1]
@@ -98,7 +128,9 @@ def test_sample_and_class_weights(wine):
     none = BPNNClassifier((8,), max_iter=5, random_state=0).fit(X, y)
     np.testing.assert_array_equal(ones.model_.net.params()[0], none.model_.net.params()[0])
     # a class weighted very heavily is predicted more often
-    heavy = BPNNClassifier((8,), max_iter=20, random_state=0, class_weight={0: 1, 1: 1, 2: 50}).fit(X, y)
+    heavy = BPNNClassifier((8,), max_iter=20, random_state=0, class_weight={0: 1, 1: 1, 2: 50}).fit(
+        X, y
+    )
     assert (heavy.predict(X) == 2).sum() >= (none.predict(X) == 2).sum()
     balanced = BPNNClassifier((8,), max_iter=5, random_state=0, class_weight="balanced").fit(X, y)
     assert balanced.score(X, y) > 0.5
@@ -133,15 +165,28 @@ def test_dataframe_feature_names(wine):
     assert list(est.feature_names_in_) == [f"f{i}" for i in range(13)]
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"solver": "lbfgs"}, "solver"), ({"activation": "softplus"}, "activation"),
-    ({"alpha": -1}, "alpha"), ({"batch_size": 0}, "batch_size"), ({"max_iter": 0}, "max_iter"),
-    ({"learning_rate_init": 0}, "learning_rate_init"), ({"validation_fraction": 1.0}, "validation_fraction"),
-    ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"), ({"dropout": 1.0}, "dropout"),
-    ({"schedule": "cyclic"}, "schedule"), ({"preprocessing": "whiten"}, "preprocessing"),
-    ({"loss": "hinge"}, "loss"), ({"targets": "on"}, "targets"), ({"class_weight": 3}, "class_weight"),
-    ({"momentum": 2}, "momentum"), ({"tol": -1}, "tol"), ({"n_iter_no_change": 0}, "n_iter_no_change"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"solver": "lbfgs"}, "solver"),
+        ({"activation": "softplus"}, "activation"),
+        ({"alpha": -1}, "alpha"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"learning_rate_init": 0}, "learning_rate_init"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"schedule": "cyclic"}, "schedule"),
+        ({"preprocessing": "whiten"}, "preprocessing"),
+        ({"loss": "hinge"}, "loss"),
+        ({"targets": "on"}, "targets"),
+        ({"class_weight": 3}, "class_weight"),
+        ({"momentum": 2}, "momentum"),
+        ({"tol": -1}, "tol"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+    ],
+)
 def test_bad_parameters_fail_at_fit_with_a_clear_value_error(wine, params, match):
     X, y = wine
     with pytest.raises(ValueError, match=match):
@@ -156,7 +201,18 @@ def test_model_files_go_both_ways(tmp_path, wine, capsys):
     np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
     assert bpnn.load(tmp_path / "model.npz").predict(X[:5]).tolist() == est.predict(X[:5]).tolist()
     np.savez(tmp_path / "wine.npz", X_train=X, y_train=y, X_test=X, y_test=y)
-    assert main(["evaluate", str(tmp_path / "model.npz"), "--data", str(tmp_path / "wine.npz"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "model.npz"),
+                "--data",
+                str(tmp_path / "wine.npz"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert '"accuracy"' in capsys.readouterr().out
     # a model trained by bpnn (the library behind `bpnn train`) is a fitted estimator too
     model = bpnn.fit(X, y, hidden=[8], epochs=2, out=tmp_path / "run")

@@ -5,6 +5,7 @@ Data is tiny and made here (or scikit-learn's ``load_digits`` when installed); r
 resolve to the real MNIST through ``BPNN_DATA``, and downloads go to a local HTTP server (this
 machine cannot reach the public mirrors).
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,12 +23,15 @@ import pytest
 import bpnn.data.mnist as mnist
 from bpnn.data import load_idx_folder, load_source, split_indices, write_idx
 from bpnn.errors import BpnnError, FormatError
-
 from conftest import MNIST_FILES as NAMES
 
 
-def write_idx_folder(folder: Path, images: np.ndarray, labels: np.ndarray,
-                     test: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
+def write_idx_folder(
+    folder: Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Path:
     """MNIST's layout in ``folder``: train-* (and t10k-* when ``test`` is given), gzip."""
     folder.mkdir(parents=True, exist_ok=True)
     splits = [("train", images, labels)] + ([("t10k", *test)] if test is not None else [])
@@ -75,8 +79,10 @@ def test_idx_folder_of_any_image_size(tmp_path, rng, h, w):
     np.testing.assert_array_equal(data.X_test, Xt.reshape(6, -1))
     np.testing.assert_array_equal(data.y_test, yt)
     assert data.source == str(folder.resolve())
-    assert data.describe() == f"{folder.resolve()}: 30 training + 6 test samples, {h * w} " \
-                              f"features ({h}x{w} images)"
+    assert (
+        data.describe() == f"{folder.resolve()}: 30 training + 6 test samples, {h * w} "
+        f"features ({h}x{w} images)"
+    )
 
 
 def test_idx_folder_without_test_files(tmp_path, rng):
@@ -87,8 +93,7 @@ def test_idx_folder_without_test_files(tmp_path, rng):
 
 
 def test_load_idx_folder_and_load_mnist_keep_their_rules(tmp_path, rng):
-    folder = write_idx_folder(tmp_path / "set", images(rng, 10, 8, 8),
-                              np.full(10, 12, np.uint8))
+    folder = write_idx_folder(tmp_path / "set", images(rng, 10, 8, 8), np.full(10, 12, np.uint8))
     X, y, shape = load_idx_folder(folder, "train")
     assert X.shape == (10, 64) and shape == (8, 8) and (y == 12).all()
     with pytest.raises(FormatError, match=r"\(n, 28, 28\).*\(10, 8, 8\)"):
@@ -96,10 +101,15 @@ def test_load_idx_folder_and_load_mnist_keep_their_rules(tmp_path, rng):
 
 
 def test_idx_folder_errors(tmp_path, rng):
-    folder = write_idx_folder(tmp_path / "set", images(rng, 10, 8, 8), np.zeros(10, np.uint8),
-                              (images(rng, 4, 7, 7), np.zeros(4, np.uint8)))
-    one_line_error(FormatError, lambda: load_source(folder), "test images are 7x7",
-                   "training images are 8x8")
+    folder = write_idx_folder(
+        tmp_path / "set",
+        images(rng, 10, 8, 8),
+        np.zeros(10, np.uint8),
+        (images(rng, 4, 7, 7), np.zeros(4, np.uint8)),
+    )
+    one_line_error(
+        FormatError, lambda: load_source(folder), "test images are 7x7", "training images are 8x8"
+    )
     (folder / "train-labels-idx1-ubyte.gz").unlink()
     one_line_error(BpnnError, lambda: load_source(folder), "train-labels-idx1-ubyte.gz: no such")
 
@@ -108,8 +118,9 @@ def test_idx_folder_errors(tmp_path, rng):
 
 
 def test_csv_integer_labels(tmp_path):
-    path = write_csv(tmp_path / "d.csv", ["a", "b", "label"],
-                     [[1, 2.5, 0], [3, -4e-3, 2], [5, 6, 1]])
+    path = write_csv(
+        tmp_path / "d.csv", ["a", "b", "label"], [[1, 2.5, 0], [3, -4e-3, 2], [5, 6, 1]]
+    )
     data = load_source(path)
     assert data.kind == "tabular" and data.image_shape is None and data.X_test is None
     assert data.X_train.dtype == np.float64
@@ -132,8 +143,9 @@ def test_csv_string_labels_bom_crlf_and_blank_trailing_lines(tmp_path):
 
 
 def test_csv_float_target_and_a_middle_target(tmp_path):
-    path = write_csv(tmp_path / "r.csv", ["x", "price", "z"],
-                     [[1, 10.5, 7], [2, 11, 8], [3, 12, 9]])
+    path = write_csv(
+        tmp_path / "r.csv", ["x", "price", "z"], [[1, 10.5, 7], [2, 11, 8], [3, 12, 9]]
+    )
     default = load_source(path)
     assert default.target_names == ["z"] and default.y_train.dtype == np.int64
     data = load_source(path, target="price")
@@ -149,16 +161,19 @@ def test_csv_quoted_fields(tmp_path):
     assert load_source(path).y_train.tolist() == ["New York, NY", "Paris"]
 
 
-@pytest.mark.parametrize("rows, fragments", [
-    ([[1, 2, 0], [3, "abc", 1]], ["line 3", "column 'b'", "'abc' is not a number"]),
-    ([[1, 2, 0], [3, "", 1]], ["line 3", "column 'b'", "missing value"]),
-    ([[1, "NA", 0]], ["line 2", "column 'b'", "missing value ('NA')"]),
-    ([[1, "nan", 0]], ["line 2", "column 'b'", "missing value ('nan')"]),
-    ([[1, "inf", 0]], ["line 2", "column 'b'", "not a finite number"]),
-    ([[1, 2, 0], [3, 4, "null"]], ["line 3", "column 'y'", "missing target"]),
-    ([[1, 2, 0], [3, 4, 5, 6]], ["line 3", "4 fields", "header has 3 columns"]),
-    ([[1, 2, 0], [3, 4]], ["line 3", "2 fields"]),
-])
+@pytest.mark.parametrize(
+    "rows, fragments",
+    [
+        ([[1, 2, 0], [3, "abc", 1]], ["line 3", "column 'b'", "'abc' is not a number"]),
+        ([[1, 2, 0], [3, "", 1]], ["line 3", "column 'b'", "missing value"]),
+        ([[1, "NA", 0]], ["line 2", "column 'b'", "missing value ('NA')"]),
+        ([[1, "nan", 0]], ["line 2", "column 'b'", "missing value ('nan')"]),
+        ([[1, "inf", 0]], ["line 2", "column 'b'", "not a finite number"]),
+        ([[1, 2, 0], [3, 4, "null"]], ["line 3", "column 'y'", "missing target"]),
+        ([[1, 2, 0], [3, 4, 5, 6]], ["line 3", "4 fields", "header has 3 columns"]),
+        ([[1, 2, 0], [3, 4]], ["line 3", "2 fields"]),
+    ],
+)
 def test_csv_errors_name_line_and_column(tmp_path, rows, fragments):
     path = write_csv(tmp_path / "bad.csv", ["a", "b", "y"], rows)
     one_line_error(FormatError, lambda: load_source(path), str(path), *fragments)
@@ -166,19 +181,27 @@ def test_csv_errors_name_line_and_column(tmp_path, rows, fragments):
 
 def test_csv_unknown_target_lists_the_columns(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["a", "b", "y"], [[1, 2, 3]])
-    one_line_error(BpnnError, lambda: load_source(path, target="label"), str(path),
-                   "no column named 'label'", "columns: a, b, y")
+    one_line_error(
+        BpnnError,
+        lambda: load_source(path, target="label"),
+        str(path),
+        "no column named 'label'",
+        "columns: a, b, y",
+    )
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (b"", "empty file"),
-    (b"\n\n", "empty file"),
-    (b"a,b,y\n", "no data rows"),
-    (b"a,b,y\n\n", "no data rows"),
-    (b"y\n1\n", "at least one feature"),
-    (b"a,a,y\n1,2,3\n", "more than once"),
-    (b"a,b,y\n1,2,caf\xe9\n", "line 2: not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"", "empty file"),
+        (b"\n\n", "empty file"),
+        (b"a,b,y\n", "no data rows"),
+        (b"a,b,y\n\n", "no data rows"),
+        (b"y\n1\n", "at least one feature"),
+        (b"a,a,y\n1,2,3\n", "more than once"),
+        (b"a,b,y\n1,2,caf\xe9\n", "line 2: not UTF-8"),
+    ],
+)
 def test_csv_file_errors(tmp_path, content, fragment):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -199,9 +222,13 @@ def test_npz_without_test_arrays(tmp_path, rng):
 
 
 def test_npz_with_test_arrays_and_string_labels(tmp_path, rng):
-    np.savez(tmp_path / "d.npz", X_train=rng.integers(0, 9, (8, 4)),
-             y_train=np.array(list("abababab")),
-             X_test=rng.integers(0, 9, (3, 4)), y_test=np.array(["a", "b", "a"]))
+    np.savez(
+        tmp_path / "d.npz",
+        X_train=rng.integers(0, 9, (8, 4)),
+        y_train=np.array(list("abababab")),
+        X_test=rng.integers(0, 9, (3, 4)),
+        y_test=np.array(["a", "b", "a"]),
+    )
     data = load_source(tmp_path / "d.npz")
     assert data.X_test.shape == (3, 4) and data.y_test.tolist() == ["a", "b", "a"]
     assert data.y_train.dtype.kind == "U"
@@ -218,30 +245,52 @@ def test_npz_images(tmp_path, rng):
 def test_npz_refuses_objects_and_pickles(tmp_path):
     objects = np.array([{"a": 1}, None], dtype=object)
     np.savez(tmp_path / "obj.npz", X_train=np.zeros((2, 2)), y_train=objects)
-    one_line_error(FormatError, lambda: load_source(tmp_path / "obj.npz"), "obj.npz",
-                   "y_train holds Python objects")
+    one_line_error(
+        FormatError,
+        lambda: load_source(tmp_path / "obj.npz"),
+        "obj.npz",
+        "y_train holds Python objects",
+    )
     import pickle
+
     (tmp_path / "p.npz").write_bytes(pickle.dumps({"X_train": [[1]]}))
-    one_line_error(FormatError, lambda: load_source(tmp_path / "p.npz"), "p.npz",
-                   "not a .npz archive")
+    one_line_error(
+        FormatError, lambda: load_source(tmp_path / "p.npz"), "p.npz", "not a .npz archive"
+    )
     np.save(tmp_path / "one.npy", np.zeros((2, 2)))
     (tmp_path / "one.npy").rename(tmp_path / "one.npz")
     one_line_error(FormatError, lambda: load_source(tmp_path / "one.npz"), "single array")
 
 
-@pytest.mark.parametrize("arrays, fragment", [
-    ({"X_train": np.zeros((3, 2))}, "needs arrays X_train and y_train"),
-    ({"X_train": np.zeros((3, 2)), "y_train": np.zeros(4)},
-     "y_train holds 4 samples but X_train holds 3"),
-    ({"X_train": np.zeros(3), "y_train": np.zeros(3)}, "X_train must be a numeric array"),
-    ({"X_train": np.array([[1, np.nan], [np.inf, 2]]), "y_train": np.zeros(2)},
-     "X_train holds 2 NaN"),
-    ({"X_train": np.zeros((2, 2)), "y_train": np.zeros((2, 2), int)}, "y_train must be"),
-    ({"X_train": np.zeros((2, 2)), "y_train": np.zeros(2), "X_test": np.zeros((1, 2))},
-     "X_test and y_test come together"),
-    ({"X_train": np.zeros((2, 2)), "y_train": np.zeros(2), "X_test": np.zeros((1, 3)),
-      "y_test": np.zeros(1)}, "do not fit"),
-])
+@pytest.mark.parametrize(
+    "arrays, fragment",
+    [
+        ({"X_train": np.zeros((3, 2))}, "needs arrays X_train and y_train"),
+        (
+            {"X_train": np.zeros((3, 2)), "y_train": np.zeros(4)},
+            "y_train holds 4 samples but X_train holds 3",
+        ),
+        ({"X_train": np.zeros(3), "y_train": np.zeros(3)}, "X_train must be a numeric array"),
+        (
+            {"X_train": np.array([[1, np.nan], [np.inf, 2]]), "y_train": np.zeros(2)},
+            "X_train holds 2 NaN",
+        ),
+        ({"X_train": np.zeros((2, 2)), "y_train": np.zeros((2, 2), int)}, "y_train must be"),
+        (
+            {"X_train": np.zeros((2, 2)), "y_train": np.zeros(2), "X_test": np.zeros((1, 2))},
+            "X_test and y_test come together",
+        ),
+        (
+            {
+                "X_train": np.zeros((2, 2)),
+                "y_train": np.zeros(2),
+                "X_test": np.zeros((1, 3)),
+                "y_test": np.zeros(1),
+            },
+            "do not fit",
+        ),
+    ],
+)
 def test_npz_errors(tmp_path, arrays, fragment):
     np.savez(tmp_path / "bad.npz", **arrays)
     one_line_error(FormatError, lambda: load_source(tmp_path / "bad.npz"), "bad.npz", fragment)
@@ -290,16 +339,25 @@ def test_test_source_csv(tmp_path):
     np.testing.assert_array_equal(data.X_test, [[5, 6]])
     assert data.describe().startswith(f"{train.resolve()} + {test.resolve()}: 2 training + 1 test")
     other = write_csv(tmp_path / "other.csv", ["b", "a", "y"], [[5, 6, 2]])
-    one_line_error(BpnnError, lambda: load_source(train, test=other), "other.csv (the test set)",
-                   "columns b, a", "must match, in order")
+    one_line_error(
+        BpnnError,
+        lambda: load_source(train, test=other),
+        "other.csv (the test set)",
+        "columns b, a",
+        "must match, in order",
+    )
 
 
 def test_test_source_width_mismatch(tmp_path, rng):
     np.savez(tmp_path / "train.npz", X_train=rng.normal(size=(5, 3)), y_train=np.zeros(5))
     np.savez(tmp_path / "test.npz", X_train=rng.normal(size=(2, 4)), y_train=np.zeros(2))
-    one_line_error(BpnnError,
-                   lambda: load_source(tmp_path / "train.npz", test=tmp_path / "test.npz"),
-                   "test.npz", "(the test set) has 4 features", "has 3")
+    one_line_error(
+        BpnnError,
+        lambda: load_source(tmp_path / "train.npz", test=tmp_path / "test.npz"),
+        "test.npz",
+        "(the test set) has 4 features",
+        "has 3",
+    )
     np.savez(tmp_path / "good.npz", X_train=rng.normal(size=(2, 3)), y_train=np.ones(2))
     data = load_source(tmp_path / "train.npz", test=tmp_path / "good.npz")
     assert data.X_test.shape == (2, 3) and (data.y_test == 1).all()
@@ -322,25 +380,37 @@ def test_test_source_idx_folders(tmp_path, rng):
 
 
 def test_test_source_rules(tmp_path, rng):
-    both = write_idx_folder(tmp_path / "both", images(rng, 4, 8, 8), np.zeros(4, np.uint8),
-                            (images(rng, 2, 8, 8), np.zeros(2, np.uint8)))
+    both = write_idx_folder(
+        tmp_path / "both",
+        images(rng, 4, 8, 8),
+        np.zeros(4, np.uint8),
+        (images(rng, 2, 8, 8), np.zeros(2, np.uint8)),
+    )
     single = write_idx_folder(tmp_path / "single", images(rng, 4, 8, 8), np.zeros(4, np.uint8))
     one_line_error(BpnnError, lambda: load_source(both, test=single), "has its own test set")
     csv_file = write_csv(tmp_path / "d.csv", ["a", "y"], [[1, 2]])
-    one_line_error(BpnnError, lambda: load_source(single, test=csv_file), "is a .csv file",
-                   "is an IDX folder", "one format")
+    one_line_error(
+        BpnnError,
+        lambda: load_source(single, test=csv_file),
+        "is a .csv file",
+        "is an IDX folder",
+        "one format",
+    )
     one_line_error(BpnnError, lambda: load_source(single, target="y"), "target= names a CSV column")
 
 
 # ----------------------------------------------------------------------------- SOURCE itself
 
 
-@pytest.mark.parametrize("name, fragment", [
-    ("nowhere.csv", "no such file, folder or registered data set"),
-    ("cifar-10", "no such file, folder or registered data set"),
-    ("data.txt", "not a data source"),
-    ("data.npy", "numpy.savez"),
-])
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("nowhere.csv", "no such file, folder or registered data set"),
+        ("cifar-10", "no such file, folder or registered data set"),
+        ("data.txt", "not a data source"),
+        ("data.npy", "numpy.savez"),
+    ],
+)
 def test_anything_else_says_what_source_may_be(tmp_path, name, fragment):
     for existing in ("data.txt", "data.npy"):
         (tmp_path / existing).write_text("1,2\n")
@@ -380,19 +450,28 @@ def test_mnist_by_name_honours_bpnn_data(offline_env, monkeypatch, mnist_dir):
     assert data.X_train.shape == (60000, 784) and data.X_test.shape == (10000, 784)
     assert data.y_train.dtype == np.uint8 and data.class_names == list("0123456789")
     np.testing.assert_array_equal(data.X_test, mnist.load_mnist(mnist_dir, "test")[0])
-    assert data.describe() == "mnist: 60000 training + 10000 test samples, 784 features " \
-                              "(28x28 images)"
+    assert (
+        data.describe() == "mnist: 60000 training + 10000 test samples, 784 features (28x28 images)"
+    )
     one_line_error(BpnnError, lambda: load_source("mnist", test=mnist_dir), "its own test set")
 
 
 def test_fashion_mnist_offline_gives_the_offline_message(offline_env, monkeypatch):
     entry = mnist.DATASETS["fashion-mnist"]
-    monkeypatch.setitem(mnist.DATASETS, "fashion-mnist",
-                        replace(entry, mirrors=("http://127.0.0.1:1/", "http://127.0.0.1:1/b/")))
+    monkeypatch.setitem(
+        mnist.DATASETS,
+        "fashion-mnist",
+        replace(entry, mirrors=("http://127.0.0.1:1/", "http://127.0.0.1:1/b/")),
+    )
     cache = offline_env / "fashion-mnist"
-    message = one_line_error(BpnnError, lambda: load_source("fashion-mnist"),
-                             f"Fashion-MNIST is not in {cache}", "could not be downloaded",
-                             "http://127.0.0.1:1/", *NAMES)
+    message = one_line_error(
+        BpnnError,
+        lambda: load_source("fashion-mnist"),
+        f"Fashion-MNIST is not in {cache}",
+        "could not be downloaded",
+        "http://127.0.0.1:1/",
+        *NAMES,
+    )
     assert "or another Fashion-MNIST mirror" in message
     assert not cache.exists() or not list(cache.iterdir())
 
@@ -402,21 +481,25 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_registered_download_through_a_local_mirror(offline_env, monkeypatch, tmp_path,
-                                                     tiny_mnist_dir):
+def test_registered_download_through_a_local_mirror(
+    offline_env, monkeypatch, tmp_path, tiny_mnist_dir
+):
     """KMNIST's machinery with the tiny set as its 'official' files, .gz md5s only."""
     specs = {}
     for name in NAMES:
         raw = (tiny_mnist_dir / name).read_bytes()
         specs[name] = mnist.MnistFile(len(gzip.decompress(raw)), None, hashlib.md5(raw).hexdigest())
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(_Quiet, directory=str(tiny_mnist_dir)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(_Quiet, directory=str(tiny_mnist_dir))
+    )
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-        monkeypatch.setitem(mnist.DATASETS, "kmnist",
-                            replace(mnist.DATASETS["kmnist"], files=specs,
-                                    mirrors=("http://127.0.0.1:1/", url)))
+        monkeypatch.setitem(
+            mnist.DATASETS,
+            "kmnist",
+            replace(mnist.DATASETS["kmnist"], files=specs, mirrors=("http://127.0.0.1:1/", url)),
+        )
         data = load_source("kmnist")
     finally:
         httpd.shutdown()
@@ -438,8 +521,9 @@ def test_split_indices_counts_and_fractions():
     np.testing.assert_array_equal(np.union1d(keep, held), np.arange(100))
     again = split_indices(100, 0.2, np.random.default_rng(3))  # the same draw as the count
     np.testing.assert_array_equal(again[1], held)
-    np.testing.assert_array_equal(mnist.validation_split(100, 20, np.random.default_rng(3))[1],
-                                  held)
+    np.testing.assert_array_equal(
+        mnist.validation_split(100, 20, np.random.default_rng(3))[1], held
+    )
     assert len(split_indices(100, 0.29, np.random.default_rng(0))[1]) == 29  # not 28
     assert len(split_indices(15, 0.1, np.random.default_rng(0))[1]) == 1  # rounded down
     assert len(split_indices(5, 0, np.random.default_rng(0))[1]) == 0
@@ -447,11 +531,19 @@ def test_split_indices_counts_and_fractions():
     assert len(split_indices(10, np.int64(9), np.random.default_rng(0))[0]) == 1
 
 
-@pytest.mark.parametrize("n, size, fragment", [
-    (10, 10, "leaves nothing to keep"), (10, 11, "leaves nothing"), (0, 0, "leaves nothing"),
-    (10, -1, "0 or more"), (10, 1.0, "[0, 1)"), (10, -0.1, "[0, 1)"), (10, True, "count or"),
-    (10, "3", "count or"),
-])
+@pytest.mark.parametrize(
+    "n, size, fragment",
+    [
+        (10, 10, "leaves nothing to keep"),
+        (10, 11, "leaves nothing"),
+        (0, 0, "leaves nothing"),
+        (10, -1, "0 or more"),
+        (10, 1.0, "[0, 1)"),
+        (10, -0.1, "[0, 1)"),
+        (10, True, "count or"),
+        (10, "3", "count or"),
+    ],
+)
 def test_split_indices_errors(n, size, fragment):
     with pytest.raises(ValueError, match=fragment.replace("[", r"\[").replace(")", r"\)")):
         split_indices(n, size, np.random.default_rng(0))

@@ -7,6 +7,7 @@ started here is stopped here, with bounded waits; sweeps run as ``python -m bpnn
 - a worker killed mid-trial: the trial resumes on the other worker from its checkpoint;
 - a sweep killed and run again: finished trials are not run again, the interrupted one resumes.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from bpnn.model import load  # noqa: E402
+from bpnn.model import load
 
 REPO = Path(__file__).resolve().parents[1]
 IRIS = REPO / "examples" / "iris.csv"
@@ -62,19 +63,62 @@ def dask_cluster(folder: Path, n_workers: int = 2):
     procs = []
 
     def start(args, log):
-        procs.append(subprocess.Popen([str(DASK), *args], stdout=subprocess.DEVNULL,
-                                      stderr=open(folder / log, "w"), cwd=folder))
+        procs.append(
+            subprocess.Popen(
+                [str(DASK), *args],
+                stdout=subprocess.DEVNULL,
+                stderr=open(folder / log, "w"),
+                cwd=folder,
+            )
+        )
         return procs[-1]
 
     try:
-        start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-               "--scheduler-file", str(address_file)], "scheduler.log")
-        address = _wait(lambda: address_file.exists() and json.loads(address_file.read_text() or "{}").get("address"),
-                        START_TIMEOUT, "the scheduler")
-        workers = [start(["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny",
-                          "--no-dashboard", "--host", "127.0.0.1"], f"worker{i}.log") for i in range(n_workers)]
+        start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(address_file),
+            ],
+            "scheduler.log",
+        )
+        address = _wait(
+            lambda: (
+                address_file.exists()
+                and json.loads(address_file.read_text() or "{}").get("address")
+            ),
+            START_TIMEOUT,
+            "the scheduler",
+        )
+        workers = [
+            start(
+                [
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                f"worker{i}.log",
+            )
+            for i in range(n_workers)
+        ]
         logs = [folder / f"worker{i}.log" for i in range(n_workers)]
-        _wait(lambda: all("Registered to" in log.read_text() for log in logs), START_TIMEOUT, "the workers")
+        _wait(
+            lambda: all("Registered to" in log.read_text() for log in logs),
+            START_TIMEOUT,
+            "the workers",
+        )
         yield address, workers, [_worker_address(log) for log in logs]
     finally:
         for proc in reversed(procs):
@@ -99,12 +143,27 @@ def _spec(folder: Path, text: str) -> Path:
 
 
 def _sweep_argv(spec: Path, out: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "bpnn", "sweep", str(spec), "--data", str(IRIS), "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "bpnn",
+        "sweep",
+        str(spec),
+        "--data",
+        str(IRIS),
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _sweep(spec: Path, out: Path, *extra) -> dict:
-    proc = subprocess.run(_sweep_argv(spec, out, *extra, "--json"), capture_output=True, text=True,
-                          timeout=SWEEP_TIMEOUT)
+    proc = subprocess.run(
+        _sweep_argv(spec, out, *extra, "--json"),
+        capture_output=True,
+        text=True,
+        timeout=SWEEP_TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -118,22 +177,31 @@ def _record(out: Path, name: str) -> dict | None:
 
 def test_sweep_on_a_scheduler_matches_bpnn_train_alone(cluster, tmp_path):
     address, _, worker_addresses = cluster
-    spec = _spec(tmp_path, "[base]\nepochs = 15\npatience = 15\nval_size = 0.3\noptimizer = 'sgd'\n"
-                           "[search]\nlr = [0.003, 0.1]\nhidden = [[4], [16]]\n")
+    spec = _spec(
+        tmp_path,
+        "[base]\nepochs = 15\npatience = 15\nval_size = 0.3\noptimizer = 'sgd'\n"
+        "[search]\nlr = [0.003, 0.1]\nhidden = [[4], [16]]\n",
+    )
     out = tmp_path / "sweep"
     results = _sweep(spec, out, "--scheduler", address)
     rows = results["trials"]
     assert [r["status"] for r in rows] == ["done"] * 4
     assert [r["val_error"] for r in rows] == sorted(r["val_error"] for r in rows)
     assert results["best"] == rows[0]["trial"]
-    assert {s["worker"] for r in rows for s in _record(out, r["trial"])["starts"]} <= set(worker_addresses)
+    assert {s["worker"] for r in rows for s in _record(out, r["trial"])["starts"]} <= set(
+        worker_addresses
+    )
     written = {line.split(",")[0] for line in (out / "results.csv").read_text().splitlines()[1:]}
     assert written == {r["trial"] for r in rows}
     # the best trial, run alone with the command it records, gives the same model
     command = shlex.split(rows[0]["command"])
     command[command.index("--out") + 1] = str(tmp_path / "alone")
-    alone = subprocess.run([sys.executable, "-m", "bpnn", *command[1:], "--json"], capture_output=True, text=True,
-                           timeout=SWEEP_TIMEOUT)
+    alone = subprocess.run(
+        [sys.executable, "-m", "bpnn", *command[1:], "--json"],
+        capture_output=True,
+        text=True,
+        timeout=SWEEP_TIMEOUT,
+    )
     assert alone.returncode == 0, alone.stderr
     assert json.loads(alone.stdout)["val_error"] == rows[0]["val_error"]
     best, single = load(out / "best" / "model.npz"), load(tmp_path / "alone" / "model.npz")
@@ -142,11 +210,20 @@ def test_sweep_on_a_scheduler_matches_bpnn_train_alone(cluster, tmp_path):
 
 
 def test_a_diverging_trial_fails_with_its_message_and_the_others_finish(cluster, tmp_path):
-    spec = _spec(tmp_path, "[base]\nepochs = 5\noptimizer = 'sgd'\n[search]\nlr = [0.01, 1e6, 0.05]\n")
+    spec = _spec(
+        tmp_path, "[base]\nepochs = 5\noptimizer = 'sgd'\n[search]\nlr = [0.01, 1e6, 0.05]\n"
+    )
     out = tmp_path / "sweep"
     rows = {r["trial"]: r for r in _sweep(spec, out, "--scheduler", cluster[0])["trials"]}
-    assert [rows[name]["status"] for name in ("trial-000", "trial-001", "trial-002")] == ["done", "failed", "done"]
-    assert "training diverged" in rows["trial-001"]["error"] and "learning rate 1e+06" in rows["trial-001"]["error"]
+    assert [rows[name]["status"] for name in ("trial-000", "trial-001", "trial-002")] == [
+        "done",
+        "failed",
+        "done",
+    ]
+    assert (
+        "training diverged" in rows["trial-001"]["error"]
+        and "learning rate 1e+06" in rows["trial-001"]["error"]
+    )
     assert list(rows)[-1] == "trial-001"  # failed trials come last
     assert "training diverged" in (out / "results.csv").read_text()
 
@@ -167,14 +244,24 @@ def _running_with_checkpoint(out: Path, names: list[str], min_epoch: int):
 
 
 def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_resumes(tmp_path):
-    spec = _spec(tmp_path, "[base]\nepochs = 80\npatience = 80\nbatch_size = 4\n[search]\nlr = [0.001, 0.002]\n")
+    spec = _spec(
+        tmp_path,
+        "[base]\nepochs = 80\npatience = 80\nbatch_size = 4\n[search]\nlr = [0.001, 0.002]\n",
+    )
     out = tmp_path / "sweep"
     with dask_cluster(tmp_path / "dask") as (address, workers, _):
-        sweep = subprocess.Popen(_sweep_argv(spec, out, "--scheduler", address, "--json"),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sweep = subprocess.Popen(
+            _sweep_argv(spec, out, "--scheduler", address, "--json"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            record = _wait(lambda: _running_with_checkpoint(out, ["trial-000", "trial-001"], 3), 60,
-                           "a trial part-way through")
+            record = _wait(
+                lambda: _running_with_checkpoint(out, ["trial-000", "trial-001"], 3),
+                60,
+                "a trial part-way through",
+            )
             victim = record["starts"][-1]["pid"]
             assert victim in {w.pid for w in workers}  # only ever a worker this test started
             os.kill(victim, signal.SIGKILL)
@@ -189,21 +276,39 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_trial_resumes(tmp_path):
 
 
 def test_a_killed_sweep_run_again_skips_finished_trials_and_resumes_the_rest(tmp_path):
-    spec = _spec(tmp_path, "[base]\nepochs = 60\npatience = 60\nbatch_size = 4\n"
-                           "[search]\nlr = [0.001, 0.002, 0.003]\n")
+    spec = _spec(
+        tmp_path,
+        "[base]\nepochs = 60\npatience = 60\nbatch_size = 4\n"
+        "[search]\nlr = [0.001, 0.002, 0.003]\n",
+    )
     out = tmp_path / "sweep"
     names = ["trial-000", "trial-001", "trial-002"]
-    first = subprocess.Popen(_sweep_argv(spec, out, "--workers", "1"), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    first = subprocess.Popen(
+        _sweep_argv(spec, out, "--workers", "1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        _wait(lambda: (_record(out, "trial-000") or {}).get("status") == "done"
-              and _running_with_checkpoint(out, names[1:], 3), 60, "one trial done and another part-way")
+        _wait(
+            lambda: (
+                (_record(out, "trial-000") or {}).get("status") == "done"
+                and _running_with_checkpoint(out, names[1:], 3)
+            ),
+            60,
+            "one trial done and another part-way",
+        )
         os.killpg(first.pid, signal.SIGKILL)  # the sweep, its local cluster and the trial it runs
     finally:
         first.wait(timeout=10)
-    done = {n: (out / "trials" / n / "model.npz").stat().st_mtime_ns for n in names
-            if (_record(out, n) or {}).get("status") == "done"}
-    interrupted = [n for n in names if n not in done and (out / "trials" / n / "checkpoint.npz").exists()]
+    done = {
+        n: (out / "trials" / n / "model.npz").stat().st_mtime_ns
+        for n in names
+        if (_record(out, n) or {}).get("status") == "done"
+    }
+    interrupted = [
+        n for n in names if n not in done and (out / "trials" / n / "checkpoint.npz").exists()
+    ]
     assert done and interrupted
     rows = {r["trial"]: r for r in _sweep(spec, out, "--workers", "1")["trials"]}
     assert all(r["status"] == "done" and r["epochs"] == 60 for r in rows.values())

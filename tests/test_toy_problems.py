@@ -1,4 +1,5 @@
 """The tutorial's toy problems learn to 100% with both engines: XOR and the 8-3-8 encoder."""
+
 from __future__ import annotations
 
 import json
@@ -37,6 +38,7 @@ def test_object_engine_learns_the_same(problem):
 def test_untrained_network_is_not_already_right():
     # Guards against a "correct" count that cannot fail.
     from bpnn import Network
+
     net = Network(ENCODER.sizes, init="xavier", seed=0)
     assert ENCODER.correct(net.predict(ENCODER.X)) < 8
 

@@ -1,5 +1,6 @@
 """The Trainer: early stopping restores the best weights, resume is bit-identical, Ctrl-C saves,
 divergence stops cleanly and keeps the last good checkpoint."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import pytest
 
 import bpnn.train as train_mod
 from bpnn.checkpoint import load_arrays, load_model
-from bpnn.train import DivergenceError, Split, Trainer, TrainConfig
+from bpnn.train import DivergenceError, Split, TrainConfig, Trainer
 from conftest import synthetic_digits
 
 
@@ -25,8 +26,18 @@ def splits():
 
 
 def small_config(**changes) -> TrainConfig:
-    base = dict(layers=[784, 16, 10], activation="relu", loss="cross_entropy", init="he",
-                optimizer="momentum", lr=0.05, batch_size=16, epochs=4, eval_every=1, patience=10)
+    base = dict(
+        layers=[784, 16, 10],
+        activation="relu",
+        loss="cross_entropy",
+        init="he",
+        optimizer="momentum",
+        lr=0.05,
+        batch_size=16,
+        epochs=4,
+        eval_every=1,
+        patience=10,
+    )
     return TrainConfig(**{**base, **changes})
 
 
@@ -41,11 +52,16 @@ def scripted_errors(monkeypatch, errors):
     monkeypatch.setattr(Trainer, "error", lambda self, split: next(it))
 
 
-@pytest.mark.parametrize("errors, epochs, patience, stopped", [
-    ([0.5, 0.3, 0.4, 0.45, 0.2], 5, 2, True),   # stops early after two evaluations without gain
-    ([0.5, 0.3, 0.4, 0.35], 4, 10, False),      # runs out of epochs after the best one
-])
-def test_best_weights_restored_either_way(monkeypatch, splits, tmp_path, errors, epochs, patience, stopped):
+@pytest.mark.parametrize(
+    "errors, epochs, patience, stopped",
+    [
+        ([0.5, 0.3, 0.4, 0.45, 0.2], 5, 2, True),  # stops early after two evaluations without gain
+        ([0.5, 0.3, 0.4, 0.35], 4, 10, False),  # runs out of epochs after the best one
+    ],
+)
+def test_best_weights_restored_either_way(
+    monkeypatch, splits, tmp_path, errors, epochs, patience, stopped
+):
     snapshots = []
     t = trainer(small_config(epochs=epochs, patience=patience), splits, tmp_path)
     t.log = lambda line: snapshots.append([p.copy() for p in t.net.params()])
@@ -89,18 +105,25 @@ def final_arrays(folder):
     return arrays, meta
 
 
-@pytest.mark.parametrize("changes", [
-    dict(),                                                       # momentum, mini-batches
-    dict(optimizer="adam", lr=0.01, dropout=0.3),                 # Adam state and dropout masks
-    dict(activation="sigmoid", loss="squared", optimizer="sgd", lr=0.3, batch_size=1),  # the tutorial's
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(),  # momentum, mini-batches
+        dict(optimizer="adam", lr=0.01, dropout=0.3),  # Adam state and dropout masks
+        dict(
+            activation="sigmoid", loss="squared", optimizer="sgd", lr=0.3, batch_size=1
+        ),  # the tutorial's
+    ],
+)
 def test_resume_is_bit_identical(splits, tmp_path, changes):
     whole = trainer(small_config(epochs=4, **changes), splits, tmp_path / "whole")
     whole.run()
     half = trainer(small_config(epochs=2, **changes), splits, tmp_path / "half")
     half.run()
     train, val, test = splits
-    resumed = Trainer.resume(tmp_path / "half", train, val, test, changes={"epochs": 4}, progress=False)
+    resumed = Trainer.resume(
+        tmp_path / "half", train, val, test, changes={"epochs": 4}, progress=False
+    )
     assert resumed.epoch == 2
     resumed.run()
     a, meta_a = final_arrays(tmp_path / "whole")
@@ -109,8 +132,9 @@ def test_resume_is_bit_identical(splits, tmp_path, changes):
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert meta_a["rng"] == meta_b["rng"]
-    assert [r["train_loss"] for r in meta_a["history"]["epochs"]] == \
-           [r["train_loss"] for r in meta_b["history"]["epochs"]]
+    assert [r["train_loss"] for r in meta_a["history"]["epochs"]] == [
+        r["train_loss"] for r in meta_b["history"]["epochs"]
+    ]
 
 
 def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(splits, tmp_path):
@@ -156,7 +180,8 @@ def test_bad_settings_are_refused():
 
 def test_shift_images_moves_pixels_and_fills_background():
     from bpnn.augment import shift_images
-    img = np.arange(1, 10, dtype=np.uint8).reshape(1, 9)        # 3x3: 1 2 3 / 4 5 6 / 7 8 9
+
+    img = np.arange(1, 10, dtype=np.uint8).reshape(1, 9)  # 3x3: 1 2 3 / 4 5 6 / 7 8 9
     down_right = shift_images(img, np.array([[1, 1]]))
     np.testing.assert_array_equal(down_right.reshape(3, 3), [[0, 0, 0], [0, 1, 2], [0, 4, 5]])
     up_left = shift_images(np.repeat(img, 2, axis=0), np.array([[-1, -2], [0, 0]]))
@@ -178,8 +203,10 @@ def interrupt_after(monkeypatch, n):
             if calls[0] == n:
                 os.kill(os.getpid(), signal.SIGINT)
             return step(idx)
+
         call.name, call.fallback = step.name, step.fallback
         return call
+
     monkeypatch.setattr(train_mod, "make_stepper", wrapped)
 
 
@@ -194,8 +221,10 @@ def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tm
     interrupt_after(monkeypatch, 8)
     assert trainer(cfg, splits, tmp_path / "cut").run()["interrupted"]
     arrays, _ = final_arrays(tmp_path / "cut")
-    assert arrays["position.shifts"].shape == (300, 2) and np.abs(arrays["position.shifts"]).max() <= 2
-    interrupt_after(monkeypatch, 10 ** 9)
+    assert (
+        arrays["position.shifts"].shape == (300, 2) and np.abs(arrays["position.shifts"]).max() <= 2
+    )
+    interrupt_after(monkeypatch, 10**9)
     train, val, test = splits
     Trainer.resume(tmp_path / "cut", train, val, test, progress=False).run()
     a, _ = final_arrays(tmp_path / "whole")

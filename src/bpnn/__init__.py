@@ -11,24 +11,44 @@ The public API, re-exported explicitly:
   ``save_model``: the model file itself (.npz + JSON, no pickle).
 - ``Preprocessing``, ``Targets``: what features and targets go through.
 """
+
 from .activations import ACTIVATIONS, get_activation
 from .checkpoint import load_model, save_model
+from .errors import BpnnError, FormatError
 from .fitting import fit
+from .losses import LOSSES, get_loss, one_hot
 from .model import Model, load
+from .network import Dense, Network
+from .optim import SGD, Adam, learning_rate, make_optimizer
 from .preprocessing import Preprocessing
 from .settings import TrainConfig
 from .targets import Targets
 from .train import Trainer
-from .errors import BpnnError, FormatError
-from .losses import LOSSES, get_loss, one_hot
-from .network import Dense, Network
-from .optim import SGD, Adam, learning_rate, make_optimizer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "Adam", "BpnnError", "Dense", "FormatError", "Model", "Network",
-    "Preprocessing", "SGD", "Targets", "TrainConfig", "Trainer", "fit", "get_activation",
-    "get_loss", "learning_rate", "load", "load_model", "make_optimizer", "one_hot", "save_model",
+    "ACTIVATIONS",
+    "LOSSES",
+    "SGD",
+    "Adam",
+    "BpnnError",
+    "Dense",
+    "FormatError",
+    "Model",
+    "Network",
+    "Preprocessing",
+    "Targets",
+    "TrainConfig",
+    "Trainer",
     "__version__",
+    "fit",
+    "get_activation",
+    "get_loss",
+    "learning_rate",
+    "load",
+    "load_model",
+    "make_optimizer",
+    "one_hot",
+    "save_model",
 ]

@@ -1,4 +1,5 @@
 """``python -m bpnn`` is the ``bpnn`` command."""
+
 import sys
 
 from .cli import main

@@ -11,13 +11,21 @@ warnings, no NaN or inf).
 
 Not here: losses (``bpnn.losses``) and anything with parameters.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = [
-    "Activation", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Identity", "Softmax",
-    "ACTIVATIONS", "get_activation",
+    "ACTIVATIONS",
+    "Activation",
+    "Identity",
+    "LeakyReLU",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "get_activation",
 ]
 
 

@@ -7,6 +7,7 @@ the cheapest way to a lower test error.  Pixels moved in from outside the field 
 
 Not here: rotations, elastic distortions, anything for non-square or non-image inputs.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,13 +30,16 @@ def shift_images(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     n, size = images.shape
     side = math.isqrt(size)
     if side * side != size or shifts.shape != (n, 2):
-        raise ValueError(f"need square images (n, side*side) and (n, 2) shifts, got {images.shape} "
-                         f"and {shifts.shape}")
+        raise ValueError(
+            f"need square images (n, side*side) and (n, 2) shifts, got {images.shape} "
+            f"and {shifts.shape}"
+        )
     src = images.reshape(n, side, side)
     out = np.zeros_like(src)
     pairs, which = np.unique(shifts, axis=0, return_inverse=True)
     for k, (dy, dx) in enumerate(pairs):  # one vectorised copy per distinct shift (25 for +-2)
         rows = np.flatnonzero(which.ravel() == k)
-        out[rows, max(dy, 0):side + min(dy, 0), max(dx, 0):side + min(dx, 0)] = \
-            src[rows, max(-dy, 0):side + min(-dy, 0), max(-dx, 0):side + min(-dx, 0)]
+        out[rows, max(dy, 0) : side + min(dy, 0), max(dx, 0) : side + min(dx, 0)] = src[
+            rows, max(-dy, 0) : side + min(-dy, 0), max(-dx, 0) : side + min(-dx, 0)
+        ]
     return out.reshape(n, size)

@@ -11,6 +11,7 @@ read with ``allow_pickle=False``.
   ``MODEL_VERSION``.  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
 - ``save_arrays`` / ``load_arrays``: the general mechanism, also used for training checkpoints.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,16 +27,29 @@ from .fileio import atomic_write
 from .limits import MAX_JSON_DEPTH, MAX_LAYER_SIZE, MAX_PARAMS_PER_FILE_BYTE
 from .network import Network
 
-__all__ = ["atomic_write", "save_arrays", "load_arrays", "save_model", "load_model",
-           "model_path", "MODEL_VERSION", "MNIST_PREPROCESSING"]
+__all__ = [
+    "MNIST_PREPROCESSING",
+    "MODEL_VERSION",
+    "atomic_write",
+    "load_arrays",
+    "load_model",
+    "model_path",
+    "save_arrays",
+    "save_model",
+]
 
 MODEL_FORMAT = "bpnn-model"
 MODEL_VERSION = 1
 META_KEY = "__meta__"
 MAX_META_BYTES = 16 << 20  # the JSON metadata of one file (a model's is a few KB)
-MAX_MEMBER_RATIO = 1000    # inflation a member may claim: bpnn writes them uncompressed
+MAX_MEMBER_RATIO = 1000  # inflation a member may claim: bpnn writes them uncompressed
 # How MNIST pixels become network inputs: 28x28 rows flattened, grey levels 0..255 scaled to [0, 1].
-MNIST_PREPROCESSING = {"kind": "scale", "image_shape": [28, 28], "scale": 1 / 255, "ink": "light-on-dark"}
+MNIST_PREPROCESSING = {
+    "kind": "scale",
+    "image_shape": [28, 28],
+    "scale": 1 / 255,
+    "ink": "light-on-dark",
+}
 
 
 def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -64,20 +78,27 @@ def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:
             if META_KEY not in members:
                 raise FormatError(f"{path}: not a bpnn file (no metadata)")
             meta = _read_meta(archive, members.pop(META_KEY), path)
-            arrays = {name: _read_member(archive, info, path) for name, info in members.items()
-                      if wanted is None or wanted(name)}
+            arrays = {
+                name: _read_member(archive, info, path)
+                for name, info in members.items()
+                if wanted is None or wanted(name)
+            }
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
         if isinstance(exc, FormatError):
             raise
-        raise FormatError(f"{path}: not a bpnn file (not a readable .npz archive of plain arrays: "
-                          f"{type(exc).__name__})") from None
+        raise FormatError(
+            f"{path}: not a bpnn file (not a readable .npz archive of plain arrays: "
+            f"{type(exc).__name__})"
+        ) from None
     return arrays, meta
 
 
 def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> dict:
     """The JSON metadata: a bounded string, bounded nesting, an object."""
     if info.file_size > MAX_META_BYTES:
-        raise FormatError(f"{path}: metadata of {info.file_size:,} bytes (at most {MAX_META_BYTES:,})")
+        raise FormatError(
+            f"{path}: metadata of {info.file_size:,} bytes (at most {MAX_META_BYTES:,})"
+        )
     text = _read_member(archive, info, path, kinds="U")
     try:
         meta = json.loads(str(text))
@@ -98,34 +119,46 @@ def _depth(value, limit: int = MAX_JSON_DEPTH + 1) -> int:
     return 1 + max((_depth(v, limit - 1) for v in items), default=0)
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
-                 kinds: str = "biuf") -> np.ndarray:
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, kinds: str = "biuf"
+) -> np.ndarray:
     """One .npy member, its header checked before any data is read."""
     name = info.filename.removesuffix(".npy")
     if info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1) + 4096:
-        raise FormatError(f"{path}: member {name} inflates {info.file_size:,} bytes from "
-                          f"{info.compress_size:,} (a zip bomb?)")
+        raise FormatError(
+            f"{path}: member {name} inflates {info.file_size:,} bytes from "
+            f"{info.compress_size:,} (a zip bomb?)"
+        )
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(f)
         if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None:
             raise FormatError(f"{path}: array {name} has dtype {dtype}, not a plain numeric array")
         if math.prod(shape) * dtype.itemsize > info.file_size:
-            raise FormatError(f"{path}: array {name} declares shape {shape} but holds "
-                              f"{info.file_size:,} bytes")
+            raise FormatError(
+                f"{path}: array {name} declares shape {shape} but holds {info.file_size:,} bytes"
+            )
         f.seek(0)
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def params_to_arrays(net: Network) -> dict[str, np.ndarray]:
     """{"W0": ..., "b0": ..., "W1": ...}: the network's parameters by name."""
-    return {f"{kind}{i}": p for i, layer in enumerate(net.layers)
-            for kind, p in (("W", layer.W), ("b", layer.b))}
+    return {
+        f"{kind}{i}": p
+        for i, layer in enumerate(net.layers)
+        for kind, p in (("W", layer.W), ("b", layer.b))
+    }
 
 
-def network_from_arrays(config: dict, arrays: dict, source="file", max_params: int | None = None) -> Network:
+def network_from_arrays(
+    config: dict, arrays: dict, source="file", max_params: int | None = None
+) -> Network:
     """Rebuild a Network from its config and ``params_to_arrays`` arrays, checking shapes.
 
     The declared sizes are checked before anything is built: each layer at most
@@ -145,13 +178,16 @@ def network_from_arrays(config: dict, arrays: dict, source="file", max_params: i
             if name not in arrays:
                 raise FormatError(f"{source}: missing array {name}")
             if arrays[name].shape != own.shape:
-                raise FormatError(f"{source}: array {name} has shape {arrays[name].shape}, "
-                                  f"the architecture needs {own.shape}")
+                raise FormatError(
+                    f"{source}: array {name} has shape {arrays[name].shape}, "
+                    f"the architecture needs {own.shape}"
+                )
             with np.errstate(over="ignore", invalid="ignore"):
                 value = arrays[name].astype(own.dtype)
             if not np.isfinite(value).all():
-                raise FormatError(f"{source}: array {name} holds NaN or infinite values "
-                                  f"(as {own.dtype})")
+                raise FormatError(
+                    f"{source}: array {name} holds NaN or infinite values (as {own.dtype})"
+                )
             params.append(value)
     net.set_params(params)
     return net
@@ -160,25 +196,36 @@ def network_from_arrays(config: dict, arrays: dict, source="file", max_params: i
 def _check_sizes(config, source, max_params: int | None) -> None:
     """FormatError unless ``config["sizes"]`` is a list of sane layer sizes within budget."""
     sizes = config.get("sizes") if isinstance(config, dict) else None
-    if not (isinstance(sizes, list) and len(sizes) >= 2
-            and all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)):
+    if not (
+        isinstance(sizes, list)
+        and len(sizes) >= 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)
+    ):
         raise FormatError(f"{source}: bad network description (sizes must be a list of integers)")
     if not all(1 <= n <= MAX_LAYER_SIZE for n in sizes):
         raise FormatError(f"{source}: layer sizes {sizes} out of range 1..{MAX_LAYER_SIZE:,}")
     n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     if max_params is not None and n_params > max_params:
-        raise FormatError(f"{source}: declares {n_params:,} parameters, more than a file of its "
-                          f"size can hold")
+        raise FormatError(
+            f"{source}: declares {n_params:,} parameters, more than a file of its size can hold"
+        )
 
 
-def save_model(path, net: Network, meta: dict | None = None,
-               preprocessing: dict | None = None) -> None:
+def save_model(
+    path, net: Network, meta: dict | None = None, preprocessing: dict | None = None
+) -> None:
     """Save a trained network to ``path`` (.npz): weights plus JSON metadata, atomically."""
     if not isinstance(path, (str, os.PathLike)) or not isinstance(net, Network):
-        raise TypeError(f"save_model(path, net, ...) takes a path and a Network, got "
-                        f"{type(path).__name__} and {type(net).__name__}")
-    header = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "network": net.config(),
-              "preprocessing": preprocessing if preprocessing is not None else MNIST_PREPROCESSING}
+        raise TypeError(
+            f"save_model(path, net, ...) takes a path and a Network, got "
+            f"{type(path).__name__} and {type(net).__name__}"
+        )
+    header = {
+        "format": MODEL_FORMAT,
+        "version": MODEL_VERSION,
+        "network": net.config(),
+        "preprocessing": preprocessing if preprocessing is not None else MNIST_PREPROCESSING,
+    }
     save_arrays(path, params_to_arrays(net), {**(meta or {}), **header})
 
 
@@ -196,10 +243,14 @@ def load_model(path) -> tuple[Network, dict]:
     if meta.get("format") != MODEL_FORMAT:
         raise FormatError(f"{path}: not a bpnn model file")
     if meta.get("version") != MODEL_VERSION:
-        raise FormatError(f"{path}: model format version {meta.get('version')!r} is not supported "
-                          f"(this bpnn reads version {MODEL_VERSION})")
+        raise FormatError(
+            f"{path}: model format version {meta.get('version')!r} is not supported "
+            f"(this bpnn reads version {MODEL_VERSION})"
+        )
     for key in ("network", "preprocessing", "config", "results", "targets", "data"):
         if meta.get(key) is not None and not isinstance(meta[key], dict):
-            raise FormatError(f"{path}: metadata {key!r} must be an object, got {type(meta[key]).__name__}")
+            raise FormatError(
+                f"{path}: metadata {key!r} must be an object, got {type(meta[key]).__name__}"
+            )
     budget = MAX_PARAMS_PER_FILE_BYTE * path.stat().st_size
     return network_from_arrays(meta.get("network", {}), arrays, str(path), budget), meta

@@ -6,6 +6,7 @@ options, ``OSError`` from files) end with one line on stderr and exit status 2; 
 shows the full trace instead.  Output into a pipe that closes early (``bpnn evaluate | head``)
 ends the command quietly, with exit status 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,17 +18,33 @@ from . import __version__
 from .errors import BpnnError
 
 # Sub-commands in the order ``bpnn --help`` lists them.
-COMMANDS = ["train", "sweep", "evaluate", "info", "predict", "serve", "report", "export", "gradcheck",
-            "bench", "demo"]
+COMMANDS = [
+    "train",
+    "sweep",
+    "evaluate",
+    "info",
+    "predict",
+    "serve",
+    "report",
+    "export",
+    "gradcheck",
+    "bench",
+    "demo",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bpnn", description="Fully connected neural networks trained by backpropagation; "
-        "MNIST digit recognition.")
+        prog="bpnn",
+        description="Fully connected neural networks trained by backpropagation; "
+        "MNIST digit recognition.",
+    )
     parser.add_argument("--version", action="version", version=f"bpnn {__version__}")
-    parser.add_argument("--traceback", action="store_true",
-                        help="show the full Python traceback on errors (for bug reports)")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the full Python traceback on errors (for bug reports)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"bpnn.commands.{name}").add_parser(sub)

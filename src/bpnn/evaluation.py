@@ -10,6 +10,7 @@
 
 Not here: the model file (``bpnn.model``), plots (``bpnn.report``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
 
-__all__ = ["outputs", "scores", "selection_error", "BATCH"]
+__all__ = ["BATCH", "outputs", "scores", "selection_error"]
 
 BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
 
@@ -28,13 +29,14 @@ def outputs(net: Network, prep: Preprocessing, X: np.ndarray, batch: int = BATCH
     """Network outputs (n, n_outputs) for raw features X (n, n_inputs)."""
     out = np.empty((len(X), net.n_outputs), dtype=net.dtype)
     for start in range(0, len(X), batch):
-        inputs = prep.apply(X[start:start + batch], net.dtype)
-        out[start:start + batch] = net.forward(inputs).outputs[-1]
+        inputs = prep.apply(X[start : start + batch], net.dtype)
+        out[start : start + batch] = net.forward(inputs).outputs[-1]
     return out
 
 
-def selection_error(net: Network, prep: Preprocessing, targets: Targets, X, y,
-                    weights=None) -> float:
+def selection_error(
+    net: Network, prep: Preprocessing, targets: Targets, X, y, weights=None
+) -> float:
     """Error rate (classify) or mean RMSE over targets (regress) of the raw data (X, y),
     weighted by sample ``weights`` (n,) when given."""
     s = scores(targets, outputs(net, prep, X), y, weights)
@@ -60,9 +62,16 @@ def _classify_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict
     error = wrong / len(true) if len(true) else float("nan")
     if weights is not None and len(true):
         error = float(np.average(predicted != true, weights=weights))
-    return {"task": "classify", "samples": int(len(true)), "errors": wrong, "error_rate": error,
-            "accuracy": 1 - error, "classes": targets.classes.tolist(), "confusion_matrix": cm.tolist(),
-            "per_class_error": [float(e) for e in per_class_error(cm)]}
+    return {
+        "task": "classify",
+        "samples": len(true),
+        "errors": wrong,
+        "error_rate": error,
+        "accuracy": 1 - error,
+        "classes": targets.classes.tolist(),
+        "confusion_matrix": cm.tolist(),
+        "per_class_error": [float(e) for e in per_class_error(cm)],
+    }
 
 
 def _regress_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
@@ -70,10 +79,17 @@ def _regress_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
     true = np.asarray(y, dtype=np.float64).reshape(len(out), -1)
     err = predicted - true
     w = np.ones(len(true)) if weights is None else np.asarray(weights, dtype=np.float64)
-    rmse = np.sqrt(np.average(err ** 2, axis=0, weights=w))
+    rmse = np.sqrt(np.average(err**2, axis=0, weights=w))
     mae = np.average(np.abs(err), axis=0, weights=w)
     total = w @ (true - np.average(true, axis=0, weights=w)) ** 2
-    r2 = np.where(total > 0, 1 - (w @ err ** 2) / np.where(total > 0, total, 1), np.nan)
-    return {"task": "regress", "samples": int(len(true)), "rmse": rmse.tolist(), "mae": mae.tolist(),
-            "r2": [None if np.isnan(v) else float(v) for v in r2], "rmse_mean": float(rmse.mean()),
-            "mae_mean": float(mae.mean()), "r2_mean": None if np.isnan(r2).all() else float(np.nanmean(r2))}
+    r2 = np.where(total > 0, 1 - (w @ err**2) / np.where(total > 0, total, 1), np.nan)
+    return {
+        "task": "regress",
+        "samples": len(true),
+        "rmse": rmse.tolist(),
+        "mae": mae.tolist(),
+        "r2": [None if np.isnan(v) else float(v) for v in r2],
+        "rmse_mean": float(rmse.mean()),
+        "mae_mean": float(mae.mean()),
+        "r2_mean": None if np.isnan(r2).all() else float(np.nanmean(r2)),
+    }

@@ -15,6 +15,7 @@ The graph's metadata (``metadata_props``) holds the architecture, task, classes,
 training settings and results as JSON strings.  Needs ``onnx`` (``pip install 'bpnn[onnx]'``);
 nothing else in bpnn imports this module.  Not here: running the graph (onnxruntime).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,18 @@ from .errors import BpnnError
 from .model import Model
 from .network import Network
 
-__all__ = ["to_onnx", "save_onnx", "OPSET", "IR_VERSION"]
+__all__ = ["IR_VERSION", "OPSET", "save_onnx", "to_onnx"]
 
 OPSET = 17
 IR_VERSION = 8
-_ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu",
-                   "softmax": "Softmax", "identity": None}
+_ACTIVATION_OPS = {
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "Relu",
+    "leaky_relu": "LeakyRelu",
+    "softmax": "Softmax",
+    "identity": None,
+}
 
 
 def _onnx():
@@ -114,8 +121,13 @@ def _outputs(g: _Graph, y: str, model: Model | None) -> list:
         label_type = onnx.TensorProto.STRING if classes.dtype == object else onnx.TensorProto.INT64
         return [(probs, tensor), ("label", label_type)]
     if targets.mean is not None:
-        y = g.op("Add", [g.op("Mul", [y, g.const("target_std", targets.std)]),
-                         g.const("target_mean", targets.mean)])
+        y = g.op(
+            "Add",
+            [
+                g.op("Mul", [y, g.const("target_std", targets.std)]),
+                g.const("target_mean", targets.mean),
+            ],
+        )
     g.op("Identity", [y], "values")
     return [("values", tensor)]
 
@@ -134,10 +146,14 @@ def _input_type(model: Model | None, net: Network, input_type: str | None) -> np
 def _metadata(model: Model | None, net: Network) -> dict:
     meta = {"bpnn_version": __version__, "architecture": net.config()}
     if model is not None:
-        meta.update(task=model.task, targets=model.targets.to_dict(),
-                    classes=None if model.classes is None else model.classes.tolist(),
-                    preprocessing=model.preprocessing.to_dict(),
-                    training=model.meta.get("config"), results=model.meta.get("results"))
+        meta.update(
+            task=model.task,
+            targets=model.targets.to_dict(),
+            classes=None if model.classes is None else model.classes.tolist(),
+            preprocessing=model.preprocessing.to_dict(),
+            training=model.meta.get("config"),
+            results=model.meta.get("results"),
+        )
     return {k: json.dumps(v) for k, v in meta.items()}
 
 
@@ -150,19 +166,38 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     full = model if isinstance(model, Model) else None
     g = _Graph(onnx, net.dtype)
     in_type = _input_type(full, net, input_type)
-    x = "input" if in_type == net.dtype else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
+    x = (
+        "input"
+        if in_type == net.dtype
+        else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
+    )
     y = _layers(g, _preprocess(g, x, full), net)
     outputs = _outputs(g, y, full)
     n = "N"
     graph = onnx.helper.make_graph(
-        g.nodes, "bpnn", [onnx.helper.make_tensor_value_info(
-            "input", onnx.helper.np_dtype_to_tensor_dtype(in_type), [n, net.n_inputs])],
-        [onnx.helper.make_tensor_value_info(name, kind, [n, net.n_outputs] if name != "label" else [n])
-         for name, kind in outputs], initializer=g.inits)
-    proto = onnx.helper.make_model(graph, producer_name="bpnn", producer_version=__version__,
-                                   opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   ir_version=IR_VERSION,
-                                   doc_string=f"bpnn {'-'.join(map(str, net.sizes))} network")
+        g.nodes,
+        "bpnn",
+        [
+            onnx.helper.make_tensor_value_info(
+                "input", onnx.helper.np_dtype_to_tensor_dtype(in_type), [n, net.n_inputs]
+            )
+        ],
+        [
+            onnx.helper.make_tensor_value_info(
+                name, kind, [n, net.n_outputs] if name != "label" else [n]
+            )
+            for name, kind in outputs
+        ],
+        initializer=g.inits,
+    )
+    proto = onnx.helper.make_model(
+        graph,
+        producer_name="bpnn",
+        producer_version=__version__,
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        ir_version=IR_VERSION,
+        doc_string=f"bpnn {'-'.join(map(str, net.sizes))} network",
+    )
     onnx.helper.set_model_props(proto, _metadata(full, net))
     onnx.checker.check_model(proto, full_check=True)
     return proto

@@ -2,6 +2,7 @@
 
 Not here: what the files hold (``bpnn.checkpoint``, ``bpnn.data.idx``, ``bpnn.report``).
 """
+
 from __future__ import annotations
 
 import os

@@ -16,6 +16,7 @@ Seeds: the test split uses ``SeedSequence([seed, 2])`` and the validation split
 ``SeedSequence([seed, 1])``, so a resumed run (library or CLI) gets exactly the same splits.
 Not here: the training loop (``bpnn.train``), reading files (``bpnn.data``).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -33,7 +34,7 @@ from .settings import TrainConfig, defaults
 from .targets import Targets, infer_task
 from .train import Split, Trainer, checkpoint_config, read_checkpoint
 
-__all__ = ["fit", "prepare", "Prepared", "data_kind", "MIN_VAL"]
+__all__ = ["MIN_VAL", "Prepared", "data_kind", "fit", "prepare"]
 
 MIN_VAL = 10  # fewer validation samples than this select nothing reliably
 
@@ -52,7 +53,9 @@ class Prepared:
         """The run's Targets: classes from all the training targets ``y_all`` (so a class held out
         in validation is still known), regression scaling from the training split alone."""
         cfg = self.config
-        return Targets.fit(y_all if cfg.task == "classify" else self.train.y, cfg.task, cfg.target_scaling)
+        return Targets.fit(
+            y_all if cfg.task == "classify" else self.train.y, cfg.task, cfg.target_scaling
+        )
 
     def sizes(self) -> str:
         n = [len(s) if s is not None else 0 for s in (self.train, self.val, self.test)]
@@ -60,21 +63,29 @@ class Prepared:
 
 
 def data_kind(X: np.ndarray) -> str:
-    """"image" for uint8 features (pixels), else "tabular": which defaults apply."""
+    """ "image" for uint8 features (pixels), else "tabular": which defaults apply."""
     return "image" if np.asarray(X).dtype == np.uint8 else "tabular"
 
 
-def resolve_settings(X, y, *, preset: str | None = None, kind: str | None = None,
-                     **settings) -> dict:
+def resolve_settings(
+    X, y, *, preset: str | None = None, kind: str | None = None, **settings
+) -> dict:
     """Defaults for the data, then the preset, then ``settings`` (None values are ignored);
     ``hidden`` becomes ``layers`` from the data's width and outputs."""
     settings = {k: v for k, v in settings.items() if v is not None}
     task = settings.get("task") or infer_task(y)
-    merged = {**defaults(kind or data_kind(X), task), **(preset_settings(preset) if preset else {}),
-              **settings, "task": task, "preset": preset}
+    merged = {
+        **defaults(kind or data_kind(X), task),
+        **(preset_settings(preset) if preset else {}),
+        **settings,
+        "task": task,
+        "preset": preset,
+    }
     if "loss" in settings and "output" not in settings:  # the output the named loss goes with
         merged["output"] = "identity" if task == "regress" and merged["loss"] == "squared" else None
-    merged["output"] = merged.get("output") or get_loss(merged.get("loss", "squared")).default_output
+    merged["output"] = (
+        merged.get("output") or get_loss(merged.get("loss", "squared")).default_output
+    )
     hidden = merged.pop("hidden", None)
     if "layers" not in settings:
         n_out = _n_outputs(y, task)
@@ -89,8 +100,16 @@ def _n_outputs(y, task: str) -> int:
     return 1 if y.ndim == 1 else y.shape[1]
 
 
-def prepare(X, y, X_test=None, y_test=None, *, config: TrainConfig, limit: int | None = None,
-            sample_weight=None) -> Prepared:
+def prepare(
+    X,
+    y,
+    X_test=None,
+    y_test=None,
+    *,
+    config: TrainConfig,
+    limit: int | None = None,
+    sample_weight=None,
+) -> Prepared:
     """The Splits of a run with ``config`` (see the module docstring for the order of steps).
 
     sample_weight: (n,) weights of the training samples; each split keeps its samples' weights.
@@ -107,7 +126,9 @@ def prepare(X, y, X_test=None, y_test=None, *, config: TrainConfig, limit: int |
     elif config.test_fraction > 0:
         keep, held = split_indices(len(data), config.test_fraction, _rng(config.seed, 2))
         test, data = data.take(held), data.take(keep)
-        notes.append(f"test set: {len(held)} samples held out (test fraction {config.test_fraction:g}, seeded)")
+        notes.append(
+            f"test set: {len(held)} samples held out (test fraction {config.test_fraction:g}, seeded)"
+        )
     else:
         test = None
     val = None
@@ -115,10 +136,14 @@ def prepare(X, y, X_test=None, y_test=None, *, config: TrainConfig, limit: int |
         n = len(data)
         n_val = _val_count(n, config.val_size)
         if n_val != config.val_size and config.val_size >= 1:
-            notes.append(f"val-size {config.val_size:g} is too large for {n} samples: holding out 10% ({n_val})")
+            notes.append(
+                f"val-size {config.val_size:g} is too large for {n} samples: holding out 10% ({n_val})"
+            )
         if n_val < MIN_VAL:
             config.stop_on = "train"
-            notes.append(f"only {n} training samples: no validation split; selecting on the training set")
+            notes.append(
+                f"only {n} training samples: no validation split; selecting on the training set"
+            )
         else:
             keep, held = split_indices(n, n_val, _rng(config.seed, 1))
             val, data = data.take(held), data.take(keep)
@@ -139,11 +164,15 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2:
-        raise BpnnError(f"{what} features must be a 2-D (n_samples, n_features) array, got shape {X.shape}")
+        raise BpnnError(
+            f"{what} features must be a 2-D (n_samples, n_features) array, got shape {X.shape}"
+        )
     if X.dtype.kind not in "biuf":
         raise BpnnError(f"{what} features must be numeric, got dtype {X.dtype}")
     if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise BpnnError(f"{what} features hold {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)")
+        raise BpnnError(
+            f"{what} features hold {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
+        )
     if len(X) != len(y):
         raise BpnnError(f"{what} data has {len(X)} samples but {len(y)} targets")
     if len(X) == 0:
@@ -151,9 +180,21 @@ def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def fit(X, y, *, X_test=None, y_test=None, out=None, preset: str | None = None,
-        hidden=None, limit: int | None = None, resume: bool = False, log=None,
-        progress: bool = False, **settings) -> Model:
+def fit(
+    X,
+    y,
+    *,
+    X_test=None,
+    y_test=None,
+    out=None,
+    preset: str | None = None,
+    hidden=None,
+    limit: int | None = None,
+    resume: bool = False,
+    log=None,
+    progress: bool = False,
+    **settings,
+) -> Model:
     """Train a network on features X (n, d) and targets y; returns the trained ``Model``.
 
     y: class labels (integers or strings) for classification, real values (n,) or (n, k) for
@@ -167,26 +208,51 @@ def fit(X, y, *, X_test=None, y_test=None, out=None, preset: str | None = None,
         if resume:
             raise ValueError("resume needs the run folder: pass out=")
         with tempfile.TemporaryDirectory(prefix="bpnn-fit-") as tmp:
-            return fit(X, y, X_test=X_test, y_test=y_test, out=tmp, preset=preset, hidden=hidden,
-                       limit=limit, log=log, progress=progress, **settings)
+            return fit(
+                X,
+                y,
+                X_test=X_test,
+                y_test=y_test,
+                out=tmp,
+                preset=preset,
+                hidden=hidden,
+                limit=limit,
+                log=log,
+                progress=progress,
+                **settings,
+            )
     X = np.asarray(X)
     if resume:
         _, meta = read_checkpoint(Path(out) / "checkpoint.npz")
         config = checkpoint_config(meta, Path(out) / "checkpoint.npz")
-        limit = (meta.get("data") or {}).get("limit") if isinstance(meta.get("data"), dict) else None
+        limit = (
+            (meta.get("data") or {}).get("limit") if isinstance(meta.get("data"), dict) else None
+        )
     else:
-        config = TrainConfig.from_dict(resolve_settings(X, y, preset=preset, hidden=hidden, **settings))
+        config = TrainConfig.from_dict(
+            resolve_settings(X, y, preset=preset, hidden=hidden, **settings)
+        )
     run = prepare(X, y, X_test, y_test, config=config, limit=limit)
     for note in run.notes:
         (log or (lambda line: None))(note)
     data = {"source": "arrays", "limit": limit, "kind": data_kind(X)}
     if resume:
-        trainer = Trainer.resume(out, run.train, run.val, run.test, changes=settings, log=log,
-                                 progress=progress)
+        trainer = Trainer.resume(
+            out, run.train, run.val, run.test, changes=settings, log=log, progress=progress
+        )
     else:
         targets = run.targets(y[:limit] if limit else y)
-        trainer = Trainer(config, run.train, run.val, run.test, out, targets=targets, data=data,
-                          log=log, progress=progress)
+        trainer = Trainer(
+            config,
+            run.train,
+            run.val,
+            run.test,
+            out,
+            targets=targets,
+            data=data,
+            log=log,
+            progress=progress,
+        )
     results = trainer.run()
     model = trainer.model({"results": results})
     model.history, model.results = trainer.history, results

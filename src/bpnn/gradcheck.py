@@ -30,15 +30,22 @@ to check k parameters drawn at random.
 
 Not here: keeping inputs away from ReLU kinks (the ``bpnn gradcheck`` command does that).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["ParamCheck", "GradCheckReport", "relative_error", "check_gradient",
-           "check_network", "check_object_network"]
+__all__ = [
+    "GradCheckReport",
+    "ParamCheck",
+    "check_gradient",
+    "check_network",
+    "check_object_network",
+    "relative_error",
+]
 
 DEFAULT_EPS = 1e-4
 DEFAULT_FLOOR = 1e-8
@@ -85,17 +92,26 @@ class GradCheckReport:
     def to_dict(self, per_param: bool = False) -> dict:
         """JSON-able summary (plus every parameter's numbers with ``per_param``)."""
         worst = self.worst
-        out = {**self.details, "max_rel_error": self.max_rel_error, "threshold": self.threshold,
-               "passed": self.passed, "eps": self.eps, "floor": self.floor,
-               "checked": len(self.checks), "n_params": self.n_params,
-               "worst": worst.name if worst else None}
+        out = {
+            **self.details,
+            "max_rel_error": self.max_rel_error,
+            "threshold": self.threshold,
+            "passed": self.passed,
+            "eps": self.eps,
+            "floor": self.floor,
+            "checked": len(self.checks),
+            "n_params": self.n_params,
+            "worst": worst.name if worst else None,
+        }
         if per_param:
             out["params"] = [asdict(c) for c in self.checks]
         return out
 
     def __repr__(self) -> str:
-        return (f"GradCheckReport(max_rel_error={self.max_rel_error:.3g}, passed={self.passed}, "
-                f"checked {len(self.checks)} of {self.n_params})")
+        return (
+            f"GradCheckReport(max_rel_error={self.max_rel_error:.3g}, passed={self.passed}, "
+            f"checked {len(self.checks)} of {self.n_params})"
+        )
 
 
 def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarray:
@@ -104,8 +120,9 @@ def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarra
     return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), floor)
 
 
-def _positions(params: Sequence[np.ndarray], sample: int | None,
-               rng: np.random.Generator | None) -> list[tuple[int, tuple]]:
+def _positions(
+    params: Sequence[np.ndarray], sample: int | None, rng: np.random.Generator | None
+) -> list[tuple[int, tuple]]:
     """(array index, element index) of every parameter, or of ``sample`` drawn without replacement."""
     sizes = [p.size for p in params]
     flat = np.arange(sum(sizes))
@@ -123,12 +140,19 @@ def _positions(params: Sequence[np.ndarray], sample: int | None,
     return out
 
 
-def check_gradient(loss: Callable[[], float], params: Sequence[np.ndarray],
-                   grads: Sequence[np.ndarray], eps: float = DEFAULT_EPS, *,
-                   names: Sequence[str] | None = None, sample: int | None = None,
-                   rng: np.random.Generator | None = None, threshold: float = 1e-6,
-                   floor: float = DEFAULT_FLOOR,
-                   scale_floor: float = DEFAULT_SCALE_FLOOR) -> GradCheckReport:
+def check_gradient(
+    loss: Callable[[], float],
+    params: Sequence[np.ndarray],
+    grads: Sequence[np.ndarray],
+    eps: float = DEFAULT_EPS,
+    *,
+    names: Sequence[str] | None = None,
+    sample: int | None = None,
+    rng: np.random.Generator | None = None,
+    threshold: float = 1e-6,
+    floor: float = DEFAULT_FLOOR,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
+) -> GradCheckReport:
     """Formula 6 for every parameter (or ``sample`` of them, drawn with ``rng``; default seed 0).
 
     loss: computes the loss from the current values of ``params`` (arrays changed in place and
@@ -155,8 +179,7 @@ def check_gradient(loss: Callable[[], float], params: Sequence[np.ndarray],
         e_minus = loss()
         p[idx] = original
         where = ", ".join(str(int(k)) for k in idx)
-        found.append((f"{names[i]}[{where}]", float(grads[i][idx]),
-                      (e_plus - e_minus) / (2 * eps)))
+        found.append((f"{names[i]}[{where}]", float(grads[i][idx]), (e_plus - e_minus) / (2 * eps)))
     a = np.array([f[1] for f in found])
     n = np.array([f[2] for f in found])
     floor = max(floor, scale_floor * float(np.max(np.abs(a) + np.abs(n), initial=0.0)))
@@ -169,10 +192,20 @@ def _layer_names(n_layers: int) -> list[str]:
     return [f"{kind}{k}" for k in range(n_layers) for kind in ("W", "b")]
 
 
-def check_network(net, X, T, eps: float = DEFAULT_EPS, *, dropout_seed: int | None = None,
-                  sample: int | None = None, rng: np.random.Generator | None = None,
-                  threshold: float = 1e-6, floor: float = DEFAULT_FLOOR,
-                  scale_floor: float = DEFAULT_SCALE_FLOOR, weights=None) -> GradCheckReport:
+def check_network(
+    net,
+    X,
+    T,
+    eps: float = DEFAULT_EPS,
+    *,
+    dropout_seed: int | None = None,
+    sample: int | None = None,
+    rng: np.random.Generator | None = None,
+    threshold: float = 1e-6,
+    floor: float = DEFAULT_FLOOR,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
+    weights=None,
+) -> GradCheckReport:
     """Check ``bpnn.Network.gradient`` on X (n, n_in) and T against its mean loss (the
     weighted mean with sample ``weights`` (n,)).
 
@@ -180,22 +213,39 @@ def check_network(net, X, T, eps: float = DEFAULT_EPS, *, dropout_seed: int | No
     ``dropout_seed`` dropout is on, and every loss evaluation and the gradient draw their masks
     from ``default_rng(dropout_seed)``: the same masks every time.
     """
+
     def masks():
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
 
     grads = [g for pair in net.gradient(X, T, rng=masks(), weights=weights) for g in pair]
-    report = check_gradient(lambda: net.loss_value(X, T, rng=masks(), weights=weights),
-                            net.params(), grads, eps,
-                            names=_layer_names(len(net.layers)), sample=sample, rng=rng,
-                            threshold=threshold, floor=floor, scale_floor=scale_floor)
+    report = check_gradient(
+        lambda: net.loss_value(X, T, rng=masks(), weights=weights),
+        net.params(),
+        grads,
+        eps,
+        names=_layer_names(len(net.layers)),
+        sample=sample,
+        rng=rng,
+        threshold=threshold,
+        floor=floor,
+        scale_floor=scale_floor,
+    )
     report.details["engine"] = "vectorised"
     return report
 
 
-def check_object_network(onet, x, t, eps: float = DEFAULT_EPS, *, sample: int | None = None,
-                         rng: np.random.Generator | None = None, threshold: float = 1e-6,
-                         floor: float = DEFAULT_FLOOR,
-                         scale_floor: float = DEFAULT_SCALE_FLOOR) -> GradCheckReport:
+def check_object_network(
+    onet,
+    x,
+    t,
+    eps: float = DEFAULT_EPS,
+    *,
+    sample: int | None = None,
+    rng: np.random.Generator | None = None,
+    threshold: float = 1e-6,
+    floor: float = DEFAULT_FLOOR,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
+) -> GradCheckReport:
     """Check ``bpnn.neurons.Network.gradient`` on one sample x (n_in,) and t, or rows of them.
 
     The weights live in Connection objects, so each loss evaluation first copies the (perturbed)
@@ -209,9 +259,18 @@ def check_object_network(onet, x, t, eps: float = DEFAULT_EPS, *, sample: int | 
         return onet.loss(x, t)
 
     try:
-        report = check_gradient(loss, params, grads, eps, names=_layer_names(len(params) // 2),
-                                sample=sample, rng=rng, threshold=threshold, floor=floor,
-                                scale_floor=scale_floor)
+        report = check_gradient(
+            loss,
+            params,
+            grads,
+            eps,
+            names=_layer_names(len(params) // 2),
+            sample=sample,
+            rng=rng,
+            threshold=threshold,
+            floor=floor,
+            scale_floor=scale_floor,
+        )
     finally:
         onet.set_params(params)  # every weight back to its exact original value
     report.details["engine"] = "object"

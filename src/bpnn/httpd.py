@@ -16,6 +16,7 @@ gets in.  ``guarded_protocol`` is uvicorn's h11 protocol with
 on it with these protections, header size and keep-alive limits from ``bpnn.limits``.
 Not here: what is served (``bpnn.server``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ __all__ = ["guarded_protocol", "listen", "serve", "server_config"]
 _RECEIVING = (h11.IDLE, h11.SEND_BODY)
 
 
-def guarded_protocol(request_timeout: float = REQUEST_TIMEOUT_S,
-                     max_connections: int = MAX_CONNECTIONS) -> type[H11Protocol]:
+def guarded_protocol(
+    request_timeout: float = REQUEST_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS
+) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a per-request deadline and a cap on open connections."""
     receiving: dict[GuardedProtocol, None] = {}  # connections sending a request, oldest first
 
@@ -91,18 +93,27 @@ def listen(host: str, port: int) -> socket.socket:
         return socket.create_server(address, family=family)
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        hint = " (another server uses it: choose another --port)" \
-            if exc.errno == errno.EADDRINUSE else ""
+        hint = (
+            " (another server uses it: choose another --port)"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
         raise BpnnError(f"cannot listen on {host} port {port}: {reason}{hint}") from None
 
 
-def server_config(app, request_timeout: float = REQUEST_TIMEOUT_S,
-                  max_connections: int = MAX_CONNECTIONS) -> uvicorn.Config:
+def server_config(
+    app, request_timeout: float = REQUEST_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS
+) -> uvicorn.Config:
     """uvicorn's configuration for ``app`` with every protection above."""
-    return uvicorn.Config(app, http=guarded_protocol(request_timeout, max_connections),
-                          timeout_keep_alive=KEEP_ALIVE_S,
-                          h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                          lifespan="off", log_level="warning", server_header=False)
+    return uvicorn.Config(
+        app,
+        http=guarded_protocol(request_timeout, max_connections),
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        lifespan="off",
+        log_level="warning",
+        server_header=False,
+    )
 
 
 def serve(app, sock: socket.socket) -> None:

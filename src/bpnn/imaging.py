@@ -23,6 +23,7 @@ Photos: the background is estimated locally (a coarse minimum of the ink map), s
 lighting is flattened; a 3x3 median removes speckle noise in images larger than 64 pixels.  Left
 out: deskewing, segmenting several digits, and perspective correction.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,10 +39,20 @@ from .errors import BpnnError, FormatError
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
 __all__ = [
-    "FORMATS", "MAX_PIXELS", "ImageError", "NotAnImage", "ImageTooLarge", "BlankImage",
-    "load_image", "image_to_mnist", "mnist_to_input", "check_pixels", "grey_image",
+    "FORMATS",
+    "MAX_PIXELS",
+    "BlankImage",
+    "ImageError",
+    "ImageTooLarge",
+    "NotAnImage",
+    "check_model",
+    "check_pixels",
+    "digit_probabilities",
+    "grey_image",
+    "image_to_mnist",
+    "load_image",
+    "mnist_to_input",
     "pixels_to_input",
-    "check_model", "digit_probabilities",
 ]
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF")
@@ -81,7 +92,9 @@ def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
         name = name or str(source)
         path = Path(source)
         if not path.is_file():
-            raise ImageError(f"{name}: no such file" if not path.exists() else f"{name}: not a file")
+            raise ImageError(
+                f"{name}: no such file" if not path.exists() else f"{name}: not a file"
+            )
         _check_size(path.stat().st_size, name)
         with open(path, "rb") as f:
             return _decode(f, max_pixels, name)
@@ -93,8 +106,9 @@ def load_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
 
 def _check_size(size: int, name: str) -> None:
     if size > MAX_IMAGE_FILE_BYTES:
-        raise ImageTooLarge(f"{name}: {size:,} bytes is more than an image may hold "
-                            f"({MAX_IMAGE_FILE_BYTES:,})")
+        raise ImageTooLarge(
+            f"{name}: {size:,} bytes is more than an image may hold ({MAX_IMAGE_FILE_BYTES:,})"
+        )
 
 
 def _decode(fp, max_pixels: int, name: str) -> Image.Image:
@@ -107,8 +121,9 @@ def _decode(fp, max_pixels: int, name: str) -> Image.Image:
             if img.format == "JPEG":  # decode at a reduced scale when the image is large
                 img.draft(img.mode, (WORK_SIDE, WORK_SIDE))
             if img.width * img.height > max_pixels:
-                raise ImageTooLarge(f"{name}: {img.width}x{img.height} image has more than "
-                                    f"{max_pixels:,} pixels")
+                raise ImageTooLarge(
+                    f"{name}: {img.width}x{img.height} image has more than {max_pixels:,} pixels"
+                )
             img.load()
             ImageOps.exif_transpose(img, in_place=True)  # phone photos: the orientation tag
             return img
@@ -139,7 +154,7 @@ def image_to_mnist(image: Image.Image) -> np.ndarray:
     rows, cols = np.nonzero(ink >= strong)  # crop to the clear strokes, not to faint smudges
     if rows.size == 0:
         raise BlankImage("no digit found: the image is blank")
-    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     return _place(_fit(crop, BOX), FIELD, CENTRE)
 
 
@@ -203,10 +218,15 @@ def _background(ink: np.ndarray, grid: int = 8) -> np.ndarray:
         return np.full_like(ink, ink.min())
     ys = np.linspace(0, h, grid + 1).astype(int)
     xs = np.linspace(0, w, grid + 1).astype(int)
-    blocks = np.array([[ink[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].min() for j in range(grid)]
-                       for i in range(grid)], dtype=np.float32)
+    blocks = np.array(
+        [
+            [ink[ys[i] : ys[i + 1], xs[j] : xs[j + 1]].min() for j in range(grid)]
+            for i in range(grid)
+        ],
+        dtype=np.float32,
+    )
     padded = np.pad(blocks, 1, mode="edge")
-    low = np.min([padded[i:i + grid, j:j + grid] for i in range(3) for j in range(3)], axis=0)
+    low = np.min([padded[i : i + grid, j : j + grid] for i in range(3) for j in range(3)], axis=0)
     field = Image.fromarray(low).resize((w, h), Image.Resampling.BILINEAR)
     return np.asarray(field, dtype=np.float32)
 
@@ -245,7 +265,7 @@ def _place(small: np.ndarray, field: int, centre: float) -> np.ndarray:
     top = int(np.clip(round(centre - cy), 0, field - h))
     left = int(np.clip(round(centre - cx), 0, field - w))
     out = np.zeros((field, field), dtype=np.uint8)
-    out[top:top + h, left:left + w] = np.round(small * 255).astype(np.uint8)
+    out[top : top + h, left : left + w] = np.round(small * 255).astype(np.uint8)
     return out
 
 
@@ -286,8 +306,9 @@ def _check_levels(values, n: int, what: str, shape: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{what} must be finite numbers (got NaN or infinity)")
     if arr.min() < 0 or arr.max() > 255:
-        raise ValueError(f"{what} must be grey levels in 0..255, got values from "
-                         f"{arr.min():g} to {arr.max():g}")
+        raise ValueError(
+            f"{what} must be grey levels in 0..255, got values from {arr.min():g} to {arr.max():g}"
+        )
     return arr
 
 
@@ -304,14 +325,23 @@ def pixels_to_input(values, scale: float = 1 / 255) -> np.ndarray:
 def check_model(net, meta: dict) -> float:
     """BpnnError unless the model reads 28x28 light-on-dark digits; returns its input scale."""
     prep = meta.get("preprocessing") or {}
-    if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [FIELD, FIELD]:
-        raise BpnnError(f"this model takes {net.n_inputs} inputs; reading images needs a model "
-                        f"of 28x28 = 784 pixels")
+    if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [
+        FIELD,
+        FIELD,
+    ]:
+        raise BpnnError(
+            f"this model takes {net.n_inputs} inputs; reading images needs a model "
+            f"of 28x28 = 784 pixels"
+        )
     if prep.get("kind", "scale") not in ("scale", "none"):
-        raise BpnnError(f"this model's inputs are {prep.get('kind')!r}-preprocessed; reading images "
-                        f"needs a model of pixels scaled by a factor")
+        raise BpnnError(
+            f"this model's inputs are {prep.get('kind')!r}-preprocessed; reading images "
+            f"needs a model of pixels scaled by a factor"
+        )
     if prep.get("ink", "light-on-dark") != "light-on-dark":
-        raise BpnnError(f"this model expects {prep['ink']!r} images; bpnn prepares light-on-dark ones")
+        raise BpnnError(
+            f"this model expects {prep['ink']!r} images; bpnn prepares light-on-dark ones"
+        )
     scale = float(prep.get("scale", 1 / 255))
     if not (math.isfinite(scale) and scale > 0):
         raise BpnnError(f"bad input scale {scale!r} in the model's metadata")

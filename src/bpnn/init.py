@@ -8,6 +8,7 @@
 Biases start at zero, as in the tutorial's vectorised code.  Every function takes an explicit
 ``numpy.random.Generator``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,5 +37,7 @@ def init_weights(name: str, rng: np.random.Generator, n_out: int, n_in: int, dty
     try:
         fn = INITIALISERS[name]
     except KeyError:
-        raise ValueError(f"unknown init {name!r}; choose one of {', '.join(INITIALISERS)}") from None
+        raise ValueError(
+            f"unknown init {name!r}; choose one of {', '.join(INITIALISERS)}"
+        ) from None
     return fn(rng, n_out, n_in).astype(dtype)

@@ -4,6 +4,7 @@ Inputs come from files a user names, downloads, and clients of ``bpnn serve``; e
 the time or memory one bad input can cost, and each breach ends in one clear error (the CLI) or a
 4xx answer (the server).  The values are generous for real use: MNIST, digit photos, a drawing page.
 """
+
 from __future__ import annotations
 
 import os

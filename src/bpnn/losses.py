@@ -19,18 +19,28 @@ networks average it over rows.
 
 Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .activations import Activation
 
-__all__ = ["Loss", "SquaredError", "SoftmaxCrossEntropy", "BinaryCrossEntropy", "LOSSES",
-           "get_loss", "one_hot", "check_labels"]
+__all__ = [
+    "LOSSES",
+    "BinaryCrossEntropy",
+    "Loss",
+    "SoftmaxCrossEntropy",
+    "SquaredError",
+    "check_labels",
+    "get_loss",
+    "one_hot",
+]
 
 
-def one_hot(labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
-            dtype=np.float64) -> np.ndarray:
+def one_hot(
+    labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0, dtype=np.float64
+) -> np.ndarray:
     """Class indices (n,) -> target rows (n, n_classes): ``on`` at the label, ``off`` elsewhere.
 
     The tutorial's MNIST targets are ``one_hot(labels, 10, on=0.9, off=0.1)``.
@@ -45,9 +55,13 @@ def check_labels(labels, n_classes: int) -> np.ndarray:
     """Class indices as a 1-D intp array, or a ValueError saying what is wrong with them."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 1-D integer array, got shape {labels.shape} {labels.dtype}")
+        raise ValueError(
+            f"labels must be a 1-D integer array, got shape {labels.shape} {labels.dtype}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}")
+        raise ValueError(
+            f"labels must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}"
+        )
     return labels.astype(np.intp, copy=False)
 
 
@@ -65,10 +79,16 @@ class Loss:
     """Base class: ``value`` per sample and ``delta`` = dE/dz at the output layer."""
 
     name = "loss"
-    default_output = "sigmoid"   # the output activation a network gets when none is named
+    default_output = "sigmoid"  # the output activation a network gets when none is named
 
-    def targets(self, labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0,
-                dtype=np.float64) -> np.ndarray:
+    def targets(
+        self,
+        labels: np.ndarray,
+        n_classes: int,
+        on: float = 1.0,
+        off: float = 0.0,
+        dtype=np.float64,
+    ) -> np.ndarray:
         """What class indices (n,) become for this loss: one-hot rows (n, n_classes) of on/off."""
         return one_hot(labels, n_classes, on=on, off=off, dtype=dtype)
 
@@ -91,7 +111,7 @@ class SquaredError(Loss):
     """E = 1/2 sum_i (t_i - y_i)^2 (the tutorial's objective)."""
 
     name = "squared"
-    default_output = "sigmoid"   # the tutorial's; regression asks for "identity"
+    default_output = "sigmoid"  # the tutorial's; regression asks for "identity"
 
     def value(self, z, y, T):
         diff = _targets(T, y) - y
@@ -152,7 +172,8 @@ class BinaryCrossEntropy(Loss):
     def check_output(self, output):
         if output.name != "sigmoid":
             raise ValueError(
-                f"loss 'binary_cross_entropy' needs output='sigmoid', got output={output.name!r}")
+                f"loss 'binary_cross_entropy' needs output='sigmoid', got output={output.name!r}"
+            )
 
     def value(self, z, y, T):
         T = _targets(T, y)
@@ -164,8 +185,9 @@ class BinaryCrossEntropy(Loss):
         return y - _targets(T, y)
 
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SquaredError, SoftmaxCrossEntropy,
-                                                            BinaryCrossEntropy)}
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (SquaredError, SoftmaxCrossEntropy, BinaryCrossEntropy)
+}
 
 
 def get_loss(name: str | Loss) -> Loss:

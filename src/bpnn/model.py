@@ -6,6 +6,7 @@ one; ``Model.save(path)`` writes the usual model file (``bpnn.checkpoint.save_mo
 
 Not here: training (``bpnn.trainer``), the file format itself (``bpnn.checkpoint``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,10 +23,13 @@ __all__ = ["Model", "load"]
 class Model:
     """net: the network; preprocessing: what raw features go through; targets: classes or values."""
 
-    def __init__(self, net: Network, preprocessing: Preprocessing, targets: Targets,
-                 meta: dict | None = None):
+    def __init__(
+        self, net: Network, preprocessing: Preprocessing, targets: Targets, meta: dict | None = None
+    ):
         if targets.n_outputs != net.n_outputs:
-            raise ValueError(f"the targets need {targets.n_outputs} outputs, the network has {net.n_outputs}")
+            raise ValueError(
+                f"the targets need {targets.n_outputs} outputs, the network has {net.n_outputs}"
+            )
         self.net, self.preprocessing, self.targets = net, preprocessing, targets
         self.meta = dict(meta or {})
 
@@ -38,8 +42,10 @@ class Model:
         return self.targets.classes
 
     def __repr__(self) -> str:
-        return (f"Model({'-'.join(map(str, self.net.sizes))}, {self.targets.describe()}, "
-                f"preprocessing={self.preprocessing.kind})")
+        return (
+            f"Model({'-'.join(map(str, self.net.sizes))}, {self.targets.describe()}, "
+            f"preprocessing={self.preprocessing.kind})"
+        )
 
     # ---- use ---------------------------------------------------------------------------
     def _features(self, X) -> np.ndarray:
@@ -48,8 +54,10 @@ class Model:
         X = X[None, :] if X.ndim == 1 else X
         self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work
         if X.dtype.kind == "f" and not np.isfinite(X).all():
-            raise ValueError(f"input must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} "
-                             f"NaN or infinite value(s)")
+            raise ValueError(
+                f"input must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} "
+                f"NaN or infinite value(s)"
+            )
         return X
 
     def outputs(self, X) -> np.ndarray:
@@ -86,7 +94,7 @@ class Model:
         save_model(path, self.net, meta, self.preprocessing.to_dict())
 
     @classmethod
-    def load(cls, path) -> "Model":
+    def load(cls, path) -> Model:
         """The model in ``path`` (a model file, or a run folder holding model.npz)."""
         net, meta = load_model(path)
         prep = Preprocessing.from_dict(meta.get("preprocessing"), source=str(path))

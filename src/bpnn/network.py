@@ -11,6 +11,7 @@ is w <- w - eta dE/dw, which is what the optimisers in ``bpnn.optim`` do.
 Not here: the update rule (``bpnn.optim``), the training loop (``bpnn.train``), the neuron-by-
 neuron view (``bpnn.neurons``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .activations import Activation, get_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
-__all__ = ["Dense", "Network", "Cache", "sample_weights"]
+__all__ = ["Cache", "Dense", "Network", "sample_weights"]
 
 
 class Dense:
@@ -32,11 +33,18 @@ class Dense:
     changes at prediction time).
     """
 
-    def __init__(self, W: np.ndarray, b: np.ndarray, activation: str | Activation = "sigmoid",
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        W: np.ndarray,
+        b: np.ndarray,
+        activation: str | Activation = "sigmoid",
+        dropout: float = 0.0,
+    ):
         W, b = np.asarray(W), np.asarray(b)
         if W.ndim != 2 or b.shape != (W.shape[0],):
-            raise ValueError(f"layer needs W (n_out, n_in) and b (n_out,), got {W.shape} and {b.shape}")
+            raise ValueError(
+                f"layer needs W (n_out, n_in) and b (n_out,), got {W.shape} and {b.shape}"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.W, self.b = W, b
@@ -86,8 +94,17 @@ class Network:
     ``numpy.random.Generator`` or None.
     """
 
-    def __init__(self, sizes, activation="sigmoid", output=None, loss="squared", init="uniform",
-                 dtype=np.float64, seed=None, dropout=0.0):
+    def __init__(
+        self,
+        sizes,
+        activation="sigmoid",
+        output=None,
+        loss="squared",
+        init="uniform",
+        dtype=np.float64,
+        seed=None,
+        dropout=0.0,
+    ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
@@ -97,7 +114,9 @@ class Network:
         out_act = get_activation(output)
         self.loss_fn.check_output(out_act)
         if get_activation(activation).name == "softmax":
-            raise ValueError("softmax is for the output layer only; choose another hidden activation")
+            raise ValueError(
+                "softmax is for the output layer only; choose another hidden activation"
+            )
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
@@ -150,28 +169,41 @@ class Network:
     def config(self) -> dict:
         """The architecture as plain JSON-able data (no weights)."""
         return {
-            "sizes": self.sizes, "activation": self.activation, "output": self.output,
+            "sizes": self.sizes,
+            "activation": self.activation,
+            "output": self.output,
             "activation_params": self.layers[0].activation.params() if len(self.layers) > 1 else {},
             "output_params": self.layers[-1].activation.params(),
-            "loss": self.loss, "init": self.init, "dtype": self.dtype.name,
+            "loss": self.loss,
+            "init": self.init,
+            "dtype": self.dtype.name,
             "dropout": [layer.dropout for layer in self.layers],
         }
 
     @classmethod
-    def from_config(cls, config: dict, params=None) -> "Network":
+    def from_config(cls, config: dict, params=None) -> Network:
         """Rebuild a network from ``config()``; ``params`` as returned by ``params()``."""
         hidden = get_activation(config["activation"], config.get("activation_params"))
         output = get_activation(config["output"], config.get("output_params"))
-        net = cls(config["sizes"], activation=hidden, output=output,
-                  loss=config["loss"], init=config.get("init", "uniform"),
-                  dtype=config.get("dtype", "float64"), dropout=config.get("dropout", 0.0), seed=0)
+        net = cls(
+            config["sizes"],
+            activation=hidden,
+            output=output,
+            loss=config["loss"],
+            init=config.get("init", "uniform"),
+            dtype=config.get("dtype", "float64"),
+            dropout=config.get("dropout", 0.0),
+            seed=0,
+        )
         if params is not None:
             net.set_params(params)
         return net
 
     def __repr__(self) -> str:
-        return (f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-                f"loss={self.loss!r}, dtype={self.dtype.name})")
+        return (
+            f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
+            f"loss={self.loss!r}, dtype={self.dtype.name})"
+        )
 
     # ---- parameters --------------------------------------------------------------------
     def params(self) -> list[np.ndarray]:
@@ -190,7 +222,7 @@ class Network:
                 raise ValueError(f"parameter {i} has shape {src.shape}, expected {dst.shape}")
             dst[...] = src
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         return Network.from_config(self.config(), [p.copy() for p in self.params()])
 
     # ---- forward -----------------------------------------------------------------------
@@ -201,8 +233,10 @@ class Network:
         if X.ndim == 1:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ValueError(f"input must have shape (n_samples, {self.n_inputs}) or "
-                             f"({self.n_inputs},), got {shape}")
+            raise ValueError(
+                f"input must have shape (n_samples, {self.n_inputs}) or "
+                f"({self.n_inputs},), got {shape}"
+            )
         if X.dtype.kind not in "biuf":
             raise ValueError(f"input must be numeric, got dtype {X.dtype}")
         X = X.astype(self.dtype, copy=False)

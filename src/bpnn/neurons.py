@@ -30,6 +30,7 @@ whole layer), and the output deltas come from the loss (softmax's Jacobian inclu
 Values are Python floats (float64).  Deliberately left out: batches, dropout, other dtypes and
 speed tricks beyond plain loops over connections (``bpnn.network`` is the fast engine).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,7 @@ from .activations import Activation, get_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
-__all__ = ["Node", "BiasNode", "Connection", "Layer", "Network"]
+__all__ = ["BiasNode", "Connection", "Layer", "Network", "Node"]
 
 
 class Node:
@@ -47,7 +48,7 @@ class Node:
     ``upstream``: the connections into this node; ``downstream``: the connections out of it.
     """
 
-    __slots__ = ("layer_index", "node_index", "upstream", "downstream", "net", "output", "delta")
+    __slots__ = ("delta", "downstream", "layer_index", "net", "node_index", "output", "upstream")
 
     def __init__(self, layer_index: int, node_index: int):
         self.layer_index, self.node_index = layer_index, node_index
@@ -77,8 +78,10 @@ class Node:
         return total
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(layer {self.layer_index}, index {self.node_index}, "
-                f"output={self.output:.4g}, delta={self.delta:.4g})")
+        return (
+            f"{type(self).__name__}(layer {self.layer_index}, index {self.node_index}, "
+            f"output={self.output:.4g}, delta={self.delta:.4g})"
+        )
 
 
 class BiasNode(Node):
@@ -104,7 +107,7 @@ class Connection:
     ``weight += rate * gradient``.
     """
 
-    __slots__ = ("upstream_node", "downstream_node", "weight", "gradient")
+    __slots__ = ("downstream_node", "gradient", "upstream_node", "weight")
 
     def __init__(self, upstream_node: Node, downstream_node: Node, weight: float = 0.0):
         self.upstream_node, self.downstream_node = upstream_node, downstream_node
@@ -125,8 +128,10 @@ class Connection:
 
     def __repr__(self) -> str:
         up, down = self.upstream_node, self.downstream_node
-        return (f"Connection({up.layer_index}-{up.node_index} -> "
-                f"{down.layer_index}-{down.node_index}, weight={self.weight:.4g})")
+        return (
+            f"Connection({up.layer_index}-{up.node_index} -> "
+            f"{down.layer_index}-{down.node_index}, weight={self.weight:.4g})"
+        )
 
 
 class Layer:
@@ -135,14 +140,17 @@ class Layer:
     ``activation`` is applied to all its nodes at once (None for the input layer).
     """
 
-    __slots__ = ("layer_index", "neurons", "nodes", "activation")
+    __slots__ = ("activation", "layer_index", "neurons", "nodes")
 
-    def __init__(self, layer_index: int, node_count: int, activation: Activation | None,
-                 bias: bool):
+    def __init__(
+        self, layer_index: int, node_count: int, activation: Activation | None, bias: bool
+    ):
         self.layer_index = layer_index
         self.neurons: list[Node] = [Node(layer_index, i) for i in range(node_count)]
         # ``nodes`` is what the next layer connects from: the neurons and the bias node.
-        self.nodes: list[Node] = self.neurons + ([BiasNode(layer_index, node_count)] if bias else [])
+        self.nodes: list[Node] = self.neurons + (
+            [BiasNode(layer_index, node_count)] if bias else []
+        )
         self.activation = activation
 
     def set_output(self, sample) -> None:
@@ -174,8 +182,9 @@ class Network:
     weights; biases start at 0).  ``layers[0]`` is the input layer.
     """
 
-    def __init__(self, sizes, activation="sigmoid", output=None, loss="squared", init="uniform",
-                 seed=None):
+    def __init__(
+        self, sizes, activation="sigmoid", output=None, loss="squared", init="uniform", seed=None
+    ):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
@@ -185,7 +194,9 @@ class Network:
         out_act, hidden_act = get_activation(output), get_activation(activation)
         self.loss_fn.check_output(out_act)
         if hidden_act.name == "softmax":
-            raise ValueError("softmax is for the output layer only; choose another hidden activation")
+            raise ValueError(
+                "softmax is for the output layer only; choose another hidden activation"
+            )
         last = len(sizes) - 1
         self.layers = [
             Layer(i, n, None if i == 0 else out_act if i == last else hidden_act, bias=i < last)
@@ -201,9 +212,13 @@ class Network:
                     down.upstream.append(conn)
                     self.connections.append(conn)
         rng = np.random.default_rng(seed)
-        self.set_params([p for n_in, n_out in zip(sizes[:-1], sizes[1:])
-                         for p in (init_weights(init, rng, n_out, n_in, np.float64),
-                                   np.zeros(n_out))])
+        self.set_params(
+            [
+                p
+                for n_in, n_out in zip(sizes[:-1], sizes[1:])
+                for p in (init_weights(init, rng, n_out, n_in, np.float64), np.zeros(n_out))
+            ]
+        )
 
     # ---- description ---------------------------------------------------------------------
     @property
@@ -239,9 +254,11 @@ class Network:
         raise ValueError(f"no connection to node {j} from node {i}")
 
     def __repr__(self) -> str:
-        return (f"neurons.Network({self.sizes}, activation={self.activation!r}, "
-                f"output={self.output!r}, loss={self.loss_name!r}, "
-                f"{len(self.connections)} connections)")
+        return (
+            f"neurons.Network({self.sizes}, activation={self.activation!r}, "
+            f"output={self.output!r}, loss={self.loss_name!r}, "
+            f"{len(self.connections)} connections)"
+        )
 
     def dump(self) -> str:
         """Every node and connection, one per line (the tutorial's ``dump``)."""
@@ -267,19 +284,23 @@ class Network:
         """Set every weight from [W0, b0, W1, b1, ...] in the vectorised layout."""
         params = [np.asarray(p, dtype=np.float64) for p in params]
         if len(params) != 2 * (len(self.layers) - 1):
-            raise ValueError(f"expected {2 * (len(self.layers) - 1)} parameter arrays, got {len(params)}")
+            raise ValueError(
+                f"expected {2 * (len(self.layers) - 1)} parameter arrays, got {len(params)}"
+            )
         for k, layer in enumerate(self.layers[1:]):
             W, b = params[2 * k], params[2 * k + 1]
             n_out, n_in = len(layer.neurons), len(self.layers[k].neurons)
             if W.shape != (n_out, n_in) or b.shape != (n_out,):
-                raise ValueError(f"layer {k + 1} needs W {(n_out, n_in)} and b {(n_out,)}, "
-                                 f"got {W.shape} and {b.shape}")
+                raise ValueError(
+                    f"layer {k + 1} needs W {(n_out, n_in)} and b {(n_out,)}, "
+                    f"got {W.shape} and {b.shape}"
+                )
             for node, w_row, b_j in zip(layer.neurons, W.tolist(), b.tolist()):
                 for conn, w in zip(node.upstream, w_row + [b_j]):
                     conn.weight = w
 
     @classmethod
-    def from_vectorised(cls, net) -> "Network":
+    def from_vectorised(cls, net) -> Network:
         """An object network with the same sizes, activations, loss and weights as a bpnn.Network."""
         onet = cls(net.sizes, activation=net.activation, output=net.output, loss=net.loss, seed=0)
         onet.set_params(net.params())
@@ -289,8 +310,14 @@ class Network:
         """A bpnn.Network with the same architecture and weights."""
         from .network import Network as VectorNetwork
 
-        net = VectorNetwork(self.sizes, activation=self.activation, output=self.output,
-                            loss=self.loss_name, dtype=dtype, seed=0)
+        net = VectorNetwork(
+            self.sizes,
+            activation=self.activation,
+            output=self.output,
+            loss=self.loss_name,
+            dtype=dtype,
+            seed=0,
+        )
         net.set_params(self.params())
         return net
 
@@ -404,7 +431,9 @@ class Network:
         total = None
         for row, t_row in zip(rows, targets):
             self.get_gradient(row, t_row)
-            grads = [-np.array([[conn.gradient for conn in node.upstream] for node in layer.neurons])
-                     for layer in self.layers[1:]]
+            grads = [
+                -np.array([[conn.gradient for conn in node.upstream] for node in layer.neurons])
+                for layer in self.layers[1:]
+            ]
             total = grads if total is None else [a + g for a, g in zip(total, grads)]
         return [(G[:, :-1] / len(rows), G[:, -1] / len(rows)) for G in total]

@@ -10,6 +10,7 @@ without pickle.
 
 Schedules map an epoch number (0-based) to a learning rate.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,13 @@ import math
 import numpy as np
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "OPTIMIZERS", "make_optimizer",
-    "SCHEDULES", "learning_rate",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "learning_rate",
+    "make_optimizer",
 ]
 
 
@@ -68,8 +74,13 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        lr: float = 0.1,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(lr, weight_decay)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -113,8 +124,14 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(lr, weight_decay)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"Adam betas must be in [0, 1), got {beta1}, {beta2}")
@@ -128,7 +145,7 @@ class Adam(Optimizer):
             self.v = [np.zeros_like(p) for p in params]
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        step = self.lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for p, g, m, v in zip(params, grads, self.m, self.v):
             g = self._decayed(p, g)
             m *= b1
@@ -176,11 +193,13 @@ def _step(base, epoch, total, step_size=10, gamma=0.5, **_):
 
 
 def _exponential(base, epoch, total, gamma=0.95, **_):
-    return base * gamma ** epoch
+    return base * gamma**epoch
 
 
 def _cosine(base, epoch, total, min_lr=0.0, **_):
-    return min_lr + 0.5 * (base - min_lr) * (1 + math.cos(math.pi * min(epoch, total) / max(total, 1)))
+    return min_lr + 0.5 * (base - min_lr) * (
+        1 + math.cos(math.pi * min(epoch, total) / max(total, 1))
+    )
 
 
 SCHEDULES = {"constant": _constant, "step": _step, "exponential": _exponential, "cosine": _cosine}
@@ -191,5 +210,7 @@ def learning_rate(schedule: str, base_lr: float, epoch: int, total_epochs: int, 
     try:
         fn = SCHEDULES[schedule]
     except KeyError:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}") from None
+        raise ValueError(
+            f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}"
+        ) from None
     return float(fn(base_lr, epoch, total_epochs, **options))

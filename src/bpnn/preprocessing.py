@@ -14,6 +14,7 @@ and get ``scale`` 1/255; any other features get ``standardize``.  Image models a
 
 Not here: targets (``bpnn.targets``), finding and reading data (``bpnn.data``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from .errors import FormatError
 
-__all__ = ["Preprocessing", "resolve", "KINDS"]
+__all__ = ["KINDS", "Preprocessing", "resolve"]
 
 KINDS = ("none", "scale", "standardize")
 PIXEL_SCALE = 1 / 255
@@ -34,14 +35,16 @@ class Preprocessing:
 
     kind: str = "none"
     scale: float = 1.0
-    mean: np.ndarray | None = None   # (d,) for standardize
-    std: np.ndarray | None = None    # (d,) for standardize
+    mean: np.ndarray | None = None  # (d,) for standardize
+    std: np.ndarray | None = None  # (d,) for standardize
     image_shape: list | None = None  # [h, w] when the features are the pixels of an image
     extra: dict = field(default_factory=dict)  # other recorded facts (e.g. the ink convention)
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"unknown preprocessing {self.kind!r}; choose one of {', '.join(KINDS)} or auto")
+            raise ValueError(
+                f"unknown preprocessing {self.kind!r}; choose one of {', '.join(KINDS)} or auto"
+            )
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"the preprocessing scale must be a positive number, got {self.scale}")
         if self.kind == "standardize":
@@ -51,18 +54,30 @@ class Preprocessing:
             self.std = np.asarray(self.std, dtype=np.float64)
             if self.mean.shape != self.std.shape or self.mean.ndim != 1:
                 raise ValueError("standardize needs mean and std of the same shape (d,)")
-            if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
+            if not (
+                np.isfinite(self.mean).all()
+                and np.isfinite(self.std).all()
+                and (self.std > 0).all()
+            ):
                 raise ValueError("standardize needs finite means and positive standard deviations")
 
     @classmethod
-    def fit(cls, kind: str, X: np.ndarray, scale: float | None = None,
-            image_shape=None, extra: dict | None = None) -> "Preprocessing":
+    def fit(
+        cls,
+        kind: str,
+        X: np.ndarray,
+        scale: float | None = None,
+        image_shape=None,
+        extra: dict | None = None,
+    ) -> Preprocessing:
         """The preprocessing ``kind`` with its numbers taken from the training features X (n, d)."""
         common = {"image_shape": image_shape, "extra": dict(extra or {})}
         if kind == "standardize":
             Xf = np.asarray(X, dtype=np.float64)
             std = Xf.std(axis=0)
-            return cls("standardize", mean=Xf.mean(axis=0), std=np.where(std > 0, std, 1.0), **common)
+            return cls(
+                "standardize", mean=Xf.mean(axis=0), std=np.where(std > 0, std, 1.0), **common
+            )
         if kind == "scale":
             return cls("scale", scale=PIXEL_SCALE if scale is None else float(scale), **common)
         return cls(kind, **common)
@@ -72,8 +87,10 @@ class Preprocessing:
         dtype = np.dtype(dtype)
         if self.kind == "standardize":
             if X.shape[-1] != self.mean.shape[0]:
-                raise ValueError(f"features have {X.shape[-1]} columns, the preprocessing "
-                                 f"expects {self.mean.shape[0]}")
+                raise ValueError(
+                    f"features have {X.shape[-1]} columns, the preprocessing "
+                    f"expects {self.mean.shape[0]}"
+                )
             return ((np.asarray(X, dtype=np.float64) - self.mean) / self.std).astype(dtype)
         out = np.asarray(X).astype(dtype)  # a copy, even when the type already matches
         if self.kind == "scale":
@@ -104,22 +121,35 @@ class Preprocessing:
         return data
 
     @classmethod
-    def from_dict(cls, data, source: str = "model") -> "Preprocessing":
+    def from_dict(cls, data, source: str = "model") -> Preprocessing:
         """Read ``to_dict`` output (and bpnn 0.1's MNIST-only form, which had no ``kind``)."""
         if not isinstance(data, dict):
-            raise FormatError(f"{source}: preprocessing must be an object, got {type(data).__name__}")
+            raise FormatError(
+                f"{source}: preprocessing must be an object, got {type(data).__name__}"
+            )
         data = dict(data)
         kind = data.pop("kind", "scale")
         known = {k: data.pop(k) for k in ("scale", "mean", "std", "image_shape") if k in data}
         try:
-            return cls(kind, scale=float(known.get("scale", 1.0)), mean=known.get("mean"),
-                       std=known.get("std"), image_shape=known.get("image_shape"), extra=data)
+            return cls(
+                kind,
+                scale=float(known.get("scale", 1.0)),
+                mean=known.get("mean"),
+                std=known.get("std"),
+                image_shape=known.get("image_shape"),
+                extra=data,
+            )
         except (TypeError, ValueError) as exc:
             raise FormatError(f"{source}: bad preprocessing ({exc})") from None
 
 
-def resolve(kind: str, X: np.ndarray, scale: float | None = None, image_shape=None,
-            extra: dict | None = None) -> Preprocessing:
+def resolve(
+    kind: str,
+    X: np.ndarray,
+    scale: float | None = None,
+    image_shape=None,
+    extra: dict | None = None,
+) -> Preprocessing:
     """``Preprocessing.fit`` with ``"auto"`` decided by the documented rule (uint8 -> scale 1/255,
     anything else -> standardize)."""
     if kind == "auto":

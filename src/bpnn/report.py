@@ -19,6 +19,7 @@ notice.  Figures use matplotlib's ``Figure`` with the Agg canvas directly, never
 global backend or figure state changes.
 Not here: computing anything the trainer already recorded (the curves come from history.json).
 """
+
 from __future__ import annotations
 
 import html
@@ -39,7 +40,7 @@ from .errors import BpnnError, FormatError
 from .fileio import atomic_write
 from .model import Model
 
-__all__ = ["write_report", "build_report", "Report", "FIGURES"]
+__all__ = ["FIGURES", "Report", "build_report", "write_report"]
 
 # Figure file -> caption, in the order the pages show them.
 FIGURES = {
@@ -51,12 +52,12 @@ FIGURES = {
     "weights.png": "First-layer weights",
 }
 DPI = 110
-N_MISTAKES = 36     # a 6x6 grid
-N_UNITS = 64        # an 8x8 grid
-N_TARGETS = 4       # regression panels: the first few targets
-N_POINTS = 5000     # regression scatter: at most this many (evenly spaced) samples
+N_MISTAKES = 36  # a 6x6 grid
+N_UNITS = 64  # an 8x8 grid
+N_TARGETS = 4  # regression panels: the first few targets
+N_POINTS = 5000  # regression scatter: at most this many (evenly spaced) samples
 MAX_ANNOTATED = 30  # confusion matrices with more classes show colours only, no counts
-MAX_TABLE = 30      # ... and are left out of the pages' tables (report.json keeps them)
+MAX_TABLE = 30  # ... and are left out of the pages' tables (report.json keeps them)
 LEGACY_SHAPE = (28, 28)  # bpnn 0.1 models recorded no image shape: they read MNIST digits
 
 
@@ -126,7 +127,9 @@ def read_run(run_dir) -> Run:
         raise BpnnError(f"{path}: no such run folder")
     for name in ("model.npz", "history.json"):
         if not (path / name).is_file():
-            raise BpnnError(f"{path}: no {name} in the run folder (is it a finished bpnn train run?)")
+            raise BpnnError(
+                f"{path}: no {name} in the run folder (is it a finished bpnn train run?)"
+            )
     model = Model.load(path / "model.npz")
     try:
         history = json.loads((path / "history.json").read_text())
@@ -165,8 +168,11 @@ def load_test_set(run: Run, source, log) -> TestSet | None:
     it, or None (with a notice) when it cannot be had."""
     from .commands.evaluate import evaluation_data  # the same split `bpnn evaluate` uses
 
-    what = ("the confusion matrix and mistakes" if run.model.task == "classify"
-            else "the predicted-against-true and residual plots")
+    what = (
+        "the confusion matrix and mistakes"
+        if run.model.task == "classify"
+        else "the predicted-against-true and residual plots"
+    )
     candidates = _candidates(run, source)
     for i, name in enumerate(candidates):
         try:
@@ -220,8 +226,11 @@ def _save(fig: Figure, path: Path) -> None:
 
 def _series(epochs: list, key: str) -> tuple[list, list]:
     """(epoch numbers, values) of the records where ``key`` has a number."""
-    points = [(r.get("epoch", i + 1), r[key]) for i, r in enumerate(epochs)
-              if isinstance(r.get(key), (int, float))]
+    points = [
+        (r.get("epoch", i + 1), r[key])
+        for i, r in enumerate(epochs)
+        if isinstance(r.get(key), (int, float))
+    ]
     return [p[0] for p in points], [p[1] for p in points]
 
 
@@ -259,8 +268,9 @@ def run_metric(run: Run) -> Metric:
     return Metric(name or ("error_rate" if run.model.task == "classify" else "rmse"))
 
 
-def plot_learning_curves(history: dict, final_test: float | None = None,
-                         metric: Metric = Metric("error_rate")) -> Figure:
+def plot_learning_curves(
+    history: dict, final_test: float | None = None, metric: Metric = Metric("error_rate")
+) -> Figure:
     """Two panels: training loss; validation and test metric, best epoch marked.
 
     final_test: the final model's test metric, drawn as a star at the epoch whose weights it has
@@ -275,17 +285,31 @@ def plot_learning_curves(history: dict, final_test: float | None = None,
     ax_loss.set(title="Training loss", xlabel="epoch", ylabel="mean loss per sample")
     if y and min(y) > 0 and max(y) / min(y) > 20:
         ax_loss.set_yscale("log")
-    for key, label, colour in (("val_error", f"validation {metric.word}", "tab:orange"),
-                               ("test_error", f"test {metric.word}", "tab:green")):
+    for key, label, colour in (
+        ("val_error", f"validation {metric.word}", "tab:orange"),
+        ("test_error", f"test {metric.word}", "tab:green"),
+    ):
         x_err, y_err = _series(epochs, key)
         if x_err:  # evaluations are sparse (every N epochs): always mark the points
-            ax_err.plot(x_err, [metric.factor * v for v in y_err], color=colour, label=label,
-                        marker="o", ms=4 if len(x_err) <= 40 else 2)
+            ax_err.plot(
+                x_err,
+                [metric.factor * v for v in y_err],
+                color=colour,
+                label=label,
+                marker="o",
+                ms=4 if len(x_err) <= 40 else 2,
+            )
     best = history.get("best_epoch")
     if final_test is not None and not _series(epochs, "test_error")[0] and epochs:
         at = best if best is not None else epochs[-1].get("epoch", len(epochs))
-        ax_err.plot([at], [metric.factor * final_test], "*", ms=12, color="tab:green",
-                    label=f"test {metric.word} of the final model ({metric.format(final_test)})")
+        ax_err.plot(
+            [at],
+            [metric.factor * final_test],
+            "*",
+            ms=12,
+            color="tab:green",
+            label=f"test {metric.word} of the final model ({metric.format(final_test)})",
+        )
     has_points = bool(ax_err.lines)
     if best is not None:
         for ax in (ax_loss, ax_err):
@@ -295,8 +319,15 @@ def plot_learning_curves(history: dict, final_test: float | None = None,
     if has_points:
         ax_err.legend(loc="upper right", fontsize=9)
     else:
-        ax_err.text(0.5, 0.5, "no evaluations recorded", ha="center", va="center",
-                    transform=ax_err.transAxes, color="grey")
+        ax_err.text(
+            0.5,
+            0.5,
+            "no evaluations recorded",
+            ha="center",
+            va="center",
+            transform=ax_err.transAxes,
+            color="grey",
+        )
         ax_err.set_yticks([])
     numbers = [r.get("epoch", i + 1) for i, r in enumerate(epochs)] or [1]
     pad = max(0.5, 0.03 * (max(numbers) - min(numbers)))
@@ -310,7 +341,7 @@ def plot_learning_curves(history: dict, final_test: float | None = None,
 def _short(label, width: int = 12) -> str:
     """A class label cut to ``width`` characters for tick labels."""
     text = str(label)
-    return text if len(text) <= width else text[:width - 1] + "\u2026"
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def plot_confusion(cm: np.ndarray, classes=None) -> Figure:
@@ -330,17 +361,26 @@ def plot_confusion(cm: np.ndarray, classes=None) -> Figure:
     ax.set_facecolor("white")
     if k <= MAX_ANNOTATED:
         for i, j in zip(*np.nonzero(cm)):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    fontsize=8 if cm[i, j] < 1000 else 7, color="white" if share[i, j] > 0.1 else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8 if cm[i, j] < 1000 else 7,
+                color="white" if share[i, j] > 0.1 else "black",
+            )
     small = 8 if k > 15 else 10
     ax.set_xticks(range(k), labels, rotation=90 if max(map(len, labels)) > 3 else 0, fontsize=small)
     ax.set_yticks(range(k), labels, fontsize=small)
-    ax.set(xlabel="predicted class", ylabel="true class",
-           title=f"Confusion matrix ({cm.sum():,} test samples, {cm.sum() - np.trace(cm):,} wrong)")
+    ax.set(
+        xlabel="predicted class",
+        ylabel="true class",
+        title=f"Confusion matrix ({cm.sum():,} test samples, {cm.sum() - np.trace(cm):,} wrong)",
+    )
     ax.tick_params(length=0)
     right = ax.secondary_yaxis("right")
-    right.set_yticks(range(k), [f"{100 * e:.1f}%" for e in per_class_error(cm)],
-                     fontsize=small)
+    right.set_yticks(range(k), [f"{100 * e:.1f}%" for e in per_class_error(cm)], fontsize=small)
     right.tick_params(length=0)
     right.set_ylabel("error of the true class")
     bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="share of the true class")
@@ -354,7 +394,9 @@ def mistakes(test: Predictions, limit: int = N_MISTAKES) -> np.ndarray:
     pred = test.predicted
     wrong = np.flatnonzero(pred != test.labels)
     rows = test.outputs[wrong]
-    margin = rows[np.arange(len(wrong)), pred[wrong]] - rows[np.arange(len(wrong)), test.labels[wrong]]
+    margin = (
+        rows[np.arange(len(wrong)), pred[wrong]] - rows[np.arange(len(wrong)), test.labels[wrong]]
+    )
     return wrong[np.argsort(-margin, kind="stable")][:limit]
 
 
@@ -369,16 +411,21 @@ def plot_mistakes(test: Predictions, indices: np.ndarray, shape: tuple[int, int]
     limits = {"vmin": 0, "vmax": 255} if test.images.dtype == np.uint8 else {}
     for ax, i in zip(axes, indices):
         ax.imshow(test.images[i].reshape(shape), cmap="gray_r", interpolation="nearest", **limits)
-        ax.set_title(f"{_short(test.label(test.labels[i]), 8)} \u2192 {_short(test.label(pred[i]), 8)}",
-                     fontsize=11 if test.classes is None or len(test.classes) <= 10 else 9,
-                     color="firebrick", pad=2)
+        ax.set_title(
+            f"{_short(test.label(test.labels[i]), 8)} \u2192 {_short(test.label(pred[i]), 8)}",
+            fontsize=11 if test.classes is None or len(test.classes) <= 10 else 9,
+            color="firebrick",
+            pad=2,
+        )
         ax.set_xlabel(f"#{i}", fontsize=7, color="grey", labelpad=1)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[len(indices):]:
+    for ax in axes[len(indices) :]:
         ax.set_axis_off()
-    fig.suptitle("Most confident mistakes: true \u2192 predicted\n(test sample number below)", fontsize=11)
+    fig.suptitle(
+        "Most confident mistakes: true \u2192 predicted\n(test sample number below)", fontsize=11
+    )
     return fig
 
 
@@ -444,8 +491,11 @@ def plot_weights(W: np.ndarray, shape: tuple[int, int], limit: int = N_UNITS) ->
         ax.set_title(str(unit), fontsize=7, pad=1)
     for ax in axes:
         ax.set_axis_off()
-    fig.suptitle(f"First-layer weights of hidden units 0-{len(W) - 1}\n"
-                 "red: positive, blue: negative; each unit scaled to its own largest |w|", fontsize=10)
+    fig.suptitle(
+        f"First-layer weights of hidden units 0-{len(W) - 1}\n"
+        "red: positive, blue: negative; each unit scaled to its own largest |w|",
+        fontsize=10,
+    )
     return fig
 
 
@@ -459,17 +509,26 @@ def summarise(run: Run, test: TestSet | None) -> dict:
     if seconds is None:
         seconds = sum(r.get("seconds") or 0 for r in h["epochs"])
     summary = {
-        "run": str(run.path), "architecture": "-".join(map(str, net.sizes)),
-        "activation": net.activation, "output": net.output, "loss": net.loss,
-        "dtype": net.dtype.name, "parameters": net.n_params(),
-        "task": run.model.task, "targets": run.model.targets.describe(), "metric": run_metric(run).name,
+        "run": str(run.path),
+        "architecture": "-".join(map(str, net.sizes)),
+        "activation": net.activation,
+        "output": net.output,
+        "loss": net.loss,
+        "dtype": net.dtype.name,
+        "parameters": net.n_params(),
+        "task": run.model.task,
+        "targets": run.model.targets.describe(),
+        "metric": run_metric(run).name,
         "data": _data_info(run).get("source") or config.get("data"),
         "preprocessing": run.model.preprocessing.describe(),
         "training": {k: config.get(k) for k in ("preset", "optimizer", "lr", "batch_size", "seed")},
-        "epochs": results.get("epochs", len(h["epochs"])), "best_epoch": h.get("best_epoch"),
+        "epochs": results.get("epochs", len(h["epochs"])),
+        "best_epoch": h.get("best_epoch"),
         "stop_reason": h.get("stop_reason") or results.get("stop_reason"),
-        "seconds": round(float(seconds), 2), "test_error": results.get("test_error"),
-        "val_error": results.get("val_error"), "test_samples": results.get("test_samples"),
+        "seconds": round(float(seconds), 2),
+        "test_error": results.get("test_error"),
+        "val_error": results.get("val_error"),
+        "test_samples": results.get("test_samples"),
     }
     if test is not None:
         summary.update(_test_numbers(test.scores), test_data=test.source)
@@ -481,11 +540,22 @@ def summarise(run: Run, test: TestSet | None) -> dict:
 def _test_numbers(s: dict) -> dict:
     """Summary entries from ``bpnn.evaluation.scores`` of the test set."""
     if s["task"] == "classify":
-        return {"test_error": s["error_rate"], "test_samples": s["samples"], "test_wrong": s["errors"],
-                "classes": s["classes"], "confusion_matrix": s["confusion_matrix"],
-                "per_class_error": s["per_class_error"]}
-    return {"test_error": s["rmse_mean"], "test_samples": s["samples"], "test_rmse": s["rmse"],
-            "test_mae": s["mae"], "test_r2": s["r2"], "test_r2_mean": s["r2_mean"]}
+        return {
+            "test_error": s["error_rate"],
+            "test_samples": s["samples"],
+            "test_wrong": s["errors"],
+            "classes": s["classes"],
+            "confusion_matrix": s["confusion_matrix"],
+            "per_class_error": s["per_class_error"],
+        }
+    return {
+        "test_error": s["rmse_mean"],
+        "test_samples": s["samples"],
+        "test_rmse": s["rmse"],
+        "test_mae": s["mae"],
+        "test_r2": s["r2"],
+        "test_r2_mean": s["r2_mean"],
+    }
 
 
 def key_numbers(s: dict) -> list[tuple[str, str]]:
@@ -493,22 +563,35 @@ def key_numbers(s: dict) -> list[tuple[str, str]]:
     metric = Metric(s["metric"])
     wrong = f" ({s['test_wrong']:,} of {s['test_samples']:,} wrong)" if "test_wrong" in s else ""
     rows = [
-        ("architecture", f"{s['architecture']} ({s['activation']} hidden, {s['output']} output, "
-                         f"{s['loss']} loss, {s['dtype']})"),
+        (
+            "architecture",
+            f"{s['architecture']} ({s['activation']} hidden, {s['output']} output, "
+            f"{s['loss']} loss, {s['dtype']})",
+        ),
         ("parameters", f"{s['parameters']:,}"),
         ("task", s["targets"]),
         ("data", f"{s['data'] or 'n/a'}; preprocessing {s['preprocessing']}"),
-        ("training", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["training"].items()
-                               if v is not None) or "n/a"),
+        (
+            "training",
+            ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in s["training"].items() if v is not None
+            )
+            or "n/a",
+        ),
         (f"test {metric.word}", metric.format(s["test_error"]) + wrong),
     ]
     if s["task"] == "classify":
-        rows.append(("accuracy", "n/a" if s.get("accuracy") is None else f"{100 * s['accuracy']:.2f}%"))
+        rows.append(
+            ("accuracy", "n/a" if s.get("accuracy") is None else f"{100 * s['accuracy']:.2f}%")
+        )
     elif s.get("test_r2_mean") is not None:
         rows.append(("test R\u00b2 (mean over targets)", f"{s['test_r2_mean']:.4f}"))
     rows += [
         (f"validation {metric.word}", metric.format(s["val_error"])),
-        ("epochs", f"{s['epochs']} (best: {s['best_epoch']})" if s["best_epoch"] else str(s["epochs"])),
+        (
+            "epochs",
+            f"{s['epochs']} (best: {s['best_epoch']})" if s["best_epoch"] else str(s["epochs"]),
+        ),
         ("training time", f"{s['seconds']:.1f} s"),
     ]
     if s.get("stop_reason"):
@@ -531,19 +614,36 @@ def tables(s: dict, names: list[str] | None = None) -> list[Table]:
     if "per_class_error" in s:
         cm = np.asarray(s["confusion_matrix"])
         labels = [str(c) for c in s["classes"]]
-        per_class = Table("Per-class error on the test set", ["class", "test samples", "wrong", "error"],
-                          [[c, str(n), str(n - d), f"{100 * e:.2f}%"] for c, n, d, e in
-                           zip(labels, cm.sum(axis=1), np.diag(cm), s["per_class_error"])])
+        per_class = Table(
+            "Per-class error on the test set",
+            ["class", "test samples", "wrong", "error"],
+            [
+                [c, str(n), str(n - d), f"{100 * e:.2f}%"]
+                for c, n, d, e in zip(labels, cm.sum(axis=1), np.diag(cm), s["per_class_error"])
+            ],
+        )
         if len(labels) > MAX_TABLE:
             return [per_class]
-        return [per_class, Table("Confusion matrix (rows: true class, columns: predicted)",
-                                 ["true \\ predicted", *labels],
-                                 [[c, *map(str, row)] for c, row in zip(labels, cm)])]
+        return [
+            per_class,
+            Table(
+                "Confusion matrix (rows: true class, columns: predicted)",
+                ["true \\ predicted", *labels],
+                [[c, *map(str, row)] for c, row in zip(labels, cm)],
+            ),
+        ]
     if "test_rmse" in s:
         names = names or [f"target {j}" for j in range(len(s["test_rmse"]))]
-        return [Table("Errors on the test set, per target", ["target", "RMSE", "MAE", "R\u00b2"],
-                      [[n, f"{r:.5g}", f"{m:.5g}", "-" if q is None else f"{q:.4f}"]
-                       for n, r, m, q in zip(names, s["test_rmse"], s["test_mae"], s["test_r2"])])]
+        return [
+            Table(
+                "Errors on the test set, per target",
+                ["target", "RMSE", "MAE", "R\u00b2"],
+                [
+                    [n, f"{r:.5g}", f"{m:.5g}", "-" if q is None else f"{q:.4f}"]
+                    for n, r, m, q in zip(names, s["test_rmse"], s["test_mae"], s["test_r2"])
+                ],
+            )
+        ]
     return []
 
 
@@ -554,8 +654,9 @@ def _md_table(header: list, rows: list, bold: bool = True) -> list[str]:
     return lines + [f"| {first(row[0])} | " + " | ".join(map(cell, row[1:])) + " |" for row in rows]
 
 
-def write_markdown(path: Path, s: dict, figures: list[str], notices: list[str],
-                   extra: list[Table]) -> None:
+def write_markdown(
+    path: Path, s: dict, figures: list[str], notices: list[str], extra: list[Table]
+) -> None:
     lines = [f"# Training report: {s['run']}", ""] + _md_table(["", ""], key_numbers(s), bold=False)
     for table in extra:
         lines += ["", f"## {table.title}", ""] + _md_table(table.header, table.rows)
@@ -575,24 +676,43 @@ figcaption{font-weight:600;margin-bottom:.3em}.notice{color:#8a4b00}table.key td
 
 def _html_table(header: list | None, rows: list, css: str = "") -> str:
     esc = html.escape
-    head = "" if header is None else "<tr>" + "".join(f"<th>{esc(str(h))}</th>" for h in header) + "</tr>"
-    body = "".join(f"<tr><th>{esc(str(row[0]))}</th>" + "".join(f"<td>{esc(str(c))}</td>" for c in row[1:])
-                   + "</tr>" for row in rows)
+    head = (
+        ""
+        if header is None
+        else "<tr>" + "".join(f"<th>{esc(str(h))}</th>" for h in header) + "</tr>"
+    )
+    body = "".join(
+        f"<tr><th>{esc(str(row[0]))}</th>"
+        + "".join(f"<td>{esc(str(c))}</td>" for c in row[1:])
+        + "</tr>"
+        for row in rows
+    )
     return f"<table{css}>{head}{body}</table>"
 
 
-def write_html(path: Path, s: dict, figures: list[str], notices: list[str], extra: list[Table]) -> None:
+def write_html(
+    path: Path, s: dict, figures: list[str], notices: list[str], extra: list[Table]
+) -> None:
     esc = html.escape
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>bpnn report: {esc(s['run'])}</title><style>{CSS}</style></head><body>",
-             f"<h1>Training report: {esc(s['run'])}</h1>", _html_table(None, key_numbers(s), " class='key'")]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>bpnn report: {esc(s['run'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>Training report: {esc(s['run'])}</h1>",
+        _html_table(None, key_numbers(s), " class='key'"),
+    ]
     parts += [f"<h2>{esc(t.title)}</h2>" + _html_table(t.header, t.rows) for t in extra]
     for name in figures:
-        parts.append(f"<figure><figcaption>{esc(FIGURES[name])}</figcaption>"
-                     f"<img src='{esc(name)}' alt='{esc(FIGURES[name])}'></figure>")
+        parts.append(
+            f"<figure><figcaption>{esc(FIGURES[name])}</figcaption>"
+            f"<img src='{esc(name)}' alt='{esc(FIGURES[name])}'></figure>"
+        )
     if notices:
-        parts.append("<h2>Skipped</h2><ul>" + "".join(f"<li class='notice'>{esc(n)}</li>" for n in notices) + "</ul>")
+        parts.append(
+            "<h2>Skipped</h2><ul>"
+            + "".join(f"<li class='notice'>{esc(n)}</li>" for n in notices)
+            + "</ul>"
+        )
     parts.append("</body></html>\n")
     text = "\n".join(parts)
     atomic_write(path, lambda f: f.write(text.encode()))
@@ -604,14 +724,18 @@ def data_figures(run: Run, test: TestSet, shape, notice) -> dict:
     if run.model.task == "regress":
         true, predicted = value_pairs(run, test)
         names = target_names(run, true.shape[1])
-        return {"predictions.png": lambda: plot_predictions(true, predicted, names),
-                "residuals.png": lambda: plot_residuals(true, predicted, names)}
+        return {
+            "predictions.png": lambda: plot_predictions(true, predicted, names),
+            "residuals.png": lambda: plot_residuals(true, predicted, names),
+        }
     preds = class_predictions(run, test)
     cm = np.asarray(test.scores["confusion_matrix"])
     figures = {"confusion_matrix.png": lambda: plot_confusion(cm, run.model.classes.tolist())}
     wrong = mistakes(preds)
     if shape is None:
-        notice(f"the inputs ({run.net.n_inputs} features) are not an image: skipping the mistakes grid")
+        notice(
+            f"the inputs ({run.net.n_inputs} features) are not an image: skipping the mistakes grid"
+        )
     elif len(wrong):
         figures["misclassified.png"] = lambda: plot_mistakes(preds, wrong, shape)
     else:
@@ -647,7 +771,9 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
     if shape is not None:
         figures["weights.png"] = lambda: plot_weights(run.net.layers[0].W, shape)
     else:
-        notice(f"the first layer takes {run.net.n_inputs} inputs, not an image: skipping the weight images")
+        notice(
+            f"the first layer takes {run.net.n_inputs} inputs, not an image: skipping the weight images"
+        )
     figures = {name: figures[name] for name in FIGURES if name in figures}  # the pages' order
     for name in FIGURES:  # a figure from an earlier report that this one skips would mislead
         if name not in figures:
@@ -656,7 +782,9 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
         _save(make(), out / name)
     summary = summarise(run, test)
     names = list(figures)
-    extra = tables(summary, target_names(run, len(summary["test_rmse"])) if "test_rmse" in summary else None)
+    extra = tables(
+        summary, target_names(run, len(summary["test_rmse"])) if "test_rmse" in summary else None
+    )
     write_html(out / "index.html", summary, names, notices, extra)
     write_markdown(out / "README.md", summary, names, notices, extra)
     summary_json = json.dumps({**summary, "figures": names, "notices": notices}, indent=1)

@@ -20,6 +20,7 @@ decoded at once; the others wait their turn.  Slow clients and connection floods
 business of ``bpnn.httpd``.  Left out: authentication and rate limiting (it binds to loopback by
 default).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,18 +39,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import imaging
-from .limits import (MAX_ACTIVE_UPLOADS, MAX_CONCURRENT_DECODES, MAX_IMAGE_PIXELS,
-                     MAX_UPLOAD_BYTES)
+from .limits import MAX_ACTIVE_UPLOADS, MAX_CONCURRENT_DECODES, MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES
 
-__all__ = ["create_app", "MAX_BODY", "MAX_PIXELS", "LOOPBACK_HOSTS"]
+__all__ = ["LOOPBACK_HOSTS", "MAX_BODY", "MAX_PIXELS", "create_app"]
 
 MAX_BODY = MAX_UPLOAD_BYTES
 MAX_PIXELS = MAX_IMAGE_PIXELS
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")  # Host headers a loopback server accepts
 WEB = Path(__file__).resolve().parent / "web"
-HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                                      "frame-ancestors 'none'"}
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+    "frame-ancestors 'none'",
+}
 
 
 class BadInput(Exception):
@@ -71,8 +74,9 @@ async def read_body(request: Request, limit: int) -> bytes:
         if not declared.isdigit():
             raise BadInput(400, "bad Content-Length header")
         if int(declared) > limit:
-            raise BadInput(413, f"request body of {int(declared):,} bytes is over the "
-                           f"{limit:,}-byte limit")
+            raise BadInput(
+                413, f"request body of {int(declared):,} bytes is over the {limit:,}-byte limit"
+            )
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
@@ -87,6 +91,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def uploaded_file(request: Request, body: bytes) -> bytes:
     """The bytes of the first file in a multipart body that has already been read (and limited)."""
+
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}
 
@@ -110,9 +115,15 @@ def image_status(exc: imaging.ImageError) -> int:
     return 400
 
 
-def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_BODY,
-               max_pixels: int = MAX_PIXELS, allowed_hosts=None,
-               max_decodes: int = MAX_CONCURRENT_DECODES) -> Starlette:
+def create_app(
+    net,
+    meta: dict,
+    model_name: str = "model",
+    max_body: int = MAX_BODY,
+    max_pixels: int = MAX_PIXELS,
+    allowed_hosts=None,
+    max_decodes: int = MAX_CONCURRENT_DECODES,
+) -> Starlette:
     """The web application for one loaded model (``bpnn.load_model``'s network and metadata).
 
     ``allowed_hosts``: the Host headers to answer (e.g. ``LOOPBACK_HOSTS``); None answers any.
@@ -124,8 +135,11 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
     def answer(levels: np.ndarray) -> dict:
         """levels: (28, 28) or (784,) grey levels 0..255, the image the network sees."""
         probs = imaging.digit_probabilities(net, imaging.mnist_to_input(levels, scale))
-        return {"digit": int(np.argmax(probs)), "probabilities": [float(p) for p in probs],
-                "input": [int(v) for v in np.rint(levels).reshape(-1)]}
+        return {
+            "digit": int(np.argmax(probs)),
+            "probabilities": [float(p) for p in probs],
+            "input": [int(v) for v in np.rint(levels).reshape(-1)],
+        }
 
     def from_image(data: bytes) -> dict:
         img = imaging.load_image(data, max_pixels=max_pixels, name="uploaded image")
@@ -144,8 +158,11 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
             return await anyio.to_thread.run_sync(from_grey, doc, limiter=decodes)
         if isinstance(doc, dict) and "pixels" in doc:
             return answer(imaging.check_pixels(doc["pixels"]))
-        raise BadInput(422, 'JSON body must be {"pixels": [784 grey levels 0..255]} or '
-                            '{"grey": [grey levels 0..255], "width": W, "height": H}')
+        raise BadInput(
+            422,
+            'JSON body must be {"pixels": [784 grey levels 0..255]} or '
+            '{"grey": [grey levels 0..255], "width": W, "height": H}',
+        )
 
     async def respond(request: Request) -> dict:
         body = await read_body(request, max_body)
@@ -170,10 +187,18 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
             return error(422, str(exc))
 
     async def health(request: Request):
-        return JSONResponse({"status": "ok", "model": model_name, "network": net.config(),
-                             "parameters": net.n_params(), "results": meta.get("results"),
-                             "max_body_bytes": max_body, "max_pixels": max_pixels},
-                            headers=HEADERS)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model": model_name,
+                "network": net.config(),
+                "parameters": net.n_params(),
+                "results": meta.get("results"),
+                "max_body_bytes": max_body,
+                "max_pixels": max_pixels,
+            },
+            headers=HEADERS,
+        )
 
     async def index(request: Request):
         return FileResponse(WEB / "index.html", headers=HEADERS)
@@ -181,10 +206,17 @@ def create_app(net, meta: dict, model_name: str = "model", max_body: int = MAX_B
     async def http_error(request: Request, exc: HTTPException):
         return error(exc.status_code, str(exc.detail))
 
-    routes = [Route("/", index), Route("/health", health),
-              Route("/api/predict", predict, methods=["POST"]),
-              Mount("/static", StaticFiles(directory=WEB), name="static")]
-    middleware = ([] if allowed_hosts is None else
-                  [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))])
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={HTTPException: http_error})
+    routes = [
+        Route("/", index),
+        Route("/health", health),
+        Route("/api/predict", predict, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=WEB), name="static"),
+    ]
+    middleware = (
+        []
+        if allowed_hosts is None
+        else [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    )
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error}
+    )

@@ -13,6 +13,7 @@ the classes (or the number of target values); ``hidden`` gives the layers in bet
 
 Not here: the training loop (``bpnn.train``), data (``bpnn.data``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,7 +27,7 @@ from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
 
-__all__ = ["TrainConfig", "defaults", "MAX_PARAMETERS", "RESUMABLE"]
+__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "defaults"]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
 # Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
@@ -42,33 +43,33 @@ class TrainConfig:
     task: str = "classify"
     layers: list = field(default_factory=lambda: [784, 300, 10])
     activation: str = "sigmoid"
-    output: str | None = None       # None: the loss's default output (bpnn.losses)
+    output: str | None = None  # None: the loss's default output (bpnn.losses)
     loss: str = "squared"
     init: str = "uniform"
     dtype: str = "float32"
     dropout: float | list = 0.0
-    augment: int = 0                # shift each training image by up to N pixels, anew every epoch
+    augment: int = 0  # shift each training image by up to N pixels, anew every epoch
     optimizer: str = "sgd"
     lr: float = 0.3
     momentum: float = 0.9
     weight_decay: float = 0.0
     schedule: str = "constant"
-    lr_gamma: float = 0.95          # the factor of the step and exponential schedules
-    lr_step: int = 10               # epochs per step of the step schedule
+    lr_gamma: float = 0.95  # the factor of the step and exponential schedules
+    lr_step: int = 10  # epochs per step of the step schedule
     batch_size: int = 1
     epochs: int = 10
     eval_every: int = 1
     patience: int = 1
     min_delta: float = 0.0
-    stop_on: str = "val"            # "val": a held-out split; "test": the tutorial's way; "train";
-                                    # "loss": the training loss (scikit-learn's rule, no extra pass)
-    val_size: float = 5000          # a count (>= 1) or a fraction (< 1) of the training data
-    test_fraction: float = 0.2      # held out as the test set when the data has none
+    stop_on: str = "val"  # "val": a held-out split; "test": the tutorial's way; "train";
+    # "loss": the training loss (scikit-learn's rule, no extra pass)
+    val_size: float = 5000  # a count (>= 1) or a fraction (< 1) of the training data
+    test_fraction: float = 0.2  # held out as the test set when the data has none
     checkpoint_every: int = 1
-    preprocessing: str = "auto"     # auto (uint8 -> scale, else standardize), none, scale, standardize
-    scale: float | None = None      # the factor of "scale" (default 1/255)
+    preprocessing: str = "auto"  # auto (uint8 -> scale, else standardize), none, scale, standardize
+    scale: float | None = None  # the factor of "scale" (default 1/255)
     target_scaling: str = "standardize"  # regression targets: standardize or none
-    target_on: float = 0.9          # squared-error classification targets (the tutorial's 0.9 / 0.1)
+    target_on: float = 0.9  # squared-error classification targets (the tutorial's 0.9 / 0.1)
     target_off: float = 0.1
     seed: int = 0
 
@@ -76,28 +77,66 @@ class TrainConfig:
         self.layers = [int(n) for n in self.layers]
         n_params = sum((a + 1) * b for a, b in zip(self.layers[:-1], self.layers[1:]))
         checks = [
-            (self.task in ("classify", "regress"), f"task must be classify or regress, got {self.task!r}"),
-            (len(self.layers) >= 2 and min(self.layers) >= 1, f"layers must be at least two positive sizes, got {self.layers}"),
-            (n_params <= MAX_PARAMETERS, f"layers {self.layers} need {n_params:,} parameters; "
-             f"at most {MAX_PARAMETERS:,} are allowed"),
+            (
+                self.task in ("classify", "regress"),
+                f"task must be classify or regress, got {self.task!r}",
+            ),
+            (
+                len(self.layers) >= 2 and min(self.layers) >= 1,
+                f"layers must be at least two positive sizes, got {self.layers}",
+            ),
+            (
+                n_params <= MAX_PARAMETERS,
+                f"layers {self.layers} need {n_params:,} parameters; "
+                f"at most {MAX_PARAMETERS:,} are allowed",
+            ),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
             (self.eval_every >= 1, f"eval-every must be >= 1, got {self.eval_every}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-            (math.isfinite(self.min_delta) and self.min_delta >= 0, f"min-delta must be a number >= 0, got {self.min_delta}"),
-            (self.checkpoint_every >= 1, f"checkpoint-every must be >= 1, got {self.checkpoint_every}"),
-            (self.lr > 0 and math.isfinite(self.lr), f"learning rate must be a positive number, got {self.lr}"),
+            (
+                math.isfinite(self.min_delta) and self.min_delta >= 0,
+                f"min-delta must be a number >= 0, got {self.min_delta}",
+            ),
+            (
+                self.checkpoint_every >= 1,
+                f"checkpoint-every must be >= 1, got {self.checkpoint_every}",
+            ),
+            (
+                self.lr > 0 and math.isfinite(self.lr),
+                f"learning rate must be a positive number, got {self.lr}",
+            ),
             (0 < self.lr_gamma <= 1, f"lr-gamma must be in (0, 1], got {self.lr_gamma}"),
             (self.lr_step >= 1, f"lr-step must be >= 1, got {self.lr_step}"),
-            (self.stop_on in STOP_ON, f"stop-on must be 'val', 'test', 'train' or 'loss', got {self.stop_on!r}"),
-            (_size_ok(self.val_size), f"val-size must be a count >= 0 or a fraction in [0, 1), got {self.val_size}"),
-            (0 <= self.test_fraction < 1, f"test-fraction must be in [0, 1), got {self.test_fraction}"),
+            (
+                self.stop_on in STOP_ON,
+                f"stop-on must be 'val', 'test', 'train' or 'loss', got {self.stop_on!r}",
+            ),
+            (
+                _size_ok(self.val_size),
+                f"val-size must be a count >= 0 or a fraction in [0, 1), got {self.val_size}",
+            ),
+            (
+                0 <= self.test_fraction < 1,
+                f"test-fraction must be in [0, 1), got {self.test_fraction}",
+            ),
             (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
-            (self.preprocessing in ("auto", *PREPROCESSING_KINDS),
-             f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; got {self.preprocessing!r}"),
-            (self.scale is None or (math.isfinite(self.scale) and self.scale > 0), f"scale must be a positive number, got {self.scale}"),
-            (self.target_scaling in ("standardize", "none"), f"target-scaling must be standardize or none, got {self.target_scaling!r}"),
-            (math.isfinite(self.target_on) and math.isfinite(self.target_off), "target on/off values must be finite"),
+            (
+                self.preprocessing in ("auto", *PREPROCESSING_KINDS),
+                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; got {self.preprocessing!r}",
+            ),
+            (
+                self.scale is None or (math.isfinite(self.scale) and self.scale > 0),
+                f"scale must be a positive number, got {self.scale}",
+            ),
+            (
+                self.target_scaling in ("standardize", "none"),
+                f"target-scaling must be standardize or none, got {self.target_scaling!r}",
+            ),
+            (
+                math.isfinite(self.target_on) and math.isfinite(self.target_off),
+                "target on/off values must be finite",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -109,15 +148,20 @@ class TrainConfig:
         loss = get_loss(self.loss)
         loss.check_output(get_activation(self.output or loss.default_output))
         if get_activation(self.activation).name == "softmax":
-            raise ValueError("softmax is for the output layer only; choose another hidden activation")
-        for kind, name, known in (("init", self.init, INITIALISERS), ("optimizer", self.optimizer, OPTIMIZERS),
-                                  ("schedule", self.schedule, SCHEDULES),
-                                  ("dtype", self.dtype, ("float32", "float64"))):
+            raise ValueError(
+                "softmax is for the output layer only; choose another hidden activation"
+            )
+        for kind, name, known in (
+            ("init", self.init, INITIALISERS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+            ("dtype", self.dtype, ("float32", "float64")),
+        ):
             if name not in known:
                 raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(known)}")
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
@@ -134,19 +178,36 @@ class TrainConfig:
         return [
             f"task {c.task}; layers {'-'.join(map(str, c.layers))}; hidden {c.activation}, output "
             f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, {c.dtype}, dropout {drop}",
-            f"optimizer {c.optimizer} lr {c.lr:g}" + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
+            f"optimizer {c.optimizer} lr {c.lr:g}"
+            + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
             + f", weight decay {c.weight_decay:g}, schedule {c.schedule}"
-            + (f" (gamma {c.lr_gamma:g}" + (f", every {c.lr_step} epochs)" if c.schedule == "step" else ")")
-               if c.schedule in ("step", "exponential") else "")
+            + (
+                f" (gamma {c.lr_gamma:g}"
+                + (f", every {c.lr_step} epochs)" if c.schedule == "step" else ")")
+                if c.schedule in ("step", "exponential")
+                else ""
+            )
             + f", batch {c.batch_size}, epochs {c.epochs}, augment {c.augment}",
             f"evaluate every {c.eval_every}, stop on {c.stop_on} (patience {c.patience}, min delta {c.min_delta:g}), "
             f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
-            + (f", squared-error targets {c.target_on:g}/{c.target_off:g}" if c.task == "classify" and c.loss == "squared" else ""),
+            + (
+                f", squared-error targets {c.target_on:g}/{c.target_off:g}"
+                if c.task == "classify" and c.loss == "squared"
+                else ""
+            ),
         ]
 
     def build_network(self, seed) -> Network:
-        return Network(self.layers, activation=self.activation, output=self.output, loss=self.loss,
-                       init=self.init, dtype=self.dtype, seed=seed, dropout=self.dropout)
+        return Network(
+            self.layers,
+            activation=self.activation,
+            output=self.output,
+            loss=self.loss,
+            init=self.init,
+            dtype=self.dtype,
+            seed=seed,
+            dropout=self.dropout,
+        )
 
     def build_optimizer(self):
         extra = {"weight_decay": self.weight_decay}
@@ -156,27 +217,76 @@ class TrainConfig:
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``."""
-        return learning_rate(self.schedule, self.lr, epoch, self.epochs, gamma=self.lr_gamma,
-                             step_size=self.lr_step)
+        return learning_rate(
+            self.schedule, self.lr, epoch, self.epochs, gamma=self.lr_gamma, step_size=self.lr_step
+        )
 
 
 def _size_ok(size) -> bool:
-    return isinstance(size, (int, float)) and math.isfinite(size) and (size >= 1 and size == int(size) or 0 <= size < 1)
+    return (
+        isinstance(size, (int, float))
+        and math.isfinite(size)
+        and ((size >= 1 and size == int(size)) or 0 <= size < 1)
+    )
 
 
 # Documented defaults (README "Train on your own data"): a ReLU net with early stopping.
-_COMMON = dict(activation="relu", init="he", dtype="float32", schedule="constant", eval_every=1,
-               checkpoint_every=1, stop_on="val", val_size=0.1, preprocessing="auto", dropout=0.0,
-               augment=0, weight_decay=0.0)
+_COMMON = dict(
+    activation="relu",
+    init="he",
+    dtype="float32",
+    schedule="constant",
+    eval_every=1,
+    checkpoint_every=1,
+    stop_on="val",
+    val_size=0.1,
+    preprocessing="auto",
+    dropout=0.0,
+    augment=0,
+    weight_decay=0.0,
+)
 _DEFAULTS = {
-    ("image", "classify"): dict(hidden=[300], loss="cross_entropy", output=None, optimizer="momentum",
-                                lr=0.1, momentum=0.9, batch_size=128, epochs=20, patience=5),
-    ("tabular", "classify"): dict(hidden=[100], loss="cross_entropy", output=None, optimizer="adam",
-                                  lr=0.001, batch_size=32, epochs=300, patience=20),
-    ("image", "regress"): dict(hidden=[300], loss="squared", output="identity", optimizer="adam",
-                               lr=0.001, batch_size=128, epochs=50, patience=10),
-    ("tabular", "regress"): dict(hidden=[100], loss="squared", output="identity", optimizer="adam",
-                                 lr=0.001, batch_size=32, epochs=300, patience=20),
+    ("image", "classify"): dict(
+        hidden=[300],
+        loss="cross_entropy",
+        output=None,
+        optimizer="momentum",
+        lr=0.1,
+        momentum=0.9,
+        batch_size=128,
+        epochs=20,
+        patience=5,
+    ),
+    ("tabular", "classify"): dict(
+        hidden=[100],
+        loss="cross_entropy",
+        output=None,
+        optimizer="adam",
+        lr=0.001,
+        batch_size=32,
+        epochs=300,
+        patience=20,
+    ),
+    ("image", "regress"): dict(
+        hidden=[300],
+        loss="squared",
+        output="identity",
+        optimizer="adam",
+        lr=0.001,
+        batch_size=128,
+        epochs=50,
+        patience=10,
+    ),
+    ("tabular", "regress"): dict(
+        hidden=[100],
+        loss="squared",
+        output="identity",
+        optimizer="adam",
+        lr=0.001,
+        batch_size=32,
+        epochs=300,
+        patience=20,
+    ),
 }
 
 

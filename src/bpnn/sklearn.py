@@ -14,6 +14,7 @@ without ``early_stopping`` training stops when the training loss has not improve
 ``sample_weight`` weighs each batch's mean loss (sum w E / sum w), so with ``batch_size=1`` it
 has no effect.  Needs scikit-learn (``pip install 'bpnn[sklearn]'``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -23,7 +24,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from .errors import BpnnError
 from .fitting import data_kind, prepare, resolve_settings
@@ -38,8 +44,14 @@ from .train import Trainer
 __all__ = ["BPNNClassifier", "BPNNRegressor", "expected_failed_checks"]
 
 # scikit-learn's activation names -> bpnn's (bpnn's own names are accepted as they are)
-ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
-               "identity": "identity", "leaky_relu": "leaky_relu"}
+ACTIVATIONS = {
+    "logistic": "sigmoid",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "identity": "identity",
+    "leaky_relu": "leaky_relu",
+}
 SOLVERS = ("sgd", "adam")
 AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled by 1/255)
@@ -78,12 +90,33 @@ class _BPNNBase(BaseEstimator):
 
     _task = "classify"
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
-                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
-                 momentum=0.9, nesterovs_momentum=True, random_state=None, warm_start=False,
-                 verbose=False, loss=None, output=None, targets=None, dropout=0.0,
-                 schedule="constant", preprocessing="auto", dtype="float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        random_state=None,
+        warm_start=False,
+        verbose=False,
+        loss=None,
+        output=None,
+        targets=None,
+        dropout=0.0,
+        schedule="constant",
+        preprocessing="auto",
+        dtype="float32",
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -113,14 +146,22 @@ class _BPNNBase(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
         if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
+            )
         return [int(s) for s in sizes]
 
     def _check_params(self) -> None:
         """A ValueError naming the first parameter that is wrong."""
+
         def number(x, low, high=np.inf, low_open=False):
-            return (isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x)
-                    and (x > low if low_open else x >= low) and x <= high)
+            return (
+                isinstance(x, numbers.Real)
+                and not isinstance(x, bool)
+                and np.isfinite(x)
+                and (x > low if low_open else x >= low)
+                and x <= high
+            )
 
         def integer(x, low):
             return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= low
@@ -129,26 +170,56 @@ class _BPNNBase(BaseEstimator):
             (self.activation in ACTIVATIONS, "activation", f"one of {', '.join(ACTIVATIONS)}"),
             (self.solver in SOLVERS, "solver", "'adam' or 'sgd' (lbfgs is not supported)"),
             (number(self.alpha, 0), "alpha", "a number >= 0"),
-            (self.batch_size == "auto" or integer(self.batch_size, 1), "batch_size", "'auto' or an integer >= 1"),
-            (number(self.learning_rate_init, 0, low_open=True), "learning_rate_init", "a number > 0"),
+            (
+                self.batch_size == "auto" or integer(self.batch_size, 1),
+                "batch_size",
+                "'auto' or an integer >= 1",
+            ),
+            (
+                number(self.learning_rate_init, 0, low_open=True),
+                "learning_rate_init",
+                "a number > 0",
+            ),
             (integer(self.max_iter, 1), "max_iter", "an integer >= 1"),
             (number(self.tol, 0), "tol", "a number >= 0"),
             (integer(self.n_iter_no_change, 1), "n_iter_no_change", "an integer >= 1"),
             (isinstance(self.early_stopping, (bool, np.bool_)), "early_stopping", "True or False"),
-            (number(self.validation_fraction, 0, 1, low_open=True) and self.validation_fraction < 1,
-             "validation_fraction", "a number in (0, 1)"),
+            (
+                number(self.validation_fraction, 0, 1, low_open=True)
+                and self.validation_fraction < 1,
+                "validation_fraction",
+                "a number in (0, 1)",
+            ),
             (number(self.momentum, 0, 1), "momentum", "a number in [0, 1]"),
-            (isinstance(self.nesterovs_momentum, (bool, np.bool_)), "nesterovs_momentum", "True or False"),
-            (self.loss is None or self.loss in LOSSES, "loss", f"None or one of {', '.join(LOSSES)}"),
-            (self.output is None or self.output in (*ACTIVATIONS, "softmax"), "output", "None or an activation name"),
+            (
+                isinstance(self.nesterovs_momentum, (bool, np.bool_)),
+                "nesterovs_momentum",
+                "True or False",
+            ),
+            (
+                self.loss is None or self.loss in LOSSES,
+                "loss",
+                f"None or one of {', '.join(LOSSES)}",
+            ),
+            (
+                self.output is None or self.output in (*ACTIVATIONS, "softmax"),
+                "output",
+                "None or an activation name",
+            ),
             (number(self.dropout, 0, 1) and self.dropout < 1, "dropout", "a number in [0, 1)"),
             (self.schedule in SCHEDULES, "schedule", f"one of {', '.join(SCHEDULES)}"),
-            (self.preprocessing in ("auto", *KINDS), "preprocessing", f"one of auto, {', '.join(KINDS)}"),
+            (
+                self.preprocessing in ("auto", *KINDS),
+                "preprocessing",
+                f"one of auto, {', '.join(KINDS)}",
+            ),
             (self.dtype in ("float32", "float64"), "dtype", "'float32' or 'float64'"),
         ]
         for ok, name, what in checks:
             if not ok:
-                raise ValueError(f"{type(self).__name__}: {name} must be {what}, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be {what}, got {getattr(self, name)!r}"
+                )
         self._hidden()
         self._check_targets_param()
 
@@ -165,20 +236,36 @@ class _BPNNBase(BaseEstimator):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     # ---- training ---------------------------------------------------------------------
-    def _config(self, X, n_outputs: int, n_samples: int, *, epochs: int, incremental: bool,
-                seed: int) -> TrainConfig:
+    def _config(
+        self, X, n_outputs: int, n_samples: int, *, epochs: int, incremental: bool, seed: int
+    ) -> TrainConfig:
         batch = min(AUTO_BATCH, n_samples) if self.batch_size == "auto" else int(self.batch_size)
         early = self.early_stopping and not incremental
         settings = dict(
-            task=self._task, layers=[X.shape[1], *self._hidden(), n_outputs],
-            activation=ACTIVATIONS[self.activation], loss=self._loss(),
-            output=ACTIVATIONS.get(self.output, self.output), optimizer=self._optimizer_name(),
-            lr=float(self.learning_rate_init), momentum=float(self.momentum),
-            weight_decay=float(self.alpha) / min(batch, n_samples), batch_size=batch,
-            epochs=epochs, patience=int(self.n_iter_no_change), min_delta=float(self.tol),
-            stop_on="val" if early else "loss", val_size=float(self.validation_fraction),
-            test_fraction=0.0, eval_every=1, checkpoint_every=epochs, dropout=float(self.dropout),
-            schedule=self.schedule, preprocessing=self.preprocessing, dtype=self.dtype, seed=seed)
+            task=self._task,
+            layers=[X.shape[1], *self._hidden(), n_outputs],
+            activation=ACTIVATIONS[self.activation],
+            loss=self._loss(),
+            output=ACTIVATIONS.get(self.output, self.output),
+            optimizer=self._optimizer_name(),
+            lr=float(self.learning_rate_init),
+            momentum=float(self.momentum),
+            weight_decay=float(self.alpha) / min(batch, n_samples),
+            batch_size=batch,
+            epochs=epochs,
+            patience=int(self.n_iter_no_change),
+            min_delta=float(self.tol),
+            stop_on="val" if early else "loss",
+            val_size=float(self.validation_fraction),
+            test_fraction=0.0,
+            eval_every=1,
+            checkpoint_every=epochs,
+            dropout=float(self.dropout),
+            schedule=self.schedule,
+            preprocessing=self.preprocessing,
+            dtype=self.dtype,
+            seed=seed,
+        )
         settings.update(self._target_settings())
         return TrainConfig.from_dict(resolve_settings(X, np.zeros(len(X)), **settings))
 
@@ -188,18 +275,31 @@ class _BPNNBase(BaseEstimator):
         warm = fitted and (incremental or self.warm_start)
         calls = getattr(self, "_calls", 0) if warm else 0
         base_seed = self._seed_ if warm else self._seed()
-        config = self._config(X, targets.n_outputs, len(X), epochs=1 if incremental else self.max_iter,
-                              incremental=incremental, seed=(base_seed + calls) % 2**32)
+        config = self._config(
+            X,
+            targets.n_outputs,
+            len(X),
+            epochs=1 if incremental else self.max_iter,
+            incremental=incremental,
+            seed=(base_seed + calls) % 2**32,
+        )
         try:
             run = prepare(X, y, config=config, sample_weight=sample_weight)
             model = self.model_ if warm else None
             trainer = Trainer(
-                run.config, run.train, run.val, None, None, targets=targets,
+                run.config,
+                run.train,
+                run.val,
+                None,
+                None,
+                targets=targets,
                 preprocessing=model.preprocessing if model else None,
                 data={"source": "scikit-learn", "kind": data_kind(X), **self._feature_names()},
-                log=print if self.verbose else None, progress=False,
+                log=print if self.verbose else None,
+                progress=False,
                 net=model.net if model else None,
-                optimizer=self._optimizer if warm and incremental else None)
+                optimizer=self._optimizer if warm and incremental else None,
+            )
             results = trainer.run()
         except BpnnError as exc:  # scikit-learn reports bad data as ValueError
             raise ValueError(str(exc)) from None
@@ -216,7 +316,9 @@ class _BPNNBase(BaseEstimator):
         self.t_ = (self.t_ if warm else 0) + len(losses) * n_train
         self.best_loss_ = min(self.loss_curve_)
         if trainer.config.stop_on == "val":
-            self.validation_scores_ = [self._score_from_error(e["val_error"], trainer) for e in h.epochs]
+            self.validation_scores_ = [
+                self._score_from_error(e["val_error"], trainer) for e in h.epochs
+            ]
             self.best_validation_score_ = max(self.validation_scores_)
         else:
             self.validation_scores_ = self.best_validation_score_ = None
@@ -259,9 +361,14 @@ class _BPNNBase(BaseEstimator):
         """A fitted estimator from a bpnn model file (written by ``save`` or ``bpnn train``)."""
         model = Model.load(path)
         net, config = model.net, model.meta.get("config") or {}
-        est = cls(hidden_layer_sizes=tuple(net.sizes[1:-1]), activation=net.activation,
-                  loss=net.loss, output=net.output, dtype=net.dtype.name,
-                  **cls._params_from_config(config))
+        est = cls(
+            hidden_layer_sizes=tuple(net.sizes[1:-1]),
+            activation=net.activation,
+            loss=net.loss,
+            output=net.output,
+            dtype=net.dtype.name,
+            **cls._params_from_config(config),
+        )
         est.model_, est.n_features_in_ = model, net.n_inputs
         names = (model.meta.get("data") or {}).get("feature_names")
         if names is not None:
@@ -281,8 +388,13 @@ class _BPNNBase(BaseEstimator):
             out["solver"] = "adam" if config["optimizer"] == "adam" else "sgd"
             out["momentum"] = 0.0 if config["optimizer"] == "sgd" else config.get("momentum", 0.9)
             out["nesterovs_momentum"] = config["optimizer"] == "nesterov"
-        for key, name in (("lr", "learning_rate_init"), ("batch_size", "batch_size"),
-                          ("epochs", "max_iter"), ("seed", "random_state"), ("schedule", "schedule")):
+        for key, name in (
+            ("lr", "learning_rate_init"),
+            ("batch_size", "batch_size"),
+            ("epochs", "max_iter"),
+            ("seed", "random_state"),
+            ("schedule", "schedule"),
+        ):
             if key in config:
                 out[name] = config[key]
         return out
@@ -304,30 +416,76 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
 
     _task = "classify"
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
-                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
-                 momentum=0.9, nesterovs_momentum=True, random_state=None, warm_start=False,
-                 verbose=False, loss=None, output=None, targets=None, dropout=0.0,
-                 schedule="constant", preprocessing="auto", dtype="float32", class_weight=None):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
-                         batch_size=batch_size, learning_rate_init=learning_rate_init,
-                         max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-                         random_state=random_state, warm_start=warm_start, verbose=verbose,
-                         loss=loss, output=output, targets=targets, dropout=dropout,
-                         schedule=schedule, preprocessing=preprocessing, dtype=dtype)
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        random_state=None,
+        warm_start=False,
+        verbose=False,
+        loss=None,
+        output=None,
+        targets=None,
+        dropout=0.0,
+        schedule="constant",
+        preprocessing="auto",
+        dtype="float32",
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            loss=loss,
+            output=output,
+            targets=targets,
+            dropout=dropout,
+            schedule=schedule,
+            preprocessing=preprocessing,
+            dtype=dtype,
+        )
         self.class_weight = class_weight
 
     def _check_targets_param(self) -> None:
         t = self.targets
-        if t is not None and not (isinstance(t, (tuple, list)) and len(t) == 2
-                                  and all(isinstance(v, numbers.Real) and np.isfinite(v) for v in t)):
-            raise ValueError(f"BPNNClassifier: targets must be None or an (on, off) pair of numbers, got {t!r}")
+        if t is not None and not (
+            isinstance(t, (tuple, list))
+            and len(t) == 2
+            and all(isinstance(v, numbers.Real) and np.isfinite(v) for v in t)
+        ):
+            raise ValueError(
+                f"BPNNClassifier: targets must be None or an (on, off) pair of numbers, got {t!r}"
+            )
         cw = self.class_weight
         if not (cw is None or cw == "balanced" or isinstance(cw, dict)):
-            raise ValueError(f"BPNNClassifier: class_weight must be None, 'balanced' or a dict, got {cw!r}")
+            raise ValueError(
+                f"BPNNClassifier: class_weight must be None, 'balanced' or a dict, got {cw!r}"
+            )
 
     def _multilabel(self) -> bool:
         return getattr(self, "_is_multilabel", False)
@@ -357,8 +515,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
                 raise ValueError("the targets changed between single-label and multi-label")
             unknown = np.setdiff1d(np.unique(y), self.classes_) if not self._multilabel() else []
             if len(unknown):
-                raise ValueError(f"labels {unknown.tolist()} are not in classes_ {self.classes_.tolist()}")
-            return (np.asarray(y, dtype=np.float64) if self._multilabel() else y), self.model_.targets
+                raise ValueError(
+                    f"labels {unknown.tolist()} are not in classes_ {self.classes_.tolist()}"
+                )
+            return (
+                np.asarray(y, dtype=np.float64) if self._multilabel() else y
+            ), self.model_.targets
         self._is_multilabel = kind == "multilabel-indicator"
         if self._multilabel():
             y = np.asarray(y, dtype=np.float64)
@@ -366,12 +528,18 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
             return y, Targets("regress", n_values=y.shape[1])
         classes = np.unique(y if classes is None else classes)
         if len(classes) < 2:
-            raise ValueError(f"BPNNClassifier needs samples of at least 2 classes in the data, got 1 class: {classes.tolist()}")
+            raise ValueError(
+                f"BPNNClassifier needs samples of at least 2 classes in the data, got 1 class: {classes.tolist()}"
+            )
         self.classes_ = classes
         return y, Targets("classify", classes=classes)
 
     def _weights(self, y, sample_weight, X):
-        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        w = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        )
         if self.class_weight is not None and not self._multilabel():
             cw = compute_sample_weight(self.class_weight, y)
             w = cw if w is None else w * cw
@@ -395,7 +563,9 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
             if classes is None and type_of_target(y) != "multilabel-indicator":
                 raise ValueError("partial_fit needs classes= (all labels) on its first call")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes {np.unique(classes).tolist()} differ from classes_ {self.classes_.tolist()}")
+            raise ValueError(
+                f"classes {np.unique(classes).tolist()} differ from classes_ {self.classes_.tolist()}"
+            )
         X, y = validate_data(self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True)
         y, targets = self._labels(y, reset=first, classes=classes)
         self._train(X, y, self._weights(y, sample_weight, X), targets, incremental=True)
@@ -443,7 +613,9 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
 
     def _check_targets_param(self) -> None:
         if self.targets not in (None, "standardize", "none"):
-            raise ValueError(f"BPNNRegressor: targets must be None, 'standardize' or 'none', got {self.targets!r}")
+            raise ValueError(
+                f"BPNNRegressor: targets must be None, 'standardize' or 'none', got {self.targets!r}"
+            )
 
     def _loss(self):
         return self.loss or "squared"
@@ -452,9 +624,14 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
         return {"target_scaling": self.targets or "standardize"}
 
     def _score_from_error(self, rmse, trainer) -> float:
-        y, w = np.asarray(trainer.val.y, dtype=np.float64).reshape(len(trainer.val), -1), trainer.val.w
-        variance = np.average(np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w))
-        return float(1 - rmse ** 2 / variance) if variance > 0 else 0.0
+        y, w = (
+            np.asarray(trainer.val.y, dtype=np.float64).reshape(len(trainer.val), -1),
+            trainer.val.w,
+        )
+        variance = np.average(
+            np.average((y - np.average(y, axis=0, weights=w)) ** 2, axis=0, weights=w)
+        )
+        return float(1 - rmse**2 / variance) if variance > 0 else 0.0
 
     def _values(self, y, reset: bool) -> tuple[np.ndarray, Targets]:
         y = np.asarray(y, dtype=np.float64)
@@ -468,9 +645,15 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
         """Train on X (n, d) and values y (n,) or (n, k); returns self."""
         self._check_params()
         warm = self.warm_start and hasattr(self, "model_")
-        X, y = validate_data(self, X, y, reset=not warm, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self, X, y, reset=not warm, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
+        )
         y, targets = self._values(y, reset=not warm)
-        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        w = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        )
         self._train(X, y, w, targets, incremental=False)
         return self
 
@@ -479,9 +662,15 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
         first = not hasattr(self, "model_")
         if first:
             self._check_params()
-        X, y = validate_data(self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
+        )
         y, targets = self._values(y, reset=first)
-        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        w = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        )
         self._train(X, y, w, targets, incremental=True)
         return self
 
@@ -503,17 +692,15 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
 
 # scikit-learn conformance checks that cannot pass, and why (README "scikit-learn and ONNX").
 _FAILS = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "sample weights weigh each shuffled mini-batch's mean loss: repeating a sample changes the "
-        "batches (and the epoch length), so weight 2 is not the same as the sample twice",
+    "check_sample_weight_equivalence_on_dense_data": "sample weights weigh each shuffled mini-batch's mean loss: repeating a sample changes the "
+    "batches (and the epoch length), so weight 2 is not the same as the sample twice",
 }
 
 
 _FLOAT32_FAILS = {
-    "check_methods_subset_invariance":
-        "float32 matrix products round differently for different numbers of rows (BLAS blocking), "
-        "so a prediction may differ from the same row's in a larger batch by 1e-7 relative, "
-        "more than the check's 1e-7 absolute tolerance; with dtype='float64' it passes",
+    "check_methods_subset_invariance": "float32 matrix products round differently for different numbers of rows (BLAS blocking), "
+    "so a prediction may differ from the same row's in a larger batch by 1e-7 relative, "
+    "more than the check's 1e-7 absolute tolerance; with dtype='float64' it passes",
 }
 
 

@@ -20,6 +20,7 @@ computes the same thing (``bpnn.fast``: compiled per-sample SGD, lean mini-batch
 to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths; every stepper's
 ``fallback`` says why it runs NumPy (None when it does not, or when the reference was asked for).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ from .losses import check_labels, one_hot
 from .network import Network, sample_weights
 from .optim import Optimizer
 
-__all__ = ["NumpyStepper", "make_stepper", "checked_data"]
+__all__ = ["NumpyStepper", "checked_data", "make_stepper"]
 
 
 class NumpyStepper:
@@ -44,9 +45,20 @@ class NumpyStepper:
     name = "numpy"
     fallback = None
 
-    def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
-                 on: float = 0.9, off: float = 0.1, weights: np.ndarray | None = None):
+    def __init__(
+        self,
+        net: Network,
+        optimizer: Optimizer,
+        X: np.ndarray,
+        targets: np.ndarray,
+        batch_size: int,
+        rng: np.random.Generator,
+        *,
+        scale: float = 1.0,
+        on: float = 0.9,
+        off: float = 0.1,
+        weights: np.ndarray | None = None,
+    ):
         self.net, self.optimizer = net, optimizer
         self.X, self.targets = checked_data(net, X, targets)
         self.weights = None if weights is None else sample_weights(weights, len(self.X))
@@ -66,7 +78,7 @@ class NumpyStepper:
         net, params = self.net, self.net.params()
         total = 0.0
         for start in range(0, len(idx), self.batch_size):
-            batch = idx[start:start + self.batch_size]
+            batch = idx[start : start + self.batch_size]
             X = self.X[batch].astype(net.dtype) * net.dtype.type(self.scale)
             T = self.batch_targets(batch)
             w = None if self.weights is None else self.weights[batch]
@@ -83,15 +95,18 @@ def checked_data(net: Network, X, targets) -> tuple[np.ndarray, np.ndarray]:
     (n, n_outputs) rows of the network's dtype.  A ValueError says what is wrong."""
     X, targets = np.asarray(X), np.asarray(targets)
     if X.ndim != 2 or X.shape[1] != net.n_inputs or X.dtype.kind not in "uif":
-        raise ValueError(f"inputs must be a numeric (n, {net.n_inputs}) array, "
-                         f"got {X.shape} {X.dtype}")
+        raise ValueError(
+            f"inputs must be a numeric (n, {net.n_inputs}) array, got {X.shape} {X.dtype}"
+        )
     if targets.ndim == 1 and targets.dtype.kind in "iu":
         targets = check_labels(targets, net.n_outputs)
     elif targets.ndim == 2 and targets.dtype.kind == "f" and targets.shape[1] == net.n_outputs:
         targets = np.ascontiguousarray(targets, dtype=net.dtype)
     else:
-        raise ValueError(f"targets must be ({len(X)},) class labels or ({len(X)}, "
-                         f"{net.n_outputs}) float rows, got {targets.shape} {targets.dtype}")
+        raise ValueError(
+            f"targets must be ({len(X)},) class labels or ({len(X)}, "
+            f"{net.n_outputs}) float rows, got {targets.shape} {targets.dtype}"
+        )
     if len(targets) != len(X):
         raise ValueError(f"{len(X)} inputs but {len(targets)} targets")
     return X, targets
@@ -109,10 +124,20 @@ def target_rows(net: Network, targets: np.ndarray, on: float, off: float) -> np.
     return T if T.ndim == 2 else one_hot(T, net.n_outputs, dtype=net.dtype)
 
 
-def make_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, *, scale: float = 1.0,
-                 on: float = 0.9, off: float = 0.1, reference: bool = False,
-                 weights: np.ndarray | None = None):
+def make_stepper(
+    net: Network,
+    optimizer: Optimizer,
+    X: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    *,
+    scale: float = 1.0,
+    on: float = 0.9,
+    off: float = 0.1,
+    reference: bool = False,
+    weights: np.ndarray | None = None,
+):
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
     X: (n, n_inputs) uint8 or float; targets: (n,) class indices or (n, n_outputs) float rows
@@ -129,9 +154,18 @@ def make_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, targets: np.
     if not reference:
         reason = fast.unsupported_reason(net, optimizer, X)
         if reason is None:
-            return fast.fast_stepper(net, optimizer, X, target_rows(net, targets, on, off),
-                                     batch_size, rng, scale, weights)
-    stepper = NumpyStepper(net, optimizer, X, targets, batch_size, rng, scale=scale, on=on,
-                           off=off, weights=weights)
+            return fast.fast_stepper(
+                net,
+                optimizer,
+                X,
+                target_rows(net, targets, on, off),
+                batch_size,
+                rng,
+                scale,
+                weights,
+            )
+    stepper = NumpyStepper(
+        net, optimizer, X, targets, batch_size, rng, scale=scale, on=on, off=off, weights=weights
+    )
     stepper.fallback = reason
     return stepper

@@ -12,6 +12,7 @@
 integers with at most ``MAX_AUTO_CLASSES`` distinct values, are classes; anything else is
 regressed.  Not here: the losses themselves (``bpnn.losses``), metrics (``bpnn.evaluation``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 
 from .errors import BpnnError, FormatError
 
-__all__ = ["Targets", "infer_task", "TASKS", "MAX_AUTO_CLASSES"]
+__all__ = ["MAX_AUTO_CLASSES", "TASKS", "Targets", "infer_task"]
 
 TASKS = ("classify", "regress")
 MAX_AUTO_CLASSES = 100
@@ -28,7 +29,7 @@ SCALINGS = ("standardize", "none")
 
 
 def infer_task(y) -> str:
-    """"classify" or "regress" for targets y by the documented rule."""
+    """ "classify" or "regress" for targets y by the documented rule."""
     y = np.asarray(y)
     if y.dtype.kind in "USbO":
         return "classify"
@@ -42,13 +43,13 @@ class Targets:
     """The task and what its targets need: ``classes`` (classify) or ``mean``/``std`` (regress)."""
 
     task: str
-    classes: np.ndarray | None = None   # (k,) sorted labels
-    mean: np.ndarray | None = None      # (k,) regression scaling, or None for none
+    classes: np.ndarray | None = None  # (k,) sorted labels
+    mean: np.ndarray | None = None  # (k,) regression scaling, or None for none
     std: np.ndarray | None = None
-    n_values: int | None = None         # regression: values per sample (k)
+    n_values: int | None = None  # regression: values per sample (k)
 
     @classmethod
-    def fit(cls, y, task: str | None = None, scaling: str = "standardize") -> "Targets":
+    def fit(cls, y, task: str | None = None, scaling: str = "standardize") -> Targets:
         """Targets for the training targets y: (n,) labels, or (n,) / (n, k) values."""
         y = np.asarray(y)
         task = task or infer_task(y)
@@ -58,18 +59,26 @@ class Targets:
             raise BpnnError("no training targets")
         if task == "classify":
             if y.ndim != 1:
-                raise BpnnError(f"classification needs one label per sample, got targets of shape {y.shape}")
+                raise BpnnError(
+                    f"classification needs one label per sample, got targets of shape {y.shape}"
+                )
             if y.dtype.kind == "f":
                 if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-                    raise BpnnError("classification needs integer or text labels; these targets are "
-                                    "real numbers (use --task regress)")
+                    raise BpnnError(
+                        "classification needs integer or text labels; these targets are "
+                        "real numbers (use --task regress)"
+                    )
                 y = y.astype(np.int64)
             classes = np.unique(y)
             if len(classes) < 2:
-                raise BpnnError(f"classification needs at least two classes, the targets hold only {classes.tolist()}")
+                raise BpnnError(
+                    f"classification needs at least two classes, the targets hold only {classes.tolist()}"
+                )
             return cls("classify", classes=classes)
         if scaling not in SCALINGS:
-            raise ValueError(f"unknown target scaling {scaling!r}; choose one of {', '.join(SCALINGS)}")
+            raise ValueError(
+                f"unknown target scaling {scaling!r}; choose one of {', '.join(SCALINGS)}"
+            )
         values = _values(y)
         mean = std = None
         if scaling == "standardize":
@@ -84,7 +93,9 @@ class Targets:
 
     def describe(self) -> str:
         if self.task == "classify":
-            shown = ", ".join(map(str, self.classes[:10].tolist())) + (", ..." if len(self.classes) > 10 else "")
+            shown = ", ".join(map(str, self.classes[:10].tolist())) + (
+                ", ..." if len(self.classes) > 10 else ""
+            )
             return f"classify: {len(self.classes)} classes ({shown})"
         scaled = "standardized" if self.mean is not None else "as they are"
         return f"regress: {self.n_values} value(s) per sample, targets {scaled}"
@@ -100,12 +111,16 @@ class Targets:
             idx = np.clip(idx, 0, len(self.classes) - 1)
             unknown = self.classes[idx] != y
             if np.any(unknown):
-                raise BpnnError(f"label {y[unknown][0]!r} is not one of the model's classes "
-                                f"({', '.join(map(str, self.classes.tolist()[:20]))})")
+                raise BpnnError(
+                    f"label {y[unknown][0]!r} is not one of the model's classes "
+                    f"({', '.join(map(str, self.classes.tolist()[:20]))})"
+                )
             return idx.astype(np.intp)
         values = _values(y)
         if values.shape[1] != self.n_values:
-            raise BpnnError(f"targets have {values.shape[1]} value(s) per sample, the model predicts {self.n_values}")
+            raise BpnnError(
+                f"targets have {values.shape[1]} value(s) per sample, the model predicts {self.n_values}"
+            )
         return values if self.mean is None else (values - self.mean) / self.std
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
@@ -121,18 +136,24 @@ class Targets:
     def to_dict(self) -> dict:
         if self.task == "classify":
             return {"task": "classify", "classes": self.classes.tolist()}
-        scaling = None if self.mean is None else {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        scaling = (
+            None if self.mean is None else {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        )
         return {"task": "regress", "n_values": self.n_values, "scaling": scaling}
 
     @classmethod
-    def from_dict(cls, data, n_outputs: int, source: str = "model") -> "Targets":
+    def from_dict(cls, data, n_outputs: int, source: str = "model") -> Targets:
         """Read ``to_dict`` output; a model from bpnn 0.1 (no targets) is an MNIST classifier."""
         if data is None:
             return cls("classify", classes=np.arange(n_outputs))
         try:
             if data["task"] == "classify":
                 classes = np.asarray(data["classes"])
-                if classes.ndim != 1 or classes.dtype.kind not in "iuU" or len(classes) != n_outputs:
+                if (
+                    classes.ndim != 1
+                    or classes.dtype.kind not in "iuU"
+                    or len(classes) != n_outputs
+                ):
                     raise ValueError(f"{len(classes)} classes for {n_outputs} outputs")
                 return cls("classify", classes=classes)
             if data["task"] == "regress":
@@ -141,7 +162,11 @@ class Targets:
                 if scaling is not None:
                     mean = np.asarray(scaling["mean"], dtype=np.float64)
                     std = np.asarray(scaling["std"], dtype=np.float64)
-                    if mean.shape != (n_outputs,) or std.shape != (n_outputs,) or not (std > 0).all():
+                    if (
+                        mean.shape != (n_outputs,)
+                        or std.shape != (n_outputs,)
+                        or not (std > 0).all()
+                    ):
                         raise ValueError("bad scaling")
                 return cls("regress", mean=mean, std=std, n_values=n_outputs)
             raise ValueError(f"unknown task {data['task']!r}")
@@ -156,5 +181,7 @@ def _values(y) -> np.ndarray:
         raise BpnnError(f"regression needs numeric targets, got {y.dtype}")
     values = y.astype(np.float64).reshape(len(y), -1)
     if not np.isfinite(values).all():
-        raise BpnnError(f"targets hold {int(np.count_nonzero(~np.isfinite(values)))} NaN or infinite value(s)")
+        raise BpnnError(
+            f"targets hold {int(np.count_nonzero(~np.isfinite(values)))} NaN or infinite value(s)"
+        )
     return values

@@ -15,6 +15,7 @@ The trainer applies the run's preprocessing (``bpnn.preprocessing``) and encodes
 stepper (``bpnn.steppers``), which picks the fastest path that computes the same thing.
 Not here: settings (``bpnn.settings``), reading data (``bpnn.data``), the CLI (``bpnn.cli``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,8 @@ import numpy as np
 from . import evaluation
 from .augment import random_shifts, shift_images
 from .checkpoint import load_arrays, network_from_arrays, params_to_arrays, save_arrays
-from .fileio import atomic_write
 from .errors import BpnnError, FormatError
+from .fileio import atomic_write
 from .model import Model
 from .network import Network, sample_weights
 from .optim import Optimizer
@@ -41,8 +42,15 @@ from .settings import RESUMABLE, TrainConfig
 from .steppers import make_stepper
 from .targets import Targets
 
-__all__ = ["TrainConfig", "History", "Trainer", "DivergenceError", "Split", "read_checkpoint",
-           "checkpoint_config"]
+__all__ = [
+    "DivergenceError",
+    "History",
+    "Split",
+    "TrainConfig",
+    "Trainer",
+    "checkpoint_config",
+    "read_checkpoint",
+]
 
 CHECKPOINT_FORMAT = "bpnn-checkpoint"
 CHECKPOINT_VERSION = 2
@@ -81,7 +89,7 @@ class History:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -102,7 +110,7 @@ class Split:
         if self.w is not None:
             self.w = sample_weights(self.w, len(self.y))
 
-    def take(self, idx: np.ndarray) -> "Split":
+    def take(self, idx: np.ndarray) -> Split:
         """The samples ``idx`` (with their weights)."""
         return Split(self.X[idx], self.y[idx], None if self.w is None else self.w[idx])
 
@@ -150,15 +158,27 @@ class Trainer:
     optimiser with its state) instead of fresh ones (warm starts, ``partial_fit``).
     """
 
-    def __init__(self, config: TrainConfig, train: Split, val: Split | None, test: Split | None,
-                 out_dir, *, preprocessing: Preprocessing | None = None,
-                 targets: Targets | None = None, data: dict | None = None, log=None,
-                 progress: bool = True, net: Network | None = None,
-                 optimizer: Optimizer | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        train: Split,
+        val: Split | None,
+        test: Split | None,
+        out_dir,
+        *,
+        preprocessing: Preprocessing | None = None,
+        targets: Targets | None = None,
+        data: dict | None = None,
+        log=None,
+        progress: bool = True,
+        net: Network | None = None,
+        optimizer: Optimizer | None = None,
+    ):
         self.config, self.train, self.val, self.test = config, train, val, test
         self.data = dict(data or {})
         self.preprocessing = preprocessing or resolve(
-            config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape"))
+            config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape")
+        )
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
         self._check(config, train)
         self.out_dir = None if out_dir is None else Path(out_dir)
@@ -167,11 +187,13 @@ class Trainer:
         init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
         self.net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
         if self.net.sizes != config.layers:
-            raise BpnnError(f"the network to continue has layers {self.net.sizes}, the settings say {config.layers}")
+            raise BpnnError(
+                f"the network to continue has layers {self.net.sizes}, the settings say {config.layers}"
+            )
         self.optimizer = config.build_optimizer() if optimizer is None else optimizer
-        self.rng = np.random.default_rng(train_seq)   # shuffling and dropout
+        self.rng = np.random.default_rng(train_seq)  # shuffling and dropout
         self.history = History(metric="error_rate" if config.task == "classify" else "rmse")
-        self.epoch = 0                # epochs finished
+        self.epoch = 0  # epochs finished
         self.position: dict | None = None  # an epoch interrupted part-way: its order and progress
         self.best_params: list | None = None
         self.bad_evals = 0
@@ -180,17 +202,27 @@ class Trainer:
     def _check(self, config: TrainConfig, train: Split) -> None:
         """Everything about the data that the settings must agree with, in one line each."""
         if train.X.ndim != 2 or train.X.dtype.kind not in "biuf":
-            raise BpnnError(f"features must be a numeric (n_samples, n_features) array, got "
-                            f"{train.X.shape} {train.X.dtype}")
+            raise BpnnError(
+                f"features must be a numeric (n_samples, n_features) array, got "
+                f"{train.X.shape} {train.X.dtype}"
+            )
         if config.task != self.targets.task:
-            raise BpnnError(f"the settings say task {config.task!r}, the targets are for {self.targets.task!r}")
+            raise BpnnError(
+                f"the settings say task {config.task!r}, the targets are for {self.targets.task!r}"
+            )
         check_layers(config.layers, train.X.shape[1], self.targets.n_outputs, config.task)
-        if config.augment and (self.preprocessing.pixel_scale(train.X) is None or not self._square()):
-            raise BpnnError("augment shifts square uint8 images scaled by a factor; these features are not")
+        if config.augment and (
+            self.preprocessing.pixel_scale(train.X) is None or not self._square()
+        ):
+            raise BpnnError(
+                "augment shifts square uint8 images scaled by a factor; these features are not"
+            )
         split = {"val": self.val, "test": self.test, "train": train, "loss": train}[config.stop_on]
         if split is None or len(split) == 0:
-            raise BpnnError(f"no {config.stop_on} split to select on: use a validation split "
-                            f"(val-size > 0), or stop on the test or training set")
+            raise BpnnError(
+                f"no {config.stop_on} split to select on: use a validation split "
+                f"(val-size > 0), or stop on the test or training set"
+            )
 
     def _square(self) -> bool:
         shape = self.preprocessing.image_shape
@@ -224,29 +256,43 @@ class Trainer:
         cfg = self.config
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._write_json("config.json", {**cfg.to_dict(), "data": self.data,
-                                         "preprocessing": self.preprocessing.to_dict(),
-                                         "targets": self.targets.to_dict()})
+        self._write_json(
+            "config.json",
+            {
+                **cfg.to_dict(),
+                "data": self.data,
+                "preprocessing": self.preprocessing.to_dict(),
+                "targets": self.targets.to_dict(),
+            },
+        )
         if cfg.batch_size > len(self.train) and self.epoch == 0:
-            self.log(f"batch size {cfg.batch_size} is more than the {len(self.train)} training samples: "
-                     f"every batch is the whole training split")
+            self.log(
+                f"batch size {cfg.batch_size} is more than the {len(self.train)} training samples: "
+                f"every batch is the whole training split"
+            )
         inputs, scale = self._inputs()
         targets = self._encoded_targets()
         stepper = None if cfg.augment else self._stepper(inputs, scale, targets)
         interrupted = False
         with _InterruptFlag() as flag:
             while self.epoch < cfg.epochs and not self.history.stopped_early:
-                if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones back)
+                if (
+                    cfg.augment
+                ):  # this epoch's moved images (a resumed epoch gets the same ones back)
                     self._start_epoch()
-                    stepper = self._stepper(shift_images(inputs, self.position["shifts"]), scale, targets)
+                    stepper = self._stepper(
+                        shift_images(inputs, self.position["shifts"]), scale, targets
+                    )
                 if not self._run_epoch(stepper, flag):
                     interrupted = True
                     break
                 self._end_of_epoch()
         if interrupted:
             self.save_checkpoint()
-            self.log(f"interrupted during epoch {self.epoch + 1}: checkpoint saved in "
-                     f"{self.out_dir}; continue with: bpnn train --resume {self.out_dir}")
+            self.log(
+                f"interrupted during epoch {self.epoch + 1}: checkpoint saved in "
+                f"{self.out_dir}; continue with: bpnn train --resume {self.out_dir}"
+            )
             return {"interrupted": True, "epochs": self.epoch, "out": str(self.out_dir)}
         return self._finish()
 
@@ -268,9 +314,18 @@ class Trainer:
 
     def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
         cfg = self.config
-        stepper = make_stepper(self.net, self.optimizer, inputs, targets, self._batch_size(), self.rng,
-                               scale=scale, on=cfg.target_on, off=cfg.target_off,
-                               weights=self.train.w)
+        stepper = make_stepper(
+            self.net,
+            self.optimizer,
+            inputs,
+            targets,
+            self._batch_size(),
+            self.rng,
+            scale=scale,
+            on=cfg.target_on,
+            off=cfg.target_off,
+            weights=self.train.w,
+        )
         if self.history.stepper != stepper.name:
             self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
@@ -307,7 +362,7 @@ class Trainer:
                 if flag.raised:
                     pos["seconds"] += time.perf_counter() - start
                     return False
-                chunk = pos["order"][pos["done"]:pos["done"] + chunk_size]
+                chunk = pos["order"][pos["done"] : pos["done"] + chunk_size]
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss = stepper(chunk)  # a diverging run is caught below, not by warnings
                 if not math.isfinite(loss):
@@ -330,37 +385,60 @@ class Trainer:
             from tqdm.auto import tqdm
         except ImportError:
             return None
-        return tqdm(total=total, initial=initial, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                    unit="sample", unit_scale=True, leave=False, file=sys.stderr)
+        return tqdm(
+            total=total,
+            initial=initial,
+            desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
+            unit="sample",
+            unit_scale=True,
+            leave=False,
+            file=sys.stderr,
+        )
 
     def _diverged(self):
-        kept = (f"the last good checkpoint in {self.out_dir} is kept"
-                if (self.out_dir / "checkpoint.npz").exists() else "no checkpoint was saved before it")
+        kept = (
+            f"the last good checkpoint in {self.out_dir} is kept"
+            if (self.out_dir / "checkpoint.npz").exists()
+            else "no checkpoint was saved before it"
+        )
         raise DivergenceError(
             f"training diverged in epoch {self.epoch + 1} (loss is NaN or infinite) with learning "
-            f"rate {self.optimizer.lr:g}: try a smaller --lr; {kept}")
+            f"rate {self.optimizer.lr:g}: try a smaller --lr; {kept}"
+        )
 
     def _end_of_epoch(self):
         cfg, pos = self.config, self.position
         self.epoch += 1
         self.position = None
         self.seconds += pos["seconds"]
-        record = {"epoch": self.epoch, "train_loss": pos["loss"] / self.train.total_weight(),
-                  "val_error": None, "test_error": None, "lr": self.optimizer.lr,
-                  "seconds": round(pos["seconds"], 4)}
+        record = {
+            "epoch": self.epoch,
+            "train_loss": pos["loss"] / self.train.total_weight(),
+            "val_error": None,
+            "test_error": None,
+            "lr": self.optimizer.lr,
+            "seconds": round(pos["seconds"], 4),
+        }
         if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
             self._evaluate(record)
         self.history.add(**record)
         self.log(self._describe(record))
-        if self.epoch % cfg.checkpoint_every == 0 or self.history.stopped_early or self.epoch == cfg.epochs:
+        if (
+            self.epoch % cfg.checkpoint_every == 0
+            or self.history.stopped_early
+            or self.epoch == cfg.epochs
+        ):
             self.save_checkpoint()
-        if self.out_dir is not None:  # (the history of a long run is worth not converting for nothing)
+        if (
+            self.out_dir is not None
+        ):  # (the history of a long run is worth not converting for nothing)
             self._write_json("history.json", self.history.to_dict())
 
     def error(self, split: Split) -> float:
         """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
-        return evaluation.selection_error(self.net, self.preprocessing, self.targets, split.X, split.y,
-                                          split.w)
+        return evaluation.selection_error(
+            self.net, self.preprocessing, self.targets, split.X, split.y, split.w
+        )
 
     def _evaluate(self, record: dict):
         """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``)
@@ -374,17 +452,22 @@ class Trainer:
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
         # An equal error is no worse (the tutorial stops when accuracy *falls*): with min_delta 0
         # the later weights win a tie, so a small set stuck at 0 errors keeps training.
-        if h.best_error is None or (error <= h.best_error if cfg.min_delta == 0
-                                    else error < h.best_error - cfg.min_delta):
+        if h.best_error is None or (
+            error <= h.best_error if cfg.min_delta == 0 else error < h.best_error - cfg.min_delta
+        ):
             h.best_error, h.best_epoch, self.bad_evals = error, self.epoch, 0
             self.best_params = [p.copy() for p in self.net.params()]
             return
         self.bad_evals += 1
         if self.bad_evals >= cfg.patience:
             h.stopped_early = True
-            what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {self._metric_name()}"
-            h.stop_reason = (f"{what} did not improve for {self.bad_evals} "
-                             f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})")
+            what = (
+                "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {self._metric_name()}"
+            )
+            h.stop_reason = (
+                f"{what} did not improve for {self.bad_evals} "
+                f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})"
+            )
 
     def _metric_name(self) -> str:
         return "error" if self.history.metric == "error_rate" else "RMSE"
@@ -395,7 +478,11 @@ class Trainer:
         for key in ("val_error", "test_error"):
             if r[key] is not None:
                 label = name if key == "val_error" else "test"
-                value = f"{100 * r[key]:.2f}%" if self.history.metric == "error_rate" else f"{r[key]:.5g}"
+                value = (
+                    f"{100 * r[key]:.2f}%"
+                    if self.history.metric == "error_rate"
+                    else f"{r[key]:.5g}"
+                )
                 parts.append(f"{label} {self._metric_name()} {value}")
         parts += [f"lr {r['lr']:.4g}", f"{r['seconds']:.2f}s"]
         return "  ".join(parts)
@@ -407,10 +494,17 @@ class Trainer:
             self.net.set_params(self.best_params)
         if not h.stopped_early:
             h.stop_reason = f"ran all {self.config.epochs} epochs"
-        results = {"task": self.config.task, "metric": h.metric, "epochs": self.epoch,
-                   "best_epoch": h.best_epoch, "seconds": round(self.seconds, 3),
-                   "stopped_early": h.stopped_early, "stop_reason": h.stop_reason,
-                   "stepper": h.stepper, "train_samples": len(self.train)}
+        results = {
+            "task": self.config.task,
+            "metric": h.metric,
+            "epochs": self.epoch,
+            "best_epoch": h.best_epoch,
+            "seconds": round(self.seconds, 3),
+            "stopped_early": h.stopped_early,
+            "stop_reason": h.stop_reason,
+            "stepper": h.stepper,
+            "train_samples": len(self.train),
+        }
         for name, split in (("val", self.val), ("test", self.test)):
             if split is not None and len(split):
                 results[f"{name}_error"] = self.error(split)
@@ -427,8 +521,12 @@ class Trainer:
 
     def model(self, extra: dict | None = None) -> Model:
         """The current network as a Model (with the run's preprocessing, targets and settings)."""
-        meta = {"config": self.config.to_dict(), "data": self.data, "trained_with": "bpnn",
-                **(extra or {})}
+        meta = {
+            "config": self.config.to_dict(),
+            "data": self.data,
+            "trained_with": "bpnn",
+            **(extra or {}),
+        }
         return Model(self.net, self.preprocessing, self.targets, meta)
 
     # ---- checkpoints -------------------------------------------------------------------
@@ -449,19 +547,39 @@ class Trainer:
         position = None
         if self.position is not None:
             position = {k: v for k, v in self.position.items() if k not in POSITION_ARRAYS}
-            arrays.update({f"position.{k}": self.position[k] for k in POSITION_ARRAYS
-                           if k in self.position})
-        meta = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "config": self.config.to_dict(), "network": self.net.config(),
-                "preprocessing": self.preprocessing.to_dict(), "targets": self.targets.to_dict(),
-                "epoch": self.epoch, "position": position, "rng": self.rng.bit_generator.state,
-                "history": self.history.to_dict(), "bad_evals": self.bad_evals,
-                "seconds": self.seconds, "optimizer_lr": self.optimizer.lr, "data": self.data}
+            arrays.update(
+                {f"position.{k}": self.position[k] for k in POSITION_ARRAYS if k in self.position}
+            )
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": self.config.to_dict(),
+            "network": self.net.config(),
+            "preprocessing": self.preprocessing.to_dict(),
+            "targets": self.targets.to_dict(),
+            "epoch": self.epoch,
+            "position": position,
+            "rng": self.rng.bit_generator.state,
+            "history": self.history.to_dict(),
+            "bad_evals": self.bad_evals,
+            "seconds": self.seconds,
+            "optimizer_lr": self.optimizer.lr,
+            "data": self.data,
+        }
         save_arrays(self.out_dir / "checkpoint.npz", arrays, meta)
 
     @classmethod
-    def resume(cls, out_dir, train: Split, val: Split | None, test: Split | None, *,
-               changes: dict | None = None, log=None, progress: bool = True) -> "Trainer":
+    def resume(
+        cls,
+        out_dir,
+        train: Split,
+        val: Split | None,
+        test: Split | None,
+        *,
+        changes: dict | None = None,
+        log=None,
+        progress: bool = True,
+    ) -> Trainer:
         """A Trainer in exactly the state its last checkpoint in ``out_dir`` recorded.
 
         ``changes`` may set the settings in ``bpnn.settings.RESUMABLE`` (more epochs, a new
@@ -471,11 +589,15 @@ class Trainer:
         path = Path(out_dir) / "checkpoint.npz"
         arrays, meta = read_checkpoint(path)
         recorded = meta.get("config") if isinstance(meta.get("config"), dict) else {}
-        changes = {k: v for k, v in (changes or {}).items() if v is not None and recorded.get(k) != v}
+        changes = {
+            k: v for k, v in (changes or {}).items() if v is not None and recorded.get(k) != v
+        }
         refused = sorted(set(changes) - set(RESUMABLE))
         if refused:
-            raise BpnnError(f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
-                            f"only {', '.join(RESUMABLE)} can")
+            raise BpnnError(
+                f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
+                f"only {', '.join(RESUMABLE)} can"
+            )
         config = checkpoint_config(meta, path, changes)
         try:
             n_outputs = meta["network"]["sizes"][-1]
@@ -483,8 +605,18 @@ class Trainer:
             targets = Targets.from_dict(meta["targets"], n_outputs, source=str(path))
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"{path}: broken checkpoint metadata ({exc})") from None
-        trainer = cls(config, train, val, test, out_dir, preprocessing=prep, targets=targets,
-                      data=meta.get("data"), log=log, progress=progress)
+        trainer = cls(
+            config,
+            train,
+            val,
+            test,
+            out_dir,
+            preprocessing=prep,
+            targets=targets,
+            data=meta.get("data"),
+            log=log,
+            progress=progress,
+        )
         trainer._restore(arrays, meta, path)
         if changes:
             trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changes})
@@ -494,23 +626,41 @@ class Trainer:
         try:
             net = network_from_arrays(meta["network"], arrays, source=str(path))
             self.net.set_params(net.params())
-            self.optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+            self.optimizer.load_state_dict(
+                {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
+            )
             self.optimizer.lr = meta["optimizer_lr"]
             n_best = sum(1 for k in arrays if k.startswith("best."))
             self.best_params = [arrays[f"best.{i}"] for i in range(n_best)] or None
             self.rng.bit_generator.state = meta["rng"]
             self.history = History.from_dict(meta["history"])
-            self.epoch, self.bad_evals, self.seconds = meta["epoch"], meta["bad_evals"], meta["seconds"]
+            self.epoch, self.bad_evals, self.seconds = (
+                meta["epoch"],
+                meta["bad_evals"],
+                meta["seconds"],
+            )
             if meta["position"] is not None:
-                self.position = {**meta["position"], **{k: arrays[f"position.{k}"] for k in POSITION_ARRAYS
-                                                         if f"position.{k}" in arrays}}
+                self.position = {
+                    **meta["position"],
+                    **{
+                        k: arrays[f"position.{k}"]
+                        for k in POSITION_ARRAYS
+                        if f"position.{k}" in arrays
+                    },
+                }
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise FormatError(f"{path}: broken checkpoint ({type(exc).__name__}: {exc})") from None
         if self.position is not None and len(self.position["order"]) != len(self.train):
-            raise FormatError(f"{path}: the checkpoint was made with {len(self.position['order'])} "
-                              f"training samples, the data now has {len(self.train)}")
+            raise FormatError(
+                f"{path}: the checkpoint was made with {len(self.position['order'])} "
+                f"training samples, the data now has {len(self.train)}"
+            )
         # A run that stopped early and is given more epochs goes on from its current weights.
-        if self.history.stopped_early and self.epoch < self.config.epochs and meta["config"]["epochs"] < self.config.epochs:
+        if (
+            self.history.stopped_early
+            and self.epoch < self.config.epochs
+            and meta["config"]["epochs"] < self.config.epochs
+        ):
             self.history.stopped_early, self.history.stop_reason = False, None
 
 
@@ -518,8 +668,10 @@ def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "l
     """One line, naming the option, when layer sizes do not fit the data's width and outputs."""
     if layers[0] != width or layers[-1] != n_out:
         what = f"{n_out} classes" if task == "classify" else f"{n_out} target value(s)"
-        raise BpnnError(f"{name} {','.join(map(str, layers))} does not fit the data: it has "
-                        f"{width} features and {what}, so {name} must be {width},...,{n_out}")
+        raise BpnnError(
+            f"{name} {','.join(map(str, layers))} does not fit the data: it has "
+            f"{width} features and {what}, so {name} must be {width},...,{n_out}"
+        )
 
 
 def checkpoint_config(meta: dict, path, changes: dict | None = None) -> TrainConfig:

@@ -17,11 +17,11 @@ Full epochs are timed as the best of ``--epochs``; slow workloads are timed on a
 scaled to a full epoch (the table says which).  Ratios compare numbers from this same run: shared
 machines are noisy, so absolute seconds drift.  Not here: accuracy (``bpnn train``).
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-from importlib import metadata
 import os
 import platform
 import subprocess
@@ -30,6 +30,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +62,17 @@ class Result:
 # ---- command line --------------------------------------------------------------------------
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files")
-    p.add_argument("--epochs", type=int, default=2,
-                   help="full epochs timed per fast workload; the best counts (default 2)")
-    p.add_argument("--quick", action="store_true",
-                   help="small subsets and a small matrix product: a smoke test in seconds")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=2,
+        help="full epochs timed per fast workload; the best counts (default 2)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small subsets and a small matrix product: a smoke test in seconds",
+    )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
@@ -72,10 +80,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bench", help="time training against PyTorch and the tutorial's code",
-                       description="Time per-sample and mini-batch training of a 784-300-10 net "
-                       "on MNIST next to PyTorch, a tutorial-style loop and the machine's "
-                       "matrix-product rate; print a table and ratios.")
+    p = sub.add_parser(
+        "bench",
+        help="time training against PyTorch and the tutorial's code",
+        description="Time per-sample and mini-batch training of a 784-300-10 net "
+        "on MNIST next to PyTorch, a tutorial-style loop and the machine's "
+        "matrix-product rate; print a table and ratios.",
+    )
     _add_arguments(p)
     p.set_defaults(func=run)
 
@@ -90,9 +101,14 @@ def main(argv: list[str] | None = None) -> int:
 def run(args) -> int:
     if args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
-    report = benchmark(args.data, epochs=args.epochs, quick=args.quick,
-                       torch=not args.no_torch, memory=not args.no_memory,
-                       log=(lambda line: print(line, file=sys.stderr)))
+    report = benchmark(
+        args.data,
+        epochs=args.epochs,
+        quick=args.quick,
+        torch=not args.no_torch,
+        memory=not args.no_memory,
+        log=(lambda line: print(line, file=sys.stderr)),
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report) if args.json else format_table(report))
@@ -100,15 +116,22 @@ def run(args) -> int:
 
 
 # ---- the run -------------------------------------------------------------------------------
-def benchmark(data_dir=None, *, epochs: int = 2, quick: bool = False, torch: bool = True,
-              memory: bool = True, log=print) -> dict:
+def benchmark(
+    data_dir=None,
+    *,
+    epochs: int = 2,
+    quick: bool = False,
+    torch: bool = True,
+    memory: bool = True,
+    log=print,
+) -> dict:
     """Every measurement of one run, as JSON-able data."""
     from ..data import find_mnist, load_mnist
 
     folder = find_mnist(data_dir)
     images, labels = load_mnist(folder, "train")
     n = len(images)
-    sub = (lambda k: min(n, k // 10 if quick else k))
+    sub = lambda k: min(n, k // 10 if quick else k)
     flops = epoch_flops(SIZES, n)
     load_before = os.getloadavg()
     log(f"bench: {n} training images from {folder}; matrix product rate ...")
@@ -123,10 +146,28 @@ def benchmark(data_dir=None, *, epochs: int = 2, quick: bool = False, torch: boo
     e = 1 if quick else epochs
     add(time_bpnn("bpnn per-sample SGD", images, labels, sub(60000), e, tutorial=True))
     add(time_bpnn("bpnn mini-batch", images, labels, sub(60000), e, tutorial=False))
-    add(time_bpnn("bpnn reference NumPy per-sample", images, labels, sub(3000), 1, tutorial=True,
-                  reference=True))
-    add(time_bpnn("bpnn reference NumPy mini-batch", images, labels, sub(60000), 1,
-                  tutorial=False, reference=True))
+    add(
+        time_bpnn(
+            "bpnn reference NumPy per-sample",
+            images,
+            labels,
+            sub(3000),
+            1,
+            tutorial=True,
+            reference=True,
+        )
+    )
+    add(
+        time_bpnn(
+            "bpnn reference NumPy mini-batch",
+            images,
+            labels,
+            sub(60000),
+            1,
+            tutorial=False,
+            reference=True,
+        )
+    )
     add(time_tutorial_loop(images, labels, sub(1000)))
     if torch and _importable("torch"):
         add(time_torch(images, labels, sub(60000), e, per_sample=False))
@@ -140,8 +181,14 @@ def benchmark(data_dir=None, *, epochs: int = 2, quick: bool = False, torch: boo
         "network": {"sizes": list(SIZES), "dtype": "float32"},
         "flops_per_epoch": flops,
         "matmul_gflops": peak,
-        "results": [{**asdict(r), "extrapolated": r.extrapolated,
-                     "percent_of_matmul": 100 * r.gflops / peak} for r in results],
+        "results": [
+            {
+                **asdict(r),
+                "extrapolated": r.extrapolated,
+                "percent_of_matmul": 100 * r.gflops / peak,
+            }
+            for r in results
+        ],
         "ratios": ratios(results),
     }
     if memory:
@@ -178,10 +225,14 @@ def ratios(results: list[Result]) -> dict:
         "mini-batch / torch mini-batch": ("bpnn mini-batch", "PyTorch mini-batch"),
         "per-sample / torch per-sample": ("bpnn per-sample SGD", "PyTorch per-sample"),
         "per-sample / tutorial-style loop": ("bpnn per-sample SGD", "tutorial-style NumPy loop"),
-        "per-sample / reference NumPy per-sample": ("bpnn per-sample SGD",
-                                                    "bpnn reference NumPy per-sample"),
-        "mini-batch / reference NumPy mini-batch": ("bpnn mini-batch",
-                                                    "bpnn reference NumPy mini-batch"),
+        "per-sample / reference NumPy per-sample": (
+            "bpnn per-sample SGD",
+            "bpnn reference NumPy per-sample",
+        ),
+        "mini-batch / reference NumPy mini-batch": (
+            "bpnn mini-batch",
+            "bpnn reference NumPy mini-batch",
+        ),
         "mini-batch / scikit-learn": ("bpnn mini-batch", "scikit-learn MLPClassifier"),
     }
     return {k: t[a] / t[b] for k, (a, b) in pairs.items() if a in t and b in t}
@@ -191,7 +242,7 @@ def ratios(results: list[Result]) -> dict:
 def _epoch_time(step, order: np.ndarray, n_timed: int) -> float:
     start = time.perf_counter()
     for s in range(0, n_timed, CHUNK):
-        step(order[s:min(s + CHUNK, n_timed)])
+        step(order[s : min(s + CHUNK, n_timed)])
     return time.perf_counter() - start
 
 
@@ -201,8 +252,9 @@ def time_bpnn(name, images, labels, n_timed, epochs, *, tutorial, reference=Fals
         net = Network(SIZES, dtype=np.float32, seed=0)
         opt, batch = SGD(0.3), 1
     else:
-        net = Network(SIZES, activation="relu", loss="cross_entropy", init="he",
-                      dtype=np.float32, seed=0)
+        net = Network(
+            SIZES, activation="relu", loss="cross_entropy", init="he", dtype=np.float32, seed=0
+        )
         opt, batch = make_optimizer("momentum", 0.1), 128
     rng = np.random.default_rng(0)
     step = make_stepper(net, opt, images, labels, batch, rng, scale=1 / 255, reference=reference)
@@ -231,8 +283,13 @@ def time_tutorial_loop(images, labels, n_timed) -> Result:
         for layer in layers:
             layer.update(0.3)
     seconds = time.perf_counter() - start
-    return Result("tutorial-style NumPy loop", seconds * len(images) / n_timed, n_timed,
-                  len(images), "float64 column vectors")
+    return Result(
+        "tutorial-style NumPy loop",
+        seconds * len(images) / n_timed,
+        n_timed,
+        len(images),
+        "float64 column vectors",
+    )
 
 
 class TutorialLayer:
@@ -264,23 +321,28 @@ def time_torch(images, labels, n_timed, epochs, *, per_sample) -> Result:
     X = torch.from_numpy(images.astype(np.float32) / np.float32(255))
     y = torch.from_numpy(labels.astype(np.int64))
     if per_sample:
-        model = torch.nn.Sequential(torch.nn.Linear(784, 300), torch.nn.Sigmoid(),
-                                    torch.nn.Linear(300, 10), torch.nn.Sigmoid())
+        model = torch.nn.Sequential(
+            torch.nn.Linear(784, 300),
+            torch.nn.Sigmoid(),
+            torch.nn.Linear(300, 10),
+            torch.nn.Sigmoid(),
+        )
         T = torch.full((len(labels), 10), 0.1)
         T[torch.arange(len(labels)), y] = 0.9
         opt, batch = torch.optim.SGD(model.parameters(), lr=0.3), 1
-        loss_fn = (lambda out, idx: 0.5 * ((out - T[idx]) ** 2).sum())
+        loss_fn = lambda out, idx: 0.5 * ((out - T[idx]) ** 2).sum()
     else:
-        model = torch.nn.Sequential(torch.nn.Linear(784, 300), torch.nn.ReLU(),
-                                    torch.nn.Linear(300, 10))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(784, 300), torch.nn.ReLU(), torch.nn.Linear(300, 10)
+        )
         ce = torch.nn.CrossEntropyLoss()
         opt, batch = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 128
-        loss_fn = (lambda out, idx: ce(out, y[idx]))
+        loss_fn = lambda out, idx: ce(out, y[idx])
 
     def epoch(order, n):
         start = time.perf_counter()
         for s in range(0, n, batch):
-            idx = order[s:min(s + batch, n)]
+            idx = order[s : min(s + batch, n)]
             opt.zero_grad(set_to_none=True)
             loss_fn(model(X[idx]), idx).backward()
             opt.step()
@@ -289,8 +351,13 @@ def time_torch(images, labels, n_timed, epochs, *, per_sample) -> Result:
     epoch(torch.randperm(len(labels)), min(50 * batch, n_timed))  # warm-up
     best = min(epoch(torch.randperm(len(labels)), n_timed) for _ in range(epochs))
     name = "PyTorch per-sample" if per_sample else "PyTorch mini-batch"
-    return Result(name, best * len(images) / n_timed, n_timed, len(images),
-                  f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    return Result(
+        name,
+        best * len(images) / n_timed,
+        n_timed,
+        len(images),
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+    )
 
 
 def time_sklearn(images, labels, n_timed) -> Result:
@@ -300,15 +367,27 @@ def time_sklearn(images, labels, n_timed) -> Result:
     from sklearn.neural_network import MLPClassifier
 
     X = images[:n_timed].astype(np.float32) / np.float32(255)
-    clf = MLPClassifier(hidden_layer_sizes=(300,), batch_size=128, max_iter=1, solver="sgd",
-                        learning_rate_init=0.1, momentum=0.9, random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(300,),
+        batch_size=128,
+        max_iter=1,
+        solver="sgd",
+        learning_rate_init=0.1,
+        momentum=0.9,
+        random_state=0,
+    )
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, labels[:n_timed])
     seconds = time.perf_counter() - start
-    return Result("scikit-learn MLPClassifier", seconds * len(images) / n_timed, n_timed,
-                  len(images), f"scikit-learn {sklearn.__version__}")
+    return Result(
+        "scikit-learn MLPClassifier",
+        seconds * len(images) / n_timed,
+        n_timed,
+        len(images),
+        f"scikit-learn {sklearn.__version__}",
+    )
 
 
 # ---- the machine ---------------------------------------------------------------------------
@@ -324,15 +403,17 @@ def matmul_gflops(n: int = 2048, seconds: float = 1.0) -> float:
         np.matmul(A, B, out=C)
         took = time.perf_counter() - start
         best, spent = min(best, took), spent + took
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 # The child reports its own peak: a forked child's ru_maxrss counts its parent's pages too.
-_REPORT_PEAK = ("import sys\nfrom bpnn.cli import main\nrc = main(sys.argv[1:])\n"
-                "for line in open('/proc/self/status'):\n"
-                "    if line.startswith('VmHWM:'):\n"
-                "        sys.stderr.write('\\nVmHWM ' + line.split()[1] + '\\n')\n"
-                "sys.exit(rc)\n")
+_REPORT_PEAK = (
+    "import sys\nfrom bpnn.cli import main\nrc = main(sys.argv[1:])\n"
+    "for line in open('/proc/self/status'):\n"
+    "    if line.startswith('VmHWM:'):\n"
+    "        sys.stderr.write('\\nVmHWM ' + line.split()[1] + '\\n')\n"
+    "sys.exit(rc)\n"
+)
 
 
 def peak_rss_mb(preset: str, folder, quick: bool) -> float | None:
@@ -340,8 +421,22 @@ def peak_rss_mb(preset: str, folder, quick: bool) -> float | None:
     if not Path("/proc/self/status").exists():
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-c", _REPORT_PEAK, "train", "--preset", preset, "--epochs", "1",
-               "--data", str(folder), "--out", str(Path(tmp) / "run"), "--no-report", "--json"]
+        cmd = [
+            sys.executable,
+            "-c",
+            _REPORT_PEAK,
+            "train",
+            "--preset",
+            preset,
+            "--epochs",
+            "1",
+            "--data",
+            str(folder),
+            "--out",
+            str(Path(tmp) / "run"),
+            "--no-report",
+            "--json",
+        ]
         if quick:
             cmd += ["--limit", "1000", "--val-size", "100"]
         child = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -353,10 +448,17 @@ def peak_rss_mb(preset: str, folder, quick: bool) -> float | None:
 
 def machine() -> dict:
     """What the numbers depend on: CPU, cores, library versions, BLAS threads and settings."""
-    info = {"cpu": _cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__,
-            "env": {k: v for k, v in os.environ.items()
-                    if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    info = {
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "env": {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        },
+    }
     for name in ("numba", "torch", "scikit-learn"):  # versions without importing them
         try:
             info[name] = metadata.version(name)
@@ -383,8 +485,11 @@ def _openblas() -> dict | None:
                 core = getattr(lib, f"{prefix}get_corename{suffix}", None)
                 if threads and core:
                     core.restype = ctypes.c_char_p
-                    return {"library": Path(path).name, "threads": threads(),
-                            "kernel": core().decode()}
+                    return {
+                        "library": Path(path).name,
+                        "threads": threads(),
+                        "kernel": core().decode(),
+                    }
     return None
 
 
@@ -410,23 +515,28 @@ def _importable(name: str) -> bool:
 def format_table(report: dict) -> str:
     m = report["machine"]
     blas = m.get("blas") or {}
-    lines = [f"{m['cpu']}, {m['cores']} cores; numpy {m['numpy']}"
-             + (f" (OpenBLAS {blas['kernel']} kernel, {blas['threads']} threads)" if blas else "")
-             + (f", numba {m['numba']}" if "numba" in m else "")
-             + (f", torch {m['torch']}" if "torch" in m else "")
-             + "; " + (", ".join(f"{k}={v}" for k, v in m["env"].items()) or "no OPENBLAS_* set"),
-             f"load average at start {report['load_average']['start'][0]:.2f}, "
-             f"end {report['load_average']['end'][0]:.2f} (other work on the machine slows "
-             f"every number)",
-             f"{report['data']['training_images']} training images, 784-300-10 float32; "
-             f"{report['flops_per_epoch'] / 1e9:.1f} GFLOP per epoch; "
-             f"matrix product {report['matmul_gflops']:.0f} GFLOP/s", "",
-             f"{'workload':36s} {'s/epoch':>9s} {'GFLOP/s':>8s} {'% peak':>7s}  measured on"]
+    lines = [
+        f"{m['cpu']}, {m['cores']} cores; numpy {m['numpy']}"
+        + (f" (OpenBLAS {blas['kernel']} kernel, {blas['threads']} threads)" if blas else "")
+        + (f", numba {m['numba']}" if "numba" in m else "")
+        + (f", torch {m['torch']}" if "torch" in m else "")
+        + "; "
+        + (", ".join(f"{k}={v}" for k, v in m["env"].items()) or "no OPENBLAS_* set"),
+        f"load average at start {report['load_average']['start'][0]:.2f}, "
+        f"end {report['load_average']['end'][0]:.2f} (other work on the machine slows "
+        f"every number)",
+        f"{report['data']['training_images']} training images, 784-300-10 float32; "
+        f"{report['flops_per_epoch'] / 1e9:.1f} GFLOP per epoch; "
+        f"matrix product {report['matmul_gflops']:.0f} GFLOP/s",
+        "",
+        f"{'workload':36s} {'s/epoch':>9s} {'GFLOP/s':>8s} {'% peak':>7s}  measured on",
+    ]
     for r in report["results"]:
-        how = (f"{r['samples_timed']} samples, scaled" if r["extrapolated"]
-               else "full epoch")
-        lines.append(f"{r['name']:36s} {r['seconds_per_epoch']:9.3f} {r['gflops']:8.1f} "
-                     f"{r['percent_of_matmul']:6.1f}%  {how} [{r['path']}]")
+        how = f"{r['samples_timed']} samples, scaled" if r["extrapolated"] else "full epoch"
+        lines.append(
+            f"{r['name']:36s} {r['seconds_per_epoch']:9.3f} {r['gflops']:8.1f} "
+            f"{r['percent_of_matmul']:6.1f}%  {how} [{r['path']}]"
+        )
     lines += ["", "ratios (seconds per epoch, this run):"]
     lines += [f"  {k:42s} {v:8.3f}" for k, v in report["ratios"].items()]
     if "peak_rss_mb" in report:
@@ -435,6 +545,11 @@ def format_table(report: dict) -> str:
             text = "failed" if mb is None else f"{mb:.0f} MB"
             lines.append(f"peak RSS, one-epoch `bpnn train --preset {preset}`: {text}")
     if report.get("targets"):
-        lines += ["", "targets: " + "; ".join(f"{k}: {'met' if ok else 'NOT met'}"
-                                             for k, ok in report["targets"].items())]
+        lines += [
+            "",
+            "targets: "
+            + "; ".join(
+                f"{k}: {'met' if ok else 'NOT met'}" for k, ok in report["targets"].items()
+            ),
+        ]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ with ``SGD`` at batch size 1) and by the object engine (``bpnn.neurons``); the t
 same weights up to rounding.  ``--json`` prints one JSON object with each problem's correct
 counts per engine, final losses and the largest weight difference between the engines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,17 @@ class ToyProblem:
         return int(np.sum(Y.argmax(axis=1) == self.T.argmax(axis=1)))
 
 
-XOR = ToyProblem("xor", np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64),
-                 np.array([[0.1], [0.9], [0.9], [0.1]]), hidden=4, rate=1.0, epochs=1500)
-ENCODER = ToyProblem("encoder-8-3-8", np.eye(8), np.where(np.eye(8) > 0, 0.9, 0.1),
-                     hidden=3, rate=2.0, epochs=1000)
+XOR = ToyProblem(
+    "xor",
+    np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64),
+    np.array([[0.1], [0.9], [0.9], [0.1]]),
+    hidden=4,
+    rate=1.0,
+    epochs=1500,
+)
+ENCODER = ToyProblem(
+    "encoder-8-3-8", np.eye(8), np.where(np.eye(8) > 0, 0.9, 0.1), hidden=3, rate=2.0, epochs=1000
+)
 PROBLEMS = (XOR, ENCODER)
 
 
@@ -67,28 +75,40 @@ def train_vectorised(problem: ToyProblem, seed: int) -> Network:
 
 def train_objects(problem: ToyProblem, seed: int) -> ObjectNetwork:
     """The same with the object engine, from the same initial weights."""
-    onet = ObjectNetwork(problem.sizes, activation="sigmoid", loss="squared", init="xavier",
-                         seed=seed)
+    onet = ObjectNetwork(
+        problem.sizes, activation="sigmoid", loss="squared", init="xavier", seed=seed
+    )
     onet.train(problem.X, problem.T, problem.rate, problem.epochs)
     return onet
 
 
 def solve(problem: ToyProblem, seed: int = 0) -> dict:
     """Train both engines on one problem; their results as JSON-able data."""
-    out = {"problem": problem.name, "sizes": problem.sizes, "samples": len(problem.X),
-           "rate": problem.rate, "epochs": problem.epochs}
+    out = {
+        "problem": problem.name,
+        "sizes": problem.sizes,
+        "samples": len(problem.X),
+        "rate": problem.rate,
+        "epochs": problem.epochs,
+    }
     start = time.perf_counter()
     net = train_vectorised(problem, seed)
     Y = net.predict(problem.X)
-    out["vectorised"] = {"correct": problem.correct(Y), "loss": net.loss_value(problem.X, problem.T),
-                         "seconds": time.perf_counter() - start}
+    out["vectorised"] = {
+        "correct": problem.correct(Y),
+        "loss": net.loss_value(problem.X, problem.T),
+        "seconds": time.perf_counter() - start,
+    }
     start = time.perf_counter()
     onet = train_objects(problem, seed)
-    out["object"] = {"correct": problem.correct(onet.predict(problem.X)),
-                     "loss": onet.loss(problem.X, problem.T),
-                     "seconds": time.perf_counter() - start}
-    out["max_weight_difference"] = max(float(np.abs(a - b).max())
-                                       for a, b in zip(net.params(), onet.params()))
+    out["object"] = {
+        "correct": problem.correct(onet.predict(problem.X)),
+        "loss": onet.loss(problem.X, problem.T),
+        "seconds": time.perf_counter() - start,
+    }
+    out["max_weight_difference"] = max(
+        float(np.abs(a - b).max()) for a, b in zip(net.params(), onet.params())
+    )
     if problem is ENCODER:  # the 3-bit code the hidden layer invented, one row per pattern
         hidden = net.forward(net.check_input(problem.X)).outputs[0]
         out["hidden_code"] = (hidden > 0.5).astype(int).tolist()
@@ -96,10 +116,13 @@ def solve(problem: ToyProblem, seed: int = 0) -> dict:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="learn XOR and the 8-3-8 encoder with both engines",
-                              description="Learn XOR and the 8-3-8 encoder one sample at a time "
-                                          "with the vectorised and the object engine, from the "
-                                          "same initial weights.")
+    p = subparsers.add_parser(
+        "demo",
+        help="learn XOR and the 8-3-8 encoder with both engines",
+        description="Learn XOR and the 8-3-8 encoder one sample at a time "
+        "with the vectorised and the object engine, from the "
+        "same initial weights.",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
     p.set_defaults(func=run)
@@ -112,12 +135,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for r in results:
         n = r["samples"]
-        print(f"{r['problem']}: {'-'.join(map(str, r['sizes']))} sigmoid network, squared error, "
-              f"one sample at a time, rate {r['rate']}, {r['epochs']} epochs")
+        print(
+            f"{r['problem']}: {'-'.join(map(str, r['sizes']))} sigmoid network, squared error, "
+            f"one sample at a time, rate {r['rate']}, {r['epochs']} epochs"
+        )
         for engine in ("vectorised", "object"):
             e = r[engine]
-            print(f"  {engine + ' engine':<18} {e['correct']}/{n} correct, loss {e['loss']:.2e}, "
-                  f"{e['seconds']:.2f} s")
+            print(
+                f"  {engine + ' engine':<18} {e['correct']}/{n} correct, loss {e['loss']:.2e}, "
+                f"{e['seconds']:.2f} s"
+            )
         print(f"  the engines' weights differ by at most {r['max_weight_difference']:.1e}")
         if "hidden_code" in r:
             codes = " ".join("".join(map(str, row)) for row in r["hidden_code"])

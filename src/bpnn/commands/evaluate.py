@@ -5,6 +5,7 @@ labels.  Regression: RMSE, MAE and R^2 per target.  The data is ``--data SOURCE`
 the model was trained on; the test set is the source's own, else the same seeded held-out part
 the training run used.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,25 @@ from ..model import Model
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="measure a model's error on a data set",
-                       description="Scores of a model (a model file or a run folder) on the test or "
-                       "training set of a data source: error rate, accuracy and the confusion matrix "
-                       "for classes; RMSE, MAE and R^2 for regression.")
-    p.add_argument("model", metavar="MODEL", help="a model file written by bpnn train (or its run folder)")
-    p.add_argument("--data", metavar="SOURCE", help="the data (default: what the model was trained on)")
-    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the model's)")
-    p.add_argument("--split", choices=["test", "train"], default="test", help="which set (default: test)")
+    p = sub.add_parser(
+        "evaluate",
+        help="measure a model's error on a data set",
+        description="Scores of a model (a model file or a run folder) on the test or "
+        "training set of a data source: error rate, accuracy and the confusion matrix "
+        "for classes; RMSE, MAE and R^2 for regression.",
+    )
+    p.add_argument(
+        "model", metavar="MODEL", help="a model file written by bpnn train (or its run folder)"
+    )
+    p.add_argument(
+        "--data", metavar="SOURCE", help="the data (default: what the model was trained on)"
+    )
+    p.add_argument(
+        "--target", metavar="COLUMN", help="CSV: the target column (default: the model's)"
+    )
+    p.add_argument(
+        "--split", choices=["test", "train"], default="test", help="which set (default: test)"
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
@@ -35,21 +47,34 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
     info = model.meta.get("data") if isinstance(model.meta.get("data"), dict) else {}
     source = source or info.get("source")
     if source in (None, "arrays"):
-        raise BpnnError("the model does not record a data source it can be evaluated on: give --data SOURCE")
+        raise BpnnError(
+            "the model does not record a data source it can be evaluated on: give --data SOURCE"
+        )
     same = source == info.get("source")
-    data = load_source(source, target=target or info.get("target"), test=info.get("test") if same else None)
+    data = load_source(
+        source, target=target or info.get("target"), test=info.get("test") if same else None
+    )
     if data.X_train.shape[1] != model.net.n_inputs:
-        raise BpnnError(f"the model takes {model.net.n_inputs} inputs but {data.source} has "
-                        f"{data.X_train.shape[1]} features")
+        raise BpnnError(
+            f"the model takes {model.net.n_inputs} inputs but {data.source} has "
+            f"{data.X_train.shape[1]} features"
+        )
     if data.X_test is not None:  # the source's own test set
-        return (data.X_test, data.y_test, data.source) if split == "test" else (data.X_train, data.y_train, data.source)
+        return (
+            (data.X_test, data.y_test, data.source)
+            if split == "test"
+            else (data.X_train, data.y_train, data.source)
+        )
     # The run held out part of the data as its test set: take exactly the same parts again.
     try:
         config = TrainConfig.from_dict(model.meta["config"])
     except (KeyError, TypeError, ValueError):
-        raise BpnnError(f"{data.source} has no test set and the model does not record how it split "
-                        f"the data") from None
-    run = prepare(data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None)
+        raise BpnnError(
+            f"{data.source} has no test set and the model does not record how it split the data"
+        ) from None
+    run = prepare(
+        data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None
+    )
     part = run.test if split == "test" else run.train
     if part is None:
         raise BpnnError(f"{data.source} has no {split} set")
@@ -59,7 +84,12 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
 def run(args) -> int:
     model = Model.load(args.model)
     X, y, source = evaluation_data(model, args.data, args.target, args.split)
-    result = {"model": str(args.model), "data": str(source), "split": args.split, **model.score(X, y)}
+    result = {
+        "model": str(args.model),
+        "data": str(source),
+        "split": args.split,
+        **model.score(X, y),
+    }
     if args.json:
         print(json.dumps(result))
         return 0
@@ -78,10 +108,14 @@ def describe(result: dict) -> list[str]:
         return lines
     labels = [str(c) for c in result["classes"]]
     width = max(6, *(len(c) + 1 for c in labels))
-    lines = [f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong), "
-             f"accuracy {100 * result['accuracy']:.2f}%",
-             "confusion matrix (rows: true class, columns: predicted)",
-             " " * width + "".join(f"{c:>{width}}" for c in labels) + "   error"]
+    lines = [
+        f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong), "
+        f"accuracy {100 * result['accuracy']:.2f}%",
+        "confusion matrix (rows: true class, columns: predicted)",
+        " " * width + "".join(f"{c:>{width}}" for c in labels) + "   error",
+    ]
     for c, row, err in zip(labels, result["confusion_matrix"], result["per_class_error"]):
-        lines.append(f"{c:>{width}}" + "".join(f"{v:>{width}d}" for v in row) + f"  {100 * err:5.2f}%")
+        lines.append(
+            f"{c:>{width}}" + "".join(f"{v:>{width}d}" for v in row) + f"  {100 * err:5.2f}%"
+        )
     return lines

@@ -4,22 +4,29 @@ The graph takes the raw input bpnn takes (uint8 pixels for image models, raw fea
 otherwise), applies the model's preprocessing, and outputs the probabilities and the label (or
 the values).  Needs the onnx package (``pip install 'bpnn[onnx]'``).
 """
+
 from __future__ import annotations
 
 import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a model as an ONNX graph",
-                       description="Write the model as a standard ONNX graph (opset 17): its "
-                       "preprocessing, Gemm layers and activations inside, outputs 'probabilities' "
-                       "and 'label' for classifiers, 'values' for regressors; metadata holds the "
-                       "architecture, classes and training results.")
+    p = sub.add_parser(
+        "export",
+        help="export a model as an ONNX graph",
+        description="Write the model as a standard ONNX graph (opset 17): its "
+        "preprocessing, Gemm layers and activations inside, outputs 'probabilities' "
+        "and 'label' for classifiers, 'values' for regressors; metadata holds the "
+        "architecture, classes and training results.",
+    )
     p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
     p.add_argument("--out", metavar="FILE", required=True, help="the .onnx file to write")
-    p.add_argument("--input-type", choices=("uint8", "float32", "float64"),
-                   help="element type of the graph's input (default: uint8 for image models, "
-                   "else the network's float type)")
+    p.add_argument(
+        "--input-type",
+        choices=("uint8", "float32", "float64"),
+        help="element type of the graph's input (default: uint8 for image models, "
+        "else the network's float type)",
+    )
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=run)
 
@@ -31,11 +38,17 @@ def run(args) -> int:
     proto = to_onnx(Model.load(args.model), input_type=args.input_type)
     with open(args.out, "wb") as f:
         f.write(proto.SerializeToString())
-    info = {"out": args.out, "opset": OPSET, "inputs": [i.name for i in proto.graph.input],
-            "outputs": [o.name for o in proto.graph.output]}
+    info = {
+        "out": args.out,
+        "opset": OPSET,
+        "inputs": [i.name for i in proto.graph.input],
+        "outputs": [o.name for o in proto.graph.output],
+    }
     if args.json:
         print(json.dumps(info))
     else:
-        print(f"wrote {args.out} (ONNX opset {OPSET}; input {info['inputs'][0]}, outputs "
-              f"{', '.join(info['outputs'])})")
+        print(
+            f"wrote {args.out} (ONNX opset {OPSET}; input {info['inputs'][0]}, outputs "
+            f"{', '.join(info['outputs'])})"
+        )
     return 0

@@ -17,6 +17,7 @@ Output: a table, or with ``--json`` one JSON object
 "passed", "checked", "worst"}, ...]}``.  Exit status 1 if any case's maximum relative error
 exceeds the threshold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,14 @@ from ..network import Network
 from ..neurons import Network as ObjectNetwork
 
 HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
-OUTPUTS = (("sigmoid", "squared"), ("tanh", "squared"), ("identity", "squared"),
-           ("softmax", "squared"), ("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"))
+OUTPUTS = (
+    ("sigmoid", "squared"),
+    ("tanh", "squared"),
+    ("identity", "squared"),
+    ("softmax", "squared"),
+    ("softmax", "cross_entropy"),
+    ("sigmoid", "binary_cross_entropy"),
+)
 NETS = ((4, 5, 3), (4, 6, 5, 3))
 DROPOUT = 0.25
 N_SAMPLES = 3
@@ -40,16 +47,26 @@ DROPOUT_SEED = 1234
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "gradcheck", help="check both engines' gradients against formula 6 (central differences)",
+        "gradcheck",
+        help="check both engines' gradients against formula 6 (central differences)",
         description="Check both engines' gradients against central differences (the tutorial's "
-                    "formula 6) for every hidden activation x (output, loss) on small random "
-                    "float64 networks; exit status 1 if any case exceeds the threshold.")
+        "formula 6) for every hidden activation x (output, loss) on small random "
+        "float64 networks; exit status 1 if any case exceeds the threshold.",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--eps", type=float, default=1e-5,
-                   help="central-difference step (default 1e-5; the tutorial's 1e-4 leaves "
-                        "truncation errors near 1e-6)")
-    p.add_argument("--threshold", type=float, default=1e-6,
-                   help="largest acceptable relative error per case (default 1e-6)")
+    p.add_argument(
+        "--eps",
+        type=float,
+        default=1e-5,
+        help="central-difference step (default 1e-5; the tutorial's 1e-4 leaves "
+        "truncation errors near 1e-6)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=1e-6,
+        help="largest acceptable relative error per case (default 1e-6)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random networks and samples")
     p.set_defaults(func=run)
 
@@ -69,18 +86,30 @@ def kink_margin(net: Network, X: np.ndarray, dropout_seed: int | None) -> float:
     """The smallest |pre-activation| of any ReLU-like hidden unit (inf when there is none)."""
     rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
     cache = net.forward(net.check_input(X), rng)
-    margins = [np.abs(layer.linear(A)).min() for layer, A in zip(net.layers[:-1], cache.inputs)
-               if layer.activation.name in ("relu", "leaky_relu")]
+    margins = [
+        np.abs(layer.linear(A)).min()
+        for layer, A in zip(net.layers[:-1], cache.inputs)
+        if layer.activation.name in ("relu", "leaky_relu")
+    ]
     return float(min(margins, default=np.inf))
 
 
-def make_case(sizes, hidden: str, output: str, loss: str, dropout: float, eps: float,
-              rng: np.random.Generator):
+def make_case(
+    sizes, hidden: str, output: str, loss: str, dropout: float, eps: float, rng: np.random.Generator
+):
     """A float64 network (random biases too) and samples X, T, drawn away from ReLU kinks."""
     seed = DROPOUT_SEED if dropout else None
     for _ in range(1000):
-        net = Network(sizes, activation=hidden, output=output, loss=loss, init="xavier",
-                      dtype=np.float64, seed=rng, dropout=dropout)
+        net = Network(
+            sizes,
+            activation=hidden,
+            output=output,
+            loss=loss,
+            init="xavier",
+            dtype=np.float64,
+            seed=rng,
+            dropout=dropout,
+        )
         for layer in net.layers:
             layer.b[:] = rng.uniform(-0.5, 0.5, layer.b.shape)
         X = rng.uniform(-1.0, 1.0, (N_SAMPLES, sizes[0]))
@@ -96,34 +125,60 @@ def run_cases(eps: float, threshold: float, seed: int) -> list[dict]:
     for sizes, hidden, (output, loss) in itertools.product(NETS, HIDDEN, OUTPUTS):
         base = {"sizes": list(sizes), "hidden": hidden, "output": output, "loss": loss}
         net, X, T = make_case(sizes, hidden, output, loss, 0.0, eps, rng)
-        reports = [("vectorised", 0.0, check_network(net, X, T, eps, threshold=threshold)),
-                   ("object", 0.0, check_object_network(ObjectNetwork.from_vectorised(net), X, T,
-                                                         eps, threshold=threshold))]
+        reports = [
+            ("vectorised", 0.0, check_network(net, X, T, eps, threshold=threshold)),
+            (
+                "object",
+                0.0,
+                check_object_network(
+                    ObjectNetwork.from_vectorised(net), X, T, eps, threshold=threshold
+                ),
+            ),
+        ]
         net, X, T = make_case(sizes, hidden, output, loss, DROPOUT, eps, rng)
-        reports.append(("vectorised", DROPOUT, check_network(
-            net, X, T, eps, dropout_seed=DROPOUT_SEED, threshold=threshold)))
+        reports.append(
+            (
+                "vectorised",
+                DROPOUT,
+                check_network(net, X, T, eps, dropout_seed=DROPOUT_SEED, threshold=threshold),
+            )
+        )
         for engine, dropout, report in reports:
-            records.append({"engine": engine, **base, "dropout": dropout,
-                            "max_rel_error": report.max_rel_error, "passed": report.passed,
-                            "checked": len(report.checks), "worst": report.worst.name})
+            records.append(
+                {
+                    "engine": engine,
+                    **base,
+                    "dropout": dropout,
+                    "max_rel_error": report.max_rel_error,
+                    "passed": report.passed,
+                    "checked": len(report.checks),
+                    "worst": report.worst.name,
+                }
+            )
     return records
 
 
 def print_table(records: list[dict], threshold: float) -> None:
-    header = f"{'engine':<10} {'net':<10} {'hidden':<10} {'output':<8} {'loss':<13} " \
-             f"{'dropout':>7} {'params':>6} {'max rel error':>13}"
+    header = (
+        f"{'engine':<10} {'net':<10} {'hidden':<10} {'output':<8} {'loss':<13} "
+        f"{'dropout':>7} {'params':>6} {'max rel error':>13}"
+    )
     print(header)
     print("-" * len(header))
     for r in records:
         net = "-".join(str(s) for s in r["sizes"])
         flag = "" if r["passed"] else "  FAIL"
-        print(f"{r['engine']:<10} {net:<10} {r['hidden']:<10} {r['output']:<8} {r['loss']:<13} "
-              f"{r['dropout']:>7.2f} {r['checked']:>6} {r['max_rel_error']:>13.2e}{flag}")
+        print(
+            f"{r['engine']:<10} {net:<10} {r['hidden']:<10} {r['output']:<8} {r['loss']:<13} "
+            f"{r['dropout']:>7.2f} {r['checked']:>6} {r['max_rel_error']:>13.2e}{flag}"
+        )
     failed = sum(not r["passed"] for r in records)
     worst = max(r["max_rel_error"] for r in records)
     verdict = "all passed" if not failed else f"{failed} FAILED"
-    print(f"{len(records)} cases, largest relative error {worst:.2e} "
-          f"(threshold {threshold:g}): {verdict}")
+    print(
+        f"{len(records)} cases, largest relative error {worst:.2e} "
+        f"(threshold {threshold:g}): {verdict}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,10 +189,19 @@ def run(args: argparse.Namespace) -> int:
     records = run_cases(args.eps, args.threshold, args.seed)
     passed = all(r["passed"] for r in records)
     if args.json:
-        print(json.dumps({"passed": passed,
-                          "max_rel_error": max(r["max_rel_error"] for r in records),
-                          "eps": args.eps, "threshold": args.threshold, "seed": args.seed,
-                          "cases": records}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "passed": passed,
+                    "max_rel_error": max(r["max_rel_error"] for r in records),
+                    "eps": args.eps,
+                    "threshold": args.threshold,
+                    "seed": args.seed,
+                    "cases": records,
+                },
+                indent=1,
+            )
+        )
     else:
         print_table(records, args.threshold)
     return 0 if passed else 1

@@ -5,6 +5,7 @@ regression targets), the preprocessing the model applies, the data source it was
 the layers and parameter count, training settings and recorded results; ``--json`` gives all of
 it as one object.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,12 @@ N_CLASSES_SHOWN = 10  # the human output lists this many classes; --json lists t
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("info", help="describe a model file",
-                       description="Task, classes, preprocessing, training data, architecture, "
-                       "training settings and results of a model (a model file or its run folder).")
+    p = sub.add_parser(
+        "info",
+        help="describe a model file",
+        description="Task, classes, preprocessing, training data, architecture, "
+        "training settings and results of a model (a model file or its run folder).",
+    )
     p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.set_defaults(func=run)
@@ -28,19 +32,29 @@ def describe(path) -> dict:
     model = Model.load(path)
     net, meta = model.net, model.meta
     data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
-    return {"model": str(path), "format_version": meta["version"], "network": net.config(),
-            "layers": list(net.sizes), "parameters": net.n_params(),
-            "task": model.task, "targets": model.targets.to_dict(),
-            "classes": None if model.classes is None else model.classes.tolist(),
-            "preprocessing": model.preprocessing.describe(),
-            "preprocessing_settings": model.preprocessing.to_dict(),
-            "data": data or None, "training": meta.get("config"), "results": meta.get("results")}
+    return {
+        "model": str(path),
+        "format_version": meta["version"],
+        "network": net.config(),
+        "layers": list(net.sizes),
+        "parameters": net.n_params(),
+        "task": model.task,
+        "targets": model.targets.to_dict(),
+        "classes": None if model.classes is None else model.classes.tolist(),
+        "preprocessing": model.preprocessing.describe(),
+        "preprocessing_settings": model.preprocessing.to_dict(),
+        "data": data or None,
+        "training": meta.get("config"),
+        "results": meta.get("results"),
+    }
 
 
 def _task_line(info: dict) -> str:
     if info["task"] == "classify":
         classes = info["classes"]
-        shown = ", ".join(map(str, classes[:N_CLASSES_SHOWN])) + (", ..." if len(classes) > N_CLASSES_SHOWN else "")
+        shown = ", ".join(map(str, classes[:N_CLASSES_SHOWN])) + (
+            ", ..." if len(classes) > N_CLASSES_SHOWN else ""
+        )
         return f"classify: {len(classes)} classes ({shown})"
     return f"regress: {info['targets']['n_values']} value(s) per sample"
 
@@ -49,9 +63,11 @@ def _data_line(info: dict) -> str | None:
     data = info["data"] or {}
     if not data.get("source"):
         return None
-    extra = [f"target {', '.join(map(str, data['target_names']))}" if data.get("target_names") else "",
-             "{}x{} images".format(*data["image_shape"]) if data.get("image_shape") else "",
-             f"first {data['limit']} samples" if data.get("limit") else ""]
+    extra = [
+        f"target {', '.join(map(str, data['target_names']))}" if data.get("target_names") else "",
+        "{}x{} images".format(*data["image_shape"]) if data.get("image_shape") else "",
+        f"first {data['limit']} samples" if data.get("limit") else "",
+    ]
     extra = [e for e in extra if e]
     return data["source"] + (f" ({'; '.join(extra)})" if extra else "")
 
@@ -61,7 +77,11 @@ def _results_line(info: dict) -> str | None:
     if results.get("test_error") is None:
         return None
     rmse = results.get("metric") == "rmse" or info["task"] == "regress"
-    value = f"test RMSE {results['test_error']:.5g}" if rmse else f"test error {100 * results['test_error']:.2f}%"
+    value = (
+        f"test RMSE {results['test_error']:.5g}"
+        if rmse
+        else f"test error {100 * results['test_error']:.2f}%"
+    )
     return f"{value} after {results.get('epochs')} epochs ({results.get('seconds')} s); {results.get('stop_reason')}"
 
 
@@ -77,15 +97,21 @@ def run(args) -> int:
     data = _data_line(info)
     if data:
         print(f"data           {data}")
-    print(f"layers         {'-'.join(map(str, info['layers']))}  ({info['parameters']:,} parameters, {net['dtype']})")
+    print(
+        f"layers         {'-'.join(map(str, info['layers']))}  ({info['parameters']:,} parameters, {net['dtype']})"
+    )
     print(f"activation     {net['activation']} hidden, {net['output']} output, {net['loss']} loss")
     if any(net["dropout"]):
         print(f"dropout        {net['dropout']}")
     training = info["training"] or {}
     if training:
-        parts = [f"preset {training['preset']}" if training.get("preset") else "",
-                 f"{training.get('optimizer')} lr {training.get('lr')}", f"batch {training.get('batch_size')}",
-                 f"schedule {training.get('schedule')}", f"seed {training.get('seed')}"]
+        parts = [
+            f"preset {training['preset']}" if training.get("preset") else "",
+            f"{training.get('optimizer')} lr {training.get('lr')}",
+            f"batch {training.get('batch_size')}",
+            f"schedule {training.get('schedule')}",
+            f"seed {training.get('seed')}",
+        ]
         print(f"trained        {', '.join(p for p in parts if p)}")
     results = _results_line(info)
     if results:

@@ -22,6 +22,7 @@ then ``p_<class>`` per class in the model's class order (classifiers), or one co
 ``--json`` writes one object instead.  Any unusable input (missing file, a cell that is not a
 number, wrong width, NaN or infinity) ends with one line naming where, and exit status 2.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,33 +35,51 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import load_model
-from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
+from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
 
 
-
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predict digits in image files, or any model's outputs for rows of data",
-                       description="Predict the digit in each image (PNG, JPEG, BMP or GIF; '-' "
-                       "reads standard input). Any size, colour or grey, dark ink on light paper or "
-                       "light on dark: images are prepared the way MNIST was made. Or, for any "
-                       "model, predict each row of a CSV or .npy file (--rows).")
+    p = sub.add_parser(
+        "predict",
+        help="predict digits in image files, or any model's outputs for rows of data",
+        description="Predict the digit in each image (PNG, JPEG, BMP or GIF; '-' "
+        "reads standard input). Any size, colour or grey, dark ink on light paper or "
+        "light on dark: images are prepared the way MNIST was made. Or, for any "
+        "model, predict each row of a CSV or .npy file (--rows).",
+    )
     p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
-    p.add_argument("images", metavar="IMAGE", nargs="*", help="image files, or - for standard input")
-    p.add_argument("--rows", metavar="FILE", help="a CSV file (header optional: columns are matched "
-                   "by the model's feature names when it has them) or a 2-D .npy array of features")
-    p.add_argument("--out", metavar="FILE", help="--rows: write the predictions here instead of stdout")
-    p.add_argument("--top", type=int, default=3, metavar="K",
-                   help="images: also list the K most likely digits (default 3)")
+    p.add_argument(
+        "images", metavar="IMAGE", nargs="*", help="image files, or - for standard input"
+    )
+    p.add_argument(
+        "--rows",
+        metavar="FILE",
+        help="a CSV file (header optional: columns are matched "
+        "by the model's feature names when it has them) or a 2-D .npy array of features",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", help="--rows: write the predictions here instead of stdout"
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        default=3,
+        metavar="K",
+        help="images: also list the K most likely digits (default 3)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     if bool(args.images) == bool(args.rows):
-        raise ValueError("give either image files or --rows FILE (not both)" if args.images
-                         else "nothing to predict: give image files or --rows FILE")
+        raise ValueError(
+            "give either image files or --rows FILE (not both)"
+            if args.images
+            else "nothing to predict: give image files or --rows FILE"
+        )
     if args.out and not args.rows:
         raise ValueError("--out is for --rows; image predictions go to standard output")
     return predict_rows(args) if args.rows else predict_images(args)
@@ -72,8 +91,9 @@ def predict_rows(args) -> int:
 
     model = Model.load(args.model)
     X = read_rows(args.rows, model.net.n_inputs, _feature_names(model))
-    text = (json.dumps(rows_json(model, X, str(args.model))) + "\n" if args.json
-            else rows_csv(model, X))
+    text = (
+        json.dumps(rows_json(model, X, str(args.model))) + "\n" if args.json else rows_csv(model, X)
+    )
     if args.out:
         atomic_write(args.out, lambda f: f.write(text.encode()))
     else:
@@ -90,14 +110,20 @@ def _recorded(model, key: str):
 def _feature_names(model) -> list[str] | None:
     """The model's feature names, when recorded (trained on a CSV file)."""
     names = _recorded(model, "feature_names")
-    return [str(n) for n in names] if isinstance(names, list) and len(names) == model.net.n_inputs else None
+    return (
+        [str(n) for n in names]
+        if isinstance(names, list) and len(names) == model.net.n_inputs
+        else None
+    )
 
 
 def read_rows(path, n_inputs: int, names: list[str] | None = None) -> np.ndarray:
     """Features (n, n_inputs) float64 from a .npy or CSV file (see the module docstring)."""
     path = Path(path)
     if not path.exists() or path.is_dir():  # a pipe (<(...)) is fine: it is read once
-        raise BpnnError(f"{path}: is a folder, not a file" if path.exists() else f"{path}: no such file")
+        raise BpnnError(
+            f"{path}: is a folder, not a file" if path.exists() else f"{path}: no such file"
+        )
     X = _read_npy(path) if path.suffix.lower() == ".npy" else _read_csv(path, n_inputs, names)
     if X.shape[1] != n_inputs:
         raise BpnnError(f"{path}: {X.shape[1]} columns, but the model takes {n_inputs} inputs")
@@ -111,14 +137,18 @@ def _read_npy(path: Path) -> np.ndarray:
     except (ValueError, OSError, EOFError) as exc:
         raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
     if not isinstance(X, np.ndarray) or X.ndim != 2:
-        raise FormatError(f"{path}: expected a 2-D (rows, features) array, got shape {getattr(X, 'shape', '?')}")
+        raise FormatError(
+            f"{path}: expected a 2-D (rows, features) array, got shape {getattr(X, 'shape', '?')}"
+        )
     if X.dtype.kind not in "biuf":
         raise FormatError(f"{path}: features must be numbers, the array holds {X.dtype}")
     bad = np.argwhere(~np.isfinite(X)) if X.dtype.kind == "f" else np.empty((0, 2))
     if len(bad):
         i, j = bad[0]
-        raise FormatError(f"{path}: row {i}, column {j}: {X[i, j]} is not a finite number "
-                          f"({len(bad)} such value(s))")
+        raise FormatError(
+            f"{path}: row {i}, column {j}: {X[i, j]} is not a finite number "
+            f"({len(bad)} such value(s))"
+        )
     return X.astype(np.float64)
 
 
@@ -151,18 +181,25 @@ def _read_csv(path: Path, n_inputs: int, names: list[str] | None) -> np.ndarray:
     return _parse(path, lines, columns, header)
 
 
-def _columns(path: Path, header: list[str] | None, names: list[str] | None, n_inputs: int,
-             width: int) -> list[int]:
+def _columns(
+    path: Path, header: list[str] | None, names: list[str] | None, n_inputs: int, width: int
+) -> list[int]:
     """Indices of the feature columns, in the model's input order (width: columns in the file)."""
     if header is not None and names is not None:
         missing = [n for n in names if n not in header]
         if missing:
-            raise FormatError(f"{path}: the header lacks the model's feature column(s) "
-                              f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} "
-                              f"(the model takes {', '.join(names[:10])}{', ...' if len(names) > 10 else ''})")
+            raise FormatError(
+                f"{path}: the header lacks the model's feature column(s) "
+                f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} "
+                f"(the model takes {', '.join(names[:10])}{', ...' if len(names) > 10 else ''})"
+            )
         return [header.index(n) for n in names]
     if width != n_inputs:
-        why = "it records no feature names to pick columns by" if names is None else "the file has no header"
+        why = (
+            "it records no feature names to pick columns by"
+            if names is None
+            else "the file has no header"
+        )
         raise FormatError(f"{path}: {width} columns, but the model takes {n_inputs} inputs ({why})")
     return list(range(n_inputs))
 
@@ -172,8 +209,10 @@ def _parse(path: Path, lines: list, columns: list[int], header: list[str] | None
     width = len(header) if header is not None else len(lines[0][1])
     for line, row in lines:
         if len(row) != width:
-            raise FormatError(f"{path}, line {line}: {len(row)} fields, but "
-                              f"{'the header has' if header else 'the first row has'} {width}")
+            raise FormatError(
+                f"{path}, line {line}: {len(row)} fields, but "
+                f"{'the header has' if header else 'the first row has'} {width}"
+            )
     try:  # fast path: NumPy parses the whole table; a failure or a NaN/inf means look closer
         X = np.array([[row[j] for j in columns] for _, row in lines], dtype=np.float64)
         if np.isfinite(X).all():
@@ -193,7 +232,9 @@ def _number(path: Path, line: int, text: str, column: str) -> float:
     except ValueError:
         raise FormatError(f"{where}: {text.strip()!r} is not a number") from None
     if not math.isfinite(value):
-        raise FormatError(f"{where}: {text.strip()!r} is not a finite number (missing values are not filled in)")
+        raise FormatError(
+            f"{where}: {text.strip()!r} is not a finite number (missing values are not filled in)"
+        )
     return value
 
 
@@ -203,7 +244,11 @@ def _value_names(model) -> list[str]:
     if k == 1:
         return ["prediction"]
     names = _recorded(model, "target_names")
-    return [str(n) for n in names] if isinstance(names, list) and len(names) == k else [f"prediction_{j}" for j in range(k)]
+    return (
+        [str(n) for n in names]
+        if isinstance(names, list) and len(names) == k
+        else [f"prediction_{j}" for j in range(k)]
+    )
 
 
 def rows_csv(model, X: np.ndarray) -> str:
@@ -213,7 +258,9 @@ def rows_csv(model, X: np.ndarray) -> str:
     if model.task == "classify":
         writer.writerow(["prediction", *(f"p_{c}" for c in model.classes.tolist())])
         labels, probs = model.predict(X), model.predict_proba(X)
-        writer.writerows([label, *(f"{p:.6g}" for p in row)] for label, row in zip(labels.tolist(), probs))
+        writer.writerows(
+            [label, *(f"{p:.6g}" for p in row)] for label, row in zip(labels.tolist(), probs)
+        )
     else:
         writer.writerow(_value_names(model))
         values = model.predict(X).reshape(len(X), -1)
@@ -235,15 +282,20 @@ def rows_json(model, X: np.ndarray, name: str) -> dict:
 def predict_grid(net, grid: np.ndarray, scale: float, top: int) -> dict:
     """digit, probability and the ``top`` most likely classes for a (28, 28) uint8 image."""
     from .. import imaging  # Pillow loads only when images are read
+
     probs = imaging.digit_probabilities(net, imaging.mnist_to_input(grid, scale))
     order = np.argsort(-probs, kind="stable")[:top]
-    return {"digit": int(order[0]), "probability": float(probs[order[0]]),
-            "top": [{"digit": int(k), "probability": float(probs[k])} for k in order]}
+    return {
+        "digit": int(order[0]),
+        "probability": float(probs[order[0]]),
+        "top": [{"digit": int(k), "probability": float(probs[k])} for k in order],
+    }
 
 
 def read_source(name: str):
     """A decoded image from a path, or from standard input for ``-``."""
     from .. import imaging  # Pillow loads only when images are read
+
     if name != "-":
         return imaging.load_image(name)
     data = sys.stdin.buffer.read(MAX_IMAGE_FILE_BYTES + 1)
@@ -256,6 +308,7 @@ def read_source(name: str):
 
 def predict_images(args) -> int:
     from .. import imaging  # Pillow loads only when images are read
+
     net, meta = load_model(args.model)
     scale = imaging.check_model(net, meta)
     if not 1 <= args.top <= net.n_outputs:
@@ -286,4 +339,6 @@ def predict_images(args) -> int:
 def describe(result: dict) -> str:
     """One line: ``file: digit (p%)   top d p%, ...``."""
     others = ", ".join(f"{t['digit']} {100 * t['probability']:.1f}%" for t in result["top"])
-    return f"{result['file']}: {result['digit']} ({100 * result['probability']:.1f}%)   top {others}"
+    return (
+        f"{result['file']}: {result['digit']} ({100 * result['probability']:.1f}%)   top {others}"
+    )

@@ -6,6 +6,7 @@ weights of image models.  The test data is the run's recorded source (or ``--dat
 report never downloads, and skips the data figures with a notice when the data is not there.
 A sweep folder (``bpnn sweep``) gets the sweep's report instead (``bpnn.sweep.report``).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,18 +15,33 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="write figures and a report page for a training run",
-                       description="Learning curves; for classifiers the confusion matrix (and the "
-                       "most confident mistakes of image models); for regressors predicted-against-"
-                       "true and residual plots; first-layer weights of image models. PNG files, "
-                       "with index.html and README.md showing them (default: RUN_DIR/report/).")
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by bpnn train, or a sweep "
-                   "folder written by bpnn sweep (validation error against each searched setting)")
-    p.add_argument("--data", metavar="SOURCE", help="the data to test on: a registered name, IDX "
-                   "folder, .csv or .npz file (default: the source the run was trained on; never "
-                   "downloaded)")
-    p.add_argument("--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)")
-    p.add_argument("--json", action="store_true", help="print the files written and the numbers as JSON")
+    p = sub.add_parser(
+        "report",
+        help="write figures and a report page for a training run",
+        description="Learning curves; for classifiers the confusion matrix (and the "
+        "most confident mistakes of image models); for regressors predicted-against-"
+        "true and residual plots; first-layer weights of image models. PNG files, "
+        "with index.html and README.md showing them (default: RUN_DIR/report/).",
+    )
+    p.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="a run folder written by bpnn train, or a sweep "
+        "folder written by bpnn sweep (validation error against each searched setting)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="the data to test on: a registered name, IDX "
+        "folder, .csv or .npz file (default: the source the run was trained on; never "
+        "downloaded)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the files written and the numbers as JSON"
+    )
     p.set_defaults(func=run)
 
 

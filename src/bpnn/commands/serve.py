@@ -5,6 +5,7 @@ there is no authentication).  A loopback server answers only requests addressed 
 name (against DNS rebinding).  The port is taken before anything is printed, so a port in use is
 one error line.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -15,12 +16,16 @@ from ..checkpoint import load_model
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("serve", help="a web page where you draw a digit and the model reads it",
-                       description="Serve the draw-a-digit page and its JSON API "
-                       "(POST /api/predict, GET /health).")
+    p = sub.add_parser(
+        "serve",
+        help="a web page where you draw a digit and the model reads it",
+        description="Serve the draw-a-digit page and its JSON API "
+        "(POST /api/predict, GET /health).",
+    )
     p.add_argument("model", metavar="MODEL", help="a model file (model.npz)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, "
-                   "this machine only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"
+    )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     p.set_defaults(func=run)
 
@@ -28,6 +33,7 @@ def add_parser(sub) -> None:
 def trusted_hosts(host: str):
     """The Host headers to answer: loopback names for a loopback address, any host otherwise."""
     from ..server import LOOPBACK_HOSTS
+
     try:
         loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
@@ -42,11 +48,15 @@ def run(args) -> int:
     from ..httpd import listen, serve  # the web stack loads only for this command
     from ..server import create_app
 
-    app = create_app(net, meta, model_name=Path(args.model).name,
-                     allowed_hosts=trusted_hosts(args.host))
+    app = create_app(
+        net, meta, model_name=Path(args.model).name, allowed_hosts=trusted_hosts(args.host)
+    )
     sock = listen(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"bpnn serve: {args.model} at http://{host}:{sock.getsockname()[1]}/  (Ctrl+C to stop)",
-          file=sys.stderr, flush=True)
+    print(
+        f"bpnn serve: {args.model} at http://{host}:{sock.getsockname()[1]}/  (Ctrl+C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
     serve(app, sock)
     return 0

@@ -5,6 +5,7 @@ Each trial's run folder is DIR/trials/NAME; the table of results (sorted by vali
 goes to DIR/results.json and DIR/results.csv, the best model to DIR/best/model.npz.  Running the
 same command again continues an interrupted sweep (``bpnn.sweep.results``).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,21 +19,44 @@ from ..errors import BpnnError
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="search for good settings: many bpnn train runs on Dask",
-                       description="Run the trials of a search (grid or random; SPEC is a TOML or JSON "
-                       "file) as bpnn train runs on a Dask cluster; write DIR/results.csv, "
-                       "DIR/results.json and DIR/best/model.npz. Run it again to continue.")
-    p.add_argument("spec", metavar="SPEC", help="the sweep: base settings and the search space (TOML or JSON)")
-    p.add_argument("--data", metavar="SOURCE", default="mnist", help="mnist (default), fashion-mnist, "
-                   "kmnist, a folder of IDX files, a CSV file or a .npz file; every worker must be able to read it")
+    p = sub.add_parser(
+        "sweep",
+        help="search for good settings: many bpnn train runs on Dask",
+        description="Run the trials of a search (grid or random; SPEC is a TOML or JSON "
+        "file) as bpnn train runs on a Dask cluster; write DIR/results.csv, "
+        "DIR/results.json and DIR/best/model.npz. Run it again to continue.",
+    )
+    p.add_argument(
+        "spec", metavar="SPEC", help="the sweep: base settings and the search space (TOML or JSON)"
+    )
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        default="mnist",
+        help="mnist (default), fashion-mnist, "
+        "kmnist, a folder of IDX files, a CSV file or a .npz file; every worker must be able to read it",
+    )
     p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
     p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
-    p.add_argument("--out", metavar="DIR", required=True, help="the sweep folder (every worker writes its "
-                   "trials there: a shared folder on a cluster)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://HOST:8786 "
-                   "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
-    p.add_argument("--workers", type=int, metavar="N", help="local cluster: worker processes "
-                   "(default: one per core)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        required=True,
+        help="the sweep folder (every worker writes its "
+        "trials there: a shared folder on a cluster)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask scheduler, e.g. tcp://HOST:8786 "
+        "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local cluster: worker processes (default: one per core)",
+    )
     p.add_argument("--json", action="store_true", help="print results.json at the end")
     p.set_defaults(func=run)
 
@@ -51,8 +75,10 @@ def run(args) -> int:
     jobs = [(t, trial_folder(folder, t.name)) for t in spec.make_trials()]
     tally = Tally(len(jobs))
     todo = _unfinished(jobs, tally)
-    out(f"sweep: {len(jobs)} trials ({spec.method} search over {', '.join(spec.space)}); "
-        f"{len(jobs) - len(todo)} finished before, {len(todo)} to run -> {args.out}")
+    out(
+        f"sweep: {len(jobs)} trials ({spec.method} search over {', '.join(spec.space)}); "
+        f"{len(jobs) - len(todo)} finished before, {len(todo)} to run -> {args.out}"
+    )
 
     def ended(record: dict, running: int) -> None:
         tally.add(record)
@@ -70,8 +96,14 @@ def run(args) -> int:
     summary = write_results(folder, sweep, rows, time.perf_counter() - start)
     for line in table(rows, list(spec.space)):
         out(line)
-    out(f"results: {Path(args.out) / 'results.csv'}" + (f"; best model: {Path(args.out) / 'best' / 'model.npz'}"
-                                                         if summary["best"] else "; no trial finished"))
+    out(
+        f"results: {Path(args.out) / 'results.csv'}"
+        + (
+            f"; best model: {Path(args.out) / 'best' / 'model.npz'}"
+            if summary["best"]
+            else "; no trial finished"
+        )
+    )
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -80,6 +112,7 @@ def run(args) -> int:
 def data_options(args) -> dict:
     """The data every trial trains on; a path becomes absolute, so workers find it wherever
     they run (a registered name stays a name: each worker finds it in its own cache)."""
+
     def where(source):
         if source is None or source in mnist.DATASETS:
             return source
@@ -92,8 +125,10 @@ def _check_options(args, scheduler: str | None) -> None:
     if args.workers is not None and args.workers < 1:
         raise BpnnError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and scheduler:
-        raise BpnnError("--workers sizes a local cluster; an existing cluster (--scheduler or "
-                        "DASK_SCHEDULER_ADDRESS) has its own workers")
+        raise BpnnError(
+            "--workers sizes a local cluster; an existing cluster (--scheduler or "
+            "DASK_SCHEDULER_ADDRESS) has its own workers"
+        )
 
 
 def _unfinished(jobs: list, tally) -> list:

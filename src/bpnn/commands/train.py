@@ -6,6 +6,7 @@ defaults for the kind of data, then ``--preset``, then the options; the log's fi
 config.json show every resolved setting.  ``--resume DIR`` continues a saved run exactly; only the
 options in ``RESUMABLE`` (and output options) may be given with it.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,15 @@ _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
 # Options that set a TrainConfig field: option name -> (type, help).
 OVERRIDES = {
-    "task": (str, "classify or regress (default: by the targets: integer or text labels with few "
-                  "distinct values -> classify, else regress)"),
-    "hidden": (None, "hidden layer sizes, e.g. 300,100 (input and output widths come from the data)"),
+    "task": (
+        str,
+        "classify or regress (default: by the targets: integer or text labels with few "
+        "distinct values -> classify, else regress)",
+    ),
+    "hidden": (
+        None,
+        "hidden layer sizes, e.g. 300,100 (input and output widths come from the data)",
+    ),
     "layers": (None, "all layer sizes, e.g. 784,300,10 (must fit the data)"),
     "activation": (str, f"hidden activation: {', '.join(_HIDDEN)}"),
     "output": (str, f"output activation (default: the loss's): {', '.join(ACTIVATIONS)}"),
@@ -41,19 +48,34 @@ OVERRIDES = {
     "schedule": (str, f"learning-rate schedule: {', '.join(SCHEDULES)}"),
     "lr_gamma": (float, "factor of the step and exponential schedules, in (0, 1]"),
     "lr_step": (int, "epochs per step of the step schedule"),
-    "batch_size": (int, "samples per update, 1 (the tutorial's per-sample SGD) to the training set's size"),
+    "batch_size": (
+        int,
+        "samples per update, 1 (the tutorial's per-sample SGD) to the training set's size",
+    ),
     "dropout": (None, "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5"),
     "augment": (int, "shift training images by up to N pixels, anew each epoch"),
     "epochs": (int, "maximum number of epochs"),
     "eval_every": (int, "evaluate every N epochs (the tutorial: 10)"),
     "patience": (int, "stop after N evaluations without improvement"),
     "min_delta": (float, "smallest error decrease that counts as an improvement"),
-    "stop_on": (str, "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' (the training loss)"),
-    "val_size": (float, "validation samples held out of the training data: a count, or a fraction < 1"),
-    "test_fraction": (float, "fraction held out as the test set when the data has none (default 0.2)"),
+    "stop_on": (
+        str,
+        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' (the training loss)",
+    ),
+    "val_size": (
+        float,
+        "validation samples held out of the training data: a count, or a fraction < 1",
+    ),
+    "test_fraction": (
+        float,
+        "fraction held out as the test set when the data has none (default 0.2)",
+    ),
     "checkpoint_every": (int, "save a checkpoint every N epochs"),
-    "preprocessing": (str, "what the features go through: auto (uint8 -> scale 1/255, else "
-                           "standardize), none, scale, standardize"),
+    "preprocessing": (
+        str,
+        "what the features go through: auto (uint8 -> scale 1/255, else "
+        "standardize), none, scale, standardize",
+    ),
     "scale": (float, "the factor of --preprocessing scale (default 1/255)"),
     "target_scaling": (str, "regression targets: standardize (default) or none"),
     "target_on": (float, "squared-error classification: the target of the true class (0.9)"),
@@ -66,18 +88,30 @@ OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a network on a data set (MNIST by default)",
-                       description="Train on a data set and write a run folder: model.npz, history.json, "
-                       "checkpoint.npz, config.json and a report.")
-    p.add_argument("--data", metavar="SOURCE", help="mnist (default), fashion-mnist, kmnist, a folder of "
-                   "IDX files, a CSV file or a .npz file")
+    p = sub.add_parser(
+        "train",
+        help="train a network on a data set (MNIST by default)",
+        description="Train on a data set and write a run folder: model.npz, history.json, "
+        "checkpoint.npz, config.json and a report.",
+    )
+    p.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="mnist (default), fashion-mnist, kmnist, a folder of "
+        "IDX files, a CSV file or a .npz file",
+    )
     p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
     p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="recipe to start from (default: none: "
-                   "the documented defaults for the data)")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="recipe to start from (default: none: the documented defaults for the data)",
+    )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/PRESET or runs/DATA)")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    p.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only")
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="train on the first N training samples only"
+    )
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--no-report", action="store_true", help="do not write the report figures")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
@@ -109,7 +143,9 @@ def user_settings(args) -> dict:
             value = int(value)
         settings[name] = value
     if settings.get("optimizer") == "adam" and "lr" not in settings:
-        settings["lr"] = 1e-3  # an SGD rate (a preset's, the image defaults') is far too large for Adam
+        settings["lr"] = (
+            1e-3  # an SGD rate (a preset's, the image defaults') is far too large for Adam
+        )
     return settings
 
 
@@ -156,24 +192,39 @@ def _summary(results: dict) -> str:
 def _new(args, out) -> tuple[Trainer, bool]:
     data = load_data(args.data, args.target, args.test)
     settings = user_settings(args)
-    y = data.y_train[:args.limit] if args.limit else data.y_train
-    config = TrainConfig.from_dict(resolve_settings(data.X_train, y, preset=args.preset,
-                                                    kind=data.kind, **settings))
+    y = data.y_train[: args.limit] if args.limit else data.y_train
+    config = TrainConfig.from_dict(
+        resolve_settings(data.X_train, y, preset=args.preset, kind=data.kind, **settings)
+    )
     run_dir = Path(args.out or f"runs/{config.preset or Path(str(data.source)).stem or 'run'}")
     _check_free(run_dir, args.force)
-    prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=args.limit)
+    prepared = prepare(
+        data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=args.limit
+    )
     targets = prepared.targets(y)
     if "layers" in settings:
-        check_layers(config.layers, data.X_train.shape[1], targets.n_outputs, config.task, "--layers")
+        check_layers(
+            config.layers, data.X_train.shape[1], targets.n_outputs, config.task, "--layers"
+        )
     info = _data_info(data, args.limit, args.target, args.test, report=not args.no_report)
     out(f"data: {data.describe()}")
     for note in prepared.notes:
         out(note)
     out(f"splits: {prepared.sizes()}")
-    out(f"settings: {'preset ' + config.preset if config.preset else 'defaults for ' + data.kind + ' data'}"
-        f" -> {run_dir}")
-    trainer = Trainer(config, prepared.train, prepared.val, prepared.test, run_dir, targets=targets,
-                      data=info, log=out)
+    out(
+        f"settings: {'preset ' + config.preset if config.preset else 'defaults for ' + data.kind + ' data'}"
+        f" -> {run_dir}"
+    )
+    trainer = Trainer(
+        config,
+        prepared.train,
+        prepared.val,
+        prepared.test,
+        run_dir,
+        targets=targets,
+        data=info,
+        log=out,
+    )
     out(f"targets: {targets.describe()}")
     out(f"preprocessing: {trainer.preprocessing.describe()}")
     for line in config.describe():
@@ -182,38 +233,63 @@ def _new(args, out) -> tuple[Trainer, bool]:
 
 
 def _data_info(data, limit, target, test, report: bool) -> dict:
-    return {"source": str(data.source), "target": target, "test": test, "limit": limit,
-            "checksum": data.checksum(), "kind": data.kind,
-            "image_shape": list(data.image_shape) if data.image_shape else None,
-            "feature_names": data.feature_names, "target_names": data.target_names, "report": report}
+    return {
+        "source": str(data.source),
+        "target": target,
+        "test": test,
+        "limit": limit,
+        "checksum": data.checksum(),
+        "kind": data.kind,
+        "image_shape": list(data.image_shape) if data.image_shape else None,
+        "feature_names": data.feature_names,
+        "target_names": data.target_names,
+        "report": report,
+    }
 
 
 def _resumed(args, out) -> tuple[Trainer, bool]:
     """The run in --resume DIR, on the same data (checked by checksum), with allowed changes."""
-    given = [name for name in (*OVERRIDES, *DATA_OPTIONS)
-             if getattr(args, name, None) is not None and name not in RESUMABLE]
+    given = [
+        name
+        for name in (*OVERRIDES, *DATA_OPTIONS)
+        if getattr(args, name, None) is not None and name not in RESUMABLE
+    ]
     given += [name for name in ("preset", "out", "force") if getattr(args, name)]
     if given:
         names = ", ".join("--" + n.replace("_", "-") for n in given)
-        raise BpnnError(f"{names} cannot be given with --resume (the run's settings are fixed by its "
-                        f"checkpoint); only --{', --'.join(n.replace('_', '-') for n in RESUMABLE)} may change")
+        raise BpnnError(
+            f"{names} cannot be given with --resume (the run's settings are fixed by its "
+            f"checkpoint); only --{', --'.join(n.replace('_', '-') for n in RESUMABLE)} may change"
+        )
     run_dir = Path(args.resume)
     _, meta = read_checkpoint(run_dir / "checkpoint.npz")
     info = meta.get("data") or {}
     if not isinstance(info, dict) or "source" not in info:
-        raise BpnnError(f"{run_dir}: the checkpoint does not record its data (made by an older bpnn?)")
+        raise BpnnError(
+            f"{run_dir}: the checkpoint does not record its data (made by an older bpnn?)"
+        )
     data = load_data(args.data or info["source"], info.get("target"), info.get("test"))
     if info.get("checksum") and data.checksum() != info["checksum"]:
-        raise BpnnError(f"{data.source}: the data differs from the data the run in {run_dir} was trained on "
-                        f"(checksum mismatch)")
+        raise BpnnError(
+            f"{data.source}: the data differs from the data the run in {run_dir} was trained on "
+            f"(checksum mismatch)"
+        )
     config = checkpoint_config(meta, run_dir / "checkpoint.npz")
-    prepared = prepare(data.X_train, data.y_train, data.X_test, data.y_test, config=config,
-                       limit=info.get("limit"))
+    prepared = prepare(
+        data.X_train, data.y_train, data.X_test, data.y_test, config=config, limit=info.get("limit")
+    )
     changes = {name: getattr(args, name) for name in RESUMABLE}
-    trainer = Trainer.resume(run_dir, prepared.train, prepared.val, prepared.test, changes=changes, log=out)
-    out(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}"
-        + (f" (changed: {trainer.history.changes[-1]})" if any(v is not None for v in changes.values())
-           and trainer.history.changes else ""))
+    trainer = Trainer.resume(
+        run_dir, prepared.train, prepared.val, prepared.test, changes=changes, log=out
+    )
+    out(
+        f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}"
+        + (
+            f" (changed: {trainer.history.changes[-1]})"
+            if any(v is not None for v in changes.values()) and trainer.history.changes
+            else ""
+        )
+    )
     return trainer, info.get("report", True) and not args.no_report
 
 
@@ -222,8 +298,10 @@ def _check_free(run_dir: Path, force: bool) -> None:
     if force or not run_dir.exists():
         return
     if any((run_dir / name).exists() for name in ("checkpoint.npz", "model.npz")):
-        raise BpnnError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
-                        f"choose another --out, or overwrite it with --force")
+        raise BpnnError(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+            f"choose another --out, or overwrite it with --force"
+        )
 
 
 def _report(run_dir: Path, out) -> str | None:

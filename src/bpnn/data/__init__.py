@@ -13,17 +13,45 @@ targets and metrics.
 - ``mnist_targets``: the tutorial's 0.9/0.1 rows (squared error) or class indices (cross-entropy).
 - ``error_rate``, ``confusion_matrix``, ``per_class_error``: wrong / total, and where.
 """
+
 from .idx import read_idx, write_idx
 from .metrics import confusion_matrix, error_rate, per_class_error
-from .mnist import (DATASETS, MIRRORS, MNIST_FILES, cache_dir, download_dataset, download_mnist,
-                    find_dataset, find_mnist, load_idx_folder, load_mnist, mnist_targets,
-                    validation_split)
+from .mnist import (
+    DATASETS,
+    MIRRORS,
+    MNIST_FILES,
+    cache_dir,
+    download_dataset,
+    download_mnist,
+    find_dataset,
+    find_mnist,
+    load_idx_folder,
+    load_mnist,
+    mnist_targets,
+    validation_split,
+)
 from .sources import Dataset, load_source
 from .split import split_indices
 
 __all__ = [
-    "DATASETS", "Dataset", "MIRRORS", "MNIST_FILES", "cache_dir", "confusion_matrix",
-    "download_dataset", "download_mnist", "error_rate", "find_dataset", "find_mnist",
-    "load_idx_folder", "load_mnist", "load_source", "mnist_targets", "per_class_error",
-    "read_idx", "split_indices", "validation_split", "write_idx",
+    "DATASETS",
+    "MIRRORS",
+    "MNIST_FILES",
+    "Dataset",
+    "cache_dir",
+    "confusion_matrix",
+    "download_dataset",
+    "download_mnist",
+    "error_rate",
+    "find_dataset",
+    "find_mnist",
+    "load_idx_folder",
+    "load_mnist",
+    "load_source",
+    "mnist_targets",
+    "per_class_error",
+    "read_idx",
+    "split_indices",
+    "validation_split",
+    "write_idx",
 ]

@@ -9,11 +9,13 @@ the caller asks for more).  ``GzipReader`` is the same as a readable binary file
 
 Not here: what the content means (``bpnn.data.idx``) or its checksums (``bpnn.data.mnist``).
 """
+
 from __future__ import annotations
 
 import io
 import zlib
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 __all__ = ["GZIP_MAGIC", "STEP", "GzipError", "GzipInflater", "GzipReader"]
 

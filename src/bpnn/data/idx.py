@@ -11,6 +11,7 @@ gzip bomb cannot exhaust memory.  A gzip file may hold several members (read in 
 
 Not here: what the arrays mean (``bpnn.data.mnist``).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,11 +29,17 @@ from ..fileio import atomic_write
 from ..limits import MAX_IDX_BYTES
 from .gzstream import GZIP_MAGIC, GzipError, GzipReader
 
-__all__ = ["read_idx", "write_idx", "read_idx_header", "IDX_TYPES", "DEFAULT_MAX_BYTES"]
+__all__ = ["DEFAULT_MAX_BYTES", "IDX_TYPES", "read_idx", "read_idx_header", "write_idx"]
 
 # type byte -> big-endian dtype (the IDX specification's six types)
-IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_TYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 DEFAULT_MAX_BYTES = MAX_IDX_BYTES
 _CHUNK = 1 << 20
 
@@ -50,19 +57,24 @@ def _open(path: Path):
 def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     data = f.read(n)
     if len(data) != n:
-        raise FormatError(f"{path}: truncated IDX file (the {what} needs {n} bytes, "
-                          f"the file holds {len(data)})")
+        raise FormatError(
+            f"{path}: truncated IDX file (the {what} needs {n} bytes, the file holds {len(data)})"
+        )
     return data
 
 
 def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     zero, type_byte, ndim = struct.unpack(">HBB", _read_exact(f, 4, path, "header"))
     if zero != 0:
-        raise FormatError(f"{path}: not an IDX file (the magic number must start with two zero "
-                          f"bytes, found 0x{zero:04x})")
+        raise FormatError(
+            f"{path}: not an IDX file (the magic number must start with two zero "
+            f"bytes, found 0x{zero:04x})"
+        )
     if type_byte not in IDX_TYPES:
-        raise FormatError(f"{path}: unknown IDX data type 0x{type_byte:02x} (known: "
-                          f"{', '.join(f'0x{t:02x}' for t in IDX_TYPES)})")
+        raise FormatError(
+            f"{path}: unknown IDX data type 0x{type_byte:02x} (known: "
+            f"{', '.join(f'0x{t:02x}' for t in IDX_TYPES)})"
+        )
     if ndim == 0:
         raise FormatError(f"{path}: IDX header declares no dimensions")
     shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, f"{ndim}-dimension header"))
@@ -107,35 +119,44 @@ def read_idx(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> np.
     with _idx_stream(path) as (outer, raw, dtype, shape):
         nbytes = math.prod(shape) * dtype.itemsize
         if nbytes > max_bytes:
-            raise FormatError(f"{path}: IDX header promises {'x'.join(map(str, shape))} items "
-                              f"({nbytes:,} bytes), more than the limit of {max_bytes:,} bytes")
+            raise FormatError(
+                f"{path}: IDX header promises {'x'.join(map(str, shape))} items "
+                f"({nbytes:,} bytes), more than the limit of {max_bytes:,} bytes"
+            )
         if outer is raw:  # a plain file: its size tells truncation before any allocation
             _check_plain_size(raw, path, nbytes)
         data = np.empty(nbytes, dtype=np.uint8)
         _fill(outer, memoryview(data), path)
         if outer.read(1):
-            raise FormatError(f"{path}: IDX file has bytes after the {nbytes:,} its header promises")
+            raise FormatError(
+                f"{path}: IDX file has bytes after the {nbytes:,} its header promises"
+            )
     return data.view(dtype).astype(dtype.newbyteorder("="), copy=False).reshape(shape)
 
 
 def _check_plain_size(f, path: Path, nbytes: int) -> None:
     have = os.fstat(f.fileno()).st_size - f.tell()
     if have < nbytes:
-        raise FormatError(f"{path}: truncated IDX file (the header promises {nbytes:,} bytes of "
-                          f"data, the file holds {have:,})")
+        raise FormatError(
+            f"{path}: truncated IDX file (the header promises {nbytes:,} bytes of "
+            f"data, the file holds {have:,})"
+        )
     if have > nbytes:
-        raise FormatError(f"{path}: IDX file has {have - nbytes:,} bytes after the {nbytes:,} "
-                          f"its header promises")
+        raise FormatError(
+            f"{path}: IDX file has {have - nbytes:,} bytes after the {nbytes:,} its header promises"
+        )
 
 
 def _fill(f, buf: memoryview, path: Path) -> None:
     """Read exactly len(buf) bytes into buf, in chunks (never a second full copy in memory)."""
     pos = 0
     while pos < len(buf):
-        n = f.readinto(buf[pos:pos + _CHUNK])
+        n = f.readinto(buf[pos : pos + _CHUNK])
         if not n:
-            raise FormatError(f"{path}: truncated IDX file (the header promises {len(buf):,} "
-                              f"bytes of data, the file holds {pos:,})")
+            raise FormatError(
+                f"{path}: truncated IDX file (the header promises {len(buf):,} "
+                f"bytes of data, the file holds {pos:,})"
+            )
         pos += n
 
 
@@ -149,8 +170,10 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     codes = {dt.newbyteorder("="): code for code, dt in IDX_TYPES.items()}
     native = array.dtype.newbyteorder("=")
     if native not in codes:
-        raise ValueError(f"IDX cannot store dtype {array.dtype} (it stores uint8, int8, int16, "
-                         f"int32, float32 and float64)")
+        raise ValueError(
+            f"IDX cannot store dtype {array.dtype} (it stores uint8, int8, int16, "
+            f"int32, float32 and float64)"
+        )
     if not 1 <= array.ndim <= 255 or any(d >= 1 << 32 for d in array.shape):
         raise ValueError(f"IDX cannot store shape {array.shape} (1 to 255 dimensions, each < 2^32)")
     code = codes[native]

@@ -3,18 +3,21 @@
 ``predicted`` and ``labels`` are class indices (n,); the prediction is the argmax of the network's
 outputs (``bpnn.evaluation.scores``).  Not here: losses (``bpnn.losses``), plots.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["error_rate", "confusion_matrix", "per_class_error"]
+__all__ = ["confusion_matrix", "error_rate", "per_class_error"]
 
 
 def _classes(predicted, labels, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     if predicted.shape != labels.shape or labels.ndim != 1:
-        raise ValueError(f"predicted and labels must be 1-D arrays of one length, got shapes "
-                         f"{predicted.shape} and {labels.shape}")
+        raise ValueError(
+            f"predicted and labels must be 1-D arrays of one length, got shapes "
+            f"{predicted.shape} and {labels.shape}"
+        )
     for name, a in (("predicted", predicted), ("labels", labels)):
         if a.dtype.kind not in "iu":
             raise ValueError(f"{name} must hold class indices (integers), got {a.dtype}")

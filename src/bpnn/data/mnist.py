@@ -18,6 +18,7 @@ used.  ``load_idx_folder`` reads a folder of this layout whatever its image size
 Also here: the seeded validation split and the tutorial's training targets.  Not here: the
 IDX format itself (``bpnn.data.idx``) and error metrics (``bpnn.data.metrics``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,28 +26,46 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from http.client import HTTPException
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..fileio import atomic_write
 from ..errors import BpnnError, FormatError
+from ..fileio import atomic_write
 from ..losses import get_loss
 from .gzstream import GZIP_MAGIC, GzipError, GzipInflater
 from .idx import read_idx, read_idx_header
 from .split import split_indices
 
-__all__ = ["find_mnist", "download_mnist", "load_mnist", "validation_split", "mnist_targets",
-           "cache_dir", "verify_file", "MNIST_FILES", "MIRRORS", "ENV_VAR", "MnistFile",
-           "Registered", "DATASETS", "registered", "find_dataset", "download_dataset",
-           "load_idx_folder", "split_files"]
+__all__ = [
+    "DATASETS",
+    "ENV_VAR",
+    "MIRRORS",
+    "MNIST_FILES",
+    "MnistFile",
+    "Registered",
+    "cache_dir",
+    "download_dataset",
+    "download_mnist",
+    "find_dataset",
+    "find_mnist",
+    "load_idx_folder",
+    "load_mnist",
+    "mnist_targets",
+    "registered",
+    "split_files",
+    "validation_split",
+    "verify_file",
+]
 
 ENV_VAR = "BPNN_DATA"
-MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-           "https://storage.googleapis.com/cvdf-datasets/mnist/")
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
 IMAGE_SHAPE = (28, 28)
 SPLITS = {"train": "train", "test": "t10k"}  # split -> file name prefix
 _CHUNK = 1 << 20
@@ -65,28 +84,31 @@ class MnistFile:
 
 
 MNIST_FILES: dict[str, MnistFile] = {
-    "train-images-idx3-ubyte.gz": MnistFile(16 + 60000 * 784, "6bbc9ace898e44ae57da46a324031adb",
-                                            "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-    "train-labels-idx1-ubyte.gz": MnistFile(8 + 60000, "a25bea736e30d166cdddb491f175f624",
-                                            "d53e105ee54ea40749a09fcbcd1e9432"),
-    "t10k-images-idx3-ubyte.gz": MnistFile(16 + 10000 * 784, "2646ac647ad5339dbf082846283269ea",
-                                           "9fb629c4189551a2d022fa330f9573f3"),
-    "t10k-labels-idx1-ubyte.gz": MnistFile(8 + 10000, "27ae3e4e09519cfbb04c329615203637",
-                                           "ec29112dd5afa0611ce80d1b7f02629c"),
+    "train-images-idx3-ubyte.gz": MnistFile(
+        16 + 60000 * 784, "6bbc9ace898e44ae57da46a324031adb", "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    ),
+    "train-labels-idx1-ubyte.gz": MnistFile(
+        8 + 60000, "a25bea736e30d166cdddb491f175f624", "d53e105ee54ea40749a09fcbcd1e9432"
+    ),
+    "t10k-images-idx3-ubyte.gz": MnistFile(
+        16 + 10000 * 784, "2646ac647ad5339dbf082846283269ea", "9fb629c4189551a2d022fa330f9573f3"
+    ),
+    "t10k-labels-idx1-ubyte.gz": MnistFile(
+        8 + 10000, "27ae3e4e09519cfbb04c329615203637", "ec29112dd5afa0611ce80d1b7f02629c"
+    ),
 }
-
 
 
 @dataclass(frozen=True)
 class Registered:
     """A data set bpnn downloads by name: four files in MNIST's layout, mirrors, class names."""
 
-    name: str                         # the registered name, also the cache folder's name
-    title: str                        # how messages call it
-    files: Mapping[str, MnistFile]    # name (.gz) -> checksums, in MNIST's four-file layout
+    name: str  # the registered name, also the cache folder's name
+    title: str  # how messages call it
+    files: Mapping[str, MnistFile]  # name (.gz) -> checksums, in MNIST's four-file layout
     mirrors: tuple[str, ...]
-    classes: tuple[str, ...]          # class names, indexed by label
-    env_var: str | None = None        # an environment variable naming its folder (MNIST only)
+    classes: tuple[str, ...]  # class names, indexed by label
+    env_var: str | None = None  # an environment variable naming its folder (MNIST only)
 
 
 def _idx_files(n_train: int, n_test: int, gz_md5s: tuple[str, str, str, str]) -> dict:
@@ -100,23 +122,51 @@ def _idx_files(n_train: int, n_test: int, gz_md5s: tuple[str, str, str, str]) ->
 DATASETS: dict[str, Registered] = {
     "mnist": Registered("mnist", "MNIST", MNIST_FILES, MIRRORS, tuple("0123456789"), ENV_VAR),
     "fashion-mnist": Registered(
-        "fashion-mnist", "Fashion-MNIST",
-        _idx_files(60000, 10000, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                                  "25c81989df183df01b3e8a0aad5dffbe",
-                                  "bef4ecab320f06d8554ea6380940ec79",
-                                  "bb300cfdad3c16e7a12a480ee83cd310")),
-        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-         "Bag", "Ankle boot")),
+        "fashion-mnist",
+        "Fashion-MNIST",
+        _idx_files(
+            60000,
+            10000,
+            (
+                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "25c81989df183df01b3e8a0aad5dffbe",
+                "bef4ecab320f06d8554ea6380940ec79",
+                "bb300cfdad3c16e7a12a480ee83cd310",
+            ),
+        ),
+        (
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ),
+        (
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+    ),
     "kmnist": Registered(
-        "kmnist", "KMNIST",
-        _idx_files(60000, 10000, ("bdb82020997e1d708af4cf47b453dcf7",
-                                  "e144d726b3acfaa3e44228e80efcd344",
-                                  "5c965bf0a639b31b8f53240b1b52f4d7",
-                                  "7320c461ea6c1c855c0b718fb2a4b134")),
+        "kmnist",
+        "KMNIST",
+        _idx_files(
+            60000,
+            10000,
+            (
+                "bdb82020997e1d708af4cf47b453dcf7",
+                "e144d726b3acfaa3e44228e80efcd344",
+                "5c965bf0a639b31b8f53240b1b52f4d7",
+                "7320c461ea6c1c855c0b718fb2a4b134",
+            ),
+        ),
         ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
-        ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+        ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+    ),
 }
 
 
@@ -149,8 +199,13 @@ def cache_dir(environ: Mapping[str, str] | None = None, name: str = "mnist") -> 
     return Path(base) / "bpnn" / name
 
 
-def find_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = True,
-               progress: bool | None = None, notice: Notice | None = None) -> Path:
+def find_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: bool | None = None,
+    notice: Notice | None = None,
+) -> Path:
     """The folder holding the four MNIST files, checked; downloads into the cache when needed.
 
     ``data_dir`` (the CLI's ``--data``) wins, then ``$BPNN_DATA``, then ``cache_dir()``.
@@ -161,8 +216,14 @@ def find_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
     return find_dataset("mnist", data_dir, download=download, progress=progress, notice=notice)
 
 
-def find_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True,
-                 progress: bool | None = None, notice: Notice | None = None) -> Path:
+def find_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    progress: bool | None = None,
+    notice: Notice | None = None,
+) -> Path:
     """The folder holding the four files of registered data set ``name`` (see ``find_mnist``).
 
     ``data_dir`` wins, then the set's environment variable (MNIST: ``$BPNN_DATA``), then
@@ -188,26 +249,34 @@ def _locate(folder: Path, name: str) -> Path | None:
 def _check_folder(folder: Path, source: str, notice: Notice, data: Registered) -> Path:
     """An explicitly named folder: four files of MNIST's structure; other checksums: a notice."""
     if not folder.is_dir():
-        raise BpnnError(f"{folder} (named with {source}) is not a folder: it should hold the four "
-                        f"{data.title} files {_names(data)}")
+        raise BpnnError(
+            f"{folder} (named with {source}) is not a folder: it should hold the four "
+            f"{data.title} files {_names(data)}"
+        )
     paths = {name: _locate(folder, name) for name in data.files}
     missing = [name for name, path in paths.items() if path is None]
     if missing:
-        raise BpnnError(f"{folder} (named with {source}) lacks {', '.join(missing)}: it should "
-                        f"hold the four {data.title} files {_names(data)} (gzip or not)")
+        raise BpnnError(
+            f"{folder} (named with {source}) lacks {', '.join(missing)}: it should "
+            f"hold the four {data.title} files {_names(data)} (gzip or not)"
+        )
     for prefix in SPLITS.values():
-        images, labels = (paths[f"{prefix}-{kind}.gz"] for kind in ("images-idx3-ubyte",
-                                                                     "labels-idx1-ubyte"))
+        images, labels = (
+            paths[f"{prefix}-{kind}.gz"] for kind in ("images-idx3-ubyte", "labels-idx1-ubyte")
+        )
         _check_pair(images, read_idx_header(images), labels, read_idx_header(labels))
     different = [name for name, path in paths.items() if not verify_file(path, data.files[name])]
     if different:
-        notice(f"{folder}: {', '.join(different)} differ from the official {data.title} "
-               f"(checksums); using them as they are")
+        notice(
+            f"{folder}: {', '.join(different)} differ from the official {data.title} "
+            f"(checksums); using them as they are"
+        )
     return folder
 
 
-def _cached(folder: Path, download: bool, progress: bool | None, notice: Notice,
-            data: Registered) -> Path:
+def _cached(
+    folder: Path, download: bool, progress: bool | None, notice: Notice, data: Registered
+) -> Path:
     """The cache folder, every file verified strictly; missing or corrupt ones downloaded."""
     todo = {}
     for name, spec in data.files.items():
@@ -216,14 +285,20 @@ def _cached(folder: Path, download: bool, progress: bool | None, notice: Notice,
             todo[name] = spec
         elif not verify_file(path, spec):
             if not download:
-                raise FormatError(f"{path}: checksum differs from the official {data.title} file: "
-                                  f"delete it and bpnn will download it again")
-            notice(f"{path}: checksum differs from the official {data.title} file; downloading "
-                   f"it again")
+                raise FormatError(
+                    f"{path}: checksum differs from the official {data.title} file: "
+                    f"delete it and bpnn will download it again"
+                )
+            notice(
+                f"{path}: checksum differs from the official {data.title} file; downloading "
+                f"it again"
+            )
             todo[name] = spec
     if todo and not download:
-        raise BpnnError(f"{data.title} is not in {folder} (missing {', '.join(todo)}) and "
-                        f"downloading is off: {_where_to_put(folder, data)}")
+        raise BpnnError(
+            f"{data.title} is not in {folder} (missing {', '.join(todo)}) and "
+            f"downloading is off: {_where_to_put(folder, data)}"
+        )
     if todo:
         download_dataset(data.name, folder, files=todo, progress=progress)
     return folder
@@ -234,10 +309,15 @@ def _names(data: Registered) -> str:
 
 
 def _where_to_put(folder: Path, data: Registered) -> str:
-    where = (f"any folder named with --data DIR or the {data.env_var} environment variable"
-             if data.env_var else "any folder and name that folder as the data source")
-    return (f"put the four files {_names(data)} (from {data.mirrors[0]} or another "
-            f"{data.title} mirror) in {folder}, or in {where}")
+    where = (
+        f"any folder named with --data DIR or the {data.env_var} environment variable"
+        if data.env_var
+        else "any folder and name that folder as the data source"
+    )
+    return (
+        f"put the four files {_names(data)} (from {data.mirrors[0]} or another "
+        f"{data.title} mirror) in {folder}, or in {where}"
+    )
 
 
 # ----------------------------------------------------------------------------- verifying
@@ -275,8 +355,12 @@ class _Digests:
     def matches(self, spec: MnistFile) -> bool:
         if self.inflater is not None and self.raw.hexdigest() == spec.gz_md5:
             return True
-        return (not self.broken and self._complete() and self.size == spec.size
-                and self.content.hexdigest() == spec.md5)
+        return (
+            not self.broken
+            and self._complete()
+            and self.size == spec.size
+            and self.content.hexdigest() == spec.md5
+        )
 
     def _complete(self) -> bool:
         """Whether the stream ended where its content does (always, for a plain file)."""
@@ -328,22 +412,34 @@ class _ChecksumError(Exception):
     pass
 
 
-def download_mnist(dest: str | os.PathLike, *, mirrors: Iterable[str] | None = None,
-                   files: Mapping[str, MnistFile] | None = None, progress: bool | None = None,
-                   timeout: float = 30.0) -> Path:
+def download_mnist(
+    dest: str | os.PathLike,
+    *,
+    mirrors: Iterable[str] | None = None,
+    files: Mapping[str, MnistFile] | None = None,
+    progress: bool | None = None,
+    timeout: float = 30.0,
+) -> Path:
     """Download ``files`` (default: the four MNIST files) into ``dest``, verified, atomically.
 
     Each file comes from the first of ``mirrors`` (default ``MIRRORS``) that serves it with the
     right checksum.  A failed or corrupt download leaves no file behind.  When every mirror fails,
     raises ``BpnnError`` saying which files to put where.
     """
-    return download_dataset("mnist", dest, mirrors=mirrors, files=files, progress=progress,
-                            timeout=timeout)
+    return download_dataset(
+        "mnist", dest, mirrors=mirrors, files=files, progress=progress, timeout=timeout
+    )
 
 
-def download_dataset(dataset: str, dest: str | os.PathLike, *, mirrors: Iterable[str] | None = None,
-                     files: Mapping[str, MnistFile] | None = None, progress: bool | None = None,
-                     timeout: float = 30.0) -> Path:
+def download_dataset(
+    dataset: str,
+    dest: str | os.PathLike,
+    *,
+    mirrors: Iterable[str] | None = None,
+    files: Mapping[str, MnistFile] | None = None,
+    progress: bool | None = None,
+    timeout: float = 30.0,
+) -> Path:
     """``download_mnist`` for registered data set ``dataset`` (its files and mirrors by default)."""
     data = registered(dataset)
     dest = Path(dest)
@@ -358,9 +454,11 @@ def download_dataset(dataset: str, dest: str | os.PathLike, *, mirrors: Iterable
             except (OSError, HTTPException, ValueError, _ChecksumError) as exc:
                 failures.append(f"{url}: {_reason(exc)}")
         else:
-            raise BpnnError(f"{data.title} is not in {dest} and could not be downloaded "
-                            f"({'; '.join(failures) or 'no mirrors'}): "
-                            f"{_where_to_put(dest, data)}")
+            raise BpnnError(
+                f"{data.title} is not in {dest} and could not be downloaded "
+                f"({'; '.join(failures) or 'no mirrors'}): "
+                f"{_where_to_put(dest, data)}"
+            )
     return dest
 
 
@@ -413,16 +511,28 @@ def _progress_bar(progress: bool | None, total: int | None, name: str):
         from tqdm import tqdm
     except ImportError:
         return _NoBar()
-    return tqdm(total=total, desc=f"downloading {name}", unit="B", unit_scale=True,
-                unit_divisor=1024, leave=False, file=sys.stderr,
-                disable=None if progress is None else False)
+    return tqdm(
+        total=total,
+        desc=f"downloading {name}",
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        file=sys.stderr,
+        disable=None if progress is None else False,
+    )
 
 
 # ----------------------------------------------------------------------------- reading
 
 
-def _check_pair(images: Path, image_header, labels: Path, label_header,
-                image_shape: tuple[int, int] | None = IMAGE_SHAPE) -> None:
+def _check_pair(
+    images: Path,
+    image_header,
+    labels: Path,
+    label_header,
+    image_shape: tuple[int, int] | None = IMAGE_SHAPE,
+) -> None:
     """Images (n, h, w) uint8 and labels (n,) uint8, from (dtype, shape) headers.
 
     ``image_shape`` (h, w) is required when given (MNIST's 28x28); None accepts any size.
@@ -431,26 +541,32 @@ def _check_pair(images: Path, image_header, labels: Path, label_header,
     wrong_size = image_shape is not None and tuple(ishape[1:]) != image_shape
     if idt != np.uint8 or len(ishape) != 3 or wrong_size:
         want = "n, h, w" if image_shape is None else "n, {}, {}".format(*image_shape)
-        raise FormatError(f"{images}: expected images of shape ({want}) uint8, found "
-                          f"{tuple(ishape)} {idt}")
+        raise FormatError(
+            f"{images}: expected images of shape ({want}) uint8, found {tuple(ishape)} {idt}"
+        )
     if ldt != np.uint8 or len(lshape) != 1:
-        raise FormatError(f"{labels}: expected labels of shape (n,) uint8, found "
-                          f"{tuple(lshape)} {ldt}")
+        raise FormatError(
+            f"{labels}: expected labels of shape (n,) uint8, found {tuple(lshape)} {ldt}"
+        )
     if ishape[0] != lshape[0]:
-        raise FormatError(f"{labels}: holds {lshape[0]} labels but {images.name} holds "
-                          f"{ishape[0]} images")
+        raise FormatError(
+            f"{labels}: holds {lshape[0]} labels but {images.name} holds {ishape[0]} images"
+        )
 
 
 def split_files(folder: str | os.PathLike, split: str) -> tuple[Path | None, Path | None]:
     """(images, labels) paths of "train" or "test" in ``folder`` (.gz or not), None if absent."""
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return tuple(_locate(Path(folder), f"{SPLITS[split]}-{kind}")  # type: ignore[return-value]
-                 for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz"))
+    return tuple(
+        _locate(Path(folder), f"{SPLITS[split]}-{kind}")  # type: ignore[return-value]
+        for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")
+    )
 
 
-def _load_split(folder: str | os.PathLike, split: str,
-                image_shape: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+def _load_split(
+    folder: str | os.PathLike, split: str, image_shape: tuple[int, int] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(images (n, h, w) uint8, labels (n,) uint8) of ``split``, checked as ``_check_pair`` does."""
     paths = split_files(folder, split)
     for path, kind in zip(paths, ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")):
@@ -458,13 +574,15 @@ def _load_split(folder: str | os.PathLike, split: str,
             name = f"{SPLITS[split]}-{kind}"
             raise BpnnError(f"{Path(folder) / name}: no such file (nor {name.removesuffix('.gz')})")
     images, labels = (read_idx(path) for path in paths)
-    _check_pair(paths[0], (images.dtype, images.shape), paths[1], (labels.dtype, labels.shape),
-                image_shape)
+    _check_pair(
+        paths[0], (images.dtype, images.shape), paths[1], (labels.dtype, labels.shape), image_shape
+    )
     return images, labels
 
 
-def load_idx_folder(folder: str | os.PathLike,
-                    split: str = "train") -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+def load_idx_folder(
+    folder: str | os.PathLike, split: str = "train"
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """(images (n, h*w) uint8, labels (n,) uint8, (h, w)) of a folder in MNIST's layout.
 
     Any image size and any label values; images flattened row-major.
@@ -480,8 +598,9 @@ def load_mnist(folder: str | os.PathLike, split: str = "train") -> tuple[np.ndar
     """
     images, labels = _load_split(folder, split, IMAGE_SHAPE)
     if labels.size and labels.max() > 9:
-        raise FormatError(f"{split_files(folder, split)[1]}: labels must be digits 0..9, found "
-                          f"{labels.max()}")
+        raise FormatError(
+            f"{split_files(folder, split)[1]}: labels must be digits 0..9, found {labels.max()}"
+        )
     return images.reshape(len(images), -1), labels
 
 
@@ -494,13 +613,20 @@ def validation_split(n: int, n_val: int, rng: np.random.Generator) -> tuple[np.n
     The same draw as ``split_indices(n, n_val, rng)``.
     """
     if not 0 <= n_val < n:
-        raise ValueError(f"the validation set must hold 0 to {n - 1} of the {n} samples, "
-                         f"got {n_val}")
+        raise ValueError(
+            f"the validation set must hold 0 to {n - 1} of the {n} samples, got {n_val}"
+        )
     return split_indices(n, n_val, rng)
 
 
-def mnist_targets(labels: np.ndarray, loss: str, on: float = 0.9, off: float = 0.1,
-                  n_classes: int = 10, dtype=np.float64) -> np.ndarray:
+def mnist_targets(
+    labels: np.ndarray,
+    loss: str,
+    on: float = 0.9,
+    off: float = 0.1,
+    n_classes: int = 10,
+    dtype=np.float64,
+) -> np.ndarray:
     """Training targets for ``labels`` (n,): the loss's own (``Loss.targets``) with MNIST's defaults.
 
     "squared": the tutorial's rows (n, n_classes), ``on`` (0.9) for the digit and ``off`` (0.1)

@@ -2,6 +2,7 @@
 
 Not here: what is split (``bpnn.data.sources``) or how the trainer uses it.
 """
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["split_indices", "held_count"]
+__all__ = ["held_count", "split_indices"]
 
 
 def held_count(n: int, size: int | float) -> int:
@@ -31,8 +32,9 @@ def held_count(n: int, size: int | float) -> int:
     return math.floor(Fraction(repr(float(size))) * n)
 
 
-def split_indices(n: int, size: int | float,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, size: int | float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(keep_idx, held_idx): ``held_count(n, size)`` random indices of ``range(n)`` held out.
 
     Both sorted and disjoint; together they are ``range(n)``.  One ``rng.permutation(n)`` is drawn
@@ -41,7 +43,9 @@ def split_indices(n: int, size: int | float,
     """
     held = held_count(n, size)
     if held >= n:
-        raise ValueError(f"holding out {held} of {n} samples leaves nothing to keep "
-                         f"(hold out at most {max(n - 1, 0)})")
+        raise ValueError(
+            f"holding out {held} of {n} samples leaves nothing to keep "
+            f"(hold out at most {max(n - 1, 0)})"
+        )
     order = rng.permutation(n)
     return np.sort(order[held:]), np.sort(order[:held])

@@ -22,6 +22,7 @@ keeps transposed in at the start of each call and back at the end.
 
 Not here: the reference path, checking the data, the choice between paths (``bpnn.steppers``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ import numpy as np
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
 
-__all__ = ["jit_available", "fast_stepper", "unsupported_reason"]
+__all__ = ["fast_stepper", "jit_available", "unsupported_reason"]
 
 _ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 _INPUT_DTYPES = (np.uint8, np.float32, np.float64)
@@ -68,12 +69,26 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
 
 def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: bool) -> bool:
     """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
-    return (batch_size == 1 and not weighted and type(optimizer) is SGD and optimizer.momentum == 0
-            and optimizer.weight_decay == 0 and all(layer.dropout == 0 for layer in net.layers))
+    return (
+        batch_size == 1
+        and not weighted
+        and type(optimizer) is SGD
+        and optimizer.momentum == 0
+        and optimizer.weight_decay == 0
+        and all(layer.dropout == 0 for layer in net.layers)
+    )
 
 
-def fast_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, scale: float = 1.0, weights=None):
+def fast_stepper(
+    net: Network,
+    optimizer: Optimizer,
+    X: np.ndarray,
+    T: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    scale: float = 1.0,
+    weights=None,
+):
     """The fastest compiled stepper for a setup ``unsupported_reason`` accepts.
 
     X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype,
@@ -81,6 +96,8 @@ def fast_stepper(net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarra
     """
     if _per_sample(net, optimizer, batch_size, weights is not None):
         from .sample import SampleStepper
+
         return SampleStepper(net, optimizer, X, T, scale)
     from .batch import BatchStepper
+
     return BatchStepper(net, optimizer, X, T, batch_size, rng, scale, weights)

@@ -1,4 +1,5 @@
 """What both fast steppers share: checked indices, the constants array, layer and loss codes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,10 @@ def layer_codes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
 
     A softmax output gets the identity's code: the cross-entropy kernel applies the softmax.
     """
-    codes = np.array([ACT.get(layer.activation.name, ACT["identity"]) for layer in net.layers],
-                     dtype=np.int64)
-    alphas = np.array([getattr(layer.activation, "alpha", 0.0) for layer in net.layers],
-                      dtype=net.dtype)
+    codes = np.array(
+        [ACT.get(layer.activation.name, ACT["identity"]) for layer in net.layers], dtype=np.int64
+    )
+    alphas = np.array(
+        [getattr(layer.activation, "alpha", 0.0) for layer in net.layers], dtype=net.dtype
+    )
     return codes, alphas, LOSS_CODES[net.loss]

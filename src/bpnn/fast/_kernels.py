@@ -13,6 +13,7 @@ as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the
 rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -116,8 +117,18 @@ def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, 
             for j in range(n_out):
                 a[j] = _dot(W[j], prev, n_prev, zero)
             _bias_act(a, bs[l], n_out, l == n_layers - 1, acts[l], alphas[l], half, one, zero)
-        total += _output_delta(A[n_layers - 1], D[n_layers - 1], T[s], Ws[n_layers - 1].shape[0],
-                               acts[n_layers - 1], alphas[n_layers - 1], loss, half, one, zero)
+        total += _output_delta(
+            A[n_layers - 1],
+            D[n_layers - 1],
+            T[s],
+            Ws[n_layers - 1].shape[0],
+            acts[n_layers - 1],
+            alphas[n_layers - 1],
+            loss,
+            half,
+            one,
+            zero,
+        )
         # backward: dE/da of the layer below uses the weights before this step's update
         for l in range(n_layers - 1, 0, -1):
             W, b, prev, dz, da = Ws[l], bs[l], A[l - 1], D[l], D[l - 1]
@@ -409,8 +420,9 @@ def adam_update_rows(P, Gc, cols, k, M, V, step, b1, b2, c1, c2, eps, wd):
         hit = q < k and cols[q] == r
         for j in range(P.shape[1]):
             g = Gc[q, j] if hit else zero
-            P[r, j], M[r, j], V[r, j] = _adam_one(P[r, j], g, M[r, j], V[r, j], step, b1, b2,
-                                                  c1, c2, eps, wd)
+            P[r, j], M[r, j], V[r, j] = _adam_one(
+                P[r, j], g, M[r, j], V[r, j], step, b1, b2, c1, c2, eps, wd
+            )
         q += hit
 
 

@@ -15,6 +15,7 @@ cross-entropy), backward, optimiser -- with three savings:
 Dropout draws ``rng.random`` with the same shapes in the same order as ``Network.forward``, so a
 seeded run makes the same masks.  Not here: per-sample SGD (``bpnn.fast.sample``).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,19 @@ import numpy as np
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
 from ._common import checked_indices, constants, layer_codes
-from ._kernels import (C_N, C_SCALE, act_back, adam_update, adam_update_rows, bias_act,
-                       gather_columns, gather_rows, output_delta, sgd_update, sgd_update_rows)
+from ._kernels import (
+    C_N,
+    C_SCALE,
+    act_back,
+    adam_update,
+    adam_update_rows,
+    bias_act,
+    gather_columns,
+    gather_rows,
+    output_delta,
+    sgd_update,
+    sgd_update_rows,
+)
 
 
 class BatchStepper:
@@ -38,9 +50,17 @@ class BatchStepper:
     name = "compiled-mini-batch"
     fallback = None
 
-    def __init__(self, net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray,
-                 batch_size: int, rng: np.random.Generator, scale: float = 1.0,
-                 weights: np.ndarray | None = None):
+    def __init__(
+        self,
+        net: Network,
+        optimizer: Optimizer,
+        X: np.ndarray,
+        T: np.ndarray,
+        batch_size: int,
+        rng: np.random.Generator,
+        scale: float = 1.0,
+        weights: np.ndarray | None = None,
+    ):
         self.net, self.optimizer, self.inputs, self.T, self.rng = net, optimizer, X, T, rng
         # sample weights (n,) in the network's dtype, as the reference casts them; None: unweighted
         self.w = None if weights is None else np.ascontiguousarray(weights, dtype=net.dtype)
@@ -50,9 +70,9 @@ class BatchStepper:
         self.dtype = dt
         self.c = constants(dt, scale)
         self.codes, self.alphas, self.loss = layer_codes(net)
-        self.W0T = np.empty((n_in, n_0), dt)   # master copy of layer 0 during a call
-        self.Wc = np.empty((n_in, n_0), dt)    # the rows of the batch's non-zero inputs
-        self.Gc = np.empty((n_in, n_0), dt)    # their gradient
+        self.W0T = np.empty((n_in, n_0), dt)  # master copy of layer 0 during a call
+        self.Wc = np.empty((n_in, n_0), dt)  # the rows of the batch's non-zero inputs
+        self.Gc = np.empty((n_in, n_0), dt)  # their gradient
         self.cols = np.empty(n_in, np.intp)
         self.flags = np.empty(n_in, np.uint8)
         self.no_mask = np.empty((1, 1), dt)
@@ -68,9 +88,9 @@ class BatchStepper:
             return
         dt, sizes = self.dtype, self.net.sizes
         self.rows = rows
-        self.X = np.empty((rows, sizes[0]), dt)                    # the batch, compacted
-        self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]      # each layer's output
-        self.D = [np.empty((rows, m), dt) for m in sizes[1:]]      # each layer's dE/dz
+        self.X = np.empty((rows, sizes[0]), dt)  # the batch, compacted
+        self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's output
+        self.D = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's dE/dz
         self.inp = [None] + [np.empty((rows, m), dt) for m in sizes[1:-1]]  # dropped-out inputs
 
     # ---- one call: copy in, batches, copy out --------------------------------------------
@@ -84,7 +104,7 @@ class BatchStepper:
         total = 0.0
         try:
             for start in range(0, len(idx), self.batch_size):
-                total += self._batch(idx[start:start + self.batch_size])
+                total += self._batch(idx[start : start + self.batch_size])
         finally:
             self._store()
         return total
@@ -155,8 +175,16 @@ class BatchStepper:
         c[C_N] = n if self.w is None else self._weight_sum(batch)  # what each delta is divided by
         # layer 0 on the batch's non-zero inputs only
         mask = self._mask(layers[0], (n, layers[0].n_in))
-        k = gather_columns(self.inputs, batch, c[C_SCALE], self.no_mask if mask is None else mask,
-                           mask is not None, self.flags, self.cols, self.X)
+        k = gather_columns(
+            self.inputs,
+            batch,
+            c[C_SCALE],
+            self.no_mask if mask is None else mask,
+            mask is not None,
+            self.flags,
+            self.cols,
+            self.X,
+        )
         X, cols = self.X[:n, :k], self.cols[:k]
         gather_rows(self.W0T, cols, k, self.Wc)
         A = self.Y[0][:n]
@@ -172,9 +200,20 @@ class BatchStepper:
             np.matmul(A, layers[i].W.T, out=Z)
             A = Z
         w = self.no_w if self.w is None else self.w
-        loss = output_delta(A, layers[last].b, self.T, batch, self.codes[last],
-                            self.alphas[last], self.loss, c, self.D[last][:n], self.db[last],
-                            w, self.w is not None)
+        loss = output_delta(
+            A,
+            layers[last].b,
+            self.T,
+            batch,
+            self.codes[last],
+            self.alphas[last],
+            self.loss,
+            c,
+            self.D[last][:n],
+            self.db[last],
+            w,
+            self.w is not None,
+        )
         # backward: gradients of layers last..1, then layer 0's rows
         for i in range(last, 0, -1):
             dZ = self.D[i][:n]
@@ -183,8 +222,9 @@ class BatchStepper:
             dA = np.matmul(dZ, layers[i].W, out=self.D[i - 1][:n])
             if masks[i] is not None:
                 dA *= masks[i]
-            act_back(dA, self.Y[i - 1][:n], self.codes[i - 1], self.alphas[i - 1], c,
-                     self.db[i - 1])
+            act_back(
+                dA, self.Y[i - 1][:n], self.codes[i - 1], self.alphas[i - 1], c, self.db[i - 1]
+            )
         dZ = self.D[0][:n]
         np.matmul(X.T, dZ, out=self.Gc[:k])
         self._update(k)
@@ -204,15 +244,26 @@ class BatchStepper:
         opt.t += 1
         if isinstance(opt, Adam):
             b1, b2 = opt.beta1, opt.beta2
-            step = opt.lr * math.sqrt(1 - b2 ** opt.t) / (1 - b1 ** opt.t)
+            step = opt.lr * math.sqrt(1 - b2**opt.t) / (1 - b1**opt.t)
             consts = (dt(step), dt(b1), dt(b2), dt(1 - b1), dt(1 - b2), dt(opt.eps))
-            adam_update_rows(self.W0T, self.Gc, self.cols, k, self.state0[0], self.state0[1],
-                             *consts, self.wd0)
+            adam_update_rows(
+                self.W0T, self.Gc, self.cols, k, self.state0[0], self.state0[1], *consts, self.wd0
+            )
             for p, g, m, v, wd in self.flat:
                 adam_update(p, g, m, v, *consts, wd)
             return
         lr, mu, nesterov, use_v = self.sgd_consts
-        sgd_update_rows(self.W0T, self.Gc, self.cols, k, self.state0[0] if use_v else self.W0T,
-                        lr, mu, self.wd0, nesterov, use_v)
+        sgd_update_rows(
+            self.W0T,
+            self.Gc,
+            self.cols,
+            k,
+            self.state0[0] if use_v else self.W0T,
+            lr,
+            mu,
+            self.wd0,
+            nesterov,
+            use_v,
+        )
         for p, g, v, wd in self.flat:
             sgd_update(p, g, v, lr, mu, wd, nesterov, use_v)

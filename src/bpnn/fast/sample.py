@@ -8,6 +8,7 @@ updated in place in the network's own arrays.
 
 Not here: mini-batches, momentum, Adam, dropout (``bpnn.fast.batch``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ class SampleStepper:
     name = "numba-per-sample"
     fallback = None
 
-    def __init__(self, net: Network, optimizer: SGD, X: np.ndarray, T: np.ndarray,
-                 scale: float = 1.0):
+    def __init__(
+        self, net: Network, optimizer: SGD, X: np.ndarray, T: np.ndarray, scale: float = 1.0
+    ):
         self.net, self.optimizer, self.T = net, optimizer, T
         self.n_samples = len(X)
         dt = net.dtype
@@ -49,9 +51,23 @@ class SampleStepper:
         layers = self.net.layers
         np.copyto(self.W0T, layers[0].W.T)  # the network may have been changed between calls
         self.c[C_LR] = self.optimizer.lr
-        total = sgd_samples(self.indptr, self.cols, self.vals, self.T, idx, self.W0T,
-                            tuple(layer.W for layer in layers), tuple(layer.b for layer in layers),
-                            self.codes, self.alphas, self.loss, self.c, self.A, self.D, self.xs)
+        total = sgd_samples(
+            self.indptr,
+            self.cols,
+            self.vals,
+            self.T,
+            idx,
+            self.W0T,
+            tuple(layer.W for layer in layers),
+            tuple(layer.b for layer in layers),
+            self.codes,
+            self.alphas,
+            self.loss,
+            self.c,
+            self.A,
+            self.D,
+            self.xs,
+        )
         np.copyto(layers[0].W, self.W0T.T)
         self.optimizer.t += len(idx)
         return float(total)

@@ -8,6 +8,7 @@ ends.  A worker lost mid-trial is Dask's to handle: the scheduler gives the task
 worker, which resumes the trial from its last checkpoint.
 Not here: the sweep folder and its results (``bpnn.sweep.results``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,7 @@ from pathlib import Path
 from ..errors import BpnnError
 from .trial import run_trial, write_record
 
-__all__ = ["connect", "run_trials", "cores", "NEEDS_DASK"]
+__all__ = ["NEEDS_DASK", "connect", "cores", "run_trials"]
 
 NEEDS_DASK = "bpnn sweep needs Dask: pip install 'bpnn[sweep]'"
 CONNECT_TIMEOUT = "5s"
@@ -66,11 +67,19 @@ def connect(scheduler: str | None, workers: int | None, log):
 def _local_cluster(dask, distributed, n_workers: int):
     """n single-threaded worker processes on 127.0.0.1; each trial gets cores / n BLAS threads."""
     threads = str(max(1, cores() // n_workers))
-    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
-               **{name: threads for name in THREAD_VARS}, "DASK_LOGGING__DISTRIBUTED": QUIET}
+    environ = {
+        **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+        **{name: threads for name in THREAD_VARS},
+        "DASK_LOGGING__DISTRIBUTED": QUIET,
+    }
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+        return distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
 
 
 def _client(distributed, address):
@@ -83,8 +92,10 @@ def _client(distributed, address):
 def _describe(client, scheduler: str | None) -> str:
     workers = client.scheduler_info()["workers"]
     where = f"Dask scheduler {scheduler}" if scheduler else "a local Dask cluster"
-    line = f"trials run on {where}: {len(workers)} workers, " \
-           f"{sum(w['nthreads'] for w in workers.values())} trials at a time"
+    line = (
+        f"trials run on {where}: {len(workers)} workers, "
+        f"{sum(w['nthreads'] for w in workers.values())} trials at a time"
+    )
     return line if workers else line + " (none yet: trials wait for workers to join)"
 
 
@@ -105,8 +116,16 @@ def run_trials(client, jobs: list, data: dict, on_end) -> None:
     token = uuid.uuid4().hex[:8]
     futures = {}
     for i, (trial, folder) in enumerate(jobs):
-        future = client.submit(run_trial, trial.to_dict(), data, str(folder), slots, pure=False,
-                               key=f"bpnn-{trial.name}-{token}", priority=len(jobs) - i)
+        future = client.submit(
+            run_trial,
+            trial.to_dict(),
+            data,
+            str(folder),
+            slots,
+            pure=False,
+            key=f"bpnn-{trial.name}-{token}",
+            priority=len(jobs) - i,
+        )
         futures[future] = (trial, Path(folder))
     for future in distributed.as_completed(futures):
         trial, folder = futures[future]
@@ -123,7 +142,11 @@ def _running(client) -> int:
 def _record(future, trial, folder: Path) -> dict:
     if future.status == "finished":
         return future.result()
-    record = {**trial.to_dict(), "status": "failed", "error": f"the cluster gave up on the trial: "
-              f"{type(future.exception()).__name__}: {future.exception()}"}
+    record = {
+        **trial.to_dict(),
+        "status": "failed",
+        "error": f"the cluster gave up on the trial: "
+        f"{type(future.exception()).__name__}: {future.exception()}",
+    }
     write_record(folder, record)
     return record

@@ -5,6 +5,7 @@ Numeric settings are drawn on their own scale (log for a log range); lists of ot
 (hidden layer sizes, names) as categories.  The best trial is marked; failed trials are listed,
 not drawn.  Not here: running the sweep (``bpnn.commands.sweep``).
 """
+
 from __future__ import annotations
 
 import html
@@ -17,7 +18,7 @@ from ..checkpoint import atomic_write
 from ..report import CSS, DPI, _html_table, _md_table, _save
 from .results import FORMAT, cells, failures, header
 
-__all__ = ["is_sweep", "write_sweep_report", "FIGURE"]
+__all__ = ["FIGURE", "is_sweep", "write_sweep_report"]
 
 FIGURE = "sweep.png"
 
@@ -25,7 +26,10 @@ FIGURE = "sweep.png"
 def is_sweep(folder) -> bool:
     """Whether ``folder`` holds a sweep's results (rather than a single run)."""
     try:
-        return json.loads((Path(folder) / "results.json").read_text()).get("format") == FORMAT + "-results"
+        return (
+            json.loads((Path(folder) / "results.json").read_text()).get("format")
+            == FORMAT + "-results"
+        )
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -48,7 +52,9 @@ def plot_sweep(rows: list[dict], scales: dict, best: str | None) -> Figure:
         else:
             labels = sorted({json.dumps(v) for v in values})
             xs = [labels.index(json.dumps(v)) for v in values]
-            ax.set_xticks(range(len(labels)), [label.replace('"', "") for label in labels], rotation=30)
+            ax.set_xticks(
+                range(len(labels)), [label.replace('"', "") for label in labels], rotation=30
+            )
         ys = [factor * r["val_error"] for r in done]
         ax.scatter(xs, ys, color="tab:blue", alpha=0.7)
         marked = [(x, y) for x, y, r in zip(xs, ys, done) if r["trial"] == best]
@@ -70,15 +76,20 @@ def write_sweep_report(folder, out_dir=None) -> tuple[Path, list[str]]:
     _save(plot_sweep(rows, results["scales"], results["best"]), out / FIGURE)
     head, body = header(searched), [cells(r, searched) for r in rows]
     title = f"Sweep report: {folder.name} ({results['method']} search, {len(rows)} trials)"
-    markdown = "\n".join([f"# {title}", "", f"![validation error against each setting]({FIGURE})", ""]
-                         + _md_table(head, body) + [""] + [f"- {line}" for line in failures(rows)])
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-            f"<img src='{FIGURE}' alt='validation error against each setting'>"
-            f"{_html_table(head, body)}"
-            + "".join(f"<p class='notice'>{html.escape(line)}</p>" for line in failures(rows))
-            + "</body></html>\n")
+    markdown = "\n".join(
+        [f"# {title}", "", f"![validation error against each setting]({FIGURE})", ""]
+        + _md_table(head, body)
+        + [""]
+        + [f"- {line}" for line in failures(rows)]
+    )
+    page = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<img src='{FIGURE}' alt='validation error against each setting'>"
+        f"{_html_table(head, body)}"
+        + "".join(f"<p class='notice'>{html.escape(line)}</p>" for line in failures(rows))
+        + "</body></html>\n"
+    )
     atomic_write(out / "README.md", lambda f: f.write((markdown + "\n").encode()))
     atomic_write(out / "index.html", lambda f: f.write(page.encode()))
     return out, [str(out / name) for name in (FIGURE, "index.html", "README.md")]
-

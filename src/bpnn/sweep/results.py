@@ -9,6 +9,7 @@ DIR/best/model.npz  the best trial's model (and its record, trial.json)
 Running the same sweep again into DIR continues it; a different spec or data is refused.
 Not here: running trials (``bpnn.sweep.trial``, ``bpnn.sweep.engine``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,7 @@ from ..checkpoint import atomic_write
 from ..errors import BpnnError
 from .trial import read_record
 
-__all__ = ["open_sweep", "trial_folder", "collect", "write_results", "Tally", "FORMAT"]
+__all__ = ["FORMAT", "Tally", "collect", "open_sweep", "trial_folder", "write_results"]
 
 FORMAT = "bpnn-sweep"
 VERSION = 1
@@ -38,14 +39,25 @@ def open_sweep(out, spec, data: dict) -> dict:
     """The sweep in ``out``: written there when new, checked against ``spec`` and ``data`` when
     the folder holds one already (so the same command continues it)."""
     out = Path(out)
-    sweep = {"format": FORMAT, "version": VERSION, "data": data, "method": spec.method,
-             "seed": spec.seed, "scales": spec.scales(), "trials": [t.to_dict() for t in spec.make_trials()]}
+    sweep = {
+        "format": FORMAT,
+        "version": VERSION,
+        "data": data,
+        "method": spec.method,
+        "seed": spec.seed,
+        "scales": spec.scales(),
+        "trials": [t.to_dict() for t in spec.make_trials()],
+    }
     path = out / "sweep.json"
     if path.exists():
         old = _read_json(path)
-        same = {k: old.get(k) for k in ("data", "trials")} == {k: sweep[k] for k in ("data", "trials")}
+        same = {k: old.get(k) for k in ("data", "trials")} == {
+            k: sweep[k] for k in ("data", "trials")
+        }
         if not same:
-            raise BpnnError(f"{out} holds another sweep (its spec or data differ): choose another --out")
+            raise BpnnError(
+                f"{out} holds another sweep (its spec or data differ): choose another --out"
+            )
         return old
     out.mkdir(parents=True, exist_ok=True)
     _write_json(path, sweep)
@@ -68,10 +80,17 @@ def _row(out: Path, trial: dict) -> dict:
     """One row of the results table: the trial's outcome and its searched settings."""
     record = read_record(trial_folder(out, trial["name"])) or {"status": "not run"}
     results = record.get("results") or {}
-    row = {"trial": trial["name"], "status": record["status"],
-           **{k: results.get(k) for k in COLUMNS[2:-1]}, "seed": trial["settings"].get("seed"),
-           **trial["params"], "error": record.get("error"), "metric": results.get("metric"),
-           "folder": str(trial_folder(out, trial["name"])), "command": record.get("command")}
+    row = {
+        "trial": trial["name"],
+        "status": record["status"],
+        **{k: results.get(k) for k in COLUMNS[2:-1]},
+        "seed": trial["settings"].get("seed"),
+        **trial["params"],
+        "error": record.get("error"),
+        "metric": results.get("metric"),
+        "folder": str(trial_folder(out, trial["name"])),
+        "command": record.get("command"),
+    }
     if record.get("starts"):
         row["starts"] = len(record["starts"])
     return row
@@ -90,10 +109,21 @@ def collect(out, sweep: dict) -> list[dict]:
 def write_results(out, sweep: dict, rows: list[dict], seconds: float) -> dict:
     """results.json, results.csv and best/ in ``out``; returns what results.json holds."""
     out = Path(out)
-    best = rows[0] if rows and rows[0]["status"] == "done" and rows[0]["val_error"] is not None else None
-    summary = {"format": FORMAT + "-results", "version": VERSION, "data": sweep["data"],
-               "method": sweep["method"], "scales": sweep["scales"], "seconds": round(seconds, 2),
-               "best": best and best["trial"], "trials": rows}
+    best = (
+        rows[0]
+        if rows and rows[0]["status"] == "done" and rows[0]["val_error"] is not None
+        else None
+    )
+    summary = {
+        "format": FORMAT + "-results",
+        "version": VERSION,
+        "data": sweep["data"],
+        "method": sweep["method"],
+        "scales": sweep["scales"],
+        "seconds": round(seconds, 2),
+        "best": best and best["trial"],
+        "trials": rows,
+    }
     _write_json(out / "results.json", summary)
     atomic_write(out / "results.csv", lambda f: f.write(_csv(rows, list(sweep["scales"])).encode()))
     if best is not None:
@@ -107,7 +137,9 @@ def _csv(rows: list[dict], searched: list[str]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow(
+            {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+        )
     return buffer.getvalue()
 
 
@@ -133,9 +165,19 @@ def header(searched: list[str]) -> list[str]:
 def cells(row: dict, searched: list[str]) -> list[str]:
     """A results row as text cells under ``header(searched)``."""
     seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
-    values = [",".join(map(str, v)) if isinstance(v, list) else str(v) for v in (row.get(n) for n in searched)]
-    return [row["trial"], row["status"], format_value(row["val_error"], row["metric"]),
-            format_value(row["test_error"], row["metric"]), str(row["epochs"] or "-"), seconds, *values]
+    values = [
+        ",".join(map(str, v)) if isinstance(v, list) else str(v)
+        for v in (row.get(n) for n in searched)
+    ]
+    return [
+        row["trial"],
+        row["status"],
+        format_value(row["val_error"], row["metric"]),
+        format_value(row["test_error"], row["metric"]),
+        str(row["epochs"] or "-"),
+        seconds,
+        *values,
+    ]
 
 
 def failures(rows: list[dict]) -> list[str]:
@@ -147,7 +189,9 @@ def table(rows: list[dict], searched: list[str]) -> list[str]:
     """The results as aligned text lines for the terminal, then the failures."""
     lines = [header(searched), *(cells(r, searched) for r in rows)]
     widths = [max(len(c) for c in column) for column in zip(*lines)]
-    return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines] + failures(rows)
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines
+    ] + failures(rows)
 
 
 @dataclass
@@ -157,7 +201,7 @@ class Tally:
     total: int
     done: int = 0
     failed: int = 0
-    best: tuple | None = None           # (val_error, trial name, metric)
+    best: tuple | None = None  # (val_error, trial name, metric)
 
     def add(self, record: dict) -> None:
         if record["status"] != "done":
@@ -170,7 +214,12 @@ class Tally:
             self.best = (value, record["name"], results.get("metric"))
 
     def line(self, running: int) -> str:
-        best = "-" if self.best is None else \
-            f"{format_value(self.best[0], self.best[2])} ({self.best[1]})"
-        return (f"trials {self.done + self.failed}/{self.total}: {self.done} done, {running} running, "
-                f"{self.failed} failed; best validation error {best}")
+        best = (
+            "-"
+            if self.best is None
+            else f"{format_value(self.best[0], self.best[2])} ({self.best[1]})"
+        )
+        return (
+            f"trials {self.done + self.failed}/{self.total}: {self.done} done, {running} running, "
+            f"{self.failed} failed; best validation error {best}"
+        )

@@ -21,6 +21,7 @@ recorded.  Every trial gets an explicit seed (``seed`` in [base], else 0, unless
 each one can be run again alone with ``bpnn train``.
 Not here: running trials (``bpnn.sweep.trial``), Dask (``bpnn.sweep.engine``).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -34,13 +35,14 @@ import numpy as np
 
 from ..commands.train import DATA_OPTIONS, OVERRIDES
 from ..errors import BpnnError
-from ..presets import PRESETS, preset as preset_settings
+from ..presets import PRESETS
+from ..presets import preset as preset_settings
 from ..settings import TrainConfig
 
-__all__ = ["Spec", "Range", "Trial", "load_spec", "SETTINGS"]
+__all__ = ["SETTINGS", "Range", "Spec", "Trial", "load_spec"]
 
 SETTINGS = (*OVERRIDES, *DATA_OPTIONS, "preset")  # what [base] may set
-SEARCHABLE = (*OVERRIDES, "preset")              # what [search] may vary (the data stays fixed)
+SEARCHABLE = (*OVERRIDES, "preset")  # what [search] may vary (the data stays fixed)
 TOP_LEVEL = ("method", "trials", "seed", "base", "search")
 METHODS = ("grid", "random")
 SCALES = ("linear", "log")
@@ -95,13 +97,17 @@ class Spec:
         """Every trial of the sweep, in order (grid: all combinations; random: ``trials`` draws)."""
         names = list(self.space)
         if self.method == "grid":
-            combos = [dict(zip(names, values)) for values in itertools.product(*self.space.values())]
+            combos = [
+                dict(zip(names, values)) for values in itertools.product(*self.space.values())
+            ]
         else:
             rng = np.random.default_rng(self.seed)
             combos = [{n: _pick(self.space[n], rng) for n in names} for _ in range(self.trials)]
         width = max(3, len(str(len(combos) - 1)))
-        return [Trial(f"trial-{i:0{width}d}", {"seed": 0, **self.base, **params}, params)
-                for i, params in enumerate(combos)]
+        return [
+            Trial(f"trial-{i:0{width}d}", {"seed": 0, **self.base, **params}, params)
+            for i, params in enumerate(combos)
+        ]
 
 
 def _pick(choice, rng: np.random.Generator):
@@ -120,7 +126,9 @@ def load_spec(path) -> Spec:
     try:
         raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BpnnError(f"{path}: not a valid {'JSON' if path.suffix == '.json' else 'TOML'} file ({exc})") from None
+        raise BpnnError(
+            f"{path}: not a valid {'JSON' if path.suffix == '.json' else 'TOML'} file ({exc})"
+        ) from None
     try:
         return parse_spec(raw)
     except (BpnnError, ValueError, TypeError) as exc:
@@ -138,8 +146,11 @@ def parse_spec(raw: dict) -> Spec:
     if not search:
         raise BpnnError("[search] names no setting to search")
     space = {name: _choice(name, value) for name, value in search.items()}
-    method = raw.get("method") or ("grid" if all(isinstance(v, list) for v in space.values())
-                                   and "trials" not in raw else "random")
+    method = raw.get("method") or (
+        "grid"
+        if all(isinstance(v, list) for v in space.values()) and "trials" not in raw
+        else "random"
+    )
     trials = raw.get("trials")
     if method not in METHODS:
         raise BpnnError(f"method must be {' or '.join(METHODS)}, got {method!r}")
@@ -158,7 +169,9 @@ def parse_spec(raw: dict) -> Spec:
 def _known(table: dict, known, what: str) -> None:
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise BpnnError(f"unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        raise BpnnError(
+            f"unknown {what} {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+        )
 
 
 def _choice(name: str, value):
@@ -168,11 +181,18 @@ def _choice(name: str, value):
             raise BpnnError(f"search {name}: the list is empty")
         return value
     if not isinstance(value, dict):
-        raise BpnnError(f"search {name}: give a list of values or {{ low = ..., high = ..., scale = ... }}")
+        raise BpnnError(
+            f"search {name}: give a list of values or {{ low = ..., high = ..., scale = ... }}"
+        )
     _known(value, ("low", "high", "scale"), f"key in search {name}")
     low, high, scale = value.get("low"), value.get("high"), value.get("scale", "linear")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) or not low < high:
-        raise BpnnError(f"search {name}: low and high must be numbers with low < high, got {low!r}, {high!r}")
+    if (
+        not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        or not low < high
+    ):
+        raise BpnnError(
+            f"search {name}: low and high must be numbers with low < high, got {low!r}, {high!r}"
+        )
     if scale not in SCALES:
         raise BpnnError(f"search {name}: scale must be linear or log, got {scale!r}")
     if scale == "log" and low <= 0:
@@ -184,9 +204,13 @@ def check_settings(settings: dict) -> None:
     """Refuse a trial whose settings cannot make a TrainConfig (an unknown activation, a
     negative rate...) before anything runs; the data-dependent checks happen in the trial."""
     if settings.get("preset") not in (None, *PRESETS):
-        raise BpnnError(f"unknown preset {settings['preset']!r}; choose one of {', '.join(PRESETS)}")
+        raise BpnnError(
+            f"unknown preset {settings['preset']!r}; choose one of {', '.join(PRESETS)}"
+        )
     merged = {**(preset_settings(settings["preset"]) if settings.get("preset") else {}), **settings}
-    fields = {k: v for k, v in merged.items() if k in TrainConfig.__dataclass_fields__ and k != "preset"}
+    fields = {
+        k: v for k, v in merged.items() if k in TrainConfig.__dataclass_fields__ and k != "preset"
+    }
     try:
         TrainConfig.from_dict(fields)
     except (TypeError, ValueError) as exc:

@@ -10,6 +10,7 @@ killed, goes on from its last checkpoint; a finished or failed trial is not run 
 BLAS threads are limited to this trial's share of the machine's cores.
 Not here: which trials to run and where (``bpnn.sweep.engine``).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 from ..checkpoint import atomic_write
 from ..errors import BpnnError
 
-__all__ = ["run_trial", "train_argv", "read_record", "write_record", "FINISHED"]
+__all__ = ["FINISHED", "read_record", "run_trial", "train_argv", "write_record"]
 
 RECORD = "trial.json"
 LOG = "train.log"
@@ -66,14 +67,18 @@ def run_trial(trial: dict, data: dict, folder: str, slots: dict | None = None) -
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = _checkpoint_epoch(folder)
     argv = train_argv(trial["settings"], data, folder)
-    record = {**trial, "status": "running", "command": "bpnn " + shlex.join(argv),
-              "starts": record.get("starts", []) + [_start(checkpoint)]}
+    record = {
+        **trial,
+        "status": "running",
+        "command": "bpnn " + shlex.join(argv),
+        "starts": record.get("starts", []) + [_start(checkpoint)],
+    }
     write_record(folder, record)
     if checkpoint is not None:
         argv = ["train", "--resume", str(folder), "--no-report"]
     try:
         results = _train(argv, folder, _threads(slots))
-    except Exception as exc:  # noqa: BLE001 -- any failure is the trial's result, not the sweep's
+    except Exception as exc:
         record.update(status="failed", error=_message(exc))
     else:
         record.update(status="done", results=results)
@@ -93,8 +98,12 @@ def _checkpoint_epoch(folder: Path) -> int | None:
 
 def _start(checkpoint: int | None) -> dict:
     worker = _worker()
-    return {"from_epoch": checkpoint or 0, "worker": worker.address if worker else None,
-            "pid": os.getpid(), "time": time.time()}
+    return {
+        "from_epoch": checkpoint or 0,
+        "worker": worker.address if worker else None,
+        "pid": os.getpid(),
+        "time": time.time(),
+    }
 
 
 def _worker():
@@ -125,6 +134,7 @@ def _train(argv: list[str], folder: Path, threads: int | None) -> dict:
     except SystemExit:  # argparse has said why on stderr
         raise BpnnError(f"bpnn train refused the options {shlex.join(argv)}") from None
     with open(folder / LOG, "a") as log, _limit_threads(threads):
+
         def out(line: str) -> None:
             log.write(line + "\n")
             log.flush()
