@@ -54,7 +54,9 @@ class _Graph:
 
     def __init__(self, onnx, dtype: np.dtype):
         self.onnx, self.dtype = onnx, dtype
-        self.nodes, self.inits, self.count = [], [], 0
+        self.nodes: list = []  # onnx NodeProto
+        self.inits: list = []  # onnx TensorProto
+        self.count = 0
 
     def const(self, name: str, value, dtype=None) -> str:
         array = np.asarray(value, dtype=dtype or self.dtype)
@@ -87,8 +89,8 @@ def _layers(g: _Graph, x: str, net: Network) -> str:
             x = g.op("LeakyRelu", [x], alpha=float(layer.activation.alpha))
         elif name == "softmax":
             x = g.op("Softmax", [x], axis=1)
-        elif _ACTIVATION_OPS[name]:
-            x = g.op(_ACTIVATION_OPS[name], [x])
+        elif op := _ACTIVATION_OPS[name]:
+            x = g.op(op, [x])
     return x
 
 
@@ -106,14 +108,14 @@ def _probabilities(g: _Graph, y: str, net: Network) -> str:
 
 def _outputs(g: _Graph, y: str, model: Model | None) -> list:
     """The graph's outputs (name, element type, shape) after adding their nodes."""
-    onnx, net = g.onnx, (model.net if model else None)
+    onnx = g.onnx
     tensor = onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
     if model is None:
         g.op("Identity", [y], "outputs")
         return [("outputs", tensor)]
     targets = model.targets
     if model.task == "classify":
-        probs = _probabilities(g, y, net)
+        probs = _probabilities(g, y, model.net)
         classes = np.asarray(targets.classes)
         classes = classes.astype(object) if classes.dtype.kind == "U" else classes.astype(np.int64)
         index = g.op("ArgMax", [y], axis=1, keepdims=0)
@@ -144,7 +146,7 @@ def _input_type(model: Model | None, net: Network, input_type: str | None) -> np
 
 
 def _metadata(model: Model | None, net: Network) -> dict:
-    meta = {"bpnn_version": __version__, "architecture": net.config()}
+    meta: dict[str, object] = {"bpnn_version": __version__, "architecture": net.config()}
     if model is not None:
         meta.update(
             task=model.task,

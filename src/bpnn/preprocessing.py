@@ -82,16 +82,24 @@ class Preprocessing:
             return cls("scale", scale=PIXEL_SCALE if scale is None else float(scale), **common)
         return cls(kind, **common)
 
+    @property
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std), (d,) each, of standardisation (a ValueError for the other kinds)."""
+        if self.mean is None or self.std is None:
+            raise ValueError(f"{self.kind!r} preprocessing has no mean and std")
+        return self.mean, self.std
+
     def apply(self, X: np.ndarray, dtype=np.float64) -> np.ndarray:
         """Inputs (n, d) of ``dtype`` for raw features X (n, d): a new array, X is not changed."""
         dtype = np.dtype(dtype)
         if self.kind == "standardize":
-            if X.shape[-1] != self.mean.shape[0]:
+            mean, std = self.moments
+            if X.shape[-1] != mean.shape[0]:
                 raise ValueError(
                     f"features have {X.shape[-1]} columns, the preprocessing "
-                    f"expects {self.mean.shape[0]}"
+                    f"expects {mean.shape[0]}"
                 )
-            return ((np.asarray(X, dtype=np.float64) - self.mean) / self.std).astype(dtype)
+            return ((np.asarray(X, dtype=np.float64) - mean) / std).astype(dtype)
         out = np.asarray(X).astype(dtype)  # a copy, even when the type already matches
         if self.kind == "scale":
             out *= dtype.type(self.scale)  # float(x) * scale, rounded as the fast paths do
@@ -107,7 +115,9 @@ class Preprocessing:
     def describe(self) -> str:
         """One line for the log: what is done to the features."""
         if self.kind == "standardize":
-            return f"standardize ({len(self.mean)} features: mean and std of the training split)"
+            return (
+                f"standardize ({len(self.moments[0])} features: mean and std of the training split)"
+            )
         if self.kind == "scale":
             return f"scale x{self.scale:.6g}"
         return "none (features used as they are)"
@@ -115,7 +125,8 @@ class Preprocessing:
     def to_dict(self) -> dict:
         data = {"kind": self.kind, "scale": self.scale, **self.extra}
         if self.kind == "standardize":
-            data.update(mean=self.mean.tolist(), std=self.std.tolist())
+            mean, std = self.moments
+            data.update(mean=mean.tolist(), std=std.tolist())
         if self.image_shape is not None:
             data["image_shape"] = list(self.image_shape)
         return data

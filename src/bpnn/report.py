@@ -193,7 +193,7 @@ def image_shape(run: Run) -> tuple[int, int] | None:
     if shape is None and "kind" not in prep:
         shape = LEGACY_SHAPE
     try:
-        h, w = int(shape[0]), int(shape[1])
+        h, w = int(shape[0]), int(shape[1])  # type: ignore[index]  # None: a TypeError
     except (TypeError, ValueError, IndexError, KeyError):
         return None
     return (h, w) if h * w == run.net.n_inputs else None
@@ -730,7 +730,9 @@ def data_figures(run: Run, test: TestSet, shape, notice) -> dict:
         }
     preds = class_predictions(run, test)
     cm = np.asarray(test.scores["confusion_matrix"])
-    figures = {"confusion_matrix.png": lambda: plot_confusion(cm, run.model.classes.tolist())}
+    figures = {
+        "confusion_matrix.png": lambda: plot_confusion(cm, run.model.targets.labels.tolist())
+    }
     wrong = mistakes(preds)
     if shape is None:
         notice(

@@ -203,7 +203,8 @@ def create_app(
     async def index(request: Request):
         return FileResponse(WEB / "index.html", headers=HEADERS)
 
-    async def http_error(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: Exception):
+        assert isinstance(exc, HTTPException)  # the only class it is registered for
         return error(exc.status_code, str(exc.detail))
 
     routes = [

@@ -88,15 +88,29 @@ class Targets:
 
     # ---- description -------------------------------------------------------------------
     @property
+    def labels(self) -> np.ndarray:
+        """The classes (k,) of a classification task (a ValueError for regression)."""
+        if self.classes is None:
+            raise ValueError("a regression task has no classes")
+        return self.classes
+
+    @property
+    def scaling(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mean, std), (k,) each, of standardised regression targets; None when unscaled."""
+        if self.mean is None or self.std is None:
+            return None
+        return self.mean, self.std
+
+    @property
     def n_outputs(self) -> int:
-        return len(self.classes) if self.task == "classify" else int(self.n_values)
+        return len(self.labels) if self.task == "classify" else int(self.n_values or 0)
 
     def describe(self) -> str:
         if self.task == "classify":
-            shown = ", ".join(map(str, self.classes[:10].tolist())) + (
-                ", ..." if len(self.classes) > 10 else ""
+            shown = ", ".join(map(str, self.labels[:10].tolist())) + (
+                ", ..." if len(self.labels) > 10 else ""
             )
-            return f"classify: {len(self.classes)} classes ({shown})"
+            return f"classify: {len(self.labels)} classes ({shown})"
         scaled = "standardized" if self.mean is not None else "as they are"
         return f"regress: {self.n_values} value(s) per sample, targets {scaled}"
 
@@ -105,15 +119,15 @@ class Targets:
         """Training targets: class indices (n,) intp, or values (n, k) float64 (scaled)."""
         y = np.asarray(y)
         if self.task == "classify":
-            if y.dtype.kind == "f" and self.classes.dtype.kind in "iu" and np.all(y == np.round(y)):
-                y = y.astype(self.classes.dtype)
-            idx = np.searchsorted(self.classes, y)
-            idx = np.clip(idx, 0, len(self.classes) - 1)
-            unknown = self.classes[idx] != y
+            if y.dtype.kind == "f" and self.labels.dtype.kind in "iu" and np.all(y == np.round(y)):
+                y = y.astype(self.labels.dtype)
+            idx = np.searchsorted(self.labels, y)
+            idx = np.clip(idx, 0, len(self.labels) - 1)
+            unknown = self.labels[idx] != y
             if np.any(unknown):
                 raise BpnnError(
                     f"label {y[unknown][0]!r} is not one of the model's classes "
-                    f"({', '.join(map(str, self.classes.tolist()[:20]))})"
+                    f"({', '.join(map(str, self.labels.tolist()[:20]))})"
                 )
             return idx.astype(np.intp)
         values = _values(y)
@@ -121,23 +135,29 @@ class Targets:
             raise BpnnError(
                 f"targets have {values.shape[1]} value(s) per sample, the model predicts {self.n_values}"
             )
-        return values if self.mean is None else (values - self.mean) / self.std
+        if self.scaling is None:
+            return values
+        mean, std = self.scaling
+        return (values - mean) / std
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
         """Predictions from network outputs (n, k): labels (n,), or values (n,) / (n, k)."""
         if self.task == "classify":
-            return self.classes[np.argmax(outputs, axis=1)]
+            return self.labels[np.argmax(outputs, axis=1)]
         values = np.asarray(outputs, dtype=np.float64)
-        if self.mean is not None:
-            values = values * self.std + self.mean
+        if self.scaling is not None:
+            mean, std = self.scaling
+            values = values * std + mean
         return values[:, 0] if self.n_values == 1 else values
 
     # ---- plain data --------------------------------------------------------------------
     def to_dict(self) -> dict:
         if self.task == "classify":
-            return {"task": "classify", "classes": self.classes.tolist()}
+            return {"task": "classify", "classes": self.labels.tolist()}
         scaling = (
-            None if self.mean is None else {"mean": self.mean.tolist(), "std": self.std.tolist()}
+            None
+            if self.scaling is None
+            else {"mean": self.scaling[0].tolist(), "std": self.scaling[1].tolist()}
         )
         return {"task": "regress", "n_values": self.n_values, "scaling": scaling}
 

@@ -44,7 +44,8 @@ def evaluation_data(model: Model, source: str | None, target: str | None, split:
     from ..fitting import prepare
     from ..settings import TrainConfig
 
-    info = model.meta.get("data") if isinstance(model.meta.get("data"), dict) else {}
+    recorded = model.meta.get("data")
+    info: dict = recorded if isinstance(recorded, dict) else {}
     source = source or info.get("source")
     if source in (None, "arrays"):
         raise BpnnError(

@@ -32,7 +32,7 @@ from .gzstream import GZIP_MAGIC, GzipError, GzipReader
 __all__ = ["DEFAULT_MAX_BYTES", "IDX_TYPES", "read_idx", "read_idx_header", "write_idx"]
 
 # type byte -> big-endian dtype (the IDX specification's six types)
-IDX_TYPES = {
+IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -78,7 +78,7 @@ def _parse_header(f, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     if ndim == 0:
         raise FormatError(f"{path}: IDX header declares no dimensions")
     shape = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, f"{ndim}-dimension header"))
-    return IDX_TYPES[type_byte], shape
+    return IDX_TYPES[type_byte], tuple(shape)
 
 
 @contextmanager
@@ -126,7 +126,7 @@ def read_idx(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> np.
         if outer is raw:  # a plain file: its size tells truncation before any allocation
             _check_plain_size(raw, path, nbytes)
         data = np.empty(nbytes, dtype=np.uint8)
-        _fill(outer, memoryview(data), path)
+        _fill(outer, data.data, path)
         if outer.read(1):
             raise FormatError(
                 f"{path}: IDX file has bytes after the {nbytes:,} its header promises"
@@ -179,7 +179,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     code = codes[native]
     header = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     flat = np.ascontiguousarray(array, dtype=IDX_TYPES[code]).reshape(-1)
-    payload = memoryview(flat.view(np.uint8))
+    payload = flat.view(np.uint8).data
 
     def write(f: io.BufferedIOBase) -> None:
         if path.name.endswith(".gz"):

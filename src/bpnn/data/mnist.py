@@ -253,8 +253,9 @@ def _check_folder(folder: Path, source: str, notice: Notice, data: Registered) -
             f"{folder} (named with {source}) is not a folder: it should hold the four "
             f"{data.title} files {_names(data)}"
         )
-    paths = {name: _locate(folder, name) for name in data.files}
-    missing = [name for name, path in paths.items() if path is None]
+    located = {name: _locate(folder, name) for name in data.files}
+    paths = {name: path for name, path in located.items() if path is not None}
+    missing = [name for name in located if name not in paths]
     if missing:
         raise BpnnError(
             f"{folder} (named with {source}) lacks {', '.join(missing)}: it should "
@@ -568,11 +569,13 @@ def _load_split(
     folder: str | os.PathLike, split: str, image_shape: tuple[int, int] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(images (n, h, w) uint8, labels (n,) uint8) of ``split``, checked as ``_check_pair`` does."""
-    paths = split_files(folder, split)
-    for path, kind in zip(paths, ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")):
+    found = split_files(folder, split)
+    paths = []
+    for path, kind in zip(found, ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")):
         if path is None:
             name = f"{SPLITS[split]}-{kind}"
             raise BpnnError(f"{Path(folder) / name}: no such file (nor {name.removesuffix('.gz')})")
+        paths.append(path)
     images, labels = (read_idx(path) for path in paths)
     _check_pair(
         paths[0], (images.dtype, images.shape), paths[1], (labels.dtype, labels.shape), image_shape

@@ -29,6 +29,7 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass
+from typing import TypeGuard
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,9 @@ class Spec:
             ]
         else:
             rng = np.random.default_rng(self.seed)
-            combos = [{n: _pick(self.space[n], rng) for n in names} for _ in range(self.trials)]
+            combos = [
+                {n: _pick(self.space[n], rng) for n in names} for _ in range(self.trials or 0)
+            ]
         width = max(3, len(str(len(combos) - 1)))
         return [
             Trial(f"trial-{i:0{width}d}", {"seed": 0, **self.base, **params}, params)
@@ -186,10 +189,7 @@ def _choice(name: str, value):
         )
     _known(value, ("low", "high", "scale"), f"key in search {name}")
     low, high, scale = value.get("low"), value.get("high"), value.get("scale", "linear")
-    if (
-        not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
-        or not low < high
-    ):
+    if not (_number(low) and _number(high) and low < high):
         raise BpnnError(
             f"search {name}: low and high must be numbers with low < high, got {low!r}, {high!r}"
         )
@@ -215,3 +215,8 @@ def check_settings(settings: dict) -> None:
         TrainConfig.from_dict(fields)
     except (TypeError, ValueError) as exc:
         raise BpnnError(f"settings {settings}: {exc}") from None
+
+
+def _number(value) -> TypeGuard[int | float]:
+    """True for an int or a float (a bool is neither, here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

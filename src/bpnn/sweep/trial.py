@@ -56,12 +56,12 @@ def write_record(folder: Path, record: dict) -> None:
     atomic_write(folder / RECORD, lambda f: f.write(text))
 
 
-def run_trial(trial: dict, data: dict, folder: str, slots: dict | None = None) -> dict:
+def run_trial(trial: dict, data: dict, folder: str | Path, slots: dict | None = None) -> dict:
     """Run (or resume, or skip when finished) ``trial`` ({name, settings, params}) on ``data``
     in ``folder``; returns its record.  ``slots``: host -> trial slots on that host, to share
     its cores out.  Errors become a ``failed`` record, never an exception."""
     folder = Path(folder)
-    record = read_record(folder) or {}
+    record: dict = read_record(folder) or {}
     if record.get("status") in FINISHED:
         return record
     folder.mkdir(parents=True, exist_ok=True)
