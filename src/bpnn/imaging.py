@@ -1,10 +1,10 @@
-"""From an image file to what an MNIST network reads: the preprocessing of ``predict`` and ``serve``.
+"""From an image file to what an MNIST network reads: how ``predict`` and ``serve`` prepare images.
 
 MNIST digits were made like this: grey levels, ink light on a dark background, the digit cropped,
 its longer side scaled to 20 pixels keeping the aspect ratio (anti-aliased), and placed in a 28x28
 field so that its centre of mass sits at pixel (14, 14).  ``image_to_mnist`` does the same to any
-PNG, JPEG, BMP or GIF (first frame): colour or grey, any size, with or without transparency, dark ink
-on light paper or light ink on a dark background.
+PNG, JPEG, BMP or GIF (first frame): colour or grey, any size, with or without transparency, dark
+ink on light paper or light ink on a dark background.
 
 - ``load_image(source)``: a Pillow image from a path, bytes or a binary file, safely and turned
   upright (EXIF orientation): only the four formats above, a pixel limit checked from the header

@@ -269,13 +269,15 @@ def run_metric(run: Run) -> Metric:
 
 
 def plot_learning_curves(
-    history: dict, final_test: float | None = None, metric: Metric = Metric("error_rate")
+    history: dict, final_test: float | None = None, metric: Metric | None = None
 ) -> Figure:
     """Two panels: training loss; validation and test metric, best epoch marked.
 
     final_test: the final model's test metric, drawn as a star at the epoch whose weights it has
     (the best one) when the history holds no per-epoch test values (the trainer tests once).
+    metric: what the errors are (default: error rates).
     """
+    metric = metric or Metric("error_rate")
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax_loss, ax_err = fig.subplots(1, 2, sharex=True)
     epochs = history["epochs"]
@@ -437,7 +439,7 @@ def _panels(k: int) -> tuple[Figure, np.ndarray]:
 
 
 def _thin(n: int) -> np.ndarray:
-    """Indices of at most N_POINTS evenly spaced samples of n (a scatter of 10^6 dots says no more)."""
+    """Indices of at most N_POINTS evenly spaced samples of n (10^6 dots would say no more)."""
     return np.arange(n) if n <= N_POINTS else np.linspace(0, n - 1, N_POINTS).astype(np.intp)
 
 
@@ -668,8 +670,9 @@ def write_markdown(
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;
+color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}img{max-width:100%;height:auto}
 figcaption{font-weight:600;margin-bottom:.3em}.notice{color:#8a4b00}table.key td{text-align:left}"""
 
@@ -774,7 +777,8 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
         figures["weights.png"] = lambda: plot_weights(run.net.layers[0].W, shape)
     else:
         notice(
-            f"the first layer takes {run.net.n_inputs} inputs, not an image: skipping the weight images"
+            f"the first layer takes {run.net.n_inputs} inputs, not an image: "
+            "skipping the weight images"
         )
     figures = {name: figures[name] for name in FIGURES if name in figures}  # the pages' order
     for name in FIGURES:  # a figure from an earlier report that this one skips would mislead

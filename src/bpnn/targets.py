@@ -72,7 +72,8 @@ class Targets:
             classes = np.unique(y)
             if len(classes) < 2:
                 raise BpnnError(
-                    f"classification needs at least two classes, the targets hold only {classes.tolist()}"
+                    "classification needs at least two classes, the targets hold only "
+                    f"{classes.tolist()}"
                 )
             return cls("classify", classes=classes)
         if scaling not in SCALINGS:
@@ -133,7 +134,8 @@ class Targets:
         values = _values(y)
         if values.shape[1] != self.n_values:
             raise BpnnError(
-                f"targets have {values.shape[1]} value(s) per sample, the model predicts {self.n_values}"
+                f"targets have {values.shape[1]} value(s) per sample, "
+                f"the model predicts {self.n_values}"
             )
         if self.scaling is None:
             return values

@@ -82,7 +82,8 @@ def _results_line(info: dict) -> str | None:
         if rmse
         else f"test error {100 * results['test_error']:.2f}%"
     )
-    return f"{value} after {results.get('epochs')} epochs ({results.get('seconds')} s); {results.get('stop_reason')}"
+    epochs, seconds = results.get("epochs"), results.get("seconds")
+    return f"{value} after {epochs} epochs ({seconds} s); {results.get('stop_reason')}"
 
 
 def run(args) -> int:
@@ -98,7 +99,8 @@ def run(args) -> int:
     if data:
         print(f"data           {data}")
     print(
-        f"layers         {'-'.join(map(str, info['layers']))}  ({info['parameters']:,} parameters, {net['dtype']})"
+        f"layers         {'-'.join(map(str, info['layers']))}  "
+        f"({info['parameters']:,} parameters, {net['dtype']})"
     )
     print(f"activation     {net['activation']} hidden, {net['output']} output, {net['loss']} loss")
     if any(net["dropout"]):

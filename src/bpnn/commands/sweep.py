@@ -33,8 +33,8 @@ def add_parser(sub) -> None:
         "--data",
         metavar="SOURCE",
         default="mnist",
-        help="mnist (default), fashion-mnist, "
-        "kmnist, a folder of IDX files, a CSV file or a .npz file; every worker must be able to read it",
+        help="mnist (default), fashion-mnist, kmnist, a folder of IDX files, a CSV file or a "
+        ".npz file; every worker must be able to read it",
     )
     p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
     p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")

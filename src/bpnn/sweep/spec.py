@@ -29,8 +29,8 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass
-from typing import TypeGuard
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Range:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             value = rng.uniform(self.low, self.high)
-        return int(round(value)) if self.integer else float(f"{value:.4g}")
+        return round(value) if self.integer else float(f"{value:.4g}")
 
 
 @dataclass(frozen=True)
