@@ -9,7 +9,7 @@ ifndef OUT
 OUT := runs/$(PRESET)-$(shell date +%Y%m%d-%H%M%S)
 endif
 
-.PHONY: setup run test test-fast bench clean
+.PHONY: setup run test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,12 @@ run: setup
 # Every test; the slow MNIST ones run when BPNN_DATA names the MNIST folder.
 test: setup
 	$(PY) -m pytest -q -rs
+
+# The habits that keep the code easy to change: ruff (lint + format) and mypy, clean on src/.
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not browser"
