@@ -26,13 +26,15 @@ from pathlib import Path
 import numpy as np
 
 from .data.sources import split_indices
+from .data.split import Split
 from .errors import BpnnError
 from .losses import get_loss
 from .model import Model
 from .presets import preset as preset_settings
+from .runstate import checkpoint_config, read_checkpoint
 from .settings import TrainConfig, defaults
 from .targets import Targets, infer_task
-from .train import Split, Trainer, checkpoint_config, read_checkpoint
+from .train import Trainer
 
 __all__ = ["MIN_VAL", "Prepared", "data_kind", "fit", "prepare"]
 

@@ -21,13 +21,14 @@ import math
 from dataclasses import dataclass, field
 
 from .activations import get_activation
+from .errors import BpnnError
 from .init import INITIALISERS
 from .losses import get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
 
-__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "defaults"]
+__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "check_layers", "defaults"]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
 # Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
@@ -294,3 +295,13 @@ def defaults(kind: str, task: str) -> dict:
     """The documented default settings for ``kind`` ("image" or "tabular") and ``task``;
     ``hidden`` lists the hidden layer sizes (the caller adds the input and output widths)."""
     return {**_COMMON, **_DEFAULTS[(kind, task)]}
+
+
+def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "layers") -> None:
+    """One line, naming the option, when layer sizes do not fit the data's width and outputs."""
+    if layers[0] != width or layers[-1] != n_out:
+        what = f"{n_out} classes" if task == "classify" else f"{n_out} target value(s)"
+        raise BpnnError(
+            f"{name} {','.join(map(str, layers))} does not fit the data: it has "
+            f"{width} features and {what}, so {name} must be {width},...,{n_out}"
+        )

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import load_model
 from ..errors import BpnnError, FormatError
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
+from ..modelfile import load_model
 
 
 def add_parser(sub) -> None:

@@ -12,7 +12,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from ..checkpoint import load_model
+from ..modelfile import load_model
 
 
 def add_parser(sub) -> None:

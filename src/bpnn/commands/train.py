@@ -20,8 +20,9 @@ from ..init import INITIALISERS
 from ..losses import LOSSES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..presets import PRESETS
-from ..settings import RESUMABLE, TrainConfig
-from ..train import Trainer, check_layers, checkpoint_config, read_checkpoint
+from ..runstate import checkpoint_config, read_checkpoint
+from ..settings import RESUMABLE, TrainConfig, check_layers
+from ..train import Trainer
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
