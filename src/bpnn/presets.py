@@ -13,6 +13,8 @@ hidden layers: the input and output widths come from the data, so a preset fits 
 
 from __future__ import annotations
 
+import copy
+
 PRESETS: dict[str, dict] = {
     "tutorial": dict(
         hidden=[300],
@@ -73,8 +75,8 @@ PRESETS: dict[str, dict] = {
 
 
 def preset(name: str) -> dict:
-    """The settings of a named preset (a copy)."""
+    """The settings of a named preset (a deep copy: its lists are the caller's to change)."""
     try:
-        return dict(PRESETS[name])
+        return copy.deepcopy(PRESETS[name])
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
