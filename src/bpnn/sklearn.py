@@ -17,6 +17,7 @@ has no effect.  Needs scikit-learn (``pip install 'bpnn[sklearn]'``).
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -400,6 +401,13 @@ class _BPNNBase(BaseEstimator):
         return out
 
 
+def _signature_with(func, name: str, default) -> inspect.Signature:
+    """``func``'s signature with one more keyword-only parameter ``name=default`` at its end."""
+    signature = inspect.signature(func)
+    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+    return signature.replace(parameters=[*signature.parameters.values(), extra])
+
+
 class BPNNClassifier(ClassifierMixin, _BPNNBase):
     """A fully connected network classifier trained by bpnn (``MLPClassifier``'s parameters).
 
@@ -416,60 +424,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
 
     _task = "classify"
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        random_state=None,
-        warm_start=False,
-        verbose=False,
-        loss=None,
-        output=None,
-        targets=None,
-        dropout=0.0,
-        schedule="constant",
-        preprocessing="auto",
-        dtype="float32",
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            loss=loss,
-            output=output,
-            targets=targets,
-            dropout=dropout,
-            schedule=schedule,
-            preprocessing=preprocessing,
-            dtype=dtype,
-        )
+    def __init__(self, *args, class_weight=None, **kwargs):
+        super().__init__(*args, **kwargs)
         self.class_weight = class_weight
+
+    # scikit-learn reads an estimator's parameters from its signature: the shared ones, and this
+    __init__.__signature__ = _signature_with(_BPNNBase.__init__, "class_weight", None)
 
     def _check_targets_param(self) -> None:
         t = self.targets

@@ -24,6 +24,7 @@ import numpy as np
 from ..network import Network
 from ..optim import SGD, make_optimizer
 from ..steppers import make_stepper
+from . import command
 
 SIZES = (784, 300, 10)
 CHUNK = 4096  # samples per stepper call, as the trainer does
@@ -38,15 +39,16 @@ ROWS = (
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "bench",
-        help="time bpnn's training paths on MNIST",
-        description="Time per-sample and mini-batch training of a 784-300-10 net on MNIST, on "
+        "time bpnn's training paths on MNIST",
+        "Time per-sample and mini-batch training of a 784-300-10 net on MNIST, on "
         "the compiled and the reference paths. "
         f"The comparison with PyTorch and scikit-learn: {PEERS}.",
+        run,
     )
     add_arguments(p)
-    p.set_defaults(func=run)
 
 
 def add_arguments(p) -> None:

@@ -23,6 +23,7 @@ from ..presets import PRESETS
 from ..runstate import checkpoint_config, read_checkpoint
 from ..settings import RESUMABLE, TrainConfig, check_layers
 from ..train import Trainer
+from . import SOURCES, add_data_options, command
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
@@ -89,20 +90,15 @@ OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "train",
-        help="train a network on a data set (MNIST by default)",
-        description="Train on a data set and write a run folder: model.npz, history.json, "
+        "train a network on a data set (MNIST by default)",
+        "Train on a data set and write a run folder: model.npz, history.json, "
         "checkpoint.npz, config.json and a report.",
+        run,
     )
-    p.add_argument(
-        "--data",
-        metavar="SOURCE",
-        help="mnist (default), fashion-mnist, kmnist, a folder of "
-        "IDX files, a CSV file or a .npz file",
-    )
-    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
-    p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
+    add_data_options(p, SOURCES, test=True)
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -118,7 +114,6 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
     for name, (typ, text) in OVERRIDES.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ or str, help=text)
-    p.set_defaults(func=run)
 
 
 def _parse_list(text: str, typ, what: str) -> list:
