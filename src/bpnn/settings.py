@@ -124,7 +124,8 @@ class TrainConfig:
             (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
             (
                 self.preprocessing in ("auto", *PREPROCESSING_KINDS),
-                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; got {self.preprocessing!r}",
+                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; "
+                f"got {self.preprocessing!r}",
             ),
             (
                 self.scale is None or (math.isfinite(self.scale) and self.scale > 0),
@@ -178,7 +179,8 @@ class TrainConfig:
         drop = c.dropout if c.dropout else "none"
         return [
             f"task {c.task}; layers {'-'.join(map(str, c.layers))}; hidden {c.activation}, output "
-            f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, {c.dtype}, dropout {drop}",
+            f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, "
+            f"{c.dtype}, dropout {drop}",
             f"optimizer {c.optimizer} lr {c.lr:g}"
             + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
             + f", weight decay {c.weight_decay:g}, schedule {c.schedule}"
@@ -189,7 +191,8 @@ class TrainConfig:
                 else ""
             )
             + f", batch {c.batch_size}, epochs {c.epochs}, augment {c.augment}",
-            f"evaluate every {c.eval_every}, stop on {c.stop_on} (patience {c.patience}, min delta {c.min_delta:g}), "
+            f"evaluate every {c.eval_every}, stop on {c.stop_on} "
+            f"(patience {c.patience}, min delta {c.min_delta:g}), "
             f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"

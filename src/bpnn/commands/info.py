@@ -84,7 +84,10 @@ def _results_line(info: dict) -> str | None:
         if rmse
         else f"test error {100 * results['test_error']:.2f}%"
     )
-    return f"{value} after {results.get('epochs')} epochs ({results.get('seconds')} s); {results.get('stop_reason')}"
+    return (
+        f"{value} after {results.get('epochs')} epochs ({results.get('seconds')} s); "
+        f"{results.get('stop_reason')}"
+    )
 
 
 def run(args) -> int:
@@ -100,7 +103,8 @@ def run(args) -> int:
     if data:
         print(f"data           {data}")
     print(
-        f"layers         {'-'.join(map(str, info['layers']))}  ({info['parameters']:,} parameters, {net['dtype']})"
+        f"layers         {'-'.join(map(str, info['layers']))}  "
+        f"({info['parameters']:,} parameters, {net['dtype']})"
     )
     print(f"activation     {net['activation']} hidden, {net['output']} output, {net['loss']} loss")
     if any(net["dropout"]):

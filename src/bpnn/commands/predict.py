@@ -271,7 +271,8 @@ def rows_csv(model, X: np.ndarray) -> str:
 
 
 def rows_json(model, X: np.ndarray, name: str) -> dict:
-    """{"model", "predictions"} plus "classes" and "probabilities" (classify) or "targets" (regress)."""
+    """{"model", "predictions"} plus "classes" and "probabilities" (classify) or "targets"
+    (regress), for the rows X (n, d)."""
     result = {"model": name, "predictions": model.predict(X).tolist()}
     if model.task == "classify":
         result.update(classes=model.classes.tolist(), probabilities=model.predict_proba(X).tolist())

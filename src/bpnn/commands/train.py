@@ -62,7 +62,8 @@ OVERRIDES = {
     "min_delta": (float, "smallest error decrease that counts as an improvement"),
     "stop_on": (
         str,
-        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' (the training loss)",
+        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' "
+        "(the training loss)",
     ),
     "val_size": (
         float,
@@ -180,9 +181,11 @@ def _summary(results: dict) -> str:
     if "test_error" not in results:
         return f"no test set; {tail}"
     if results["task"] == "classify":
-        return f"test error {100 * results['test_error']:.2f}% ({results['test_samples']} samples), {tail}"
+        error = f"{100 * results['test_error']:.2f}%"
+        return f"test error {error} ({results['test_samples']} samples), {tail}"
     r2 = ", ".join("-" if v is None else f"{v:.4f}" for v in results["test_r2"])
-    return f"test RMSE {results['test_error']:.5g} (R^2 {r2}; {results['test_samples']} samples), {tail}"
+    n = results["test_samples"]
+    return f"test RMSE {results['test_error']:.5g} (R^2 {r2}; {n} samples), {tail}"
 
 
 def _new(args, out) -> tuple[Trainer, bool]:
@@ -208,8 +211,9 @@ def _new(args, out) -> tuple[Trainer, bool]:
         out(note)
     out(f"splits: {prepared.sizes()}")
     out(
-        f"settings: {'preset ' + config.preset if config.preset else 'defaults for ' + data.kind + ' data'}"
-        f" -> {run_dir}"
+        "settings: "
+        + (f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data")
+        + f" -> {run_dir}"
     )
     trainer = Trainer(
         config,

@@ -621,7 +621,7 @@ def mnist_targets(
     n_classes: int = 10,
     dtype=np.float64,
 ) -> np.ndarray:
-    """Training targets for ``labels`` (n,): the loss's own (``Loss.targets``) with MNIST's defaults.
+    """Training targets for ``labels`` (n,): the loss's own (``Loss.targets``), MNIST's defaults.
 
     "squared": the tutorial's rows (n, n_classes), ``on`` (0.9) for the digit and ``off`` (0.1)
     elsewhere, so sigmoid outputs never need to saturate.  "cross_entropy": class indices (n,).

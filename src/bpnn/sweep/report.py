@@ -83,7 +83,8 @@ def write_sweep_report(folder, out_dir=None) -> tuple[Path, list[str]]:
         + [f"- {line}" for line in failures(rows)]
     )
     page = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<img src='{FIGURE}' alt='validation error against each setting'>"
         f"{_html_table(head, body)}"
