@@ -39,9 +39,10 @@ lint: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not browser"
 
+# The full speed comparison (benchmarks/bench.py); `bpnn bench` times bpnn's own paths alone.
 bench: setup
 	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "PyTorch not installed: comparing without it"
-	$(BPNN) bench
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -1,21 +1,55 @@
-"""The speed benchmark as a script: ``python benchmarks/bench.py [--json] [--out FILE] [--quick]``.
+"""The speed comparison as a script (``make bench``): bpnn next to PyTorch, scikit-learn and the
+tutorial's code (``benchmarks/harness.py`` says what is measured).
 
-The same as ``bpnn bench`` (see ``bpnn.commands.bench``), except that without ``--data`` and
-``BPNN_DATA`` it looks for MNIST in ``../shared/data/mnist`` beside the repository first.
+    python benchmarks/bench.py [--data DIR] [--epochs N] [--quick] [--json] [--out FILE]
+                               [--no-torch] [--no-memory]
+
+Without ``--data`` and ``BPNN_DATA`` it looks for MNIST in ``../shared/data/mnist`` beside the
+repository first.  ``bpnn bench`` times bpnn's own paths alone.
 """
 
+from __future__ import annotations
+
+import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "src"))  # this checkout's bpnn, installed or not
 
-from bpnn.commands.bench import main  # noqa: E402
+import harness  # noqa: E402  (beside this script)
+from bpnn.commands.bench import add_arguments, check_epochs, write_report  # noqa: E402
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory training runs")
+    args = p.parse_args(argv)
+    shared = REPO.parent / "shared" / "data" / "mnist"
+    if args.data is None and not os.environ.get("BPNN_DATA") and shared.is_dir():
+        args.data = str(shared)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    check_epochs(args.epochs)
+    report = harness.benchmark(
+        args.data,
+        epochs=args.epochs,
+        quick=args.quick,
+        torch=not args.no_torch,
+        memory=not args.no_memory,
+        log=(lambda line: print(line, file=sys.stderr)),
+    )
+    write_report(report, args.out)
+    print(json.dumps(report) if args.json else harness.format_table(report))
+    return 0
+
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    shared = REPO.parent / "shared" / "data" / "mnist"
-    if "--data" not in argv and not os.environ.get("BPNN_DATA") and shared.is_dir():
-        argv = ["--data", str(shared)] + argv
-    sys.exit(main(argv))
+    sys.exit(main())

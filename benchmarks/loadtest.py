@@ -11,8 +11,8 @@ sending one request after another, a mix of
   with broken EXIF;
 
 while ``--slow`` more clients hold connections open sending half a request a byte at a time, and
-one prober (a process of its own) asks for ``/health`` every 50 ms.  Reports requests per second, p50/p99 latency, the
-answers by status, the number of 5xx, the /health p99 and the server's peak memory (VmHWM), and
+one prober (a process of its own) asks for ``/health`` every 50 ms.  Reports requests per
+second, p50/p99 latency, the answers by status, the number of 5xx, the /health p99 and the server's peak memory (VmHWM), and
 checks the targets: no 5xx, /health p99 under 100 ms, peak memory under 1 GB.
 
     python benchmarks/loadtest.py [--clients 64] [--slow 64] [--seconds 20] [--json]
@@ -136,7 +136,8 @@ def start_server(model: Path, port: int) -> subprocess.Popen:
             return proc
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise SystemExit(f"bpnn serve did not start: {proc.stderr.read().decode()}")
+                err = proc.stderr.read().decode()
+                raise SystemExit(f"bpnn serve did not start: {err}") from None
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("bpnn serve did not answer within 30 s")

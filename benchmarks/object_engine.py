@@ -15,7 +15,6 @@ Timings on a shared machine are noisy; the ratio, measured side by side, is what
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -25,31 +24,19 @@ from pathlib import Path
 import numpy as np
 
 import tutorial_objects as tutorial  # the reference copy beside this script
-from bpnn import Network, neurons
+from bpnn import Network, neurons, one_hot
+from bpnn.data import load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [784, 300, 10]
 RATE = 0.3
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """A gzip IDX file as a uint8 array: 2 zero bytes, type 0x08, ndim, big-endian dims, data."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[:3] != b"\x00\x00\x08":
-        raise SystemExit(f"{path}: not an unsigned-byte IDX file")
-    ndim = data[3]
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
-    return np.frombuffer(data, np.uint8, int(np.prod(shape)), 4 + 4 * ndim).reshape(shape)
-
-
 def mnist_samples(folder: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first n training images as rows in [0, 1] and their 0.9/0.1 target rows."""
-    images = read_idx(folder / "train-images-idx3-ubyte.gz")[:n].reshape(n, -1) / 255.0
-    labels = read_idx(folder / "train-labels-idx1-ubyte.gz")[:n]
-    targets = np.full((n, 10), 0.1)
-    targets[np.arange(n), labels] = 0.9
-    return images, targets
+    """The first n training images as rows (n, 784) in [0, 1] and their 0.9/0.1 target rows
+    (n, 10)."""
+    images, labels = load_mnist(folder, "train")
+    return images[:n] / 255.0, one_hot(labels[:n], 10, on=0.9, off=0.1)
 
 
 def tutorial_network(params: list[np.ndarray]) -> tutorial.Network:

@@ -137,14 +137,14 @@ def main() -> None:
             )
         )
         return
-    print(
-        "| data set | metric | bpnn | scikit-learn | bpnn s/epoch | scikit-learn s/epoch | time ratio |"
-    )
+    head = ("data set", "metric", "bpnn", "scikit-learn", "bpnn s/epoch", "scikit-learn s/epoch")
+    print("| " + " | ".join(head) + " | time ratio |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['data']} | {r['metric']} | {r['bpnn']:.4f} | {r['sklearn']:.4f} | "
-            f"{r['bpnn_s_per_epoch']:.4f} | {r['sklearn_s_per_epoch']:.4f} | {r['time_ratio']:.2f} |"
+            f"{r['bpnn_s_per_epoch']:.4f} | {r['sklearn_s_per_epoch']:.4f} | "
+            f"{r['time_ratio']:.2f} |"
         )
 
 

@@ -131,7 +131,7 @@ class Network:
                 conn.upstream_node.append_downstream_connection(conn)
 
     def train(self, labels, data_set, rate, epoch):
-        for i in range(epoch):
+        for _ in range(epoch):
             for d in range(len(data_set)):
                 self.train_one_sample(labels[d], data_set[d], rate)
 

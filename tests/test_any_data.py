@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import bpnn
-import bpnn.train as train_mod
 from bpnn import fast
 from bpnn.cli import main
+from bpnn.data.split import Split
 
 
 def run_cli(capsys, *argv):
@@ -150,7 +150,7 @@ def test_every_batch_has_batch_size_samples(monkeypatch, rng, tmp_path, batch_si
         stop_on="train",
         preprocessing="none",
     )
-    t = bpnn.Trainer(cfg, train_mod.Split(X, y), None, None, tmp_path, progress=False)
+    t = bpnn.Trainer(cfg, Split(X, y), None, None, tmp_path, progress=False)
     t.run()
     bs = min(batch_size, n_total)
     steps = -(-n_total // bs)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import bpnn
-from bpnn.checkpoint import atomic_write, load_arrays, save_arrays
 from bpnn.errors import FormatError
+from bpnn.fileio import atomic_write
+from bpnn.modelfile import load_arrays, save_arrays
 
 
 def small_net(**kw):

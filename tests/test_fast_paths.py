@@ -18,7 +18,6 @@ and input kind.
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 
 import numpy as np
@@ -462,34 +461,6 @@ def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
     for p32, f32, p64 in zip(net.params(), twin.params(), exact.params()):
         err_ref, err_fast = np.abs(p32 - p64).max(), np.abs(f32 - p64).max()
         assert err_fast <= 2 * err_ref + 1e-6, (err_fast, err_ref)
-
-
-# ---- the benchmark command -------------------------------------------------------------------
-def test_bench_quick_smoke(tiny_mnist_dir, tmp_path, capsys):
-    from bpnn.commands import bench
-
-    out = tmp_path / "bench.json"
-    code = bench.main(
-        [
-            "--quick",
-            "--data",
-            str(tiny_mnist_dir),
-            "--json",
-            "--out",
-            str(out),
-            "--no-torch",
-            "--no-memory",
-        ]
-    )
-    assert code == 0
-    printed = json.loads(capsys.readouterr().out)
-    saved = json.loads(out.read_text())
-    assert printed["results"] == saved["results"]
-    names = {r["name"] for r in saved["results"]}
-    assert {"bpnn per-sample SGD", "bpnn mini-batch", "tutorial-style NumPy loop"} <= names
-    for r in saved["results"]:
-        assert r["seconds_per_epoch"] > 0
-    assert saved["matmul_gflops"] > 0
 
 
 # ---- buffers, regression ---------------------------------------------------------------------

@@ -19,9 +19,3 @@ def test_new_files_respect_the_umask(tmp_path, umask, mode):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == mode
     assert os.umask(old) == old  # the umask is left as it was
-
-
-def test_checkpoint_still_exports_atomic_write():
-    from bpnn import checkpoint
-
-    assert checkpoint.atomic_write is atomic_write

@@ -260,7 +260,7 @@ def test_check_model_and_probabilities(rng):
     sig = bpnn.Network([784, 8, 10], seed=rng)
     x = rng.random(784)
     assert (
-        imaging.check_model(soft, {"preprocessing": bpnn.checkpoint.MNIST_PREPROCESSING}) == 1 / 255
+        imaging.check_model(soft, {"preprocessing": bpnn.modelfile.MNIST_PREPROCESSING}) == 1 / 255
     )
     assert np.allclose(imaging.digit_probabilities(soft, x), soft.predict(x))
     p = imaging.digit_probabilities(sig, x)

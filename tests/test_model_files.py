@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import bpnn
-from bpnn.checkpoint import load_arrays
 from bpnn.cli import main
 from bpnn.errors import FormatError
+from bpnn.modelfile import load_arrays
 from test_checkpoint import rewrite
 
 

@@ -144,7 +144,7 @@ def test_regression_figures_one_panel_per_target():
     )
     fig = report.plot_residuals(true, predicted, ["x", "y"])
     np.testing.assert_allclose(
-        [ax for ax in fig.axes if ax.collections][0].collections[0].get_offsets(),
+        next(ax for ax in fig.axes if ax.collections).collections[0].get_offsets(),
         np.c_[predicted[:, 0], predicted[:, 0] - true[:, 0]],
     )
 

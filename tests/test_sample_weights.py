@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import bpnn
+from bpnn import Trainer
+from bpnn.data.split import Split
 from bpnn.gradcheck import check_network
-from bpnn.train import Split, Trainer
 
 
 @pytest.mark.parametrize(

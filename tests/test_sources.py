@@ -434,7 +434,7 @@ def offline_env(monkeypatch, tmp_path):
 
 def test_registry_entries():
     assert set(mnist.DATASETS) == {"mnist", "fashion-mnist", "kmnist"}
-    for name, entry in mnist.DATASETS.items():
+    for entry in mnist.DATASETS.values():
         assert list(entry.files) == list(NAMES) and len(entry.classes) == 10 and entry.mirrors
         sizes = [spec.size for spec in entry.files.values()]
         assert sizes == [16 + 60000 * 784, 8 + 60000, 16 + 10000 * 784, 8 + 10000]

@@ -1,7 +1,9 @@
-"""The stepper interface (``bpnn.steppers``): inputs, target modes, ``fallback``.
+"""The stepper interface (``bpnn.steppers``): inputs, target modes, the choice of path and
+``fallback``, ``target_rows``.
 
-These run the NumPy reference only (``reference=True``), so they need no Numba; the compiled
-paths are compared with it in ``test_fast_paths.py``.
+Training runs the NumPy reference only (``reference=True``); the tests of which path
+``make_stepper`` picks skip without Numba.  The compiled paths' arithmetic is compared with the
+reference in ``test_fast_paths.py``.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bpnn import fast
 from bpnn.losses import one_hot
 from bpnn.network import Network
-from bpnn.optim import SGD
-from bpnn.steppers import checked_data, make_stepper
+from bpnn.optim import SGD, Adam
+from bpnn.steppers import NumpyStepper, checked_data, make_stepper, target_rows
 
 N, N_IN, N_OUT = 24, 6, 3
 
@@ -80,3 +83,110 @@ def test_checked_data():
     ]:
         with pytest.raises(ValueError, match=words):
             checked_data(net, bad_X, bad_T)
+
+
+# ---- the choice of path and why ---------------------------------------------------------------
+needs_numba = pytest.mark.skipif(not fast.jit_available(), reason="numba is not installed")
+
+
+def choose(net=None, optimizer=None, X=None, batch_size=1, **kw):
+    X_, labels = data()
+    net = net or Network([N_IN, 4, N_OUT], seed=0)
+    return make_stepper(
+        net,
+        optimizer or SGD(0.1),
+        X_ if X is None else X,
+        labels,
+        batch_size,
+        np.random.default_rng(0),
+        **kw,
+    )
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    "batch_size,optimizer,expect",
+    [
+        (1, SGD(0.1), "numba-per-sample"),
+        (5, SGD(0.1), "compiled-mini-batch"),
+        (1, SGD(0.1, momentum=0.9), "compiled-mini-batch"),  # per-sample is plain SGD only
+        (1, Adam(0.01), "compiled-mini-batch"),
+    ],
+)
+def test_make_stepper_picks_the_fast_path(batch_size, optimizer, expect):
+    step = choose(optimizer=optimizer, batch_size=batch_size)
+    assert step.name == expect and step.fallback is None
+
+
+def test_reference_is_numpy_without_a_reason():
+    step = choose(reference=True)
+    assert isinstance(step, NumpyStepper) and step.fallback is None
+
+
+class OwnSGD(SGD):
+    """An optimiser of the user's own: the fast paths do not know its update."""
+
+
+@pytest.mark.parametrize(
+    "setup,reason",
+    [
+        ({"optimizer": OwnSGD(0.1)}, "optimizer OwnSGD has no fast path"),
+        (
+            {"net": Network([N_IN, 4, N_OUT], output="softmax", loss="squared", seed=0)},
+            "activation 'softmax' with loss 'squared' has no fast path",
+        ),
+        ({"X": np.asfortranarray(data()[0])}, "C-contiguous"),
+    ],
+)
+def test_fallback_says_why_numpy_runs(setup, reason):
+    if not fast.jit_available():
+        pytest.skip("without numba every fallback says so")
+    step = choose(**setup)
+    assert isinstance(step, NumpyStepper)
+    assert reason in step.fallback
+
+
+def test_fallback_without_numba(monkeypatch):
+    monkeypatch.setattr(fast, "jit_available", lambda: False)
+    step = choose()
+    assert step.name == "numpy" and step.fallback == "numba is not installed"
+
+
+def test_make_stepper_checks_data_and_weights_before_choosing():
+    X, labels = data()
+    with pytest.raises(ValueError, match="inputs must be a numeric"):
+        choose(X=X.reshape(N, N_IN, 1))
+    with pytest.raises(ValueError, match="sample weights must have shape"):
+        choose(weights=np.ones(N - 1))
+    with pytest.raises(ValueError, match="not all zero"):
+        choose(weights=np.zeros(N))
+
+
+def test_checked_data_refuses_text_and_nested_arrays():
+    net = Network([N_IN, 4, N_OUT], seed=0)
+    X, labels = data()
+    for bad_X in (X.astype(str), X.reshape(N, 2, 3), X.astype(bool)):
+        with pytest.raises(ValueError, match=r"inputs must be a numeric \(n, 6\) array"):
+            checked_data(net, bad_X, labels)
+    with pytest.raises(ValueError, match=r"targets must be \(24,\) class labels or \(24, 3\)"):
+        checked_data(net, X, labels.reshape(N, 1).repeat(N_OUT, axis=1))  # integer rows
+
+
+# ---- target rows: what the fast paths train towards -------------------------------------------
+@pytest.mark.parametrize(
+    "loss,on,off",
+    [("squared", 0.9, 0.1), ("binary_cross_entropy", 1.0, 0.0), ("cross_entropy", 1.0, 0.0)],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_target_rows_from_labels(loss, on, off, dtype):
+    net = Network([N_IN, 4, N_OUT], loss=loss, dtype=dtype, seed=0)
+    labels = checked_data(net, *data())[1]
+    rows = target_rows(net, labels, 0.9, 0.1)
+    assert rows.shape == (N, N_OUT) and rows.dtype == dtype
+    np.testing.assert_array_equal(rows, one_hot(labels, N_OUT, on, off, dtype))
+
+
+def test_target_rows_keeps_rows_as_they_are():
+    net = Network([N_IN, 4, N_OUT], seed=0)
+    rows = np.random.default_rng(0).random((N, N_OUT))
+    assert target_rows(net, rows, 0.9, 0.1) is rows

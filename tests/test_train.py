@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import bpnn.train as train_mod
-from bpnn.checkpoint import load_arrays, load_model
-from bpnn.train import DivergenceError, Split, TrainConfig, Trainer
+from bpnn import TrainConfig
+from bpnn.data.split import Split
+from bpnn.modelfile import load_arrays, load_model
+from bpnn.train import DivergenceError, Trainer
 from conftest import synthetic_digits
 
 

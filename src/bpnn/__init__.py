@@ -13,11 +13,11 @@ The public API, re-exported explicitly:
 """
 
 from .activations import ACTIVATIONS, get_activation
-from .checkpoint import load_model, save_model
 from .errors import BpnnError, FormatError
 from .fitting import fit
 from .losses import LOSSES, get_loss, one_hot
 from .model import Model, load
+from .modelfile import load_model, save_model
 from .network import Dense, Network
 from .optim import SGD, Adam, learning_rate, make_optimizer
 from .preprocessing import Preprocessing

@@ -1,6 +1,7 @@
 """Writing files safely: ``atomic_write`` leaves either the old file or the new one, never half.
 
-Not here: what the files hold (``bpnn.checkpoint``, ``bpnn.data.idx``, ``bpnn.report``).
+Not here: what the files hold (``bpnn.modelfile``, ``bpnn.runstate``, ``bpnn.data.idx``,
+``bpnn.report``).
 """
 
 from __future__ import annotations

@@ -20,19 +20,22 @@ Not here: the training loop (``bpnn.train``), reading files (``bpnn.data``).
 from __future__ import annotations
 
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .data.sources import split_indices
+from .data.split import Split
 from .errors import BpnnError
 from .losses import get_loss
 from .model import Model
 from .presets import preset as preset_settings
+from .runstate import checkpoint_config, read_checkpoint
 from .settings import TrainConfig, defaults
 from .targets import Targets, infer_task
-from .train import Split, Trainer, checkpoint_config, read_checkpoint
+from .train import Trainer
 
 __all__ = ["MIN_VAL", "Prepared", "data_kind", "fit", "prepare"]
 
@@ -127,7 +130,8 @@ def prepare(
         keep, held = split_indices(len(data), config.test_fraction, _rng(config.seed, 2))
         test, data = data.take(held), data.take(keep)
         notes.append(
-            f"test set: {len(held)} samples held out (test fraction {config.test_fraction:g}, seeded)"
+            f"test set: {len(held)} samples held out "
+            f"(test fraction {config.test_fraction:g}, seeded)"
         )
     else:
         test = None
@@ -137,7 +141,8 @@ def prepare(
         n_val = _val_count(n, config.val_size)
         if n_val != config.val_size and config.val_size >= 1:
             notes.append(
-                f"val-size {config.val_size:g} is too large for {n} samples: holding out 10% ({n_val})"
+                f"val-size {config.val_size:g} is too large for {n} samples: "
+                f"holding out 10% ({n_val})"
             )
         if n_val < MIN_VAL:
             config.stop_on = "train"
@@ -170,9 +175,8 @@ def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
     if X.dtype.kind not in "biuf":
         raise BpnnError(f"{what} features must be numeric, got dtype {X.dtype}")
     if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise BpnnError(
-            f"{what} features hold {int(np.count_nonzero(~np.isfinite(X)))} NaN or infinite value(s)"
-        )
+        bad = int(np.count_nonzero(~np.isfinite(X)))
+        raise BpnnError(f"{what} features hold {bad} NaN or infinite value(s)")
     if len(X) != len(y):
         raise BpnnError(f"{what} data has {len(X)} samples but {len(y)} targets")
     if len(X) == 0:
@@ -204,56 +208,46 @@ def fit(
     ``resume=True`` continues the run saved in ``out`` exactly (the same data must be given).
     The model's ``history`` and ``results`` attributes hold how training went.
     """
-    if out is None:
+    if out is None and resume:
+        raise ValueError("resume needs the run folder: pass out=")
+    # without a run folder, a temporary one holds the checkpoints while training runs
+    folder = tempfile.TemporaryDirectory(prefix="bpnn-fit-") if out is None else nullcontext(out)
+    with folder as out:
+        X = np.asarray(X)
         if resume:
-            raise ValueError("resume needs the run folder: pass out=")
-        with tempfile.TemporaryDirectory(prefix="bpnn-fit-") as tmp:
-            return fit(
-                X,
-                y,
-                X_test=X_test,
-                y_test=y_test,
-                out=tmp,
-                preset=preset,
-                hidden=hidden,
-                limit=limit,
+            _, meta = read_checkpoint(Path(out) / "checkpoint.npz")
+            config = checkpoint_config(meta, Path(out) / "checkpoint.npz")
+            limit = (
+                (meta.get("data") or {}).get("limit")
+                if isinstance(meta.get("data"), dict)
+                else None
+            )
+        else:
+            config = TrainConfig.from_dict(
+                resolve_settings(X, y, preset=preset, hidden=hidden, **settings)
+            )
+        run = prepare(X, y, X_test, y_test, config=config, limit=limit)
+        for note in run.notes:
+            (log or (lambda line: None))(note)
+        data = {"source": "arrays", "limit": limit, "kind": data_kind(X)}
+        if resume:
+            trainer = Trainer.resume(
+                out, run.train, run.val, run.test, changes=settings, log=log, progress=progress
+            )
+        else:
+            targets = run.targets(y[:limit] if limit else y)
+            trainer = Trainer(
+                config,
+                run.train,
+                run.val,
+                run.test,
+                out,
+                targets=targets,
+                data=data,
                 log=log,
                 progress=progress,
-                **settings,
             )
-    X = np.asarray(X)
-    if resume:
-        _, meta = read_checkpoint(Path(out) / "checkpoint.npz")
-        config = checkpoint_config(meta, Path(out) / "checkpoint.npz")
-        limit = (
-            (meta.get("data") or {}).get("limit") if isinstance(meta.get("data"), dict) else None
-        )
-    else:
-        config = TrainConfig.from_dict(
-            resolve_settings(X, y, preset=preset, hidden=hidden, **settings)
-        )
-    run = prepare(X, y, X_test, y_test, config=config, limit=limit)
-    for note in run.notes:
-        (log or (lambda line: None))(note)
-    data = {"source": "arrays", "limit": limit, "kind": data_kind(X)}
-    if resume:
-        trainer = Trainer.resume(
-            out, run.train, run.val, run.test, changes=settings, log=log, progress=progress
-        )
-    else:
-        targets = run.targets(y[:limit] if limit else y)
-        trainer = Trainer(
-            config,
-            run.train,
-            run.val,
-            run.test,
-            out,
-            targets=targets,
-            data=data,
-            log=log,
-            progress=progress,
-        )
-    results = trainer.run()
-    model = trainer.model({"results": results})
-    model.history, model.results = trainer.history, results
-    return model
+        results = trainer.run()
+        model = trainer.model({"results": results})
+        model.history, model.results = trainer.history, results
+        return model

@@ -33,7 +33,7 @@ KEEP_ALIVE_S = 5  # an idle connection between requests is closed after this
 # flood of slow clients cannot take every slot (nor every file descriptor).
 MAX_CONNECTIONS = 512
 
-# ---- model files (used by bpnn.checkpoint) --------------------------------------------------
+# ---- model files (used by bpnn.modelfile) --------------------------------------------------
 MAX_JSON_DEPTH = 16  # nesting of a model file's JSON metadata
 MAX_LAYER_SIZE = 1 << 20  # units a model file may declare in one layer
 # Parameters a model file may declare per byte of file: float64 weights take 8 bytes each, and

@@ -2,9 +2,9 @@
 
 ``Model`` = ``Network`` + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
 the user's labels or values) + the metadata of how it was trained.  ``bpnn.load(path)`` returns
-one; ``Model.save(path)`` writes the usual model file (``bpnn.checkpoint.save_model``).
+one; ``Model.save(path)`` writes the usual model file (``bpnn.modelfile.save_model``).
 
-Not here: training (``bpnn.trainer``), the file format itself (``bpnn.checkpoint``).
+Not here: training (``bpnn.train``), the file format itself (``bpnn.modelfile``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import evaluation
-from .checkpoint import load_model, save_model
+from .modelfile import load_model, save_model
 from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets

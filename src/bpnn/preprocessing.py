@@ -154,17 +154,11 @@ class Preprocessing:
             raise FormatError(f"{source}: bad preprocessing ({exc})") from None
 
 
-def resolve(
-    kind: str,
-    X: np.ndarray,
-    scale: float | None = None,
-    image_shape=None,
-    extra: dict | None = None,
-) -> Preprocessing:
-    """``Preprocessing.fit`` with ``"auto"`` decided by the documented rule (uint8 -> scale 1/255,
-    anything else -> standardize)."""
+def resolve(kind: str, X: np.ndarray, scale: float | None = None, **options) -> Preprocessing:
+    """``Preprocessing.fit(kind, X, scale, **options)`` with ``"auto"`` decided by the documented
+    rule (uint8 -> scale 1/255, anything else -> standardize); X: the training features (n, d)."""
     if kind == "auto":
         kind = "scale" if np.asarray(X).dtype == np.uint8 else "standardize"
     if kind not in KINDS:
         raise ValueError(f"unknown preprocessing {kind!r}; choose one of auto, {', '.join(KINDS)}")
-    return Preprocessing.fit(kind, X, scale, image_shape, extra)
+    return Preprocessing.fit(kind, X, scale, **options)

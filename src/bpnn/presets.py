@@ -13,6 +13,23 @@ hidden layers: the input and output widths come from the data, so a preset fits 
 
 from __future__ import annotations
 
+import copy
+
+# What fast and best share: ReLU, softmax cross-entropy, He init, momentum SGD in batches of 128
+# with a cosine schedule, evaluated every epoch on 5,000 held-out samples.
+_MODERN = dict(
+    activation="relu",
+    output="softmax",
+    loss="cross_entropy",
+    init="he",
+    optimizer="momentum",
+    momentum=0.9,
+    batch_size=128,
+    schedule="cosine",
+    eval_every=1,
+    val_size=5000,
+)
+
 PRESETS: dict[str, dict] = {
     "tutorial": dict(
         hidden=[300],
@@ -36,45 +53,27 @@ PRESETS: dict[str, dict] = {
         target_off=0.1,
     ),
     "fast": dict(
+        _MODERN,
         hidden=[300],
-        activation="relu",
-        output="softmax",
-        loss="cross_entropy",
-        init="he",
-        optimizer="momentum",
         lr=0.2,
-        momentum=0.9,
-        batch_size=128,
         epochs=5,
-        schedule="cosine",
-        eval_every=1,
         patience=4,
-        val_size=5000,
     ),
     "best": dict(
+        _MODERN,
         hidden=[1200, 1200],
-        activation="relu",
-        output="softmax",
-        loss="cross_entropy",
-        init="he",
-        optimizer="momentum",
         lr=0.1,
-        momentum=0.9,
-        batch_size=128,
         epochs=120,
-        schedule="cosine",
-        eval_every=1,
         patience=120,
         dropout=[0.2, 0.4, 0.4],
         augment=2,
-        val_size=5000,
     ),
 }
 
 
 def preset(name: str) -> dict:
-    """The settings of a named preset (a copy)."""
+    """The settings of a named preset (a deep copy: its lists are the caller's to change)."""
     try:
-        return dict(PRESETS[name])
+        return copy.deepcopy(PRESETS[name])
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -21,13 +21,14 @@ import math
 from dataclasses import dataclass, field
 
 from .activations import get_activation
+from .errors import BpnnError
 from .init import INITIALISERS
 from .losses import get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
 
-__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "defaults"]
+__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "check_layers", "defaults"]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
 # Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
@@ -123,7 +124,8 @@ class TrainConfig:
             (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
             (
                 self.preprocessing in ("auto", *PREPROCESSING_KINDS),
-                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; got {self.preprocessing!r}",
+                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; "
+                f"got {self.preprocessing!r}",
             ),
             (
                 self.scale is None or (math.isfinite(self.scale) and self.scale > 0),
@@ -177,7 +179,8 @@ class TrainConfig:
         drop = c.dropout if c.dropout else "none"
         return [
             f"task {c.task}; layers {'-'.join(map(str, c.layers))}; hidden {c.activation}, output "
-            f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, {c.dtype}, dropout {drop}",
+            f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, "
+            f"{c.dtype}, dropout {drop}",
             f"optimizer {c.optimizer} lr {c.lr:g}"
             + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
             + f", weight decay {c.weight_decay:g}, schedule {c.schedule}"
@@ -188,7 +191,8 @@ class TrainConfig:
                 else ""
             )
             + f", batch {c.batch_size}, epochs {c.epochs}, augment {c.augment}",
-            f"evaluate every {c.eval_every}, stop on {c.stop_on} (patience {c.patience}, min delta {c.min_delta:g}), "
+            f"evaluate every {c.eval_every}, stop on {c.stop_on} "
+            f"(patience {c.patience}, min delta {c.min_delta:g}), "
             f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"
@@ -294,3 +298,13 @@ def defaults(kind: str, task: str) -> dict:
     """The documented default settings for ``kind`` ("image" or "tabular") and ``task``;
     ``hidden`` lists the hidden layer sizes (the caller adds the input and output widths)."""
     return {**_COMMON, **_DEFAULTS[(kind, task)]}
+
+
+def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "layers") -> None:
+    """One line, naming the option, when layer sizes do not fit the data's width and outputs."""
+    if layers[0] != width or layers[-1] != n_out:
+        what = f"{n_out} classes" if task == "classify" else f"{n_out} target value(s)"
+        raise BpnnError(
+            f"{name} {','.join(map(str, layers))} does not fit the data: it has "
+            f"{width} features and {what}, so {name} must be {width},...,{n_out}"
+        )

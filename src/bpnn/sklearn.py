@@ -17,6 +17,7 @@ has no effect.  Needs scikit-learn (``pip install 'bpnn[sklearn]'``).
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -400,6 +401,13 @@ class _BPNNBase(BaseEstimator):
         return out
 
 
+def _signature_with(func, name: str, default) -> inspect.Signature:
+    """``func``'s signature with one more keyword-only parameter ``name=default`` at its end."""
+    signature = inspect.signature(func)
+    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+    return signature.replace(parameters=[*signature.parameters.values(), extra])
+
+
 class BPNNClassifier(ClassifierMixin, _BPNNBase):
     """A fully connected network classifier trained by bpnn (``MLPClassifier``'s parameters).
 
@@ -416,60 +424,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
 
     _task = "classify"
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        random_state=None,
-        warm_start=False,
-        verbose=False,
-        loss=None,
-        output=None,
-        targets=None,
-        dropout=0.0,
-        schedule="constant",
-        preprocessing="auto",
-        dtype="float32",
-        class_weight=None,
-    ):
-        super().__init__(
-            hidden_layer_sizes,
-            activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            random_state=random_state,
-            warm_start=warm_start,
-            verbose=verbose,
-            loss=loss,
-            output=output,
-            targets=targets,
-            dropout=dropout,
-            schedule=schedule,
-            preprocessing=preprocessing,
-            dtype=dtype,
-        )
+    def __init__(self, *args, class_weight=None, **kwargs):
+        super().__init__(*args, **kwargs)
         self.class_weight = class_weight
+
+    # scikit-learn reads an estimator's parameters from its signature: the shared ones, and this
+    __init__.__signature__ = _signature_with(_BPNNBase.__init__, "class_weight", None)
 
     def _check_targets_param(self) -> None:
         t = self.targets
@@ -529,7 +489,8 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         classes = np.unique(y if classes is None else classes)
         if len(classes) < 2:
             raise ValueError(
-                f"BPNNClassifier needs samples of at least 2 classes in the data, got 1 class: {classes.tolist()}"
+                "BPNNClassifier needs samples of at least 2 classes in the data, "
+                f"got 1 class: {classes.tolist()}"
             )
         self.classes_ = classes
         return y, Targets("classify", classes=classes)
@@ -564,7 +525,8 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
                 raise ValueError("partial_fit needs classes= (all labels) on its first call")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
-                f"classes {np.unique(classes).tolist()} differ from classes_ {self.classes_.tolist()}"
+                f"classes {np.unique(classes).tolist()} differ from "
+                f"classes_ {self.classes_.tolist()}"
             )
         X, y = validate_data(self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True)
         y, targets = self._labels(y, reset=first, classes=classes)
@@ -614,7 +576,8 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
     def _check_targets_param(self) -> None:
         if self.targets not in (None, "standardize", "none"):
             raise ValueError(
-                f"BPNNRegressor: targets must be None, 'standardize' or 'none', got {self.targets!r}"
+                "BPNNRegressor: targets must be None, 'standardize' or 'none', "
+                f"got {self.targets!r}"
             )
 
     def _loss(self):
@@ -645,16 +608,7 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
         """Train on X (n, d) and values y (n,) or (n, k); returns self."""
         self._check_params()
         warm = self.warm_start and hasattr(self, "model_")
-        X, y = validate_data(
-            self, X, y, reset=not warm, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
-        )
-        y, targets = self._values(y, reset=not warm)
-        w = (
-            None
-            if sample_weight is None
-            else _check_sample_weight(sample_weight, X, dtype=np.float64)
-        )
-        self._train(X, y, w, targets, incremental=False)
+        self._train(*self._checked(X, y, sample_weight, reset=not warm), incremental=False)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -662,17 +616,19 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
         first = not hasattr(self, "model_")
         if first:
             self._check_params()
-        X, y = validate_data(
-            self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
-        )
-        y, targets = self._values(y, reset=first)
-        w = (
-            None
-            if sample_weight is None
-            else _check_sample_weight(sample_weight, X, dtype=np.float64)
-        )
-        self._train(X, y, w, targets, incremental=True)
+        self._train(*self._checked(X, y, sample_weight, reset=first), incremental=True)
         return self
+
+    def _checked(self, X, y, sample_weight, reset: bool) -> tuple:
+        """(X (n, d), y, sample weights (n,) or None, Targets), checked as scikit-learn does;
+        ``reset``: a fresh fit (new features and value scaling)."""
+        X, y = validate_data(
+            self, X, y, reset=reset, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
+        )
+        y, targets = self._values(y, reset=reset)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return X, y, sample_weight, targets
 
     def predict(self, X) -> np.ndarray:
         """Values (n,) (or (n, k) for several targets), in the units of y."""
@@ -692,13 +648,15 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
 
 # scikit-learn conformance checks that cannot pass, and why (README "scikit-learn and ONNX").
 _FAILS = {
-    "check_sample_weight_equivalence_on_dense_data": "sample weights weigh each shuffled mini-batch's mean loss: repeating a sample changes the "
+    "check_sample_weight_equivalence_on_dense_data": "sample weights weigh each shuffled "
+    "mini-batch's mean loss: repeating a sample changes the "
     "batches (and the epoch length), so weight 2 is not the same as the sample twice",
 }
 
 
 _FLOAT32_FAILS = {
-    "check_methods_subset_invariance": "float32 matrix products round differently for different numbers of rows (BLAS blocking), "
+    "check_methods_subset_invariance": "float32 matrix products round differently for "
+    "different numbers of rows (BLAS blocking), "
     "so a prediction may differ from the same row's in a larger batch by 1e-7 relative, "
     "more than the check's 1e-7 absolute tolerance; with dtype='float64' it passes",
 }

@@ -1,124 +1,52 @@
 """Training: the tutorial's strategy (train, evaluate every N epochs, stop when the error stops
 falling, save every N epochs so a crash loses little, resume) as a small Trainer, for any data.
 
-- ``History``: per epoch the training loss, selection error, learning rate and seconds, and how
-  the run went (which stepper ran, and why not a compiled one; settings changed on resume).
-- ``Split``: raw features X (n, d) and the user's targets y of one part of the data.
 - ``Trainer``: epochs over shuffled data (a seeded ``numpy.random.Generator``) in batches of
   exactly ``batch_size`` (the last of an epoch may be smaller), evaluation every ``eval_every``
   epochs, early stopping with ``patience`` and ``min_delta`` (the tutorial's "stop when accuracy
   falls" is patience 1), best weights restored at the end however training ended, checkpoints
   every ``checkpoint_every`` epochs, Ctrl-C saves and exits, divergence stops with a clear message.
 
-The trainer applies the run's preprocessing (``bpnn.preprocessing``) and encodes the targets
-(``bpnn.targets``); both are saved with every checkpoint and in the model.  The inner loop is a
-stepper (``bpnn.steppers``), which picks the fastest path that computes the same thing.
-Not here: settings (``bpnn.settings``), reading data (``bpnn.data``), the CLI (``bpnn.cli``).
+The trainer takes ``Split``s (``bpnn.data.split``), applies the run's preprocessing
+(``bpnn.preprocessing``) and encodes the targets (``bpnn.targets``); both are saved with every
+checkpoint and in the model.  The inner loop is a stepper (``bpnn.steppers``), which picks the
+fastest path that computes the same thing.
+Not here: settings (``bpnn.settings``), the record of the run (``bpnn.history``), the
+checkpoint's contents (``bpnn.runstate``), reading data (``bpnn.data``), the CLI (``bpnn.cli``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import evaluation
+from . import evaluation, runstate
 from .augment import random_shifts, shift_images
-from .checkpoint import load_arrays, network_from_arrays, params_to_arrays, save_arrays
-from .errors import BpnnError, FormatError
+from .data.split import Split
+from .errors import BpnnError
 from .fileio import atomic_write
+from .history import History
 from .model import Model
-from .network import Network, sample_weights
+from .network import Network
 from .optim import Optimizer
 from .preprocessing import Preprocessing, resolve
-from .settings import RESUMABLE, TrainConfig
+from .settings import TrainConfig, check_layers
 from .steppers import make_stepper
 from .targets import Targets
 
-__all__ = [
-    "DivergenceError",
-    "History",
-    "Split",
-    "TrainConfig",
-    "Trainer",
-    "checkpoint_config",
-    "read_checkpoint",
-]
+__all__ = ["DivergenceError", "Trainer"]
 
-CHECKPOINT_FORMAT = "bpnn-checkpoint"
-CHECKPOINT_VERSION = 2
-POSITION_ARRAYS = ("order", "shifts")  # an interrupted epoch's sample order and image shifts
 CHUNK = 4096  # samples per stepper call (rounded to whole batches): progress, Ctrl-C, NaN checks
 
 
 class DivergenceError(BpnnError):
     """The training loss became NaN or infinite."""
-
-
-@dataclass
-class History:
-    """One record per finished epoch, plus how the run went; saved as ``history.json``.
-
-    ``metric`` names what ``val_error``/``test_error`` hold: the error rate (classify) or the
-    mean RMSE in the targets' units (regress).  ``stepper``: the path that trained;
-    ``fallback``: why it is not a compiled one (None when it is).  ``changes``: settings changed
-    when the run was resumed, with the epoch they apply from.
-    """
-
-    epochs: list = field(default_factory=list)
-    best_epoch: int | None = None
-    best_error: float | None = None
-    stopped_early: bool = False
-    stop_reason: str | None = None
-    metric: str = "error_rate"
-    stepper: str | None = None
-    fallback: str | None = None
-    changes: list = field(default_factory=list)
-
-    def add(self, **record) -> None:
-        self.epochs.append(record)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> History:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-@dataclass
-class Split:
-    """Raw features X (n, d) (uint8 or float), the user's targets y (n,) or (n, k) and
-    optional sample weights w (n,): training then minimises each batch's weighted mean loss,
-    and evaluation weighs each sample's error."""
-
-    X: np.ndarray
-    y: np.ndarray
-    w: np.ndarray | None = None
-
-    def __post_init__(self):
-        if len(self.X) != len(self.y):
-            raise BpnnError(f"{len(self.X)} samples but {len(self.y)} targets")
-        if self.w is not None:
-            self.w = sample_weights(self.w, len(self.y))
-
-    def take(self, idx: np.ndarray) -> Split:
-        """The samples ``idx`` (with their weights)."""
-        return Split(self.X[idx], self.y[idx], None if self.w is None else self.w[idx])
-
-    def total_weight(self) -> float:
-        return float(len(self.y) if self.w is None else self.w.sum())
-
-    def __len__(self) -> int:
-        return len(self.y)
 
 
 class _InterruptFlag:
@@ -188,7 +116,8 @@ class Trainer:
         self.net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
         if self.net.sizes != config.layers:
             raise BpnnError(
-                f"the network to continue has layers {self.net.sizes}, the settings say {config.layers}"
+                f"the network to continue has layers {self.net.sizes}, "
+                f"the settings say {config.layers}"
             )
         self.optimizer = config.build_optimizer() if optimizer is None else optimizer
         self.rng = np.random.default_rng(train_seq)  # shuffling and dropout
@@ -422,7 +351,7 @@ class Trainer:
         if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
             self._evaluate(record)
         self.history.add(**record)
-        self.log(self._describe(record))
+        self.log(self.history.describe(record, cfg.stop_on))
         if (
             self.epoch % cfg.checkpoint_every == 0
             or self.history.stopped_early
@@ -461,31 +390,11 @@ class Trainer:
         self.bad_evals += 1
         if self.bad_evals >= cfg.patience:
             h.stopped_early = True
-            what = (
-                "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {self._metric_name()}"
-            )
+            what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {h.metric_name()}"
             h.stop_reason = (
                 f"{what} did not improve for {self.bad_evals} "
                 f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})"
             )
-
-    def _metric_name(self) -> str:
-        return "error" if self.history.metric == "error_rate" else "RMSE"
-
-    def _describe(self, r: dict) -> str:
-        parts = [f"epoch {r['epoch']:3d}", f"loss {r['train_loss']:.5f}"]
-        name = "val" if self.config.stop_on != "test" else "test"
-        for key in ("val_error", "test_error"):
-            if r[key] is not None:
-                label = name if key == "val_error" else "test"
-                value = (
-                    f"{100 * r[key]:.2f}%"
-                    if self.history.metric == "error_rate"
-                    else f"{r[key]:.5g}"
-                )
-                parts.append(f"{label} {self._metric_name()} {value}")
-        parts += [f"lr {r['lr']:.4g}", f"{r['seconds']:.2f}s"]
-        return "  ".join(parts)
 
     def _finish(self) -> dict:
         """Restore the best weights, test once, write model.npz; return the results."""
@@ -537,36 +446,10 @@ class Trainer:
         atomic_write(self.out_dir / name, lambda f: f.write(text))
 
     def save_checkpoint(self) -> None:
-        """checkpoint.npz: weights, optimiser state, best weights, generator state, position."""
-        if self.out_dir is None:
-            return
-        arrays = dict(params_to_arrays(self.net))
-        arrays.update({f"opt.{k}": v for k, v in self.optimizer.state_dict().items()})
-        if self.best_params is not None:
-            arrays.update({f"best.{i}": p for i, p in enumerate(self.best_params)})
-        position = None
-        if self.position is not None:
-            position = {k: v for k, v in self.position.items() if k not in POSITION_ARRAYS}
-            arrays.update(
-                {f"position.{k}": self.position[k] for k in POSITION_ARRAYS if k in self.position}
-            )
-        meta = {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "config": self.config.to_dict(),
-            "network": self.net.config(),
-            "preprocessing": self.preprocessing.to_dict(),
-            "targets": self.targets.to_dict(),
-            "epoch": self.epoch,
-            "position": position,
-            "rng": self.rng.bit_generator.state,
-            "history": self.history.to_dict(),
-            "bad_evals": self.bad_evals,
-            "seconds": self.seconds,
-            "optimizer_lr": self.optimizer.lr,
-            "data": self.data,
-        }
-        save_arrays(self.out_dir / "checkpoint.npz", arrays, meta)
+        """checkpoint.npz: weights, optimiser state, best weights, generator state, position
+        (``bpnn.runstate``)."""
+        if self.out_dir is not None:
+            runstate.write_checkpoint(self.out_dir / "checkpoint.npz", self)
 
     @classmethod
     def resume(
@@ -587,24 +470,10 @@ class Trainer:
         epochs lays the schedule over the new total (epochs already run keep their rates).
         """
         path = Path(out_dir) / "checkpoint.npz"
-        arrays, meta = read_checkpoint(path)
-        recorded = meta.get("config") if isinstance(meta.get("config"), dict) else {}
-        changes = {
-            k: v for k, v in (changes or {}).items() if v is not None and recorded.get(k) != v
-        }
-        refused = sorted(set(changes) - set(RESUMABLE))
-        if refused:
-            raise BpnnError(
-                f"{', '.join(refused)} cannot change on a resumed run (it shapes the run); "
-                f"only {', '.join(RESUMABLE)} can"
-            )
-        config = checkpoint_config(meta, path, changes)
-        try:
-            n_outputs = meta["network"]["sizes"][-1]
-            prep = Preprocessing.from_dict(meta["preprocessing"], source=str(path))
-            targets = Targets.from_dict(meta["targets"], n_outputs, source=str(path))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FormatError(f"{path}: broken checkpoint metadata ({exc})") from None
+        arrays, meta = runstate.read_checkpoint(path)
+        changes = runstate.resume_changes(meta, changes)
+        config = runstate.checkpoint_config(meta, path, changes)
+        prep, targets = runstate.checkpoint_parts(meta, path)
         trainer = cls(
             config,
             train,
@@ -617,79 +486,7 @@ class Trainer:
             log=log,
             progress=progress,
         )
-        trainer._restore(arrays, meta, path)
+        runstate.restore(trainer, arrays, meta, path)
         if changes:
             trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changes})
         return trainer
-
-    def _restore(self, arrays: dict, meta: dict, path: Path) -> None:
-        try:
-            net = network_from_arrays(meta["network"], arrays, source=str(path))
-            self.net.set_params(net.params())
-            self.optimizer.load_state_dict(
-                {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
-            )
-            self.optimizer.lr = meta["optimizer_lr"]
-            n_best = sum(1 for k in arrays if k.startswith("best."))
-            self.best_params = [arrays[f"best.{i}"] for i in range(n_best)] or None
-            self.rng.bit_generator.state = meta["rng"]
-            self.history = History.from_dict(meta["history"])
-            self.epoch, self.bad_evals, self.seconds = (
-                meta["epoch"],
-                meta["bad_evals"],
-                meta["seconds"],
-            )
-            if meta["position"] is not None:
-                self.position = {
-                    **meta["position"],
-                    **{
-                        k: arrays[f"position.{k}"]
-                        for k in POSITION_ARRAYS
-                        if f"position.{k}" in arrays
-                    },
-                }
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise FormatError(f"{path}: broken checkpoint ({type(exc).__name__}: {exc})") from None
-        if self.position is not None and len(self.position["order"]) != len(self.train):
-            raise FormatError(
-                f"{path}: the checkpoint was made with {len(self.position['order'])} "
-                f"training samples, the data now has {len(self.train)}"
-            )
-        # A run that stopped early and is given more epochs goes on from its current weights.
-        if (
-            self.history.stopped_early
-            and self.epoch < self.config.epochs
-            and meta["config"]["epochs"] < self.config.epochs
-        ):
-            self.history.stopped_early, self.history.stop_reason = False, None
-
-
-def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "layers") -> None:
-    """One line, naming the option, when layer sizes do not fit the data's width and outputs."""
-    if layers[0] != width or layers[-1] != n_out:
-        what = f"{n_out} classes" if task == "classify" else f"{n_out} target value(s)"
-        raise BpnnError(
-            f"{name} {','.join(map(str, layers))} does not fit the data: it has "
-            f"{width} features and {what}, so {name} must be {width},...,{n_out}"
-        )
-
-
-def checkpoint_config(meta: dict, path, changes: dict | None = None) -> TrainConfig:
-    """The TrainConfig a checkpoint records (with ``changes``), or one FormatError line."""
-    try:
-        return TrainConfig.from_dict({**meta["config"], **(changes or {})})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(f"{path}: broken checkpoint settings ({exc})") from None
-
-
-def read_checkpoint(path) -> tuple[dict, dict]:
-    """(arrays, meta) of a checkpoint file, or FormatError."""
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError(f"{path}: no checkpoint to resume from")
-    arrays, meta = load_arrays(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise FormatError(f"{path}: not a bpnn checkpoint")
-    if meta.get("version") != CHECKPOINT_VERSION:
-        raise FormatError(f"{path}: checkpoint version {meta.get('version')!r} is not supported")
-    return arrays, meta

@@ -1,36 +1,22 @@
-"""``bpnn bench``: how fast bpnn trains a 784-300-10 float32 net on MNIST, side by side.
+"""``bpnn bench``: how fast bpnn's own training paths run a 784-300-10 float32 net on MNIST.
 
-In one run, on the same data and machine:
+Two workloads, each on the path ``make_stepper`` picks (compiled when Numba is there) and on the
+reference ``NumpyStepper``:
 
-- bpnn per-sample SGD (the tutorial's algorithm: sigmoid, squared error, 0.9/0.1 targets, batch 1)
-  and bpnn mini-batch (128, ReLU, softmax cross-entropy, momentum): the paths ``make_stepper``
-  picks, and the reference ``NumpyStepper`` on the same workloads;
-- the same two workloads in PyTorch (CPU, data preloaded as tensors), when ``import torch`` works;
-- a tutorial-style NumPy loop (one float64 column vector at a time, the tutorial's layer code);
-- scikit-learn's ``MLPClassifier`` (one epoch, batch 128), when installed;
-- the machine's single-precision matrix-product rate, the GFLOP/s each workload achieves (dense
-  arithmetic: 2 flops per weight for the forward pass, 2 for the weight gradient, 2 per hidden
-  weight for the back-propagated delta; the fast paths skip zero pixels, so theirs is "effective"),
-- the peak memory (RSS) of a one-epoch ``bpnn train`` run in a child process.
+- per-sample: the tutorial's algorithm (sigmoid, squared error, 0.9/0.1 targets, SGD 0.3, batch 1);
+- mini-batch: 128 samples, ReLU, softmax cross-entropy, momentum 0.1.
 
-Full epochs are timed as the best of ``--epochs``; slow workloads are timed on a subset and
-scaled to a full epoch (the table says which).  Ratios compare numbers from this same run: shared
-machines are noisy, so absolute seconds drift.  Not here: accuracy (``bpnn train``).
+Fast paths are timed as the best of ``--epochs`` full epochs; the reference per-sample path on a
+subset, scaled to a full epoch (the table says which).  Not here: the comparison with PyTorch,
+scikit-learn and the tutorial's own code (``python benchmarks/bench.py`` in a source checkout,
+``make bench``), and accuracy (``bpnn train``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
-import tempfile
 import time
-import warnings
-from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -38,207 +24,122 @@ import numpy as np
 from ..network import Network
 from ..optim import SGD, make_optimizer
 from ..steppers import make_stepper
+from . import command
 
 SIZES = (784, 300, 10)
 CHUNK = 4096  # samples per stepper call, as the trainer does
-
-
-@dataclass
-class Result:
-    """One workload: seconds per epoch, and how that was measured."""
-
-    name: str
-    seconds_per_epoch: float
-    samples_timed: int
-    epoch_samples: int
-    path: str = ""
-    gflops: float = 0.0
-
-    @property
-    def extrapolated(self) -> bool:
-        return self.samples_timed < self.epoch_samples
-
-
-# ---- command line --------------------------------------------------------------------------
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files")
-    p.add_argument(
-        "--epochs",
-        type=int,
-        default=2,
-        help="full epochs timed per fast workload; the best counts (default 2)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="small subsets and a small matrix product: a smoke test in seconds",
-    )
-    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
-    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
-    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory training runs")
+PEERS = "python benchmarks/bench.py (from a source checkout; make bench)"
+# (row name, workload, reference path, samples timed per epoch at most, epochs at most)
+ROWS = (
+    ("bpnn per-sample SGD", "per-sample", False, 60000, None),
+    ("bpnn mini-batch", "mini-batch", False, 60000, None),
+    ("bpnn reference NumPy per-sample", "per-sample", True, 3000, 1),
+    ("bpnn reference NumPy mini-batch", "mini-batch", True, 60000, 1),
+)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "bench",
-        help="time training against PyTorch and the tutorial's code",
-        description="Time per-sample and mini-batch training of a 784-300-10 net "
-        "on MNIST next to PyTorch, a tutorial-style loop and the machine's "
-        "matrix-product rate; print a table and ratios.",
+        "time bpnn's training paths on MNIST",
+        "Time per-sample and mini-batch training of a 784-300-10 net on MNIST, on "
+        "the compiled and the reference paths. "
+        f"The comparison with PyTorch and scikit-learn: {PEERS}.",
+        run,
     )
-    _add_arguments(p)
-    p.set_defaults(func=run)
+    add_arguments(p)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run as a script (``benchmarks/bench.py``) with the same options as ``bpnn bench``."""
-    p = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
-    _add_arguments(p)
-    return run(p.parse_args(argv))
+def add_arguments(p) -> None:
+    """The options ``bpnn bench`` and ``benchmarks/bench.py`` share."""
+    p.add_argument("--data", metavar="DIR", help="folder with the four MNIST files")
+    p.add_argument(
+        "--epochs", type=int, default=2, help="full epochs timed per fast path; the best counts (2)"
+    )
+    p.add_argument("--quick", action="store_true", help="small subsets: a smoke test in seconds")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
 
 
 def run(args) -> int:
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
-    report = benchmark(
-        args.data,
-        epochs=args.epochs,
-        quick=args.quick,
-        torch=not args.no_torch,
-        memory=not args.no_memory,
-        log=(lambda line: print(line, file=sys.stderr)),
-    )
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report) if args.json else format_table(report))
+    from ..data import find_mnist, load_mnist
+
+    check_epochs(args.epochs)
+    folder = find_mnist(args.data)
+    images, labels = load_mnist(folder, "train")
+    print(f"bench: {len(images)} training images from {folder}", file=sys.stderr)
+    rows = time_rows(images, labels, args.epochs, args.quick)
+    report = {"training_images": len(images), "results": rows}
+    write_report(report, args.out)
+    print(json.dumps(report) if args.json else format_rows(report["results"]))
+    if not args.json:
+        print(f"\nPyTorch, scikit-learn and the tutorial's code side by side: {PEERS}")
     return 0
 
 
-# ---- the run -------------------------------------------------------------------------------
-def benchmark(
-    data_dir=None,
+def check_epochs(epochs: int) -> None:
+    if epochs < 1:
+        raise ValueError(f"--epochs must be >= 1, got {epochs}")
+
+
+def write_report(report: dict, out) -> None:
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+def time_rows(
+    images: np.ndarray, labels: np.ndarray, epochs: int, quick: bool, log=None
+) -> list[dict]:
+    """Every row of ``ROWS`` timed on images (n, 784) uint8 and labels (n,): best of ``epochs``
+    for the fast paths; ``quick`` takes a tenth of each subset and one epoch."""
+    log = log or (lambda line: print(line, file=sys.stderr))
+    rows = []
+    for name, workload, reference, most, most_epochs in ROWS:
+        n_timed = min(len(images), most // 10 if quick else most)
+        e = 1 if quick else min(epochs, most_epochs or epochs)
+        rows.append(time_bpnn(name, images, labels, n_timed, e, workload, reference=reference))
+        log(f"  {name}: {rows[-1]['seconds_per_epoch']:.3f} s/epoch")
+    return rows
+
+
+def workload_setup(workload: str):
+    """(network, optimiser, batch size) of ``"per-sample"`` or ``"mini-batch"``, seed 0."""
+    if workload == "per-sample":
+        return Network(SIZES, dtype=np.float32, seed=0), SGD(0.3), 1
+    net = Network(
+        SIZES, activation="relu", loss="cross_entropy", init="he", dtype=np.float32, seed=0
+    )
+    return net, make_optimizer("momentum", 0.1), 128
+
+
+def time_bpnn(
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_timed: int,
+    epochs: int,
+    workload: str,
     *,
-    epochs: int = 2,
-    quick: bool = False,
-    torch: bool = True,
-    memory: bool = True,
-    log=print,
+    reference: bool = False,
 ) -> dict:
-    """Every measurement of one run, as JSON-able data."""
-    from ..data import find_mnist, load_mnist
-
-    folder = find_mnist(data_dir)
-    images, labels = load_mnist(folder, "train")
-    n = len(images)
-    sub = lambda k: min(n, k // 10 if quick else k)
-    flops = epoch_flops(SIZES, n)
-    load_before = os.getloadavg()
-    log(f"bench: {n} training images from {folder}; matrix product rate ...")
-    peak = matmul_gflops(512 if quick else 2048)
-    results = []
-
-    def add(result: Result):
-        result.gflops = flops / result.seconds_per_epoch / 1e9
-        results.append(result)
-        log(f"  {result.name}: {result.seconds_per_epoch:.3f} s/epoch")
-
-    e = 1 if quick else epochs
-    add(time_bpnn("bpnn per-sample SGD", images, labels, sub(60000), e, tutorial=True))
-    add(time_bpnn("bpnn mini-batch", images, labels, sub(60000), e, tutorial=False))
-    add(
-        time_bpnn(
-            "bpnn reference NumPy per-sample",
-            images,
-            labels,
-            sub(3000),
-            1,
-            tutorial=True,
-            reference=True,
-        )
-    )
-    add(
-        time_bpnn(
-            "bpnn reference NumPy mini-batch",
-            images,
-            labels,
-            sub(60000),
-            1,
-            tutorial=False,
-            reference=True,
-        )
-    )
-    add(time_tutorial_loop(images, labels, sub(1000)))
-    if torch and _importable("torch"):
-        add(time_torch(images, labels, sub(60000), e, per_sample=False))
-        add(time_torch(images, labels, sub(2000), 1, per_sample=True))
-    if _importable("sklearn"):
-        add(time_sklearn(images, labels, sub(60000)))
-    report = {
-        "machine": machine(),
-        "load_average": {"start": load_before, "end": os.getloadavg()},
-        "data": {"folder": str(folder), "training_images": n},
-        "network": {"sizes": list(SIZES), "dtype": "float32"},
-        "flops_per_epoch": flops,
-        "matmul_gflops": peak,
-        "results": [
-            {
-                **asdict(r),
-                "extrapolated": r.extrapolated,
-                "percent_of_matmul": 100 * r.gflops / peak,
-            }
-            for r in results
-        ],
-        "ratios": ratios(results),
+    """Seconds per epoch of ``workload`` on ``n_timed`` samples of images (n, 784) uint8 and
+    labels (n,), best of ``epochs``, scaled to all n; the stepper's name says which path ran."""
+    net, opt, batch = workload_setup(workload)
+    rng = np.random.default_rng(0)
+    step = make_stepper(net, opt, images, labels, batch, rng, scale=1 / 255, reference=reference)
+    step(rng.permutation(len(images))[:256])  # loads (or compiles) the compiled code
+    best = min(_epoch_time(step, rng.permutation(len(images)), n_timed) for _ in range(epochs))
+    return {
+        "name": name,
+        "seconds_per_epoch": best * len(images) / n_timed,
+        "samples_timed": n_timed,
+        "epoch_samples": len(images),
+        "path": step.name,
+        "extrapolated": n_timed < len(images),
     }
-    if memory:
-        log("  peak memory of one-epoch training runs ...")
-        report["peak_rss_mb"] = {p: peak_rss_mb(p, folder, quick) for p in ("tutorial", "fast")}
-    report["targets"] = targets(report)
-    return report
 
 
-def targets(report: dict) -> dict:
-    """The issue's targets, each met or not in this run (absent when not measured)."""
-    r, out = report["ratios"], {}
-    for key in ("per-sample / torch mini-batch", "mini-batch / torch mini-batch"):
-        if key in r:
-            out[f"{key} <= 0.5"] = r[key] <= 0.5
-    for preset, mb in (report.get("peak_rss_mb") or {}).items():
-        if mb is not None:
-            out[f"peak RSS {preset} <= 400 MB"] = mb <= 400
-    return out
-
-
-def epoch_flops(sizes, n_samples: int = 60000) -> float:
-    """Dense flops of one training epoch: forward, weight gradients, hidden deltas."""
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    deltas = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))
-    return float(n_samples * (4 * weights + 2 * deltas))
-
-
-def ratios(results: list[Result]) -> dict:
-    """Each comparison the issue asks for, as a ratio of seconds per epoch in this run."""
-    t = {r.name: r.seconds_per_epoch for r in results}
-    pairs = {
-        "per-sample / torch mini-batch": ("bpnn per-sample SGD", "PyTorch mini-batch"),
-        "mini-batch / torch mini-batch": ("bpnn mini-batch", "PyTorch mini-batch"),
-        "per-sample / torch per-sample": ("bpnn per-sample SGD", "PyTorch per-sample"),
-        "per-sample / tutorial-style loop": ("bpnn per-sample SGD", "tutorial-style NumPy loop"),
-        "per-sample / reference NumPy per-sample": (
-            "bpnn per-sample SGD",
-            "bpnn reference NumPy per-sample",
-        ),
-        "mini-batch / reference NumPy mini-batch": (
-            "bpnn mini-batch",
-            "bpnn reference NumPy mini-batch",
-        ),
-        "mini-batch / scikit-learn": ("bpnn mini-batch", "scikit-learn MLPClassifier"),
-    }
-    return {k: t[a] / t[b] for k, (a, b) in pairs.items() if a in t and b in t}
-
-
-# ---- workloads ----------------------------------------------------------------------------
 def _epoch_time(step, order: np.ndarray, n_timed: int) -> float:
     start = time.perf_counter()
     for s in range(0, n_timed, CHUNK):
@@ -246,310 +147,13 @@ def _epoch_time(step, order: np.ndarray, n_timed: int) -> float:
     return time.perf_counter() - start
 
 
-def time_bpnn(name, images, labels, n_timed, epochs, *, tutorial, reference=False) -> Result:
-    """bpnn on the tutorial's per-sample setup or the mini-batch one; best of ``epochs``."""
-    if tutorial:
-        net = Network(SIZES, dtype=np.float32, seed=0)
-        opt, batch = SGD(0.3), 1
-    else:
-        net = Network(
-            SIZES, activation="relu", loss="cross_entropy", init="he", dtype=np.float32, seed=0
-        )
-        opt, batch = make_optimizer("momentum", 0.1), 128
-    rng = np.random.default_rng(0)
-    step = make_stepper(net, opt, images, labels, batch, rng, scale=1 / 255, reference=reference)
-    step(rng.permutation(len(images))[:256])  # loads (or compiles) the compiled code
-    best = min(_epoch_time(step, rng.permutation(len(images)), n_timed) for _ in range(epochs))
-    return Result(name, best * len(images) / n_timed, n_timed, len(images), step.name)
+def measured_on(row: dict) -> str:
+    """How a row was measured: a full epoch, or a subset scaled to one."""
+    how = f"{row['samples_timed']} samples, scaled" if row["extrapolated"] else "full epoch"
+    return f"{how} [{row['path']}]"
 
 
-def time_tutorial_loop(images, labels, n_timed) -> Result:
-    """The tutorial's vectorised code: column vectors, float64, one sample at a time."""
-    rng = np.random.default_rng(0)
-    layers = [TutorialLayer(a, b, rng) for a, b in zip(SIZES[:-1], SIZES[1:])]
-    targets = np.full((len(labels), SIZES[-1]), 0.1)
-    targets[np.arange(len(labels)), labels] = 0.9
-    start = time.perf_counter()
-    for i in range(n_timed):
-        x = images[i].reshape(-1, 1) / 255.0
-        label = targets[i].reshape(-1, 1)
-        for layer in layers:
-            layer.forward(x)
-            x = layer.output
-        delta = x * (1 - x) * (label - x)
-        for layer in reversed(layers):
-            layer.backward(delta)
-            delta = layer.delta
-        for layer in layers:
-            layer.update(0.3)
-    seconds = time.perf_counter() - start
-    return Result(
-        "tutorial-style NumPy loop",
-        seconds * len(images) / n_timed,
-        n_timed,
-        len(images),
-        "float64 column vectors",
-    )
-
-
-class TutorialLayer:
-    """The tutorial's FullConnectedLayer, as written there (W: (out, in), column vectors)."""
-
-    def __init__(self, n_in, n_out, rng):
-        self.W = rng.uniform(-0.1, 0.1, (n_out, n_in))
-        self.b = np.zeros((n_out, 1))
-
-    def forward(self, input_array):
-        self.input = input_array
-        self.output = 1.0 / (1.0 + np.exp(-(np.dot(self.W, input_array) + self.b)))
-
-    def backward(self, delta_array):
-        self.delta = self.input * (1 - self.input) * np.dot(self.W.T, delta_array)
-        self.W_grad = np.dot(delta_array, self.input.T)
-        self.b_grad = delta_array
-
-    def update(self, learning_rate):
-        self.W += learning_rate * self.W_grad
-        self.b += learning_rate * self.b_grad
-
-
-def time_torch(images, labels, n_timed, epochs, *, per_sample) -> Result:
-    """PyTorch on the CPU, data preloaded as float tensors; same nets, rates and batches."""
-    import torch
-
-    torch.manual_seed(0)
-    X = torch.from_numpy(images.astype(np.float32) / np.float32(255))
-    y = torch.from_numpy(labels.astype(np.int64))
-    if per_sample:
-        model = torch.nn.Sequential(
-            torch.nn.Linear(784, 300),
-            torch.nn.Sigmoid(),
-            torch.nn.Linear(300, 10),
-            torch.nn.Sigmoid(),
-        )
-        T = torch.full((len(labels), 10), 0.1)
-        T[torch.arange(len(labels)), y] = 0.9
-        opt, batch = torch.optim.SGD(model.parameters(), lr=0.3), 1
-        loss_fn = lambda out, idx: 0.5 * ((out - T[idx]) ** 2).sum()
-    else:
-        model = torch.nn.Sequential(
-            torch.nn.Linear(784, 300), torch.nn.ReLU(), torch.nn.Linear(300, 10)
-        )
-        ce = torch.nn.CrossEntropyLoss()
-        opt, batch = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), 128
-        loss_fn = lambda out, idx: ce(out, y[idx])
-
-    def epoch(order, n):
-        start = time.perf_counter()
-        for s in range(0, n, batch):
-            idx = order[s : min(s + batch, n)]
-            opt.zero_grad(set_to_none=True)
-            loss_fn(model(X[idx]), idx).backward()
-            opt.step()
-        return time.perf_counter() - start
-
-    epoch(torch.randperm(len(labels)), min(50 * batch, n_timed))  # warm-up
-    best = min(epoch(torch.randperm(len(labels)), n_timed) for _ in range(epochs))
-    name = "PyTorch per-sample" if per_sample else "PyTorch mini-batch"
-    return Result(
-        name,
-        best * len(images) / n_timed,
-        n_timed,
-        len(images),
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
-    )
-
-
-def time_sklearn(images, labels, n_timed) -> Result:
-    """scikit-learn's MLPClassifier: one epoch of batch 128, ReLU, momentum SGD."""
-    import sklearn
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    X = images[:n_timed].astype(np.float32) / np.float32(255)
-    clf = MLPClassifier(
-        hidden_layer_sizes=(300,),
-        batch_size=128,
-        max_iter=1,
-        solver="sgd",
-        learning_rate_init=0.1,
-        momentum=0.9,
-        random_state=0,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, labels[:n_timed])
-    seconds = time.perf_counter() - start
-    return Result(
-        "scikit-learn MLPClassifier",
-        seconds * len(images) / n_timed,
-        n_timed,
-        len(images),
-        f"scikit-learn {sklearn.__version__}",
-    )
-
-
-# ---- the machine ---------------------------------------------------------------------------
-def matmul_gflops(n: int = 2048, seconds: float = 1.0) -> float:
-    """Best single-precision GFLOP/s of NumPy's (n, n) @ (n, n) product over ~``seconds``."""
-    rng = np.random.default_rng(0)
-    A, B = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    C = np.empty_like(A)
-    np.matmul(A, B, out=C)
-    best, spent = float("inf"), 0.0
-    while spent < seconds:
-        start = time.perf_counter()
-        np.matmul(A, B, out=C)
-        took = time.perf_counter() - start
-        best, spent = min(best, took), spent + took
-    return 2 * n**3 / best / 1e9
-
-
-# The child reports its own peak: a forked child's ru_maxrss counts its parent's pages too.
-_REPORT_PEAK = (
-    "import sys\nfrom bpnn.cli import main\nrc = main(sys.argv[1:])\n"
-    "for line in open('/proc/self/status'):\n"
-    "    if line.startswith('VmHWM:'):\n"
-    "        sys.stderr.write('\\nVmHWM ' + line.split()[1] + '\\n')\n"
-    "sys.exit(rc)\n"
-)
-
-
-def peak_rss_mb(preset: str, folder, quick: bool) -> float | None:
-    """Peak RSS (MB, Linux's VmHWM) of ``bpnn train --preset PRESET --epochs 1`` in a child."""
-    if not Path("/proc/self/status").exists():
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-c",
-            _REPORT_PEAK,
-            "train",
-            "--preset",
-            preset,
-            "--epochs",
-            "1",
-            "--data",
-            str(folder),
-            "--out",
-            str(Path(tmp) / "run"),
-            "--no-report",
-            "--json",
-        ]
-        if quick:
-            cmd += ["--limit", "1000", "--val-size", "100"]
-        child = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peaks = [line.split()[1] for line in child.stderr.splitlines() if line.startswith("VmHWM ")]
-    if child.returncode != 0 or not peaks:
-        return None
-    return int(peaks[-1]) / 1024  # kB
-
-
-def machine() -> dict:
-    """What the numbers depend on: CPU, cores, library versions, BLAS threads and settings."""
-    info = {
-        "cpu": _cpu_name(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "env": {
-            k: v
-            for k, v in os.environ.items()
-            if k.startswith("OPENBLAS") or k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        },
-    }
-    for name in ("numba", "torch", "scikit-learn"):  # versions without importing them
-        try:
-            info[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    info["blas"] = _openblas()
-    return info
-
-
-def _openblas() -> dict | None:
-    """Threads and kernel of the OpenBLAS inside NumPy's wheel (threadpoolctl is not needed)."""
-    import ctypes
-    import glob
-
-    libs = glob.glob(str(Path(np.__file__).parent.parent / "numpy.libs" / "*openblas*"))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                threads = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                core = getattr(lib, f"{prefix}get_corename{suffix}", None)
-                if threads and core:
-                    core.restype = ctypes.c_char_p
-                    return {
-                        "library": Path(path).name,
-                        "threads": threads(),
-                        "kernel": core().decode(),
-                    }
-    return None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _importable(name: str) -> bool:
-    try:
-        __import__(name)
-    except Exception:  # a broken install counts as absent: it is only a comparison
-        return False
-    return True
-
-
-# ---- output --------------------------------------------------------------------------------
-def format_table(report: dict) -> str:
-    m = report["machine"]
-    blas = m.get("blas") or {}
-    lines = [
-        f"{m['cpu']}, {m['cores']} cores; numpy {m['numpy']}"
-        + (f" (OpenBLAS {blas['kernel']} kernel, {blas['threads']} threads)" if blas else "")
-        + (f", numba {m['numba']}" if "numba" in m else "")
-        + (f", torch {m['torch']}" if "torch" in m else "")
-        + "; "
-        + (", ".join(f"{k}={v}" for k, v in m["env"].items()) or "no OPENBLAS_* set"),
-        f"load average at start {report['load_average']['start'][0]:.2f}, "
-        f"end {report['load_average']['end'][0]:.2f} (other work on the machine slows "
-        f"every number)",
-        f"{report['data']['training_images']} training images, 784-300-10 float32; "
-        f"{report['flops_per_epoch'] / 1e9:.1f} GFLOP per epoch; "
-        f"matrix product {report['matmul_gflops']:.0f} GFLOP/s",
-        "",
-        f"{'workload':36s} {'s/epoch':>9s} {'GFLOP/s':>8s} {'% peak':>7s}  measured on",
-    ]
-    for r in report["results"]:
-        how = f"{r['samples_timed']} samples, scaled" if r["extrapolated"] else "full epoch"
-        lines.append(
-            f"{r['name']:36s} {r['seconds_per_epoch']:9.3f} {r['gflops']:8.1f} "
-            f"{r['percent_of_matmul']:6.1f}%  {how} [{r['path']}]"
-        )
-    lines += ["", "ratios (seconds per epoch, this run):"]
-    lines += [f"  {k:42s} {v:8.3f}" for k, v in report["ratios"].items()]
-    if "peak_rss_mb" in report:
-        lines.append("")
-        for preset, mb in report["peak_rss_mb"].items():
-            text = "failed" if mb is None else f"{mb:.0f} MB"
-            lines.append(f"peak RSS, one-epoch `bpnn train --preset {preset}`: {text}")
-    if report.get("targets"):
-        lines += [
-            "",
-            "targets: "
-            + "; ".join(
-                f"{k}: {'met' if ok else 'NOT met'}" for k, ok in report["targets"].items()
-            ),
-        ]
+def format_rows(rows: list[dict]) -> str:
+    lines = [f"{'workload':36s} {'s/epoch':>9s}  measured on"]
+    lines += [f"{r['name']:36s} {r['seconds_per_epoch']:9.3f}  {measured_on(r)}" for r in rows]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ import numpy as np
 from ..network import Network
 from ..neurons import Network as ObjectNetwork
 from ..optim import SGD
+from . import command
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,16 @@ def solve(problem: ToyProblem, seed: int = 0) -> dict:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = command(
+        subparsers,
         "demo",
-        help="learn XOR and the 8-3-8 encoder with both engines",
-        description="Learn XOR and the 8-3-8 encoder one sample at a time "
-        "with the vectorised and the object engine, from the "
-        "same initial weights.",
+        "learn XOR and the 8-3-8 encoder with both engines",
+        "Learn XOR and the 8-3-8 encoder one sample at a time with the vectorised and the "
+        "object engine, from the same initial weights.",
+        run,
+        json="print one JSON object",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,30 +12,29 @@ import json
 
 from ..errors import BpnnError
 from ..model import Model
+from . import add_data_options, command
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "evaluate",
-        help="measure a model's error on a data set",
-        description="Scores of a model (a model file or a run folder) on the test or "
+        "measure a model's error on a data set",
+        "Scores of a model (a model file or a run folder) on the test or "
         "training set of a data source: error rate, accuracy and the confusion matrix "
         "for classes; RMSE, MAE and R^2 for regression.",
+        run,
+        model="a model file written by bpnn train (or its run folder)",
+        json="print the results as JSON",
     )
-    p.add_argument(
-        "model", metavar="MODEL", help="a model file written by bpnn train (or its run folder)"
-    )
-    p.add_argument(
-        "--data", metavar="SOURCE", help="the data (default: what the model was trained on)"
-    )
-    p.add_argument(
-        "--target", metavar="COLUMN", help="CSV: the target column (default: the model's)"
+    add_data_options(
+        p,
+        "the data (default: what the model was trained on)",
+        "CSV: the target column (default: the model's)",
     )
     p.add_argument(
         "--split", choices=["test", "train"], default="test", help="which set (default: test)"
     )
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.set_defaults(func=run)
 
 
 def evaluation_data(model: Model, source: str | None, target: str | None, split: str):

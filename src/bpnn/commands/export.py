@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import json
 
+from . import MODEL, command
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "export",
-        help="export a model as an ONNX graph",
-        description="Write the model as a standard ONNX graph (opset 17): its "
+        "export a model as an ONNX graph",
+        "Write the model as a standard ONNX graph (opset 17): its "
         "preprocessing, Gemm layers and activations inside, outputs 'probabilities' "
         "and 'label' for classifiers, 'values' for regressors; metadata holds the "
         "architecture, classes and training results.",
+        run,
+        model=MODEL,
+        json="print what was written as JSON",
     )
-    p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
     p.add_argument("--out", metavar="FILE", required=True, help="the .onnx file to write")
     p.add_argument(
         "--input-type",
@@ -27,8 +32,6 @@ def add_parser(sub) -> None:
         help="element type of the graph's input (default: uint8 for image models, "
         "else the network's float type)",
     )
-    p.add_argument("--json", action="store_true", help="print what was written as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -29,6 +29,7 @@ import numpy as np
 from ..gradcheck import check_network, check_object_network
 from ..network import Network
 from ..neurons import Network as ObjectNetwork
+from . import command
 
 HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 OUTPUTS = (
@@ -46,14 +47,16 @@ DROPOUT_SEED = 1234
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
+    p = command(
+        subparsers,
         "gradcheck",
-        help="check both engines' gradients against formula 6 (central differences)",
-        description="Check both engines' gradients against central differences (the tutorial's "
+        "check both engines' gradients against formula 6 (central differences)",
+        "Check both engines' gradients against central differences (the tutorial's "
         "formula 6) for every hidden activation x (output, loss) on small random "
         "float64 networks; exit status 1 if any case exceeds the threshold.",
+        run,
+        json="print one JSON object instead of a table",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument(
         "--eps",
         type=float,
@@ -68,7 +71,6 @@ def add_parser(subparsers) -> None:
         help="largest acceptable relative error per case (default 1e-6)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random networks and samples")
-    p.set_defaults(func=run)
 
 
 def targets(output: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -11,20 +11,22 @@ from __future__ import annotations
 import json
 
 from ..model import Model
+from . import MODEL, command
 
 N_CLASSES_SHOWN = 10  # the human output lists this many classes; --json lists them all
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    command(
+        sub,
         "info",
-        help="describe a model file",
-        description="Task, classes, preprocessing, training data, architecture, "
+        "describe a model file",
+        "Task, classes, preprocessing, training data, architecture, "
         "training settings and results of a model (a model file or its run folder).",
+        run,
+        model=MODEL,
+        json="print the description as JSON",
     )
-    p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
-    p.add_argument("--json", action="store_true", help="print the description as JSON")
-    p.set_defaults(func=run)
 
 
 def describe(path) -> dict:
@@ -82,8 +84,10 @@ def _results_line(info: dict) -> str | None:
         if rmse
         else f"test error {100 * results['test_error']:.2f}%"
     )
-    epochs, seconds = results.get("epochs"), results.get("seconds")
-    return f"{value} after {epochs} epochs ({seconds} s); {results.get('stop_reason')}"
+    return (
+        f"{value} after {results.get('epochs')} epochs ({results.get('seconds')} s); "
+        f"{results.get('stop_reason')}"
+    )
 
 
 def run(args) -> int:

@@ -34,22 +34,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import load_model
 from ..errors import BpnnError, FormatError
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
+from ..modelfile import load_model
+from . import MODEL, command
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "predict",
-        help="predict digits in image files, or any model's outputs for rows of data",
-        description="Predict the digit in each image (PNG, JPEG, BMP or GIF; '-' "
+        "predict digits in image files, or any model's outputs for rows of data",
+        "Predict the digit in each image (PNG, JPEG, BMP or GIF; '-' "
         "reads standard input). Any size, colour or grey, dark ink on light paper or "
         "light on dark: images are prepared the way MNIST was made. Or, for any "
         "model, predict each row of a CSV or .npy file (--rows).",
+        run,
+        model=MODEL,
     )
-    p.add_argument("model", metavar="MODEL", help="a model file (model.npz) or its run folder")
     p.add_argument(
         "images", metavar="IMAGE", nargs="*", help="image files, or - for standard input"
     )
@@ -70,7 +73,6 @@ def add_parser(sub) -> None:
         help="images: also list the K most likely digits (default 3)",
     )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -270,7 +272,7 @@ def rows_csv(model, X: np.ndarray) -> str:
 
 def rows_json(model, X: np.ndarray, name: str) -> dict:
     """{"model", "predictions"} plus "classes" and "probabilities" (classify) or "targets"
-    (regress)."""
+    (regress), for the rows X (n, d)."""
     result = {"model": name, "predictions": model.predict(X).tolist()}
     if model.task == "classify":
         result.update(classes=model.classes.tolist(), probabilities=model.predict_proba(X).tolist())

@@ -13,15 +13,20 @@ import json
 import sys
 from pathlib import Path
 
+from . import command
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "report",
-        help="write figures and a report page for a training run",
-        description="Learning curves; for classifiers the confusion matrix (and the "
+        "write figures and a report page for a training run",
+        "Learning curves; for classifiers the confusion matrix (and the "
         "most confident mistakes of image models); for regressors predicted-against-"
         "true and residual plots; first-layer weights of image models. PNG files, "
         "with index.html and README.md showing them (default: RUN_DIR/report/).",
+        run,
+        json="print the files written and the numbers as JSON",
     )
     p.add_argument(
         "run_dir",
@@ -39,10 +44,6 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)"
     )
-    p.add_argument(
-        "--json", action="store_true", help="print the files written and the numbers as JSON"
-    )
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -12,22 +12,23 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from ..checkpoint import load_model
+from ..modelfile import load_model
+from . import command
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "serve",
-        help="a web page where you draw a digit and the model reads it",
-        description="Serve the draw-a-digit page and its JSON API "
-        "(POST /api/predict, GET /health).",
+        "a web page where you draw a digit and the model reads it",
+        "Serve the draw-a-digit page and its JSON API (POST /api/predict, GET /health).",
+        run,
+        model="a model file (model.npz)",
     )
-    p.add_argument("model", metavar="MODEL", help="a model file (model.npz)")
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"
     )
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    p.set_defaults(func=run)
 
 
 def trusted_hosts(host: str):

@@ -16,28 +16,26 @@ from pathlib import Path
 
 from ..data import mnist
 from ..errors import BpnnError
+from . import SOURCES, add_data_options, command
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "sweep",
-        help="search for good settings: many bpnn train runs on Dask",
-        description="Run the trials of a search (grid or random; SPEC is a TOML or JSON "
+        "search for good settings: many bpnn train runs on Dask",
+        "Run the trials of a search (grid or random; SPEC is a TOML or JSON "
         "file) as bpnn train runs on a Dask cluster; write DIR/results.csv, "
         "DIR/results.json and DIR/best/model.npz. Run it again to continue.",
+        run,
+        json="print results.json at the end",
     )
     p.add_argument(
         "spec", metavar="SPEC", help="the sweep: base settings and the search space (TOML or JSON)"
     )
-    p.add_argument(
-        "--data",
-        metavar="SOURCE",
-        default="mnist",
-        help="mnist (default), fashion-mnist, kmnist, a folder of IDX files, a CSV file or a "
-        ".npz file; every worker must be able to read it",
+    add_data_options(
+        p, f"{SOURCES}; every worker must be able to read it", test=True, default="mnist"
     )
-    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
-    p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -57,8 +55,6 @@ def add_parser(sub) -> None:
         metavar="N",
         help="local cluster: worker processes (default: one per core)",
     )
-    p.add_argument("--json", action="store_true", help="print results.json at the end")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

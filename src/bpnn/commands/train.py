@@ -20,8 +20,10 @@ from ..init import INITIALISERS
 from ..losses import LOSSES
 from ..optim import OPTIMIZERS, SCHEDULES
 from ..presets import PRESETS
-from ..settings import RESUMABLE, TrainConfig
-from ..train import Trainer, check_layers, checkpoint_config, read_checkpoint
+from ..runstate import checkpoint_config, read_checkpoint
+from ..settings import RESUMABLE, TrainConfig, check_layers
+from ..train import Trainer
+from . import SOURCES, add_data_options, command
 
 _HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
@@ -60,7 +62,8 @@ OVERRIDES = {
     "min_delta": (float, "smallest error decrease that counts as an improvement"),
     "stop_on": (
         str,
-        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' (the training loss)",
+        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' "
+        "(the training loss)",
     ),
     "val_size": (
         float,
@@ -88,20 +91,15 @@ OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "train",
-        help="train a network on a data set (MNIST by default)",
-        description="Train on a data set and write a run folder: model.npz, history.json, "
+        "train a network on a data set (MNIST by default)",
+        "Train on a data set and write a run folder: model.npz, history.json, "
         "checkpoint.npz, config.json and a report.",
+        run,
     )
-    p.add_argument(
-        "--data",
-        metavar="SOURCE",
-        help="mnist (default), fashion-mnist, kmnist, a folder of "
-        "IDX files, a CSV file or a .npz file",
-    )
-    p.add_argument("--target", metavar="COLUMN", help="CSV: the target column (default: the last)")
-    p.add_argument("--test", metavar="SOURCE", help="a test set for a source that has none")
+    add_data_options(p, SOURCES, test=True)
     p.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -117,7 +115,6 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
     for name, (typ, text) in OVERRIDES.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ or str, help=text)
-    p.set_defaults(func=run)
 
 
 def _parse_list(text: str, typ, what: str) -> list:
@@ -184,9 +181,11 @@ def _summary(results: dict) -> str:
     if "test_error" not in results:
         return f"no test set; {tail}"
     if results["task"] == "classify":
-        return f"test error {100 * results['test_error']:.2f}% ({results['test_samples']} samples), {tail}"
+        error = f"{100 * results['test_error']:.2f}%"
+        return f"test error {error} ({results['test_samples']} samples), {tail}"
     r2 = ", ".join("-" if v is None else f"{v:.4f}" for v in results["test_r2"])
-    return f"test RMSE {results['test_error']:.5g} (R^2 {r2}; {results['test_samples']} samples), {tail}"
+    n = results["test_samples"]
+    return f"test RMSE {results['test_error']:.5g} (R^2 {r2}; {n} samples), {tail}"
 
 
 def _new(args, out) -> tuple[Trainer, bool]:
@@ -212,8 +211,9 @@ def _new(args, out) -> tuple[Trainer, bool]:
         out(note)
     out(f"splits: {prepared.sizes()}")
     out(
-        f"settings: {'preset ' + config.preset if config.preset else 'defaults for ' + data.kind + ' data'}"
-        f" -> {run_dir}"
+        "settings: "
+        + (f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data")
+        + f" -> {run_dir}"
     )
     trainer = Trainer(
         config,

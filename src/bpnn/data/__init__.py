@@ -2,7 +2,8 @@
 targets and metrics.
 
 - ``load_source``, ``Dataset``: a registered name, an IDX folder, a .csv or a .npz file, loaded.
-- ``split_indices``: the seeded held-out split (a count or a fraction) the trainer uses.
+- ``split_indices``: the seeded held-out split (a count or a fraction) the trainer uses;
+  ``Split``: one part of the data (X, y, sample weights) as the trainer takes it.
 - ``read_idx``, ``write_idx``: IDX files, plain or gzip, checked strictly.
 - ``find_mnist``: the MNIST folder (``--data``, else ``$BPNN_DATA``, else the cache, downloading).
 - ``find_dataset``, ``DATASETS``: the same for every registered set (mnist, fashion-mnist, kmnist).
@@ -31,13 +32,14 @@ from .mnist import (
     validation_split,
 )
 from .sources import Dataset, load_source
-from .split import split_indices
+from .split import Split, split_indices
 
 __all__ = [
     "DATASETS",
     "MIRRORS",
     "MNIST_FILES",
     "Dataset",
+    "Split",
     "cache_dir",
     "confusion_matrix",
     "download_dataset",

@@ -413,23 +413,15 @@ class _ChecksumError(Exception):
     pass
 
 
-def download_mnist(
-    dest: str | os.PathLike,
-    *,
-    mirrors: Iterable[str] | None = None,
-    files: Mapping[str, MnistFile] | None = None,
-    progress: bool | None = None,
-    timeout: float = 30.0,
-) -> Path:
-    """Download ``files`` (default: the four MNIST files) into ``dest``, verified, atomically.
+def download_mnist(dest: str | os.PathLike, **options) -> Path:
+    """Download the four MNIST files into ``dest``, verified, atomically.
 
-    Each file comes from the first of ``mirrors`` (default ``MIRRORS``) that serves it with the
-    right checksum.  A failed or corrupt download leaves no file behind.  When every mirror fails,
-    raises ``BpnnError`` saying which files to put where.
+    ``options``: those of ``download_dataset`` (``mirrors``, ``files``, ``progress``,
+    ``timeout``).  Each file comes from the first of ``mirrors`` (default ``MIRRORS``) that serves
+    it with the right checksum.  A failed or corrupt download leaves no file behind.  When every
+    mirror fails, raises ``BpnnError`` saying which files to put where.
     """
-    return download_dataset(
-        "mnist", dest, mirrors=mirrors, files=files, progress=progress, timeout=timeout
-    )
+    return download_dataset("mnist", dest, **options)
 
 
 def download_dataset(
@@ -441,7 +433,9 @@ def download_dataset(
     progress: bool | None = None,
     timeout: float = 30.0,
 ) -> Path:
-    """``download_mnist`` for registered data set ``dataset`` (its files and mirrors by default)."""
+    """Download ``files`` (default: the data set's own) of registered data set ``dataset`` into
+    ``dest`` from the first of ``mirrors`` (default: its own) that serves each with the right
+    checksum; ``progress``: a download bar (None: only on a terminal); ``timeout`` in seconds."""
     data = registered(dataset)
     dest = Path(dest)
     mirrors = list(data.mirrors if mirrors is None else mirrors)

@@ -1,4 +1,5 @@
-"""Seeded splits of ``range(n)``: the one draw the trainer, the CLI and library users share.
+"""Seeded splits of ``range(n)``: the one draw the trainer, the CLI and library users share;
+``Split``: one part of the data (features, targets, sample weights) as the trainer takes it.
 
 Not here: what is split (``bpnn.data.sources``) or how the trainer uses it.
 """
@@ -7,11 +8,42 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["held_count", "split_indices"]
+from ..errors import BpnnError
+from ..network import sample_weights
+
+__all__ = ["Split", "held_count", "split_indices"]
+
+
+@dataclass
+class Split:
+    """Raw features X (n, d) (uint8 or float), the user's targets y (n,) or (n, k) and
+    optional sample weights w (n,): training then minimises each batch's weighted mean loss,
+    and evaluation weighs each sample's error."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray | None = None
+
+    def __post_init__(self):
+        if len(self.X) != len(self.y):
+            raise BpnnError(f"{len(self.X)} samples but {len(self.y)} targets")
+        if self.w is not None:
+            self.w = sample_weights(self.w, len(self.y))
+
+    def take(self, idx: np.ndarray) -> Split:
+        """The samples ``idx`` (with their weights)."""
+        return Split(self.X[idx], self.y[idx], None if self.w is None else self.w[idx])
+
+    def total_weight(self) -> float:
+        return float(len(self.y) if self.w is None else self.w.sum())
+
+    def __len__(self) -> int:
+        return len(self.y)
 
 
 def held_count(n: int, size: int | float) -> int:

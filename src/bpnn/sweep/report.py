@@ -14,7 +14,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ..checkpoint import atomic_write
+from ..fileio import atomic_write
 from ..report import CSS, DPI, _html_table, _md_table, _save
 from .results import FORMAT, cells, failures, header
 

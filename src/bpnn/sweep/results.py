@@ -20,8 +20,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import atomic_write
 from ..errors import BpnnError
+from ..fileio import atomic_write
 from .trial import read_record
 
 __all__ = ["FORMAT", "Tally", "collect", "open_sweep", "trial_folder", "write_results"]

@@ -20,8 +20,8 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from ..checkpoint import atomic_write
 from ..errors import BpnnError
+from ..fileio import atomic_write
 
 __all__ = ["FINISHED", "read_record", "run_trial", "train_argv", "write_record"]
 
@@ -88,7 +88,7 @@ def run_trial(trial: dict, data: dict, folder: str | Path, slots: dict | None = 
 
 def _checkpoint_epoch(folder: Path) -> int | None:
     """The epoch of the folder's checkpoint, or None when there is none (or it is unreadable)."""
-    from ..train import read_checkpoint
+    from ..runstate import read_checkpoint
 
     try:
         return read_checkpoint(folder / "checkpoint.npz")[1]["epoch"]

@@ -1,15 +1,18 @@
-"""Saving and loading networks and training state as plain data: .npz arrays + JSON, no pickle.
+"""Model files: a trained network saved as plain data, .npz arrays + JSON, no pickle.
 
 Every file is one ``.npz`` archive written atomically (temporary file in the same folder, fsync,
 rename), so a crash leaves either the old file or the new one, never half of one.  The JSON
 metadata travels inside the archive as a 0-d unicode array named ``__meta__``; archives are always
-read with ``allow_pickle=False``.
+read with ``allow_pickle=False``, and every member is checked before it is read.
 
 - ``save_model`` / ``load_model``: a trained network, its architecture, the preprocessing its
   inputs need (``bpnn.preprocessing``; MNIST's when none is given), and whatever the caller
   records (targets, training configuration, results).  Format ``bpnn-model``, version
   ``MODEL_VERSION``.  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
 - ``save_arrays`` / ``load_arrays``: the general mechanism, also used for training checkpoints.
+- ``params_to_arrays`` / ``network_from_arrays``: a network's weights by name, and back, checked.
+
+Not here: the training checkpoint's contents (``bpnn.runstate``).
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from .network import Network
 __all__ = [
     "MNIST_PREPROCESSING",
     "MODEL_VERSION",
-    "atomic_write",
     "load_arrays",
     "load_model",
     "model_path",
+    "network_from_arrays",
+    "params_to_arrays",
     "save_arrays",
     "save_model",
 ]
@@ -136,7 +140,7 @@ def _read_member(
             if version == (1, 0)
             else np.lib.format.read_array_header_2_0
         )
-        shape, fortran, dtype = read_header(f)
+        shape, _fortran, dtype = read_header(f)
         if dtype.kind not in kinds or dtype.hasobject or dtype.fields is not None:
             raise FormatError(f"{path}: array {name} has dtype {dtype}, not a plain numeric array")
         if math.prod(shape) * dtype.itemsize > info.file_size:
