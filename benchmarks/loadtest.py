@@ -12,8 +12,9 @@ sending one request after another, a mix of
 
 while ``--slow`` more clients hold connections open sending half a request a byte at a time, and
 one prober (a process of its own) asks for ``/health`` every 50 ms.  Reports requests per
-second, p50/p99 latency, the answers by status, the number of 5xx, the /health p99 and the server's peak memory (VmHWM), and
-checks the targets: no 5xx, /health p99 under 100 ms, peak memory under 1 GB.
+second, p50/p99 latency, the answers by status, the number of 5xx, the /health p99 and the
+server's peak memory (VmHWM), and checks the targets: no 5xx, /health p99 under 100 ms, peak
+memory under 1 GB.
 
     python benchmarks/loadtest.py [--clients 64] [--slow 64] [--seconds 20] [--json]
 
