@@ -71,7 +71,7 @@ def mnist_net(folder: Path, epochs: int = 2, seed: int = 0) -> bpnn.Network:
         for start in range(0, len(X), 64):
             idx = order[start : start + 64]
             grads = net.gradient(X[idx], T[idx])
-            opt.step(net.params(), [g for pair in grads for g in pair])
+            opt.step(net.params(), grads)
     return net
 
 

@@ -26,7 +26,7 @@ def test_sgd_batch_of_one_on_a_network_is_the_tutorials_update(rng):
     W0 = net.layers[0].W.copy()
     y = 1 / (1 + np.exp(-(W0 @ x)))
     delta = y * (1 - y) * (t - y)  # formula 3
-    SGD(lr=0.3).step(net.params(), [g for pair in net.gradient(x, t[None]) for g in pair])
+    SGD(lr=0.3).step(net.params(), net.gradient(x, t[None]))
     np.testing.assert_allclose(net.layers[0].W, W0 + 0.3 * np.outer(delta, x), atol=1e-15)
 
 

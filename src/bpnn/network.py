@@ -296,13 +296,18 @@ class Network:
         return self.check_input(X), T
 
     # ---- backward ----------------------------------------------------------------------
-    def backward(self, cache: Cache, T, weights=None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Formulas 7-9: dE/dW and dE/db of the mean loss, one (dW, db) pair per layer.
+    def backward(self, cache: Cache, T, weights=None) -> list[np.ndarray]:
+        """Formulas 7-10 without the step: dE/dW and dE/db of the mean loss, laid out as
+        ``params()``: [dW0 (n_1, n_0), db0 (n_1,), dW1, db1, ...].
 
-        dZ (n, n_out) is dE/dnet = -delta.  Hidden layers: dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1});
-        dropout masks pass the gradient through the kept units only.  weights: (n,) sample
-        weights, for the weighted mean loss sum_i w_i E_i / sum_i w_i (row i's delta times
-        w_i / sum w instead of 1 / n).
+        One flat layout for parameters and gradients (not (dW, db) pairs) because everything
+        that consumes them -- the optimisers, the gradient check, model files, the object
+        engine -- pairs each array with its gradient one to one: ``zip(params, grads)``.
+
+        T: (n, n_outputs) target rows or (n,) class indices.  dZ (n, n_out) is dE/dnet =
+        -delta.  Hidden layers: dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1}); dropout masks pass the
+        gradient through the kept units only.  weights: (n,) sample weights, for the weighted
+        mean loss sum_i w_i E_i / sum_i w_i (row i's delta times w_i / sum w instead of 1 / n).
         """
         n = cache.inputs[0].shape[0]
         out = self.layers[-1].activation
@@ -313,24 +318,27 @@ class Network:
             w = sample_weights(weights, n, zero_sum=True).astype(dZ.dtype)
             total = w.sum()
             dZ = dZ * w[:, None] / (total if total > 0 else 1)
-        grads = []
+        grads: list[np.ndarray] = [np.empty(0)] * (2 * len(self.layers))
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            grads.append((dZ.T @ cache.inputs[i], dZ.sum(axis=0)))
+            grads[2 * i] = dZ.T @ cache.inputs[i]
+            grads[2 * i + 1] = dZ.sum(axis=0)
             if i == 0:
                 break
             dA = dZ @ layer.W  # gradient w.r.t. this layer's (dropped-out) input
             if cache.masks[i] is not None:  # input = out * mask, so dOut = dIn * mask
                 dA *= cache.masks[i]
             dZ = self.layers[i - 1].activation.backward(cache.outputs[i - 1], dA)
-        grads.reverse()
         return grads
 
-    def gradient(self, X, T, rng: np.random.Generator | None = None, weights=None):
+    def gradient(
+        self, X, T, rng: np.random.Generator | None = None, weights=None
+    ) -> list[np.ndarray]:
         """The true gradient dE/dw of the mean loss over the rows of X (weighted by ``weights``
         (n,) when given).
 
-        Returns one (dW (n_out, n_in), db (n_out,)) pair per layer.  Note the sign: the
+        X: (n, n_inputs); T: (n, n_outputs) rows or (n,) class indices.  Returns
+        [dW0, db0, dW1, db1, ...] in the layout of ``params()`` (see ``backward``).  Note the sign: the
         tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW here.
         ``rng`` turns dropout on (the same seed gives the same masks).
         """

@@ -421,10 +421,11 @@ class Network:
         self.calc_delta(t)
         self.calc_gradient()
 
-    def gradient(self, x, t) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The true gradient dE/dw (mean over rows for 2-D x), one (dW, db) pair per layer.
+    def gradient(self, x, t) -> list[np.ndarray]:
+        """The true gradient dE/dw (mean over rows for 2-D x) as [dW0, db0, dW1, db1, ...].
 
-        This is minus the connections' ``gradient``, laid out as in ``bpnn.Network.gradient``.
+        x: (n_in,) or (n, n_in); t: (n_out,) or (n, n_out).  This is minus the connections'
+        ``gradient``, laid out as ``params()`` and ``bpnn.Network.gradient``.
         """
         rows = np.atleast_2d(np.asarray(x, dtype=np.float64))
         targets = np.atleast_2d(np.asarray(t, dtype=np.float64))
@@ -436,4 +437,4 @@ class Network:
                 for layer in self.layers[1:]
             ]
             total = grads if total is None else [a + g for a, g in zip(total, grads)]
-        return [(G[:, :-1] / len(rows), G[:, -1] / len(rows)) for G in total]
+        return [p for G in total for p in (G[:, :-1] / len(rows), G[:, -1] / len(rows))]

@@ -69,7 +69,7 @@ def train_vectorised(problem: ToyProblem, seed: int) -> Network:
     opt, params = SGD(lr=problem.rate), net.params()
     for _ in range(problem.epochs):
         for x, t in zip(problem.X, problem.T):
-            opt.step(params, [g for pair in net.gradient(x, t[None, :]) for g in pair])
+            opt.step(params, net.gradient(x, t[None, :]))
     return net
 
 
