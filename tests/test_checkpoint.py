@@ -19,8 +19,8 @@ def small_net(**kw):
 def test_model_round_trip(tmp_path):
     net = small_net(dtype=np.float32, dropout=0.25)
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, net, {"results": {"test_error": 0.5}})
-    loaded, meta = bpnn.load_model(path)
+    bpnn.checkpoint.save_model(path, net, {"results": {"test_error": 0.5}})
+    loaded, meta = bpnn.checkpoint.load_model(path)
     assert loaded.config() == net.config()
     for a, b in zip(loaded.params(), net.params()):
         np.testing.assert_array_equal(a, b)
@@ -61,7 +61,7 @@ def rewrite(path, change_meta=None, change_arrays=None):
 )
 def test_bad_model_files_give_clear_errors(tmp_path, change_meta, change_arrays, message):
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, small_net())
+    bpnn.checkpoint.save_model(path, small_net())
     rewrite(path, change_meta, change_arrays)
     with pytest.raises(FormatError, match=message):
         bpnn.load(path)
@@ -80,7 +80,7 @@ def test_not_a_model_file(tmp_path, content):
 
 def test_truncated_model_file(tmp_path):
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, small_net())
+    bpnn.checkpoint.save_model(path, small_net())
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError):

@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from bpnn import Network, load_model, save_model
+from bpnn import Network
+from bpnn.checkpoint import load_model, save_model
 from bpnn.gradcheck import check_network
 
 
@@ -28,7 +29,7 @@ def test_shapes_follow_the_tutorial(rng):
 
 def test_defaults_and_repr():
     net = Network([4, 3, 2])
-    assert (net.activation, net.output, net.loss) == ("sigmoid", "sigmoid", "squared")
+    assert (net.activation, net.output, net.loss_name) == ("sigmoid", "sigmoid", "squared")
     assert Network([4, 3, 2], loss="cross_entropy").output == "softmax"
     assert repr(net) == (
         "Network([4, 3, 2], activation='sigmoid', output='sigmoid', loss='squared', dtype=float64)"

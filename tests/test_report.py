@@ -93,7 +93,7 @@ def save_run(folder, net, data=None, history=HISTORY):
         "seed": 3,
         "data": data,
     }
-    bpnn.save_model(
+    bpnn.checkpoint.save_model(
         folder / "model.npz",
         net,
         meta={"config": config, "results": {"test_error": 0.5, "epochs": 4, "seconds": 0.4}},

@@ -25,7 +25,7 @@ losses, which is why ``bpnn gradcheck`` uses 1e-5.
 ``check_gradient`` is generic: a loss closure, the parameter arrays it reads (changed in place
 and restored) and the analytic gradients.  ``check_network`` and ``check_object_network`` wrap
 the vectorised engine (``bpnn.Network``, dropout included: a fixed seed gives the same masks on
-every call) and the object engine (``bpnn.neurons.Network``).  For large nets pass ``sample=k``
+every call) and the object engine (``bpnn.ObjectNetwork``).  For large nets pass ``sample=k``
 to check k parameters drawn at random.
 
 Not here: keeping inputs away from ReLU kinks (the ``bpnn gradcheck`` command does that).
@@ -246,7 +246,7 @@ def check_object_network(
     floor: float = DEFAULT_FLOOR,
     scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> GradCheckReport:
-    """Check ``bpnn.neurons.Network.gradient`` on one sample x (n_in,) and t, or rows of them.
+    """Check ``bpnn.ObjectNetwork.gradient`` on one sample x (n_in,) and t, or rows of them.
 
     The weights live in Connection objects, so each loss evaluation first copies the (perturbed)
     parameter arrays into the network.
@@ -256,7 +256,7 @@ def check_object_network(
 
     def loss() -> float:
         onet.set_params(params)
-        return onet.loss(x, t)
+        return onet.loss_value(x, t)
 
     try:
         report = check_gradient(

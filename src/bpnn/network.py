@@ -160,7 +160,8 @@ class Network:
         return self.layers[-1].activation.name
 
     @property
-    def loss(self) -> str:
+    def loss_name(self) -> str:
+        """The loss's registry name (``loss_fn`` is the loss itself, ``loss_value`` its value)."""
         return self.loss_fn.name
 
     def n_params(self) -> int:
@@ -174,7 +175,7 @@ class Network:
             "output": self.output,
             "activation_params": self.layers[0].activation.params() if len(self.layers) > 1 else {},
             "output_params": self.layers[-1].activation.params(),
-            "loss": self.loss,
+            "loss": self.loss_name,
             "init": self.init,
             "dtype": self.dtype.name,
             "dropout": [layer.dropout for layer in self.layers],
@@ -202,7 +203,7 @@ class Network:
     def __repr__(self) -> str:
         return (
             f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-            f"loss={self.loss!r}, dtype={self.dtype.name})"
+            f"loss={self.loss_name!r}, dtype={self.dtype.name})"
         )
 
     # ---- parameters --------------------------------------------------------------------
@@ -338,8 +339,8 @@ class Network:
         (n,) when given).
 
         X: (n, n_inputs); T: (n, n_outputs) rows or (n,) class indices.  Returns
-        [dW0, db0, dW1, db1, ...] in the layout of ``params()`` (see ``backward``).  Note the sign: the
-        tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW here.
+        [dW0, db0, dW1, db1, ...] in the layout of ``params()`` (see ``backward``).  Note the
+        sign: the tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW.
         ``rng`` turns dropout on (the same seed gives the same masks).
         """
         X, T = self._sample_pair(X, T)

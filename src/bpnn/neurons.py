@@ -1,4 +1,4 @@
-"""The object engine: the tutorial's network built from Node, BiasNode, Connection, Layer, Network.
+"""The object engine: the tutorial's network of Node, BiasNode, Connection, Layer objects.
 
 This is the reference that people read to learn backpropagation, so it keeps the tutorial's
 structure and names (the tutorial's ``bp.py``):
@@ -9,7 +9,8 @@ structure and names (the tutorial's ``bp.py``):
   layer; its output is always 1, so the weight of its connection to node j is the bias w_jb;
 - a ``Connection`` joins node i (upstream) to node j (downstream) and holds the weight w_ji
   ("to j from i", as the tutorial numbers weights) and its gradient;
-- a ``Layer`` is a list of nodes; a ``Network`` is a list of layers plus all the connections.
+- a ``Layer`` is a list of nodes; an ``ObjectNetwork`` (the tutorial's ``Network``) is a list
+  of layers plus all the connections.
 
 Training is one sample at a time, formula by formula:
 
@@ -20,8 +21,8 @@ Training is one sample at a time, formula by formula:
 - formula 5, update: w_ji <- w_ji + eta delta_j x_ji (the bias input x_jb is 1).
 
 Note the sign: the tutorial's delta (and ``Connection.gradient`` = delta_j x_ji) is *minus* the
-true gradient dE/dw.  ``Network.gradient`` returns the true gradient in the vectorised layout, so
-the two engines (and ``bpnn.gradcheck``) can be compared directly.
+true gradient dE/dw.  ``ObjectNetwork.gradient`` returns the true gradient in the vectorised
+layout, so the two engines (and ``bpnn.gradcheck``) can be compared directly.
 
 Every activation in ``bpnn.activations`` and both losses in ``bpnn.losses`` work: each node sums
 its own inputs, then its layer applies the activation to all its nodes at once (softmax needs the
@@ -39,7 +40,7 @@ from .activations import Activation, get_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
-__all__ = ["BiasNode", "Connection", "Layer", "Network", "Node"]
+__all__ = ["BiasNode", "Connection", "Layer", "Node", "ObjectNetwork"]
 
 
 class Node:
@@ -175,8 +176,11 @@ class Layer:
         return f"Layer({self.layer_index}, {len(self.neurons)} nodes{bias}, {act})"
 
 
-class Network:
-    """A fully connected network of node objects, e.g. ``Network([3, 4, 2])``.
+class ObjectNetwork:
+    """A fully connected network of node objects, e.g. ``ObjectNetwork([3, 4, 2])``.
+
+    The tutorial calls it ``Network``; here it is ``ObjectNetwork`` so that it is never confused
+    with the vectorised ``bpnn.Network``.  Its methods keep the tutorial's names.
 
     The arguments mean what they mean for ``bpnn.Network`` (the same seed draws the same
     weights; biases start at 0).  ``layers[0]`` is the input layer.
@@ -255,7 +259,7 @@ class Network:
 
     def __repr__(self) -> str:
         return (
-            f"neurons.Network({self.sizes}, activation={self.activation!r}, "
+            f"ObjectNetwork({self.sizes}, activation={self.activation!r}, "
             f"output={self.output!r}, loss={self.loss_name!r}, "
             f"{len(self.connections)} connections)"
         )
@@ -300,17 +304,19 @@ class Network:
                     conn.weight = w
 
     @classmethod
-    def from_vectorised(cls, net) -> Network:
-        """An object network with the same sizes, activations, loss and weights as a bpnn.Network."""
-        onet = cls(net.sizes, activation=net.activation, output=net.output, loss=net.loss, seed=0)
+    def from_vectorised(cls, net) -> ObjectNetwork:
+        """An object network with the sizes, activations, loss and weights of a bpnn.Network."""
+        onet = cls(
+            net.sizes, activation=net.activation, output=net.output, loss=net.loss_name, seed=0
+        )
         onet.set_params(net.params())
         return onet
 
     def to_vectorised(self, dtype=np.float64):
         """A bpnn.Network with the same architecture and weights."""
-        from .network import Network as VectorNetwork
+        from .network import Network
 
-        net = VectorNetwork(
+        net = Network(
             self.sizes,
             activation=self.activation,
             output=self.output,
@@ -358,10 +364,10 @@ class Network:
         out = self.layers[-1].neurons
         return (np.array([[node.net for node in out]]), np.array([[node.output for node in out]]))
 
-    def loss(self, x, t) -> float:
+    def loss_value(self, x, t) -> float:
         """The loss of one sample (n_in,) with target t (n_out,); the mean over rows for 2-D."""
         if np.ndim(x) == 2:
-            return float(np.mean([self.loss(row, t_row) for row, t_row in zip(x, t)]))
+            return float(np.mean([self.loss_value(row, t_row) for row, t_row in zip(x, t)]))
         T = self._target(t)
         self.forward(x)
         z, y = self._output_arrays()

@@ -364,7 +364,7 @@ class _BPNNBase(BaseEstimator):
         est = cls(
             hidden_layer_sizes=tuple(net.sizes[1:-1]),
             activation=net.activation,
-            loss=net.loss,
+            loss=net.loss_name,
             output=net.output,
             dtype=net.dtype.name,
             **cls._params_from_config(config),
@@ -592,7 +592,9 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         return self.model_.predict(self._validate_X(X, reset=False))
 
     def _loaded(self, model: Model) -> None:
-        self._is_multilabel = model.task == "regress" and model.net.loss == "binary_cross_entropy"
+        self._is_multilabel = (
+            model.task == "regress" and model.net.loss_name == "binary_cross_entropy"
+        )
         self.classes_ = np.arange(model.net.n_outputs) if self._multilabel() else model.classes
 
     def __sklearn_tags__(self):

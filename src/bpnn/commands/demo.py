@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Network
-from ..neurons import Network as ObjectNetwork
+from ..neurons import ObjectNetwork
 from ..optim import SGD
 
 
@@ -103,7 +103,7 @@ def solve(problem: ToyProblem, seed: int = 0) -> dict:
     onet = train_objects(problem, seed)
     out["object"] = {
         "correct": problem.correct(onet.predict(problem.X)),
-        "loss": onet.loss(problem.X, problem.T),
+        "loss": onet.loss_value(problem.X, problem.T),
         "seconds": time.perf_counter() - start,
     }
     out["max_weight_difference"] = max(

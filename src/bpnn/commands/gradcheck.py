@@ -6,7 +6,7 @@ by ``bpnn.gradcheck``:
 
 - the vectorised engine (``bpnn.Network``), without and with dropout (0.25 on the hidden
   layers' inputs, masks from a fixed seed so every loss evaluation sees the same ones);
-- the object engine (``bpnn.neurons.Network``) with the same weights.
+- the object engine (``bpnn.ObjectNetwork``) with the same weights.
 
 ReLU kinks: the derivative jumps where a pre-activation is 0, so a case whose ReLU
 pre-activations come within max(1e-3, 100 eps) of 0 is drawn again.
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..gradcheck import check_network, check_object_network
 from ..network import Network
-from ..neurons import Network as ObjectNetwork
+from ..neurons import ObjectNetwork
 
 HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 OUTPUTS = (

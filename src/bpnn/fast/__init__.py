@@ -57,9 +57,11 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
         return f"inputs must be a C-contiguous 2-D uint8, float32 or float64 array, got {X.dtype}"
     for i, layer in enumerate(net.layers):
         name, last = layer.activation.name, i == len(net.layers) - 1
-        ok = name in _ACTIVATIONS or (last and name == "softmax" and net.loss == "cross_entropy")
+        ok = name in _ACTIVATIONS or (
+            last and name == "softmax" and net.loss_name == "cross_entropy"
+        )
         if not ok:
-            return f"layer {i} activation {name!r} with loss {net.loss!r} has no fast path"
+            return f"layer {i} activation {name!r} with loss {net.loss_name!r} has no fast path"
         if not (layer.W.flags.c_contiguous and layer.b.flags.c_contiguous):
             return f"layer {i} parameters are not C-contiguous"
     if type(optimizer) not in (SGD, Adam):

@@ -38,4 +38,4 @@ def layer_codes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
     alphas = np.array(
         [getattr(layer.activation, "alpha", 0.0) for layer in net.layers], dtype=net.dtype
     )
-    return codes, alphas, LOSS_CODES[net.loss]
+    return codes, alphas, LOSS_CODES[net.loss_name]
