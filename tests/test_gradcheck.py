@@ -11,8 +11,9 @@ import pytest
 import bpnn
 from bpnn import gradcheck, neurons
 from bpnn.activations import Sigmoid, Tanh
-from bpnn.commands.gradcheck import HIDDEN, make_case
 from bpnn.commands.gradcheck import OUTPUTS as OUTPUT_LOSS
+from bpnn.commands.gradcheck import make_case
+from conftest import HIDDEN
 
 EPS = 1e-5
 

@@ -9,7 +9,14 @@ Arrays follow one convention: rows are samples, ``z`` and ``y`` have shape (n_sa
 All functions are numerically stable for inputs of +-1000 in float32 and float64 (no overflow
 warnings, no NaN or inf).
 
-Not here: losses (``bpnn.losses``) and anything with parameters.
+Each class is the one owner of what others need to know about it: its registry ``name``, its
+settings (``params()``, saved with a model), the integer ``code`` of its branch in the compiled
+kernels (``bpnn.fast._kernels``; None: no compiled branch), whether it belongs only to the output
+layer (``output_only``), whether its derivative has a kink at 0 (``kink``: the gradient check
+keeps inputs away from it) and its ONNX operator (``onnx_op``).  ``HIDDEN_ACTIVATIONS`` and
+``hidden_activation`` are built from those.
+
+Not here: losses (``bpnn.losses``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "ACTIVATIONS",
+    "HIDDEN_ACTIVATIONS",
     "Activation",
     "Identity",
     "LeakyReLU",
@@ -26,6 +34,7 @@ __all__ = [
     "Softmax",
     "Tanh",
     "get_activation",
+    "hidden_activation",
 ]
 
 
@@ -39,13 +48,17 @@ class Activation:
     """Base class: an element-wise function f with f' expressed through y = f(z)."""
 
     name = "activation"
-    elementwise = True
+    code: int | None = None  # its branch in the compiled kernels (bpnn.fast._kernels)
+    output_only = False  # True: only the output layer may use it (softmax)
+    kink = False  # True: f' jumps at z = 0 (ReLU), so a central difference must stay away
+    onnx_op: str | None = None  # the ONNX operator computing it; None: identity (no node)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
+        """y = f(z), element by element: z (n_samples, n_units) -> y, the same shape."""
         raise NotImplementedError
 
     def derivative(self, y: np.ndarray) -> np.ndarray:
-        """dy/dz, computed from the output y (same shape as y)."""
+        """dy/dz, computed from the output y (n_samples, n_units) -> the same shape."""
         raise NotImplementedError
 
     def backward(self, y: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
@@ -56,20 +69,29 @@ class Activation:
         return self.forward(z)
 
     def params(self) -> dict:
-        """The activation's own settings (saved with a model so it comes back the same)."""
+        """The activation's own settings (saved with a model so it comes back the same); the
+        compiled kernels take at most one, the first."""
         return {}
 
+    def onnx_attrs(self) -> dict:
+        """The attributes of its ONNX node (by default its settings, named as ONNX names them)."""
+        return self.params()
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
 
 
 class Sigmoid(Activation):
     """y = 1 / (1 + exp(-z)); y' = y (1 - y)  (tutorial formula 1)."""
 
     name = "sigmoid"
+    code = 0
+    onnx_op = "Sigmoid"
 
     def forward(self, z):
-        # 0.5 (1 + tanh(z/2)) is the same function and never overflows, unlike exp(-z).
+        # formula 1: y = sigmoid(z) = 1 / (1 + exp(-z)); written 0.5 (1 + tanh(z/2)), the same
+        # function, it never overflows, unlike exp(-z).
         return 0.5 * (1.0 + np.tanh(0.5 * _floating(z)))
 
     def derivative(self, y):
@@ -80,6 +102,8 @@ class Tanh(Activation):
     """y = tanh(z); y' = 1 - y^2."""
 
     name = "tanh"
+    code = 1
+    onnx_op = "Tanh"
 
     def forward(self, z):
         return np.tanh(z)
@@ -92,6 +116,9 @@ class ReLU(Activation):
     """y = max(0, z); y' = 1 where y > 0, else 0."""
 
     name = "relu"
+    code = 2
+    kink = True
+    onnx_op = "Relu"
 
     def forward(self, z):
         return np.maximum(z, 0)
@@ -107,11 +134,14 @@ class LeakyReLU(Activation):
     """y = z for z > 0, alpha z otherwise; y' = 1 or alpha (the sign of y is the sign of z)."""
 
     name = "leaky_relu"
+    code = 3
+    kink = True
+    onnx_op = "LeakyRelu"
 
     def __init__(self, alpha: float = 0.01):
         if not 0 < alpha < 1:
             raise ValueError(f"leaky ReLU slope must be in (0, 1), got {alpha}")
-        self.alpha = alpha
+        self.alpha = float(alpha)
 
     def forward(self, z):
         return np.where(z > 0, z, self.alpha * z)
@@ -122,14 +152,12 @@ class LeakyReLU(Activation):
     def params(self) -> dict:
         return {"alpha": self.alpha}
 
-    def __repr__(self):
-        return f"LeakyReLU(alpha={self.alpha})"
-
 
 class Identity(Activation):
     """y = z; y' = 1 (a linear output, for regression)."""
 
     name = "identity"
+    code = 4
 
     def forward(self, z):
         return np.array(z, copy=True)
@@ -144,12 +172,15 @@ class Identity(Activation):
 class Softmax(Activation):
     """y_i = exp(z_i) / sum_k exp(z_k), row by row; for the output layer only.
 
-    Its derivative is a matrix (dy_i/dz_j = y_i (delta_ij - y_j)), so ``derivative`` gives the
-    diagonal and ``backward`` applies the whole Jacobian: dE/dz = y * (g - sum(g * y)).
+    Its derivative is a matrix (dy_i/dz_j = y_i (delta_ij - y_j)): ``backward`` applies the whole
+    Jacobian, dE/dz = y * (g - sum(g * y)); ``derivative`` refuses (an element-wise derivative
+    would be only the diagonal, wrong for any use).  The compiled kernels have no softmax branch:
+    cross-entropy computes it from the logits (``bpnn.losses``).
     """
 
     name = "softmax"
-    elementwise = False
+    output_only = True
+    onnx_op = "Softmax"
 
     def forward(self, z):
         z = _floating(z)
@@ -157,7 +188,13 @@ class Softmax(Activation):
         return e / e.sum(axis=-1, keepdims=True)
 
     def derivative(self, y):
-        return y * (1.0 - y)
+        raise TypeError(
+            "softmax has no element-wise derivative (its Jacobian is a matrix): use "
+            "Softmax.backward(y, dE/dy), or softmax cross-entropy, whose delta is y - t"
+        )
+
+    def onnx_attrs(self) -> dict:
+        return {"axis": 1}  # normalise each row (sample)
 
     def backward(self, y, grad_y):
         return y * (grad_y - np.sum(grad_y * y, axis=-1, keepdims=True))
@@ -166,6 +203,9 @@ class Softmax(Activation):
 ACTIVATIONS: dict[str, type[Activation]] = {
     cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)
 }
+HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(
+    name for name, cls in ACTIVATIONS.items() if not cls.output_only
+)
 
 
 def get_activation(name: str | Activation, params: dict | None = None) -> Activation:
@@ -183,3 +223,14 @@ def get_activation(name: str | Activation, params: dict | None = None) -> Activa
         return cls(**(params or {}))
     except TypeError:
         raise ValueError(f"activation {name!r} takes no settings {params!r}") from None
+
+
+def hidden_activation(name: str | Activation, params: dict | None = None) -> Activation:
+    """``get_activation`` for a hidden layer: an output-only activation (softmax) is refused."""
+    act = get_activation(name, params)
+    if act.output_only:
+        raise ValueError(
+            f"{act.name} is for the output layer only; choose another hidden activation: "
+            f"{', '.join(HIDDEN_ACTIVATIONS)}"
+        )
+    return act

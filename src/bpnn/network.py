@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import Activation, get_activation, hidden_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
@@ -87,8 +87,7 @@ class Network:
     """A fully connected network, e.g. ``Network([784, 300, 10])``.
 
     sizes: units per layer, input first.  activation: hidden layers' activation.  output: the
-    output layer's activation (default: ``softmax`` for ``loss="cross_entropy"``, else
-    ``sigmoid``).  init: ``uniform`` (the tutorial's), ``xavier`` or ``he``.  dropout: the input
+    output layer's activation (default: the loss's, ``Loss.output_activation``).  init: ``uniform`` (the tutorial's), ``xavier`` or ``he``.  dropout: the input
     dropout probability of each layer (one number for all hidden layers' inputs, or a sequence
     with one value per layer, the first applying to the network's input).  seed: an int, a
     ``numpy.random.Generator`` or None.
@@ -109,14 +108,8 @@ class Network:
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
-        if output is None:
-            output = self.loss_fn.default_output
-        out_act = get_activation(output)
-        self.loss_fn.check_output(out_act)
-        if get_activation(activation).name == "softmax":
-            raise ValueError(
-                "softmax is for the output layer only; choose another hidden activation"
-            )
+        out_act = self.loss_fn.output_activation(output)
+        hidden = hidden_activation(activation)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
@@ -125,7 +118,7 @@ class Network:
         rng = np.random.default_rng(seed)
         self.layers: list[Dense] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            act = out_act if i == len(sizes) - 2 else get_activation(activation)
+            act = out_act if i == len(sizes) - 2 else hidden
             W = init_weights(init, rng, n_out, n_in, self.dtype)
             self.layers.append(Dense(W, np.zeros(n_out, self.dtype), act, drops[i]))
 

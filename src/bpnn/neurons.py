@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import Activation, hidden_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
@@ -193,14 +193,8 @@ class ObjectNetwork:
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
-        if output is None:
-            output = self.loss_fn.default_output
-        out_act, hidden_act = get_activation(output), get_activation(activation)
-        self.loss_fn.check_output(out_act)
-        if hidden_act.name == "softmax":
-            raise ValueError(
-                "softmax is for the output layer only; choose another hidden activation"
-            )
+        out_act = self.loss_fn.output_activation(output)
+        hidden_act = hidden_activation(activation)
         last = len(sizes) - 1
         self.layers = [
             Layer(i, n, None if i == 0 else out_act if i == last else hidden_act, bias=i < last)

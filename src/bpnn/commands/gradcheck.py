@@ -26,11 +26,12 @@ import json
 
 import numpy as np
 
+from ..activations import HIDDEN_ACTIVATIONS
 from ..gradcheck import check_network, check_object_network
 from ..network import Network
 from ..neurons import ObjectNetwork
 
-HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+HIDDEN = HIDDEN_ACTIVATIONS  # every activation a hidden layer may have
 OUTPUTS = (
     ("sigmoid", "squared"),
     ("tanh", "squared"),
@@ -83,13 +84,14 @@ def targets(output: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray
 
 
 def kink_margin(net: Network, X: np.ndarray, dropout_seed: int | None) -> float:
-    """The smallest |pre-activation| of any ReLU-like hidden unit (inf when there is none)."""
+    """The smallest |pre-activation| of any hidden unit whose activation has a kink at 0 (ReLU,
+    leaky ReLU), inf when there is none.  X: (n, n_inputs)."""
     rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
     cache = net.forward(net.check_input(X), rng)
     margins = [
         np.abs(layer.linear(A)).min()
         for layer, A in zip(net.layers[:-1], cache.inputs)
-        if layer.activation.name in ("relu", "leaky_relu")
+        if layer.activation.kink
     ]
     return float(min(margins, default=np.inf))
 

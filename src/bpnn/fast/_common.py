@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import Network
-from ._kernels import ACT, C_HALF, C_ONE, C_SCALE, C_ZERO, LOSS_CODES, N_CONSTS
+from ..activations import Activation
+from ._kernels import C_HALF, C_ONE, C_SCALE, C_ZERO, IDENTITY, N_CONSTS
 
 
 def checked_indices(idx, n_samples: int) -> np.ndarray:
@@ -28,14 +29,20 @@ def constants(dtype, scale: float) -> np.ndarray:
 
 
 def layer_codes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each layer's activation code and leaky slope (n_layers,), and the loss code.
+    """Each layer's activation code and kernel parameter (n_layers,), and the loss code.
 
-    A softmax output gets the identity's code: the cross-entropy kernel applies the softmax.
+    An output activation without a code (softmax) is applied by its loss's branch
+    (``Loss.fused_output``): it gets the identity's code, never read.
     """
-    codes = np.array(
-        [ACT.get(layer.activation.name, ACT["identity"]) for layer in net.layers], dtype=np.int64
-    )
-    alphas = np.array(
-        [getattr(layer.activation, "alpha", 0.0) for layer in net.layers], dtype=net.dtype
-    )
-    return codes, alphas, LOSS_CODES[net.loss_name]
+    acts = [layer.activation for layer in net.layers]
+    codes = np.array([IDENTITY if a.code is None else a.code for a in acts], dtype=np.int64)
+    alphas = np.array([kernel_param(a) for a in acts], dtype=net.dtype)
+    return codes, alphas, net.loss_fn.code
+
+
+def kernel_param(act: Activation) -> float:
+    """The one setting the kernels pass to an activation's branch (LeakyReLU's alpha), or 0."""
+    values = list(act.params().values())
+    if len(values) > 1:
+        raise ValueError(f"the kernels take one setting per activation, {act!r} has more")
+    return float(values[0]) if values else 0.0

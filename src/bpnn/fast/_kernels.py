@@ -8,9 +8,10 @@ sums differ in order anyway, so the paths agree to rounding, not bit for bit).  
 cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first
 run compiles.  Inputs may be uint8 or float: each kernel specialises on their type.
 
-Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken from the output,
-as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the targets are always
-rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
+The branch numbers are the activation and loss classes' own ``code`` (``bpnn.activations``,
+``bpnn.losses``), read into module constants here; each branch mirrors its class term by term and
+takes the derivative from the output, as there.  The targets are always rows, so softmax
+cross-entropy takes one-hot rows for class labels (same value and delta).
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 
@@ -19,10 +20,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4}
-# Loss codes: squared error (with the output layer's own activation), softmax cross-entropy,
+from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
+
+# Branch numbers, from the classes (Numba compiles module-level ints in as constants).
+SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY = (
+    c.code for c in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity)
+)
+# Losses: squared error (with the output layer's own activation), softmax cross-entropy,
 # sigmoid binary cross-entropy.  Targets always arrive as rows T (n, n_outputs).
-LOSS_CODES = {"squared": 0, "cross_entropy": 1, "binary_cross_entropy": 2}
+SQUARED, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = (
+    c.code for c in (SquaredError, SoftmaxCrossEntropy, BinaryCrossEntropy)
+)
 
 # Layout of the constants array ``c`` (the network's dtype) shared by the kernels.
 C_LR, C_SCALE, C_HALF, C_ONE, C_ZERO, C_N = range(6)
@@ -32,29 +41,29 @@ N_CONSTS = 6
 @njit(cache=True, inline="always")
 def _act(code, z, alpha, half, one, zero):
     """f(z) as ``Activation.forward`` computes it."""
-    if code == 0:  # sigmoid; NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
+    if code == SIGMOID:  # NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
         return one / (one + np.exp(-z))  # and scalar exp is 3x faster than tanh here
-    if code == 1:
+    if code == TANH:
         return np.tanh(z)
-    if code == 2:
+    if code == RELU:
         return zero if z <= zero else z  # NaN passes through, as np.maximum does
-    if code == 3:
+    if code == LEAKY_RELU:
         return z if z > zero else alpha * z
-    return z
+    return z  # IDENTITY
 
 
 @njit(cache=True, inline="always")
 def _back(code, y, g, alpha, one, zero):
     """dE/dz from dE/dy = g and the output y, as ``Activation.backward`` computes it."""
-    if code == 0:
+    if code == SIGMOID:
         return g * (y * (one - y))
-    if code == 1:
+    if code == TANH:
         return g * (one - y * y)
-    if code == 2:
+    if code == RELU:
         return g if y > zero else zero
-    if code == 3:
+    if code == LEAKY_RELU:
         return g * (one if y > zero else alpha)
-    return g
+    return g  # IDENTITY
 
 
 # ---- per-sample SGD (batch size 1, plain SGD): the tutorial's algorithm ------------------------
@@ -88,7 +97,7 @@ def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, 
     indptr, cols, vals: the inputs' non-zero values (``compress_rows``); T: (n, n_outputs)
     target rows; W0T: (n_in, n_0) the first layer's weights, input-major; Ws, bs: every layer's
     W (n_out, n_in) and b (Ws[0] is not used); acts, alphas: each layer's activation code and
-    leaky slope; loss: a ``LOSS_CODES`` value; A, D: (n_layers, max_width) scratch for outputs
+    leaky slope; loss: a loss class's ``code``; A, D: (n_layers, max_width) scratch for outputs
     and dE/dz; xs: (n_in,) scratch for scaled inputs.
     Zero pixels contribute nothing to the first layer's product and get a zero gradient, so both
     loops visit only the non-zero ones.
@@ -213,11 +222,11 @@ def _output_delta(z, d, t, n_out, code, alpha, loss, half, one, zero):
 
     t: this sample's target row (n_out,); each loss mirrors ``bpnn.losses`` term by term.
     """
-    if loss == 1:
+    if loss == CROSS_ENTROPY:
         return _softmax_ce(z, d, t, n_out, zero)
-    if loss == 2:
+    if loss == BINARY_CROSS_ENTROPY:
         return _sigmoid_bce(z, d, t, n_out, half, one, zero)
-    value = zero  # squared error: 1/2 sum (t - y)^2, d = f'(y) (y - t)
+    value = zero  # SQUARED: 1/2 sum (t - y)^2, d = f'(y) (y - t)
     for j in range(n_out):
         y = _act(code, z[j], alpha, half, one, zero)
         z[j] = y
@@ -255,7 +264,7 @@ def _sigmoid_bce(z, d, t, n_out, half, one, zero):
     for j in range(n_out):
         zj = z[j]
         value += ((zj if zj > zero else zero) - zj * t[j]) + np.log1p(np.exp(-abs(zj)))
-        z[j] = _act(0, zj, zero, half, one, zero)
+        z[j] = _act(SIGMOID, zj, zero, half, one, zero)
         d[j] = z[j] - t[j]
     return value
 
