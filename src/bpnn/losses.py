@@ -17,8 +17,8 @@ branch in the compiled kernels (``fused_output``: that branch computes the outpu
 from the logits itself, as softmax cross-entropy does).
 
 Targets ``T`` are (n_samples, n_outputs) arrays; every loss also takes class indices of shape
-(n_samples,), which become one-hot rows.  ``value`` returns the loss of each sample, shape (n_samples,); the
-networks average it over rows.
+(n_samples,), which become one-hot rows.  ``value`` returns the loss of each sample, shape
+(n_samples,); the networks average it over rows.
 
 Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
 """

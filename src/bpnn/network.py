@@ -86,10 +86,12 @@ class Cache:
 class Network:
     """A fully connected network, e.g. ``Network([784, 300, 10])``.
 
-    sizes: units per layer, input first.  activation: hidden layers' activation.  output: the
-    output layer's activation (default: the loss's, ``Loss.output_activation``).  init: ``uniform`` (the tutorial's), ``xavier`` or ``he``.  dropout: the input
-    dropout probability of each layer (one number for all hidden layers' inputs, or a sequence
-    with one value per layer, the first applying to the network's input).  seed: an int, a
+    sizes: units per layer, input first.  activation: hidden layers' activation (a name or an
+    instance).  output: the output layer's activation (default: the loss's, as
+    ``Loss.output_activation`` decides).  loss: a name or a ``Loss``.  init: ``uniform`` (the
+    tutorial's), ``xavier`` or ``he``.  dtype: float32 or float64.  dropout: the input dropout
+    probability of each layer (one number for all hidden layers' inputs, or a sequence with one
+    value per layer, the first applying to the network's input).  seed: an int, a
     ``numpy.random.Generator`` or None.
     """
 

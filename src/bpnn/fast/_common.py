@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import Network
 from ..activations import Activation
+from ..network import Network
 from ._kernels import C_HALF, C_ONE, C_SCALE, C_ZERO, IDENTITY, N_CONSTS
 
 
