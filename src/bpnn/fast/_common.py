@@ -1,4 +1,5 @@
-"""What both fast steppers share: checked indices, the constants array, layer and loss codes."""
+"""What both fast steppers share: checked indices, the constants array, layer and loss codes,
+the update coefficients."""
 
 from __future__ import annotations
 
@@ -6,7 +7,25 @@ import numpy as np
 
 from ..activations import Activation
 from ..network import Network
-from ._kernels import C_HALF, C_ONE, C_SCALE, C_ZERO, IDENTITY, N_CONSTS
+from ..optim import UpdateRule
+from ._kernels import (
+    C_HALF,
+    C_ONE,
+    C_SCALE,
+    C_ZERO,
+    IDENTITY,
+    N_CONSTS,
+    U_B1,
+    U_B2,
+    U_C1,
+    U_C2,
+    U_EPS,
+    U_LR,
+    U_MU,
+    U_STEP,
+    U_WD,
+    U_ZERO,
+)
 
 
 def checked_indices(idx, n_samples: int) -> np.ndarray:
@@ -46,3 +65,15 @@ def kernel_param(act: Activation) -> float:
     if len(values) > 1:
         raise ValueError(f"the kernels take one setting per activation, {act!r} has more")
     return float(values[0]) if values else 0.0
+
+
+def update_coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
+    """``out`` (N_COEFFS,) of the network's dtype filled from ``rule`` for the update kernels.
+
+    Each scalar is rounded once to the dtype, as the NumPy path's float32 arithmetic rounds it;
+    1 - beta1 and 1 - beta2 are formed in float64 first, as ``Adam.step`` forms them.
+    """
+    out[U_LR], out[U_MU], out[U_WD] = rule.lr, rule.momentum, rule.weight_decay
+    out[U_STEP], out[U_B1], out[U_B2] = rule.step, rule.beta1, rule.beta2
+    out[U_C1], out[U_C2], out[U_EPS], out[U_ZERO] = 1 - rule.beta1, 1 - rule.beta2, rule.eps, 0
+    return out
