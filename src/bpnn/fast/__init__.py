@@ -71,12 +71,13 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
 
 def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: bool) -> bool:
     """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
+    rule = optimizer.rule()
     return (
         batch_size == 1
         and not weighted
-        and type(optimizer) is SGD
-        and optimizer.momentum == 0
-        and optimizer.weight_decay == 0
+        and rule.kind == SGD.code
+        and rule.momentum == 0
+        and rule.weight_decay == 0
         and all(layer.dropout == 0 for layer in net.layers)
     )
 
