@@ -20,7 +20,6 @@ def test_shapes_follow_the_tutorial(rng):
     X = rng.random((5, 784))
     assert net.predict(X).shape == (5, 10)
     assert net.predict(X[0]).shape == (10,)
-    assert net.classify(X).shape == (5,)
     grads = net.gradient(X, np.full((5, 10), 0.1))
     # one layout for parameters and gradients: [W0, b0, W1, b1]
     assert [g.shape for g in grads] == [p.shape for p in net.params()]

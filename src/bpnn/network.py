@@ -267,10 +267,6 @@ class Network:
         Y = self.forward(self.check_input(X)).outputs[-1]
         return Y[0] if single else Y
 
-    def classify(self, X) -> np.ndarray:
-        """Predicted class of each row: the index of the largest output, (n,)."""
-        return np.argmax(self.predict(np.atleast_2d(X)), axis=1)
-
     def loss_value(self, X, T, rng: np.random.Generator | None = None, weights=None) -> float:
         """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices).
 
