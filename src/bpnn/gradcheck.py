@@ -123,7 +123,8 @@ def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarra
 def _positions(
     params: Sequence[np.ndarray], sample: int | None, rng: np.random.Generator | None
 ) -> list[tuple[int, tuple]]:
-    """(array index, element index) of every parameter, or of ``sample`` drawn without replacement."""
+    """(array index, element index) of every parameter, or of ``sample`` of them drawn without
+    replacement."""
     sizes = [p.size for p in params]
     flat = np.arange(sum(sizes))
     if sample is not None:
@@ -179,7 +180,8 @@ def check_gradient(
         e_minus = loss()
         p[idx] = original
         where = ", ".join(str(int(k)) for k in idx)
-        found.append((f"{names[i]}[{where}]", float(grads[i][idx]), (e_plus - e_minus) / (2 * eps)))
+        numeric = (e_plus - e_minus) / (2 * eps)  # formula 6: (E(w + eps) - E(w - eps)) / 2 eps
+        found.append((f"{names[i]}[{where}]", float(grads[i][idx]), numeric))
     a = np.array([f[1] for f in found])
     n = np.array([f[2] for f in found])
     floor = max(floor, scale_floor * float(np.max(np.abs(a) + np.abs(n), initial=0.0)))

@@ -133,7 +133,7 @@ class SquaredError(Loss):
         return 0.5 * np.einsum("ij,ij->i", diff, diff)
 
     def delta(self, z, y, T, output):
-        # dE/dy = y - t, then through the output activation: for sigmoid y(1-y)(y-t) (formula 3).
+        # formula 3: dE/dy = y - t through the output activation; sigmoid: y(1-y)(y-t) = -delta
         return output.backward(y, y - _targets(T, y))
 
 

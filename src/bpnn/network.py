@@ -1,5 +1,10 @@
 """The vectorised engine: dense layers on a batch of samples (tutorial formulas 2 and 7-10).
 
+The tutorial writes one neuron (formula 1), then a layer of them as one matrix product (formula
+2), and rewrites its per-node deltas and update (3, 4, 5) for whole layers (7, 8, and 9-10, the
+update of W and of b).  This engine computes those layer forms; ``bpnn.neurons`` computes the
+per-node ones.  The README's "The tutorial's formulas in the code" maps each to its function.
+
 One array convention everywhere: rows are samples.  A layer maps X (n, n_in) to
 Y = f(X @ W.T + b), with W of shape (n_out, n_in) as in the tutorial (w_ji: to node j from
 node i) and b of shape (n_out,).
@@ -256,7 +261,7 @@ class Network:
                 A = A * mask
             masks.append(mask)
             inputs.append(A)
-            z = layer.linear(A)
+            z = layer.linear(A)  # formula 2: a = f(W x), for rows: A = f(X W^T + b)
             A = layer.activation.forward(z)
             outputs.append(A)
         return Cache(inputs, outputs, z, masks)
@@ -289,8 +294,8 @@ class Network:
 
     # ---- backward ----------------------------------------------------------------------
     def backward(self, cache: Cache, T, weights=None) -> list[np.ndarray]:
-        """Formulas 7-10 without the step: dE/dW and dE/db of the mean loss, laid out as
-        ``params()``: [dW0 (n_1, n_0), db0 (n_1,), dW1, db1, ...].
+        """Formulas 7-10 without the step (``bpnn.optim`` takes it): dE/dW and dE/db of the
+        mean loss, laid out as ``params()``: [dW0 (n_1, n_0), db0 (n_1,), dW1, db1, ...].
 
         One flat layout for parameters and gradients (not (dW, db) pairs) because everything
         that consumes them -- the optimisers, the gradient check, model files, the object
@@ -303,6 +308,7 @@ class Network:
         """
         n = cache.inputs[0].shape[0]
         out = self.layers[-1].activation
+        # formula 7: the output delta, from the loss (dZ = -delta, sigmoid: y(1-y)(y-t))
         dZ = self.loss_fn.delta(cache.z, cache.outputs[-1], T, out)
         if weights is None:
             dZ = dZ / n
@@ -313,13 +319,14 @@ class Network:
         grads: list[np.ndarray] = [np.empty(0)] * (2 * len(self.layers))
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            grads[2 * i] = dZ.T @ cache.inputs[i]
-            grads[2 * i + 1] = dZ.sum(axis=0)
+            grads[2 * i] = dZ.T @ cache.inputs[i]  # formula 9's delta x^T, summed over rows
+            grads[2 * i + 1] = dZ.sum(axis=0)  # formula 10's delta (the bias input is 1)
             if i == 0:
                 break
             dA = dZ @ layer.W  # gradient w.r.t. this layer's (dropped-out) input
             if cache.masks[i] is not None:  # input = out * mask, so dOut = dIn * mask
                 dA *= cache.masks[i]
+            # formula 8 (formula 4 for a layer): delta_l = f'(a_l) * W_{l+1}^T delta_{l+1}
             dZ = self.layers[i - 1].activation.backward(cache.outputs[i - 1], dA)
         return grads
 

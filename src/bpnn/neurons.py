@@ -152,6 +152,7 @@ class Layer:
         """Formula 1 for the whole layer: every node sums its inputs, then a = f(net)."""
         neurons = self.neurons
         nets = [node.calc_net() for node in neurons]
+        # formula 1: a_j = f(net_j), net_j = sum_i w_ji x_ji (Node.calc_net), all nodes at once
         outputs = self.activation.forward(np.array([nets]))[0].tolist()
         for node, a in zip(neurons, outputs):
             node.output = a
@@ -390,7 +391,7 @@ class ObjectNetwork:
                 for conn in node.upstream:
                     gradient = delta * conn.upstream_node.output
                     conn.gradient = gradient
-                    conn.weight += rate * gradient
+                    conn.weight += rate * gradient  # formula 5: w_ji += eta delta_j x_ji
 
     def train_one_sample(self, x, t, rate: float) -> None:
         """The tutorial's per-sample step: forward, deltas, update (x: (n_in,), t: (n_out,))."""
