@@ -19,6 +19,7 @@ DEFINITIONS = {
     "relu": lambda z: np.maximum(z, 0),
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
     "identity": lambda z: z,
+    "softplus": lambda z: np.log(1 + np.exp(z)),
 }
 
 

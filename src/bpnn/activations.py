@@ -32,6 +32,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "get_activation",
     "hidden_activation",
@@ -169,6 +170,23 @@ class Identity(Activation):
         return grad_y
 
 
+class Softplus(Activation):
+    """y = log(1 + exp(z)), a smooth ReLU; y' = sigmoid(z) = 1 - exp(-y)."""
+
+    name = "softplus"
+    code = 5
+    onnx_op = "Softplus"
+
+    def forward(self, z):
+        z = _floating(z)
+        # max(z, 0) + log(1 + exp(-|z|)): exp never sees a positive number
+        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+    def derivative(self, y):
+        # e^y = 1 + e^z, so sigmoid(z) = e^z / (1 + e^z) = 1 - e^-y (expm1 keeps small y exact)
+        return -np.expm1(-y)
+
+
 class Softmax(Activation):
     """y_i = exp(z_i) / sum_k exp(z_k), row by row; for the output layer only.
 
@@ -201,7 +219,7 @@ class Softmax(Activation):
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus, Softmax)
 }
 HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(
     name for name, cls in ACTIVATIONS.items() if not cls.output_only

@@ -22,13 +22,13 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ..optim import SGD, Adam
 
 # Branch numbers, from the classes (Numba compiles module-level ints in as constants).
-SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY = (
-    c.code for c in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity)
+SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY, SOFTPLUS = (
+    c.code for c in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus)
 )
 # Losses: squared error (with the output layer's own activation), softmax cross-entropy,
 # sigmoid binary cross-entropy.  Targets always arrive as rows T (n, n_outputs).
@@ -52,6 +52,8 @@ def _act(code, z, alpha, half, one, zero):
         return zero if z <= zero else z  # NaN passes through, as np.maximum does
     if code == LEAKY_RELU:
         return z if z > zero else alpha * z
+    if code == SOFTPLUS:
+        return (z if z > zero else zero) + np.log1p(np.exp(-abs(z)))
     return z  # IDENTITY
 
 
@@ -66,6 +68,8 @@ def _back(code, y, g, alpha, one, zero):
         return g if y > zero else zero
     if code == LEAKY_RELU:
         return g * (one if y > zero else alpha)
+    if code == SOFTPLUS:
+        return g * -np.expm1(-y)
     return g  # IDENTITY
 
 
