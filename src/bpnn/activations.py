@@ -13,8 +13,8 @@ Each class is the one owner of what others need to know about it: its registry `
 settings (``params()``, saved with a model), the integer ``code`` of its branch in the compiled
 kernels (``bpnn.fast._kernels``; None: no compiled branch), whether it belongs only to the output
 layer (``output_only``), whether its derivative has a kink at 0 (``kink``: the gradient check
-keeps inputs away from it) and its ONNX operator (``onnx_op``).  ``HIDDEN_ACTIVATIONS`` and
-``hidden_activation`` are built from those.
+keeps inputs away from it) and its ONNX form (``onnx_op``, or ``onnx`` for several nodes).
+``HIDDEN_ACTIVATIONS`` and ``hidden_activation`` are built from those.
 
 Not here: losses (``bpnn.losses``).
 """
@@ -77,6 +77,11 @@ class Activation:
     def onnx_attrs(self) -> dict:
         """The attributes of its ONNX node (by default its settings, named as ONNX names them)."""
         return self.params()
+
+    def onnx(self, op, x: str) -> str:
+        """Add its ONNX nodes after tensor ``x`` (N, units); returns the output tensor's name.
+        ``op(op_type, inputs, **attributes)`` adds one node and returns its output's name."""
+        return op(self.onnx_op, [x], **self.onnx_attrs()) if self.onnx_op else x
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
@@ -175,7 +180,6 @@ class Softplus(Activation):
 
     name = "softplus"
     code = 5
-    onnx_op = "Softplus"
 
     def forward(self, z):
         z = _floating(z)
@@ -185,6 +189,11 @@ class Softplus(Activation):
     def derivative(self, y):
         # e^y = 1 + e^z, so sigmoid(z) = e^z / (1 + e^z) = 1 - e^-y (expm1 keeps small y exact)
         return -np.expm1(-y)
+
+    def onnx(self, op, x):
+        # ONNX Runtime runs its Softplus operator in float32 only; relu(z) - log(sigmoid(|z|))
+        # is log(1 + e^z) too, in any dtype, and never overflows
+        return op("Sub", [op("Relu", [x]), op("Log", [op("Sigmoid", [op("Abs", [x])])])])
 
 
 class Softmax(Activation):

@@ -74,9 +74,7 @@ def _layers(g: _Graph, x: str, net: Network) -> str:
     """Gemm + activation per layer; returns the output layer's activations (N, k)."""
     for i, layer in enumerate(net.layers):
         x = g.op("Gemm", [x, g.const(f"W{i}", layer.W), g.const(f"b{i}", layer.b)], transB=1)
-        act = layer.activation  # it names its ONNX operator and attributes (identity: none)
-        if act.onnx_op:
-            x = g.op(act.onnx_op, [x], **act.onnx_attrs())
+        x = layer.activation.onnx(g.op, x)  # the activation adds its own nodes
     return x
 
 
