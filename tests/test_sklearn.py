@@ -169,7 +169,7 @@ def test_dataframe_feature_names(wine):
     "params, match",
     [
         ({"solver": "lbfgs"}, "solver"),
-        ({"activation": "softplus"}, "activation"),
+        ({"activation": "swish"}, "activation"),
         ({"alpha": -1}, "alpha"),
         ({"batch_size": 0}, "batch_size"),
         ({"max_iter": 0}, "max_iter"),
