@@ -267,7 +267,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model.npz"
-        bpnn.save_model(
+        bpnn.modelfile.save_model(
             model, bpnn.Network([784, 300, 10], output="softmax", loss="cross_entropy", seed=0)
         )
         port = free_port()

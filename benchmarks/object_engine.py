@@ -88,7 +88,7 @@ def main(argv=None) -> int:
 
     start = Network(SIZES, activation="sigmoid", loss="squared", dtype=np.float64, seed=0).params()
     t0 = time.perf_counter()
-    onet = neurons.Network(SIZES, seed=1)
+    onet = neurons.ObjectNetwork(SIZES, seed=1)
     onet.set_params(start)
     build_ours = time.perf_counter() - t0
     t0 = time.perf_counter()

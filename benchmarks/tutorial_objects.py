@@ -5,6 +5,7 @@ on Python floats (so values become NumPy scalars), a ConstNode in *every* layer 
 too), deltas computed for the input layer as well, and two method calls per connection to update a
 weight.  Only comments, the ``__str__``/``dump`` helpers and Python 2 idioms were dropped.
 
+Its ``Network`` is the tutorial's own; bpnn's counterpart is ``bpnn.ObjectNetwork``.
 Used by ``benchmarks/object_engine.py``; not part of the bpnn package, never imported by it.
 """
 

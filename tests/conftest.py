@@ -21,8 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bpnn.activations import HIDDEN_ACTIVATIONS
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+# Every activation a hidden layer may have, from the registry: the one list the tests share.
+HIDDEN = list(HIDDEN_ACTIVATIONS)
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

@@ -47,7 +47,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 def tiny_model(path: Path, seed: int = 0) -> Path:
     net = bpnn.Network([784, 16, 10], activation="relu", loss="cross_entropy", init="he", seed=seed)
-    bpnn.save_model(path, net, {"note": "untrained test model"})
+    bpnn.modelfile.save_model(path, net, {"note": "untrained test model"})
     return path
 
 
@@ -71,10 +71,10 @@ def mnist_net(folder: Path, epochs: int = 2, seed: int = 0) -> bpnn.Network:
         for start in range(0, len(X), 64):
             idx = order[start : start + 64]
             grads = net.gradient(X[idx], T[idx])
-            opt.step(net.params(), [g for pair in grads for g in pair])
+            opt.step(net.params(), grads)
     return net
 
 
 def save_mnist_model(folder: Path, path: Path) -> Path:
-    bpnn.save_model(path, mnist_net(folder), {"note": "test model, 2 epochs"})
+    bpnn.modelfile.save_model(path, mnist_net(folder), {"note": "test model, 2 epochs"})
     return path

@@ -8,21 +8,28 @@ import numpy as np
 import pytest
 
 from bpnn.activations import ACTIVATIONS, LeakyReLU, Softmax, get_activation
+from conftest import HIDDEN
 
-ELEMENTWISE = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
 Z = np.array([[-3.0, -0.7, -0.2, 0.3, 1.1, 4.0]])  # no point near ReLU's kink at 0
+
+# Each hidden activation's textbook definition f(z): a new activation adds its line here.
+DEFINITIONS = {
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "identity": lambda z: z,
+    "softplus": lambda z: np.log(1 + np.exp(z)),
+}
+
+
+def test_every_hidden_activation_has_a_definition_here():
+    assert set(DEFINITIONS) == set(HIDDEN)
 
 
 def test_values_match_their_definitions():
-    expected = {
-        "sigmoid": 1 / (1 + np.exp(-Z)),
-        "tanh": np.tanh(Z),
-        "relu": np.maximum(Z, 0),
-        "leaky_relu": np.where(Z > 0, Z, 0.01 * Z),
-        "identity": Z,
-    }
-    for name, want in expected.items():
-        np.testing.assert_allclose(get_activation(name).forward(Z), want, rtol=1e-14, atol=1e-15)
+    for name, f in DEFINITIONS.items():
+        np.testing.assert_allclose(get_activation(name).forward(Z), f(Z), rtol=1e-14, atol=1e-15)
     e = np.exp(Z)
     np.testing.assert_allclose(Softmax().forward(Z), e / e.sum(), rtol=1e-14)
 
@@ -37,7 +44,7 @@ def test_sigmoid_derivative_is_the_tutorials_y_times_1_minus_y():
     np.testing.assert_allclose(LeakyReLU(0.1).derivative(np.array([[-0.3, 2.0]])), [[0.1, 1.0]])
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("name", HIDDEN)
 def test_derivative_from_output_matches_central_difference(name):
     act, h = get_activation(name), 1e-6
     numeric = (act.forward(Z + h) - act.forward(Z - h)) / (2 * h)
@@ -64,7 +71,7 @@ def test_stable_at_plus_minus_1000(name, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = act.forward(z)
-        d = act.derivative(y)
+        d = y if act.output_only else act.derivative(y)  # softmax has no element-wise one
         b = act.backward(y, np.ones_like(y))
     assert y.dtype == dtype and d.dtype == dtype and b.dtype == dtype
     assert np.isfinite(y).all() and np.isfinite(d).all() and np.isfinite(b).all()
@@ -72,6 +79,25 @@ def test_stable_at_plus_minus_1000(name, dtype):
         assert y[0, 0] == 0.0 and y[0, -1] == 1.0
     if name == "softmax":
         assert y[0, -1] == pytest.approx(1.0)
+
+
+def test_softmax_derivative_refuses_instead_of_giving_only_the_diagonal():
+    # It used to return y (1 - y), the Jacobian's diagonal: wrong wherever it was used.
+    with pytest.raises(TypeError, match="Softmax.backward.*cross-entropy"):
+        Softmax().derivative(np.array([[0.2, 0.8]]))
+
+
+def test_softmax_is_refused_in_a_hidden_layer_with_the_choices_named():
+    from bpnn.activations import hidden_activation
+
+    with pytest.raises(ValueError, match="softmax is for the output layer only.*: sigmoid, tanh"):
+        hidden_activation("softmax")
+    assert hidden_activation("tanh").name == "tanh"
+
+
+def test_a_repr_shows_the_settings():
+    assert repr(get_activation("leaky_relu", {"alpha": 0.3})) == "LeakyReLU(alpha=0.3)"
+    assert repr(get_activation("tanh")) == "Tanh()"
 
 
 def test_integer_input_becomes_float():
@@ -87,7 +113,7 @@ def test_identity_forward_returns_a_copy():
 
 
 def test_registry():
-    assert set(ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"}
+    assert set(ACTIVATIONS) == {*HIDDEN, "softmax"}
     act = LeakyReLU(0.2)
     assert get_activation(act) is act and repr(act) == "LeakyReLU(alpha=0.2)"
     with pytest.raises(ValueError, match="unknown activation 'swish'.*sigmoid"):

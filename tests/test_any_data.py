@@ -107,7 +107,7 @@ def test_multi_output_regression(rng):
 def test_binary_cross_entropy_classifier(rng):
     X, y = blobs(300, rng)
     model = bpnn.fit(X, y, loss="binary_cross_entropy", output="sigmoid", epochs=40, seed=0)
-    assert model.net.loss == "binary_cross_entropy" and model.results["test_error"] <= 0.03
+    assert model.net.loss_name == "binary_cross_entropy" and model.results["test_error"] <= 0.03
 
 
 def test_library_resume_is_exact(rng, tmp_path):

@@ -20,8 +20,8 @@ def small_net(**kw):
 def test_model_round_trip(tmp_path):
     net = small_net(dtype=np.float32, dropout=0.25)
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, net, {"results": {"test_error": 0.5}})
-    loaded, meta = bpnn.load_model(path)
+    bpnn.modelfile.save_model(path, net, {"results": {"test_error": 0.5}})
+    loaded, meta = bpnn.modelfile.load_model(path)
     assert loaded.config() == net.config()
     for a, b in zip(loaded.params(), net.params()):
         np.testing.assert_array_equal(a, b)
@@ -62,7 +62,7 @@ def rewrite(path, change_meta=None, change_arrays=None):
 )
 def test_bad_model_files_give_clear_errors(tmp_path, change_meta, change_arrays, message):
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, small_net())
+    bpnn.modelfile.save_model(path, small_net())
     rewrite(path, change_meta, change_arrays)
     with pytest.raises(FormatError, match=message):
         bpnn.load(path)
@@ -81,7 +81,7 @@ def test_not_a_model_file(tmp_path, content):
 
 def test_truncated_model_file(tmp_path):
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, small_net())
+    bpnn.modelfile.save_model(path, small_net())
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(FormatError):

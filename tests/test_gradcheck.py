@@ -11,8 +11,9 @@ import pytest
 import bpnn
 from bpnn import gradcheck, neurons
 from bpnn.activations import Sigmoid, Tanh
-from bpnn.commands.gradcheck import HIDDEN, make_case
 from bpnn.commands.gradcheck import OUTPUTS as OUTPUT_LOSS
+from bpnn.commands.gradcheck import make_case
+from conftest import HIDDEN
 
 EPS = 1e-5
 
@@ -75,7 +76,7 @@ def test_every_case_passes_for_both_engines(hidden, output_loss):
         net, X, T = make_case(sizes, hidden, output, loss, 0.0, EPS, rng)
         vec = gradcheck.check_network(net, X, T, EPS, threshold=1e-6)
         assert vec.passed, (sizes, vec.worst)
-        obj = gradcheck.check_object_network(neurons.Network.from_vectorised(net), X, T, EPS)
+        obj = gradcheck.check_object_network(neurons.ObjectNetwork.from_vectorised(net), X, T, EPS)
         assert obj.passed, (sizes, obj.worst)
         assert len(vec.checks) == len(obj.checks) == net.n_params()
 
@@ -88,7 +89,7 @@ def test_tutorial_eps_passes_a_looser_threshold(rng):
 
 def test_wrong_derivative_is_detected(monkeypatch, rng):
     net, X, T = make_case((4, 5, 3), "tanh", "sigmoid", "squared", 0.0, EPS, rng)
-    onet = neurons.Network.from_vectorised(net)
+    onet = neurons.ObjectNetwork.from_vectorised(net)
     assert gradcheck.check_network(net, X, T, EPS).passed
     # Inject a plausible bug: tanh' = 1 - y instead of 1 - y^2.
     monkeypatch.setattr(Tanh, "derivative", lambda self, y: 1.0 - y)
@@ -121,7 +122,7 @@ def test_sampled_check_on_a_large_net(rng):
 
 
 def test_object_network_weights_are_restored(rng):
-    onet = neurons.Network([3, 4, 2], activation="tanh", init="xavier", seed=2)
+    onet = neurons.ObjectNetwork([3, 4, 2], activation="tanh", init="xavier", seed=2)
     before = onet.params()
     report = gradcheck.check_object_network(onet, rng.normal(size=3), [0.2, 0.7], EPS)
     assert report.passed and report.details["engine"] == "object"
@@ -136,9 +137,8 @@ def test_seeded_dropout_gives_identical_masks(rng):
     assert same[0] == same[1]
     g1 = net.gradient(X, T, rng=np.random.default_rng(9))
     g2 = net.gradient(X, T, rng=np.random.default_rng(9))
-    for (a, b), (c, d) in zip(g1, g2):
+    for a, c in zip(g1, g2, strict=True):
         np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, d)
     other = net.loss_value(X, T, rng=np.random.default_rng(10))
     assert other != same[0]  # other masks, another loss: dropout really is on
 
@@ -150,7 +150,7 @@ def test_gradcheck_with_dropout_passes(hidden, rng):
     assert report.passed, report.worst
     # With a fresh mask per evaluation the check must fail: proof the masks matter.
     masks = np.random.default_rng(5)
-    grads = [g for pair in net.gradient(X, T, rng=masks) for g in pair]
+    grads = net.gradient(X, T, rng=masks)
     broken = gradcheck.check_gradient(
         lambda: net.loss_value(X, T, rng=masks), net.params(), grads, EPS
     )

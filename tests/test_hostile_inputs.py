@@ -175,7 +175,7 @@ def test_broken_image_is_read_or_one_image_error(data):
 # ---- the web API ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def client(model):
-    return TestClient(create_app(*bpnn.load_model(model)))
+    return TestClient(create_app(*bpnn.modelfile.load_model(model)))
 
 
 json_values = st.recursive(

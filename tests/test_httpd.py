@@ -34,7 +34,7 @@ def model_path(tmp_path_factory):
 
 def run_server(model_path, max_connections: int):
     """Start the guarded server on a free loopback port in a thread: (url, stop function)."""
-    app = create_app(*bpnn.load_model(model_path), allowed_hosts=LOOPBACK_HOSTS)
+    app = create_app(*bpnn.modelfile.load_model(model_path), allowed_hosts=LOOPBACK_HOSTS)
     sock = httpd.listen("127.0.0.1", 0)
     server = uvicorn.Server(httpd.server_config(app, TIMEOUT, max_connections))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -146,7 +146,7 @@ def test_port_in_use_is_one_line_before_any_address(model_path, capsys):
 
 
 def test_loopback_server_refuses_other_host_names(model_path):
-    app = create_app(*bpnn.load_model(model_path), allowed_hosts=LOOPBACK_HOSTS)
+    app = create_app(*bpnn.modelfile.load_model(model_path), allowed_hosts=LOOPBACK_HOSTS)
     for host in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
         assert TestClient(app).get("/health", headers={"host": host}).status_code == 200
     for host in ("evil.example", "127.0.0.1.evil.example", "localhost.evil:8000"):

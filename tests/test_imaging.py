@@ -238,7 +238,7 @@ def test_check_pixels():
     good = list(range(256)) * 3 + [0] * 16
     out = imaging.check_pixels(good)
     assert out.shape == (784,) and out.dtype == np.float64 and out[255] == 255
-    assert np.allclose(imaging.pixels_to_input(good), out / 255)
+    assert np.allclose(imaging.mnist_to_input(out), out / 255)
     bad = [
         ([0] * 783, "784"),
         ([0] * 783 + [float("nan")], "finite"),

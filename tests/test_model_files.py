@@ -29,7 +29,7 @@ def one_line(capsys, *argv):
 def model_file(tmp_path):
     net = bpnn.Network([6, 5, 3], activation="tanh", loss="cross_entropy", dtype=np.float32, seed=1)
     path = tmp_path / "model.npz"
-    bpnn.save_model(path, net, {"results": {"test_error": 0.5}})
+    bpnn.modelfile.save_model(path, net, {"results": {"test_error": 0.5}})
     return path
 
 
@@ -126,7 +126,7 @@ def test_wrong_metadata_is_one_line_in_every_command(
 def test_save_model_with_swapped_arguments_says_so(tmp_path):
     net = bpnn.Network([2, 2])
     with pytest.raises(TypeError, match="takes a path and a Network"):
-        bpnn.save_model(net, tmp_path / "m.npz")
+        bpnn.modelfile.save_model(net, tmp_path / "m.npz")
 
 
 def test_broken_checkpoint_metadata_on_resume_is_one_line(tmp_path, capsys):

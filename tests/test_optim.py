@@ -26,7 +26,7 @@ def test_sgd_batch_of_one_on_a_network_is_the_tutorials_update(rng):
     W0 = net.layers[0].W.copy()
     y = 1 / (1 + np.exp(-(W0 @ x)))
     delta = y * (1 - y) * (t - y)  # formula 3
-    SGD(lr=0.3).step(net.params(), [g for pair in net.gradient(x, t[None]) for g in pair])
+    SGD(lr=0.3).step(net.params(), net.gradient(x, t[None]))
     np.testing.assert_allclose(net.layers[0].W, W0 + 0.3 * np.outer(delta, x), atol=1e-15)
 
 
@@ -131,3 +131,51 @@ def test_make_optimizer_and_bad_arguments():
         SGD(lr=0.1, weight_decay=-1)
     with pytest.raises(ValueError, match="betas"):
         Adam(beta1=1.0)
+
+
+# ---- the update as numbers: what the compiled paths run ----------------------------------------
+def test_adam_rule_is_the_bias_corrected_step_that_step_applies():
+    opt = Adam(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-7, weight_decay=0.1)
+    rule = opt.rule(3)
+    assert rule.kind == Adam.code and (rule.beta1, rule.beta2, rule.eps) == (0.8, 0.99, 1e-7)
+    assert rule.step == 0.01 * math.sqrt(1 - 0.99**3) / (1 - 0.8**3)
+    assert rule.weight_decay == 0.1 and opt.rule() == opt.rule(1)  # default: the next step
+    assert opt.next_rule() == opt.rule(1) and opt.t == 1
+
+
+def test_sgd_rule_and_state():
+    opt = make_optimizer("nesterov", lr=0.2, weight_decay=0.01)
+    rule = opt.rule()
+    assert (rule.kind, rule.lr, rule.momentum, rule.nesterov) == (SGD.code, 0.2, 0.9, True)
+    assert SGD(lr=0.1).state_for([np.zeros(3)]) == []  # plain SGD keeps no state
+    opt.advance(5)
+    assert opt.t == 5
+
+
+def test_state_for_creates_the_state_step_uses_and_fits_it_to_the_params():
+    params = [np.ones((2, 3), np.float32), np.ones(2, np.float32)]
+    opt = Adam()
+    m, v = opt.state_for(params)
+    assert [a.shape for a in m] == [(2, 3), (2,)] and m[0].dtype == np.float32
+    assert opt.state_for(params)[0][0] is m[0]  # the same arrays, not copies
+    opt.step(params, [np.ones((2, 3), np.float32), np.ones(2, np.float32)])
+    assert opt.m[0] is m[0] and m[0].any()
+    # state loaded from a file in another dtype or layout is fitted, values kept
+    opt.load_state_dict(
+        {
+            "t": np.array(1),
+            "m.0": np.asfortranarray(np.ones((2, 3))),
+            "v.0": np.ones((2, 3)),
+            "m.1": np.ones(2),
+            "v.1": np.ones(2),
+        }
+    )
+    m, _ = opt.state_for(params)
+    assert m[0].dtype == np.float32 and m[0].flags.c_contiguous and (m[0] == 1).all()
+
+
+def test_reprs_show_the_hyperparameters():
+    assert repr(SGD(lr=0.3, momentum=0.5)) == (
+        "SGD(lr=0.3, weight_decay=0.0, momentum=0.5, nesterov=False)"
+    )
+    assert "beta2=0.99" in repr(Adam(beta2=0.99))

@@ -96,7 +96,7 @@ def test_all_ten_probabilities_sum_to_one_and_match_the_network(capsys, model, i
 
 def test_sigmoid_model_outputs_are_normalised(capsys, images, tmp_path):
     path = tmp_path / "sigmoid.npz"
-    bpnn.save_model(path, bpnn.Network([784, 12, 10], seed=1))
+    bpnn.modelfile.save_model(path, bpnn.Network([784, 12, 10], seed=1))
     code, out, _ = run_cli(capsys, path, images[0], "--json", "--top", "10")
     doc = json.loads(out)
     assert code == 0 and doc["normalised"] is True
@@ -122,7 +122,7 @@ def test_bad_model_is_one_line(capsys, images, tmp_path):
         code, out, err = run_cli(capsys, path, images[1])
         assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
     wrong = tmp_path / "wrong.npz"
-    bpnn.save_model(wrong, bpnn.Network([100, 10], seed=0))
+    bpnn.modelfile.save_model(wrong, bpnn.Network([100, 10], seed=0))
     code, _, err = run_cli(capsys, wrong, images[1])
     assert code == 2 and "784" in err
 

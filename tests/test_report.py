@@ -93,7 +93,7 @@ def save_run(folder, net, data=None, history=HISTORY):
         "seed": 3,
         "data": data,
     }
-    bpnn.save_model(
+    bpnn.modelfile.save_model(
         folder / "model.npz",
         net,
         meta={"config": config, "results": {"test_error": 0.5, "epochs": 4, "seconds": 0.4}},
@@ -120,7 +120,7 @@ def run(tmp_path_factory, tiny_mnist_dir):
     for start in range(0, 96, 32):
         X = images[start : start + 32].astype(np.float32) / 255
         grads = net.gradient(X, bpnn.one_hot(labels[start : start + 32], 10, dtype=np.float32))
-        opt.step(net.params(), [g for pair in grads for g in pair])
+        opt.step(net.params(), grads)
     folder = save_run(tmp_path_factory.mktemp("run") / "run", net, data=str(tiny_mnist_dir))
     cm = independent_confusion(net, *read_test_set(tiny_mnist_dir))
     assert 0 < cm.sum() - np.trace(cm) < cm.sum()  # some mistakes to show, some right
@@ -293,7 +293,7 @@ def test_report_on_real_mnist(mnist_dir, tmp_path):
     for start in range(0, len(labels), 64):
         X = images[start : start + 64].astype(np.float32) / 255
         grads = net.gradient(X, bpnn.one_hot(labels[start : start + 64], 10, dtype=np.float32))
-        opt.step(net.params(), [g for pair in grads for g in pair])
+        opt.step(net.params(), grads)
     notices = []
     write_report(save_run(tmp_path / "run", net), mnist_dir, log=notices.append)
     assert notices == []

@@ -34,9 +34,8 @@ def test_integer_weights_equal_repeated_samples_in_one_batch():
     y = np.array([0, 1, 2, 1, 0])
     w = np.array([1, 2, 0, 3, 1])
     rep = np.repeat(np.arange(5), w)
-    for (a, b), (c, d) in zip(net.gradient(X, y, weights=w), net.gradient(X[rep], y[rep])):
+    for a, c in zip(net.gradient(X, y, weights=w), net.gradient(X[rep], y[rep])):
         np.testing.assert_allclose(a, c, atol=1e-12)
-        np.testing.assert_allclose(b, d, atol=1e-12)
     assert net.loss_value(X, y, weights=w) == pytest.approx(net.loss_value(X[rep], y[rep]))
 
 
@@ -50,7 +49,7 @@ def test_bad_weights_are_refused(w):
 def test_a_batch_of_zero_weights_has_a_zero_gradient():
     net = bpnn.Network([4, 3], loss="cross_entropy", seed=0)
     grads = net.gradient(np.ones((5, 4)), np.zeros(5, dtype=int), weights=np.zeros(5))
-    assert all(not g.any() for pair in grads for g in pair)
+    assert all(not g.any() for g in grads)
 
 
 def small_run(**changes):

@@ -43,7 +43,7 @@ def seven(size=(200, 200)) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    return bpnn.load_model(tiny_model(tmp_path_factory.mktemp("m") / "tiny.npz"))
+    return bpnn.modelfile.load_model(tiny_model(tmp_path_factory.mktemp("m") / "tiny.npz"))
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +284,7 @@ def test_serve_command_errors_are_one_line(capsys, tmp_path, rng):
     from bpnn.cli import main
 
     wrong = tmp_path / "wrong.npz"
-    bpnn.save_model(wrong, bpnn.Network([100, 10], seed=rng))
+    bpnn.modelfile.save_model(wrong, bpnn.Network([100, 10], seed=rng))
     for argv, message in [
         ([str(tmp_path / "absent.npz")], "no such file"),
         ([str(wrong)], "784"),
@@ -302,7 +302,7 @@ def test_model_that_does_not_read_images_is_refused(rng):
 
 @pytest.mark.slow  # trains on the real MNIST (~12 s)
 def test_trained_model_reads_the_examples(mnist_dir, tmp_path):
-    net, meta = bpnn.load_model(save_mnist_model(mnist_dir, tmp_path / "m.npz"))
+    net, meta = bpnn.modelfile.load_model(save_mnist_model(mnist_dir, tmp_path / "m.npz"))
     client = TestClient(create_app(net, meta))
     for path in example_images():
         r = client.post("/api/predict", content=path.read_bytes())

@@ -141,7 +141,7 @@ def test_multilabel_through_binary_cross_entropy():
     X = rng.normal(size=(300, 4))
     Y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0], axis=1).astype(int)
     est = BPNNClassifier((16,), max_iter=100, random_state=0).fit(X, Y)
-    assert est.model_.net.loss == "binary_cross_entropy" and list(est.classes_) == [0, 1]
+    assert est.model_.net.loss_name == "binary_cross_entropy" and list(est.classes_) == [0, 1]
     assert est.predict(X).shape == (300, 2) and (est.predict(X) == Y).mean() > 0.9
     assert est.predict_proba(X).shape == (300, 2)
 
@@ -169,7 +169,7 @@ def test_dataframe_feature_names(wine):
     "params, match",
     [
         ({"solver": "lbfgs"}, "solver"),
-        ({"activation": "softplus"}, "activation"),
+        ({"activation": "swish"}, "activation"),
         ({"alpha": -1}, "alpha"),
         ({"batch_size": 0}, "batch_size"),
         ({"max_iter": 0}, "max_iter"),

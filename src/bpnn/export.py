@@ -31,14 +31,6 @@ __all__ = ["IR_VERSION", "OPSET", "save_onnx", "to_onnx"]
 
 OPSET = 17
 IR_VERSION = 8
-_ACTIVATION_OPS = {
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "relu": "Relu",
-    "leaky_relu": "LeakyRelu",
-    "softmax": "Softmax",
-    "identity": None,
-}
 
 
 def _onnx():
@@ -84,13 +76,7 @@ def _layers(g: _Graph, x: str, net: Network) -> str:
     """Gemm + activation per layer; returns the output layer's activations (N, k)."""
     for i, layer in enumerate(net.layers):
         x = g.op("Gemm", [x, g.const(f"W{i}", layer.W), g.const(f"b{i}", layer.b)], transB=1)
-        name = layer.activation.name
-        if name == "leaky_relu":
-            x = g.op("LeakyRelu", [x], alpha=float(layer.activation.alpha))
-        elif name == "softmax":
-            x = g.op("Softmax", [x], axis=1)
-        elif op := _ACTIVATION_OPS[name]:
-            x = g.op(op, [x])
+        x = layer.activation.onnx(g.op, x)  # the activation adds its own nodes
     return x
 
 

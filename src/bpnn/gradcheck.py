@@ -25,7 +25,7 @@ losses, which is why ``bpnn gradcheck`` uses 1e-5.
 ``check_gradient`` is generic: a loss closure, the parameter arrays it reads (changed in place
 and restored) and the analytic gradients.  ``check_network`` and ``check_object_network`` wrap
 the vectorised engine (``bpnn.Network``, dropout included: a fixed seed gives the same masks on
-every call) and the object engine (``bpnn.neurons.Network``).  For large nets pass ``sample=k``
+every call) and the object engine (``bpnn.ObjectNetwork``).  For large nets pass ``sample=k``
 to check k parameters drawn at random.
 
 Not here: keeping inputs away from ReLU kinks (the ``bpnn gradcheck`` command does that).
@@ -123,7 +123,8 @@ def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarra
 def _positions(
     params: Sequence[np.ndarray], sample: int | None, rng: np.random.Generator | None
 ) -> list[tuple[int, tuple]]:
-    """(array index, element index) of every parameter, or of ``sample`` drawn without replacement."""
+    """(array index, element index) of every parameter, or of ``sample`` of them drawn without
+    replacement."""
     sizes = [p.size for p in params]
     flat = np.arange(sum(sizes))
     if sample is not None:
@@ -179,7 +180,8 @@ def check_gradient(
         e_minus = loss()
         p[idx] = original
         where = ", ".join(str(int(k)) for k in idx)
-        found.append((f"{names[i]}[{where}]", float(grads[i][idx]), (e_plus - e_minus) / (2 * eps)))
+        numeric = (e_plus - e_minus) / (2 * eps)  # formula 6: (E(w + eps) - E(w - eps)) / 2 eps
+        found.append((f"{names[i]}[{where}]", float(grads[i][idx]), numeric))
     a = np.array([f[1] for f in found])
     n = np.array([f[2] for f in found])
     floor = max(floor, scale_floor * float(np.max(np.abs(a) + np.abs(n), initial=0.0)))
@@ -217,7 +219,7 @@ def check_network(
     def masks():
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
 
-    grads = [g for pair in net.gradient(X, T, rng=masks(), weights=weights) for g in pair]
+    grads = net.gradient(X, T, rng=masks(), weights=weights)
     report = check_gradient(
         lambda: net.loss_value(X, T, rng=masks(), weights=weights),
         net.params(),
@@ -246,17 +248,17 @@ def check_object_network(
     floor: float = DEFAULT_FLOOR,
     scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> GradCheckReport:
-    """Check ``bpnn.neurons.Network.gradient`` on one sample x (n_in,) and t, or rows of them.
+    """Check ``bpnn.ObjectNetwork.gradient`` on one sample x (n_in,) and t, or rows of them.
 
     The weights live in Connection objects, so each loss evaluation first copies the (perturbed)
     parameter arrays into the network.
     """
     params = onet.params()
-    grads = [g for pair in onet.gradient(x, t) for g in pair]
+    grads = onet.gradient(x, t)
 
     def loss() -> float:
         onet.set_params(params)
-        return onet.loss(x, t)
+        return onet.loss_value(x, t)
 
     try:
         report = check_gradient(

@@ -12,7 +12,7 @@ ink on light paper or light ink on a dark background.
   and whatever Pillow raises on a damaged file (in its data, its metadata or its EXIF) becomes an
   ``ImageError``.
 - ``image_to_mnist(image) -> (28, 28) uint8``: 0 = background, 255 = ink, as in the MNIST files.
-- ``mnist_to_input``, ``check_pixels``, ``pixels_to_input``: 28x28 grey levels -> network input
+- ``mnist_to_input``, ``check_pixels``: 28x28 grey levels -> network input
   (784,) scaled as the model's metadata says.
 - ``grey_image``: a checked array of grey levels (the page's canvas) as an image for
   ``image_to_mnist``.
@@ -52,7 +52,6 @@ __all__ = [
     "image_to_mnist",
     "load_image",
     "mnist_to_input",
-    "pixels_to_input",
 ]
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF")
@@ -315,11 +314,6 @@ def _check_levels(values, n: int, what: str, shape: str) -> np.ndarray:
 def mnist_to_input(grid: np.ndarray, scale: float = 1 / 255) -> np.ndarray:
     """(28, 28) or (784,) grey levels -> the network's input row, (784,) float64."""
     return np.asarray(grid, dtype=np.float64).reshape(FIELD * FIELD) * scale
-
-
-def pixels_to_input(values, scale: float = 1 / 255) -> np.ndarray:
-    """A JSON list of 784 grey levels -> the network's input (784,), after ``check_pixels``."""
-    return mnist_to_input(check_pixels(values), scale)
 
 
 def check_model(net, meta: dict) -> float:

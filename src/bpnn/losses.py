@@ -10,12 +10,15 @@
   network2 cost; multi-label problems): E = -sum_i [t_i log y_i + (1 - t_i) log(1 - y_i)],
   computed from the logits as max(z, 0) - z t + log(1 + exp(-|z|)).  dE/dz = y - t.
 
-Each loss owns its targets (``targets``): what the class indices of a classification problem
-become for it, and its default output activation (``default_output``).
+Each loss owns its rules: its targets (``targets``: what the class indices of a classification
+problem become for it), its default output activation and which outputs it accepts
+(``output_activation``, which the networks and the settings ask), and the integer ``code`` of its
+branch in the compiled kernels (``fused_output``: that branch computes the output activation
+from the logits itself, as softmax cross-entropy does).
 
 Targets ``T`` are (n_samples, n_outputs) arrays; every loss also takes class indices of shape
-(n_samples,), which become one-hot rows.  ``value`` returns the loss of each sample, shape (n_samples,); the
-networks average it over rows.
+(n_samples,), which become one-hot rows.  ``value`` returns the loss of each sample, shape
+(n_samples,); the networks average it over rows.
 
 Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation
+from .activations import Activation, get_activation
 
 __all__ = [
     "LOSSES",
@@ -80,6 +83,8 @@ class Loss:
 
     name = "loss"
     default_output = "sigmoid"  # the output activation a network gets when none is named
+    code: int | None = None  # its branch in the compiled kernels (bpnn.fast._kernels)
+    fused_output = False  # True: that branch applies the output activation itself
 
     def targets(
         self,
@@ -103,6 +108,15 @@ class Loss:
     def check_output(self, output: Activation) -> None:
         """Raise ValueError if this loss cannot be used with that output activation."""
 
+    def output_activation(
+        self, output: str | Activation | None = None, params: dict | None = None
+    ) -> Activation:
+        """The output layer's activation: ``output`` (a name with its ``params``, or an
+        instance), else this loss's default; a ValueError if this loss cannot use it."""
+        act = get_activation(self.default_output if output is None else output, params)
+        self.check_output(act)
+        return act
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -112,13 +126,14 @@ class SquaredError(Loss):
 
     name = "squared"
     default_output = "sigmoid"  # the tutorial's; regression asks for "identity"
+    code = 0
 
     def value(self, z, y, T):
         diff = _targets(T, y) - y
         return 0.5 * np.einsum("ij,ij->i", diff, diff)
 
     def delta(self, z, y, T, output):
-        # dE/dy = y - t, then through the output activation: for sigmoid y(1-y)(y-t) (formula 3).
+        # formula 3: dE/dy = y - t through the output activation; sigmoid: y(1-y)(y-t) = -delta
         return output.backward(y, y - _targets(T, y))
 
 
@@ -127,6 +142,8 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "cross_entropy"
     default_output = "softmax"
+    code = 1
+    fused_output = True  # the kernel's branch computes softmax from the logits
 
     def targets(self, labels, n_classes, on=1.0, off=0.0, dtype=np.float64):
         """Class indices stay indices (no one-hot matrix is needed); on/off do not apply."""
@@ -164,6 +181,8 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
     default_output = "sigmoid"
+    code = 2
+    fused_output = True  # the kernel's branch computes the sigmoid from the logits
 
     def targets(self, labels, n_classes, on=1.0, off=0.0, dtype=np.float64):
         """One-hot rows of 1 and 0 (on/off do not apply: the loss needs probabilities)."""

@@ -1,5 +1,10 @@
 """The vectorised engine: dense layers on a batch of samples (tutorial formulas 2 and 7-10).
 
+The tutorial writes one neuron (formula 1), then a layer of them as one matrix product (formula
+2), and rewrites its per-node deltas and update (3, 4, 5) for whole layers (7, 8, and 9-10, the
+update of W and of b).  This engine computes those layer forms; ``bpnn.neurons`` computes the
+per-node ones.  The README's "The tutorial's formulas in the code" maps each to its function.
+
 One array convention everywhere: rows are samples.  A layer maps X (n, n_in) to
 Y = f(X @ W.T + b), with W of shape (n_out, n_in) as in the tutorial (w_ji: to node j from
 node i) and b of shape (n_out,).
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import Activation, get_activation, hidden_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
@@ -86,11 +91,12 @@ class Cache:
 class Network:
     """A fully connected network, e.g. ``Network([784, 300, 10])``.
 
-    sizes: units per layer, input first.  activation: hidden layers' activation.  output: the
-    output layer's activation (default: ``softmax`` for ``loss="cross_entropy"``, else
-    ``sigmoid``).  init: ``uniform`` (the tutorial's), ``xavier`` or ``he``.  dropout: the input
-    dropout probability of each layer (one number for all hidden layers' inputs, or a sequence
-    with one value per layer, the first applying to the network's input).  seed: an int, a
+    sizes: units per layer, input first.  activation: hidden layers' activation (a name or an
+    instance).  output: the output layer's activation (default: the loss's, as
+    ``Loss.output_activation`` decides).  loss: a name or a ``Loss``.  init: ``uniform`` (the
+    tutorial's), ``xavier`` or ``he``.  dtype: float32 or float64.  dropout: the input dropout
+    probability of each layer (one number for all hidden layers' inputs, or a sequence with one
+    value per layer, the first applying to the network's input).  seed: an int, a
     ``numpy.random.Generator`` or None.
     """
 
@@ -109,14 +115,8 @@ class Network:
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
-        if output is None:
-            output = self.loss_fn.default_output
-        out_act = get_activation(output)
-        self.loss_fn.check_output(out_act)
-        if get_activation(activation).name == "softmax":
-            raise ValueError(
-                "softmax is for the output layer only; choose another hidden activation"
-            )
+        out_act = self.loss_fn.output_activation(output)
+        hidden = hidden_activation(activation)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
@@ -125,7 +125,7 @@ class Network:
         rng = np.random.default_rng(seed)
         self.layers: list[Dense] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            act = out_act if i == len(sizes) - 2 else get_activation(activation)
+            act = out_act if i == len(sizes) - 2 else hidden
             W = init_weights(init, rng, n_out, n_in, self.dtype)
             self.layers.append(Dense(W, np.zeros(n_out, self.dtype), act, drops[i]))
 
@@ -160,7 +160,8 @@ class Network:
         return self.layers[-1].activation.name
 
     @property
-    def loss(self) -> str:
+    def loss_name(self) -> str:
+        """The loss's registry name (``loss_fn`` is the loss itself, ``loss_value`` its value)."""
         return self.loss_fn.name
 
     def n_params(self) -> int:
@@ -174,7 +175,7 @@ class Network:
             "output": self.output,
             "activation_params": self.layers[0].activation.params() if len(self.layers) > 1 else {},
             "output_params": self.layers[-1].activation.params(),
-            "loss": self.loss,
+            "loss": self.loss_name,
             "init": self.init,
             "dtype": self.dtype.name,
             "dropout": [layer.dropout for layer in self.layers],
@@ -202,7 +203,7 @@ class Network:
     def __repr__(self) -> str:
         return (
             f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-            f"loss={self.loss!r}, dtype={self.dtype.name})"
+            f"loss={self.loss_name!r}, dtype={self.dtype.name})"
         )
 
     # ---- parameters --------------------------------------------------------------------
@@ -260,7 +261,7 @@ class Network:
                 A = A * mask
             masks.append(mask)
             inputs.append(A)
-            z = layer.linear(A)
+            z = layer.linear(A)  # formula 2: a = f(W x), for rows: A = f(X W^T + b)
             A = layer.activation.forward(z)
             outputs.append(A)
         return Cache(inputs, outputs, z, masks)
@@ -270,10 +271,6 @@ class Network:
         single = np.ndim(X) == 1
         Y = self.forward(self.check_input(X)).outputs[-1]
         return Y[0] if single else Y
-
-    def classify(self, X) -> np.ndarray:
-        """Predicted class of each row: the index of the largest output, (n,)."""
-        return np.argmax(self.predict(np.atleast_2d(X)), axis=1)
 
     def loss_value(self, X, T, rng: np.random.Generator | None = None, weights=None) -> float:
         """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices).
@@ -296,16 +293,22 @@ class Network:
         return self.check_input(X), T
 
     # ---- backward ----------------------------------------------------------------------
-    def backward(self, cache: Cache, T, weights=None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Formulas 7-9: dE/dW and dE/db of the mean loss, one (dW, db) pair per layer.
+    def backward(self, cache: Cache, T, weights=None) -> list[np.ndarray]:
+        """Formulas 7-10 without the step (``bpnn.optim`` takes it): dE/dW and dE/db of the
+        mean loss, laid out as ``params()``: [dW0 (n_1, n_0), db0 (n_1,), dW1, db1, ...].
 
-        dZ (n, n_out) is dE/dnet = -delta.  Hidden layers: dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1});
-        dropout masks pass the gradient through the kept units only.  weights: (n,) sample
-        weights, for the weighted mean loss sum_i w_i E_i / sum_i w_i (row i's delta times
-        w_i / sum w instead of 1 / n).
+        One flat layout for parameters and gradients (not (dW, db) pairs) because everything
+        that consumes them -- the optimisers, the gradient check, model files, the object
+        engine -- pairs each array with its gradient one to one: ``zip(params, grads)``.
+
+        T: (n, n_outputs) target rows or (n,) class indices.  dZ (n, n_out) is dE/dnet =
+        -delta.  Hidden layers: dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1}); dropout masks pass the
+        gradient through the kept units only.  weights: (n,) sample weights, for the weighted
+        mean loss sum_i w_i E_i / sum_i w_i (row i's delta times w_i / sum w instead of 1 / n).
         """
         n = cache.inputs[0].shape[0]
         out = self.layers[-1].activation
+        # formula 7: the output delta, from the loss (dZ = -delta, sigmoid: y(1-y)(y-t))
         dZ = self.loss_fn.delta(cache.z, cache.outputs[-1], T, out)
         if weights is None:
             dZ = dZ / n
@@ -313,25 +316,29 @@ class Network:
             w = sample_weights(weights, n, zero_sum=True).astype(dZ.dtype)
             total = w.sum()
             dZ = dZ * w[:, None] / (total if total > 0 else 1)
-        grads = []
+        grads: list[np.ndarray] = [np.empty(0)] * (2 * len(self.layers))
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
-            grads.append((dZ.T @ cache.inputs[i], dZ.sum(axis=0)))
+            grads[2 * i] = dZ.T @ cache.inputs[i]  # formula 9's delta x^T, summed over rows
+            grads[2 * i + 1] = dZ.sum(axis=0)  # formula 10's delta (the bias input is 1)
             if i == 0:
                 break
             dA = dZ @ layer.W  # gradient w.r.t. this layer's (dropped-out) input
             if cache.masks[i] is not None:  # input = out * mask, so dOut = dIn * mask
                 dA *= cache.masks[i]
+            # formula 8 (formula 4 for a layer): delta_l = f'(a_l) * W_{l+1}^T delta_{l+1}
             dZ = self.layers[i - 1].activation.backward(cache.outputs[i - 1], dA)
-        grads.reverse()
         return grads
 
-    def gradient(self, X, T, rng: np.random.Generator | None = None, weights=None):
+    def gradient(
+        self, X, T, rng: np.random.Generator | None = None, weights=None
+    ) -> list[np.ndarray]:
         """The true gradient dE/dw of the mean loss over the rows of X (weighted by ``weights``
         (n,) when given).
 
-        Returns one (dW (n_out, n_in), db (n_out,)) pair per layer.  Note the sign: the
-        tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW here.
+        X: (n, n_inputs); T: (n, n_outputs) rows or (n,) class indices.  Returns
+        [dW0, db0, dW1, db1, ...] in the layout of ``params()`` (see ``backward``).  Note the
+        sign: the tutorial's delta is -dE/dnet, so its update w += eta delta x is w -= eta dW.
         ``rng`` turns dropout on (the same seed gives the same masks).
         """
         X, T = self._sample_pair(X, T)

@@ -1,4 +1,4 @@
-"""The object engine: the tutorial's network built from Node, BiasNode, Connection, Layer, Network.
+"""The object engine: the tutorial's network of Node, BiasNode, Connection, Layer objects.
 
 This is the reference that people read to learn backpropagation, so it keeps the tutorial's
 structure and names (the tutorial's ``bp.py``):
@@ -9,7 +9,8 @@ structure and names (the tutorial's ``bp.py``):
   layer; its output is always 1, so the weight of its connection to node j is the bias w_jb;
 - a ``Connection`` joins node i (upstream) to node j (downstream) and holds the weight w_ji
   ("to j from i", as the tutorial numbers weights) and its gradient;
-- a ``Layer`` is a list of nodes; a ``Network`` is a list of layers plus all the connections.
+- a ``Layer`` is a list of nodes; an ``ObjectNetwork`` (the tutorial's ``Network``) is a list
+  of layers plus all the connections.
 
 Training is one sample at a time, formula by formula:
 
@@ -20,8 +21,8 @@ Training is one sample at a time, formula by formula:
 - formula 5, update: w_ji <- w_ji + eta delta_j x_ji (the bias input x_jb is 1).
 
 Note the sign: the tutorial's delta (and ``Connection.gradient`` = delta_j x_ji) is *minus* the
-true gradient dE/dw.  ``Network.gradient`` returns the true gradient in the vectorised layout, so
-the two engines (and ``bpnn.gradcheck``) can be compared directly.
+true gradient dE/dw.  ``ObjectNetwork.gradient`` returns the true gradient in the vectorised
+layout, so the two engines (and ``bpnn.gradcheck``) can be compared directly.
 
 Every activation in ``bpnn.activations`` and both losses in ``bpnn.losses`` work: each node sums
 its own inputs, then its layer applies the activation to all its nodes at once (softmax needs the
@@ -35,11 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import Activation, hidden_activation
 from .init import init_weights
 from .losses import Loss, get_loss
 
-__all__ = ["BiasNode", "Connection", "Layer", "Network", "Node"]
+__all__ = ["BiasNode", "Connection", "Layer", "Node", "ObjectNetwork"]
 
 
 class Node:
@@ -104,7 +105,8 @@ class Connection:
     """The link from ``upstream_node`` (i) to ``downstream_node`` (j): weight w_ji and gradient.
 
     ``gradient`` follows the tutorial: delta_j x_ji = -dE/dw_ji, so formula 5 is
-    ``weight += rate * gradient``.
+    ``weight += rate * gradient``.  ``ObjectNetwork.calc_gradient`` and ``update_weight`` set them
+    for every connection in one loop (the tutorial's two method calls per weight are slower).
     """
 
     __slots__ = ("downstream_node", "gradient", "upstream_node", "weight")
@@ -113,18 +115,6 @@ class Connection:
         self.upstream_node, self.downstream_node = upstream_node, downstream_node
         self.weight = float(weight)
         self.gradient = 0.0
-
-    def calc_gradient(self) -> None:
-        """delta_j x_ji, the tutorial's (negative) gradient."""
-        self.gradient = self.downstream_node.delta * self.upstream_node.output
-
-    def get_gradient(self) -> float:
-        return self.gradient
-
-    def update_weight(self, rate: float) -> None:
-        """Formula 5 for this one weight."""
-        self.calc_gradient()
-        self.weight += rate * self.gradient
 
     def __repr__(self) -> str:
         up, down = self.upstream_node, self.downstream_node
@@ -162,6 +152,7 @@ class Layer:
         """Formula 1 for the whole layer: every node sums its inputs, then a = f(net)."""
         neurons = self.neurons
         nets = [node.calc_net() for node in neurons]
+        # formula 1: a_j = f(net_j), net_j = sum_i w_ji x_ji (Node.calc_net), all nodes at once
         outputs = self.activation.forward(np.array([nets]))[0].tolist()
         for node, a in zip(neurons, outputs):
             node.output = a
@@ -175,8 +166,11 @@ class Layer:
         return f"Layer({self.layer_index}, {len(self.neurons)} nodes{bias}, {act})"
 
 
-class Network:
-    """A fully connected network of node objects, e.g. ``Network([3, 4, 2])``.
+class ObjectNetwork:
+    """A fully connected network of node objects, e.g. ``ObjectNetwork([3, 4, 2])``.
+
+    The tutorial calls it ``Network``; here it is ``ObjectNetwork`` so that it is never confused
+    with the vectorised ``bpnn.Network``.  Its methods keep the tutorial's names.
 
     The arguments mean what they mean for ``bpnn.Network`` (the same seed draws the same
     weights; biases start at 0).  ``layers[0]`` is the input layer.
@@ -189,14 +183,8 @@ class Network:
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
-        if output is None:
-            output = self.loss_fn.default_output
-        out_act, hidden_act = get_activation(output), get_activation(activation)
-        self.loss_fn.check_output(out_act)
-        if hidden_act.name == "softmax":
-            raise ValueError(
-                "softmax is for the output layer only; choose another hidden activation"
-            )
+        out_act = self.loss_fn.output_activation(output)
+        hidden_act = hidden_activation(activation)
         last = len(sizes) - 1
         self.layers = [
             Layer(i, n, None if i == 0 else out_act if i == last else hidden_act, bias=i < last)
@@ -255,7 +243,7 @@ class Network:
 
     def __repr__(self) -> str:
         return (
-            f"neurons.Network({self.sizes}, activation={self.activation!r}, "
+            f"ObjectNetwork({self.sizes}, activation={self.activation!r}, "
             f"output={self.output!r}, loss={self.loss_name!r}, "
             f"{len(self.connections)} connections)"
         )
@@ -300,17 +288,19 @@ class Network:
                     conn.weight = w
 
     @classmethod
-    def from_vectorised(cls, net) -> Network:
-        """An object network with the same sizes, activations, loss and weights as a bpnn.Network."""
-        onet = cls(net.sizes, activation=net.activation, output=net.output, loss=net.loss, seed=0)
+    def from_vectorised(cls, net) -> ObjectNetwork:
+        """An object network with the sizes, activations, loss and weights of a bpnn.Network."""
+        onet = cls(
+            net.sizes, activation=net.activation, output=net.output, loss=net.loss_name, seed=0
+        )
         onet.set_params(net.params())
         return onet
 
     def to_vectorised(self, dtype=np.float64):
         """A bpnn.Network with the same architecture and weights."""
-        from .network import Network as VectorNetwork
+        from .network import Network
 
-        net = VectorNetwork(
+        net = Network(
             self.sizes,
             activation=self.activation,
             output=self.output,
@@ -358,10 +348,10 @@ class Network:
         out = self.layers[-1].neurons
         return (np.array([[node.net for node in out]]), np.array([[node.output for node in out]]))
 
-    def loss(self, x, t) -> float:
+    def loss_value(self, x, t) -> float:
         """The loss of one sample (n_in,) with target t (n_out,); the mean over rows for 2-D."""
         if np.ndim(x) == 2:
-            return float(np.mean([self.loss(row, t_row) for row, t_row in zip(x, t)]))
+            return float(np.mean([self.loss_value(row, t_row) for row, t_row in zip(x, t)]))
         T = self._target(t)
         self.forward(x)
         z, y = self._output_arrays()
@@ -401,7 +391,7 @@ class Network:
                 for conn in node.upstream:
                     gradient = delta * conn.upstream_node.output
                     conn.gradient = gradient
-                    conn.weight += rate * gradient
+                    conn.weight += rate * gradient  # formula 5: w_ji += eta delta_j x_ji
 
     def train_one_sample(self, x, t, rate: float) -> None:
         """The tutorial's per-sample step: forward, deltas, update (x: (n_in,), t: (n_out,))."""
@@ -421,10 +411,11 @@ class Network:
         self.calc_delta(t)
         self.calc_gradient()
 
-    def gradient(self, x, t) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The true gradient dE/dw (mean over rows for 2-D x), one (dW, db) pair per layer.
+    def gradient(self, x, t) -> list[np.ndarray]:
+        """The true gradient dE/dw (mean over rows for 2-D x) as [dW0, db0, dW1, db1, ...].
 
-        This is minus the connections' ``gradient``, laid out as in ``bpnn.Network.gradient``.
+        x: (n_in,) or (n, n_in); t: (n_out,) or (n, n_out).  This is minus the connections'
+        ``gradient``, laid out as ``params()`` and ``bpnn.Network.gradient``.
         """
         rows = np.atleast_2d(np.asarray(x, dtype=np.float64))
         targets = np.atleast_2d(np.asarray(t, dtype=np.float64))
@@ -436,4 +427,4 @@ class Network:
                 for layer in self.layers[1:]
             ]
             total = grads if total is None else [a + g for a, g in zip(total, grads)]
-        return [(G[:, :-1] / len(rows), G[:, -1] / len(rows)) for G in total]
+        return [p for G in total for p in (G[:, :-1] / len(rows), G[:, -1] / len(rows))]

@@ -3,10 +3,16 @@
 The network returns gradients; an optimiser owns the update rule and its state.  Formula 5 of the
 tutorial, w <- w + eta delta x, is plain ``SGD`` on the gradient dE/dw = -delta x.
 
-``step(params, grads)`` updates a list of arrays in place.  L2 weight decay adds
-``weight_decay * w`` to the gradient of every weight matrix (arrays with ndim >= 2), not of the
-biases.  State is plain arrays (``state_dict`` / ``load_state_dict``), so it can be checkpointed
-without pickle.
+``step(params, grads)`` updates a list of arrays in place: params and grads in one layout,
+[W0 (n_1, n_0), b0 (n_1,), W1, b1, ...] (``Network.params()`` and ``Network.gradient``).  L2
+weight decay adds ``weight_decay * w`` to the gradient of every weight matrix (arrays with
+ndim >= 2), not of the biases.  State is plain arrays (``state_dict`` / ``load_state_dict``), so
+it can be checkpointed without pickle.
+
+The compiled training paths (``bpnn.fast``) run the same update without reaching inside: an
+optimiser creates its state arrays (``state_for``) and describes each step as numbers
+(``next_rule`` -> ``UpdateRule``: the kind of update and its per-step scalars, Adam's
+bias-corrected step size included), which ``step`` itself uses too.
 
 Schedules map an epoch number (0-based) to a learning rate.
 """
@@ -14,6 +20,7 @@ Schedules map an epoch number (0-based) to a learning rate.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,15 +30,50 @@ __all__ = [
     "SGD",
     "Adam",
     "Optimizer",
+    "UpdateRule",
     "learning_rate",
     "make_optimizer",
 ]
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """One step of an optimiser as plain numbers, the form the compiled update kernels run.
+
+    kind: the optimiser class's ``code`` (``SGD.code``, ``Adam.code``).  lr: the learning rate;
+    weight_decay: L2 decay of the weight matrices.  SGD: momentum mu (0: none), nesterov.
+    Adam: step = lr sqrt(1 - beta2^t) / (1 - beta1^t) (the bias-corrected step size of step t),
+    beta1, beta2, eps.  Fields an optimiser does not use are 0.
+    """
+
+    kind: int
+    lr: float
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    step: float = 0.0
+    beta1: float = 0.0
+    beta2: float = 0.0
+    eps: float = 0.0
+
+
+def _matching(state: list | None, params: list) -> list[np.ndarray]:
+    """State arrays shaped, typed and laid out (C-contiguous) like ``params``: zeros if None."""
+    if state is None:
+        return [np.zeros_like(p) for p in params]
+    return [
+        s
+        if s.flags.c_contiguous and s.dtype == p.dtype and s.shape == p.shape
+        else np.ascontiguousarray(s, dtype=p.dtype).reshape(p.shape)
+        for s, p in zip(state, params)
+    ]
 
 
 class Optimizer:
     """Base class.  ``lr`` may be changed between steps (schedules do)."""
 
     name = "optimizer"
+    code = -1  # the kind of update the compiled kernels know it by (UpdateRule.kind)
 
     def __init__(self, lr: float, weight_decay: float = 0.0):
         if not (lr > 0 and math.isfinite(lr)):
@@ -48,7 +90,27 @@ class Optimizer:
         return g
 
     def step(self, params: list, grads: list) -> None:
+        """One update of params [W0, b0, ...] in place from grads dE/dw in the same layout."""
         raise NotImplementedError
+
+    def state_for(self, params: list) -> list[list[np.ndarray]]:
+        """The optimiser's state arrays for ``params``, created (zeros) when missing and kept
+        shaped, typed and C-contiguous like them: one list per kind of state, each in the layout
+        of ``params`` ([velocity] for SGD with momentum, [m, v] for Adam, [] when stateless)."""
+        return []
+
+    def rule(self, t: int | None = None) -> UpdateRule:
+        """The update of step ``t`` (1-based; default: the next one, ``self.t + 1``)."""
+        raise NotImplementedError
+
+    def next_rule(self) -> UpdateRule:
+        """Count one step taken and return its update (what ``step`` applies)."""
+        self.t += 1
+        return self.rule(self.t)
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` steps taken elsewhere (a compiled loop of per-sample steps)."""
+        self.t += int(n)
 
     def hyper(self) -> dict:
         """Hyper-parameters as JSON-able data."""
@@ -73,6 +135,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    code = 0
 
     def __init__(
         self,
@@ -89,20 +152,28 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.velocity: list[np.ndarray] | None = None
 
-    def step(self, params, grads):
-        self.t += 1
+    def state_for(self, params):
         if self.momentum == 0:
+            return []
+        self.velocity = _matching(self.velocity, params)
+        return [self.velocity]
+
+    def rule(self, t=None):
+        return UpdateRule(self.code, self.lr, self.weight_decay, self.momentum, self.nesterov)
+
+    def step(self, params, grads):
+        rule = self.next_rule()
+        if rule.momentum == 0:
             for p, g in zip(params, grads):
-                p -= self.lr * self._decayed(p, g)
+                p -= rule.lr * self._decayed(p, g)  # formula 5 (9, 10): w <- w - lr dE/dw
             return
-        if self.velocity is None:
-            self.velocity = [np.zeros_like(p) for p in params]
-        mu = self.momentum
-        for p, g, v in zip(params, grads, self.velocity):
+        (velocity,) = self.state_for(params)
+        mu = rule.momentum
+        for p, g, v in zip(params, grads, velocity):
             g = self._decayed(p, g)
             v *= mu
             v += g
-            p -= self.lr * (g + mu * v if self.nesterov else v)
+            p -= rule.lr * (g + mu * v if rule.nesterov else v)
 
     def hyper(self):
         return {**super().hyper(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -123,6 +194,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with bias correction; L2 decay added to the gradient."""
 
     name = "adam"
+    code = 1
 
     def __init__(
         self,
@@ -139,20 +211,27 @@ class Adam(Optimizer):
         self.m: list[np.ndarray] | None = None
         self.v: list[np.ndarray] | None = None
 
-    def step(self, params, grads):
-        if self.m is None:
-            self.m = [np.zeros_like(p) for p in params]
-            self.v = [np.zeros_like(p) for p in params]
-        self.t += 1
+    def state_for(self, params):
+        self.m, self.v = _matching(self.m, params), _matching(self.v, params)
+        return [self.m, self.v]
+
+    def rule(self, t=None):
+        t = self.t + 1 if t is None else t
         b1, b2 = self.beta1, self.beta2
-        step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, g, m, v in zip(params, grads, self.m, self.v):
+        step = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        return UpdateRule(self.code, self.lr, self.weight_decay, 0.0, False, step, b1, b2, self.eps)
+
+    def step(self, params, grads):
+        ms, vs = self.state_for(params)
+        rule = self.next_rule()
+        b1, b2 = rule.beta1, rule.beta2
+        for p, g, m, v in zip(params, grads, ms, vs):
             g = self._decayed(p, g)
             m *= b1
             m += (1 - b1) * g
             v *= b2
             v += (1 - b2) * (g * g)
-            p -= step * m / (np.sqrt(v) + self.eps)
+            p -= rule.step * m / (np.sqrt(v) + rule.eps)
 
     def hyper(self):
         return {**super().hyper(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

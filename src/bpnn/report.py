@@ -515,7 +515,7 @@ def summarise(run: Run, test: TestSet | None) -> dict:
         "architecture": "-".join(map(str, net.sizes)),
         "activation": net.activation,
         "output": net.output,
-        "loss": net.loss,
+        "loss": net.loss_name,
         "dtype": net.dtype.name,
         "parameters": net.n_params(),
         "task": run.model.task,

@@ -124,7 +124,8 @@ def create_app(
     allowed_hosts=None,
     max_decodes: int = MAX_CONCURRENT_DECODES,
 ) -> Starlette:
-    """The web application for one loaded model (``bpnn.load_model``'s network and metadata).
+    """The web application for one loaded model (``bpnn.modelfile.load_model``'s network and
+    metadata).
 
     ``allowed_hosts``: the Host headers to answer (e.g. ``LOOPBACK_HOSTS``); None answers any.
     """

@@ -20,7 +20,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from .activations import get_activation
+from .activations import hidden_activation
 from .errors import BpnnError
 from .init import INITIALISERS
 from .losses import get_loss
@@ -147,12 +147,8 @@ class TrainConfig:
 
     def _check_names(self) -> None:
         """Unknown component names fail here, before any data is read."""
-        loss = get_loss(self.loss)
-        loss.check_output(get_activation(self.output or loss.default_output))
-        if get_activation(self.activation).name == "softmax":
-            raise ValueError(
-                "softmax is for the output layer only; choose another hidden activation"
-            )
+        get_loss(self.loss).output_activation(self.output)
+        hidden_activation(self.activation)
         for kind, name, known in (
             ("init", self.init, INITIALISERS),
             ("optimizer", self.optimizer, OPTIMIZERS),
@@ -179,8 +175,8 @@ class TrainConfig:
         drop = c.dropout if c.dropout else "none"
         return [
             f"task {c.task}; layers {'-'.join(map(str, c.layers))}; hidden {c.activation}, output "
-            f"{c.output or get_loss(c.loss).default_output}, loss {c.loss}, init {c.init}, "
-            f"{c.dtype}, dropout {drop}",
+            f"{get_loss(c.loss).output_activation(c.output).name}, loss {c.loss}, "
+            f"init {c.init}, {c.dtype}, dropout {drop}",
             f"optimizer {c.optimizer} lr {c.lr:g}"
             + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
             + f", weight decay {c.weight_decay:g}, schedule {c.schedule}"

@@ -32,6 +32,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .activations import ACTIVATIONS as BPNN_ACTIVATIONS
+from .activations import HIDDEN_ACTIVATIONS
 from .errors import BpnnError
 from .fitting import data_kind, prepare, resolve_settings
 from .losses import LOSSES
@@ -45,14 +47,7 @@ from .train import Trainer
 __all__ = ["BPNNClassifier", "BPNNRegressor", "expected_failed_checks"]
 
 # scikit-learn's activation names -> bpnn's (bpnn's own names are accepted as they are)
-ACTIVATIONS = {
-    "logistic": "sigmoid",
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "relu": "relu",
-    "identity": "identity",
-    "leaky_relu": "leaky_relu",
-}
+ACTIVATIONS = {"logistic": "sigmoid", **{name: name for name in HIDDEN_ACTIVATIONS}}
 SOLVERS = ("sgd", "adam")
 AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled by 1/255)
@@ -61,8 +56,8 @@ INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled 
 PARAMETERS = """
     Parameters (scikit-learn's names):
       hidden_layer_sizes: hidden units per layer, e.g. (100,) or (300, 100).
-      activation: hidden activation: 'relu', 'tanh', 'logistic' (= 'sigmoid'), 'identity',
-        'leaky_relu'.
+      activation: hidden activation: 'logistic' (= 'sigmoid') or any of bpnn's hidden
+        activations ('relu', 'tanh', 'identity', ...: ``bpnn.activations.HIDDEN_ACTIVATIONS``).
       solver: 'adam' or 'sgd' (with ``momentum``; Nesterov's when ``nesterovs_momentum``).
       alpha: L2 penalty; its gradient alpha * W / batch_size (scikit-learn's) is applied as
         weight decay on the weight matrices.
@@ -203,7 +198,7 @@ class _BPNNBase(BaseEstimator):
                 f"None or one of {', '.join(LOSSES)}",
             ),
             (
-                self.output is None or self.output in (*ACTIVATIONS, "softmax"),
+                self.output is None or self.output in (*ACTIVATIONS, *BPNN_ACTIVATIONS),
                 "output",
                 "None or an activation name",
             ),
@@ -365,7 +360,7 @@ class _BPNNBase(BaseEstimator):
         est = cls(
             hidden_layer_sizes=tuple(net.sizes[1:-1]),
             activation=net.activation,
-            loss=net.loss,
+            loss=net.loss_name,
             output=net.output,
             dtype=net.dtype.name,
             **cls._params_from_config(config),
@@ -554,7 +549,9 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         return self.model_.predict(self._validate_X(X, reset=False))
 
     def _loaded(self, model: Model) -> None:
-        self._is_multilabel = model.task == "regress" and model.net.loss == "binary_cross_entropy"
+        self._is_multilabel = (
+            model.task == "regress" and model.net.loss_name == "binary_cross_entropy"
+        )
         self.classes_ = np.arange(model.net.n_outputs) if self._multilabel() else model.classes
 
     def __sklearn_tags__(self):

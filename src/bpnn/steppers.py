@@ -86,7 +86,7 @@ class NumpyStepper:
             values = net.loss_fn.value(cache.z, cache.outputs[-1], T)
             total += float(values.sum() if w is None else np.dot(w, values))
             grads = net.backward(cache, T, w)
-            self.optimizer.step(params, [g for pair in grads for g in pair])
+            self.optimizer.step(params, grads)
         return total
 
 

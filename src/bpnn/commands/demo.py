@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Network
-from ..neurons import Network as ObjectNetwork
+from ..neurons import ObjectNetwork
 from ..optim import SGD
 from . import command
 
@@ -70,7 +70,7 @@ def train_vectorised(problem: ToyProblem, seed: int) -> Network:
     opt, params = SGD(lr=problem.rate), net.params()
     for _ in range(problem.epochs):
         for x, t in zip(problem.X, problem.T):
-            opt.step(params, [g for pair in net.gradient(x, t[None, :]) for g in pair])
+            opt.step(params, net.gradient(x, t[None, :]))
     return net
 
 
@@ -104,7 +104,7 @@ def solve(problem: ToyProblem, seed: int = 0) -> dict:
     onet = train_objects(problem, seed)
     out["object"] = {
         "correct": problem.correct(onet.predict(problem.X)),
-        "loss": onet.loss(problem.X, problem.T),
+        "loss": onet.loss_value(problem.X, problem.T),
         "seconds": time.perf_counter() - start,
     }
     out["max_weight_difference"] = max(

@@ -6,7 +6,7 @@ by ``bpnn.gradcheck``:
 
 - the vectorised engine (``bpnn.Network``), without and with dropout (0.25 on the hidden
   layers' inputs, masks from a fixed seed so every loss evaluation sees the same ones);
-- the object engine (``bpnn.neurons.Network``) with the same weights.
+- the object engine (``bpnn.ObjectNetwork``) with the same weights.
 
 ReLU kinks: the derivative jumps where a pre-activation is 0, so a case whose ReLU
 pre-activations come within max(1e-3, 100 eps) of 0 is drawn again.
@@ -26,12 +26,13 @@ import json
 
 import numpy as np
 
+from ..activations import HIDDEN_ACTIVATIONS
 from ..gradcheck import check_network, check_object_network
 from ..network import Network
-from ..neurons import Network as ObjectNetwork
+from ..neurons import ObjectNetwork
 from . import command
 
-HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+HIDDEN = HIDDEN_ACTIVATIONS  # every activation a hidden layer may have
 OUTPUTS = (
     ("sigmoid", "squared"),
     ("tanh", "squared"),
@@ -85,13 +86,14 @@ def targets(output: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray
 
 
 def kink_margin(net: Network, X: np.ndarray, dropout_seed: int | None) -> float:
-    """The smallest |pre-activation| of any ReLU-like hidden unit (inf when there is none)."""
+    """The smallest |pre-activation| of any hidden unit whose activation has a kink at 0 (ReLU,
+    leaky ReLU), inf when there is none.  X: (n, n_inputs)."""
     rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
     cache = net.forward(net.check_input(X), rng)
     margins = [
         np.abs(layer.linear(A)).min()
         for layer, A in zip(net.layers[:-1], cache.inputs)
-        if layer.activation.name in ("relu", "leaky_relu")
+        if layer.activation.kink
     ]
     return float(min(margins, default=np.inf))
 

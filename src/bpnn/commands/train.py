@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from ..errors import BpnnError
 from ..fitting import prepare, resolve_settings
 from ..init import INITIALISERS
@@ -24,8 +24,6 @@ from ..runstate import checkpoint_config, read_checkpoint
 from ..settings import RESUMABLE, TrainConfig, check_layers
 from ..train import Trainer
 from . import SOURCES, add_data_options, command
-
-_HIDDEN = [name for name in ACTIVATIONS if name != "softmax"]
 
 # Options that set a TrainConfig field: option name -> (type, help).
 OVERRIDES = {
@@ -39,7 +37,7 @@ OVERRIDES = {
         "hidden layer sizes, e.g. 300,100 (input and output widths come from the data)",
     ),
     "layers": (None, "all layer sizes, e.g. 784,300,10 (must fit the data)"),
-    "activation": (str, f"hidden activation: {', '.join(_HIDDEN)}"),
+    "activation": (str, f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)}"),
     "output": (str, f"output activation (default: the loss's): {', '.join(ACTIVATIONS)}"),
     "loss": (str, f"loss: {', '.join(LOSSES)}"),
     "init": (str, f"weight initialiser: {', '.join(INITIALISERS)}"),

@@ -32,7 +32,6 @@ from ..optim import SGD, Adam, Optimizer
 
 __all__ = ["fast_stepper", "jit_available", "unsupported_reason"]
 
-_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
 _INPUT_DTYPES = (np.uint8, np.float32, np.float64)
 
 
@@ -48,18 +47,21 @@ def jit_available() -> bool:
 def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str | None:
     """Why no fast path applies to this setup (a short sentence), or None when one does.
 
-    X: the (n, n_inputs) inputs.  Every loss and target mode is covered, so only Numba, the
-    inputs' layout, the activations and the optimiser's type can rule the fast paths out.
+    X: the (n, n_inputs) inputs.  The activations and losses say themselves whether the kernels
+    have a branch for them (their ``code``); Numba, the inputs' layout and the optimiser's type
+    can rule the fast paths out too.
     """
     if not jit_available():
         return "numba is not installed"
     if X.dtype not in _INPUT_DTYPES or X.ndim != 2 or not X.flags.c_contiguous:
         return f"inputs must be a C-contiguous 2-D uint8, float32 or float64 array, got {X.dtype}"
+    if net.loss_fn.code is None:
+        return f"loss {net.loss_name!r} has no fast path"
     for i, layer in enumerate(net.layers):
-        name, last = layer.activation.name, i == len(net.layers) - 1
-        ok = name in _ACTIVATIONS or (last and name == "softmax" and net.loss == "cross_entropy")
-        if not ok:
-            return f"layer {i} activation {name!r} with loss {net.loss!r} has no fast path"
+        act, last = layer.activation, i == len(net.layers) - 1
+        # an output activation without a branch is fine when the loss's branch applies it
+        if act.code is None and not (last and net.loss_fn.fused_output):
+            return f"layer {i} activation {act.name!r} with loss {net.loss_name!r} has no fast path"
         if not (layer.W.flags.c_contiguous and layer.b.flags.c_contiguous):
             return f"layer {i} parameters are not C-contiguous"
     if type(optimizer) not in (SGD, Adam):
@@ -69,12 +71,13 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
 
 def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: bool) -> bool:
     """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
+    rule = optimizer.rule()
     return (
         batch_size == 1
         and not weighted
-        and type(optimizer) is SGD
-        and optimizer.momentum == 0
-        and optimizer.weight_decay == 0
+        and rule.kind == SGD.code
+        and rule.momentum == 0
+        and rule.weight_decay == 0
         and all(layer.dropout == 0 for layer in net.layers)
     )
 

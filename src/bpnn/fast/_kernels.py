@@ -8,21 +8,33 @@ sums differ in order anyway, so the paths agree to rounding, not bit for bit).  
 cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first
 run compiles.  Inputs may be uint8 or float: each kernel specialises on their type.
 
-Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken from the output,
-as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the targets are always
-rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
+The branch numbers are the activation and loss classes' own ``code`` (``bpnn.activations``,
+``bpnn.losses``), read into module constants here; each branch mirrors its class term by term and
+takes the derivative from the output, as there.  The targets are always rows, so softmax
+cross-entropy takes one-hot rows for class labels (same value and delta).
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4}
-# Loss codes: squared error (with the output layer's own activation), softmax cross-entropy,
+from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
+from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
+from ..optim import SGD, Adam
+
+# Branch numbers, from the classes (Numba compiles module-level ints in as constants).
+SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY, SOFTPLUS = (
+    c.code for c in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus)
+)
+# Losses: squared error (with the output layer's own activation), softmax cross-entropy,
 # sigmoid binary cross-entropy.  Targets always arrive as rows T (n, n_outputs).
-LOSS_CODES = {"squared": 0, "cross_entropy": 1, "binary_cross_entropy": 2}
+SQUARED, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = (
+    c.code for c in (SquaredError, SoftmaxCrossEntropy, BinaryCrossEntropy)
+)
 
 # Layout of the constants array ``c`` (the network's dtype) shared by the kernels.
 C_LR, C_SCALE, C_HALF, C_ONE, C_ZERO, C_N = range(6)
@@ -32,29 +44,33 @@ N_CONSTS = 6
 @njit(cache=True, inline="always")
 def _act(code, z, alpha, half, one, zero):
     """f(z) as ``Activation.forward`` computes it."""
-    if code == 0:  # sigmoid; NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
+    if code == SIGMOID:  # NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
         return one / (one + np.exp(-z))  # and scalar exp is 3x faster than tanh here
-    if code == 1:
+    if code == TANH:
         return np.tanh(z)
-    if code == 2:
+    if code == RELU:
         return zero if z <= zero else z  # NaN passes through, as np.maximum does
-    if code == 3:
+    if code == LEAKY_RELU:
         return z if z > zero else alpha * z
-    return z
+    if code == SOFTPLUS:
+        return (z if z > zero else zero) + np.log1p(np.exp(-abs(z)))
+    return z  # IDENTITY
 
 
 @njit(cache=True, inline="always")
 def _back(code, y, g, alpha, one, zero):
     """dE/dz from dE/dy = g and the output y, as ``Activation.backward`` computes it."""
-    if code == 0:
+    if code == SIGMOID:
         return g * (y * (one - y))
-    if code == 1:
+    if code == TANH:
         return g * (one - y * y)
-    if code == 2:
+    if code == RELU:
         return g if y > zero else zero
-    if code == 3:
+    if code == LEAKY_RELU:
         return g * (one if y > zero else alpha)
-    return g
+    if code == SOFTPLUS:
+        return g * -np.expm1(-y)
+    return g  # IDENTITY
 
 
 # ---- per-sample SGD (batch size 1, plain SGD): the tutorial's algorithm ------------------------
@@ -81,18 +97,31 @@ def compress_rows(images, indptr, cols, vals):
     return nnz
 
 
-@njit(cache=True)
-def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, A, D, xs):
-    """Train on samples ``idx`` one at a time; returns the sum of their losses (float64).
+# The per-sample kernel's arguments, grouped (Numba passes named tuples through as they are).
+SampleData = namedtuple("SampleData", "indptr cols vals T")
+SampleData.__doc__ = """The samples: each row's non-zero inputs (``compress_rows``: indptr (n+1,),
+columns, values) and the target rows T (n, n_outputs)."""
+SampleNet = namedtuple("SampleNet", "W0T Ws bs acts alphas loss")
+SampleNet.__doc__ = """The network as the kernel sees it: W0T (n_in, n_0), the first layer's
+weights input-major; Ws, bs: every layer's W (n_out, n_in) and b (Ws[0] is not used); acts,
+alphas: each layer's activation code and kernel parameter (n_layers,); loss: the loss's code."""
+SampleScratch = namedtuple("SampleScratch", "A D xs")
+SampleScratch.__doc__ = """Work arrays: A, D (n_layers, max_width) for each layer's outputs and
+dE/dz; xs (n_in,) for a sample's scaled non-zero inputs."""
 
-    indptr, cols, vals: the inputs' non-zero values (``compress_rows``); T: (n, n_outputs)
-    target rows; W0T: (n_in, n_0) the first layer's weights, input-major; Ws, bs: every layer's
-    W (n_out, n_in) and b (Ws[0] is not used); acts, alphas: each layer's activation code and
-    leaky slope; loss: a ``LOSS_CODES`` value; A, D: (n_layers, max_width) scratch for outputs
-    and dE/dz; xs: (n_in,) scratch for scaled inputs.
-    Zero pixels contribute nothing to the first layer's product and get a zero gradient, so both
-    loops visit only the non-zero ones.
+
+@njit(cache=True)
+def sgd_samples(data, idx, net, c, scratch):
+    """Train on samples ``idx`` one at a time with plain SGD at rate c[C_LR]; returns the sum of
+    their losses (float64).
+
+    data: a ``SampleData``; idx: (k,) sample indices; net: a ``SampleNet`` (changed in place);
+    c: the constants array; scratch: a ``SampleScratch``.  Zero pixels contribute nothing to the
+    first layer's product and get a zero gradient, so both loops visit only the non-zero ones.
     """
+    indptr, cols, vals, T = data
+    W0T, Ws, bs, acts, alphas, loss = net
+    A, D, xs = scratch
     n_layers = len(bs)
     lr, scale = c[C_LR], c[C_SCALE]
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
@@ -111,12 +140,12 @@ def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, 
         _sparse_product(a, W0T, cols, xs, start, nnz)
         _bias_act(a, bs[0], n_0, n_layers == 1, acts[0], alphas[0], half, one, zero)
         # forward, layers 1..: z_j = W[j] . a
-        for l in range(1, n_layers):
-            W, prev, a = Ws[l], A[l - 1], A[l]
+        for li in range(1, n_layers):
+            W, prev, a = Ws[li], A[li - 1], A[li]
             n_out, n_prev = W.shape
             for j in range(n_out):
                 a[j] = _dot(W[j], prev, n_prev, zero)
-            _bias_act(a, bs[l], n_out, l == n_layers - 1, acts[l], alphas[l], half, one, zero)
+            _bias_act(a, bs[li], n_out, li == n_layers - 1, acts[li], alphas[li], half, one, zero)
         total += _output_delta(
             A[n_layers - 1],
             D[n_layers - 1],
@@ -130,8 +159,8 @@ def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, 
             zero,
         )
         # backward: dE/da of the layer below uses the weights before this step's update
-        for l in range(n_layers - 1, 0, -1):
-            W, b, prev, dz, da = Ws[l], bs[l], A[l - 1], D[l], D[l - 1]
+        for li in range(n_layers - 1, 0, -1):
+            W, b, prev, dz, da = Ws[li], bs[li], A[li - 1], D[li], D[li - 1]
             n_out, n_prev = W.shape
             for i in range(n_prev):
                 da[i] = zero
@@ -142,7 +171,7 @@ def sgd_samples(indptr, cols, vals, T, idx, W0T, Ws, bs, acts, alphas, loss, c, 
                     W[j, i] -= lr * (d * prev[i])
                 b[j] -= lr * d
             for i in range(n_prev):
-                da[i] = _back(acts[l - 1], prev[i], da[i], alphas[l - 1], one, zero)
+                da[i] = _back(acts[li - 1], prev[i], da[i], alphas[li - 1], one, zero)
         dz, b = D[0], bs[0]
         for t in range(nnz):  # zero pixels have a zero gradient: their rows stay as they are
             x, row = xs[t], W0T[cols[start + t]]
@@ -213,11 +242,11 @@ def _output_delta(z, d, t, n_out, code, alpha, loss, half, one, zero):
 
     t: this sample's target row (n_out,); each loss mirrors ``bpnn.losses`` term by term.
     """
-    if loss == 1:
+    if loss == CROSS_ENTROPY:
         return _softmax_ce(z, d, t, n_out, zero)
-    if loss == 2:
+    if loss == BINARY_CROSS_ENTROPY:
         return _sigmoid_bce(z, d, t, n_out, half, one, zero)
-    value = zero  # squared error: 1/2 sum (t - y)^2, d = f'(y) (y - t)
+    value = zero  # SQUARED: 1/2 sum (t - y)^2, d = f'(y) (y - t)
     for j in range(n_out):
         y = _act(code, z[j], alpha, half, one, zero)
         z[j] = y
@@ -255,7 +284,7 @@ def _sigmoid_bce(z, d, t, n_out, half, one, zero):
     for j in range(n_out):
         zj = z[j]
         value += ((zj if zj > zero else zero) - zj * t[j]) + np.log1p(np.exp(-abs(zj)))
-        z[j] = _act(0, zj, zero, half, one, zero)
+        z[j] = _act(SIGMOID, zj, zero, half, one, zero)
         d[j] = z[j] - t[j]
     return value
 
@@ -350,79 +379,78 @@ def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
     return total
 
 
-# ---- optimiser updates, mirroring bpnn.optim operation by operation -------------------------
-@njit(cache=True, inline="always")
-def _sgd_one(p, g, v, lr, mu, wd, nesterov, use_v):
-    """One element of SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or g' + mu v)."""
-    if wd != 0:
-        g = g + wd * p
-    if use_v:
-        v = v * mu
-        v = v + g
-        g = g + mu * v if nesterov else v
-    return p - lr * g, v
+# ---- optimiser updates: an UpdateRule (bpnn.optim), operation by operation as ``step`` does ----
+SGD_KIND, ADAM_KIND = SGD.code, Adam.code
+# Layout of the coefficients array ``u`` (the network's dtype) that ``update_coefficients``
+# (bpnn.fast._common) fills from an UpdateRule: per-step scalars, rounded once to the dtype.
+U_LR, U_MU, U_WD, U_STEP, U_B1, U_B2, U_C1, U_C2, U_EPS, U_ZERO = range(10)
+N_COEFFS = 10
 
 
 @njit(cache=True, inline="always")
-def _adam_one(p, g, m, v, step, b1, b2, c1, c2, eps, wd):
-    """One element of Adam (c1 = 1 - b1, c2 = 1 - b2, step = lr sqrt(1 - b2^t) / (1 - b1^t))."""
-    if wd != 0:
-        g = g + wd * p
-    m = m * b1
-    m = m + c1 * g
-    v = v * b2
-    v = v + c2 * (g * g)
-    return p - (step * m) / (np.sqrt(v) + eps), m, v
+def _update_one(kind, nesterov, u, p, g, s1, s2, use_s, wd):
+    """One element: returns (p, s1, s2) after the step.  s1: SGD's velocity or Adam's m (used
+    when ``use_s``), s2: Adam's v; wd: this parameter's weight decay (0 for biases).
 
-
-@njit(cache=True)
-def sgd_update(p, g, v, lr, mu, wd, nesterov, use_v):
-    """SGD on flat arrays p, g (and velocity v when ``use_v``)."""
-    for i in range(p.shape[0]):
-        p[i], vi = _sgd_one(p[i], g[i], v[i], lr, mu, wd, nesterov, use_v)
-        if use_v:
-            v[i] = vi
-
-
-@njit(cache=True)
-def adam_update(p, g, m, v, step, b1, b2, c1, c2, eps, wd):
-    """Adam on flat arrays p, g with moments m, v."""
-    for i in range(p.shape[0]):
-        p[i], m[i], v[i] = _adam_one(p[i], g[i], m[i], v[i], step, b1, b2, c1, c2, eps, wd)
-
-
-@njit(cache=True)
-def sgd_update_rows(P, Gc, cols, k, V, lr, mu, wd, nesterov, use_v):
-    """SGD on P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k) and zero elsewhere.
-
-    Rows outside ``cols`` still move under momentum or decay; with neither they stay as they are.
+    SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or g' + mu v with Nesterov).
+    Adam: m <- b1 m + (1 - b1) g'; v <- b2 v + (1 - b2) g'^2; p <- p - step m / (sqrt(v) + eps).
     """
-    zero = lr - lr
+    if wd != 0:
+        g = g + wd * p
+    if kind == ADAM_KIND:
+        m = s1 * u[U_B1]
+        m = m + u[U_C1] * g
+        v = s2 * u[U_B2]
+        v = v + u[U_C2] * (g * g)
+        return p - (u[U_STEP] * m) / (np.sqrt(v) + u[U_EPS]), m, v
+    if use_s:
+        mu = u[U_MU]
+        s1 = s1 * mu
+        s1 = s1 + g
+        g = g + mu * s1 if nesterov else s1
+    return p - u[U_LR] * g, s1, s2
+
+
+@njit(cache=True)
+def update(kind, nesterov, u, p, g, s1, s2, decay):
+    """One optimiser step on flat arrays p, g (n,) with state s1, s2 (n,), or (0,) when the
+    optimiser has none; ``decay``: weight decay applies (weight matrices, not biases)."""
+    zero = u[U_ZERO]
+    wd = u[U_WD] if decay else zero
+    use_s, use_s2 = s1.shape[0] > 0, s2.shape[0] > 0
+    for i in range(p.shape[0]):
+        a = s1[i] if use_s else zero
+        b = s2[i] if use_s2 else zero
+        p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
+        if use_s:
+            s1[i] = a
+        if use_s2:
+            s2[i] = b
+
+
+@njit(cache=True)
+def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2):
+    """One step on a weight matrix P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k)
+    and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none.
+
+    SGD leaves rows outside ``cols`` as they are unless momentum or decay moves them.
+    """
+    zero, wd = u[U_ZERO], u[U_WD]
+    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
-        if not (hit or use_v or wd != 0):
+        if kind == SGD_KIND and not (hit or use_s or wd != 0):
             continue
         for j in range(P.shape[1]):
             g = Gc[q, j] if hit else zero
-            P[r, j], vj = _sgd_one(P[r, j], g, V[r, j], lr, mu, wd, nesterov, use_v)
-            if use_v:
-                V[r, j] = vj
-        q += hit
-
-
-@njit(cache=True)
-def adam_update_rows(P, Gc, cols, k, M, V, step, b1, b2, c1, c2, eps, wd):
-    """Adam on P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k) and zero elsewhere."""
-    zero = b1 - b1
-    q = 0
-    for r in range(P.shape[0]):
-        hit = q < k and cols[q] == r
-        for j in range(P.shape[1]):
-            g = Gc[q, j] if hit else zero
-            P[r, j], M[r, j], V[r, j] = _adam_one(
-                P[r, j], g, M[r, j], V[r, j], step, b1, b2, c1, c2, eps, wd
-            )
+            a = S1[r, j] if use_s else zero
+            b = S2[r, j] if use_s2 else zero
+            P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
+            if use_s:
+                S1[r, j] = a
+            if use_s2:
+                S2[r, j] = b
         q += hit
 
 

@@ -18,25 +18,22 @@ seeded run makes the same masks.  Not here: per-sample SGD (``bpnn.fast.sample``
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..network import Network
-from ..optim import SGD, Adam, Optimizer
-from ._common import checked_indices, constants, layer_codes
+from ..optim import Optimizer
+from ._common import checked_indices, constants, layer_codes, update_coefficients
 from ._kernels import (
     C_N,
     C_SCALE,
+    N_COEFFS,
     act_back,
-    adam_update,
-    adam_update_rows,
     bias_act,
     gather_columns,
     gather_rows,
     output_delta,
-    sgd_update,
-    sgd_update_rows,
+    update,
+    update_rows,
 )
 
 
@@ -79,6 +76,7 @@ class BatchStepper:
         self.dW = [None] + [np.empty_like(layer.W) for layer in net.layers[1:]]
         self.db = [np.empty_like(layer.b) for layer in net.layers]
         self.state0 = []  # optimiser state of W0, transposed like W0T
+        self.u = np.empty(N_COEFFS, dt)  # the update's coefficients, refilled every step
         self.rows = 0
         self._reserve(min(self.batch_size, len(X)))
 
@@ -109,56 +107,39 @@ class BatchStepper:
             self._store()
         return total
 
-    def _state_lists(self) -> list[list]:
-        """The optimiser's per-parameter state lists (created as the reference would)."""
-        opt, params = self.optimizer, self.net.params()
-        if isinstance(opt, Adam):
-            if opt.m is None:
-                opt.m = [np.zeros_like(p) for p in params]
-                opt.v = [np.zeros_like(p) for p in params]
-            return [opt.m, opt.v]
-        if opt.momentum == 0:
-            return []
-        if opt.velocity is None:
-            opt.velocity = [np.zeros_like(p) for p in params]
-        return [opt.velocity]
-
     def _load(self):
-        """Copy layer 0 (and its optimiser state) in, transposed; make state arrays contiguous."""
+        """Copy layer 0 (and its optimiser state) in, transposed; plan this call's updates."""
         params = self.net.params()
-        lists = self._state_lists()
-        for state in lists:
-            for i, (s, p) in enumerate(zip(state, params)):
-                if not (s.flags.c_contiguous and s.dtype == p.dtype and s.shape == p.shape):
-                    state[i] = np.ascontiguousarray(s, dtype=p.dtype).reshape(p.shape)
+        states = self.optimizer.state_for(params)
         np.copyto(self.W0T, params[0].T)
-        if len(self.state0) != len(lists):
-            self.state0 = [np.empty_like(self.W0T) for _ in lists]
-        for s0, state in zip(self.state0, lists):
+        if len(self.state0) != len(states):
+            self.state0 = [np.empty_like(self.W0T) for _ in states]
+        for s0, state in zip(self.state0, states):
             np.copyto(s0, state[0].T)
-        self._plan(lists)
+        self._plan(states)
 
-    def _plan(self, lists):
-        """Flat views and typed constants for every update of this call (lr is fixed per call)."""
-        opt, layers, dt = self.optimizer, self.net.layers, self.dtype.type
-        params = [layers[0].b]
-        grads = [self.db[0]]
+    def _plan(self, states):
+        """Flat views of every parameter but W0, its gradient and its state, for this call.
+
+        Each entry: (p, g, s1, s2, decay) with s1, s2 empty where the optimiser keeps no state.
+        """
+        layers, none = self.net.layers, np.empty(0, self.dtype)
+        params, grads = [layers[0].b], [self.db[0]]
         for i in range(1, len(layers)):
             params += [layers[i].W, layers[i].b]
             grads += [self.dW[i], self.db[i]]
-        states = [state[1:] for state in lists]
-        self.wd0 = dt(opt.weight_decay)
+        rest = [state[1:] for state in states] + [[]] * (2 - len(states))
         self.flat = []
         for j, (p, g) in enumerate(zip(params, grads)):
-            wd = self.wd0 if p.ndim >= 2 else dt(0)
-            st = [s[j].reshape(-1) for s in states] or [p.reshape(-1)]
-            self.flat.append((p.reshape(-1), g.reshape(-1), *st, wd))
-        if isinstance(opt, SGD):
-            self.sgd_consts = (dt(opt.lr), dt(opt.momentum), opt.nesterov, bool(states))
+            s1, s2 = (s[j].reshape(-1) if s else none for s in rest)
+            self.flat.append((p.reshape(-1), g.reshape(-1), s1, s2, p.ndim >= 2))
+        none2 = np.empty((0, 0), self.dtype)
+        self.rows_state = (self.state0 + [none2, none2])[:2]
 
     def _store(self):
         np.copyto(self.net.layers[0].W, self.W0T.T)
-        for s0, state in zip(self.state0, self._state_lists()):
+        states = self.optimizer.state_for(self.net.params())
+        for s0, state in zip(self.state0, states):
             np.copyto(state[0], s0.T)
 
     # ---- one batch ---------------------------------------------------------------------
@@ -231,39 +212,18 @@ class BatchStepper:
         return loss
 
     def _weight_sum(self, batch: np.ndarray):
-        """The batch's sum of weights, or 1 when all are zero (a zero gradient, as the reference)."""
+        """The batch's sum of weights, or 1 when all are zero (a zero gradient, as in NumPy)."""
         total = self.w[batch].sum()
         return total if total > 0 else 1
 
     def _update(self, k: int):
-        """One optimiser step on every parameter, as ``optimizer.step`` would take it.
+        """One optimiser step on every parameter, the update ``optimizer.step`` would make.
 
         Layer 0's gradient is Gc[:k] in rows cols[:k] of W0T and zero in the others.
         """
-        opt, dt = self.optimizer, self.dtype.type
-        opt.t += 1
-        if isinstance(opt, Adam):
-            b1, b2 = opt.beta1, opt.beta2
-            step = opt.lr * math.sqrt(1 - b2**opt.t) / (1 - b1**opt.t)
-            consts = (dt(step), dt(b1), dt(b2), dt(1 - b1), dt(1 - b2), dt(opt.eps))
-            adam_update_rows(
-                self.W0T, self.Gc, self.cols, k, self.state0[0], self.state0[1], *consts, self.wd0
-            )
-            for p, g, m, v, wd in self.flat:
-                adam_update(p, g, m, v, *consts, wd)
-            return
-        lr, mu, nesterov, use_v = self.sgd_consts
-        sgd_update_rows(
-            self.W0T,
-            self.Gc,
-            self.cols,
-            k,
-            self.state0[0] if use_v else self.W0T,
-            lr,
-            mu,
-            self.wd0,
-            nesterov,
-            use_v,
-        )
-        for p, g, v, wd in self.flat:
-            sgd_update(p, g, v, lr, mu, wd, nesterov, use_v)
+        rule = self.optimizer.next_rule()
+        u = update_coefficients(rule, self.u)
+        kind, nesterov = rule.kind, rule.nesterov
+        update_rows(kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state)
+        for p, g, s1, s2, decay in self.flat:
+            update(kind, nesterov, u, p, g, s1, s2, decay)

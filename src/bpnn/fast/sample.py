@@ -16,7 +16,7 @@ import numpy as np
 from ..network import Network
 from ..optim import SGD
 from ._common import checked_indices, constants, layer_codes
-from ._kernels import C_LR, compress_rows, sgd_samples
+from ._kernels import C_LR, SampleData, SampleNet, SampleScratch, compress_rows, sgd_samples
 
 
 class SampleStepper:
@@ -40,36 +40,30 @@ class SampleStepper:
         first = net.layers[0]
         self.W0T = np.empty((first.n_in, first.n_out), dt)
         width = max(net.sizes[1:])
-        self.A = np.zeros((len(net.layers), width), dt)  # each layer's output
-        self.D = np.zeros((len(net.layers), width), dt)  # each layer's dE/dz
-        self.xs = np.zeros(first.n_in, dt)
-        self.indptr, self.cols, self.vals = sparse_rows(X)
+        self.scratch = SampleScratch(
+            np.zeros((len(net.layers), width), dt),  # each layer's output
+            np.zeros((len(net.layers), width), dt),  # each layer's dE/dz
+            np.zeros(first.n_in, dt),
+        )
+        self.data = SampleData(*sparse_rows(X), T)
 
     def __call__(self, idx: np.ndarray) -> float:
-        """Train on samples ``idx`` in order; returns the sum of their losses."""
+        """Train on samples ``idx`` (k,) in order; returns the sum of their losses."""
         idx = checked_indices(idx, self.n_samples)
-        layers = self.net.layers
+        layers, opt = self.net.layers, self.optimizer
         np.copyto(self.W0T, layers[0].W.T)  # the network may have been changed between calls
-        self.c[C_LR] = self.optimizer.lr
-        total = sgd_samples(
-            self.indptr,
-            self.cols,
-            self.vals,
-            self.T,
-            idx,
+        self.c[C_LR] = opt.rule().lr  # plain SGD: the same rate for every step of the call
+        net = SampleNet(
             self.W0T,
             tuple(layer.W for layer in layers),
             tuple(layer.b for layer in layers),
             self.codes,
             self.alphas,
             self.loss,
-            self.c,
-            self.A,
-            self.D,
-            self.xs,
         )
+        total = sgd_samples(self.data, idx, net, self.c, self.scratch)
         np.copyto(layers[0].W, self.W0T.T)
-        self.optimizer.t += len(idx)
+        opt.advance(len(idx))
         return float(total)
 
 
