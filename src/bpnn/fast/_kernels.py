@@ -11,13 +11,19 @@ run compiles.  Inputs may be uint8 or float: each kernel specialises on their ty
 Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken from the output,
 as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the targets are always
 rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
+Threads: the optimiser's updates of large weight arrays have parallel twins (``*_parallel``,
+elements or rows in parallel with ``prange``, used when Numba has more than one thread, see
+``bpnn.device.limit_threads``).  Each element is computed by the same operations either way and
+nothing is summed across threads, so results do not depend on the number of threads.  The
+per-batch element-wise kernels stay serial: on two shared cores starting threads for a
+128 x 300 batch cost more than it saved (README "Devices and threads").
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 ACT = {"sigmoid": 0, "tanh": 1, "relu": 2, "leaky_relu": 3, "identity": 4}
 # Loss codes: squared error (with the output layer's own activation), softmax cross-entropy,
@@ -433,3 +439,62 @@ def gather_rows(W, cols, k, out):
         src, dst = W[cols[q]], out[q]
         for j in range(W.shape[1]):
             dst[j] = src[j]
+
+
+# ---- parallel twins of the updates (the same element-wise operations) ------------------------
+PARALLEL_SIZE = 1 << 16  # elements from which an update pays for starting the threads
+
+
+@njit(cache=True, parallel=True)
+def sgd_update_parallel(p, g, v, lr, mu, wd, nesterov, use_v):
+    """``sgd_update`` with the elements in parallel."""
+    for i in prange(p.shape[0]):
+        p[i], vi = _sgd_one(p[i], g[i], v[i], lr, mu, wd, nesterov, use_v)
+        if use_v:
+            v[i] = vi
+
+
+@njit(cache=True, parallel=True)
+def adam_update_parallel(p, g, m, v, step, b1, b2, c1, c2, eps, wd):
+    """``adam_update`` with the elements in parallel."""
+    for i in prange(p.shape[0]):
+        p[i], m[i], v[i] = _adam_one(p[i], g[i], m[i], v[i], step, b1, b2, c1, c2, eps, wd)
+
+
+@njit(cache=True)
+def _row_slots(cols, k, n_rows, slot):
+    """slot[r] = q where cols[q] == r (q < k), else -1: the gradient row of each row."""
+    for r in range(n_rows):
+        slot[r] = -1
+    for q in range(k):
+        slot[cols[q]] = q
+
+
+@njit(cache=True, parallel=True)
+def sgd_update_rows_parallel(P, Gc, cols, k, V, lr, mu, wd, nesterov, use_v, slot):
+    """``sgd_update_rows`` with the rows in parallel; slot: (n_in,) scratch."""
+    zero = lr - lr
+    _row_slots(cols, k, P.shape[0], slot)
+    for r in prange(P.shape[0]):
+        q = slot[r]
+        if not (q >= 0 or use_v or wd != 0):
+            continue
+        for j in range(P.shape[1]):
+            g = Gc[q, j] if q >= 0 else zero
+            P[r, j], vj = _sgd_one(P[r, j], g, V[r, j], lr, mu, wd, nesterov, use_v)
+            if use_v:
+                V[r, j] = vj
+
+
+@njit(cache=True, parallel=True)
+def adam_update_rows_parallel(P, Gc, cols, k, M, V, step, b1, b2, c1, c2, eps, wd, slot):
+    """``adam_update_rows`` with the rows in parallel; slot: (n_in,) scratch."""
+    zero = b1 - b1
+    _row_slots(cols, k, P.shape[0], slot)
+    for r in prange(P.shape[0]):
+        q = slot[r]
+        for j in range(P.shape[1]):
+            g = Gc[q, j] if q >= 0 else zero
+            P[r, j], M[r, j], V[r, j] = _adam_one(
+                P[r, j], g, M[r, j], V[r, j], step, b1, b2, c1, c2, eps, wd
+            )

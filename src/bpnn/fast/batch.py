@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from ..network import Network
@@ -28,15 +29,20 @@ from ._common import checked_indices, constants, layer_codes
 from ._kernels import (
     C_N,
     C_SCALE,
+    PARALLEL_SIZE,
     act_back,
     adam_update,
+    adam_update_parallel,
     adam_update_rows,
+    adam_update_rows_parallel,
     bias_act,
     gather_columns,
     gather_rows,
     output_delta,
     sgd_update,
+    sgd_update_parallel,
     sgd_update_rows,
+    sgd_update_rows_parallel,
 )
 
 
@@ -74,6 +80,7 @@ class BatchStepper:
         self.Wc = np.empty((n_in, n_0), dt)  # the rows of the batch's non-zero inputs
         self.Gc = np.empty((n_in, n_0), dt)  # their gradient
         self.cols = np.empty(n_in, np.intp)
+        self.slot = np.empty(n_in, np.intp)  # row -> its gradient row (parallel row updates)
         self.flags = np.empty(n_in, np.uint8)
         self.no_mask = np.empty((1, 1), dt)
         self.dW = [None] + [np.empty_like(layer.W) for layer in net.layers[1:]]
@@ -155,6 +162,7 @@ class BatchStepper:
             self.flat.append((p.reshape(-1), g.reshape(-1), *st, wd))
         if isinstance(opt, SGD):
             self.sgd_consts = (dt(opt.lr), dt(opt.momentum), opt.nesterov, bool(states))
+        self.threaded = numba.get_num_threads() > 1  # large arrays: the parallel twins
 
     def _store(self):
         np.copyto(self.net.layers[0].W, self.W0T.T)
@@ -246,24 +254,26 @@ class BatchStepper:
             b1, b2 = opt.beta1, opt.beta2
             step = opt.lr * math.sqrt(1 - b2**opt.t) / (1 - b1**opt.t)
             consts = (dt(step), dt(b1), dt(b2), dt(1 - b1), dt(1 - b2), dt(opt.eps))
-            adam_update_rows(
-                self.W0T, self.Gc, self.cols, k, self.state0[0], self.state0[1], *consts, self.wd0
-            )
+            args = (self.W0T, self.Gc, self.cols, k, *self.state0, *consts, self.wd0)
+            if self._parallel(self.W0T):
+                adam_update_rows_parallel(*args, self.slot)
+            else:
+                adam_update_rows(*args)
             for p, g, m, v, wd in self.flat:
-                adam_update(p, g, m, v, *consts, wd)
+                update = adam_update_parallel if self._parallel(p) else adam_update
+                update(p, g, m, v, *consts, wd)
             return
         lr, mu, nesterov, use_v = self.sgd_consts
-        sgd_update_rows(
-            self.W0T,
-            self.Gc,
-            self.cols,
-            k,
-            self.state0[0] if use_v else self.W0T,
-            lr,
-            mu,
-            self.wd0,
-            nesterov,
-            use_v,
-        )
+        V0 = self.state0[0] if use_v else self.W0T
+        args = (self.W0T, self.Gc, self.cols, k, V0, lr, mu, self.wd0, nesterov, use_v)
+        if self._parallel(self.W0T):
+            sgd_update_rows_parallel(*args, self.slot)
+        else:
+            sgd_update_rows(*args)
         for p, g, v, wd in self.flat:
-            sgd_update(p, g, v, lr, mu, wd, nesterov, use_v)
+            update = sgd_update_parallel if self._parallel(p) else sgd_update
+            update(p, g, v, lr, mu, wd, nesterov, use_v)
+
+    def _parallel(self, p: np.ndarray) -> bool:
+        """Whether p's update pays for Numba's threads (the results are the same either way)."""
+        return self.threaded and p.size >= PARALLEL_SIZE
