@@ -12,49 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-
-import numpy as np
-
 from bpnn.data import find_mnist, load_mnist
 from bpnn.device import default_threads, limit_threads
-from bpnn.network import Network
-from bpnn.optim import make_optimizer
-from bpnn.steppers import make_stepper
-
-CHUNK = 4096
+from bpnn.accel.timing import bpnn_epoch
 
 
 def epoch_seconds(images, labels, hidden, device, epochs, dropout=0.0) -> float:
-    net = Network(
-        [784, *hidden, 10],
-        activation="relu",
-        loss="cross_entropy",
-        init="he",
-        dtype=np.float32,
-        seed=0,
-        dropout=dropout,
-    )
-    rng = np.random.default_rng(0)
-    step = make_stepper(
-        net, make_optimizer("momentum", 0.1), images, labels, 128, rng, scale=1 / 255, device=device
-    )
-    if hasattr(step, "sync"):
-        step.sync_every_call = False
-    n, chunk = len(images), 128 * (CHUNK // 128)
-    order = rng.permutation(n)
-    step(order[:chunk])  # compiles (or loads) the programs: the full chunk's shape ...
-    step(order[: n % chunk or chunk])  # ... and the epoch's last, shorter one
-    best = float("inf")
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        start = time.perf_counter()
-        for s in range(0, n, chunk):
-            step(order[s : s + chunk])
-        if hasattr(step, "sync"):
-            step.sync()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return bpnn_epoch(images, labels, hidden, dropout, device, epochs)
 
 
 def main(argv=None) -> int:

@@ -20,7 +20,7 @@ def trained(threads: int, opt_name: str) -> list:
     X = gen.integers(0, 256, (200, 784)).astype(np.uint8)
     X[:, :100] = 0  # some inputs zero in every batch: rows without a gradient
     y = gen.integers(0, 10, 200)
-    # 784 x 100 first-layer weights: large enough for the parallel updates
+    # 784 x 1400 first-layer weights: large enough for the parallel updates
     net = Network(
         [784, 100, 10],
         activation="relu",

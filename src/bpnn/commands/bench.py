@@ -77,6 +77,14 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory training runs")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "jax-cpu"),
+        default="cpu",
+        help="cuda: add bpnn's JAX program on the GPU (784-300-10 and the best preset's "
+        "784-1200-1200-10 with dropout, batch 128) and PyTorch on the same GPU; jax-cpu: the "
+        "same program on JAX's CPU backend",
+    )
 
 
 def add_parser(sub) -> None:
@@ -108,6 +116,7 @@ def run(args) -> int:
         torch=not args.no_torch,
         memory=not args.no_memory,
         log=(lambda line: print(line, file=sys.stderr)),
+        device=args.device,
     )
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
@@ -124,6 +133,7 @@ def benchmark(
     torch: bool = True,
     memory: bool = True,
     log=print,
+    device: str = "cpu",
 ) -> dict:
     """Every measurement of one run, as JSON-able data."""
     from ..data import find_mnist, load_mnist
@@ -174,6 +184,14 @@ def benchmark(
         add(time_torch(images, labels, sub(2000), 1, per_sample=True))
     if _importable("sklearn"):
         add(time_sklearn(images, labels, sub(60000)))
+    if device != "cpu":  # the device workloads (bpnn.accel.timing), their own flop counts
+        from ..accel.timing import device_workloads
+        from ..device import resolve_device
+
+        resolve_device(device)  # one line saying why, when the device cannot run
+        for name, seconds, path in device_workloads(images, labels, device, e, sub(60000), torch):
+            results.append(Result(name, seconds, sub(60000), n, path))
+            log(f"  {name}: {seconds:.3f} s/epoch")
     report = {
         "machine": machine(),
         "load_average": {"start": load_before, "end": os.getloadavg()},

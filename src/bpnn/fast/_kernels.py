@@ -442,7 +442,7 @@ def gather_rows(W, cols, k, out):
 
 
 # ---- parallel twins of the updates (the same element-wise operations) ------------------------
-PARALLEL_SIZE = 1 << 16  # elements from which an update pays for starting the threads
+PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting the threads
 
 
 @njit(cache=True, parallel=True)
