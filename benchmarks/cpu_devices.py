@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+
+from bpnn.accel.timing import bpnn_epoch
 from bpnn.data import find_mnist, load_mnist
 from bpnn.device import default_threads, limit_threads
-from bpnn.accel.timing import bpnn_epoch
 
 
 def epoch_seconds(images, labels, hidden, device, epochs, dropout=0.0) -> float:

@@ -375,3 +375,26 @@ def test_cli_device_cuda_without_a_gpu_is_one_line(capsys, tmp_path):
     assert status == 2
     assert err.count("\n") == 1 and "--device cuda: " in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_gpu_check_quick_on_the_cpu_backend(mnist_dir):
+    """benchmarks/gpu_check.py's smoke test: every section runs (on JAX's CPU backend)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "benchmarks" / "gpu_check.py"
+    child = subprocess.run(
+        [sys.executable, str(script), str(mnist_dir), "--quick", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert child.returncode == 0, child.stderr
+    summary = json.loads(child.stdout)
+    for name in ("environment", "agreement", "timings", "best_preset"):
+        assert "error" not in summary[name], summary[name]
+    assert all(case["agree"] for case in summary["agreement"].values())
+    assert summary["best_preset"]["stepper"] == "jax-cpu"
