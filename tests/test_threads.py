@@ -44,7 +44,8 @@ def trained(threads: int, opt_name: str) -> list:
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
 @pytest.mark.parametrize("opt_name", ["momentum", "adam", "sgd"])
-def test_results_do_not_depend_on_numba_threads(opt_name):
+def test_results_do_not_depend_on_numba_threads(opt_name, monkeypatch):
+    monkeypatch.setattr("bpnn.fast.batch.MIN_THREADS", 2)  # the parallel updates at 2 threads
     one, two = trained(1, opt_name), trained(2, opt_name)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)

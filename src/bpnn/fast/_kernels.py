@@ -12,8 +12,8 @@ Activation codes (``ACT``) follow ``bpnn.activations``; the derivative is taken 
 as there.  Loss codes (``LOSS_CODES``) follow ``bpnn.losses``, term by term; the targets are always
 rows, so softmax cross-entropy takes one-hot rows for class labels (same value and delta).
 Threads: the optimiser's updates of large weight arrays have parallel twins (``*_parallel``,
-elements or rows in parallel with ``prange``, used when Numba has more than one thread, see
-``bpnn.device.limit_threads``).  Each element is computed by the same operations either way and
+elements or rows in parallel with ``prange``, used when Numba has several threads, see
+``bpnn.fast.batch.MIN_THREADS`` and ``bpnn.device.limit_threads``).  Each element is computed by the same operations either way and
 nothing is summed across threads, so results do not depend on the number of threads.  The
 per-batch element-wise kernels stay serial: on two shared cores starting threads for a
 128 x 300 batch cost more than it saved (README "Devices and threads").
