@@ -2,7 +2,7 @@
 tutorial's code (``benchmarks/harness.py`` says what is measured).
 
     python benchmarks/bench.py [--data DIR] [--epochs N] [--quick] [--json] [--out FILE]
-                               [--no-torch] [--no-memory]
+                               [--no-torch] [--no-memory] [--device cpu|cuda|jax-cpu]
 
 Without ``--data`` and ``BPNN_DATA`` it looks for MNIST in ``../shared/data/mnist`` beside the
 repository first.  ``bpnn bench`` times bpnn's own paths alone.
@@ -19,8 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # this checkout's bpnn, installed or not
 
-import harness  # noqa: E402  (beside this script)
-from bpnn.commands.bench import add_arguments, check_epochs, write_report  # noqa: E402
+import harness
+from bpnn.commands.bench import add_arguments, check_epochs, write_report
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         torch=not args.no_torch,
         memory=not args.no_memory,
         log=(lambda line: print(line, file=sys.stderr)),
+        device=args.device,
     )
     write_report(report, args.out)
     print(json.dumps(report) if args.json else harness.format_table(report))

@@ -47,8 +47,10 @@ def benchmark(
     torch: bool = True,
     memory: bool = True,
     log=print,
+    device: str = "cpu",
 ) -> dict:
-    """Every measurement of one run, as JSON-able data."""
+    """Every measurement of one run, as JSON-able data; ``device`` (cuda, jax-cpu) adds bpnn's
+    JAX program and PyTorch on that device (``device_timing``)."""
     folder = find_mnist(data_dir)
     images, labels = load_mnist(folder, "train")
     n = len(images)
@@ -62,6 +64,8 @@ def benchmark(
     for r in results:
         r["gflops"] = flops / r["seconds_per_epoch"] / 1e9
         r["percent_of_matmul"] = 100 * r["gflops"] / peak
+    if device != "cpu":  # other network sizes: no flop rate
+        results += device_peer_rows(images, labels, device, 1 if quick else epochs, quick, torch)
     report = {
         "machine": machine(),
         "load_average": {"start": load_before, "end": os.getloadavg()},
@@ -99,6 +103,18 @@ def peer_rows(images, labels, epochs: int, quick: bool, torch: bool, log) -> lis
     return rows
 
 
+def device_peer_rows(images, labels, device: str, epochs: int, quick: bool, torch: bool) -> list:
+    """bpnn's JAX program and PyTorch eager on ``device``, each workload of ``device_timing``."""
+    from device_timing import device_workloads
+
+    n = len(images)
+    n_timed = n // 10 if quick else n
+    return [
+        _row(name, seconds * n_timed / n, n_timed, n, how)
+        for name, seconds, how in device_workloads(images, labels, device, epochs, n_timed, torch)
+    ]
+
+
 def _row(name: str, seconds: float, n_timed: int, n: int, path: str) -> dict:
     """A result row in ``bpnn bench``'s form: ``seconds`` on ``n_timed`` samples, scaled to n."""
     return {
@@ -117,6 +133,9 @@ def targets(report: dict) -> dict:
     for key in ("per-sample / torch mini-batch", "mini-batch / torch mini-batch"):
         if key in r:
             out[f"{key} <= 0.5"] = r[key] <= 0.5
+    for key, value in r.items():
+        if key.startswith("JAX cuda / torch"):
+            out[f"{key} <= 0.1"] = value <= 0.1
     for preset, mb in (report.get("peak_rss_mb") or {}).items():
         if mb is not None:
             out[f"peak RSS {preset} <= 400 MB"] = mb <= 400
@@ -150,7 +169,14 @@ RATIOS = {
 def ratios(results: list[dict]) -> dict:
     """Each comparison of ``RATIOS`` measured in this run, as a ratio of seconds per epoch."""
     t = {r["name"]: r["seconds_per_epoch"] for r in results}
-    return {k: t[a] / t[b] for k, (a, b) in RATIOS.items() if a in t and b in t}
+    out = {k: t[a] / t[b] for k, (a, b) in RATIOS.items() if a in t and b in t}
+    for name in t:  # "bpnn JAX cuda W" against "PyTorch cuda W" (jax-cpu: "PyTorch cpu W")
+        if name.startswith("bpnn JAX "):
+            device, workload = name[len("bpnn JAX ") :].split(" ", 1)
+            peer = f"PyTorch {'cpu' if device == 'jax-cpu' else device} {workload}"
+            if peer in t:
+                out[f"JAX {device} / torch {device}, {workload}"] = t[name] / t[peer]
+    return out
 
 
 # ---- the peers -----------------------------------------------------------------------------

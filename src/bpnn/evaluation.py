@@ -25,21 +25,29 @@ __all__ = ["BATCH", "outputs", "scores", "selection_error"]
 BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
 
 
-def outputs(net: Network, prep: Preprocessing, X: np.ndarray, batch: int = BATCH) -> np.ndarray:
-    """Network outputs (n, n_outputs) for raw features X (n, n_inputs)."""
+def outputs(
+    net: Network, prep: Preprocessing, X: np.ndarray, batch: int = BATCH, forward=None
+) -> np.ndarray:
+    """Network outputs (n, n_outputs) for raw features X (n, n_inputs).
+
+    forward: computes the outputs of preprocessed inputs (b, n_inputs) elsewhere (on a device,
+    ``bpnn.accel.jax_stepper.DeviceForward``); default ``net.forward`` here.
+    """
     out = np.empty((len(X), net.n_outputs), dtype=net.dtype)
     for start in range(0, len(X), batch):
         inputs = prep.apply(X[start : start + batch], net.dtype)
-        out[start : start + batch] = net.forward(inputs).outputs[-1]
+        out[start : start + batch] = (
+            net.forward(inputs).outputs[-1] if forward is None else forward(inputs)
+        )
     return out
 
 
 def selection_error(
-    net: Network, prep: Preprocessing, targets: Targets, X, y, weights=None
+    net: Network, prep: Preprocessing, targets: Targets, X, y, weights=None, forward=None
 ) -> float:
     """Error rate (classify) or mean RMSE over targets (regress) of the raw data (X, y),
-    weighted by sample ``weights`` (n,) when given."""
-    s = scores(targets, outputs(net, prep, X), y, weights)
+    weighted by sample ``weights`` (n,) when given (``forward``: see ``outputs``)."""
+    s = scores(targets, outputs(net, prep, X, forward=forward), y, weights)
     return s["error_rate"] if targets.task == "classify" else s["rmse_mean"]
 
 

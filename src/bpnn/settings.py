@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 from .activations import hidden_activation
+from .device import DEVICES, check_threads
 from .errors import BpnnError
 from .init import INITIALISERS
 from .losses import get_loss
@@ -32,7 +33,8 @@ __all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "check_layers", "defaul
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
 # Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
-RESUMABLE = ("epochs", "patience", "min_delta", "checkpoint_every")
+# Device and threads change where it runs, not what is computed (beyond float rounding).
+RESUMABLE = ("epochs", "patience", "min_delta", "checkpoint_every", "device", "threads")
 STOP_ON = ("val", "test", "train", "loss")  # what early stopping and the best weights look at
 
 
@@ -73,6 +75,8 @@ class TrainConfig:
     target_on: float = 0.9  # squared-error classification targets (the tutorial's 0.9 / 0.1)
     target_off: float = 0.1
     seed: int = 0
+    device: str = "cpu"  # cpu, cuda, auto (cuda when usable), jax-cpu (bpnn.device)
+    threads: int | None = None  # CPU threads for Numba and BLAS; None: leave them (all cores)
 
     def __post_init__(self):
         self.layers = [int(n) for n in self.layers]
@@ -139,10 +143,15 @@ class TrainConfig:
                 math.isfinite(self.target_on) and math.isfinite(self.target_off),
                 "target on/off values must be finite",
             ),
+            (
+                self.device in DEVICES,
+                f"device must be one of {', '.join(DEVICES)}, got {self.device!r}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        self.threads = check_threads(self.threads)
         self._check_names()
 
     def _check_names(self) -> None:
@@ -189,7 +198,8 @@ class TrainConfig:
             + f", batch {c.batch_size}, epochs {c.epochs}, augment {c.augment}",
             f"evaluate every {c.eval_every}, stop on {c.stop_on} "
             f"(patience {c.patience}, min delta {c.min_delta:g}), "
-            f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
+            f"checkpoint every {c.checkpoint_every}, seed {c.seed}, device {c.device}, "
+            f"threads {c.threads or 'all'}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"
                 if c.task == "classify" and c.loss == "squared"

@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
 
 from .activations import ACTIVATIONS as BPNN_ACTIVATIONS
 from .activations import HIDDEN_ACTIVATIONS
+from .device import DEVICES
 from .errors import BpnnError
 from .fitting import data_kind, prepare, resolve_settings
 from .losses import LOSSES
@@ -78,6 +79,8 @@ PARAMETERS = """
       preprocessing: 'auto' (uint8 pixels: x / 255; else standardize), 'standardize',
         'scale' (x / 255), 'none'; stored in the model.
       dtype: 'float32' (fast) or 'float64'.
+      device: 'cpu' (default), 'cuda' (an NVIDIA GPU through JAX, ``bpnn[gpu]``), 'auto'
+        (cuda when usable) or 'jax-cpu'; threads: CPU threads (None: every core).
 """
 
 
@@ -112,6 +115,8 @@ class _BPNNBase(BaseEstimator):
         schedule="constant",
         preprocessing="auto",
         dtype="float32",
+        device="cpu",
+        threads=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -136,6 +141,8 @@ class _BPNNBase(BaseEstimator):
         self.schedule = schedule
         self.preprocessing = preprocessing
         self.dtype = dtype
+        self.device = device
+        self.threads = threads
 
     # ---- checking the parameters ------------------------------------------------------
     def _hidden(self) -> list[int]:
@@ -210,6 +217,12 @@ class _BPNNBase(BaseEstimator):
                 f"one of auto, {', '.join(KINDS)}",
             ),
             (self.dtype in ("float32", "float64"), "dtype", "'float32' or 'float64'"),
+            (self.device in DEVICES, "device", f"one of {', '.join(DEVICES)}"),
+            (
+                self.threads is None or (integer(self.threads, 1)),
+                "threads",
+                "None or an integer >= 1",
+            ),
         ]
         for ok, name, what in checks:
             if not ok:
@@ -261,6 +274,8 @@ class _BPNNBase(BaseEstimator):
             preprocessing=self.preprocessing,
             dtype=self.dtype,
             seed=seed,
+            device=self.device,
+            threads=self.threads,
         )
         settings.update(self._target_settings())
         return TrainConfig.from_dict(resolve_settings(X, np.zeros(len(X)), **settings))

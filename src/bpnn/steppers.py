@@ -19,6 +19,8 @@ exactly as a reader of ``bpnn.network`` would.  ``make_stepper`` picks the faste
 computes the same thing (``bpnn.fast``: compiled per-sample SGD, lean mini-batches) and falls back
 to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths; every stepper's
 ``fallback`` says why it runs NumPy (None when it does not, or when the reference was asked for).
+``device`` (``bpnn.device``) picks the JAX program on a GPU or on JAX's CPU backend instead
+(``bpnn.accel.jax_stepper``); ``device="cpu"`` (the default) is exactly the paths above.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import fast
+from .device import Device, DeviceError, resolve_device
 from .losses import check_labels, one_hot
 from .network import Network, sample_weights
 from .optim import Optimizer
@@ -137,6 +140,7 @@ def make_stepper(
     off: float = 0.1,
     reference: bool = False,
     weights: np.ndarray | None = None,
+    device: str | Device | None = None,
 ):
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
@@ -146,10 +150,29 @@ def make_stepper(
     to rounding (sums in another order).
     ``reference=True`` forces ``NumpyStepper``.  Every stepper has a ``name`` and a
     ``fallback``: None, or why the NumPy path runs although the fast one was wanted.
+    device: None or "cpu" (NumPy and Numba), "cuda", "jax-cpu", "auto", or a resolved
+    ``Device``; a JAX stepper keeps the weights on the device and writes them back into the
+    network at ``sync()`` (after every call unless told otherwise).
     """
     X, targets = checked_data(net, X, targets)
     if weights is not None:
         weights = sample_weights(weights, len(X))
+    if device is not None and not isinstance(device, Device):
+        device = resolve_device(device, net.dtype.name)
+    if device is not None and device.uses_jax:
+        if reference:
+            raise ValueError("the reference path runs on the CPU: give reference or a device")
+        return _jax_stepper(
+            net,
+            optimizer,
+            X,
+            target_rows(net, targets, on, off),
+            batch_size,
+            rng,
+            scale,
+            weights,
+            device,
+        )
     reason = None
     if not reference:
         reason = fast.unsupported_reason(net, optimizer, X)
@@ -169,3 +192,15 @@ def make_stepper(
     )
     stepper.fallback = reason
     return stepper
+
+
+def _jax_stepper(net, optimizer, X, T, batch_size, rng, scale, weights, device: Device):
+    """The JAX program's stepper on ``device``, or one DeviceError line saying why it cannot."""
+    from .accel.jax_stepper import JaxStepper, unsupported_reason
+
+    reason = unsupported_reason(net, optimizer)
+    if reason is not None:
+        raise DeviceError(f"--device {device.name}: {reason}")
+    return JaxStepper(
+        net, optimizer, X, T, batch_size, rng, device.jax_device(), scale=scale, weights=weights
+    )

@@ -29,6 +29,7 @@ import numpy as np
 from . import evaluation, runstate
 from .augment import random_shifts, shift_images
 from .data.split import Split
+from .device import default_threads, limit_threads, resolve_device
 from .errors import BpnnError
 from .fileio import atomic_write
 from .history import History
@@ -109,6 +110,8 @@ class Trainer:
         )
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
         self._check(config, train)
+        self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
+        self._forward = None  # the device's forward pass for evaluation (made when needed)
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
@@ -165,11 +168,13 @@ class Trainer:
         A run that fails before its first checkpoint leaves no half-made run folder behind.
         """
         if self.out_dir is None:  # nothing written, nothing to clean up
-            return self._run()
+            with limit_threads(self.config.threads):
+                return self._run()
         fresh = not (self.out_dir / "checkpoint.npz").exists()
         created = not self.out_dir.exists()
         try:
-            return self._run()
+            with limit_threads(self.config.threads):
+                return self._run()
         except BaseException:
             if fresh and not (self.out_dir / "checkpoint.npz").exists():
                 self._discard(created)
@@ -192,6 +197,7 @@ class Trainer:
                 "data": self.data,
                 "preprocessing": self.preprocessing.to_dict(),
                 "targets": self.targets.to_dict(),
+                "runtime": self.runtime(),
             },
         )
         if cfg.batch_size > len(self.train) and self.epoch == 0:
@@ -209,9 +215,7 @@ class Trainer:
                     cfg.augment
                 ):  # this epoch's moved images (a resumed epoch gets the same ones back)
                     self._start_epoch()
-                    stepper = self._stepper(
-                        shift_images(inputs, self.position["shifts"]), scale, targets
-                    )
+                    stepper = self._augmented(stepper, inputs, scale, targets)
                 if not self._run_epoch(stepper, flag):
                     interrupted = True
                     break
@@ -224,6 +228,23 @@ class Trainer:
             )
             return {"interrupted": True, "epochs": self.epoch, "out": str(self.out_dir)}
         return self._finish()
+
+    def runtime(self) -> dict:
+        """Where the run computes: the resolved device and the CPU threads in effect."""
+        return {
+            "device": self.device.name,
+            "device_note": self.device.note,
+            "threads": self.config.threads or default_threads(),
+        }
+
+    def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
+        """The stepper of this epoch's shifted images: a device stepper shifts them itself."""
+        shifts = self.position["shifts"]
+        if not self.device.uses_jax:
+            return self._stepper(shift_images(inputs, shifts), scale, targets)
+        stepper = stepper or self._stepper(inputs, scale, targets)
+        stepper.set_shifts(shifts, self.config.augment, math.isqrt(inputs.shape[1]))
+        return stepper
 
     def _inputs(self) -> tuple[np.ndarray, float]:
         """The training inputs and the factor the stepper applies to them: uint8 pixels stay
@@ -254,7 +275,10 @@ class Trainer:
             on=cfg.target_on,
             off=cfg.target_off,
             weights=self.train.w,
+            device=self.device,
         )
+        if hasattr(stepper, "sync"):  # a device stepper: synced once an epoch (_run_epoch)
+            stepper.sync_every_call = False
         if self.history.stepper != stepper.name:
             self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
@@ -302,6 +326,8 @@ class Trainer:
                     bar.update(len(chunk))
                     bar.set_postfix(loss=f"{pos['loss'] / pos['done']:.4f}")
         finally:
+            if hasattr(stepper, "sync"):  # the device's weights back into the network
+                stepper.sync()
             if bar is not None:
                 bar.close()
         pos["seconds"] += time.perf_counter() - start
@@ -365,8 +391,12 @@ class Trainer:
 
     def error(self, split: Split) -> float:
         """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
+        if self.device.uses_jax and self._forward is None:
+            from .accel.jax_stepper import DeviceForward
+
+            self._forward = DeviceForward(self.net, self.device.jax_device())
         return evaluation.selection_error(
-            self.net, self.preprocessing, self.targets, split.X, split.y, split.w
+            self.net, self.preprocessing, self.targets, split.X, split.y, split.w, self._forward
         )
 
     def _evaluate(self, record: dict):

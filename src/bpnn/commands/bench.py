@@ -6,6 +6,11 @@ reference ``NumpyStepper``:
 - per-sample: the tutorial's algorithm (sigmoid, squared error, 0.9/0.1 targets, SGD 0.3, batch 1);
 - mini-batch: 128 samples, ReLU, softmax cross-entropy, momentum 0.1.
 
+``--device cuda`` (or ``jax-cpu``) adds bpnn's JAX program on that device (``bpnn.accel``) for
+784-300-10 and the ``best`` preset's 784-1200-1200-10 with dropout, batch 128, ReLU, softmax
+cross-entropy, momentum 0.9: the trainer's chunks (32 batches a call), weights synced back once an
+epoch, best of ``--epochs`` after a warm-up that compiles.
+
 Fast paths are timed as the best of ``--epochs`` full epochs; the reference per-sample path on a
 subset, scaled to a full epoch (the table says which).  Not here: the comparison with PyTorch,
 scikit-learn and the tutorial's own code (``python benchmarks/bench.py`` in a source checkout,
@@ -21,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..device import resolve_device
 from ..network import Network
 from ..optim import SGD, make_optimizer
 from ..steppers import make_stepper
@@ -36,6 +42,11 @@ ROWS = (
     ("bpnn reference NumPy per-sample", "per-sample", True, 3000, 1),
     ("bpnn reference NumPy mini-batch", "mini-batch", True, 60000, 1),
 )
+# the device workloads: name -> (hidden sizes, dropout)
+DEVICE_WORKLOADS = {
+    "784-300-10": ([300], 0.0),
+    "784-1200-1200-10 dropout": ([1200, 1200], [0.2, 0.4, 0.4]),
+}
 
 
 def add_parser(sub) -> None:
@@ -60,16 +71,27 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true", help="small subsets: a smoke test in seconds")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "jax-cpu"),
+        default="cpu",
+        help="cuda: add bpnn's JAX program on the GPU (784-300-10 and the best preset's "
+        "784-1200-1200-10 with dropout, batch 128); jax-cpu: the same on JAX's CPU backend",
+    )
 
 
 def run(args) -> int:
     from ..data import find_mnist, load_mnist
 
     check_epochs(args.epochs)
+    if args.device != "cpu":
+        resolve_device(args.device)  # one line saying why, before any data is read
     folder = find_mnist(args.data)
     images, labels = load_mnist(folder, "train")
     print(f"bench: {len(images)} training images from {folder}", file=sys.stderr)
     rows = time_rows(images, labels, args.epochs, args.quick)
+    if args.device != "cpu":
+        rows += device_rows(images, labels, args.device, args.epochs, args.quick)
     report = {"training_images": len(images), "results": rows}
     write_report(report, args.out)
     print(json.dumps(report) if args.json else format_rows(report["results"]))
@@ -157,3 +179,63 @@ def format_rows(rows: list[dict]) -> str:
     lines = [f"{'workload':36s} {'s/epoch':>9s}  measured on"]
     lines += [f"{r['name']:36s} {r['seconds_per_epoch']:9.3f}  {measured_on(r)}" for r in rows]
     return "\n".join(lines)
+
+
+def device_rows(
+    images: np.ndarray, labels: np.ndarray, device: str, epochs: int, quick: bool, log=None
+) -> list[dict]:
+    """Every ``DEVICE_WORKLOADS`` entry timed on ``device`` (cuda or jax-cpu)."""
+    log = log or (lambda line: print(line, file=sys.stderr))
+    n, rows = len(images), []
+    n_timed = n // 10 if quick else n
+    for name, (hidden, dropout) in DEVICE_WORKLOADS.items():
+        seconds = time_device(
+            images, labels, hidden, dropout, device, 1 if quick else epochs, n_timed
+        )
+        rows.append(
+            {
+                "name": f"bpnn JAX {device} {name}",
+                "seconds_per_epoch": seconds,
+                "samples_timed": n_timed,
+                "epoch_samples": n,
+                "path": f"jit(lax.scan), {device}",
+                "extrapolated": n_timed < n,
+            }
+        )
+        log(f"  {rows[-1]['name']}: {seconds:.3f} s/epoch")
+    return rows
+
+
+def time_device(images, labels, hidden, dropout, device: str, epochs: int = 2, n=None) -> float:
+    """Best seconds per epoch of bpnn on ``device`` (cpu, jax-cpu, cuda) for images (N, 784)
+    uint8 and labels (N,); n: samples timed per epoch (scaled to N)."""
+    n = len(images) if n is None else n
+    net = Network(
+        [images.shape[1], *hidden, 10],
+        activation="relu",
+        loss="cross_entropy",
+        init="he",
+        dtype=np.float32,
+        seed=0,
+        dropout=dropout,
+    )
+    rng = np.random.default_rng(0)
+    opt = make_optimizer("momentum", 0.1)
+    step = make_stepper(net, opt, images, labels, 128, rng, scale=1 / 255, device=device)
+    sync = getattr(step, "sync", lambda: None)
+    if hasattr(step, "sync"):
+        step.sync_every_call = False
+    chunk = 128 * (CHUNK // 128)
+    order = rng.permutation(len(images))
+    step(order[: min(chunk, n)])  # compiles the full chunk's program ...
+    step(order[: n % chunk or chunk])  # ... and the epoch's last, shorter one
+    sync()
+    best = float("inf")
+    for _ in range(epochs):
+        order = rng.permutation(len(images))[:n]
+        start = time.perf_counter()
+        for s in range(0, n, chunk):
+            step(order[s : s + chunk])
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best * len(images) / n

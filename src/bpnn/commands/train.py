@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from ..device import resolve_device
 from ..errors import BpnnError
 from ..fitting import prepare, resolve_settings
 from ..init import INITIALISERS
@@ -83,6 +84,12 @@ OVERRIDES = {
     "target_off": (float, "squared-error classification: the target of the others (0.1)"),
     "dtype": (str, "float32 or float64"),
     "seed": (int, "random seed (weights, shuffling, splits)"),
+    "device": (
+        str,
+        "where to train: cpu (default), cuda (an NVIDIA GPU through JAX: pip install "
+        "'bpnn[gpu]'), auto (cuda when usable, else cpu), jax-cpu (the GPU's program on the CPU)",
+    ),
+    "threads": (int, "CPU threads for the compiled kernels and BLAS (default: every core)"),
 }
 DATA_OPTIONS = ("target", "test", "limit")
 OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
@@ -165,6 +172,8 @@ def execute(args, out) -> dict:
     """Train (or resume) as the parsed ``bpnn train`` options say, sending log lines to ``out``;
     returns the results with ``out``, the run folder.  ``bpnn sweep`` runs each trial through
     here, so a trial is exactly a ``bpnn train`` run."""
+    if args.device not in (None, "cpu", "auto"):  # no GPU: say so before reading any data
+        resolve_device(args.device, args.dtype or "float32")
     trainer, report = _resumed(args, out) if args.resume else _new(args, out)
     results = trainer.run()
     if results.get("interrupted"):
@@ -225,6 +234,7 @@ def _new(args, out) -> tuple[Trainer, bool]:
     )
     out(f"targets: {targets.describe()}")
     out(f"preprocessing: {trainer.preprocessing.describe()}")
+    out(_where(trainer))
     for line in config.describe():
         out(f"  {line}")
     return trainer, not args.no_report
@@ -280,6 +290,7 @@ def _resumed(args, out) -> tuple[Trainer, bool]:
     trainer = Trainer.resume(
         run_dir, prepared.train, prepared.val, prepared.test, changes=changes, log=out
     )
+    out(_where(trainer))
     out(
         f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}"
         + (
@@ -289,6 +300,11 @@ def _resumed(args, out) -> tuple[Trainer, bool]:
         )
     )
     return trainer, info.get("report", True) and not args.no_report
+
+
+def _where(trainer: Trainer) -> str:
+    """The log line saying where the run computes."""
+    return f"device: {trainer.device.describe()}; threads: {trainer.runtime()['threads']}"
 
 
 def _check_free(run_dir: Path, force: bool) -> None:

@@ -12,6 +12,12 @@ The branch numbers are the activation and loss classes' own ``code`` (``bpnn.act
 ``bpnn.losses``), read into module constants here; each branch mirrors its class term by term and
 takes the derivative from the output, as there.  The targets are always rows, so softmax
 cross-entropy takes one-hot rows for class labels (same value and delta).
+Threads: the optimiser's updates of large weight arrays have parallel twins (``*_parallel``,
+elements or rows in parallel with ``prange``, used when Numba has several threads: see
+``bpnn.fast.batch.MIN_THREADS`` and ``bpnn.device.limit_threads``).  Each element is computed by
+the same operations either way and nothing is summed across threads, so results do not depend on
+the number of threads.  The per-batch element-wise kernels stay serial: on two shared cores,
+starting threads for a 128 x 300 batch cost more than it saved (README "Devices and threads").
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
@@ -461,3 +467,53 @@ def gather_rows(W, cols, k, out):
         src, dst = W[cols[q]], out[q]
         for j in range(W.shape[1]):
             dst[j] = src[j]
+
+
+# ---- parallel twins of the updates (the same element-wise operations) ------------------------
+PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting the threads
+
+
+@njit(cache=True, parallel=True)
+def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
+    """``update`` with the elements in parallel."""
+    zero = u[U_ZERO]
+    wd = u[U_WD] if decay else zero
+    use_s, use_s2 = s1.shape[0] > 0, s2.shape[0] > 0
+    for i in prange(p.shape[0]):
+        a = s1[i] if use_s else zero
+        b = s2[i] if use_s2 else zero
+        p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
+        if use_s:
+            s1[i] = a
+        if use_s2:
+            s2[i] = b
+
+
+@njit(cache=True)
+def _row_slots(cols, k, n_rows, slot):
+    """slot[r] = q where cols[q] == r (q < k), else -1: the gradient row of each row."""
+    for r in range(n_rows):
+        slot[r] = -1
+    for q in range(k):
+        slot[cols[q]] = q
+
+
+@njit(cache=True, parallel=True)
+def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, slot):
+    """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
+    zero, wd = u[U_ZERO], u[U_WD]
+    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
+    _row_slots(cols, k, P.shape[0], slot)
+    for r in prange(P.shape[0]):
+        q = slot[r]
+        if kind == SGD_KIND and not (q >= 0 or use_s or wd != 0):
+            continue
+        for j in range(P.shape[1]):
+            g = Gc[q, j] if q >= 0 else zero
+            a = S1[r, j] if use_s else zero
+            b = S2[r, j] if use_s2 else zero
+            P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
+            if use_s:
+                S1[r, j] = a
+            if use_s2:
+                S2[r, j] = b
