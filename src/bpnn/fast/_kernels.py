@@ -417,46 +417,55 @@ def _update_one(kind, nesterov, u, p, g, s1, s2, use_s, wd):
     return p - u[U_LR] * g, s1, s2
 
 
+@njit(cache=True, inline="always")
+def _update_at(i, kind, nesterov, u, p, g, s1, s2, wd):
+    """One step of element i of flat p, g, s1, s2 (the states (0,) when the optimiser has none)."""
+    use_s, use_s2, zero = s1.shape[0] > 0, s2.shape[0] > 0, u[U_ZERO]
+    a = s1[i] if use_s else zero
+    b = s2[i] if use_s2 else zero
+    p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
+    if use_s:
+        s1[i] = a
+    if use_s2:
+        s2[i] = b
+
+
 @njit(cache=True)
 def update(kind, nesterov, u, p, g, s1, s2, decay):
     """One optimiser step on flat arrays p, g (n,) with state s1, s2 (n,), or (0,) when the
     optimiser has none; ``decay``: weight decay applies (weight matrices, not biases)."""
-    zero = u[U_ZERO]
-    wd = u[U_WD] if decay else zero
-    use_s, use_s2 = s1.shape[0] > 0, s2.shape[0] > 0
+    wd = u[U_WD] if decay else u[U_ZERO]
     for i in range(p.shape[0]):
-        a = s1[i] if use_s else zero
-        b = s2[i] if use_s2 else zero
-        p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
+        _update_at(i, kind, nesterov, u, p, g, s1, s2, wd)
+
+
+@njit(cache=True, inline="always")
+def _update_row(r, q, kind, nesterov, u, P, Gc, S1, S2):
+    """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
+    or (0, 0).  SGD leaves a row with a zero gradient as it is unless momentum or decay moves it."""
+    zero, wd = u[U_ZERO], u[U_WD]
+    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
+    if kind == SGD_KIND and not (q >= 0 or use_s or wd != 0):
+        return
+    for j in range(P.shape[1]):
+        g = Gc[q, j] if q >= 0 else zero
+        a = S1[r, j] if use_s else zero
+        b = S2[r, j] if use_s2 else zero
+        P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
         if use_s:
-            s1[i] = a
+            S1[r, j] = a
         if use_s2:
-            s2[i] = b
+            S2[r, j] = b
 
 
 @njit(cache=True)
 def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2):
     """One step on a weight matrix P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k)
-    and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none.
-
-    SGD leaves rows outside ``cols`` as they are unless momentum or decay moves them.
-    """
-    zero, wd = u[U_ZERO], u[U_WD]
-    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
+    and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none."""
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
-        if kind == SGD_KIND and not (hit or use_s or wd != 0):
-            continue
-        for j in range(P.shape[1]):
-            g = Gc[q, j] if hit else zero
-            a = S1[r, j] if use_s else zero
-            b = S2[r, j] if use_s2 else zero
-            P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
-            if use_s:
-                S1[r, j] = a
-            if use_s2:
-                S2[r, j] = b
+        _update_row(r, q if hit else -1, kind, nesterov, u, P, Gc, S1, S2)
         q += hit
 
 
@@ -476,17 +485,9 @@ PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting th
 @njit(cache=True, parallel=True)
 def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
     """``update`` with the elements in parallel."""
-    zero = u[U_ZERO]
-    wd = u[U_WD] if decay else zero
-    use_s, use_s2 = s1.shape[0] > 0, s2.shape[0] > 0
+    wd = u[U_WD] if decay else u[U_ZERO]
     for i in prange(p.shape[0]):
-        a = s1[i] if use_s else zero
-        b = s2[i] if use_s2 else zero
-        p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
-        if use_s:
-            s1[i] = a
-        if use_s2:
-            s2[i] = b
+        _update_at(i, kind, nesterov, u, p, g, s1, s2, wd)
 
 
 @njit(cache=True)
@@ -501,19 +502,6 @@ def _row_slots(cols, k, n_rows, slot):
 @njit(cache=True, parallel=True)
 def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, slot):
     """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
-    zero, wd = u[U_ZERO], u[U_WD]
-    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
     _row_slots(cols, k, P.shape[0], slot)
     for r in prange(P.shape[0]):
-        q = slot[r]
-        if kind == SGD_KIND and not (q >= 0 or use_s or wd != 0):
-            continue
-        for j in range(P.shape[1]):
-            g = Gc[q, j] if q >= 0 else zero
-            a = S1[r, j] if use_s else zero
-            b = S2[r, j] if use_s2 else zero
-            P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
-            if use_s:
-                S1[r, j] = a
-            if use_s2:
-                S2[r, j] = b
+        _update_row(r, slot[r], kind, nesterov, u, P, Gc, S1, S2)
