@@ -30,6 +30,7 @@ __all__ = [
     "default_threads",
     "limit_threads",
     "resolve_device",
+    "threads_in_effect",
 ]
 
 DEVICES = ("cpu", "cuda", "auto", "jax-cpu")
@@ -130,6 +131,15 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def threads_in_effect() -> int:
+    """Numba's thread count when Numba is there, else every core this process may use."""
+    try:
+        import numba
+    except ImportError:
+        return default_threads()
+    return numba.get_num_threads()
+
+
 def check_threads(threads) -> int | None:
     """``threads`` as an int >= 1 (None stays None: all cores), or a ValueError."""
     if threads is None:
@@ -141,13 +151,17 @@ def check_threads(threads) -> int | None:
 
 @contextmanager
 def limit_threads(threads: int | None):
-    """Run a block with ``threads`` threads for Numba's parallel kernels and the BLAS library
-    (None: every core the process may use); restores the previous settings afterwards.
+    """Run a block with ``threads`` threads for Numba's parallel kernels and the BLAS library;
+    restores the previous settings afterwards.  None leaves both as they are: every core, unless
+    the environment says otherwise (``OPENBLAS_NUM_THREADS``, ``NUMBA_NUM_THREADS``...).
 
     Yields the number in effect.  Numba cannot go above the threads it started with
     (``NUMBA_NUM_THREADS``, all cores by default); JAX's CPU backend keeps its own pool.
     """
-    n = default_threads() if threads is None else check_threads(threads)
+    if threads is None:
+        yield threads_in_effect()
+        return
+    n = check_threads(threads)
     numba_before = _numba_threads(n)
     limiter = _blas_limits(n)
     try:

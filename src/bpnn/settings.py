@@ -199,7 +199,7 @@ class TrainConfig:
             f"evaluate every {c.eval_every}, stop on {c.stop_on} "
             f"(patience {c.patience}, min delta {c.min_delta:g}), "
             f"checkpoint every {c.checkpoint_every}, seed {c.seed}, device {c.device}, "
-            f"threads {c.threads or 'all'}"
+            f"threads {c.threads or 'as set'}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"
                 if c.task == "classify" and c.loss == "squared"

@@ -29,7 +29,7 @@ import numpy as np
 from . import evaluation, runstate
 from .augment import random_shifts, shift_images
 from .data.split import Split
-from .device import default_threads, limit_threads, resolve_device
+from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
 from .fileio import atomic_write
 from .history import History
@@ -234,7 +234,7 @@ class Trainer:
         return {
             "device": self.device.name,
             "device_note": self.device.note,
-            "threads": self.config.threads or default_threads(),
+            "threads": self.config.threads or threads_in_effect(),
         }
 
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):

@@ -89,7 +89,11 @@ OVERRIDES = {
         "where to train: cpu (default), cuda (an NVIDIA GPU through JAX: pip install "
         "'bpnn[gpu]'), auto (cuda when usable, else cpu), jax-cpu (the GPU's program on the CPU)",
     ),
-    "threads": (int, "CPU threads for the compiled kernels and BLAS (default: every core)"),
+    "threads": (
+        int,
+        "CPU threads for the compiled kernels and BLAS (default: as the libraries set them, "
+        "every core unless OPENBLAS_NUM_THREADS or NUMBA_NUM_THREADS say otherwise)",
+    ),
 }
 DATA_OPTIONS = ("target", "test", "limit")
 OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
