@@ -116,3 +116,10 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         atomic_write(path, broken)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+@pytest.mark.parametrize("name", ["__meta__", "file", "allow_pickle"])
+def test_reserved_array_names_are_refused(tmp_path, name):
+    # np.savez took an array named allow_pickle as its flag and dropped it
+    with pytest.raises(ValueError, match=f"array name '{name}' is reserved"):
+        save_arrays(tmp_path / "x.npz", {name: np.zeros(1)}, {})

@@ -39,6 +39,8 @@ def test_structure_follows_the_tutorial():
         net.node(10)
     with pytest.raises(ValueError, match="no connection"):
         net.connection(8, 1)
+    with pytest.raises(ValueError, match="node number or"):  # was a TypeError
+        net.connection(8, "x")
 
 
 def test_bias_node_always_outputs_one():
@@ -107,6 +109,8 @@ def test_wrong_width_or_nan_gives_a_clear_error():
         net.train_one_sample([1.0, float("nan"), 0.0], [0.9, 0.1], 0.1)
     with pytest.raises(ValueError, match=r"target must have shape \(2,\), got \(3,\)"):
         net.train_one_sample([1.0, 0.0, 0.0], [0.9, 0.1, 0.1], 0.1)
+    with pytest.raises(ValueError, match="at least one sample"):  # was a TypeError
+        net.gradient(np.empty((0, 3)), np.empty((0, 2)))
 
 
 def test_bad_architectures_are_refused():

@@ -227,6 +227,9 @@ def test_regressor_files(tmp_path, diabetes):
     est = BPNNRegressor((8,), max_iter=10, random_state=0).fit(X, y)
     est.save(tmp_path / "r.npz")
     np.testing.assert_allclose(BPNNRegressor.load(tmp_path / "r.npz").predict(X), est.predict(X))
+    # a regressor's file is not a classifier (was loaded with classes_ None, predicting values)
+    with pytest.raises(ValueError, match="holds a regressor"):
+        BPNNClassifier.load(tmp_path / "r.npz")
 
 
 def test_digits_are_learned_quickly():

@@ -155,6 +155,24 @@ def test_divergence_stops_with_message_and_keeps_last_good_checkpoint(splits, tm
         np.testing.assert_array_equal(good[key], kept[key])
 
 
+def test_divergence_without_a_run_folder_is_a_divergence_error():
+    # out_dir=None (the scikit-learn estimators) has no checkpoint to name: was a TypeError
+    X = np.random.default_rng(0).random((200, 3)) * 1e3
+    cfg = TrainConfig(
+        layers=[3, 8, 1],
+        task="regress",
+        output="identity",
+        lr=1e30,
+        preprocessing="none",
+        target_scaling="none",
+        stop_on="train",
+        epochs=3,
+    )
+    t = Trainer(cfg, Split(X, X.sum(axis=1)), None, None, None, progress=False)
+    with pytest.raises(DivergenceError, match="no checkpoint was saved before it"):
+        t.run()
+
+
 def test_checkpoint_is_plain_data(splits, tmp_path):
     trainer(small_config(epochs=1), splits, tmp_path).run()
     with np.load(tmp_path / "checkpoint.npz", allow_pickle=False) as data:

@@ -158,10 +158,10 @@ def limit_threads(threads: int | None):
     Yields the number in effect.  Numba cannot go above the threads it started with
     (``NUMBA_NUM_THREADS``, all cores by default); JAX's CPU backend keeps its own pool.
     """
-    if threads is None:
+    n = check_threads(threads)
+    if n is None:  # threads=None: leave Numba and BLAS as they are
         yield threads_in_effect()
         return
-    n = check_threads(threads)
     numba_before = _numba_threads(n)
     limiter = _blas_limits(n)
     try:
@@ -182,7 +182,8 @@ def _numba_threads(n: int) -> int | None:
     except ImportError:
         return None
     before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    # (numba.config sets its settings at import time: no attributes for mypy to see)
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     return before
 
 

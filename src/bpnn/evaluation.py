@@ -65,7 +65,7 @@ def scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
 def _classify_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
     true = targets.encode(y)
     predicted = np.argmax(out, axis=1)
-    cm = confusion_matrix(predicted, true, len(targets.classes))
+    cm = confusion_matrix(predicted, true, len(targets.labels))
     wrong = int(np.count_nonzero(predicted != true))
     error = wrong / len(true) if len(true) else float("nan")
     if weights is not None and len(true):
@@ -76,7 +76,7 @@ def _classify_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict
         "errors": wrong,
         "error_rate": error,
         "accuracy": 1 - error,
-        "classes": targets.classes.tolist(),
+        "classes": targets.labels.tolist(),
         "confusion_matrix": cm.tolist(),
         "per_class_error": [float(e) for e in per_class_error(cm)],
     }

@@ -58,11 +58,14 @@ MNIST_PREPROCESSING = {
 
 def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write named arrays and JSON-able ``meta`` to ``path`` (.npz) atomically."""
-    if META_KEY in arrays:
-        raise ValueError(f"array name {META_KEY!r} is reserved")
+    # the meta's name, and np.savez's own parameters (allow_pickle=array dropped that array)
+    for name in (META_KEY, "file", "allow_pickle"):
+        if name in arrays:
+            raise ValueError(f"array name {name!r} is reserved")
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload[META_KEY] = np.array(json.dumps(meta))
-    atomic_write(path, lambda f: np.savez(f, **payload))
+    # (mypy cannot see that no key is allow_pickle, which the stubs type as a bool: checked above)
+    atomic_write(path, lambda f: np.savez(f, **payload))  # type: ignore[arg-type]
 
 
 def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:

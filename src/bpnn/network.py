@@ -251,9 +251,9 @@ class Network:
 
         X: (n, n_inputs), already checked.  Returns the Cache for ``backward``.
         """
-        inputs, outputs, masks, z = [], [], [], None
+        inputs, outputs, masks = [], [], []
         A = X
-        for layer in self.layers:
+        for layer in self.layers:  # (at least one: z is the last layer's)
             mask = None
             if rng is not None and layer.dropout > 0:
                 keep = 1.0 - layer.dropout

@@ -143,6 +143,13 @@ class Layer:
         )
         self.activation = activation
 
+    @property
+    def act(self) -> Activation:
+        """The activation of a hidden or output layer (a ValueError for the input layer)."""
+        if self.activation is None:
+            raise ValueError("the input layer has no activation")
+        return self.activation
+
     def set_output(self, sample) -> None:
         """Input layer: node i outputs x_i."""
         for node, value in zip(self.neurons, sample):
@@ -153,7 +160,7 @@ class Layer:
         neurons = self.neurons
         nets = [node.calc_net() for node in neurons]
         # formula 1: a_j = f(net_j), net_j = sum_i w_ji x_ji (Node.calc_net), all nodes at once
-        outputs = self.activation.forward(np.array([nets]))[0].tolist()
+        outputs = self.act.forward(np.array([nets]))[0].tolist()
         for node, a in zip(neurons, outputs):
             node.output = a
 
@@ -215,11 +222,11 @@ class ObjectNetwork:
 
     @property
     def activation(self) -> str:
-        return self.layers[1].activation.name if len(self.layers) > 2 else "sigmoid"
+        return self.layers[1].act.name if len(self.layers) > 2 else "sigmoid"
 
     @property
     def output(self) -> str:
-        return self.layers[-1].activation.name
+        return self.layers[-1].act.name
 
     @property
     def loss_name(self) -> str:
@@ -234,7 +241,9 @@ class ObjectNetwork:
 
     def connection(self, j: int, i: int | str) -> Connection:
         """The connection carrying w_ji (tutorial numbering); ``i="b"`` gives the bias w_jb."""
-        source = None if i == "b" else self.node(i)
+        if isinstance(i, str) and i != "b":  # (was a TypeError from node())
+            raise ValueError(f'i is a node number or "b" (the bias), got {i!r}')
+        source = None if isinstance(i, str) else self.node(i)
         for conn in self.node(j).upstream:
             up = conn.upstream_node
             if up is source or (source is None and isinstance(up, BiasNode)):
@@ -363,7 +372,7 @@ class ObjectNetwork:
         out = self.layers[-1]
         z, y = self._output_arrays()
         T = self._target(t)
-        dE_dz = self.loss_fn.delta(z, y, T, out.activation)[0].tolist()
+        dE_dz = self.loss_fn.delta(z, y, T, out.act)[0].tolist()
         for node, g in zip(out.neurons, dE_dz):
             node.delta = -g  # formula 3: sigmoid + squared error gives y (1 - y)(t - y)
         for layer in self.layers[-2:0:-1]:  # hidden layers, last first (the input needs none)
@@ -371,7 +380,7 @@ class ObjectNetwork:
             sums = np.array([[node.downstream_delta() for node in neurons]])
             outputs = np.array([layer.outputs()])
             # formula 4: f'(a) * sum_k w_kj delta_k (backward multiplies by f' computed from a)
-            for node, d in zip(neurons, layer.activation.backward(outputs, sums)[0].tolist()):
+            for node, d in zip(neurons, layer.act.backward(outputs, sums)[0].tolist()):
                 node.delta = d
 
     # ---- formula 5 -----------------------------------------------------------------------
@@ -419,7 +428,7 @@ class ObjectNetwork:
         """
         rows = np.atleast_2d(np.asarray(x, dtype=np.float64))
         targets = np.atleast_2d(np.asarray(t, dtype=np.float64))
-        total = None
+        total: list[np.ndarray] | None = None
         for row, t_row in zip(rows, targets):
             self.get_gradient(row, t_row)
             grads = [
@@ -427,4 +436,6 @@ class ObjectNetwork:
                 for layer in self.layers[1:]
             ]
             total = grads if total is None else [a + g for a, g in zip(total, grads)]
+        if total is None:  # (was a TypeError: None is not iterable)
+            raise ValueError("the gradient needs at least one sample")
         return [p for G in total for p in (G[:, :-1] / len(rows), G[:, -1] / len(rows))]

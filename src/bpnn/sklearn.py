@@ -37,9 +37,10 @@ from .activations import HIDDEN_ACTIVATIONS
 from .device import DEVICES
 from .errors import BpnnError
 from .fitting import data_kind, prepare, resolve_settings
+from .history import History
 from .losses import LOSSES
 from .model import Model
-from .optim import SCHEDULES
+from .optim import SCHEDULES, Optimizer
 from .preprocessing import KINDS
 from .settings import TrainConfig
 from .targets import Targets
@@ -88,6 +89,19 @@ class _BPNNBase(BaseEstimator):
     """What both estimators share: parameters (``PARAMETERS``), checking them, training, files."""
 
     _task = "classify"
+
+    # fitted (by fit, partial_fit or load; absent before: check_is_fitted looks for model_)
+    model_: Model
+    history_: History
+    loss_curve_: list[float]
+    n_iter_: int
+    t_: int
+    best_loss_: float | None
+    validation_scores_: list[float] | None
+    best_validation_score_: float | None
+    _optimizer: Optimizer | None
+    _seed_: int
+    _calls: int
 
     def __init__(
         self,
@@ -148,7 +162,7 @@ class _BPNNBase(BaseEstimator):
     def _hidden(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
-        if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
+        if not all(isinstance(s, numbers.Integral) and int(s) >= 1 for s in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}"
             )
@@ -394,7 +408,7 @@ class _BPNNBase(BaseEstimator):
     @staticmethod
     def _params_from_config(config: dict) -> dict:
         """Estimator parameters that a bpnn training configuration records."""
-        out = {}
+        out: dict = {}
         if config.get("optimizer") in ("sgd", "momentum", "nesterov", "adam"):
             out["solver"] = "adam" if config["optimizer"] == "adam" else "sgd"
             out["momentum"] = 0.0 if config["optimizer"] == "sgd" else config.get("momentum", 0.9)
@@ -433,20 +447,24 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
     """
 
     _task = "classify"
+    classes_: np.ndarray
+    _is_multilabel: bool
 
     def __init__(self, *args, class_weight=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weight = class_weight
 
     # scikit-learn reads an estimator's parameters from its signature: the shared ones, and this
-    __init__.__signature__ = _signature_with(_BPNNBase.__init__, "class_weight", None)
+    # (mypy: a function's __signature__ is read by inspect, not declared by typeshed)
+    __init__.__signature__ = _signature_with(_BPNNBase.__init__, "class_weight", None)  # type: ignore[attr-defined]
 
     def _check_targets_param(self) -> None:
         t = self.targets
         if t is not None and not (
             isinstance(t, (tuple, list))
             and len(t) == 2
-            and all(isinstance(v, numbers.Real) and np.isfinite(v) for v in t)
+            # (numpy's ufunc stubs take no numbers.Real; np.isfinite does)
+            and all(isinstance(v, numbers.Real) and np.isfinite(v) for v in t)  # type: ignore[call-overload]
         ):
             raise ValueError(
                 f"BPNNClassifier: targets must be None or an (on, off) pair of numbers, got {t!r}"
@@ -483,11 +501,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         if not reset:
             if self._multilabel() != (kind == "multilabel-indicator"):
                 raise ValueError("the targets changed between single-label and multi-label")
-            unknown = np.setdiff1d(np.unique(y), self.classes_) if not self._multilabel() else []
-            if len(unknown):
-                raise ValueError(
-                    f"labels {unknown.tolist()} are not in classes_ {self.classes_.tolist()}"
-                )
+            if not self._multilabel():
+                unknown = np.setdiff1d(np.unique(y), self.classes_)
+                if len(unknown):
+                    raise ValueError(
+                        f"labels {unknown.tolist()} are not in classes_ {self.classes_.tolist()}"
+                    )
             return (
                 np.asarray(y, dtype=np.float64) if self._multilabel() else y
             ), self.model_.targets
@@ -567,7 +586,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         self._is_multilabel = (
             model.task == "regress" and model.net.loss_name == "binary_cross_entropy"
         )
-        self.classes_ = np.arange(model.net.n_outputs) if self._multilabel() else model.classes
+        if self._multilabel():
+            self.classes_ = np.arange(model.net.n_outputs)
+        elif model.task != "classify":  # (was loaded with classes_ None, predicting values)
+            raise ValueError("this model file holds a regressor: use BPNNRegressor.load")
+        else:
+            self.classes_ = model.targets.labels
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from .preprocessing import Preprocessing, resolve
 from .settings import TrainConfig, check_layers
 from .steppers import make_stepper
 from .targets import Targets
+
+if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
+    from .accel.jax_stepper import DeviceForward
 
 __all__ = ["DivergenceError", "Trainer"]
 
@@ -111,7 +115,9 @@ class Trainer:
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
         self._check(config, train)
         self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
-        self._forward = None  # the device's forward pass for evaluation (made when needed)
+        self._forward: DeviceForward | None = (
+            None  # the device's forward pass for evaluation (made when needed)
+        )
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
@@ -149,12 +155,18 @@ class Trainer:
             raise BpnnError(
                 "augment shifts square uint8 images scaled by a factor; these features are not"
             )
-        split = {"val": self.val, "test": self.test, "train": train, "loss": train}[config.stop_on]
+        self._selection_split()
+
+    def _selection_split(self) -> Split:
+        """The split that ``config.stop_on`` selects on (a BpnnError when there is none)."""
+        stop_on, train = self.config.stop_on, self.train
+        split = {"val": self.val, "test": self.test, "train": train, "loss": train}[stop_on]
         if split is None or len(split) == 0:
             raise BpnnError(
-                f"no {config.stop_on} split to select on: use a validation split "
+                f"no {stop_on} split to select on: use a validation split "
                 f"(val-size > 0), or stop on the test or training set"
             )
+        return split
 
     def _square(self) -> bool:
         shape = self.preprocessing.image_shape
@@ -177,14 +189,15 @@ class Trainer:
                 return self._run()
         except BaseException:
             if fresh and not (self.out_dir / "checkpoint.npz").exists():
-                self._discard(created)
+                self._discard(self.out_dir, created)
             raise
 
-    def _discard(self, created: bool) -> None:
+    @staticmethod
+    def _discard(out_dir: Path, created: bool) -> None:
         for name in ("config.json", "history.json"):
-            (self.out_dir / name).unlink(missing_ok=True)
-        if created and self.out_dir.is_dir() and not any(self.out_dir.iterdir()):
-            self.out_dir.rmdir()
+            (out_dir / name).unlink(missing_ok=True)
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
 
     def _run(self) -> dict:
         cfg = self.config
@@ -239,7 +252,7 @@ class Trainer:
 
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
         """The stepper of this epoch's shifted images: a device stepper shifts them itself."""
-        shifts = self.position["shifts"]
+        shifts = self._current["shifts"]
         if not self.device.uses_jax:
             return self._stepper(shift_images(inputs, shifts), scale, targets)
         stepper = stepper or self._stepper(inputs, scale, targets)
@@ -293,6 +306,13 @@ class Trainer:
         bs = self._batch_size()
         return bs * max(1, CHUNK // bs)
 
+    @property
+    def _current(self) -> dict:
+        """The epoch in progress (``_start_epoch`` begins one): order, done, loss, seconds..."""
+        if self.position is None:
+            raise RuntimeError("no epoch in progress: _start_epoch begins one")
+        return self.position
+
     def _start_epoch(self) -> None:
         """A new epoch's sample order (and image shifts), unless an interrupted one goes on."""
         if self.position is not None:
@@ -307,7 +327,7 @@ class Trainer:
         n, chunk_size = len(self.train), self._chunk()
         self.optimizer.lr = self.config.lr_at(self.epoch)
         self._start_epoch()
-        pos = self.position
+        pos = self._current
         bar = self._bar(n, pos["done"])
         start = time.perf_counter()
         try:
@@ -350,10 +370,12 @@ class Trainer:
             file=sys.stderr,
         )
 
-    def _diverged(self):
+    def _diverged(self) -> NoReturn:
+        # without a run folder (out_dir=None: the scikit-learn estimators) nothing was saved
+        saved = self.out_dir is not None and (self.out_dir / "checkpoint.npz").exists()
         kept = (
             f"the last good checkpoint in {self.out_dir} is kept"
-            if (self.out_dir / "checkpoint.npz").exists()
+            if saved
             else "no checkpoint was saved before it"
         )
         raise DivergenceError(
@@ -361,8 +383,8 @@ class Trainer:
             f"rate {self.optimizer.lr:g}: try a smaller --lr; {kept}"
         )
 
-    def _end_of_epoch(self):
-        cfg, pos = self.config, self.position
+    def _end_of_epoch(self) -> None:
+        cfg, pos = self.config, self._current
         self.epoch += 1
         self.position = None
         self.seconds += pos["seconds"]
@@ -406,8 +428,7 @@ class Trainer:
         if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
             error = record["train_loss"]
         else:
-            split = {"val": self.val, "test": self.test, "train": self.train}[cfg.stop_on]
-            error = self.error(split)
+            error = self.error(self._selection_split())
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
         # An equal error is no worse (the tutorial stops when accuracy *falls*): with min_delta 0
         # the later weights win a tie, so a small set stuck at 0 errors keeps training.

@@ -32,7 +32,7 @@ class Spec(NamedTuple):
     images' side; scale: the inputs' factor.
     """
 
-    acts: tuple
+    acts: tuple[tuple[str, float], ...]
     loss: str
     keeps: tuple
     inv_keeps: tuple
@@ -100,7 +100,7 @@ def loss_value(loss: str, z, y, T):
     return 0.5 * jnp.einsum("ij,ij->i", diff, diff, precision=HIGHEST)
 
 
-def output_delta(loss: str, out: tuple, z, y, T):
+def output_delta(loss: str, out: tuple[str, float], z, y, T):
     """dE/dz at the output layer (n, k); ``out`` is the output layer's (name, alpha)."""
     if loss == "cross_entropy":
         return y * T.sum(axis=1, keepdims=True) - T
@@ -112,7 +112,7 @@ def output_delta(loss: str, out: tuple, z, y, T):
 # ---- one training step -----------------------------------------------------------------------
 def dropout_masks(spec: Spec, key, n: int, sizes: tuple, dtype):
     """Per layer the inverted-dropout scale of its input (0 or 1/keep), or None."""
-    masks = []
+    masks: list[jax.Array | None] = []
     for i, (keep, inv) in enumerate(zip(spec.keeps, spec.inv_keeps)):
         if inv == 0.0:
             masks.append(None)
@@ -149,7 +149,7 @@ def backward(spec: Spec, params: list, inputs, outputs, z, T, masks, w=None):
     else:  # a batch whose weights are all zero has a zero gradient
         total = w.sum()
         dZ = dZ * w[:, None] / jnp.where(total > 0, total, 1)
-    grads = []
+    grads: list[jax.Array] = []
     for i in range(len(spec.acts) - 1, -1, -1):
         grads = [jnp.matmul(dZ.T, inputs[i], precision=HIGHEST), dZ.sum(axis=0)] + grads
         if i == 0:

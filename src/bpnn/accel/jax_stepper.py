@@ -63,6 +63,7 @@ def make_spec(net: Network, optimizer: Optimizer | None, scale: float = 1.0, **e
     keeps = tuple(1.0 - layer.dropout for layer in net.layers)
     # 1/keep in float64 rounded to float32, as ``Network.forward`` makes its masks
     inv = tuple(float(np.float32(1.0 / k)) if k < 1.0 else 0.0 for k in keeps)
+    opt: tuple  # Spec.opt: its first item names the rule, the rest are its constants
     if isinstance(optimizer, Adam):
         opt = ("adam", optimizer.beta1, optimizer.beta2, optimizer.eps)
     elif isinstance(optimizer, SGD):
@@ -180,7 +181,9 @@ class JaxStepper:
         w = np.zeros(1, np.float32) if weights is None else np.asarray(weights, np.float32)
         self.w = jax.device_put(w, device)
         self.shifts = jax.device_put(np.zeros((1, 2), np.int8), device)
-        self.params = self.state = None  # on the device; None: read the host's at the next call
+        # on the device; None: read the host's at the next call
+        self.params: list | None = None
+        self.state: list | None = None
 
     def set_shifts(self, shifts: np.ndarray, max_shift: int, side: int) -> None:
         """Move each image by its (rows, columns) shift (n, 2), each within +-max_shift, from

@@ -148,6 +148,7 @@ def run_cases(eps: float, threshold: float, seed: int) -> list[dict]:
             )
         )
         for engine, dropout, report in reports:
+            worst = report.worst  # None only when nothing was checked
             records.append(
                 {
                     "engine": engine,
@@ -156,7 +157,7 @@ def run_cases(eps: float, threshold: float, seed: int) -> list[dict]:
                     "max_rel_error": report.max_rel_error,
                     "passed": report.passed,
                     "checked": len(report.checks),
-                    "worst": report.worst.name,
+                    "worst": worst.name if worst else None,
                 }
             )
     return records

@@ -56,7 +56,10 @@ def layer_codes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
     acts = [layer.activation for layer in net.layers]
     codes = np.array([IDENTITY if a.code is None else a.code for a in acts], dtype=np.int64)
     alphas = np.array([kernel_param(a) for a in acts], dtype=net.dtype)
-    return codes, alphas, net.loss_fn.code
+    loss = net.loss_fn.code
+    if loss is None:  # ruled out by unsupported_reason
+        raise ValueError(f"loss {net.loss_name!r} has no fast path")
+    return codes, alphas, loss
 
 
 def kernel_param(act: Activation) -> float:

@@ -83,9 +83,10 @@ class BatchStepper:
         self.slot = np.empty(n_in, np.intp)  # row -> its gradient row (parallel row updates)
         self.flags = np.empty(n_in, np.uint8)
         self.no_mask = np.empty((1, 1), dt)
-        self.dW = [None] + [np.empty_like(layer.W) for layer in net.layers[1:]]
+        # (layer 0's gradient is Gc: an empty placeholder keeps the layer numbers)
+        self.dW = [np.empty((0, 0), dt)] + [np.empty_like(layer.W) for layer in net.layers[1:]]
         self.db = [np.empty_like(layer.b) for layer in net.layers]
-        self.state0 = []  # optimiser state of W0, transposed like W0T
+        self.state0: list[np.ndarray] = []  # optimiser state of W0, transposed like W0T
         self.u = np.empty(N_COEFFS, dt)  # the update's coefficients, refilled every step
         self.rows = 0
         self._reserve(min(self.batch_size, len(X)))
@@ -99,7 +100,8 @@ class BatchStepper:
         self.X = np.empty((rows, sizes[0]), dt)  # the batch, compacted
         self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's output
         self.D = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's dE/dz
-        self.inp = [None] + [np.empty((rows, m), dt) for m in sizes[1:-1]]  # dropped-out inputs
+        # dropped-out inputs of layers 1.. (layer 0's are X: an empty placeholder)
+        self.inp = [np.empty((0, 0), dt)] + [np.empty((rows, m), dt) for m in sizes[1:-1]]
 
     # ---- one call: copy in, batches, copy out --------------------------------------------
     def __call__(self, idx: np.ndarray) -> float:
@@ -164,7 +166,8 @@ class BatchStepper:
     def _batch(self, batch: np.ndarray) -> float:
         layers, n, c = self.net.layers, len(batch), self.c
         last = len(layers) - 1
-        c[C_N] = n if self.w is None else self._weight_sum(batch)  # what each delta is divided by
+        # what each delta is divided by
+        c[C_N] = n if self.w is None else self._weight_sum(self.w[batch])
         # layer 0 on the batch's non-zero inputs only
         mask = self._mask(layers[0], (n, layers[0].n_in))
         k = gather_columns(
@@ -222,9 +225,10 @@ class BatchStepper:
         self._update(k)
         return loss
 
-    def _weight_sum(self, batch: np.ndarray):
+    @staticmethod
+    def _weight_sum(weights: np.ndarray):
         """The batch's sum of weights, or 1 when all are zero (a zero gradient, as in NumPy)."""
-        total = self.w[batch].sum()
+        total = weights.sum()
         return total if total > 0 else 1
 
     def _update(self, k: int):
@@ -236,9 +240,10 @@ class BatchStepper:
         u = update_coefficients(rule, self.u)
         kind, nesterov = rule.kind, rule.nesterov
         if self._parallel(self.W0T):
+            # (mypy reads numba's Dispatcher.__call__ without the kernel's own parameters)
             update_rows_parallel(
                 kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.slot
-            )
+            )  # type: ignore[call-arg]
         else:
             update_rows(kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state)
         for p, g, s1, s2, decay in self.flat:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import Network
-from ..optim import SGD
+from ..optim import Optimizer
 from ._common import checked_indices, constants, layer_codes
 from ._kernels import C_LR, SampleData, SampleNet, SampleScratch, compress_rows, sgd_samples
 
@@ -23,14 +23,15 @@ class SampleStepper:
     """Batch size 1, plain SGD: w <- w - lr dE/dw after every sample (tutorial formula 5).
 
     X: (n, n_inputs) uint8 or float, read once (its non-zero values are kept); T: (n, n_outputs)
-    target rows of the network's dtype.
+    target rows of the network's dtype; optimizer: one whose rule is plain SGD (``fast_stepper``
+    checks).
     """
 
     name = "numba-per-sample"
     fallback = None
 
     def __init__(
-        self, net: Network, optimizer: SGD, X: np.ndarray, T: np.ndarray, scale: float = 1.0
+        self, net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray, scale: float = 1.0
     ):
         self.net, self.optimizer, self.T = net, optimizer, T
         self.n_samples = len(X)
