@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import evaluation
+from .history import History
 from .modelfile import load_model, save_model
 from .network import Network
 from .preprocessing import Preprocessing
@@ -22,6 +23,10 @@ __all__ = ["Model", "load"]
 
 class Model:
     """net: the network; preprocessing: what raw features go through; targets: classes or values."""
+
+    # how training went: set on the models ``bpnn.fit`` returns (absent on loaded ones)
+    history: History
+    results: dict
 
     def __init__(
         self, net: Network, preprocessing: Preprocessing, targets: Targets, meta: dict | None = None

@@ -95,7 +95,9 @@ def checkpoint_config(meta: dict, path, changes: dict | None = None) -> TrainCon
 def resume_changes(meta: dict, changes: dict | None) -> dict:
     """The settings in ``changes`` that differ from the checkpoint's; BpnnError unless each is
     one a resumed run may change (``bpnn.settings.RESUMABLE``)."""
-    recorded = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    recorded = meta.get("config")
+    if not isinstance(recorded, dict):
+        recorded = {}
     changes = {k: v for k, v in (changes or {}).items() if v is not None and recorded.get(k) != v}
     refused = sorted(set(changes) - set(RESUMABLE))
     if refused:

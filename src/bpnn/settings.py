@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .activations import hidden_activation
 from .device import DEVICES, check_threads
@@ -255,7 +256,7 @@ _COMMON = dict(
     augment=0,
     weight_decay=0.0,
 )
-_DEFAULTS = {
+_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("image", "classify"): dict(
         hidden=[300],
         loss="cross_entropy",

@@ -46,7 +46,7 @@ class NumpyStepper:
     """
 
     name = "numpy"
-    fallback = None
+    fallback: str | None = None
 
     def __init__(
         self,

@@ -173,6 +173,13 @@ class Trainer:
         n = self.config.layers[0]
         return (shape[0] == shape[1]) if shape else math.isqrt(n) ** 2 == n
 
+    @property
+    def run_dir(self) -> Path:
+        """The run folder (a BpnnError for a run that writes no files: ``out_dir=None``)."""
+        if self.out_dir is None:
+            raise BpnnError("this run writes no files: it has no run folder")
+        return self.out_dir
+
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> dict:
         """Train until the epochs run out, early stopping or Ctrl-C; returns the results.

@@ -94,7 +94,7 @@ def run(args) -> int:
         rows += device_rows(images, labels, args.device, args.epochs, args.quick)
     report = {"training_images": len(images), "results": rows}
     write_report(report, args.out)
-    print(json.dumps(report) if args.json else format_rows(report["results"]))
+    print(json.dumps(report) if args.json else format_rows(rows))
     if not args.json:
         print(f"\nPyTorch, scikit-learn and the tutorial's code side by side: {PEERS}")
     return 0

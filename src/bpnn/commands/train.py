@@ -183,7 +183,7 @@ def execute(args, out) -> dict:
     if results.get("interrupted"):
         return results
     if report:
-        results["report"] = _report(trainer.out_dir, out)
+        results["report"] = _report(trainer.run_dir, out)
     return {**results, "out": str(trainer.out_dir)}
 
 
