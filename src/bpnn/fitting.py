@@ -19,12 +19,16 @@ Not here: the training loop (``bpnn.train``), reading files (``bpnn.data``).
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .data.sources import split_indices
 from .data.split import Split
@@ -185,19 +189,19 @@ def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    X_test=None,
-    y_test=None,
-    out=None,
+    X_test: ArrayLike | None = None,
+    y_test: ArrayLike | None = None,
+    out: str | os.PathLike | None = None,
     preset: str | None = None,
-    hidden=None,
+    hidden: Sequence[int] | None = None,
     limit: int | None = None,
     resume: bool = False,
-    log=None,
+    log: Callable[[str], object] | None = None,
     progress: bool = False,
-    **settings,
+    **settings: Any,
 ) -> Model:
     """Train a network on features X (n, d) and targets y; returns the trained ``Model``.
 
@@ -235,7 +239,7 @@ def fit(
                 out, run.train, run.val, run.test, changes=settings, log=log, progress=progress
             )
         else:
-            targets = run.targets(y[:limit] if limit else y)
+            targets = run.targets(np.asarray(y)[:limit] if limit else y)
             trainer = Trainer(
                 config,
                 run.train,

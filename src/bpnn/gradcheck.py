@@ -35,8 +35,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:  # (only for the annotations)
+    from .network import Network
+    from .neurons import ObjectNetwork
 
 __all__ = [
     "GradCheckReport",
@@ -195,9 +201,9 @@ def _layer_names(n_layers: int) -> list[str]:
 
 
 def check_network(
-    net,
-    X,
-    T,
+    net: Network,
+    X: ArrayLike,
+    T: ArrayLike,
     eps: float = DEFAULT_EPS,
     *,
     dropout_seed: int | None = None,
@@ -206,7 +212,7 @@ def check_network(
     threshold: float = 1e-6,
     floor: float = DEFAULT_FLOOR,
     scale_floor: float = DEFAULT_SCALE_FLOOR,
-    weights=None,
+    weights: ArrayLike | None = None,
 ) -> GradCheckReport:
     """Check ``bpnn.Network.gradient`` on X (n, n_in) and T against its mean loss (the
     weighted mean with sample ``weights`` (n,)).
@@ -216,7 +222,7 @@ def check_network(
     from ``default_rng(dropout_seed)``: the same masks every time.
     """
 
-    def masks():
+    def masks() -> np.random.Generator | None:
         return None if dropout_seed is None else np.random.default_rng(dropout_seed)
 
     grads = net.gradient(X, T, rng=masks(), weights=weights)
@@ -237,9 +243,9 @@ def check_network(
 
 
 def check_object_network(
-    onet,
-    x,
-    t,
+    onet: ObjectNetwork,
+    x: ArrayLike,
+    t: ArrayLike,
     eps: float = DEFAULT_EPS,
     *,
     sample: int | None = None,

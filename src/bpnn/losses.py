@@ -26,6 +26,7 @@ Not here: regularisation (the optimisers' weight decay) and accuracy metrics.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, get_activation
 
@@ -42,7 +43,11 @@ __all__ = [
 
 
 def one_hot(
-    labels: np.ndarray, n_classes: int, on: float = 1.0, off: float = 0.0, dtype=np.float64
+    labels: ArrayLike,
+    n_classes: int,
+    on: float = 1.0,
+    off: float = 0.0,
+    dtype: DTypeLike = np.float64,
 ) -> np.ndarray:
     """Class indices (n,) -> target rows (n, n_classes): ``on`` at the label, ``off`` elsewhere.
 

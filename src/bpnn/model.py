@@ -9,7 +9,10 @@ Not here: training (``bpnn.train``), the file format itself (``bpnn.modelfile``)
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import evaluation
 from .history import History
@@ -53,7 +56,7 @@ class Model:
         )
 
     # ---- use ---------------------------------------------------------------------------
-    def _features(self, X) -> np.ndarray:
+    def _features(self, X: ArrayLike) -> np.ndarray:
         """Raw features as a checked (n, n_inputs) array (a 1-D sample becomes one row)."""
         X = np.asarray(X)
         X = X[None, :] if X.ndim == 1 else X
@@ -65,15 +68,15 @@ class Model:
             )
         return X
 
-    def outputs(self, X) -> np.ndarray:
+    def outputs(self, X: ArrayLike) -> np.ndarray:
         """The network's outputs (n, n_outputs) for raw features X (n, n_inputs)."""
         return evaluation.outputs(self.net, self.preprocessing, self._features(X))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Labels (n,) for a classifier, values (n,) or (n, k) for a regressor."""
         return self.targets.decode(self.outputs(X))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (n, n_classes) in the order of ``classes``.
 
         Softmax outputs are probabilities; sigmoid (or other) outputs are clipped at 0 and
@@ -88,18 +91,18 @@ class Model:
         total = out.sum(axis=1, keepdims=True)
         return np.where(total > 0, out / np.where(total > 0, total, 1), 1 / out.shape[1])
 
-    def score(self, X, y) -> dict:
+    def score(self, X: ArrayLike, y: ArrayLike) -> dict:
         """``bpnn.evaluation.scores`` of this model on raw (X, y)."""
         return evaluation.scores(self.targets, self.outputs(X), y)
 
     # ---- files -------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write the model file (.npz arrays + JSON, atomically)."""
         meta = {**self.meta, "targets": self.targets.to_dict()}
         save_model(path, self.net, meta, self.preprocessing.to_dict())
 
     @classmethod
-    def load(cls, path) -> Model:
+    def load(cls, path: str | os.PathLike) -> Model:
         """The model in ``path`` (a model file, or a run folder holding model.npz)."""
         net, meta = load_model(path)
         prep = Preprocessing.from_dict(meta.get("preprocessing"), source=str(path))
@@ -107,6 +110,6 @@ class Model:
         return cls(net, prep, targets, meta)
 
 
-def load(path) -> Model:
+def load(path: str | os.PathLike) -> Model:
     """The model saved in ``path`` (``bpnn.load("runs/fast")`` or ``.../model.npz``)."""
     return Model.load(path)

@@ -19,9 +19,11 @@ neuron view (``bpnn.neurons``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, get_activation, hidden_activation
 from .init import init_weights
@@ -102,22 +104,22 @@ class Network:
 
     def __init__(
         self,
-        sizes,
-        activation="sigmoid",
-        output=None,
-        loss="squared",
-        init="uniform",
-        dtype=np.float64,
-        seed=None,
-        dropout=0.0,
-    ):
+        sizes: Sequence[int],
+        activation: str | Activation = "sigmoid",
+        output: str | Activation | None = None,
+        loss: str | Loss = "squared",
+        init: str = "uniform",
+        dtype: DTypeLike = np.float64,
+        seed: int | np.random.Generator | None = None,
+        dropout: float | Sequence[float] = 0.0,
+    ) -> None:
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
         self.loss_fn: Loss = get_loss(loss)
         out_act = self.loss_fn.output_activation(output)
         hidden = hidden_activation(activation)
-        self.dtype = np.dtype(dtype)
+        self.dtype: np.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.init = init
@@ -182,7 +184,7 @@ class Network:
         }
 
     @classmethod
-    def from_config(cls, config: dict, params=None) -> Network:
+    def from_config(cls, config: dict, params: Iterable[ArrayLike] | None = None) -> Network:
         """Rebuild a network from ``config()``; ``params`` as returned by ``params()``."""
         hidden = get_activation(config["activation"], config.get("activation_params"))
         output = get_activation(config["output"], config.get("output_params"))
@@ -211,7 +213,7 @@ class Network:
         """The parameter arrays themselves (not copies): [W0, b0, W1, b1, ...]."""
         return [p for layer in self.layers for p in (layer.W, layer.b)]
 
-    def set_params(self, params) -> None:
+    def set_params(self, params: Iterable[ArrayLike]) -> None:
         """Copy values into the parameters; shapes must match exactly."""
         params = list(params)
         own = self.params()
@@ -227,7 +229,7 @@ class Network:
         return Network.from_config(self.config(), [p.copy() for p in self.params()])
 
     # ---- forward -----------------------------------------------------------------------
-    def check_input(self, X) -> np.ndarray:
+    def check_input(self, X: ArrayLike) -> np.ndarray:
         """X as a (n, n_inputs) array of this network's dtype, or a clear ValueError."""
         X = np.asarray(X)
         shape = X.shape
@@ -266,13 +268,19 @@ class Network:
             outputs.append(A)
         return Cache(inputs, outputs, z, masks)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The output layer's activations, (n, n_outputs) (1-D for a single 1-D sample)."""
         single = np.ndim(X) == 1
         Y = self.forward(self.check_input(X)).outputs[-1]
         return Y[0] if single else Y
 
-    def loss_value(self, X, T, rng: np.random.Generator | None = None, weights=None) -> float:
+    def loss_value(
+        self,
+        X: ArrayLike,
+        T: ArrayLike,
+        rng: np.random.Generator | None = None,
+        weights: ArrayLike | None = None,
+    ) -> float:
         """Mean loss over the rows of X (targets T: (n, n_outputs) or class indices).
 
         weights: (n,) sample weights w >= 0 give the weighted mean sum_i w_i E_i / sum_i w_i.
@@ -285,7 +293,7 @@ class Network:
         w = sample_weights(weights, len(values))
         return float(np.dot(w, values) / w.sum())
 
-    def _sample_pair(self, X, T):
+    def _sample_pair(self, X: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Checked inputs, with a single 1-D sample's 1-D target row made 2-D too."""
         T = np.asarray(T)
         if np.ndim(X) == 1 and T.ndim == 1 and T.dtype.kind == "f":
@@ -293,7 +301,9 @@ class Network:
         return self.check_input(X), T
 
     # ---- backward ----------------------------------------------------------------------
-    def backward(self, cache: Cache, T, weights=None) -> list[np.ndarray]:
+    def backward(
+        self, cache: Cache, T: np.ndarray, weights: ArrayLike | None = None
+    ) -> list[np.ndarray]:
         """Formulas 7-10 without the step (``bpnn.optim`` takes it): dE/dW and dE/db of the
         mean loss, laid out as ``params()``: [dW0 (n_1, n_0), db0 (n_1,), dW1, db1, ...].
 
@@ -331,7 +341,11 @@ class Network:
         return grads
 
     def gradient(
-        self, X, T, rng: np.random.Generator | None = None, weights=None
+        self,
+        X: ArrayLike,
+        T: ArrayLike,
+        rng: np.random.Generator | None = None,
+        weights: ArrayLike | None = None,
     ) -> list[np.ndarray]:
         """The true gradient dE/dw of the mean loss over the rows of X (weighted by ``weights``
         (n,) when given).
@@ -345,7 +359,7 @@ class Network:
         return self.backward(self.forward(X, rng), T, weights)
 
 
-def sample_weights(weights, n: int, zero_sum: bool = False) -> np.ndarray:
+def sample_weights(weights: ArrayLike, n: int, zero_sum: bool = False) -> np.ndarray:
     """Sample weights as a float64 (n,) array of finite values >= 0 with a positive sum
     (``zero_sum``: all zero is allowed too, as for one batch of a weighted set)."""
     w = np.asarray(weights, dtype=np.float64)

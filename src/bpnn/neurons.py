@@ -34,11 +34,18 @@ speed tricks beyond plain loops over connections (``bpnn.network`` is the fast e
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, hidden_activation
 from .init import init_weights
 from .losses import Loss, get_loss
+
+if TYPE_CHECKING:  # (bpnn.network is imported where it is used)
+    from .network import Network
 
 __all__ = ["BiasNode", "Connection", "Layer", "Node", "ObjectNetwork"]
 
@@ -184,8 +191,14 @@ class ObjectNetwork:
     """
 
     def __init__(
-        self, sizes, activation="sigmoid", output=None, loss="squared", init="uniform", seed=None
-    ):
+        self,
+        sizes: Sequence[int],
+        activation: str | Activation = "sigmoid",
+        output: str | Activation | None = None,
+        loss: str | Loss = "squared",
+        init: str = "uniform",
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes needs at least two positive layer sizes, got {sizes}")
@@ -277,15 +290,15 @@ class ObjectNetwork:
             out += [A[:, :-1], A[:, -1].copy()]
         return out
 
-    def set_params(self, params) -> None:
+    def set_params(self, params: Iterable[ArrayLike]) -> None:
         """Set every weight from [W0, b0, W1, b1, ...] in the vectorised layout."""
-        params = [np.asarray(p, dtype=np.float64) for p in params]
-        if len(params) != 2 * (len(self.layers) - 1):
+        arrays = [np.asarray(p, dtype=np.float64) for p in params]
+        if len(arrays) != 2 * (len(self.layers) - 1):
             raise ValueError(
-                f"expected {2 * (len(self.layers) - 1)} parameter arrays, got {len(params)}"
+                f"expected {2 * (len(self.layers) - 1)} parameter arrays, got {len(arrays)}"
             )
         for k, layer in enumerate(self.layers[1:]):
-            W, b = params[2 * k], params[2 * k + 1]
+            W, b = arrays[2 * k], arrays[2 * k + 1]
             n_out, n_in = len(layer.neurons), len(self.layers[k].neurons)
             if W.shape != (n_out, n_in) or b.shape != (n_out,):
                 raise ValueError(
@@ -297,7 +310,7 @@ class ObjectNetwork:
                     conn.weight = w
 
     @classmethod
-    def from_vectorised(cls, net) -> ObjectNetwork:
+    def from_vectorised(cls, net: Network) -> ObjectNetwork:
         """An object network with the sizes, activations, loss and weights of a bpnn.Network."""
         onet = cls(
             net.sizes, activation=net.activation, output=net.output, loss=net.loss_name, seed=0
@@ -305,7 +318,7 @@ class ObjectNetwork:
         onet.set_params(net.params())
         return onet
 
-    def to_vectorised(self, dtype=np.float64):
+    def to_vectorised(self, dtype: DTypeLike = np.float64) -> Network:
         """A bpnn.Network with the same architecture and weights."""
         from .network import Network
 
@@ -321,17 +334,17 @@ class ObjectNetwork:
         return net
 
     # ---- forward: formula 1 --------------------------------------------------------------
-    def _sample(self, x) -> list[float]:
-        x = np.asarray(x, dtype=np.float64)
+    def _sample(self, x: ArrayLike) -> list[float]:
+        sample = np.asarray(x, dtype=np.float64)
         n_in = len(self.layers[0].neurons)
-        if x.shape != (n_in,):
-            raise ValueError(f"a sample must have shape ({n_in},), got {x.shape}")
-        if not np.isfinite(x).all():
-            bad = int(np.count_nonzero(~np.isfinite(x)))
+        if sample.shape != (n_in,):
+            raise ValueError(f"a sample must have shape ({n_in},), got {sample.shape}")
+        if not np.isfinite(sample).all():
+            bad = int(np.count_nonzero(~np.isfinite(sample)))
             raise ValueError(f"a sample must be finite, got {bad} NaN or infinite value(s)")
-        return x.tolist()
+        return sample.tolist()
 
-    def _target(self, t) -> np.ndarray:
+    def _target(self, t: ArrayLike) -> np.ndarray:
         """t (n_out,) as a one-row array for the loss functions."""
         t = np.asarray(t, dtype=np.float64)
         n_out = len(self.layers[-1].neurons)
@@ -339,17 +352,17 @@ class ObjectNetwork:
             raise ValueError(f"a target must have shape ({n_out},), got {t.shape}")
         return t[None, :]
 
-    def forward(self, x) -> list[float]:
+    def forward(self, x: ArrayLike) -> list[float]:
         """Formula 1 layer by layer for one sample x (n_in,); the output layer's values."""
         self.layers[0].set_output(self._sample(x))
         for layer in self.layers[1:]:
             layer.calc_output()
         return self.layers[-1].outputs()
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         """Output activations: one sample (n_in,) -> (n_out,); rows (n, n_in) -> (n, n_out)."""
         if np.ndim(x) == 2:
-            return np.array([self.forward(row) for row in x])
+            return np.array([self.forward(row) for row in np.asarray(x)])
         return np.array(self.forward(x))
 
     def _output_arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -357,17 +370,18 @@ class ObjectNetwork:
         out = self.layers[-1].neurons
         return (np.array([[node.net for node in out]]), np.array([[node.output for node in out]]))
 
-    def loss_value(self, x, t) -> float:
+    def loss_value(self, x: ArrayLike, t: ArrayLike) -> float:
         """The loss of one sample (n_in,) with target t (n_out,); the mean over rows for 2-D."""
         if np.ndim(x) == 2:
-            return float(np.mean([self.loss_value(row, t_row) for row, t_row in zip(x, t)]))
+            rows = zip(np.asarray(x), np.asarray(t))
+            return float(np.mean([self.loss_value(row, t_row) for row, t_row in rows]))
         T = self._target(t)
         self.forward(x)
         z, y = self._output_arrays()
         return float(self.loss_fn.value(z, y, T)[0])
 
     # ---- backward: formulas 3 and 4 ------------------------------------------------------
-    def calc_delta(self, t) -> None:
+    def calc_delta(self, t: ArrayLike) -> None:
         """Every node's delta = -dE/dnet after ``predict``: output layer first, then backwards."""
         out = self.layers[-1]
         z, y = self._output_arrays()
@@ -402,25 +416,27 @@ class ObjectNetwork:
                     conn.gradient = gradient
                     conn.weight += rate * gradient  # formula 5: w_ji += eta delta_j x_ji
 
-    def train_one_sample(self, x, t, rate: float) -> None:
+    def train_one_sample(self, x: ArrayLike, t: ArrayLike, rate: float) -> None:
         """The tutorial's per-sample step: forward, deltas, update (x: (n_in,), t: (n_out,))."""
         self.forward(x)
         self.calc_delta(t)
         self.update_weight(rate)
 
-    def train(self, X, T, rate: float, epochs: int = 1) -> None:
+    def train(
+        self, X: Iterable[ArrayLike], T: Iterable[ArrayLike], rate: float, epochs: int = 1
+    ) -> None:
         """Per-sample training over the rows of X (n, n_in) and T (n, n_out), in order."""
         for _ in range(epochs):
             for x, t in zip(X, T):
                 self.train_one_sample(x, t, rate)
 
-    def get_gradient(self, x, t) -> None:
+    def get_gradient(self, x: ArrayLike, t: ArrayLike) -> None:
         """Forward, deltas and gradients for one sample, without changing any weight."""
         self.forward(x)
         self.calc_delta(t)
         self.calc_gradient()
 
-    def gradient(self, x, t) -> list[np.ndarray]:
+    def gradient(self, x: ArrayLike, t: ArrayLike) -> list[np.ndarray]:
         """The true gradient dE/dw (mean over rows for 2-D x) as [dW0, db0, dW1, db1, ...].
 
         x: (n_in,) or (n, n_in); t: (n_out,) or (n, n_out).  This is minus the connections'

@@ -152,16 +152,16 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.velocity: list[np.ndarray] | None = None
 
-    def state_for(self, params):
+    def state_for(self, params: list) -> list[list[np.ndarray]]:
         if self.momentum == 0:
             return []
         self.velocity = _matching(self.velocity, params)
         return [self.velocity]
 
-    def rule(self, t=None):
+    def rule(self, t: int | None = None) -> UpdateRule:
         return UpdateRule(self.code, self.lr, self.weight_decay, self.momentum, self.nesterov)
 
-    def step(self, params, grads):
+    def step(self, params: list, grads: list) -> None:
         rule = self.next_rule()
         if rule.momentum == 0:
             for p, g in zip(params, grads):
@@ -175,16 +175,16 @@ class SGD(Optimizer):
             v += g
             p -= rule.lr * (g + mu * v if rule.nesterov else v)
 
-    def hyper(self):
+    def hyper(self) -> dict:
         return {**super().hyper(), "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
         for i, v in enumerate(self.velocity or []):
             state[f"velocity.{i}"] = v
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         n = sum(1 for k in state if k.startswith("velocity."))
         self.velocity = [np.array(state[f"velocity.{i}"]) for i in range(n)] or None
@@ -211,17 +211,17 @@ class Adam(Optimizer):
         self.m: list[np.ndarray] | None = None
         self.v: list[np.ndarray] | None = None
 
-    def state_for(self, params):
+    def state_for(self, params: list) -> list[list[np.ndarray]]:
         self.m, self.v = _matching(self.m, params), _matching(self.v, params)
         return [self.m, self.v]
 
-    def rule(self, t=None):
+    def rule(self, t: int | None = None) -> UpdateRule:
         t = self.t + 1 if t is None else t
         b1, b2 = self.beta1, self.beta2
         step = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
         return UpdateRule(self.code, self.lr, self.weight_decay, 0.0, False, step, b1, b2, self.eps)
 
-    def step(self, params, grads):
+    def step(self, params: list, grads: list) -> None:
         ms, vs = self.state_for(params)
         rule = self.next_rule()
         b1, b2 = rule.beta1, rule.beta2
@@ -233,16 +233,16 @@ class Adam(Optimizer):
             v += (1 - b2) * (g * g)
             p -= rule.step * m / (np.sqrt(v) + rule.eps)
 
-    def hyper(self):
+    def hyper(self) -> dict:
         return {**super().hyper(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
         for i, (m, v) in enumerate(zip(self.m or [], self.v or [])):
             state[f"m.{i}"], state[f"v.{i}"] = m, v
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         n = sum(1 for k in state if k.startswith("m."))
         self.m = [np.array(state[f"m.{i}"]) for i in range(n)] or None
@@ -252,7 +252,7 @@ class Adam(Optimizer):
 OPTIMIZERS = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adam": Adam}
 
 
-def make_optimizer(name: str, lr: float, **kwargs) -> Optimizer:
+def make_optimizer(name: str, lr: float, **kwargs: float | bool) -> Optimizer:
     """Build an optimiser by name: sgd, momentum (SGD, mu 0.9), nesterov, adam."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
@@ -284,7 +284,9 @@ def _cosine(base, epoch, total, min_lr=0.0, **_):
 SCHEDULES = {"constant": _constant, "step": _step, "exponential": _exponential, "cosine": _cosine}
 
 
-def learning_rate(schedule: str, base_lr: float, epoch: int, total_epochs: int, **options) -> float:
+def learning_rate(
+    schedule: str, base_lr: float, epoch: int, total_epochs: int, **options: float
+) -> float:
     """The learning rate for 0-based ``epoch`` under the named schedule."""
     try:
         fn = SCHEDULES[schedule]

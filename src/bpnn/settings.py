@@ -21,13 +21,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .activations import hidden_activation
 from .device import DEVICES, check_threads
 from .errors import BpnnError
 from .init import INITIALISERS
 from .losses import get_loss
 from .network import Network
-from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
 
 __all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "check_layers", "defaults"]
@@ -208,7 +210,7 @@ class TrainConfig:
             ),
         ]
 
-    def build_network(self, seed) -> Network:
+    def build_network(self, seed: int | np.random.Generator | None) -> Network:
         return Network(
             self.layers,
             activation=self.activation,
@@ -220,7 +222,7 @@ class TrainConfig:
             dropout=self.dropout,
         )
 
-    def build_optimizer(self):
+    def build_optimizer(self) -> Optimizer:
         extra = {"weight_decay": self.weight_decay}
         if self.optimizer in ("momentum", "nesterov"):
             extra["momentum"] = self.momentum

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -97,12 +99,12 @@ class Trainer:
         train: Split,
         val: Split | None,
         test: Split | None,
-        out_dir,
+        out_dir: str | os.PathLike | None,
         *,
         preprocessing: Preprocessing | None = None,
         targets: Targets | None = None,
         data: dict | None = None,
-        log=None,
+        log: Callable[[str], object] | None = None,
         progress: bool = True,
         net: Network | None = None,
         optimizer: Optimizer | None = None,
@@ -512,13 +514,13 @@ class Trainer:
     @classmethod
     def resume(
         cls,
-        out_dir,
+        out_dir: str | os.PathLike,
         train: Split,
         val: Split | None,
         test: Split | None,
         *,
         changes: dict | None = None,
-        log=None,
+        log: Callable[[str], object] | None = None,
         progress: bool = True,
     ) -> Trainer:
         """A Trainer in exactly the state its last checkpoint in ``out_dir`` recorded.

@@ -29,7 +29,7 @@ class Split:
     y: np.ndarray
     w: np.ndarray | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if len(self.X) != len(self.y):
             raise BpnnError(f"{len(self.X)} samples but {len(self.y)} targets")
         if self.w is not None:
