@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -207,15 +207,12 @@ def check_network(
     eps: float = DEFAULT_EPS,
     *,
     dropout_seed: int | None = None,
-    sample: int | None = None,
-    rng: np.random.Generator | None = None,
-    threshold: float = 1e-6,
-    floor: float = DEFAULT_FLOOR,
-    scale_floor: float = DEFAULT_SCALE_FLOOR,
     weights: ArrayLike | None = None,
+    **options: Any,
 ) -> GradCheckReport:
     """Check ``bpnn.Network.gradient`` on X (n, n_in) and T against its mean loss (the
-    weighted mean with sample ``weights`` (n,)).
+    weighted mean with sample ``weights`` (n,)); options: ``check_gradient``'s (sample, rng,
+    threshold, floor, scale_floor).
 
     Use float64 networks (float32 rounding swamps a central difference).  With
     ``dropout_seed`` dropout is on, and every loss evaluation and the gradient draw their masks
@@ -232,11 +229,7 @@ def check_network(
         grads,
         eps,
         names=_layer_names(len(net.layers)),
-        sample=sample,
-        rng=rng,
-        threshold=threshold,
-        floor=floor,
-        scale_floor=scale_floor,
+        **options,
     )
     report.details["engine"] = "vectorised"
     return report
@@ -247,14 +240,10 @@ def check_object_network(
     x: ArrayLike,
     t: ArrayLike,
     eps: float = DEFAULT_EPS,
-    *,
-    sample: int | None = None,
-    rng: np.random.Generator | None = None,
-    threshold: float = 1e-6,
-    floor: float = DEFAULT_FLOOR,
-    scale_floor: float = DEFAULT_SCALE_FLOOR,
+    **options: Any,
 ) -> GradCheckReport:
-    """Check ``bpnn.ObjectNetwork.gradient`` on one sample x (n_in,) and t, or rows of them.
+    """Check ``bpnn.ObjectNetwork.gradient`` on one sample x (n_in,) and t, or rows of them;
+    options: ``check_gradient``'s (sample, rng, threshold, floor, scale_floor).
 
     The weights live in Connection objects, so each loss evaluation first copies the (perturbed)
     parameter arrays into the network.
@@ -273,11 +262,7 @@ def check_object_network(
             grads,
             eps,
             names=_layer_names(len(params) // 2),
-            sample=sample,
-            rng=rng,
-            threshold=threshold,
-            floor=floor,
-            scale_floor=scale_floor,
+            **options,
         )
     finally:
         onet.set_params(params)  # every weight back to its exact original value

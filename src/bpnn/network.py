@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, get_activation, hidden_activation
+from .engine import EngineNames
 from .init import init_weights
 from .losses import Loss, get_loss
 
@@ -90,7 +91,7 @@ class Cache:
     masks: list
 
 
-class Network:
+class Network(EngineNames):
     """A fully connected network, e.g. ``Network([784, 300, 10])``.
 
     sizes: units per layer, input first.  activation: hidden layers' activation (a name or an
@@ -153,18 +154,8 @@ class Network:
     def n_outputs(self) -> int:
         return self.layers[-1].n_out
 
-    @property
-    def activation(self) -> str:
-        return self.layers[0].activation.name if len(self.layers) > 1 else "sigmoid"
-
-    @property
-    def output(self) -> str:
-        return self.layers[-1].activation.name
-
-    @property
-    def loss_name(self) -> str:
-        """The loss's registry name (``loss_fn`` is the loss itself, ``loss_value`` its value)."""
-        return self.loss_fn.name
+    def layer_activations(self) -> list[Activation]:
+        return [layer.activation for layer in self.layers]
 
     def n_params(self) -> int:
         return sum(layer.W.size + layer.b.size for layer in self.layers)

@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, hidden_activation
+from .engine import EngineNames
 from .init import init_weights
 from .losses import Loss, get_loss
 
@@ -180,7 +181,7 @@ class Layer:
         return f"Layer({self.layer_index}, {len(self.neurons)} nodes{bias}, {act})"
 
 
-class ObjectNetwork:
+class ObjectNetwork(EngineNames):
     """A fully connected network of node objects, e.g. ``ObjectNetwork([3, 4, 2])``.
 
     The tutorial calls it ``Network``; here it is ``ObjectNetwork`` so that it is never confused
@@ -233,17 +234,8 @@ class ObjectNetwork:
     def sizes(self) -> list[int]:
         return [len(layer.neurons) for layer in self.layers]
 
-    @property
-    def activation(self) -> str:
-        return self.layers[1].act.name if len(self.layers) > 2 else "sigmoid"
-
-    @property
-    def output(self) -> str:
-        return self.layers[-1].act.name
-
-    @property
-    def loss_name(self) -> str:
-        return self.loss_fn.name
+    def layer_activations(self) -> list[Activation]:
+        return [layer.act for layer in self.layers[1:]]  # layers[0] is the input layer
 
     def node(self, number: int) -> Node:
         """The tutorial's numbering: neurons 1, 2, ... from the input layer on (no bias nodes)."""

@@ -16,6 +16,7 @@ Not here: the training loop (``bpnn.train``), data (``bpnn.data``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -246,6 +247,7 @@ def _size_ok(size) -> bool:
 # Documented defaults (README "Train on your own data"): a ReLU net with early stopping.
 _COMMON = dict(
     activation="relu",
+    momentum=0.9,  # used by the momentum optimiser only
     init="he",
     dtype="float32",
     schedule="constant",
@@ -258,55 +260,24 @@ _COMMON = dict(
     augment=0,
     weight_decay=0.0,
 )
-_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("image", "classify"): dict(
-        hidden=[300],
-        loss="cross_entropy",
-        output=None,
-        optimizer="momentum",
-        lr=0.1,
-        momentum=0.9,
-        batch_size=128,
-        epochs=20,
-        patience=5,
-    ),
-    ("tabular", "classify"): dict(
-        hidden=[100],
-        loss="cross_entropy",
-        output=None,
-        optimizer="adam",
-        lr=0.001,
-        batch_size=32,
-        epochs=300,
-        patience=20,
-    ),
-    ("image", "regress"): dict(
-        hidden=[300],
-        loss="squared",
-        output="identity",
-        optimizer="adam",
-        lr=0.001,
-        batch_size=128,
-        epochs=50,
-        patience=10,
-    ),
-    ("tabular", "regress"): dict(
-        hidden=[100],
-        loss="squared",
-        output="identity",
-        optimizer="adam",
-        lr=0.001,
-        batch_size=32,
-        epochs=300,
-        patience=20,
-    ),
+_BY_TASK: dict[str, dict[str, Any]] = {
+    "classify": dict(loss="cross_entropy", output=None),  # softmax, the loss's own output
+    "regress": dict(loss="squared", output="identity"),
+}
+_FIELDS = ("hidden", "optimizer", "lr", "batch_size", "epochs", "patience")
+_DEFAULTS: dict[tuple[str, str], tuple] = {
+    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5),
+    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20),
+    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10),
+    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20),
 }
 
 
 def defaults(kind: str, task: str) -> dict:
     """The documented default settings for ``kind`` ("image" or "tabular") and ``task``;
     ``hidden`` lists the hidden layer sizes (the caller adds the input and output widths)."""
-    return {**_COMMON, **_DEFAULTS[(kind, task)]}
+    row = dict(zip(_FIELDS, copy.deepcopy(_DEFAULTS[(kind, task)])))
+    return {**_COMMON, **_BY_TASK[task], **row}
 
 
 def check_layers(layers: list, width: int, n_out: int, task: str, name: str = "layers") -> None:

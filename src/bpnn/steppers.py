@@ -25,10 +25,13 @@ to ``NumpyStepper`` when Numba is missing or the setup is outside the fast paths
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from . import fast
 from .device import Device, DeviceError, resolve_device
+from .job import Job
 from .losses import check_labels, one_hot
 from .network import Network, sample_weights
 from .optim import Optimizer
@@ -39,34 +42,21 @@ __all__ = ["NumpyStepper", "checked_data", "make_stepper"]
 class NumpyStepper:
     """Reference mini-batch (or per-sample, batch_size=1) training with plain NumPy.
 
-    X: (n, n_inputs) uint8 or float (scaled by ``scale`` as batches are used); targets: (n,)
-    class indices or (n, n_outputs) rows, as ``checked_data`` returns them.  rng: drives dropout
-    (and nothing else).  weights: (n,) sample weights: each batch trains on its weighted mean
-    loss sum_i w_i E_i / sum_i w_i, and a call returns sum_i w_i E_i.
+    job: what to train (``bpnn.job.Job``), its targets (n,) class indices or (n, n_outputs) rows
+    as ``checked_data`` returns them; on/off: the squared loss's targets for class labels.  With
+    sample weights a call returns sum_i w_i E_i.
     """
 
     name = "numpy"
     fallback: str | None = None
 
-    def __init__(
-        self,
-        net: Network,
-        optimizer: Optimizer,
-        X: np.ndarray,
-        targets: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        *,
-        scale: float = 1.0,
-        on: float = 0.9,
-        off: float = 0.1,
-        weights: np.ndarray | None = None,
-    ):
-        self.net, self.optimizer = net, optimizer
-        self.X, self.targets = checked_data(net, X, targets)
-        self.weights = None if weights is None else sample_weights(weights, len(self.X))
-        self.batch_size, self.rng = int(batch_size), rng
-        self.on, self.off, self.scale = on, off, scale
+    def __init__(self, job: Job, *, on: float = 0.9, off: float = 0.1):
+        net = self.net = job.net
+        self.optimizer = job.optimizer
+        self.X, self.targets = checked_data(net, job.X, job.T)
+        self.weights = None if job.weights is None else sample_weights(job.weights, len(self.X))
+        self.batch_size, self.rng = int(job.batch_size), job.rng
+        self.on, self.off, self.scale = on, off, job.scale
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
 
     def batch_targets(self, batch: np.ndarray) -> np.ndarray:
@@ -157,50 +147,29 @@ def make_stepper(
     X, targets = checked_data(net, X, targets)
     if weights is not None:
         weights = sample_weights(weights, len(X))
+    job = Job(net, optimizer, X, targets, batch_size, rng, scale, weights)
+    rows = replace(job, T=target_rows(net, targets, on, off))  # what the fast paths take
     if device is not None and not isinstance(device, Device):
         device = resolve_device(device, net.dtype.name)
     if device is not None and device.uses_jax:
         if reference:
             raise ValueError("the reference path runs on the CPU: give reference or a device")
-        return _jax_stepper(
-            net,
-            optimizer,
-            X,
-            target_rows(net, targets, on, off),
-            batch_size,
-            rng,
-            scale,
-            weights,
-            device,
-        )
+        return _jax_stepper(rows, device)
     reason = None
     if not reference:
         reason = fast.unsupported_reason(net, optimizer, X)
         if reason is None:
-            return fast.fast_stepper(
-                net,
-                optimizer,
-                X,
-                target_rows(net, targets, on, off),
-                batch_size,
-                rng,
-                scale,
-                weights,
-            )
-    stepper = NumpyStepper(
-        net, optimizer, X, targets, batch_size, rng, scale=scale, on=on, off=off, weights=weights
-    )
+            return fast.fast_stepper(rows)
+    stepper = NumpyStepper(job, on=on, off=off)
     stepper.fallback = reason
     return stepper
 
 
-def _jax_stepper(net, optimizer, X, T, batch_size, rng, scale, weights, device: Device):
+def _jax_stepper(job: Job, device: Device):
     """The JAX program's stepper on ``device``, or one DeviceError line saying why it cannot."""
     from .accel.jax_stepper import JaxStepper, unsupported_reason
 
-    reason = unsupported_reason(net, optimizer)
+    reason = unsupported_reason(job.net, job.optimizer)
     if reason is not None:
         raise DeviceError(f"--device {device.name}: {reason}")
-    return JaxStepper(
-        net, optimizer, X, T, batch_size, rng, device.jax_device(), scale=scale, weights=weights
-    )
+    return JaxStepper(job, device.jax_device())

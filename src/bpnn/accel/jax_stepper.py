@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..job import Job
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
 from . import jax_math as jm
@@ -157,25 +158,15 @@ class JaxStepper:
 
     fallback = None
 
-    def __init__(
-        self,
-        net: Network,
-        optimizer: Optimizer,
-        X: np.ndarray,
-        T: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        device,
-        scale: float = 1.0,
-        weights: np.ndarray | None = None,
-    ):
-        self.net, self.optimizer, self.rng, self.device = net, optimizer, rng, device
+    def __init__(self, job: Job, device):
+        net, optimizer, X, T, weights = job.net, job.optimizer, job.X, job.T, job.weights
+        self.net, self.optimizer, self.rng, self.device = net, optimizer, job.rng, device
         self.name = f"jax-{device.platform}"
-        self.batch_size = int(batch_size)
+        self.batch_size = int(job.batch_size)
         self.n_samples = len(X)
         self.sync_every_call = True
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
-        self.spec = make_spec(net, optimizer, scale, weighted=weights is not None)
+        self.spec = make_spec(net, optimizer, job.scale, weighted=weights is not None)
         self.X = jax.device_put(np.ascontiguousarray(X), device)
         self.T = jax.device_put(np.ascontiguousarray(T, dtype=np.float32), device)
         w = np.zeros(1, np.float32) if weights is None else np.asarray(weights, np.float32)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..job import Job
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
 
@@ -82,25 +83,13 @@ def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: b
     )
 
 
-def fast_stepper(
-    net: Network,
-    optimizer: Optimizer,
-    X: np.ndarray,
-    T: np.ndarray,
-    batch_size: int,
-    rng: np.random.Generator,
-    scale: float = 1.0,
-    weights=None,
-):
-    """The fastest compiled stepper for a setup ``unsupported_reason`` accepts.
-
-    X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype,
-    C-contiguous; rng: drives dropout only; weights: (n,) sample weights or None.
-    """
-    if _per_sample(net, optimizer, batch_size, weights is not None):
+def fast_stepper(job: Job):
+    """The fastest compiled stepper for a job (``bpnn.job.Job``) that ``unsupported_reason``
+    accepts; its targets T: (n, n_outputs) C-contiguous rows of the network's dtype."""
+    if _per_sample(job.net, job.optimizer, job.batch_size, job.weights is not None):
         from .sample import SampleStepper
 
-        return SampleStepper(net, optimizer, X, T, scale)
+        return SampleStepper(job)
     from .batch import BatchStepper
 
-    return BatchStepper(net, optimizer, X, T, batch_size, rng, scale, weights)
+    return BatchStepper(job)

@@ -21,8 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..network import Network
-from ..optim import Optimizer
+from ..job import Job
 from ._common import checked_indices, constants, layer_codes, update_coefficients
 from ._kernels import (
     C_N,
@@ -56,25 +55,21 @@ class BatchStepper:
     name = "compiled-mini-batch"
     fallback = None
 
-    def __init__(
-        self,
-        net: Network,
-        optimizer: Optimizer,
-        X: np.ndarray,
-        T: np.ndarray,
-        batch_size: int,
-        rng: np.random.Generator,
-        scale: float = 1.0,
-        weights: np.ndarray | None = None,
-    ):
-        self.net, self.optimizer, self.inputs, self.T, self.rng = net, optimizer, X, T, rng
+    def __init__(self, job: Job):
+        net, weights, self.batch_size = job.net, job.weights, int(job.batch_size)
+        self.net, self.optimizer, self.inputs, self.T, self.rng = (
+            net,
+            job.optimizer,
+            job.X,
+            job.T,
+            job.rng,
+        )
         # sample weights (n,) in the network's dtype, as the reference casts them; None: unweighted
         self.w = None if weights is None else np.ascontiguousarray(weights, dtype=net.dtype)
         self.no_w = np.ones(1, net.dtype)
-        self.batch_size = int(batch_size)
         dt, n_in, n_0 = net.dtype, net.sizes[0], net.sizes[1]
         self.dtype = dt
-        self.c = constants(dt, scale)
+        self.c = constants(dt, job.scale)
         self.codes, self.alphas, self.loss = layer_codes(net)
         self.W0T = np.empty((n_in, n_0), dt)  # master copy of layer 0 during a call
         self.Wc = np.empty((n_in, n_0), dt)  # the rows of the batch's non-zero inputs
@@ -89,7 +84,7 @@ class BatchStepper:
         self.state0: list[np.ndarray] = []  # optimiser state of W0, transposed like W0T
         self.u = np.empty(N_COEFFS, dt)  # the update's coefficients, refilled every step
         self.rows = 0
-        self._reserve(min(self.batch_size, len(X)))
+        self._reserve(min(self.batch_size, len(job.X)))
 
     def _reserve(self, rows: int):
         """Batch buffers with at least ``rows`` rows (more only if a call repeats samples)."""

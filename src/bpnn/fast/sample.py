@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import Network
-from ..optim import Optimizer
+from ..job import Job
 from ._common import checked_indices, constants, layer_codes
 from ._kernels import C_LR, SampleData, SampleNet, SampleScratch, compress_rows, sgd_samples
 
@@ -30,13 +29,12 @@ class SampleStepper:
     name = "numba-per-sample"
     fallback = None
 
-    def __init__(
-        self, net: Network, optimizer: Optimizer, X: np.ndarray, T: np.ndarray, scale: float = 1.0
-    ):
-        self.net, self.optimizer, self.T = net, optimizer, T
+    def __init__(self, job: Job):
+        net, X, T = job.net, job.X, job.T
+        self.net, self.optimizer, self.T = net, job.optimizer, T
         self.n_samples = len(X)
         dt = net.dtype
-        self.c = constants(dt, scale)
+        self.c = constants(dt, job.scale)
         self.codes, self.alphas, self.loss = layer_codes(net)
         first = net.layers[0]
         self.W0T = np.empty((first.n_in, first.n_out), dt)

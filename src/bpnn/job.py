@@ -1,0 +1,38 @@
+"""What a stepper trains: ``Job``, the network and its optimiser with the data and its batches.
+
+Every stepper (``bpnn.steppers.NumpyStepper``, the compiled ones in ``bpnn.fast``, the JAX one in
+``bpnn.accel``) takes one, so the data's contract is written once, here.  Not here: checking the
+data (``bpnn.steppers.checked_data``), choosing the stepper (``bpnn.steppers.make_stepper``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import Network
+from .optim import Optimizer
+
+__all__ = ["Job"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """net, optimizer: what is trained (the stepper changes their arrays in place).
+
+    X: (n, n_inputs) uint8 or float inputs; each batch is used as ``float(X) * scale`` in the
+    network's dtype.  T: the targets, (n,) class indices or (n, n_outputs) rows of the network's
+    dtype (the compiled and JAX steppers take rows only).  batch_size: samples per step (the last
+    batch of a call may be smaller).  rng: drives dropout and nothing else.  weights: (n,) sample
+    weights, each batch training on its weighted mean loss sum_i w_i E_i / sum_i w_i, or None.
+    """
+
+    net: Network
+    optimizer: Optimizer
+    X: np.ndarray
+    T: np.ndarray
+    batch_size: int
+    rng: np.random.Generator
+    scale: float = 1.0
+    weights: np.ndarray | None = None
