@@ -394,9 +394,17 @@ N_COEFFS = 10
 
 
 @njit(cache=True, inline="always")
-def _update_one(kind, nesterov, u, p, g, s1, s2, use_s, wd):
-    """One element: returns (p, s1, s2) after the step.  s1: SGD's velocity or Adam's m (used
-    when ``use_s``), s2: Adam's v; wd: this parameter's weight decay (0 for biases).
+def _scalars(u):
+    """The coefficients u (N_COEFFS,) as a tuple of scalars: read once per kernel call, so the
+    inner loops keep them in registers (loads from an array that might alias P are not hoisted)."""
+    return (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9])
+
+
+@njit(cache=True, inline="always")
+def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd):
+    """One element: returns (p, s1, s2) after the step.  k: ``_scalars(u)``; s1: SGD's velocity
+    or Adam's m (used when ``use_s``), s2: Adam's v; wd: this parameter's weight decay (0 for
+    biases).
 
     SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or g' + mu v with Nesterov).
     Adam: m <- b1 m + (1 - b1) g'; v <- b2 v + (1 - b2) g'^2; p <- p - step m / (sqrt(v) + eps).
@@ -404,26 +412,26 @@ def _update_one(kind, nesterov, u, p, g, s1, s2, use_s, wd):
     if wd != 0:
         g = g + wd * p
     if kind == ADAM_KIND:
-        m = s1 * u[U_B1]
-        m = m + u[U_C1] * g
-        v = s2 * u[U_B2]
-        v = v + u[U_C2] * (g * g)
-        return p - (u[U_STEP] * m) / (np.sqrt(v) + u[U_EPS]), m, v
+        m = s1 * k[U_B1]
+        m = m + k[U_C1] * g
+        v = s2 * k[U_B2]
+        v = v + k[U_C2] * (g * g)
+        return p - (k[U_STEP] * m) / (np.sqrt(v) + k[U_EPS]), m, v
     if use_s:
-        mu = u[U_MU]
+        mu = k[U_MU]
         s1 = s1 * mu
         s1 = s1 + g
         g = g + mu * s1 if nesterov else s1
-    return p - u[U_LR] * g, s1, s2
+    return p - k[U_LR] * g, s1, s2
 
 
 @njit(cache=True, inline="always")
-def _update_at(i, kind, nesterov, u, p, g, s1, s2, wd):
-    """One step of element i of flat p, g, s1, s2 (the states (0,) when the optimiser has none)."""
-    use_s, use_s2, zero = s1.shape[0] > 0, s2.shape[0] > 0, u[U_ZERO]
+def _update_at(i, kind, nesterov, k, p, g, s1, s2, use_s, use_s2, wd):
+    """One step of element i of flat p, g, s1, s2 (a state unused: ``use_s``/``use_s2`` False)."""
+    zero = k[U_ZERO]
     a = s1[i] if use_s else zero
     b = s2[i] if use_s2 else zero
-    p[i], a, b = _update_one(kind, nesterov, u, p[i], g[i], a, b, use_s, wd)
+    p[i], a, b = _update_one(kind, nesterov, k, p[i], g[i], a, b, use_s, wd)
     if use_s:
         s1[i] = a
     if use_s2:
@@ -434,24 +442,33 @@ def _update_at(i, kind, nesterov, u, p, g, s1, s2, wd):
 def update(kind, nesterov, u, p, g, s1, s2, decay):
     """One optimiser step on flat arrays p, g (n,) with state s1, s2 (n,), or (0,) when the
     optimiser has none; ``decay``: weight decay applies (weight matrices, not biases)."""
-    wd = u[U_WD] if decay else u[U_ZERO]
-    for i in range(p.shape[0]):
-        _update_at(i, kind, nesterov, u, p, g, s1, s2, wd)
+    k = _scalars(u)
+    wd = k[U_WD] if decay else k[U_ZERO]
+    use_s = s1.shape[0] > 0
+    # the kind as a constant in each loop: the compiler drops the other kind's branch
+    if kind == ADAM_KIND:
+        for i in range(p.shape[0]):
+            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd)
+    else:
+        for i in range(p.shape[0]):
+            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
 
 
 @njit(cache=True, inline="always")
-def _update_row(r, q, kind, nesterov, u, P, Gc, S1, S2):
+def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2):
     """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
     or (0, 0).  SGD leaves a row with a zero gradient as it is unless momentum or decay moves it."""
-    zero, wd = u[U_ZERO], u[U_WD]
-    use_s, use_s2 = S1.shape[0] > 0, S2.shape[0] > 0
+    zero, wd = k[U_ZERO], k[U_WD]
+    # Adam always keeps both states, SGD at most a velocity: constants once ``kind`` is one
+    use_s, use_s2 = kind == ADAM_KIND or S1.shape[0] > 0, kind == ADAM_KIND
     if kind == SGD_KIND and not (q >= 0 or use_s or wd != 0):
         return
+    Pr = P[r]
     for j in range(P.shape[1]):
         g = Gc[q, j] if q >= 0 else zero
         a = S1[r, j] if use_s else zero
         b = S2[r, j] if use_s2 else zero
-        P[r, j], a, b = _update_one(kind, nesterov, u, P[r, j], g, a, b, use_s, wd)
+        Pr[j], a, b = _update_one(kind, nesterov, k, Pr[j], g, a, b, use_s, wd)
         if use_s:
             S1[r, j] = a
         if use_s2:
@@ -462,10 +479,14 @@ def _update_row(r, q, kind, nesterov, u, P, Gc, S1, S2):
 def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2):
     """One step on a weight matrix P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k)
     and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none."""
+    c = _scalars(u)
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
-        _update_row(r, q if hit else -1, kind, nesterov, u, P, Gc, S1, S2)
+        if kind == ADAM_KIND:  # the kind as a constant: the compiler drops the other branch
+            _update_row(r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2)
+        else:
+            _update_row(r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2)
         q += hit
 
 
@@ -485,9 +506,15 @@ PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting th
 @njit(cache=True, parallel=True)
 def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
     """``update`` with the elements in parallel."""
-    wd = u[U_WD] if decay else u[U_ZERO]
-    for i in prange(p.shape[0]):
-        _update_at(i, kind, nesterov, u, p, g, s1, s2, wd)
+    k = _scalars(u)
+    wd = k[U_WD] if decay else k[U_ZERO]
+    use_s = s1.shape[0] > 0
+    if kind == ADAM_KIND:  # the kind as a constant in each loop, as in ``update``
+        for i in prange(p.shape[0]):
+            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd)
+    else:
+        for i in prange(p.shape[0]):
+            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
 
 
 @njit(cache=True)
@@ -502,6 +529,10 @@ def _row_slots(cols, k, n_rows, slot):
 @njit(cache=True, parallel=True)
 def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, slot):
     """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
+    c = _scalars(u)
     _row_slots(cols, k, P.shape[0], slot)
     for r in prange(P.shape[0]):
-        _update_row(r, slot[r], kind, nesterov, u, P, Gc, S1, S2)
+        if kind == ADAM_KIND:  # the kind as a constant, as in ``update_rows``
+            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2)
+        else:
+            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2)
