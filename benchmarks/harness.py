@@ -173,9 +173,10 @@ def ratios(results: list[dict]) -> dict:
     for name in t:  # "bpnn JAX cuda W" against "PyTorch cuda W" (jax-cpu: "PyTorch cpu W")
         if name.startswith("bpnn JAX "):
             device, workload = name[len("bpnn JAX ") :].split(" ", 1)
-            peer = f"PyTorch {'cpu' if device == 'jax-cpu' else device} {workload}"
+            peer_device = "cpu" if device == "jax-cpu" else device
+            peer = f"PyTorch {peer_device} {workload}"
             if peer in t:
-                out[f"JAX {device} / torch {device}, {workload}"] = t[name] / t[peer]
+                out[f"JAX {device} / torch {peer_device}, {workload}"] = t[name] / t[peer]
     return out
 
 
@@ -410,10 +411,12 @@ def format_table(report: dict) -> str:
         f"{'workload':36s} {'s/epoch':>9s} {'GFLOP/s':>8s} {'% peak':>7s}  measured on",
     ]
     for r in report["results"]:
-        lines.append(
-            f"{r['name']:36s} {r['seconds_per_epoch']:9.3f} {r['gflops']:8.1f} "
-            f"{r['percent_of_matmul']:6.1f}%  {measured_on(r)}"
+        rate = (  # the device workloads' networks are other sizes: no rate for them
+            f"{r['gflops']:8.1f} {r['percent_of_matmul']:6.1f}%"
+            if "gflops" in r
+            else f"{'-':>8s} {'-':>7s}"
         )
+        lines.append(f"{r['name']:36s} {r['seconds_per_epoch']:9.3f} {rate}  {measured_on(r)}")
     lines += ["", "ratios (seconds per epoch, this run):"]
     lines += [f"  {k:42s} {v:8.3f}" for k, v in report["ratios"].items()]
     if "peak_rss_mb" in report:
