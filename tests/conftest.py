@@ -83,3 +83,12 @@ def tiny_mnist_dir(tmp_path_factory) -> Path:
         write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder
+
+
+def run_cli(capsys, *argv):
+    """``bpnn ARGV...`` in this process: (exit status, stdout, stderr); arguments may be paths."""
+    from bpnn.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

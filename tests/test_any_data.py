@@ -10,14 +10,7 @@ import pytest
 
 import bpnn
 from bpnn import fast
-from bpnn.cli import main
 from bpnn.data.split import Split
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_csv(path, header, rows):

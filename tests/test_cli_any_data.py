@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from bpnn.data import write_idx
-from test_any_data import blobs, linear_data, run_cli, write_csv
+from conftest import run_cli
+from test_any_data import blobs, linear_data, write_csv
+
+
+def train_json(capsys, data, out, *options):
+    """``bpnn train --data DATA --out OUT --no-report --json OPTIONS...``: (code, results, err)."""
+    code, stdout, err = run_cli(
+        capsys, "train", "--data", data, "--out", out, "--no-report", "--json", *options
+    )
+    return code, json.loads(stdout) if code == 0 else None, err
 
 
 @pytest.fixture
@@ -40,11 +49,10 @@ def regression_csv(tmp_path):
 
 
 def test_xor_from_csv(xor_csv, tmp_path, capsys):
-    code, out, err = run_cli(
+    code, result, err = train_json(
         capsys,
-        "train",
-        "--data",
         xor_csv,
+        tmp_path / "run",
         "--test",
         xor_csv,
         "--hidden",
@@ -55,32 +63,15 @@ def test_xor_from_csv(xor_csv, tmp_path, capsys):
         "0.05",
         "--epochs",
         "400",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
     )
     assert code == 0, err
-    result = json.loads(out)
     assert result["task"] == "classify" and result["test_error"] == 0.0
     assert "selecting on the training set" in err  # 4 samples: no validation split
 
 
 def test_text_labels_train_evaluate(iris_like_csv, tmp_path, capsys):
-    code, out, err = run_cli(
-        capsys,
-        "train",
-        "--data",
-        iris_like_csv,
-        "--epochs",
-        "60",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
-    )
+    code, result, err = train_json(capsys, iris_like_csv, tmp_path / "run", "--epochs", "60")
     assert code == 0, err
-    result = json.loads(out)
     assert result["test_error"] <= 0.03 and result["test_samples"] == 48  # 20% held out
     for line in (
         "task classify; layers 2-100-3; hidden relu, output softmax, loss cross_entropy",
@@ -103,24 +94,18 @@ def test_text_labels_train_evaluate(iris_like_csv, tmp_path, capsys):
 
 
 def test_regression_from_csv_reaches_stated_rmse(regression_csv, tmp_path, capsys):
-    code, out, err = run_cli(
+    code, result, err = train_json(
         capsys,
-        "train",
-        "--data",
         regression_csv,
+        tmp_path / "run",
         "--target",
         "target",
         "--hidden",
         "32",
         "--epochs",
         "150",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
     )
     assert code == 0, err
-    result = json.loads(out)
     assert (
         result["task"] == "regress" and result["test_error"] < 0.1 and result["test_r2"][0] > 0.99
     )
@@ -135,20 +120,9 @@ def test_npz_source(tmp_path, capsys):
     X, y = blobs(300, rng)
     Xt, yt = blobs(60, rng)
     np.savez(tmp_path / "d.npz", X_train=X, y_train=y, X_test=Xt, y_test=yt)
-    code, out, err = run_cli(
-        capsys,
-        "train",
-        "--data",
-        tmp_path / "d.npz",
-        "--epochs",
-        "30",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
-    )
+    code, result, err = train_json(capsys, tmp_path / "d.npz", tmp_path / "run", "--epochs", "30")
     assert code == 0, err
-    assert json.loads(out)["test_samples"] == 60
+    assert result["test_samples"] == 60
 
 
 def test_8x8_idx_folder_trains(tmp_path, capsys):
@@ -163,20 +137,8 @@ def test_8x8_idx_folder_trains(tmp_path, capsys):
     for prefix, part in (("train", slice(0, 1500)), ("t10k", slice(1500, None))):
         write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", images[part])
         write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", labels[part])
-    code, out, err = run_cli(
-        capsys,
-        "train",
-        "--data",
-        tmp_path,
-        "--epochs",
-        "30",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
-    )
+    code, result, err = train_json(capsys, tmp_path, tmp_path / "run", "--epochs", "30")
     assert code == 0, err
-    result = json.loads(out)
     assert result["test_error"] < 0.05
     assert "layers 64-300-10" in err and "scale x0.00392157" in err
 
@@ -204,21 +166,16 @@ def test_layers_that_do_not_fit_name_the_data(iris_like_csv, tmp_path, capsys):
 
 
 def test_huge_batch_size_is_the_whole_split(tiny_mnist_dir, tmp_path, capsys):
-    code, out, err = run_cli(
+    code, result, err = train_json(
         capsys,
-        "train",
-        "--data",
         tiny_mnist_dir,
+        tmp_path / "run",
         "--batch-size",
         "1000000000",
         "--limit",
         "200",
         "--epochs",
         "2",
-        "--out",
-        tmp_path / "run",
-        "--no-report",
-        "--json",
     )
     assert code == 0, err
 

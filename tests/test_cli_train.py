@@ -11,15 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from bpnn.cli import main
+from conftest import run_cli
 
 TINY = ["--layers", "784,24,10", "--epochs", "3", "--val-size", "40", "--no-report"]
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_json_evaluate_info(tiny_mnist_dir, tmp_path, capsys):

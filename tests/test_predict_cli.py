@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import bpnn
-from bpnn.cli import main
+from conftest import run_cli as cli
 from helpers_model import WORDS, example_images, read_idx, save_mnist_model, tiny_model
 
 
@@ -42,9 +42,8 @@ def images(tmp_path_factory) -> list[Path]:
 
 
 def run_cli(capsys, *argv):
-    code = main(["predict", *map(str, argv)])
-    out, err = capsys.readouterr()
-    return code, out, err
+    """``bpnn predict ARGV...``: (exit status, stdout, stderr)."""
+    return cli(capsys, "predict", *argv)
 
 
 def test_several_files(capsys, model, images):
