@@ -61,6 +61,24 @@ def check_answer(doc, net, grid):
     assert doc["digit"] == int(np.argmax(expected))
 
 
+def predict_scope(headers: list) -> dict:
+    """The ASGI scope of a POST /api/predict with ``headers`` [(name, value)], as bytes."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/predict",
+        "raw_path": b"/api/predict",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+
 def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -231,20 +249,7 @@ def test_body_limit_enforced_while_reading(model):
     async def send(message):
         messages.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/predict",
-        "raw_path": b"/api/predict",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"image/png")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = predict_scope([(b"content-type", b"image/png")])
     asyncio.run(app(scope, receive, send))
     assert messages[0]["status"] == 413
     assert len(sent) <= 11  # 10 chunks fill the limit, the 11th crosses it; 1000 were on offer
@@ -262,20 +267,7 @@ def test_declared_content_length_over_limit_is_refused_before_reading(model):
     async def send(message):
         messages.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/predict",
-        "raw_path": b"/api/predict",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "headers": [(b"content-length", str(10**9).encode())],
-    }
+    scope = predict_scope([(b"content-length", str(10**9).encode())])
     asyncio.run(app(scope, receive, send))
     assert messages[0]["status"] == 413 and received == []
 
