@@ -224,7 +224,7 @@ def interrupt_after(monkeypatch, n):
                 os.kill(os.getpid(), signal.SIGINT)
             return step(idx)
 
-        call.name, call.fallback = step.name, step.fallback
+        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
         return call
 
     monkeypatch.setattr(train_mod, "make_stepper", wrapped)

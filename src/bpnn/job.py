@@ -14,7 +14,7 @@ import numpy as np
 from .network import Network
 from .optim import Optimizer
 
-__all__ = ["Job"]
+__all__ = ["Job", "Stepper"]
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,24 @@ class Job:
     rng: np.random.Generator
     scale: float = 1.0
     weights: np.ndarray | None = None
+
+
+class Stepper:
+    """What every stepper has besides ``__call__(idx) -> float`` (the sum of the losses of the
+    samples ``idx`` (k,), trained on in consecutive batches).
+
+    name: which path runs; fallback: None, or why the NumPy path runs although a faster one was
+    wanted.  ``sync()`` makes the network and the optimiser hold the current values: a no-op where
+    they always do; a device stepper copies them back from the device (after every call unless
+    ``sync_every_call`` is False, as the trainer sets it to sync once an epoch).
+    """
+
+    name = "stepper"
+    fallback: str | None = None
+    sync_every_call = True
+
+    def __call__(self, idx: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        """Nothing to do: this stepper trains the network's own arrays."""

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import fast
 from .device import Device, DeviceError, resolve_device
-from .job import Job
+from .job import Job, Stepper
 from .losses import check_labels, one_hot
 from .network import Network, sample_weights
 from .optim import Optimizer
@@ -39,7 +39,7 @@ from .optim import Optimizer
 __all__ = ["NumpyStepper", "checked_data", "make_stepper"]
 
 
-class NumpyStepper:
+class NumpyStepper(Stepper):
     """Reference mini-batch (or per-sample, batch_size=1) training with plain NumPy.
 
     job: what to train (``bpnn.job.Job``), its targets (n,) class indices or (n, n_outputs) rows
@@ -48,7 +48,6 @@ class NumpyStepper:
     """
 
     name = "numpy"
-    fallback: str | None = None
 
     def __init__(self, job: Job, *, on: float = 0.9, off: float = 0.1):
         net = self.net = job.net
@@ -131,7 +130,7 @@ def make_stepper(
     reference: bool = False,
     weights: np.ndarray | None = None,
     device: str | Device | None = None,
-):
+) -> Stepper:
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
     X: (n, n_inputs) uint8 or float; targets: (n,) class indices or (n, n_outputs) float rows
@@ -148,18 +147,21 @@ def make_stepper(
     if weights is not None:
         weights = sample_weights(weights, len(X))
     job = Job(net, optimizer, X, targets, batch_size, rng, scale, weights)
-    rows = replace(job, T=target_rows(net, targets, on, off))  # what the fast paths take
+
+    def rows() -> Job:  # the job with target rows: what the compiled and device paths take
+        return replace(job, T=target_rows(net, targets, on, off))
+
     if device is not None and not isinstance(device, Device):
         device = resolve_device(device, net.dtype.name)
     if device is not None and device.uses_jax:
         if reference:
             raise ValueError("the reference path runs on the CPU: give reference or a device")
-        return _jax_stepper(rows, device)
+        return _jax_stepper(rows(), device)
     reason = None
     if not reference:
         reason = fast.unsupported_reason(net, optimizer, X)
         if reason is None:
-            return fast.fast_stepper(rows)
+            return fast.fast_stepper(rows())
     stepper = NumpyStepper(job, on=on, off=off)
     stepper.fallback = reason
     return stepper

@@ -299,8 +299,7 @@ class Trainer:
             weights=self.train.w,
             device=self.device,
         )
-        if hasattr(stepper, "sync"):  # a device stepper: synced once an epoch (_run_epoch)
-            stepper.sync_every_call = False
+        stepper.sync_every_call = False  # a device stepper syncs once an epoch (_run_epoch)
         if self.history.stepper != stepper.name:
             self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
@@ -355,8 +354,7 @@ class Trainer:
                     bar.update(len(chunk))
                     bar.set_postfix(loss=f"{pos['loss'] / pos['done']:.4f}")
         finally:
-            if hasattr(stepper, "sync"):  # the device's weights back into the network
-                stepper.sync()
+            stepper.sync()  # a device's weights back into the network
             if bar is not None:
                 bar.close()
         pos["seconds"] += time.perf_counter() - start

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ..job import Job
+from ..job import Job, Stepper
 from ..network import Network
 from ..optim import SGD, Adam, Optimizer
 from . import jax_math as jm
@@ -148,7 +148,7 @@ def _forward_program(spec: jm.Spec):
 
 
 # ---- the stepper -----------------------------------------------------------------------------
-class JaxStepper:
+class JaxStepper(Stepper):
     """Mini-batch training as compiled JAX programs on ``device`` (a ``jax.Device``).
 
     X: (n, n_inputs) uint8 or float; T: (n, n_outputs) float32 target rows; rng: gives each call
@@ -156,15 +156,12 @@ class JaxStepper:
     sum of the losses of the samples of a call (weighted when weights are given).
     """
 
-    fallback = None
-
     def __init__(self, job: Job, device):
         net, optimizer, X, T, weights = job.net, job.optimizer, job.X, job.T, job.weights
         self.net, self.optimizer, self.rng, self.device = net, optimizer, job.rng, device
         self.name = f"jax-{device.platform}"
         self.batch_size = int(job.batch_size)
         self.n_samples = len(X)
-        self.sync_every_call = True
         self.dropout = any(layer.dropout > 0 for layer in net.layers)
         self.spec = make_spec(net, optimizer, job.scale, weighted=weights is not None)
         self.X = jax.device_put(np.ascontiguousarray(X), device)

@@ -222,20 +222,18 @@ def time_device(images, labels, hidden, dropout, device: str, epochs: int = 2, n
     rng = np.random.default_rng(0)
     opt = make_optimizer("momentum", 0.1)
     step = make_stepper(net, opt, images, labels, 128, rng, scale=1 / 255, device=device)
-    sync = getattr(step, "sync", lambda: None)
-    if hasattr(step, "sync"):
-        step.sync_every_call = False
+    step.sync_every_call = False  # a device stepper syncs once an epoch, as the trainer's
     chunk = 128 * (CHUNK // 128)
     order = rng.permutation(len(images))
     step(order[: min(chunk, n)])  # compiles the full chunk's program ...
     step(order[: n % chunk or chunk])  # ... and the epoch's last, shorter one
-    sync()
+    step.sync()
     best = float("inf")
     for _ in range(epochs):
         order = rng.permutation(len(images))[:n]
         start = time.perf_counter()
         for s in range(0, n, chunk):
             step(order[s : s + chunk])
-        sync()
+        step.sync()
         best = min(best, time.perf_counter() - start)
     return best * len(images) / n

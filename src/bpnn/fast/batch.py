@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..job import Job
+from ..job import Job, Stepper
 from ._common import checked_indices, constants, layer_codes, update_coefficients
 from ._kernels import (
     C_N,
@@ -45,7 +45,7 @@ from ._kernels import (
 MIN_THREADS = 4
 
 
-class BatchStepper:
+class BatchStepper(Stepper):
     """Mini-batch SGD / momentum / Nesterov / Adam with weight decay and dropout.
 
     X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype;
@@ -53,7 +53,6 @@ class BatchStepper:
     """
 
     name = "compiled-mini-batch"
-    fallback = None
 
     def __init__(self, job: Job):
         net, weights, self.batch_size = job.net, job.weights, int(job.batch_size)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..job import Job
+from ..job import Job, Stepper
 from ._common import checked_indices, constants, layer_codes
 from ._kernels import C_LR, SampleData, SampleNet, SampleScratch, compress_rows, sgd_samples
 
 
-class SampleStepper:
+class SampleStepper(Stepper):
     """Batch size 1, plain SGD: w <- w - lr dE/dw after every sample (tutorial formula 5).
 
     X: (n, n_inputs) uint8 or float, read once (its non-zero values are kept); T: (n, n_outputs)
@@ -27,7 +27,6 @@ class SampleStepper:
     """
 
     name = "numba-per-sample"
-    fallback = None
 
     def __init__(self, job: Job):
         net, X, T = job.net, job.X, job.T
