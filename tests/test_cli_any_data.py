@@ -162,7 +162,7 @@ def test_layers_that_do_not_fit_name_the_data(iris_like_csv, tmp_path, capsys):
     code, out, err = run_cli(
         capsys, "train", "--data", iris_like_csv, "--layers", "2,100", "--out", tmp_path / "run"
     )
-    assert code == 2 and "--layers 2,100 does not fit" in err and "2 features and 3 classes" in err
+    assert code == 2 and "layers 2,100 does not fit" in err and "2 features and 3 classes" in err
 
 
 def test_huge_batch_size_is_the_whole_split(tiny_mnist_dir, tmp_path, capsys):

@@ -100,12 +100,12 @@ def test_refuses_to_overwrite_a_saved_run(tiny_mnist_dir, tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--lr", "-1"], "learning rate"),
+        (["train", "--lr", "-1"], "lr must be a positive number"),
         (["train", "--layers", "784,a,10"], "comma-separated"),
         (["train", "--layers", "100,10"], "784 features and 10 classes"),
         (["train", "--loss", "hinge"], "unknown loss"),
-        (["train", "--activation", "swish"], "unknown activation"),
-        (["train", "--batch-size", "0"], "batch size"),
+        (["train", "--activation", "swish"], "activation must be one of"),
+        (["train", "--batch-size", "0"], "batch-size must be"),
         (["train", "--resume", "{tmp}/nothing"], "no checkpoint"),
         (["evaluate", "{tmp}/missing.npz"], "no such file"),
         (["info", "{tmp}/garbage.npz"], "not a bpnn file"),

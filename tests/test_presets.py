@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bpnn.cli import main
-from bpnn.fitting import resolve_settings
+from bpnn.prepare import resolve_settings
 from bpnn.presets import PRESETS, preset
 from bpnn.settings import TrainConfig
 

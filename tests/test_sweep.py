@@ -94,7 +94,7 @@ def test_trial_options_are_bpnn_train_options():
             {"search": {"lr": {"low": 0, "high": 0.5, "scale": "log"}}, "trials": 2},
             "log scale needs low > 0",
         ),
-        ({"search": {"activation": ["relu", "swish"]}}, "unknown activation"),
+        ({"search": {"activation": ["relu", "swish"]}}, "activation must be one of"),
         ({"search": {"lr": [0.1]}, "budget": 3}, "unknown key 'budget'"),
     ],
 )

@@ -182,8 +182,19 @@ def test_checkpoint_is_plain_data(splits, tmp_path):
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="lr must be a positive number"):
         TrainConfig(lr=-1)
+    # checked when made, each naming its setting (they used to be accepted and fail later)
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\)"):
+        TrainConfig(dropout=1.5)
+    with pytest.raises(ValueError, match="momentum must be"):
+        TrainConfig(momentum=7)
+    with pytest.raises(ValueError, match="weight-decay must be a number >= 0"):
+        TrainConfig(weight_decay=-1)
+    with pytest.raises(ValueError, match="epochs must be a whole number"):
+        TrainConfig(epochs=2.5)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        TrainConfig(activation="softmax")  # output-only
     with pytest.raises(ValueError, match="unknown setting"):
         TrainConfig.from_dict({"learning_rate": 0.1})
     with pytest.raises(ValueError, match="stop-on"):

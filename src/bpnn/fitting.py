@@ -1,20 +1,9 @@
-"""One obvious way to train on arrays: ``bpnn.fit(X, y)``, and the run preparation the CLI shares.
+"""One obvious way to train on arrays: ``bpnn.fit(X, y)``.
 
-``prepare`` turns data (features, targets, an optional test set) and settings into a
-``TrainConfig`` and the three Splits, the same way for the library and for ``bpnn train``:
-
-1. the task: named, or by the documented rule (``bpnn.targets.infer_task``);
-2. settings: ``bpnn.settings.defaults`` for the kind of data, then a preset, then the user's;
-   layer sizes from the data (``hidden`` gives the layers in between);
-3. the first ``limit`` training samples, when asked;
-4. the test set: the data's own, else a seeded ``test_fraction`` of the training data;
-5. the validation set: a seeded ``val_size`` (a count or a fraction) of what is left.  When that
-   would hold fewer than ``MIN_VAL`` samples, a small data set selects on its training split
-   instead (and the log says so).
-
-Seeds: the test split uses ``SeedSequence([seed, 2])`` and the validation split
-``SeedSequence([seed, 1])``, so a resumed run (library or CLI) gets exactly the same splits.
-Not here: the training loop (``bpnn.train``), reading files (``bpnn.data``).
+The run is started (or resumed) by the runs layer (``bpnn.runs``), as every front end's is: the
+same settings give the same weights as ``bpnn train`` on the same data.
+Not here: the splits and the resolution of settings (``bpnn.prepare``), the epoch loop
+(``bpnn.train``).
 """
 
 from __future__ import annotations
@@ -23,169 +12,14 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 
-from .data.sources import split_indices
-from .data.split import Split
-from .errors import BpnnError
-from .losses import get_loss
+from . import runs
 from .model import Model
-from .presets import preset as preset_settings
-from .runstate import checkpoint_config, read_checkpoint
-from .settings import TrainConfig, defaults
-from .targets import Targets, infer_task
-from .train import Trainer
 
-__all__ = ["MIN_VAL", "Prepared", "data_kind", "fit", "prepare"]
-
-MIN_VAL = 10  # fewer validation samples than this select nothing reliably
-
-
-@dataclass
-class Prepared:
-    """What a run needs: its settings, splits and notes for the log."""
-
-    config: TrainConfig
-    train: Split
-    val: Split | None
-    test: Split | None
-    notes: list = field(default_factory=list)
-
-    def targets(self, y_all) -> Targets:
-        """The run's Targets: classes from all the training targets ``y_all`` (so a class held out
-        in validation is still known), regression scaling from the training split alone."""
-        cfg = self.config
-        return Targets.fit(
-            y_all if cfg.task == "classify" else self.train.y, cfg.task, cfg.target_scaling
-        )
-
-    def sizes(self) -> str:
-        n = [len(s) if s is not None else 0 for s in (self.train, self.val, self.test)]
-        return f"{n[0]} training, {n[1]} validation, {n[2]} test samples"
-
-
-def data_kind(X: np.ndarray) -> str:
-    """ "image" for uint8 features (pixels), else "tabular": which defaults apply."""
-    return "image" if np.asarray(X).dtype == np.uint8 else "tabular"
-
-
-def resolve_settings(
-    X, y, *, preset: str | None = None, kind: str | None = None, **settings
-) -> dict:
-    """Defaults for the data, then the preset, then ``settings`` (None values are ignored);
-    ``hidden`` becomes ``layers`` from the data's width and outputs."""
-    settings = {k: v for k, v in settings.items() if v is not None}
-    task = settings.get("task") or infer_task(y)
-    merged = {
-        **defaults(kind or data_kind(X), task),
-        **(preset_settings(preset) if preset else {}),
-        **settings,
-        "task": task,
-        "preset": preset,
-    }
-    if "loss" in settings and "output" not in settings:  # the output the named loss goes with
-        merged["output"] = "identity" if task == "regress" and merged["loss"] == "squared" else None
-    merged["output"] = (
-        merged.get("output") or get_loss(merged.get("loss", "squared")).default_output
-    )
-    hidden = merged.pop("hidden", None)
-    if "layers" not in settings:
-        n_out = _n_outputs(y, task)
-        merged["layers"] = [X.shape[1], *(hidden or []), n_out]
-    return merged
-
-
-def _n_outputs(y, task: str) -> int:
-    y = np.asarray(y)
-    if task == "classify":
-        return len(np.unique(y))
-    return 1 if y.ndim == 1 else y.shape[1]
-
-
-def prepare(
-    X,
-    y,
-    X_test=None,
-    y_test=None,
-    *,
-    config: TrainConfig,
-    limit: int | None = None,
-    sample_weight=None,
-) -> Prepared:
-    """The Splits of a run with ``config`` (see the module docstring for the order of steps).
-
-    sample_weight: (n,) weights of the training samples; each split keeps its samples' weights.
-    """
-    X, y = _arrays(X, y, "training")
-    data = Split(X, y, sample_weight)
-    notes = []
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be positive, got {limit}")
-        data = data.take(np.arange(min(limit, len(y))))
-    if X_test is not None:
-        test = Split(*_arrays(X_test, y_test, "test"))
-    elif config.test_fraction > 0:
-        keep, held = split_indices(len(data), config.test_fraction, _rng(config.seed, 2))
-        test, data = data.take(held), data.take(keep)
-        notes.append(
-            f"test set: {len(held)} samples held out "
-            f"(test fraction {config.test_fraction:g}, seeded)"
-        )
-    else:
-        test = None
-    val = None
-    if config.stop_on == "val":
-        n = len(data)
-        n_val = _val_count(n, config.val_size)
-        if n_val != config.val_size and config.val_size >= 1:
-            notes.append(
-                f"val-size {config.val_size:g} is too large for {n} samples: "
-                f"holding out 10% ({n_val})"
-            )
-        if n_val < MIN_VAL:
-            config.stop_on = "train"
-            notes.append(
-                f"only {n} training samples: no validation split; selecting on the training set"
-            )
-        else:
-            keep, held = split_indices(n, n_val, _rng(config.seed, 1))
-            val, data = data.take(held), data.take(keep)
-    return Prepared(config, data, val, test, notes)
-
-
-def _val_count(n: int, size) -> int:
-    """Validation samples for ``size`` (a count or a fraction) of n; a count that would leave less
-    than half for training (a preset's 5,000 on a small set) becomes 10%."""
-    count = int(size) if size >= 1 else int(n * size)
-    return count if count <= n // 2 else int(n * 0.1)
-
-
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
-
-
-def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2:
-        raise BpnnError(
-            f"{what} features must be a 2-D (n_samples, n_features) array, got shape {X.shape}"
-        )
-    if X.dtype.kind not in "biuf":
-        raise BpnnError(f"{what} features must be numeric, got dtype {X.dtype}")
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        bad = int(np.count_nonzero(~np.isfinite(X)))
-        raise BpnnError(f"{what} features hold {bad} NaN or infinite value(s)")
-    if len(X) != len(y):
-        raise BpnnError(f"{what} data has {len(X)} samples but {len(y)} targets")
-    if len(X) == 0:
-        raise BpnnError(f"no {what} samples")
-    return X, y
+__all__ = ["fit"]
 
 
 def fit(
@@ -199,6 +33,7 @@ def fit(
     hidden: Sequence[int] | None = None,
     limit: int | None = None,
     resume: bool = False,
+    force: bool = False,
     log: Callable[[str], object] | None = None,
     progress: bool = False,
     **settings: Any,
@@ -208,49 +43,23 @@ def fit(
     y: class labels (integers or strings) for classification, real values (n,) or (n, k) for
     regression (``task=`` decides, else the documented rule).  ``hidden``: hidden layer sizes;
     any other ``TrainConfig`` setting may be given (``epochs=``, ``lr=``, ``preprocessing=``...).
-    ``out``: the run folder (checkpoints, history, model.npz); a temporary one when None.
+    ``out``: the run folder (checkpoints, history, model.npz); a temporary one when None.  A
+    folder that holds a run already is refused unless ``force`` (or ``resume``).
     ``resume=True`` continues the run saved in ``out`` exactly (the same data must be given).
-    The model's ``history`` and ``results`` attributes hold how training went.
+    ``log`` receives the log's lines.  The model's ``history`` and ``results`` attributes hold
+    how training went.
     """
     if out is None and resume:
         raise ValueError("resume needs the run folder: pass out=")
+    data = runs.RunData.from_arrays(X, y, X_test, y_test, limit=limit)
     # without a run folder, a temporary one holds the checkpoints while training runs
     folder = tempfile.TemporaryDirectory(prefix="bpnn-fit-") if out is None else nullcontext(out)
     with folder as out:
-        X = np.asarray(X)
         if resume:
-            _, meta = read_checkpoint(Path(out) / "checkpoint.npz")
-            config = checkpoint_config(meta, Path(out) / "checkpoint.npz")
-            limit = (
-                (meta.get("data") or {}).get("limit")
-                if isinstance(meta.get("data"), dict)
-                else None
-            )
+            trainer = runs.resume(out, data, changes=settings, log=log, progress=progress)
         else:
-            config = TrainConfig.from_dict(
-                resolve_settings(X, y, preset=preset, hidden=hidden, **settings)
-            )
-        run = prepare(X, y, X_test, y_test, config=config, limit=limit)
-        for note in run.notes:
-            (log or (lambda line: None))(note)
-        data = {"source": "arrays", "limit": limit, "kind": data_kind(X)}
-        if resume:
-            trainer = Trainer.resume(
-                out, run.train, run.val, run.test, changes=settings, log=log, progress=progress
-            )
-        else:
-            targets = run.targets(np.asarray(y)[:limit] if limit else y)
-            trainer = Trainer(
-                config,
-                run.train,
-                run.val,
-                run.test,
-                out,
-                targets=targets,
-                data=data,
-                log=log,
-                progress=progress,
-            )
+            config = runs.configure(data, {"hidden": hidden, **settings}, preset)
+            trainer = runs.start(data, config, out, force=force, log=log, progress=progress)
         results = trainer.run()
         model = trainer.model({"results": results})
         model.history, model.results = trainer.history, results

@@ -12,7 +12,7 @@
 - ``weights.png``: the first layer's weights of up to 64 hidden units as images (image inputs only);
 - ``index.html``, ``README.md``: the figures with the key numbers; ``report.json``: the numbers.
 
-The test data comes from ``bpnn.commands.evaluate.evaluation_data``: the source the model records
+The test data comes from ``bpnn.runs.find_split``: the source the model records
 (or the one given), the same test split the run used.  A report never downloads: a registered
 data set that is not on disk, or any source that cannot be read, skips the data figures with a
 notice.  Figures use matplotlib's ``Figure`` with the Agg canvas directly, never pyplot, so no
@@ -166,7 +166,7 @@ def _on_disk(source: str) -> None:
 def load_test_set(run: Run, source, log) -> TestSet | None:
     """The test set of ``source`` (default: the run's recorded one) and the model's outputs on
     it, or None (with a notice) when it cannot be had."""
-    from .commands.evaluate import evaluation_data  # the same split `bpnn evaluate` uses
+    from .runs import find_split  # the same split `bpnn evaluate` uses
 
     what = (
         "the confusion matrix and mistakes"
@@ -177,7 +177,7 @@ def load_test_set(run: Run, source, log) -> TestSet | None:
     for i, name in enumerate(candidates):
         try:
             _on_disk(name)
-            X, y, found = evaluation_data(run.model, name, None, "test")
+            X, y, found = find_split(run.model, name, None, "test")
             out = run.model.outputs(X)
             return TestSet(X, y, out, evaluation.scores(run.model.targets, out, y), str(found))
         except (BpnnError, ValueError, OSError) as exc:

@@ -1,4 +1,11 @@
-"""The settings of a training run: ``TrainConfig``, checked when made, and the documented defaults.
+"""The settings of a training run: one table, ``TrainConfig``, checked when made, and the defaults.
+
+Each ``TrainConfig`` field carries its ``Setting`` (in the field's metadata): its help text, its
+constraint, whether it has a ``bpnn train`` option, the scikit-learn estimators' parameter of the
+same meaning, and whether ``--resume`` may change it.  The CLI's options, the checks (at
+construction: one ValueError naming the setting), a sweep's checks and the estimators' mapping
+are all made from that table (``SETTINGS``), in the spirit of scikit-learn's
+``_parameter_constraints``.
 
 Where a run's settings come from, in order (nothing is inherited silently):
 
@@ -11,165 +18,267 @@ Where a run's settings come from, in order (nothing is inherited silently):
 The network's layer sizes come from the data: input width from the features, output width from
 the classes (or the number of target values); ``hidden`` gives the layers in between.
 
-Not here: the training loop (``bpnn.train``), data (``bpnn.data``).
+Not here: the training loop (``bpnn.train``), data (``bpnn.data``), starting runs (``bpnn.runs``).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .activations import hidden_activation
-from .device import DEVICES, check_threads
+from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from .constraints import (
+    FINITE,
+    NON_NEGATIVE,
+    POSITIVE,
+    Setting,
+    at_least,
+    dropout_rates,
+    int_list,
+    is_integral,
+    layer_sizes,
+    number_in,
+    one_of,
+    or_none,
+    rates,
+    split_size,
+)
+from .device import DEVICES
 from .errors import BpnnError
 from .init import INITIALISERS
-from .losses import get_loss
+from .losses import LOSSES, get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
+from .presets import PRESETS
 
-__all__ = ["MAX_PARAMETERS", "RESUMABLE", "TrainConfig", "check_layers", "defaults"]
+__all__ = [
+    "HIDDEN",
+    "MAX_PARAMETERS",
+    "RESUMABLE",
+    "SETTINGS",
+    "Setting",
+    "TrainConfig",
+    "check_layers",
+    "defaults",
+]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
-# Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
-# Device and threads change where it runs, not what is computed (beyond float rounding).
-RESUMABLE = ("epochs", "patience", "min_delta", "checkpoint_every", "device", "threads")
 STOP_ON = ("val", "test", "train", "loss")  # what early stopping and the best weights look at
+
+
+def _setting(default, help: str, rule: tuple, **extra) -> Any:
+    """A dataclass field carrying its Setting (named when the class is made)."""
+    check, must = rule
+    meta = {"setting": dict(help=help, check=check, must=must, **extra)}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
     """Every setting of a training run.  ``preset`` records where the defaults came from."""
 
-    preset: str | None = None
-    task: str = "classify"
-    layers: list = field(default_factory=lambda: [784, 300, 10])
-    activation: str = "sigmoid"
-    output: str | None = None  # None: the loss's default output (bpnn.losses)
-    loss: str = "squared"
-    init: str = "uniform"
-    dtype: str = "float32"
-    dropout: float | list = 0.0
-    augment: int = 0  # shift each training image by up to N pixels, anew every epoch
-    optimizer: str = "sgd"
-    lr: float = 0.3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    lr_gamma: float = 0.95  # the factor of the step and exponential schedules
-    lr_step: int = 10  # epochs per step of the step schedule
-    batch_size: int = 1
-    epochs: int = 10
-    eval_every: int = 1
-    patience: int = 1
-    min_delta: float = 0.0
-    stop_on: str = "val"  # "val": a held-out split; "test": the tutorial's way; "train";
-    # "loss": the training loss (scikit-learn's rule, no extra pass)
-    val_size: float = 5000  # a count (>= 1) or a fraction (< 1) of the training data
-    test_fraction: float = 0.2  # held out as the test set when the data has none
-    checkpoint_every: int = 1
-    preprocessing: str = "auto"  # auto (uint8 -> scale, else standardize), none, scale, standardize
-    scale: float | None = None  # the factor of "scale" (default 1/255)
-    target_scaling: str = "standardize"  # regression targets: standardize or none
-    target_on: float = 0.9  # squared-error classification targets (the tutorial's 0.9 / 0.1)
-    target_off: float = 0.1
-    seed: int = 0
-    device: str = "cpu"  # cpu, cuda, auto (cuda when usable), jax-cpu (bpnn.device)
-    threads: int | None = None  # CPU threads for Numba and BLAS; None: leave them (all cores)
+    preset: str | None = _setting(
+        None, "the recipe the defaults came from", or_none(one_of(PRESETS)), parse=None
+    )
+    task: str = _setting(
+        "classify",
+        "classify or regress (default: by the targets: integer or text labels with few "
+        "distinct values -> classify, else regress)",
+        one_of(("classify", "regress")),
+    )
+    layers: list = _setting(
+        [784, 300, 10],
+        "all layer sizes, e.g. 784,300,10 (must fit the data)",
+        (layer_sizes, "at least two positive sizes"),
+        parse=int_list,
+    )
+    activation: str = _setting(
+        "sigmoid",
+        f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)}",
+        (
+            lambda x: x in ACTIVATIONS and not ACTIVATIONS[x].output_only,
+            f"one of {', '.join(HIDDEN_ACTIVATIONS)}",
+        ),
+        sklearn="activation",
+    )
+    output: str | None = _setting(
+        None,
+        f"output activation (default: the loss's): {', '.join(ACTIVATIONS)}",
+        or_none(one_of(ACTIVATIONS)),
+        sklearn="output",
+    )
+    loss: str = _setting("squared", f"loss: {', '.join(LOSSES)}", one_of(LOSSES), sklearn="loss")
+    init: str = _setting(
+        "uniform",
+        f"weight initialiser: {', '.join(INITIALISERS)}",
+        one_of(INITIALISERS),
+        sklearn="init",
+    )
+    dtype: str = _setting(
+        "float32", "float32 or float64", one_of(("float32", "float64")), sklearn="dtype"
+    )
+    dropout: float | list = _setting(
+        0.0,
+        "dropout probability of hidden layers' inputs, or one per layer: 0.2,0.5",
+        (dropout_rates, "a number in [0, 1), or a list of them"),
+        parse=rates,
+        sklearn="dropout",
+    )
+    augment: int = _setting(
+        0,
+        "shift training images by up to N pixels, anew each epoch",
+        number_in(0, 4),
+        parse=int,
+        sklearn="augment",
+    )
+    optimizer: str = _setting(
+        "sgd", f"optimiser: {', '.join(OPTIMIZERS)}", one_of(OPTIMIZERS)
+    )  # the estimators: solver, momentum and nesterovs_momentum
+    lr: float = _setting(0.3, "learning rate", POSITIVE, parse=float, sklearn="learning_rate_init")
+    momentum: float = _setting(
+        0.9, "momentum coefficient", number_in(0, 1), parse=float, sklearn="momentum"
+    )
+    weight_decay: float = _setting(
+        0.0, "L2 weight decay", NON_NEGATIVE, parse=float
+    )  # the estimators: alpha / batch size
+    schedule: str = _setting(
+        "constant",
+        f"learning-rate schedule: {', '.join(SCHEDULES)}",
+        one_of(SCHEDULES),
+        sklearn="schedule",
+    )
+    lr_gamma: float = _setting(
+        0.95,
+        "factor of the step and exponential schedules, in (0, 1]",
+        number_in(0, 1, low_open=True),
+        parse=float,
+        sklearn="lr_gamma",
+    )
+    lr_step: int = _setting(
+        10, "epochs per step of the step schedule", at_least(1), parse=int, sklearn="lr_step"
+    )
+    batch_size: int = _setting(
+        1,
+        "samples per update, 1 (the tutorial's per-sample SGD) to the training set's size",
+        at_least(1),
+        parse=int,
+    )  # the estimators: batch_size, or "auto"
+    epochs: int = _setting(
+        10, "maximum number of epochs", at_least(1), parse=int, sklearn="max_iter", resumable=True
+    )
+    eval_every: int = _setting(
+        1, "evaluate every N epochs (the tutorial: 10)", at_least(1), parse=int
+    )
+    patience: int = _setting(
+        1,
+        "stop after N evaluations without improvement",
+        at_least(1),
+        parse=int,
+        sklearn="n_iter_no_change",
+        resumable=True,
+    )
+    min_delta: float = _setting(
+        0.0,
+        "smallest error decrease that counts as an improvement",
+        NON_NEGATIVE,
+        parse=float,
+        sklearn="tol",
+        resumable=True,
+    )
+    stop_on: str = _setting(
+        "val",
+        "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' "
+        "(the training loss)",
+        one_of(STOP_ON),
+    )  # the estimators: early_stopping (val) or not (loss)
+    val_size: float = _setting(
+        5000,
+        "validation samples held out of the training data: a count, or a fraction < 1",
+        (split_size, "a count >= 0 or a fraction in [0, 1)"),
+        parse=float,
+    )  # the estimators: validation_fraction
+    test_fraction: float = _setting(
+        0.2,
+        "fraction held out as the test set when the data has none (default 0.2)",
+        number_in(0, 1, high_open=True),
+        parse=float,
+    )
+    checkpoint_every: int = _setting(
+        1, "save a checkpoint every N epochs", at_least(1), parse=int, resumable=True
+    )
+    preprocessing: str = _setting(
+        "auto",
+        "what the features go through: auto (uint8 -> scale 1/255, else "
+        "standardize), none, scale, standardize",
+        one_of(("auto", *PREPROCESSING_KINDS)),
+        sklearn="preprocessing",
+    )
+    scale: float | None = _setting(
+        None, "the factor of --preprocessing scale (default 1/255)", or_none(POSITIVE), parse=float
+    )
+    target_scaling: str = _setting(
+        "standardize",
+        "regression targets: standardize (default) or none",
+        one_of(("standardize", "none")),
+    )  # the regressor: targets
+    target_on: float = _setting(
+        0.9,
+        "squared-error classification: the target of the true class (0.9)",
+        FINITE,
+        parse=float,
+    )  # the classifier: targets (on, off)
+    target_off: float = _setting(
+        0.1, "squared-error classification: the target of the others (0.1)", FINITE, parse=float
+    )
+    seed: int = _setting(
+        0,
+        "random seed (weights, shuffling, splits)",
+        (is_integral, "a whole number"),
+        parse=int,
+    )  # the estimators: random_state
+    device: str = _setting(
+        "cpu",
+        "where to train: cpu (default), cuda (an NVIDIA GPU through JAX: pip install "
+        "'bpnn[gpu]'), auto (cuda when usable, else cpu), jax-cpu (the GPU's program on the CPU)",
+        one_of(DEVICES),
+        sklearn="device",
+        resumable=True,
+    )
+    threads: int | None = _setting(
+        None,
+        "CPU threads for the compiled kernels and BLAS (default: as the libraries set them, "
+        "every core unless OPENBLAS_NUM_THREADS or NUMBA_NUM_THREADS say otherwise)",
+        or_none(at_least(1)),
+        parse=int,
+        sklearn="threads",
+        resumable=True,
+    )
 
     def __post_init__(self):
+        for s in SETTINGS:
+            value = getattr(self, s.name)
+            reason = s.refuse(value)
+            if reason:
+                raise ValueError(reason)
+            if isinstance(value, float) and s.parse is int:
+                setattr(self, s.name, int(value))  # 20.0 epochs (a JSON or sweep value) is 20
         self.layers = [int(n) for n in self.layers]
+        if isinstance(self.val_size, float) and self.val_size >= 1:
+            self.val_size = int(self.val_size)
         n_params = sum((a + 1) * b for a, b in zip(self.layers[:-1], self.layers[1:]))
-        checks = [
-            (
-                self.task in ("classify", "regress"),
-                f"task must be classify or regress, got {self.task!r}",
-            ),
-            (
-                len(self.layers) >= 2 and min(self.layers) >= 1,
-                f"layers must be at least two positive sizes, got {self.layers}",
-            ),
-            (
-                n_params <= MAX_PARAMETERS,
+        if n_params > MAX_PARAMETERS:
+            raise ValueError(
                 f"layers {self.layers} need {n_params:,} parameters; "
-                f"at most {MAX_PARAMETERS:,} are allowed",
-            ),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.eval_every >= 1, f"eval-every must be >= 1, got {self.eval_every}"),
-            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-            (
-                math.isfinite(self.min_delta) and self.min_delta >= 0,
-                f"min-delta must be a number >= 0, got {self.min_delta}",
-            ),
-            (
-                self.checkpoint_every >= 1,
-                f"checkpoint-every must be >= 1, got {self.checkpoint_every}",
-            ),
-            (
-                self.lr > 0 and math.isfinite(self.lr),
-                f"learning rate must be a positive number, got {self.lr}",
-            ),
-            (0 < self.lr_gamma <= 1, f"lr-gamma must be in (0, 1], got {self.lr_gamma}"),
-            (self.lr_step >= 1, f"lr-step must be >= 1, got {self.lr_step}"),
-            (
-                self.stop_on in STOP_ON,
-                f"stop-on must be 'val', 'test', 'train' or 'loss', got {self.stop_on!r}",
-            ),
-            (
-                _size_ok(self.val_size),
-                f"val-size must be a count >= 0 or a fraction in [0, 1), got {self.val_size}",
-            ),
-            (
-                0 <= self.test_fraction < 1,
-                f"test-fraction must be in [0, 1), got {self.test_fraction}",
-            ),
-            (0 <= self.augment <= 4, f"augment must be 0..4 pixels, got {self.augment}"),
-            (
-                self.preprocessing in ("auto", *PREPROCESSING_KINDS),
-                f"preprocessing must be auto, {', '.join(PREPROCESSING_KINDS)}; "
-                f"got {self.preprocessing!r}",
-            ),
-            (
-                self.scale is None or (math.isfinite(self.scale) and self.scale > 0),
-                f"scale must be a positive number, got {self.scale}",
-            ),
-            (
-                self.target_scaling in ("standardize", "none"),
-                f"target-scaling must be standardize or none, got {self.target_scaling!r}",
-            ),
-            (
-                math.isfinite(self.target_on) and math.isfinite(self.target_off),
-                "target on/off values must be finite",
-            ),
-            (
-                self.device in DEVICES,
-                f"device must be one of {', '.join(DEVICES)}, got {self.device!r}",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        self.threads = check_threads(self.threads)
-        self._check_names()
-
-    def _check_names(self) -> None:
-        """Unknown component names fail here, before any data is read."""
-        get_loss(self.loss).output_activation(self.output)
-        hidden_activation(self.activation)
-        for kind, name, known in (
-            ("init", self.init, INITIALISERS),
-            ("optimizer", self.optimizer, OPTIMIZERS),
-            ("schedule", self.schedule, SCHEDULES),
-            ("dtype", self.dtype, ("float32", "float64")),
-        ):
-            if name not in known:
-                raise ValueError(f"unknown {kind} {name!r}; choose one of {', '.join(known)}")
+                f"at most {MAX_PARAMETERS:,} are allowed"
+            )
+        get_loss(self.loss).output_activation(self.output)  # a loss refuses outputs it cannot use
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -236,12 +345,24 @@ class TrainConfig:
         )
 
 
-def _size_ok(size) -> bool:
-    return (
-        isinstance(size, (int, float))
-        and math.isfinite(size)
-        and ((size >= 1 and size == int(size)) or 0 <= size < 1)
-    )
+# The table, in the order of the fields.
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(name=f.name, **f.metadata["setting"]) for f in dataclasses.fields(TrainConfig)
+)
+# Not a field: the hidden layers between the data's input and output widths (-> ``layers``).
+HIDDEN = Setting(
+    "hidden",
+    "hidden layer sizes, e.g. 300,100 (input and output widths come from the data)",
+    *(
+        lambda x: isinstance(x, list) and all(is_integral(n) and n >= 1 for n in x),
+        "a list of positive sizes",
+    ),
+    parse=int_list,
+    sklearn="hidden_layer_sizes",
+)
+# Settings a resumed run may change (the rest shape the run and are fixed by its checkpoint).
+# Device and threads change where it runs, not what is computed (beyond float rounding).
+RESUMABLE = tuple(s.name for s in SETTINGS if s.resumable)
 
 
 # Documented defaults (README "Train on your own data"): a ReLU net with early stopping.

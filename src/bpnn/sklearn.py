@@ -32,24 +32,24 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .activations import ACTIVATIONS as BPNN_ACTIVATIONS
+from . import runs
 from .activations import HIDDEN_ACTIVATIONS
-from .device import DEVICES
 from .errors import BpnnError
-from .fitting import data_kind, prepare, resolve_settings
 from .history import History
-from .losses import LOSSES
 from .model import Model
-from .optim import SCHEDULES, Optimizer
-from .preprocessing import KINDS
-from .settings import TrainConfig
+from .optim import Optimizer
+from .settings import SETTINGS, TrainConfig
 from .targets import Targets
 from .train import Trainer
 
 __all__ = ["BPNNClassifier", "BPNNRegressor", "expected_failed_checks"]
 
-# scikit-learn's activation names -> bpnn's (bpnn's own names are accepted as they are)
-ACTIVATIONS = {"logistic": "sigmoid", **{name: name for name in HIDDEN_ACTIVATIONS}}
+# scikit-learn's activation name -> bpnn's (bpnn's own names are accepted as they are)
+ALIASES = {"logistic": "sigmoid"}
+ACTIVATIONS = {**ALIASES, **{name: name for name in HIDDEN_ACTIVATIONS}}  # the hidden ones
+# The settings whose estimator parameter means the same (the settings table's ``sklearn``):
+# setting name -> parameter name.  The others are made from several parameters (``_config``).
+SAME = {s.name: s.sklearn for s in SETTINGS if s.sklearn}
 SOLVERS = ("sgd", "adam")
 AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled by 1/255)
@@ -79,7 +79,9 @@ PARAMETERS = """
       schedule: learning-rate schedule per epoch: 'constant', 'step', 'exponential', 'cosine'.
       preprocessing: 'auto' (uint8 pixels: x / 255; else standardize), 'standardize',
         'scale' (x / 255), 'none'; stored in the model.
-      dtype: 'float32' (fast) or 'float64'.
+      dtype: 'float32' (fast) or 'float64'.  init: the weight initialiser ('he', 'xavier',
+        'uniform').  lr_gamma, lr_step: the step and exponential schedules' factor and step.
+      augment: shift training images (uint8 pixels) by up to N pixels, anew each epoch.
       device: 'cpu' (default), 'cuda' (an NVIDIA GPU through JAX, ``bpnn[gpu]``), 'auto'
         (cuda when usable) or 'jax-cpu'; threads: CPU threads (None: every core).
 """
@@ -131,6 +133,10 @@ class _BPNNBase(BaseEstimator):
         dtype="float32",
         device="cpu",
         threads=None,
+        init="he",
+        augment=0,
+        lr_gamma=0.95,
+        lr_step=10,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -157,6 +163,10 @@ class _BPNNBase(BaseEstimator):
         self.dtype = dtype
         self.device = device
         self.threads = threads
+        self.init = init
+        self.augment = augment
+        self.lr_gamma = lr_gamma
+        self.lr_step = lr_step
 
     # ---- checking the parameters ------------------------------------------------------
     def _hidden(self) -> list[int]:
@@ -169,7 +179,18 @@ class _BPNNBase(BaseEstimator):
         return [int(s) for s in sizes]
 
     def _check_params(self) -> None:
-        """A ValueError naming the first parameter that is wrong."""
+        """A ValueError naming the first parameter that is wrong: the settings table's checks for
+        the parameters that are settings (``SAME``), then the estimator's own."""
+        name = type(self).__name__
+        for setting, value in self._same_settings().items():
+            if setting in ("loss", "output") and value is None:
+                continue  # the task's default
+            reason = _setting(setting).refuse(value)
+            if reason:
+                raise ValueError(
+                    f"{name}: {SAME[setting]} must be {_setting(setting).must}, "
+                    f"got {getattr(self, SAME[setting])!r}"
+                )
 
         def number(x, low, high=np.inf, low_open=False):
             return (
@@ -180,26 +201,15 @@ class _BPNNBase(BaseEstimator):
                 and x <= high
             )
 
-        def integer(x, low):
-            return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= low
-
         checks = [
-            (self.activation in ACTIVATIONS, "activation", f"one of {', '.join(ACTIVATIONS)}"),
             (self.solver in SOLVERS, "solver", "'adam' or 'sgd' (lbfgs is not supported)"),
             (number(self.alpha, 0), "alpha", "a number >= 0"),
             (
-                self.batch_size == "auto" or integer(self.batch_size, 1),
+                self.batch_size == "auto"
+                or (isinstance(self.batch_size, numbers.Integral) and int(self.batch_size) >= 1),
                 "batch_size",
                 "'auto' or an integer >= 1",
             ),
-            (
-                number(self.learning_rate_init, 0, low_open=True),
-                "learning_rate_init",
-                "a number > 0",
-            ),
-            (integer(self.max_iter, 1), "max_iter", "an integer >= 1"),
-            (number(self.tol, 0), "tol", "a number >= 0"),
-            (integer(self.n_iter_no_change, 1), "n_iter_no_change", "an integer >= 1"),
             (isinstance(self.early_stopping, (bool, np.bool_)), "early_stopping", "True or False"),
             (
                 number(self.validation_fraction, 0, 1, low_open=True)
@@ -207,44 +217,25 @@ class _BPNNBase(BaseEstimator):
                 "validation_fraction",
                 "a number in (0, 1)",
             ),
-            (number(self.momentum, 0, 1), "momentum", "a number in [0, 1]"),
             (
                 isinstance(self.nesterovs_momentum, (bool, np.bool_)),
                 "nesterovs_momentum",
                 "True or False",
             ),
-            (
-                self.loss is None or self.loss in LOSSES,
-                "loss",
-                f"None or one of {', '.join(LOSSES)}",
-            ),
-            (
-                self.output is None or self.output in (*ACTIVATIONS, *BPNN_ACTIVATIONS),
-                "output",
-                "None or an activation name",
-            ),
-            (number(self.dropout, 0, 1) and self.dropout < 1, "dropout", "a number in [0, 1)"),
-            (self.schedule in SCHEDULES, "schedule", f"one of {', '.join(SCHEDULES)}"),
-            (
-                self.preprocessing in ("auto", *KINDS),
-                "preprocessing",
-                f"one of auto, {', '.join(KINDS)}",
-            ),
-            (self.dtype in ("float32", "float64"), "dtype", "'float32' or 'float64'"),
-            (self.device in DEVICES, "device", f"one of {', '.join(DEVICES)}"),
-            (
-                self.threads is None or (integer(self.threads, 1)),
-                "threads",
-                "None or an integer >= 1",
-            ),
         ]
-        for ok, name, what in checks:
+        for ok, param, what in checks:
             if not ok:
-                raise ValueError(
-                    f"{type(self).__name__}: {name} must be {what}, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"{name}: {param} must be {what}, got {getattr(self, param)!r}")
         self._hidden()
         self._check_targets_param()
+
+    def _same_settings(self) -> dict:
+        """The settings whose parameter means the same, in bpnn's terms (``logistic`` is
+        ``sigmoid``)."""
+        return {
+            setting: ALIASES.get(v, v) if isinstance(v, str) else v
+            for setting, v in ((setting, getattr(self, p)) for setting, p in SAME.items())
+        }
 
     def _optimizer_name(self) -> str:
         if self.solver == "adam":
@@ -264,35 +255,25 @@ class _BPNNBase(BaseEstimator):
     ) -> TrainConfig:
         batch = min(AUTO_BATCH, n_samples) if self.batch_size == "auto" else int(self.batch_size)
         early = self.early_stopping and not incremental
-        settings = dict(
-            task=self._task,
-            layers=[X.shape[1], *self._hidden(), n_outputs],
-            activation=ACTIVATIONS[self.activation],
-            loss=self._loss(),
-            output=ACTIVATIONS.get(self.output, self.output),
-            optimizer=self._optimizer_name(),
-            lr=float(self.learning_rate_init),
-            momentum=float(self.momentum),
-            weight_decay=float(self.alpha) / min(batch, n_samples),
-            batch_size=batch,
-            epochs=epochs,
-            patience=int(self.n_iter_no_change),
-            min_delta=float(self.tol),
-            stop_on="val" if early else "loss",
-            val_size=float(self.validation_fraction),
-            test_fraction=0.0,
-            eval_every=1,
-            checkpoint_every=epochs,
-            dropout=float(self.dropout),
-            schedule=self.schedule,
-            preprocessing=self.preprocessing,
-            dtype=self.dtype,
-            seed=seed,
-            device=self.device,
-            threads=self.threads,
-        )
-        settings.update(self._target_settings())
-        return TrainConfig.from_dict(resolve_settings(X, np.zeros(len(X)), **settings))
+        settings = {
+            **self._same_settings(),
+            "task": self._task,
+            "layers": [X.shape[1], *self._hidden(), n_outputs],
+            "loss": self._loss(),
+            "optimizer": self._optimizer_name(),
+            "weight_decay": float(self.alpha) / min(batch, n_samples),
+            "batch_size": batch,
+            "epochs": epochs,
+            "stop_on": "val" if early else "loss",
+            "val_size": float(self.validation_fraction),
+            "test_fraction": 0.0,
+            "eval_every": 1,
+            "checkpoint_every": epochs,
+            "seed": seed,
+            **self._target_settings(),
+        }
+        # (the layers come from this estimator's targets: classes_ may hold unseen labels)
+        return runs.configure(runs.RunData.from_arrays(X, np.zeros(len(X))), settings, check=False)
 
     def _train(self, X, y, sample_weight, targets: Targets, *, incremental: bool) -> None:
         """Fit (or continue: ``incremental`` = one epoch of partial_fit, or a warm start)."""
@@ -309,17 +290,15 @@ class _BPNNBase(BaseEstimator):
             seed=(base_seed + calls) % 2**32,
         )
         try:
-            run = prepare(X, y, config=config, sample_weight=sample_weight)
             model = self.model_ if warm else None
-            trainer = Trainer(
-                run.config,
-                run.train,
-                run.val,
+            data = runs.RunData.from_arrays(X, y, source="scikit-learn", **self._feature_names())
+            trainer = runs.start(
+                data,
+                config,
                 None,
-                None,
+                sample_weight=sample_weight,
                 targets=targets,
                 preprocessing=model.preprocessing if model else None,
-                data={"source": "scikit-learn", "kind": data_kind(X), **self._feature_names()},
                 log=print if self.verbose else None,
                 progress=False,
                 net=model.net if model else None,
@@ -328,7 +307,7 @@ class _BPNNBase(BaseEstimator):
             results = trainer.run()
         except BpnnError as exc:  # scikit-learn reports bad data as ValueError
             raise ValueError(str(exc)) from None
-        self._record(trainer, results, warm, len(run.train))
+        self._record(trainer, results, warm, len(trainer.train))
         self._seed_, self._calls = base_seed, calls + 1
 
     def _record(self, trainer: Trainer, results: dict, warm: bool, n_train: int) -> None:
@@ -389,10 +368,9 @@ class _BPNNBase(BaseEstimator):
         est = cls(
             hidden_layer_sizes=tuple(net.sizes[1:-1]),
             activation=net.activation,
-            loss=net.loss_name,
-            output=net.output,
             dtype=net.dtype.name,
             **cls._params_from_config(config),
+            **cls._params_from_network(net, config),
         )
         est.model_, est.n_features_in_ = model, net.n_inputs
         names = (model.meta.get("data") or {}).get("feature_names")
@@ -407,22 +385,40 @@ class _BPNNBase(BaseEstimator):
 
     @staticmethod
     def _params_from_config(config: dict) -> dict:
-        """Estimator parameters that a bpnn training configuration records."""
-        out: dict = {}
+        """Estimator parameters that a bpnn training configuration records: the settings
+        table's one-to-one parameters, and those made from several settings."""
+        out = {SAME[k]: v for k, v in config.items() if k in SAME and k not in _FROM_NETWORK}
         if config.get("optimizer") in ("sgd", "momentum", "nesterov", "adam"):
             out["solver"] = "adam" if config["optimizer"] == "adam" else "sgd"
             out["momentum"] = 0.0 if config["optimizer"] == "sgd" else config.get("momentum", 0.9)
             out["nesterovs_momentum"] = config["optimizer"] == "nesterov"
-        for key, name in (
-            ("lr", "learning_rate_init"),
-            ("batch_size", "batch_size"),
-            ("epochs", "max_iter"),
-            ("seed", "random_state"),
-            ("schedule", "schedule"),
-        ):
-            if key in config:
-                out[name] = config[key]
+        if "batch_size" in config:
+            out["batch_size"] = config["batch_size"]
+            # alpha / batch is the weight decay; 12 digits undo the division's rounding
+            out["alpha"] = float(f"{config.get('weight_decay', 0.0) * config['batch_size']:.12g}")
+        if config.get("stop_on") in ("val", "loss"):
+            out["early_stopping"] = config["stop_on"] == "val"
+        if 0 < config.get("val_size", 0) < 1:
+            out["validation_fraction"] = config["val_size"]
+        if "seed" in config:
+            out["random_state"] = config["seed"]
         return out
+
+    @classmethod
+    def _params_from_network(cls, net, config: dict) -> dict:
+        """loss, output and targets: None where they are the estimator's defaults."""
+        loss = None if net.loss_name == cls._default_loss else net.loss_name
+        default_output = "identity" if cls._task == "regress" else None
+        output = net.output if loss or net.output != (default_output or net.output) else None
+        return {"loss": loss, "output": output, "targets": cls._targets_from_config(config)}
+
+
+# What the network itself records (its activation, loss, output and dtype): taken from it.
+_FROM_NETWORK = ("activation", "loss", "output", "dtype")
+
+
+def _setting(name: str):
+    return next(s for s in SETTINGS if s.name == name)
 
 
 def _signature_with(func, name: str, default) -> inspect.Signature:
@@ -474,6 +470,13 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
             raise ValueError(
                 f"BPNNClassifier: class_weight must be None, 'balanced' or a dict, got {cw!r}"
             )
+
+    _default_loss = "cross_entropy"
+
+    @staticmethod
+    def _targets_from_config(config: dict):
+        on, off = config.get("target_on", 0.9), config.get("target_off", 0.1)
+        return None if (on, off) == (0.9, 0.1) else (on, off)
 
     def _multilabel(self) -> bool:
         return getattr(self, "_is_multilabel", False)
@@ -615,6 +618,13 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
                 "BPNNRegressor: targets must be None, 'standardize' or 'none', "
                 f"got {self.targets!r}"
             )
+
+    _default_loss = "squared"
+
+    @staticmethod
+    def _targets_from_config(config: dict):
+        scaling = config.get("target_scaling", "standardize")
+        return None if scaling == "standardize" else scaling
 
     def _loss(self):
         return self.loss or "squared"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from ..errors import BpnnError
 from ..model import Model
+from ..runs import find_split
 from . import add_data_options, command
 
 
@@ -37,53 +37,9 @@ def add_parser(sub) -> None:
     )
 
 
-def evaluation_data(model: Model, source: str | None, target: str | None, split: str):
-    """(X, y, source) of ``split`` for ``model``: --data or the model's recorded source."""
-    from ..data.sources import load_source
-    from ..fitting import prepare
-    from ..settings import TrainConfig
-
-    recorded = model.meta.get("data")
-    info: dict = recorded if isinstance(recorded, dict) else {}
-    source = source or info.get("source")
-    if source in (None, "arrays"):
-        raise BpnnError(
-            "the model does not record a data source it can be evaluated on: give --data SOURCE"
-        )
-    same = source == info.get("source")
-    data = load_source(
-        source, target=target or info.get("target"), test=info.get("test") if same else None
-    )
-    if data.X_train.shape[1] != model.net.n_inputs:
-        raise BpnnError(
-            f"the model takes {model.net.n_inputs} inputs but {data.source} has "
-            f"{data.X_train.shape[1]} features"
-        )
-    if data.X_test is not None:  # the source's own test set
-        return (
-            (data.X_test, data.y_test, data.source)
-            if split == "test"
-            else (data.X_train, data.y_train, data.source)
-        )
-    # The run held out part of the data as its test set: take exactly the same parts again.
-    try:
-        config = TrainConfig.from_dict(model.meta["config"])
-    except (KeyError, TypeError, ValueError):
-        raise BpnnError(
-            f"{data.source} has no test set and the model does not record how it split the data"
-        ) from None
-    run = prepare(
-        data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None
-    )
-    part = run.test if split == "test" else run.train
-    if part is None:
-        raise BpnnError(f"{data.source} has no {split} set")
-    return part.X, part.y, data.source
-
-
 def run(args) -> int:
     model = Model.load(args.model)
-    X, y, source = evaluation_data(model, args.data, args.target, args.split)
+    X, y, source = find_split(model, args.data, args.target, args.split)
     result = {
         "model": str(args.model),
         "data": str(source),

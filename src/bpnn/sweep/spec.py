@@ -34,16 +34,19 @@ from typing import TypeGuard
 
 import numpy as np
 
-from ..commands.train import DATA_OPTIONS, OVERRIDES
 from ..errors import BpnnError
 from ..presets import PRESETS
 from ..presets import preset as preset_settings
-from ..settings import TrainConfig
+from ..runs import DATA_OPTIONS
+from ..settings import HIDDEN, SETTINGS, TrainConfig, int_list
 
-__all__ = ["SETTINGS", "Range", "Spec", "Trial", "load_spec"]
+__all__ = ["BASE", "SEARCHABLE", "Range", "Spec", "Trial", "load_spec", "typed"]
 
-SETTINGS = (*OVERRIDES, *DATA_OPTIONS, "preset")  # what [base] may set
-SEARCHABLE = (*OVERRIDES, "preset")  # what [search] may vary (the data stays fixed)
+# What [search] may vary: the settings with a `bpnn train` option (the settings table) and the
+# preset; [base] may also pick the data (which stays fixed across trials).
+_OPTIONS = {s.name: s for s in (HIDDEN, *SETTINGS) if s.parse is not None}
+SEARCHABLE = (*_OPTIONS, "preset")
+BASE = (*SEARCHABLE, *DATA_OPTIONS)
 TOP_LEVEL = ("method", "trials", "seed", "base", "search")
 METHODS = ("grid", "random")
 SCALES = ("linear", "log")
@@ -144,7 +147,7 @@ def parse_spec(raw: dict) -> Spec:
     base, search = raw.get("base", {}), raw.get("search", {})
     if not isinstance(base, dict) or not isinstance(search, dict):
         raise BpnnError("[base] and [search] must be tables")
-    _known(base, SETTINGS, "setting in [base]")
+    _known(base, BASE, "setting in [base]")
     _known(search, SEARCHABLE, "setting in [search]")
     if not search:
         raise BpnnError("[search] names no setting to search")
@@ -200,18 +203,36 @@ def _choice(name: str, value):
     return Range(float(low), float(high), scale, isinstance(low, int) and isinstance(high, int))
 
 
+def typed(settings: dict) -> dict:
+    """A trial's settings as ``bpnn.runs`` takes them: text as the command line reads it
+    ("300,100"), a single number where the setting is a list (hidden = 300 -> [300])."""
+    out = {}
+    for name, value in settings.items():
+        parse = _OPTIONS[name].parse if name in _OPTIONS else None
+        if parse not in (None, str) and isinstance(value, str):
+            value = parse(value)
+        elif parse is int_list and not isinstance(value, list):
+            value = [value]
+        out[name] = value
+    return out
+
+
 def check_settings(settings: dict) -> None:
     """Refuse a trial whose settings cannot make a TrainConfig (an unknown activation, a
-    negative rate...) before anything runs; the data-dependent checks happen in the trial."""
+    dropout of 1.2...) before anything runs: the settings table's checks, the ones every run
+    makes; the data-dependent checks happen in the trial."""
     if settings.get("preset") not in (None, *PRESETS):
         raise BpnnError(
             f"unknown preset {settings['preset']!r}; choose one of {', '.join(PRESETS)}"
         )
-    merged = {**(preset_settings(settings["preset"]) if settings.get("preset") else {}), **settings}
-    fields = {
-        k: v for k, v in merged.items() if k in TrainConfig.__dataclass_fields__ and k != "preset"
-    }
     try:
+        merged = {
+            **(preset_settings(settings["preset"]) if settings.get("preset") else {}),
+            **typed(settings),
+        }
+        fields = {k: v for k, v in merged.items() if k in TrainConfig.__dataclass_fields__}
+        if merged.get("hidden") is not None:  # the data's widths are not known yet
+            fields["layers"] = [1, *merged["hidden"], 1]
         TrainConfig.from_dict(fields)
     except (TypeError, ValueError) as exc:
         raise BpnnError(f"settings {settings}: {exc}") from None

@@ -1,12 +1,12 @@
 """One trial of a sweep, run on a Dask worker (or anywhere): exactly a ``bpnn train`` run.
 
-``run_trial`` turns the trial's settings into ``bpnn train`` options, parses them with the CLI's
-own parser and runs ``bpnn.commands.train.execute``, so data handling, checkpoints, history and
-the run folder are those of a single run.  Its record, ``trial.json`` in the run folder, says how
-it went: ``running`` (with each start: the epoch it started from, the worker and process),
-``done`` (with the results) or ``failed`` (with the message).  A folder that holds a checkpoint
-is resumed (``bpnn train --resume``), so a trial whose worker was lost, or whose sweep was
-killed, goes on from its last checkpoint; a finished or failed trial is not run again.
+``run_trial`` hands the trial's settings to the runs layer (``bpnn.runs.train``), as ``bpnn
+train`` does, so data handling, checkpoints, history and the run folder are those of a single
+run; the equivalent command line is written into the record for people.  The record,
+``trial.json`` in the run folder, says how it went: ``running`` (with each start: the epoch it
+started from, the worker and process), ``done`` (with the results) or ``failed`` (with the
+message).  A folder that holds a checkpoint is resumed, so a trial whose worker was lost, or whose
+sweep was killed, goes on from its last checkpoint; a finished or failed trial is not run again.
 BLAS threads are limited to this trial's share of the machine's cores.
 Not here: which trials to run and where (``bpnn.sweep.engine``).
 """
@@ -74,10 +74,8 @@ def run_trial(trial: dict, data: dict, folder: str | Path, slots: dict | None = 
         "starts": record.get("starts", []) + [_start(checkpoint)],
     }
     write_record(folder, record)
-    if checkpoint is not None:
-        argv = ["train", "--resume", str(folder), "--no-report"]
     try:
-        results = _train(argv, folder, _threads(slots))
+        results = _train(trial["settings"], data, folder, checkpoint is not None, _threads(slots))
     except Exception as exc:
         record.update(status="failed", error=_message(exc))
     else:
@@ -124,22 +122,24 @@ def _threads(slots: dict | None) -> int | None:
     return max(1, len(os.sched_getaffinity(0)) // max(1, slots.get(host, worker.state.nthreads)))
 
 
-def _train(argv: list[str], folder: Path, threads: int | None) -> dict:
-    """Parse ``argv`` with the CLI's parser and train, logging into the folder's train.log."""
-    from ..cli import build_parser
-    from ..commands.train import execute
+def _train(settings: dict, data: dict, folder: Path, resume: bool, threads: int | None) -> dict:
+    """Train (or resume) the trial in ``folder``, logging into the folder's train.log."""
+    from ..runs import train
+    from .spec import typed
 
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit:  # argparse has said why on stderr
-        raise BpnnError(f"bpnn train refused the options {shlex.join(argv)}") from None
+    settings = typed(settings)
+    preset = settings.pop("preset", None)
+    source = {k: data.get(k) for k in ("source", "target", "test")}
     with open(folder / LOG, "a") as log, _limit_threads(threads):
 
         def out(line: str) -> None:
             log.write(line + "\n")
             log.flush()
 
-        results = execute(args, out)
+        if resume:
+            results, _ = train({}, {}, resume_dir=folder, report=False, log=out)
+        else:
+            results, _ = train(source, settings, preset=preset, out=folder, report=False, log=out)
     if results.get("interrupted"):
         raise BpnnError("interrupted")
     return results

@@ -1,0 +1,348 @@
+"""The runs layer: starting, resuming and finding the data of a training run, for every front end.
+
+``bpnn train``, ``bpnn.fit``, the scikit-learn estimators, a sweep's trials, ``bpnn evaluate``
+and the report all come through here, so a run is started one way:
+
+- ``RunData``: a run's data (arrays) and the record of where it came from (kept in the run);
+- ``configure``: data + settings (+ a preset) -> the run's ``TrainConfig``;
+- ``start``: a new run of a config on data, into a run folder (or none) -> a ``Trainer``;
+- ``resume``: the run saved in a folder, with the changes ``--resume`` allows -> a ``Trainer``;
+- ``train``: a new or resumed run from a data source, trained: ``bpnn train`` and each trial of
+  a sweep;
+- ``find_split``: the data a saved model was tested on, split again exactly as its run did.
+
+Not here: parsing options (``bpnn.commands``), settings (``bpnn.settings``), the splits
+(``bpnn.prepare``), the epoch loop (``bpnn.train``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BpnnError
+from .model import Model
+from .prepare import data_kind, n_outputs, prepare, resolve_settings
+from .runstate import checkpoint_config, read_checkpoint
+from .settings import RESUMABLE, TrainConfig, check_layers
+from .train import Trainer
+
+__all__ = ["DATA_OPTIONS", "RunData", "configure", "find_split", "resume", "start", "train"]
+
+DATA_OPTIONS = ("target", "test", "limit")  # what picks a run's data (fixed once it has started)
+Log = Callable[[str], object]
+
+
+def _quiet(line: str) -> None:
+    pass
+
+
+@dataclass
+class RunData:
+    """A run's data: training features X (n, d) and targets y (n,) or (n, k), an optional test
+    set, and ``info``: where it came from (source, target column, test source, limit, checksum,
+    kind, image shape, feature and target names), recorded in the checkpoints and the model."""
+
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+    description: str | None = None  # the log's "data:" line
+
+    @classmethod
+    def from_source(
+        cls, source: str | None, target=None, test=None, limit: int | None = None
+    ) -> RunData:
+        """The data set SOURCE names (``bpnn.data.sources``; MNIST when None)."""
+        from .data.sources import load_source
+
+        data = load_source(source or "mnist", target=target, test=test)
+        info = {
+            "source": str(data.source),
+            "target": target,
+            "test": test,
+            "limit": limit,
+            "checksum": data.checksum(),
+            "kind": data.kind,
+            "image_shape": list(data.image_shape) if data.image_shape else None,
+            "feature_names": data.feature_names,
+            "target_names": data.target_names,
+        }
+        return cls(data.X_train, data.y_train, data.X_test, data.y_test, info, data.describe())
+
+    @classmethod
+    def from_arrays(cls, X, y, X_test=None, y_test=None, **info: Any) -> RunData:
+        """Arrays given by a program (``bpnn.fit``, the estimators)."""
+        X = np.asarray(X)
+        return cls(
+            X, np.asarray(y), X_test, y_test, {"source": "arrays", "kind": data_kind(X), **info}
+        )
+
+    @property
+    def kind(self) -> str:
+        return self.info.get("kind") or data_kind(self.X)
+
+    @property
+    def limit(self) -> int | None:
+        return self.info.get("limit")
+
+    def y_used(self) -> np.ndarray:
+        """The training targets the run uses (the first ``limit`` when limited)."""
+        return self.y[: self.limit] if self.limit else self.y
+
+
+def configure(
+    data: RunData, settings: dict, preset: str | None = None, *, check: bool = True
+) -> TrainConfig:
+    """The run's settings: the defaults for the data, then ``preset``, then ``settings``
+    (``bpnn.prepare.resolve_settings``); explicit ``layers`` must fit the data (``check``:
+    unless the caller made them from its own targets)."""
+    y = data.y_used()
+    config = TrainConfig.from_dict(
+        resolve_settings(data.X, y, preset=preset, kind=data.kind, **settings)
+    )
+    if check and settings.get("layers") is not None:
+        check_layers(config.layers, data.X.shape[1], n_outputs(y, config.task), config.task)
+    return config
+
+
+def start(
+    data: RunData,
+    config: TrainConfig,
+    out: str | os.PathLike | None,
+    *,
+    force: bool = False,
+    sample_weight=None,
+    log: Log | None = None,
+    progress: bool = True,
+    **resumed_from: Any,
+) -> Trainer:
+    """A new run of ``config`` on ``data`` into the run folder ``out`` (None: no files).
+
+    A folder that already holds a run is refused unless ``force``.  ``resumed_from``: the
+    Trainer's ``net``, ``optimizer``, ``preprocessing`` or ``targets`` to continue from (the
+    estimators' warm starts).
+    """
+    log = log or _quiet
+    if out is not None:
+        _check_free(Path(out), force)
+    prepared = prepare(
+        data.X,
+        data.y,
+        data.X_test,
+        data.y_test,
+        config=config,
+        limit=data.limit,
+        sample_weight=sample_weight,
+    )
+    targets = resumed_from.pop("targets", None) or prepared.targets(data.y_used())
+    if data.description:
+        log(f"data: {data.description}")
+    for note in prepared.notes:
+        log(note)
+    log(f"splits: {prepared.sizes()}")
+    origin = f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data"
+    log(f"settings: {origin} -> {out if out is not None else 'no run folder'}")
+    trainer = Trainer(
+        config,
+        prepared.train,
+        prepared.val,
+        prepared.test,
+        out,
+        targets=targets,
+        data=data.info,
+        log=log,
+        progress=progress,
+        **resumed_from,
+    )
+    log(f"targets: {targets.describe()}")
+    log(f"preprocessing: {trainer.preprocessing.describe()}")
+    log(_where(trainer))
+    for line in config.describe():
+        log(f"  {line}")
+    return trainer
+
+
+def resume(
+    run_dir: str | os.PathLike,
+    data: RunData | None = None,
+    *,
+    changes: dict | None = None,
+    log: Log | None = None,
+    progress: bool = True,
+) -> Trainer:
+    """The run saved in ``run_dir``, exactly where its checkpoint left it.
+
+    data: the run's data (None: read again from the source the run records, which must hold
+    the same data: checked by its checksum).  ``changes`` may set the settings in
+    ``bpnn.settings.RESUMABLE`` (None values are ignored); the others are fixed by the checkpoint.
+    """
+    log = log or _quiet
+    run_dir = Path(run_dir)
+    path = run_dir / "checkpoint.npz"
+    _, meta = read_checkpoint(path)
+    recorded = meta.get("data")
+    info: dict = recorded if isinstance(recorded, dict) else {}
+    if data is None:
+        if "source" not in info or info["source"] == "arrays":
+            raise BpnnError(f"{run_dir}: the checkpoint does not record a data source to resume on")
+        data = RunData.from_source(info["source"], info.get("target"), info.get("test"))
+    if info.get("checksum") and data.info.get("checksum") not in (None, info["checksum"]):
+        raise BpnnError(
+            f"{data.info.get('source')}: the data differs from the data the run in {run_dir} "
+            f"was trained on (checksum mismatch)"
+        )
+    data.info["limit"] = info.get("limit")
+    config = checkpoint_config(meta, path)
+    prepared = prepare(data.X, data.y, data.X_test, data.y_test, config=config, limit=data.limit)
+    changes = {k: v for k, v in (changes or {}).items() if v is not None}
+    trainer = Trainer.resume(
+        run_dir,
+        prepared.train,
+        prepared.val,
+        prepared.test,
+        changes=changes,
+        log=log,
+        progress=progress,
+    )
+    log(_where(trainer))
+    changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
+    log(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}{changed}")
+    return trainer
+
+
+def train(
+    source: dict,
+    settings: dict,
+    *,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    resume_dir: str | os.PathLike | None = None,
+    report: bool = True,
+    log: Log | None = None,
+) -> tuple[dict, bool]:
+    """A run from a data source, trained and its model saved: what ``bpnn train`` and each trial
+    of a sweep do.  Returns the results (with ``out``, the run folder) and whether the run wants
+    its report written (``report``, as recorded when it started).
+
+    source: {source, target, test, limit} (``DATA_OPTIONS``; None values: the defaults).
+    settings: TrainConfig settings by name (and ``hidden``); with ``resume_dir`` only those in
+    ``RESUMABLE`` may be given, and ``source`` may only say where the same data now is.
+    """
+    log = log or _quiet
+    if settings.get("device") not in (None, "cpu", "auto"):  # no GPU: say so before reading data
+        from .device import resolve_device
+
+        resolve_device(settings["device"], settings.get("dtype") or "float32")
+    if resume_dir is not None:
+        _check_resumable(settings, source, preset=preset, out=out, force=force)
+        run_dir = Path(resume_dir)
+        recorded = _recorded_data(run_dir)
+        data = RunData.from_source(
+            source.get("source") or recorded.get("source"),
+            recorded.get("target"),
+            recorded.get("test"),
+        )
+        trainer = resume(run_dir, data, changes=settings, log=log)
+        report = report and recorded.get("report", True)
+    else:
+        data = RunData.from_source(
+            source.get("source"), source.get("target"), source.get("test"), source.get("limit")
+        )
+        data.info["report"] = report
+        config = configure(data, settings, preset)
+        out = out or f"runs/{config.preset or Path(str(data.info['source'])).stem or 'run'}"
+        trainer = start(data, config, out, force=force, log=log)
+    results = trainer.run()
+    if results.get("interrupted"):
+        return results, False
+    return {**results, "out": str(trainer.out_dir)}, report
+
+
+def _check_resumable(settings: dict, source: dict, **others) -> None:
+    given = [n for n, v in settings.items() if v is not None and n not in RESUMABLE]
+    given += [n for n in DATA_OPTIONS if n != "source" and source.get(n) is not None]
+    given += [n for n, v in others.items() if v]
+    if given:
+        names = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise BpnnError(
+            f"{names} cannot be given with --resume (the run's settings are fixed by its "
+            f"checkpoint); only --{', --'.join(n.replace('_', '-') for n in RESUMABLE)} may change"
+        )
+
+
+def _recorded_data(run_dir: Path) -> dict:
+    """The data record of the run in ``run_dir``'s checkpoint."""
+    _, meta = read_checkpoint(run_dir / "checkpoint.npz")
+    info = meta.get("data")
+    if not isinstance(info, dict) or "source" not in info:
+        raise BpnnError(
+            f"{run_dir}: the checkpoint does not record its data (made by an older bpnn?)"
+        )
+    return info
+
+
+def _where(trainer: Trainer) -> str:
+    """The log line saying where the run computes."""
+    return f"device: {trainer.device.describe()}; threads: {trainer.runtime()['threads']}"
+
+
+def _check_free(run_dir: Path, force: bool) -> None:
+    """Refuse to start a new run over a saved one unless ``force``."""
+    if force or not run_dir.exists():
+        return
+    if any((run_dir / name).exists() for name in ("checkpoint.npz", "model.npz")):
+        raise BpnnError(
+            f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
+            f"choose another --out, or overwrite it with --force"
+        )
+
+
+def find_split(
+    model: Model, source: str | None = None, target: str | None = None, split: str = "test"
+) -> tuple[np.ndarray, Any, str]:
+    """(X, y, source) of ``split`` ("test" or "train") for ``model``: from ``source``, else the
+    source the model records; a run that held out part of its data as the test set gets exactly
+    the same part again."""
+    from .data.sources import load_source
+
+    recorded = model.meta.get("data")
+    info: dict = recorded if isinstance(recorded, dict) else {}
+    source = source or info.get("source")
+    if source in (None, "arrays"):
+        raise BpnnError(
+            "the model does not record a data source it can be evaluated on: give --data SOURCE"
+        )
+    same = source == info.get("source")
+    data = load_source(
+        source, target=target or info.get("target"), test=info.get("test") if same else None
+    )
+    if data.X_train.shape[1] != model.net.n_inputs:
+        raise BpnnError(
+            f"the model takes {model.net.n_inputs} inputs but {data.source} has "
+            f"{data.X_train.shape[1]} features"
+        )
+    if data.X_test is not None:  # the source's own test set
+        if split == "test":
+            return data.X_test, data.y_test, data.source
+        return data.X_train, data.y_train, data.source
+    try:
+        config = TrainConfig.from_dict(model.meta["config"])
+    except (KeyError, TypeError, ValueError):
+        raise BpnnError(
+            f"{data.source} has no test set and the model does not record how it split the data"
+        ) from None
+    run = prepare(
+        data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None
+    )
+    part = run.test if split == "test" else run.train
+    if part is None:
+        raise BpnnError(f"{data.source} has no {split} set")
+    return part.X, part.y, data.source
