@@ -391,7 +391,8 @@ class _BPNNBase(BaseEstimator):
         if config.get("optimizer") in ("sgd", "momentum", "nesterov", "adam"):
             out["solver"] = "adam" if config["optimizer"] == "adam" else "sgd"
             out["momentum"] = 0.0 if config["optimizer"] == "sgd" else config.get("momentum", 0.9)
-            out["nesterovs_momentum"] = config["optimizer"] == "nesterov"
+            if config["optimizer"] in ("momentum", "nesterov"):  # (else it has no say)
+                out["nesterovs_momentum"] = config["optimizer"] == "nesterov"
         if "batch_size" in config:
             out["batch_size"] = config["batch_size"]
             # alpha / batch is the weight decay; 12 digits undo the division's rounding
