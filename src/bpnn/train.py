@@ -1,21 +1,17 @@
 """Training: the tutorial's strategy (train, evaluate every N epochs, stop when the error stops
 falling, save every N epochs so a crash loses little, resume) as a small Trainer, for any data.
 
-- ``Trainer``: epochs over shuffled data (a seeded ``numpy.random.Generator``) in batches of
-  exactly ``batch_size`` (the last of an epoch may be smaller), evaluation every ``eval_every``
-  epochs, early stopping (``bpnn.stopping``), best weights restored at the end however training
-  ended, checkpoints every ``checkpoint_every`` epochs, Ctrl-C saves and exits, divergence stops
-  with a clear message.
+``Trainer``: epochs over shuffled data (a seeded generator) in batches of exactly ``batch_size``
+(the last of an epoch may be smaller), evaluation every ``eval_every`` epochs, early stopping, the
+best weights restored at the end however training ended, checkpoints every ``checkpoint_every``
+epochs, Ctrl-C saves and exits, divergence stops with a clear message.  Everything that changes as
+it trains is one value, ``trainer.state`` (``bpnn.runstate.RunState``); the inner loop is a
+stepper (``bpnn.steppers``), the fastest path that computes the same thing.
 
-The trainer takes ``Split``s (``bpnn.data.split``), applies the run's preprocessing
-(``bpnn.preprocessing``) and encodes the targets (``bpnn.targets``); both are saved with every
-checkpoint and in the model.  Everything that changes as it trains is one value,
-``trainer.state`` (a ``bpnn.runstate.RunState``).  The inner loop is a stepper
-(``bpnn.steppers``), which picks the fastest path that computes the same thing.
-Not here: settings (``bpnn.settings``), the record of the run (``bpnn.history``), the run's state
-and its checkpoint file (``bpnn.runstate``), the run folder's files (``bpnn.runfolder``), Ctrl-C,
-the progress bar and the divergence error (``bpnn.watch``), reading data (``bpnn.data``), the CLI
-(``bpnn.cli``).
+Not here: settings (``bpnn.settings``), the data's checks and encoding (``bpnn.trainingdata``),
+the run's state and checkpoint (``bpnn.runstate``), early stopping's rule (``bpnn.stopping``), the
+run folder's files (``bpnn.runfolder``), Ctrl-C, progress bar and divergence error
+(``bpnn.watch``), the record of the run (``bpnn.history``), reading data (``bpnn.data``), the CLI.
 """
 
 from __future__ import annotations
@@ -185,7 +181,7 @@ class Trainer:
             st.optimizer,
             inputs,
             targets,
-            self._batch_size(),
+            min(cfg.batch_size, len(self.train)),
             st.rng,
             scale=scale,
             on=cfg.target_on,
@@ -200,14 +196,6 @@ class Trainer:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
         return stepper
 
-    def _batch_size(self) -> int:
-        return min(self.config.batch_size, len(self.train))
-
-    def _chunk(self) -> int:
-        """Samples per stepper call: whole batches, so every batch has ``batch_size`` samples."""
-        bs = self._batch_size()
-        return bs * max(1, CHUNK // bs)
-
     def _position(self) -> EpochPosition:
         """The epoch in progress: an interrupted one goes on, else a new one's sample order (and
         image shifts) is drawn."""
@@ -221,7 +209,9 @@ class Trainer:
 
     def _run_epoch(self, stepper, flag: InterruptFlag) -> bool:
         """One epoch (or the rest of an interrupted one); False if Ctrl-C stopped it."""
-        st, n, chunk_size = self.state, len(self.train), self._chunk()
+        st, n = self.state, len(self.train)
+        batch = min(self.config.batch_size, n)
+        chunk_size = batch * max(1, CHUNK // batch)  # whole batches: each has batch_size samples
         st.optimizer.lr = self.config.lr_at(st.epoch)
         pos = self._position()
         desc = f"epoch {st.epoch + 1}/{self.config.epochs}"
@@ -236,10 +226,7 @@ class Trainer:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss = stepper(chunk)  # a diverging run is caught below, not by warnings
                 if not math.isfinite(loss):
-                    saved = self.folder is not None and self.folder.has_checkpoint()
-                    raise diverged(
-                        st.epoch + 1, st.optimizer.lr, str(self.out_dir) if saved else None
-                    )
+                    raise diverged(st.epoch + 1, st.optimizer.lr, self._kept_checkpoint())
                 pos.loss += loss
                 pos.done += len(chunk)
                 if bar is not None:
@@ -251,6 +238,10 @@ class Trainer:
                 bar.close()
         pos.seconds += time.perf_counter() - start
         return True
+
+    def _kept_checkpoint(self) -> str | None:
+        """The run folder, if it holds a checkpoint (the one a failure leaves in place)."""
+        return str(self.out_dir) if self.folder and self.folder.has_checkpoint() else None
 
     def _end_of_epoch(self) -> None:
         cfg, st, pos = self.config, self.state, self._position()
@@ -265,19 +256,14 @@ class Trainer:
             "lr": st.optimizer.lr,
             "seconds": round(pos.seconds, 4),
         }
-        if st.epoch % cfg.eval_every == 0 or st.epoch == cfg.epochs:
+        last = st.epoch == cfg.epochs
+        if st.epoch % cfg.eval_every == 0 or last:
             self._evaluate(record)
         st.history.add(**record)
         self.log(st.history.describe(record, cfg.stop_on))
-        if (
-            st.epoch % cfg.checkpoint_every == 0
-            or st.history.stopped_early
-            or st.epoch == cfg.epochs
-        ):
+        if st.epoch % cfg.checkpoint_every == 0 or st.history.stopped_early or last:
             self.save_checkpoint()
-        if (
-            self.folder is not None
-        ):  # (the history of a long run is worth not converting for nothing)
+        if self.folder is not None:  # (a long run's history is not converted for nothing)
             self.folder.write_history(st.history)
 
     def error(self, split: Split) -> float:
