@@ -69,10 +69,12 @@ class RunState:
     """Where a run stands: enough to go on exactly as if it had never stopped.
 
     net, optimizer, rng: the objects the steppers change in place (weights; optimiser state and
-    learning rate; shuffling and dropout draws).  epoch: epochs finished; position: the epoch
-    interrupted part-way (None between epochs); best_params: a copy of the best weights so far
-    (laid out as ``net.params()``; None before the first evaluation); seconds: training time of
-    the finished epochs.
+    learning rate; shuffling and dropout draws), held here so one value says where the run is.
+    history: the record of the epochs; stopping: early stopping's rule and count (its ``best``
+    is the history's ``best_error``, which is what the file keeps); epoch: epochs finished;
+    position: the epoch interrupted part-way (None between epochs); best_params: a copy of the
+    best weights so far (laid out as ``net.params()``; None before the first evaluation);
+    seconds: training time of the finished epochs.
     """
 
     net: Network

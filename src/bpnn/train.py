@@ -147,7 +147,7 @@ class Trainer:
                 if interrupted:
                     break
                 self._end_of_epoch()
-        if interrupted:  # (saved once Ctrl-C is back to normal: a second one stops the saving)
+        if interrupted:  # (outside the flag: a second Ctrl-C stops the saving, the old file stays)
             self.save_checkpoint()
             self.log(
                 f"interrupted during epoch {st.epoch + 1}: checkpoint saved in "
@@ -244,7 +244,8 @@ class Trainer:
         return str(self.out_dir) if self.folder and self.folder.has_checkpoint() else None
 
     def _end_of_epoch(self) -> None:
-        cfg, st, pos = self.config, self.state, self._position()
+        cfg, st, pos = self.config, self.state, self.state.position
+        assert pos is not None  # (_run_epoch has just finished it)
         st.epoch += 1
         st.position = None
         st.seconds += pos.seconds
