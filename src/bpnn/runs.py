@@ -176,8 +176,10 @@ def resume(
     changes: dict | None = None,
     log: Log | None = None,
     progress: bool = True,
+    checkpoint: tuple[dict, dict] | None = None,
 ) -> Trainer:
-    """The run saved in ``run_dir``, exactly where its checkpoint left it.
+    """The run saved in ``run_dir``, exactly where its checkpoint left it (``checkpoint``: its
+    contents, when the caller has read them already: the file is read once).
 
     data: the run's data (None: read again from the source the run records, which must hold
     the same data: checked by its checksum).  ``changes`` may set the settings in
@@ -186,7 +188,8 @@ def resume(
     log = log or _quiet
     run_dir = Path(run_dir)
     path = run_dir / "checkpoint.npz"
-    _, meta = read_checkpoint(path)
+    checkpoint = checkpoint or read_checkpoint(path)
+    meta = checkpoint[1]
     recorded = meta.get("data")
     info: dict = recorded if isinstance(recorded, dict) else {}
     if data is None:
@@ -210,6 +213,7 @@ def resume(
         changes=changes,
         log=log,
         progress=progress,
+        checkpoint=checkpoint,
     )
     log(_where(trainer))
     changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
@@ -244,13 +248,14 @@ def train(
     if resume_dir is not None:
         _check_resumable(settings, source, preset=preset, out=out, force=force)
         run_dir = Path(resume_dir)
-        recorded = _recorded_data(run_dir)
+        checkpoint = read_checkpoint(run_dir / "checkpoint.npz")
+        recorded = _recorded_data(run_dir, checkpoint[1])
         data = RunData.from_source(
             source.get("source") or recorded.get("source"),
             recorded.get("target"),
             recorded.get("test"),
         )
-        trainer = resume(run_dir, data, changes=settings, log=log)
+        trainer = resume(run_dir, data, changes=settings, log=log, checkpoint=checkpoint)
         report = report and recorded.get("report", True)
     else:
         data = RunData.from_source(
@@ -278,9 +283,8 @@ def _check_resumable(settings: dict, source: dict, **others) -> None:
         )
 
 
-def _recorded_data(run_dir: Path) -> dict:
-    """The data record of the run in ``run_dir``'s checkpoint."""
-    _, meta = read_checkpoint(run_dir / "checkpoint.npz")
+def _recorded_data(run_dir: Path, meta: dict) -> dict:
+    """The data record of the run in ``run_dir`` (its checkpoint's ``meta``)."""
     info = meta.get("data")
     if not isinstance(info, dict) or "source" not in info:
         raise BpnnError(

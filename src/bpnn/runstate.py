@@ -1,72 +1,149 @@
-"""A run's saved training state: ``checkpoint.npz`` in the run folder, what ``--resume`` reads.
+"""A run's training state as one value, ``RunState``, and ``checkpoint.npz``, the file that holds
+it between sessions (what ``--resume`` reads).
 
-A checkpoint holds everything a ``Trainer`` needs to go on exactly where it stopped: the weights,
-the optimiser's state, the best weights so far, the generator's state, the history, and the
-position inside an interrupted epoch (its sample order and image shifts).  It is a
-``bpnn.modelfile`` archive (arrays + JSON, no pickle) of format ``bpnn-checkpoint``, version
-``CHECKPOINT_VERSION``; array names: ``W0, b0, ...`` (weights), ``opt.*`` (optimiser state),
-``best.<i>`` (best weights), ``position.order``, ``position.shifts``.
+``RunState`` is everything a run carries from one step to the next: the network (its weights),
+the optimiser (its state and current learning rate), the random generator, the history, the
+early-stopping count, the best weights so far, the seconds spent, and the position inside an
+interrupted epoch (``EpochPosition``).  ``write_checkpoint`` saves one with the run's settings,
+preprocessing, targets and data description; ``read_checkpoint`` + ``read_state`` give it back.
 
-Not here: the loop (``bpnn.train``), model files (``bpnn.modelfile``).
+The file is a ``bpnn.modelfile`` archive (arrays + JSON, no pickle) of format ``bpnn-checkpoint``,
+version ``CHECKPOINT_VERSION``; array names: ``W0, b0, ...`` (weights), ``opt.*`` (optimiser
+state), ``best.<i>`` (best weights), ``position.order``, ``position.shifts``.
+
+Not here: the loop that changes the state (``bpnn.train``), the run folder's other files
+(``bpnn.runfolder``), model files (``bpnn.modelfile``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .errors import BpnnError, FormatError
 from .history import History
 from .modelfile import load_arrays, network_from_arrays, params_to_arrays, save_arrays
+from .network import Network
+from .optim import Optimizer
 from .preprocessing import Preprocessing
 from .settings import RESUMABLE, TrainConfig
+from .stopping import EarlyStopping
 from .targets import Targets
-
-if TYPE_CHECKING:
-    from .train import Trainer
 
 __all__ = [
     "CHECKPOINT_VERSION",
+    "EpochPosition",
+    "RunState",
     "checkpoint_config",
     "checkpoint_parts",
     "read_checkpoint",
-    "restore",
+    "read_state",
     "resume_changes",
     "write_checkpoint",
 ]
 
 CHECKPOINT_FORMAT = "bpnn-checkpoint"
 CHECKPOINT_VERSION = 2
-POSITION_ARRAYS = ("order", "shifts")  # an interrupted epoch's sample order and image shifts
 
 
-def write_checkpoint(path, trainer: Trainer) -> None:
-    """Save ``trainer``'s whole state to ``path`` (.npz), atomically."""
-    arrays = dict(params_to_arrays(trainer.net))
-    arrays.update({f"opt.{k}": v for k, v in trainer.optimizer.state_dict().items()})
-    if trainer.best_params is not None:
-        arrays.update({f"best.{i}": p for i, p in enumerate(trainer.best_params)})
-    position = None
-    if trainer.position is not None:
-        position = {k: v for k, v in trainer.position.items() if k not in POSITION_ARRAYS}
-        arrays.update(
-            {f"position.{k}": trainer.position[k] for k in POSITION_ARRAYS if k in trainer.position}
+@dataclass
+class EpochPosition:
+    """An epoch in progress: its sample order, image shifts, and how far it got.
+
+    order: (n,) sample indices in this epoch's order; shifts: (n, 2) int8 (rows, columns) of each
+    sample's image shift (``--augment``; None without); done: samples trained so far; loss: the
+    sum of their (weighted) losses; seconds: time spent on them.
+    """
+
+    order: np.ndarray
+    shifts: np.ndarray | None = None
+    done: int = 0
+    loss: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class RunState:
+    """Where a run stands: enough to go on exactly as if it had never stopped.
+
+    net, optimizer, rng: the objects the steppers change in place (weights; optimiser state and
+    learning rate; shuffling and dropout draws), held here so one value says where the run is.
+    history: the record of the epochs; stopping: early stopping's rule and count (its ``best``
+    is the history's ``best_error``, which is what the file keeps); epoch: epochs finished;
+    position: the epoch interrupted part-way (None between epochs); best_params: a copy of the
+    best weights so far (laid out as ``net.params()``; None before the first evaluation);
+    seconds: training time of the finished epochs.
+    """
+
+    net: Network
+    optimizer: Optimizer
+    rng: np.random.Generator
+    history: History
+    stopping: EarlyStopping
+    epoch: int = 0
+    position: EpochPosition | None = None
+    best_params: list[np.ndarray] | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def start(
+        cls, config: TrainConfig, net: Network | None = None, optimizer: Optimizer | None = None
+    ) -> RunState:
+        """Epoch 0 of a run of ``config``: the network its seed draws (or ``net``, to continue
+        from its weights), a new optimiser (or ``optimizer``, with its state), the generator."""
+        init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
+        net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
+        if net.sizes != config.layers:
+            raise BpnnError(
+                f"the network to continue has layers {net.sizes}, the settings say {config.layers}"
+            )
+        return cls(
+            net=net,
+            optimizer=config.build_optimizer() if optimizer is None else optimizer,
+            rng=np.random.default_rng(train_seq),  # shuffling and dropout
+            history=History(metric="error_rate" if config.task == "classify" else "rmse"),
+            stopping=EarlyStopping(config.patience, config.min_delta),
         )
-    meta = {
+
+
+def write_checkpoint(
+    path,
+    state: RunState,
+    *,
+    config: TrainConfig,
+    preprocessing: Preprocessing,
+    targets: Targets,
+    data: dict,
+) -> None:
+    """Save ``state`` and what the run is (settings, preprocessing, targets, data) to ``path``
+    (.npz), atomically."""
+    arrays = dict(params_to_arrays(state.net))
+    arrays.update({f"opt.{k}": v for k, v in state.optimizer.state_dict().items()})
+    if state.best_params is not None:
+        arrays.update({f"best.{i}": p for i, p in enumerate(state.best_params)})
+    pos, position = state.position, None
+    if pos is not None:
+        position = {"done": pos.done, "loss": pos.loss, "seconds": pos.seconds}
+        arrays["position.order"] = pos.order
+        if pos.shifts is not None:
+            arrays["position.shifts"] = pos.shifts
+    meta = {  # (this order of keys is the file's since version 2)
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "config": trainer.config.to_dict(),
-        "network": trainer.net.config(),
-        "preprocessing": trainer.preprocessing.to_dict(),
-        "targets": trainer.targets.to_dict(),
-        "epoch": trainer.epoch,
+        "config": config.to_dict(),
+        "network": state.net.config(),
+        "preprocessing": preprocessing.to_dict(),
+        "targets": targets.to_dict(),
+        "epoch": state.epoch,
         "position": position,
-        "rng": trainer.rng.bit_generator.state,
-        "history": trainer.history.to_dict(),
-        "bad_evals": trainer.bad_evals,
-        "seconds": trainer.seconds,
-        "optimizer_lr": trainer.optimizer.lr,
-        "data": trainer.data,
+        "rng": state.rng.bit_generator.state,
+        "history": state.history.to_dict(),
+        "bad_evals": state.stopping.bad_evals,
+        "seconds": state.seconds,
+        "optimizer_lr": state.optimizer.lr,
+        "data": data,
     }
     save_arrays(path, arrays, meta)
 
@@ -119,34 +196,65 @@ def checkpoint_parts(meta: dict, path) -> tuple[Preprocessing, Targets]:
     return prep, targets
 
 
-def restore(trainer: Trainer, arrays: dict, meta: dict, path: Path) -> None:
-    """Put ``trainer`` in the state the checkpoint (``read_checkpoint(path)``) recorded."""
+def read_state(
+    arrays: dict, meta: dict, path, config: TrainConfig, n_train: int | None = None
+) -> RunState:
+    """The RunState a checkpoint (``read_checkpoint(path)``) recorded, under ``config`` (the
+    checkpoint's settings with the resumed run's changes: its patience, its epochs).
+
+    n_train: the training samples the run now has (an interrupted epoch's order must fit them).
+    One FormatError line for anything broken.
+    """
     try:
-        _restore_state(trainer, arrays, meta, path)
+        state = _state(arrays, meta, path, config)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FormatError(f"{path}: broken checkpoint ({type(exc).__name__}: {exc})") from None
-    if trainer.position is not None and len(trainer.position["order"]) != len(trainer.train):
+    pos = state.position
+    if pos is not None and n_train is not None and len(pos.order) != n_train:
         raise FormatError(
-            f"{path}: the checkpoint was made with {len(trainer.position['order'])} "
-            f"training samples, the data now has {len(trainer.train)}"
+            f"{path}: the checkpoint was made with {len(pos.order)} "
+            f"training samples, the data now has {n_train}"
         )
     # A run that stopped early and is given more epochs goes on from its current weights.
-    h, epochs = trainer.history, trainer.config.epochs
-    if h.stopped_early and trainer.epoch < epochs and meta["config"]["epochs"] < epochs:
+    h = state.history
+    if h.stopped_early and state.epoch < config.epochs and meta["config"]["epochs"] < config.epochs:
         h.stopped_early, h.stop_reason = False, None
+    return state
 
 
-def _restore_state(trainer: Trainer, arrays: dict, meta: dict, path: Path) -> None:
+def _state(arrays: dict, meta: dict, path, config: TrainConfig) -> RunState:
     net = network_from_arrays(meta["network"], arrays, source=str(path))
-    trainer.net.set_params(net.params())
-    trainer.optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
-    trainer.optimizer.lr = meta["optimizer_lr"]
+    if net.sizes != config.layers:
+        raise ValueError(f"the network has layers {net.sizes}, the settings say {config.layers}")
+    optimizer = config.build_optimizer()
+    optimizer.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt.")})
+    optimizer.lr = meta["optimizer_lr"]
+    rng = np.random.default_rng()
+    rng.bit_generator.state = meta["rng"]
+    history = History.from_dict(meta["history"])
     n_best = sum(1 for k in arrays if k.startswith("best."))
-    trainer.best_params = [arrays[f"best.{i}"] for i in range(n_best)] or None
-    trainer.rng.bit_generator.state = meta["rng"]
-    trainer.history = History.from_dict(meta["history"])
-    trainer.epoch, trainer.bad_evals = meta["epoch"], meta["bad_evals"]
-    trainer.seconds = meta["seconds"]
-    if meta["position"] is not None:
-        saved = {k: arrays[f"position.{k}"] for k in POSITION_ARRAYS if f"position.{k}" in arrays}
-        trainer.position = {**meta["position"], **saved}
+    return RunState(
+        net=net,
+        optimizer=optimizer,
+        rng=rng,
+        history=history,
+        stopping=EarlyStopping(
+            config.patience, config.min_delta, history.best_error, meta["bad_evals"]
+        ),
+        epoch=meta["epoch"],
+        position=_position(meta["position"], arrays),
+        best_params=[arrays[f"best.{i}"] for i in range(n_best)] or None,
+        seconds=meta["seconds"],
+    )
+
+
+def _position(saved: dict | None, arrays: dict) -> EpochPosition | None:
+    if saved is None:
+        return None
+    return EpochPosition(
+        order=arrays["position.order"],
+        shifts=arrays.get("position.shifts"),
+        done=saved["done"],
+        loss=saved["loss"],
+        seconds=saved["seconds"],
+    )

@@ -1,31 +1,27 @@
 """Training: the tutorial's strategy (train, evaluate every N epochs, stop when the error stops
 falling, save every N epochs so a crash loses little, resume) as a small Trainer, for any data.
 
-- ``Trainer``: epochs over shuffled data (a seeded ``numpy.random.Generator``) in batches of
-  exactly ``batch_size`` (the last of an epoch may be smaller), evaluation every ``eval_every``
-  epochs, early stopping with ``patience`` and ``min_delta`` (the tutorial's "stop when accuracy
-  falls" is patience 1), best weights restored at the end however training ended, checkpoints
-  every ``checkpoint_every`` epochs, Ctrl-C saves and exits, divergence stops with a clear message.
+``Trainer``: epochs over shuffled data (a seeded generator) in batches of exactly ``batch_size``
+(the last of an epoch may be smaller), evaluation every ``eval_every`` epochs, early stopping, the
+best weights restored at the end however training ended, checkpoints every ``checkpoint_every``
+epochs, Ctrl-C saves and exits, divergence stops with a clear message.  Everything that changes as
+it trains is one value, ``trainer.state`` (``bpnn.runstate.RunState``); the inner loop is a
+stepper (``bpnn.steppers``), the fastest path that computes the same thing.
 
-The trainer takes ``Split``s (``bpnn.data.split``), applies the run's preprocessing
-(``bpnn.preprocessing``) and encodes the targets (``bpnn.targets``); both are saved with every
-checkpoint and in the model.  The inner loop is a stepper (``bpnn.steppers``), which picks the
-fastest path that computes the same thing.
-Not here: settings (``bpnn.settings``), the record of the run (``bpnn.history``), the
-checkpoint's contents (``bpnn.runstate``), reading data (``bpnn.data``), the CLI (``bpnn.cli``).
+Not here: settings (``bpnn.settings``), the data's checks and encoding (``bpnn.trainingdata``),
+the run's state and checkpoint (``bpnn.runstate``), early stopping's rule (``bpnn.stopping``), the
+run folder's files (``bpnn.runfolder``), Ctrl-C, progress bar and divergence error
+(``bpnn.watch``), the record of the run (``bpnn.history``), reading data (``bpnn.data``), the CLI.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,15 +30,17 @@ from .augment import random_shifts, shift_images
 from .data.split import Split
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
-from .fileio import atomic_write
-from .history import History
 from .model import Model
 from .network import Network
 from .optim import Optimizer
 from .preprocessing import Preprocessing, resolve
-from .settings import TrainConfig, check_layers
+from .runfolder import RunFolder
+from .runstate import EpochPosition, RunState
+from .settings import TrainConfig
 from .steppers import make_stepper
 from .targets import Targets
+from .trainingdata import check_data, encoded_targets, selection_split, stepper_inputs
+from .watch import DivergenceError, InterruptFlag, diverged, progress_bar
 
 if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
     from .accel.jax_stepper import DeviceForward
@@ -50,33 +48,6 @@ if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
 __all__ = ["DivergenceError", "Trainer"]
 
 CHUNK = 4096  # samples per stepper call (rounded to whole batches): progress, Ctrl-C, NaN checks
-
-
-class DivergenceError(BpnnError):
-    """The training loss became NaN or infinite."""
-
-
-class _InterruptFlag:
-    """First Ctrl-C sets a flag (checked between chunks); a second one interrupts at once."""
-
-    def __init__(self):
-        self.raised = False
-
-    def __enter__(self):
-        try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: leave signals alone
-            self._old = None
-        return self
-
-    def _handle(self, signum, frame):
-        if self.raised:
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
 
 
 class Trainer:
@@ -115,72 +86,31 @@ class Trainer:
             config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape")
         )
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
-        self._check(config, train)
+        check_data(config, self.preprocessing, self.targets, (train, val, test))
         self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
-        self._forward: DeviceForward | None = (
-            None  # the device's forward pass for evaluation (made when needed)
-        )
-        self.out_dir = None if out_dir is None else Path(out_dir)
+        self._forward: DeviceForward | None = None  # the device's forward pass (made when needed)
+        self.folder = None if out_dir is None else RunFolder(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
-        init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
-        self.net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
-        if self.net.sizes != config.layers:
-            raise BpnnError(
-                f"the network to continue has layers {self.net.sizes}, "
-                f"the settings say {config.layers}"
-            )
-        self.optimizer = config.build_optimizer() if optimizer is None else optimizer
-        self.rng = np.random.default_rng(train_seq)  # shuffling and dropout
-        self.history = History(metric="error_rate" if config.task == "classify" else "rmse")
-        self.epoch = 0  # epochs finished
-        self.position: dict | None = None  # an epoch interrupted part-way: its order and progress
-        self.best_params: list | None = None
-        self.bad_evals = 0
-        self.seconds = 0.0
+        self.state = RunState.start(config, net, optimizer)
 
-    def _check(self, config: TrainConfig, train: Split) -> None:
-        """Everything about the data that the settings must agree with, in one line each."""
-        if train.X.ndim != 2 or train.X.dtype.kind not in "biuf":
-            raise BpnnError(
-                f"features must be a numeric (n_samples, n_features) array, got "
-                f"{train.X.shape} {train.X.dtype}"
-            )
-        if config.task != self.targets.task:
-            raise BpnnError(
-                f"the settings say task {config.task!r}, the targets are for {self.targets.task!r}"
-            )
-        check_layers(config.layers, train.X.shape[1], self.targets.n_outputs, config.task)
-        if config.augment and (
-            self.preprocessing.pixel_scale(train.X) is None or not self._square()
-        ):
-            raise BpnnError(
-                "augment shifts square uint8 images scaled by a factor; these features are not"
-            )
-        self._selection_split()
+    # the parts of the state callers read
+    net = property(lambda self: self.state.net, doc="The network being trained.")
+    optimizer = property(lambda self: self.state.optimizer, doc="Its optimiser.")
+    history = property(lambda self: self.state.history, doc="The run's History.")
+    epoch = property(lambda self: self.state.epoch, doc="Epochs finished.")
 
-    def _selection_split(self) -> Split:
-        """The split that ``config.stop_on`` selects on (a BpnnError when there is none)."""
-        stop_on, train = self.config.stop_on, self.train
-        split = {"val": self.val, "test": self.test, "train": train, "loss": train}[stop_on]
-        if split is None or len(split) == 0:
-            raise BpnnError(
-                f"no {stop_on} split to select on: use a validation split "
-                f"(val-size > 0), or stop on the test or training set"
-            )
-        return split
-
-    def _square(self) -> bool:
-        shape = self.preprocessing.image_shape
-        n = self.config.layers[0]
-        return (shape[0] == shape[1]) if shape else math.isqrt(n) ** 2 == n
+    @property
+    def out_dir(self) -> Path | None:
+        """The run folder's path (None: the run writes no files)."""
+        return None if self.folder is None else self.folder.path
 
     @property
     def run_dir(self) -> Path:
         """The run folder (a BpnnError for a run that writes no files: ``out_dir=None``)."""
-        if self.out_dir is None:
+        if self.folder is None:
             raise BpnnError("this run writes no files: it has no run folder")
-        return self.out_dir
+        return self.folder.path
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self) -> dict:
@@ -188,67 +118,42 @@ class Trainer:
 
         A run that fails before its first checkpoint leaves no half-made run folder behind.
         """
-        if self.out_dir is None:  # nothing written, nothing to clean up
-            with limit_threads(self.config.threads):
+        with limit_threads(self.config.threads):
+            if self.folder is None:  # nothing written, nothing to clean up
                 return self._run()
-        fresh = not (self.out_dir / "checkpoint.npz").exists()
-        created = not self.out_dir.exists()
-        try:
-            with limit_threads(self.config.threads):
+            with self.folder.kept_once_checkpointed():
                 return self._run()
-        except BaseException:
-            if fresh and not (self.out_dir / "checkpoint.npz").exists():
-                self._discard(self.out_dir, created)
-            raise
-
-    @staticmethod
-    def _discard(out_dir: Path, created: bool) -> None:
-        for name in ("config.json", "history.json"):
-            (out_dir / name).unlink(missing_ok=True)
-        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
 
     def _run(self) -> dict:
-        cfg = self.config
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._write_json(
-            "config.json",
-            {
-                **cfg.to_dict(),
-                "data": self.data,
-                "preprocessing": self.preprocessing.to_dict(),
-                "targets": self.targets.to_dict(),
-                "runtime": self.runtime(),
-            },
-        )
-        if cfg.batch_size > len(self.train) and self.epoch == 0:
+        cfg, st = self.config, self.state
+        if self.folder is not None:
+            self.folder.write_config(
+                cfg, self.preprocessing, self.targets, self.data, self.runtime()
+            )
+        if cfg.batch_size > len(self.train) and st.epoch == 0:
             self.log(
                 f"batch size {cfg.batch_size} is more than the {len(self.train)} training samples: "
                 f"every batch is the whole training split"
             )
-        inputs, scale = self._inputs()
-        targets = self._encoded_targets()
+        inputs, scale = stepper_inputs(self.train.X, self.preprocessing, st.net.dtype)
+        targets = encoded_targets(self.targets, self.train.y, st.net.dtype)
         stepper = None if cfg.augment else self._stepper(inputs, scale, targets)
         interrupted = False
-        with _InterruptFlag() as flag:
-            while self.epoch < cfg.epochs and not self.history.stopped_early:
-                if (
-                    cfg.augment
-                ):  # this epoch's moved images (a resumed epoch gets the same ones back)
-                    self._start_epoch()
+        with InterruptFlag() as flag:
+            while st.epoch < cfg.epochs and not st.history.stopped_early:
+                if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones)
                     stepper = self._augmented(stepper, inputs, scale, targets)
-                if not self._run_epoch(stepper, flag):
-                    interrupted = True
+                interrupted = not self._run_epoch(stepper, flag)
+                if interrupted:
                     break
                 self._end_of_epoch()
-        if interrupted:
+        if interrupted:  # (outside the flag: a second Ctrl-C stops the saving, the old file stays)
             self.save_checkpoint()
             self.log(
-                f"interrupted during epoch {self.epoch + 1}: checkpoint saved in "
+                f"interrupted during epoch {st.epoch + 1}: checkpoint saved in "
                 f"{self.out_dir}; continue with: bpnn train --resume {self.out_dir}"
             )
-            return {"interrupted": True, "epochs": self.epoch, "out": str(self.out_dir)}
+            return {"interrupted": True, "epochs": st.epoch, "out": str(self.out_dir)}
         return self._finish()
 
     def runtime(self) -> dict:
@@ -261,38 +166,23 @@ class Trainer:
 
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
         """The stepper of this epoch's shifted images: a device stepper shifts them itself."""
-        shifts = self._current["shifts"]
+        shifts = self._position().shifts
+        assert shifts is not None  # (drawn for every epoch of a run with augment)
         if not self.device.uses_jax:
             return self._stepper(shift_images(inputs, shifts), scale, targets)
         stepper = stepper or self._stepper(inputs, scale, targets)
         stepper.set_shifts(shifts, self.config.augment, math.isqrt(inputs.shape[1]))
         return stepper
 
-    def _inputs(self) -> tuple[np.ndarray, float]:
-        """The training inputs and the factor the stepper applies to them: uint8 pixels stay
-        uint8 (the fast paths scale each batch), anything else is preprocessed once."""
-        X = self.train.X
-        scale = self.preprocessing.pixel_scale(X)
-        if scale is not None:
-            return np.ascontiguousarray(X), scale
-        return np.ascontiguousarray(self.preprocessing.apply(X, self.net.dtype)), 1.0
-
-    def _encoded_targets(self) -> np.ndarray:
-        """Class indices (n,), or value rows (n, k) in the network's dtype."""
-        targets = self.targets.encode(self.train.y)
-        if targets.dtype.kind == "f":
-            targets = np.ascontiguousarray(targets, dtype=self.net.dtype)
-        return targets
-
     def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
-        cfg = self.config
+        cfg, st = self.config, self.state
         stepper = make_stepper(
-            self.net,
-            self.optimizer,
+            st.net,
+            st.optimizer,
             inputs,
             targets,
-            self._batch_size(),
-            self.rng,
+            min(cfg.batch_size, len(self.train)),
+            st.rng,
             scale=scale,
             on=cfg.target_on,
             off=cfg.target_off,
@@ -300,123 +190,82 @@ class Trainer:
             device=self.device,
         )
         stepper.sync_every_call = False  # a device stepper syncs once an epoch (_run_epoch)
-        if self.history.stepper != stepper.name:
-            self.history.stepper, self.history.fallback = stepper.name, stepper.fallback
+        if st.history.stepper != stepper.name:
+            st.history.stepper, st.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
         return stepper
 
-    def _batch_size(self) -> int:
-        return min(self.config.batch_size, len(self.train))
+    def _position(self) -> EpochPosition:
+        """The epoch in progress: an interrupted one goes on, else a new one's sample order (and
+        image shifts) is drawn."""
+        st = self.state
+        if st.position is None:
+            n, augment = len(self.train), self.config.augment
+            order = st.rng.permutation(n)
+            shifts = random_shifts(n, augment, st.rng) if augment else None  # after the order
+            st.position = EpochPosition(order, shifts)
+        return st.position
 
-    def _chunk(self) -> int:
-        """Samples per stepper call: whole batches, so every batch has ``batch_size`` samples."""
-        bs = self._batch_size()
-        return bs * max(1, CHUNK // bs)
-
-    @property
-    def _current(self) -> dict:
-        """The epoch in progress (``_start_epoch`` begins one): order, done, loss, seconds..."""
-        if self.position is None:
-            raise RuntimeError("no epoch in progress: _start_epoch begins one")
-        return self.position
-
-    def _start_epoch(self) -> None:
-        """A new epoch's sample order (and image shifts), unless an interrupted one goes on."""
-        if self.position is not None:
-            return
-        n = len(self.train)
-        self.position = {"order": self.rng.permutation(n), "done": 0, "loss": 0.0, "seconds": 0.0}
-        if self.config.augment:
-            self.position["shifts"] = random_shifts(n, self.config.augment, self.rng)
-
-    def _run_epoch(self, stepper, flag) -> bool:
+    def _run_epoch(self, stepper, flag: InterruptFlag) -> bool:
         """One epoch (or the rest of an interrupted one); False if Ctrl-C stopped it."""
-        n, chunk_size = len(self.train), self._chunk()
-        self.optimizer.lr = self.config.lr_at(self.epoch)
-        self._start_epoch()
-        pos = self._current
-        bar = self._bar(n, pos["done"])
+        st, n = self.state, len(self.train)
+        batch = min(self.config.batch_size, n)
+        chunk_size = batch * max(1, CHUNK // batch)  # whole batches: each has batch_size samples
+        st.optimizer.lr = self.config.lr_at(st.epoch)
+        pos = self._position()
+        desc = f"epoch {st.epoch + 1}/{self.config.epochs}"
+        bar = progress_bar(n, pos.done, desc, self.progress)
         start = time.perf_counter()
         try:
-            while pos["done"] < n:
+            while pos.done < n:
                 if flag.raised:
-                    pos["seconds"] += time.perf_counter() - start
+                    pos.seconds += time.perf_counter() - start
                     return False
-                chunk = pos["order"][pos["done"] : pos["done"] + chunk_size]
+                chunk = pos.order[pos.done : pos.done + chunk_size]
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     loss = stepper(chunk)  # a diverging run is caught below, not by warnings
                 if not math.isfinite(loss):
-                    self._diverged()
-                pos["loss"] += loss
-                pos["done"] += len(chunk)
+                    raise diverged(st.epoch + 1, st.optimizer.lr, self._kept_checkpoint())
+                pos.loss += loss
+                pos.done += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
-                    bar.set_postfix(loss=f"{pos['loss'] / pos['done']:.4f}")
+                    bar.set_postfix(loss=f"{pos.loss / pos.done:.4f}")
         finally:
             stepper.sync()  # a device's weights back into the network
             if bar is not None:
                 bar.close()
-        pos["seconds"] += time.perf_counter() - start
+        pos.seconds += time.perf_counter() - start
         return True
 
-    def _bar(self, total: int, initial: int):
-        if not (self.progress and sys.stderr.isatty()):
-            return None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return None
-        return tqdm(
-            total=total,
-            initial=initial,
-            desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-            unit="sample",
-            unit_scale=True,
-            leave=False,
-            file=sys.stderr,
-        )
-
-    def _diverged(self) -> NoReturn:
-        # without a run folder (out_dir=None: the scikit-learn estimators) nothing was saved
-        saved = self.out_dir is not None and (self.out_dir / "checkpoint.npz").exists()
-        kept = (
-            f"the last good checkpoint in {self.out_dir} is kept"
-            if saved
-            else "no checkpoint was saved before it"
-        )
-        raise DivergenceError(
-            f"training diverged in epoch {self.epoch + 1} (loss is NaN or infinite) with learning "
-            f"rate {self.optimizer.lr:g}: try a smaller --lr; {kept}"
-        )
+    def _kept_checkpoint(self) -> str | None:
+        """The run folder, if it holds a checkpoint (the one a failure leaves in place)."""
+        return str(self.out_dir) if self.folder and self.folder.has_checkpoint() else None
 
     def _end_of_epoch(self) -> None:
-        cfg, pos = self.config, self._current
-        self.epoch += 1
-        self.position = None
-        self.seconds += pos["seconds"]
+        cfg, st, pos = self.config, self.state, self.state.position
+        assert pos is not None  # (_run_epoch has just finished it)
+        st.epoch += 1
+        st.position = None
+        st.seconds += pos.seconds
         record = {
-            "epoch": self.epoch,
-            "train_loss": pos["loss"] / self.train.total_weight(),
+            "epoch": st.epoch,
+            "train_loss": pos.loss / self.train.total_weight(),
             "val_error": None,
             "test_error": None,
-            "lr": self.optimizer.lr,
-            "seconds": round(pos["seconds"], 4),
+            "lr": st.optimizer.lr,
+            "seconds": round(pos.seconds, 4),
         }
-        if self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs:
+        last = st.epoch == cfg.epochs
+        if st.epoch % cfg.eval_every == 0 or last:
             self._evaluate(record)
-        self.history.add(**record)
-        self.log(self.history.describe(record, cfg.stop_on))
-        if (
-            self.epoch % cfg.checkpoint_every == 0
-            or self.history.stopped_early
-            or self.epoch == cfg.epochs
-        ):
+        st.history.add(**record)
+        self.log(st.history.describe(record, cfg.stop_on))
+        if st.epoch % cfg.checkpoint_every == 0 or st.history.stopped_early or last:
             self.save_checkpoint()
-        if (
-            self.out_dir is not None
-        ):  # (the history of a long run is worth not converting for nothing)
-            self._write_json("history.json", self.history.to_dict())
+        if self.folder is not None:  # (a long run's history is not converted for nothing)
+            self.folder.write_history(st.history)
 
     def error(self, split: Split) -> float:
         """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
@@ -428,45 +277,41 @@ class Trainer:
             self.net, self.preprocessing, self.targets, split.X, split.y, split.w, self._forward
         )
 
-    def _evaluate(self, record: dict):
+    def _evaluate(self, record: dict) -> None:
         """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``)
-        and apply the early-stopping rule."""
-        cfg, h = self.config, self.history
+        and apply the early-stopping rule: an improvement keeps a copy of the weights."""
+        cfg, st = self.config, self.state
+        h = st.history
         if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
             error = record["train_loss"]
         else:
-            error = self.error(self._selection_split())
+            error = self.error(selection_split(cfg.stop_on, (self.train, self.val, self.test)))
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
-        # An equal error is no worse (the tutorial stops when accuracy *falls*): with min_delta 0
-        # the later weights win a tie, so a small set stuck at 0 errors keeps training.
-        if h.best_error is None or (
-            error <= h.best_error if cfg.min_delta == 0 else error < h.best_error - cfg.min_delta
-        ):
-            h.best_error, h.best_epoch, self.bad_evals = error, self.epoch, 0
-            self.best_params = [p.copy() for p in self.net.params()]
-            return
-        self.bad_evals += 1
-        if self.bad_evals >= cfg.patience:
+        if st.stopping.update(error):
+            h.best_error, h.best_epoch = error, st.epoch
+            st.best_params = [p.copy() for p in st.net.params()]
+        elif st.stopping.stop:
             h.stopped_early = True
             what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {h.metric_name()}"
             h.stop_reason = (
-                f"{what} did not improve for {self.bad_evals} "
+                f"{what} did not improve for {st.stopping.bad_evals} "
                 f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})"
             )
 
     def _finish(self) -> dict:
         """Restore the best weights, test once, write model.npz; return the results."""
-        h = self.history
-        if self.best_params is not None:
-            self.net.set_params(self.best_params)
+        st = self.state
+        h = st.history
+        if st.best_params is not None:
+            st.net.set_params(st.best_params)
         if not h.stopped_early:
             h.stop_reason = f"ran all {self.config.epochs} epochs"
         results = {
             "task": self.config.task,
             "metric": h.metric,
-            "epochs": self.epoch,
+            "epochs": st.epoch,
             "best_epoch": h.best_epoch,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(st.seconds, 3),
             "stopped_early": h.stopped_early,
             "stop_reason": h.stop_reason,
             "stepper": h.stepper,
@@ -479,10 +324,9 @@ class Trainer:
         if self.test is not None and len(self.test) and self.config.task == "regress":
             s = self.model().score(self.test.X, self.test.y)
             results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
-        if self.out_dir is not None:
-            model = self.out_dir / "model.npz"
-            self.model({"results": results}).save(model)
-            self._write_json("history.json", h.to_dict())
+        if self.folder is not None:
+            model = self.folder.write_model(self.model({"results": results}))
+            self.folder.write_history(h)
             results["model"] = str(model)
         return results
 
@@ -497,17 +341,12 @@ class Trainer:
         return Model(self.net, self.preprocessing, self.targets, meta)
 
     # ---- checkpoints -------------------------------------------------------------------
-    def _write_json(self, name: str, data: dict) -> None:
-        if self.out_dir is None:
-            return
-        text = json.dumps(data, indent=1).encode()
-        atomic_write(self.out_dir / name, lambda f: f.write(text))
-
     def save_checkpoint(self) -> None:
-        """checkpoint.npz: weights, optimiser state, best weights, generator state, position
-        (``bpnn.runstate``)."""
-        if self.out_dir is not None:
-            runstate.write_checkpoint(self.out_dir / "checkpoint.npz", self)
+        """checkpoint.npz: the run's state with what the run is (``bpnn.runstate``)."""
+        if self.folder is not None:
+            self.folder.write_checkpoint(
+                self.state, self.config, self.preprocessing, self.targets, self.data
+            )
 
     @classmethod
     def resume(
@@ -520,15 +359,17 @@ class Trainer:
         changes: dict | None = None,
         log: Callable[[str], object] | None = None,
         progress: bool = True,
+        checkpoint: tuple[dict, dict] | None = None,
     ) -> Trainer:
         """A Trainer in exactly the state its last checkpoint in ``out_dir`` recorded.
 
         ``changes`` may set the settings in ``bpnn.settings.RESUMABLE`` (more epochs, a new
         patience...); each change is recorded in the history.  Extending a finished run with more
         epochs lays the schedule over the new total (epochs already run keep their rates).
+        checkpoint: the (arrays, meta) of ``runstate.read_checkpoint``, when already read.
         """
-        path = Path(out_dir) / "checkpoint.npz"
-        arrays, meta = runstate.read_checkpoint(path)
+        path = RunFolder(out_dir).checkpoint
+        arrays, meta = checkpoint or runstate.read_checkpoint(path)
         changes = runstate.resume_changes(meta, changes)
         config = runstate.checkpoint_config(meta, path, changes)
         prep, targets = runstate.checkpoint_parts(meta, path)
@@ -544,7 +385,7 @@ class Trainer:
             log=log,
             progress=progress,
         )
-        runstate.restore(trainer, arrays, meta, path)
+        trainer.state = runstate.read_state(arrays, meta, path, config, len(train))
         if changes:
             trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changes})
         return trainer

@@ -1,0 +1,118 @@
+"""A run folder's files: ``RunFolder`` names them and writes each one atomically.
+
+- ``config.json``: the settings, data description, preprocessing, targets and runtime;
+- ``history.json``: the record of the epochs (``bpnn.history``);
+- ``checkpoint.npz``: the run's state (``bpnn.runstate``), what ``--resume`` reads;
+- ``model.npz``: the trained model (``bpnn.model``), written once at the end.
+
+Not here: what the files hold (those modules), when they are written (``bpnn.train``), the
+report's files (``bpnn.report``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .fileio import atomic_write
+from .history import History
+from .model import Model
+from .preprocessing import Preprocessing
+from .runstate import RunState, write_checkpoint
+from .settings import TrainConfig
+from .targets import Targets
+
+__all__ = ["RunFolder"]
+
+
+class RunFolder:
+    """The files of the run in folder ``path`` (made when the first one is written)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def history(self) -> Path:
+        return self.path / "history.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.npz"
+
+    @property
+    def model(self) -> Path:
+        return self.path / "model.npz"
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint.exists()
+
+    def write_config(
+        self,
+        config: TrainConfig,
+        preprocessing: Preprocessing,
+        targets: Targets,
+        data: dict,
+        runtime: dict,
+    ) -> None:
+        """config.json: every setting, then the data, preprocessing, targets and runtime."""
+        self._write_json(
+            self.config,
+            {
+                **config.to_dict(),
+                "data": data,
+                "preprocessing": preprocessing.to_dict(),
+                "targets": targets.to_dict(),
+                "runtime": runtime,
+            },
+        )
+
+    def write_history(self, history: History) -> None:
+        self._write_json(self.history, history.to_dict())
+
+    def write_checkpoint(
+        self,
+        state: RunState,
+        config: TrainConfig,
+        preprocessing: Preprocessing,
+        targets: Targets,
+        data: dict,
+    ) -> None:
+        write_checkpoint(
+            self.checkpoint,
+            state,
+            config=config,
+            preprocessing=preprocessing,
+            targets=targets,
+            data=data,
+        )
+
+    def write_model(self, model: Model) -> Path:
+        model.save(self.model)
+        return self.model
+
+    @staticmethod
+    def _write_json(path: Path, data: dict) -> None:
+        text = json.dumps(data, indent=1).encode()
+        atomic_write(path, lambda f: f.write(text))
+
+    @contextmanager
+    def kept_once_checkpointed(self) -> Iterator[None]:
+        """A block that, if it fails before the first checkpoint of a new run, leaves no
+        half-made run folder behind: its json files go, and the folder if the block made it."""
+        fresh, created = not self.has_checkpoint(), not self.path.exists()
+        try:
+            yield
+        except BaseException:
+            if fresh and not self.has_checkpoint():
+                for path in (self.config, self.history):
+                    path.unlink(missing_ok=True)
+                if created and self.path.is_dir() and not any(self.path.iterdir()):
+                    self.path.rmdir()
+            raise
