@@ -81,8 +81,9 @@ def _layers(g: _Graph, x: str, net: Network) -> str:
 
 
 def _probabilities(g: _Graph, y: str, net: Network) -> str:
-    """``Model.predict_proba``: softmax as it is; else clip at 0 and normalise (1/k if all 0)."""
-    if net.output == "softmax":
+    """``Model.predict_proba`` (``Activation.probabilities``) as nodes: outputs that are
+    probabilities (softmax) as they are; else clip at 0 and normalise (1/k if all 0)."""
+    if net.layers[-1].activation.probability:
         return g.op("Identity", [y], "probabilities")
     clipped = g.op("Relu", [y])
     total = g.op("ReduceSum", [clipped, g.const("axis1", [1], np.int64)], keepdims=1)

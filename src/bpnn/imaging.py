@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
+from .evaluation import probabilities
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
 __all__ = [
@@ -346,11 +347,7 @@ def digit_probabilities(net, x: np.ndarray) -> np.ndarray:
     """Probabilities of each class for one input row x (784,): (n_outputs,) summing to 1.
 
     Softmax outputs are probabilities already; other outputs (sigmoid with squared error) are
-    normalised by their sum, which ranks the classes the same way.
+    normalised by their sum, which ranks the classes the same way
+    (``bpnn.evaluation.probabilities``).
     """
-    y = np.asarray(net.predict(x), dtype=np.float64)
-    if net.output == "softmax":
-        return y
-    y = np.clip(y, 0, None)
-    total = y.sum()
-    return y / total if total > 0 else np.full_like(y, 1 / y.size)
+    return probabilities(net, net.predict(x)[None, :])[0]

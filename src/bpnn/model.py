@@ -80,16 +80,11 @@ class Model:
         """Class probabilities (n, n_classes) in the order of ``classes``.
 
         Softmax outputs are probabilities; sigmoid (or other) outputs are clipped at 0 and
-        normalised to sum to 1.
+        normalised to sum to 1 (``bpnn.evaluation.probabilities``).
         """
         if self.task != "classify":
             raise ValueError("predict_proba is for classifiers; this model regresses")
-        out = self.outputs(X).astype(np.float64)
-        if self.net.output == "softmax":
-            return out
-        out = np.clip(out, 0, None)
-        total = out.sum(axis=1, keepdims=True)
-        return np.where(total > 0, out / np.where(total > 0, total, 1), 1 / out.shape[1])
+        return evaluation.probabilities(self.net, self.outputs(X))
 
     def score(self, X: ArrayLike, y: ArrayLike) -> dict:
         """``bpnn.evaluation.scores`` of this model on raw (X, y)."""

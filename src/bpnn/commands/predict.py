@@ -331,7 +331,7 @@ def predict_images(args) -> int:
         results.append({"file": name, **predict_grid(net, grid, scale, args.top)})
         if not args.json:
             print(describe(results[-1]), flush=True)
-    normalised = net.output != "softmax"
+    normalised = not net.layers[-1].activation.probability  # digit_probabilities normalised
     if args.json:
         print(json.dumps({"model": str(args.model), "normalised": normalised, "results": results}))
     elif normalised:
