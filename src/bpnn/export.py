@@ -127,8 +127,9 @@ def _input_type(model: Model | None, net: Network, input_type: str | None) -> np
         if input_type not in ("uint8", "float32", "float64"):
             raise ValueError(f"input type must be uint8, float32 or float64, got {input_type!r}")
         return np.dtype(input_type)
-    data = (model.meta.get("data") or {}) if model else {}
-    image = model is not None and (data.get("kind") == "image" or model.preprocessing.image_shape)
+    image = model is not None and (
+        model.info.data.kind == "image" or model.preprocessing.image_shape
+    )
     return np.dtype(np.uint8) if image else net.dtype
 
 
@@ -140,8 +141,8 @@ def _metadata(model: Model | None, net: Network) -> dict:
             targets=model.targets.to_dict(),
             classes=None if model.classes is None else model.classes.tolist(),
             preprocessing=model.preprocessing.to_dict(),
-            training=model.meta.get("config"),
-            results=model.meta.get("results"),
+            training=model.info.config or None,
+            results=model.info.results or None,
         )
     return {k: json.dumps(v) for k, v in meta.items()}
 

@@ -38,6 +38,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from .errors import BpnnError, FormatError
 from .evaluation import probabilities
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
+from .modelinfo import ModelInfo
 
 __all__ = [
     "FORMATS",
@@ -317,9 +318,10 @@ def mnist_to_input(grid: np.ndarray, scale: float = 1 / 255) -> np.ndarray:
     return np.asarray(grid, dtype=np.float64).reshape(FIELD * FIELD) * scale
 
 
-def check_model(net, meta: dict) -> float:
-    """BpnnError unless the model reads 28x28 light-on-dark digits; returns its input scale."""
-    prep = meta.get("preprocessing") or {}
+def check_model(net, meta: ModelInfo | dict) -> float:
+    """BpnnError unless the model (its network and metadata) reads 28x28 light-on-dark digits;
+    returns its input scale."""
+    prep = ModelInfo.coerce(meta).preprocessing or {}
     if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [
         FIELD,
         FIELD,

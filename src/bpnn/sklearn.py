@@ -40,6 +40,7 @@ from .fitting import data_kind, prepare, resolve_settings
 from .history import History
 from .losses import LOSSES
 from .model import Model
+from .modelinfo import DataInfo
 from .optim import SCHEDULES, Optimizer
 from .preprocessing import KINDS
 from .settings import TrainConfig
@@ -319,7 +320,7 @@ class _BPNNBase(BaseEstimator):
                 None,
                 targets=targets,
                 preprocessing=model.preprocessing if model else None,
-                data={"source": "scikit-learn", "kind": data_kind(X), **self._feature_names()},
+                data=DataInfo("scikit-learn", kind=data_kind(X), **self._feature_names()).to_dict(),
                 log=print if self.verbose else None,
                 progress=False,
                 net=model.net if model else None,

@@ -37,6 +37,7 @@ from .errors import BpnnError
 from .fileio import atomic_write
 from .history import History
 from .model import Model
+from .modelinfo import DataInfo, ModelInfo
 from .network import Network
 from .optim import Optimizer
 from .preprocessing import Preprocessing, resolve
@@ -488,13 +489,13 @@ class Trainer:
 
     def model(self, extra: dict | None = None) -> Model:
         """The current network as a Model (with the run's preprocessing, targets and settings)."""
-        meta = {
-            "config": self.config.to_dict(),
-            "data": self.data,
-            "trained_with": "bpnn",
+        info = ModelInfo(
+            config=self.config.to_dict(),
+            data=DataInfo.from_dict(self.data),
+            trained_with="bpnn",
             **(extra or {}),
-        }
-        return Model(self.net, self.preprocessing, self.targets, meta)
+        )
+        return Model(self.net, self.preprocessing, self.targets, info)
 
     # ---- checkpoints -------------------------------------------------------------------
     def _write_json(self, name: str, data: dict) -> None:

@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import BpnnError, FormatError
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
-from ..modelfile import load_model
+from ..modelfile import read_model
 from . import MODEL, command
 
 
@@ -103,20 +103,10 @@ def predict_rows(args) -> int:
     return 0
 
 
-def _recorded(model, key: str):
-    """meta["data"][key] of the model (what it was trained on), or None."""
-    data = model.meta.get("data")
-    return data.get(key) if isinstance(data, dict) else None
-
-
 def _feature_names(model) -> list[str] | None:
     """The model's feature names, when recorded (trained on a CSV file)."""
-    names = _recorded(model, "feature_names")
-    return (
-        [str(n) for n in names]
-        if isinstance(names, list) and len(names) == model.net.n_inputs
-        else None
-    )
+    names = model.info.data.feature_names
+    return list(names) if names is not None and len(names) == model.net.n_inputs else None
 
 
 def read_rows(path, n_inputs: int, names: list[str] | None = None) -> np.ndarray:
@@ -245,12 +235,10 @@ def _value_names(model) -> list[str]:
     k = model.targets.n_outputs
     if k == 1:
         return ["prediction"]
-    names = _recorded(model, "target_names")
-    return (
-        [str(n) for n in names]
-        if isinstance(names, list) and len(names) == k
-        else [f"prediction_{j}" for j in range(k)]
-    )
+    names = model.info.data.target_names
+    if names is not None and len(names) == k:
+        return list(names)
+    return [f"prediction_{j}" for j in range(k)]
 
 
 def rows_csv(model, X: np.ndarray) -> str:
@@ -312,8 +300,8 @@ def read_source(name: str):
 def predict_images(args) -> int:
     from .. import imaging  # Pillow loads only when images are read
 
-    net, meta = load_model(args.model)
-    scale = imaging.check_model(net, meta)
+    net, info = read_model(args.model)
+    scale = imaging.check_model(net, info)
     if not 1 <= args.top <= net.n_outputs:
         raise ValueError(f"--top must be between 1 and {net.n_outputs}, got {args.top}")
     if args.images.count("-") > 1:
