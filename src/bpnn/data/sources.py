@@ -33,10 +33,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import BpnnError, FormatError
-from . import mnist
 from .csvdata import MISSING_VALUES, csv_dataset, read_csv
 from .dataset import Dataset
+from .folder import load_idx_folder, split_files
+from .mnist import find_dataset
 from .npzdata import load_npz
+from .registry import DATASETS, registered
 from .split import split_indices
 
 __all__ = ["MISSING_VALUES", "Dataset", "load_source", "split_indices"]
@@ -55,7 +57,7 @@ def load_source(
     test set of its own.  Raises ``BpnnError`` (``FormatError`` for bad files) in one line.
     """
     name = os.fspath(source)
-    if name in mnist.DATASETS:
+    if name in DATASETS:
         _refuse(target, "target=", name, "it applies to CSV files only")
         _refuse(test, "test=", name, "it has its own test set")
         return _load_registered(name)
@@ -87,7 +89,7 @@ def _what_source_may_be() -> str:
         f"SOURCE is a folder of IDX files (train-images-idx3-ubyte[.gz], "
         f"train-labels-idx1-ubyte[.gz], optionally t10k-...), a .csv file with a header row, "
         f"a .npz file with X_train and y_train (optionally X_test, y_test), or one of the "
-        f"names {', '.join(mnist.DATASETS)}"
+        f"names {', '.join(DATASETS)}"
     )
 
 
@@ -149,24 +151,24 @@ def _width(data: Dataset) -> str:
 
 def _load_registered(name: str) -> Dataset:
     """A registered set: its folder found (downloading if needed), both splits loaded."""
-    data = _load_idx(mnist.find_dataset(name))
-    return replace(data, source=name, class_names=list(mnist.registered(name).classes))
+    data = _load_idx(find_dataset(name))
+    return replace(data, source=name, class_names=list(registered(name).classes))
 
 
 def _load_idx_test(folder: Path) -> Dataset:
     """A folder named by test=: its t10k-* files when it holds only those, else as ``_load_idx``."""
-    if any(mnist.split_files(folder, "train")) or not any(mnist.split_files(folder, "test")):
+    if any(split_files(folder, "train")) or not any(split_files(folder, "test")):
         return _load_idx(folder)
-    X, y, shape = mnist.load_idx_folder(folder, "test")
+    X, y, shape = load_idx_folder(folder, "test")
     return Dataset(X, y, None, None, str(folder.resolve()), "image", shape, None, None)
 
 
 def _load_idx(folder: Path) -> Dataset:
     """An IDX folder: train-* required; t10k-* optional (both or neither)."""
-    X, y, shape = mnist.load_idx_folder(folder, "train")
+    X, y, shape = load_idx_folder(folder, "train")
     X_test = y_test = None
-    if any(mnist.split_files(folder, "test")):
-        X_test, y_test, test_shape = mnist.load_idx_folder(folder, "test")
+    if any(split_files(folder, "test")):
+        X_test, y_test, test_shape = load_idx_folder(folder, "test")
         if test_shape != shape:
             raise FormatError(
                 f"{folder}: test images are {test_shape[0]}x{test_shape[1]} but "

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import evaluation
-from ..data import mnist
+from ..data.mnist import find_dataset
+from ..data.registry import DATASETS
 from ..errors import BpnnError, FormatError
 from ..model import Model
 from ..modelinfo import ModelInfo
@@ -100,8 +101,8 @@ def _candidates(run: Run, source) -> list[str]:
 
 def _on_disk(source: str) -> None:
     """BpnnError unless a registered data set is already on disk: a report never downloads."""
-    if source in mnist.DATASETS:
-        mnist.find_dataset(source, download=False, progress=False, notice=lambda line: None)
+    if source in DATASETS:
+        find_dataset(source, download=False, progress=False, notice=lambda line: None)
 
 
 def _evaluation_data(model: Model, source: str) -> tuple:
