@@ -78,7 +78,8 @@ def test_checksum_verification_ends(tmp_path, variant):
     path = tmp_path / "images.gz"
     path.write_bytes(VARIANTS[variant])
     out = run_bounded(f"""
-        from bpnn.data.mnist import MnistFile, verify_file
+        from bpnn.data.registry import MnistFile
+        from bpnn.data.verify import verify_file
         spec = MnistFile({len(CONTENT)}, {hashlib.md5(CONTENT).hexdigest()!r}, "0" * 32)
         print(verify_file({str(path)!r}, spec))
         """)

@@ -1,4 +1,4 @@
-"""Finding, verifying, downloading and loading MNIST; validation split, targets and metrics.
+"""Finding, verifying, downloading and loading MNIST; held-out split, targets and metrics.
 
 Downloads are tested against a local HTTP server on 127.0.0.1 (this machine cannot reach the
 public mirrors): it serves the tiny synthetic data set (with checksums made for it) and, when the
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bpnn.data.mnist as mnist
 from bpnn.data import (
     cache_dir,
     confusion_matrix,
@@ -26,23 +25,25 @@ from bpnn.data import (
     error_rate,
     find_mnist,
     load_mnist,
-    mnist_targets,
     per_class_error,
-    validation_split,
+    registry,
+    split_indices,
     write_idx,
 )
+from bpnn.data.verify import verify_file
 from bpnn.errors import BpnnError, FormatError
+from bpnn.losses import get_loss
 from conftest import MNIST_FILES as NAMES
 from conftest import write_idx_gz
 
 
-def specs_for(folder: Path) -> dict[str, mnist.MnistFile]:
+def specs_for(folder: Path) -> dict[str, registry.MnistFile]:
     """Checksums that make the files in ``folder`` 'official' (for tests of the machinery)."""
     specs = {}
     for name in NAMES:
         raw = (folder / name).read_bytes()
         content = gzip.decompress(raw)
-        specs[name] = mnist.MnistFile(
+        specs[name] = registry.MnistFile(
             len(content), hashlib.md5(content).hexdigest(), hashlib.md5(raw).hexdigest()
         )
     return specs
@@ -62,7 +63,7 @@ def env(monkeypatch, tmp_path):
 def tiny_as_official(monkeypatch, tiny_mnist_dir):
     """Pretend the tiny data set is the official one (for cache verification and downloads)."""
     specs = specs_for(tiny_mnist_dir)
-    monkeypatch.setattr(mnist, "MNIST_FILES", specs)
+    monkeypatch.setattr(registry, "MNIST_FILES", specs)
     return specs
 
 
@@ -262,7 +263,7 @@ def test_failed_download_keeps_the_old_file(server, tmp_path, tiny_as_official):
 
 def test_find_mnist_downloads_into_the_cache_once(server, env, monkeypatch, tiny_as_official):
     base, httpd = server
-    monkeypatch.setattr(mnist, "MIRRORS", (f"{base}/missing/", f"{base}/good/"))
+    monkeypatch.setattr(registry, "MIRRORS", (f"{base}/missing/", f"{base}/good/"))
     assert find_mnist(progress=False) == env
     assert leftovers(env) == sorted(NAMES)
     hits = len(httpd.hits)
@@ -274,7 +275,7 @@ def test_find_mnist_replaces_a_corrupt_cached_file(
     server, env, monkeypatch, tiny_mnist_dir, tiny_as_official
 ):
     base, _ = server
-    monkeypatch.setattr(mnist, "MIRRORS", (f"{base}/good/",))
+    monkeypatch.setattr(registry, "MIRRORS", (f"{base}/good/",))
     shutil.copytree(tiny_mnist_dir, env)
     (env / NAMES[1]).write_bytes(gzip.compress(b"garbage"))
     notices = []
@@ -284,7 +285,7 @@ def test_find_mnist_replaces_a_corrupt_cached_file(
 
 
 def test_find_mnist_offline(env, monkeypatch):
-    monkeypatch.setattr(mnist, "MIRRORS", ("http://127.0.0.1:1/", "http://127.0.0.1:1/other/"))
+    monkeypatch.setattr(registry, "MIRRORS", ("http://127.0.0.1:1/", "http://127.0.0.1:1/other/"))
     with pytest.raises(BpnnError) as info:
         find_mnist(progress=False)
     message = str(info.value)
@@ -309,9 +310,9 @@ def test_real_mnist_downloads_and_verifies(server, env, monkeypatch, mnist_dir, 
     (httpd.root / "real").mkdir()
     for name in NAMES:
         (httpd.root / "real" / name).symlink_to(mnist_dir / name)
-    monkeypatch.setattr(mnist, "MIRRORS", (f"{base}/good/", f"{base}/real/"))
+    monkeypatch.setattr(registry, "MIRRORS", (f"{base}/good/", f"{base}/real/"))
     assert find_mnist(progress=False) == env
-    assert all(mnist.verify_file(env / name, mnist.MNIST_FILES[name]) for name in NAMES)
+    assert all(verify_file(env / name, registry.MNIST_FILES[name]) for name in NAMES)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -349,38 +350,43 @@ def test_load_errors(tmp_path, tiny_mnist_dir):
 # ----------------------------------------------------------------------------- using
 
 
-def test_validation_split(rng):
-    train, val = validation_split(100, 20, np.random.default_rng(3))
-    again_train, again_val = validation_split(100, 20, np.random.default_rng(3))
+def test_held_out_split(rng):
+    train, val = split_indices(100, 20, np.random.default_rng(3))
+    again_train, again_val = split_indices(100, 20, np.random.default_rng(3))
     np.testing.assert_array_equal(train, again_train)
     np.testing.assert_array_equal(val, again_val)
     assert len(train) == 80 and len(val) == 20
     assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)
     assert np.intersect1d(train, val).size == 0
     np.testing.assert_array_equal(np.union1d(train, val), np.arange(100))
-    other = validation_split(100, 20, np.random.default_rng(4))[1]
+    other = split_indices(100, 20, np.random.default_rng(4))[1]
     assert not np.array_equal(val, other)
-    assert len(validation_split(10, 0, rng)[1]) == 0
+    assert len(split_indices(10, 0, rng)[1]) == 0
     for n_val in (-1, 10, 11):
-        with pytest.raises(ValueError, match="validation set"):
-            validation_split(10, n_val, rng)
+        with pytest.raises(ValueError, match="held-out count|nothing to keep"):
+            split_indices(10, n_val, rng)
 
 
 def test_targets():
     labels = np.array([3, 0, 9], np.uint8)
-    squared = mnist_targets(labels, "squared")
+
+    def targets(loss, on=0.9, off=0.1):  # MNIST's: ten classes, the tutorial's 0.9 / 0.1
+        return get_loss(loss).targets(labels, 10, on, off, np.float64)
+
+    squared = targets("squared")
     assert squared.shape == (3, 10)
     expected = np.full((3, 10), 0.1)
     expected[[0, 1, 2], [3, 0, 9]] = 0.9
     np.testing.assert_array_equal(squared, expected)
-    np.testing.assert_array_equal(mnist_targets(labels, "squared", on=1, off=0).sum(axis=1), 1)
-    indices = mnist_targets(labels, "cross_entropy")
+    np.testing.assert_array_equal(targets("squared", on=1, off=0).sum(axis=1), 1)
+    indices = targets("cross_entropy")
     assert indices.dtype == np.intp
     np.testing.assert_array_equal(indices, [3, 0, 9])
     with pytest.raises(ValueError, match="unknown loss"):
-        mnist_targets(labels, "hinge")
+        targets("hinge")
+    labels = np.array([10])
     with pytest.raises(ValueError, match="0..9"):
-        mnist_targets(np.array([10]), "cross_entropy")
+        targets("cross_entropy")
 
 
 def test_metrics_by_hand():
@@ -408,9 +414,7 @@ def test_real_mnist(mnist_dir, tmp_path):
     notices = []
     assert find_mnist(mnist_dir, notice=notices.append) == mnist_dir
     assert notices == []  # official checksums: no notice
-    assert all(
-        mnist.verify_file(mnist_dir / name, spec) for name, spec in mnist.MNIST_FILES.items()
-    )
+    assert all(verify_file(mnist_dir / name, spec) for name, spec in registry.MNIST_FILES.items())
     images, labels = load_mnist(mnist_dir, "train")
     assert images.shape == (60000, 784) and images.dtype == np.uint8 and labels.shape == (60000,)
     test_images, test_labels = load_mnist(mnist_dir, "test")

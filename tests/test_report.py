@@ -13,7 +13,8 @@ from PIL import Image
 
 import bpnn
 from bpnn.cli import main
-from bpnn.report import Predictions, _series, mistakes, plot_mistakes, plot_weights, write_report
+from bpnn.report import write_report
+from bpnn.report.figures import Predictions, _series, mistakes, plot_mistakes, plot_weights
 
 # The figures of an MNIST classifier's report (regression figures are in test_report_any.py).
 FIGURES = ["learning_curves.png", "confusion_matrix.png", "misclassified.png", "weights.png"]

@@ -17,6 +17,7 @@ import bpnn
 from bpnn import report
 from bpnn.cli import main
 from bpnn.data import mnist
+from bpnn.report import figures, page
 from conftest import write_idx_gz
 
 ANIMALS = np.array(["cat", "dog", "eel"])
@@ -136,13 +137,13 @@ def test_regression_figures_one_panel_per_target():
     """Two targets -> two panels, points at (true, predicted) and (predicted, residual)."""
     true = np.array([[1.0, 10], [2, 20], [3, 30]])
     predicted = np.array([[1.5, 9], [2, 22], [2.5, 31]])
-    fig = report.plot_predictions(true, predicted, ["x", "y"])
+    fig = figures.plot_predictions(true, predicted, ["x", "y"])
     panels = [ax for ax in fig.axes if ax.collections]
     assert [ax.get_title() for ax in panels] == ["x", "y"]
     np.testing.assert_allclose(
         panels[1].collections[0].get_offsets(), np.c_[true[:, 1], predicted[:, 1]]
     )
-    fig = report.plot_residuals(true, predicted, ["x", "y"])
+    fig = figures.plot_residuals(true, predicted, ["x", "y"])
     np.testing.assert_allclose(
         next(ax for ax in fig.axes if ax.collections).collections[0].get_offsets(),
         np.c_[predicted[:, 0], predicted[:, 0] - true[:, 0]],
@@ -207,7 +208,7 @@ def test_image_run_has_weights_and_mistakes(image_run, tmp_path):
     assert notices == [] and summary["test_samples"] == 397
     for name in summary["figures"]:
         png_size(tmp_path / name)
-    fig = report.plot_weights(bpnn.load(image_run).net.layers[0].W, (8, 8))
+    fig = figures.plot_weights(bpnn.load(image_run).net.layers[0].W, (8, 8))
     assert fig.axes[0].images[0].get_array().shape == (8, 8)
 
 
@@ -227,7 +228,7 @@ def test_many_string_classes_stay_readable():
     rng = np.random.default_rng(0)
     classes = [f"class-{k:02d}-with-a-long-name" for k in range(40)]
     cm = rng.integers(0, 5, size=(40, 40)) + np.diag(np.full(40, 50))
-    fig = report.plot_confusion(cm, classes)
+    fig = figures.plot_confusion(cm, classes)
     width, height = fig.get_size_inches() * report.DPI
     assert width < 4000 and height < 4000 and not fig.axes[0].texts
     assert (
@@ -238,7 +239,7 @@ def test_many_string_classes_stay_readable():
         "confusion_matrix": cm.tolist(),
         "per_class_error": (1 - np.diag(cm) / cm.sum(axis=1)).tolist(),
     }
-    tables = report.tables(s)
+    tables = page.tables(s)
     assert [t.title for t in tables] == ["Per-class error on the test set"] and len(
         tables[0].rows
     ) == 40

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bpnn.data.mnist as mnist
-from bpnn.data import load_idx_folder, load_source, split_indices, write_idx
+from bpnn.data import load_idx_folder, load_mnist, load_source, registry, split_indices, write_idx
 from bpnn.errors import BpnnError, FormatError
 from conftest import MNIST_FILES as NAMES
 
@@ -97,7 +96,7 @@ def test_load_idx_folder_and_load_mnist_keep_their_rules(tmp_path, rng):
     X, y, shape = load_idx_folder(folder, "train")
     assert X.shape == (10, 64) and shape == (8, 8) and (y == 12).all()
     with pytest.raises(FormatError, match=r"\(n, 28, 28\).*\(10, 8, 8\)"):
-        mnist.load_mnist(folder, "train")
+        load_mnist(folder, "train")
 
 
 def test_idx_folder_errors(tmp_path, rng):
@@ -433,14 +432,14 @@ def offline_env(monkeypatch, tmp_path):
 
 
 def test_registry_entries():
-    assert set(mnist.DATASETS) == {"mnist", "fashion-mnist", "kmnist"}
-    for entry in mnist.DATASETS.values():
+    assert set(registry.DATASETS) == {"mnist", "fashion-mnist", "kmnist"}
+    for entry in registry.DATASETS.values():
         assert list(entry.files) == list(NAMES) and len(entry.classes) == 10 and entry.mirrors
         sizes = [spec.size for spec in entry.files.values()]
         assert sizes == [16 + 60000 * 784, 8 + 60000, 16 + 10000 * 784, 8 + 10000]
         assert all(len(spec.gz_md5) == 32 for spec in entry.files.values())
-    assert mnist.DATASETS["fashion-mnist"].classes[0] == "T-shirt/top"
-    assert mnist.registered("mnist").files is mnist.MNIST_FILES
+    assert registry.DATASETS["fashion-mnist"].classes[0] == "T-shirt/top"
+    assert registry.registered("mnist").files is registry.MNIST_FILES
 
 
 def test_mnist_by_name_honours_bpnn_data(offline_env, monkeypatch, mnist_dir):
@@ -449,7 +448,7 @@ def test_mnist_by_name_honours_bpnn_data(offline_env, monkeypatch, mnist_dir):
     assert data.source == "mnist" and data.kind == "image" and data.image_shape == (28, 28)
     assert data.X_train.shape == (60000, 784) and data.X_test.shape == (10000, 784)
     assert data.y_train.dtype == np.uint8 and data.class_names == list("0123456789")
-    np.testing.assert_array_equal(data.X_test, mnist.load_mnist(mnist_dir, "test")[0])
+    np.testing.assert_array_equal(data.X_test, load_mnist(mnist_dir, "test")[0])
     assert (
         data.describe() == "mnist: 60000 training + 10000 test samples, 784 features (28x28 images)"
     )
@@ -457,9 +456,9 @@ def test_mnist_by_name_honours_bpnn_data(offline_env, monkeypatch, mnist_dir):
 
 
 def test_fashion_mnist_offline_gives_the_offline_message(offline_env, monkeypatch):
-    entry = mnist.DATASETS["fashion-mnist"]
+    entry = registry.DATASETS["fashion-mnist"]
     monkeypatch.setitem(
-        mnist.DATASETS,
+        registry.DATASETS,
         "fashion-mnist",
         replace(entry, mirrors=("http://127.0.0.1:1/", "http://127.0.0.1:1/b/")),
     )
@@ -488,7 +487,9 @@ def test_registered_download_through_a_local_mirror(
     specs = {}
     for name in NAMES:
         raw = (tiny_mnist_dir / name).read_bytes()
-        specs[name] = mnist.MnistFile(len(gzip.decompress(raw)), None, hashlib.md5(raw).hexdigest())
+        specs[name] = registry.MnistFile(
+            len(gzip.decompress(raw)), None, hashlib.md5(raw).hexdigest()
+        )
     httpd = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), partial(_Quiet, directory=str(tiny_mnist_dir))
     )
@@ -496,9 +497,9 @@ def test_registered_download_through_a_local_mirror(
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/"
         monkeypatch.setitem(
-            mnist.DATASETS,
+            registry.DATASETS,
             "kmnist",
-            replace(mnist.DATASETS["kmnist"], files=specs, mirrors=("http://127.0.0.1:1/", url)),
+            replace(registry.DATASETS["kmnist"], files=specs, mirrors=("http://127.0.0.1:1/", url)),
         )
         data = load_source("kmnist")
     finally:
@@ -521,9 +522,6 @@ def test_split_indices_counts_and_fractions():
     np.testing.assert_array_equal(np.union1d(keep, held), np.arange(100))
     again = split_indices(100, 0.2, np.random.default_rng(3))  # the same draw as the count
     np.testing.assert_array_equal(again[1], held)
-    np.testing.assert_array_equal(
-        mnist.validation_split(100, 20, np.random.default_rng(3))[1], held
-    )
     assert len(split_indices(100, 0.29, np.random.default_rng(0))[1]) == 29  # not 28
     assert len(split_indices(15, 0.1, np.random.default_rng(0))[1]) == 1  # rounded down
     assert len(split_indices(5, 0, np.random.default_rng(0))[1]) == 0

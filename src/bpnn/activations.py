@@ -13,7 +13,9 @@ Each class is the one owner of what others need to know about it: its registry `
 settings (``params()``, saved with a model), the integer ``code`` of its branch in the compiled
 kernels (``bpnn.fast._kernels``; None: no compiled branch), whether it belongs only to the output
 layer (``output_only``), whether its derivative has a kink at 0 (``kink``: the gradient check
-keeps inputs away from it) and its ONNX form (``onnx_op``, or ``onnx`` for several nodes).
+keeps inputs away from it), its ONNX form (``onnx_op``, or ``onnx`` for several nodes) and
+whether its outputs are class probabilities already (``probability``; ``probabilities`` turns
+outputs into them).
 ``HIDDEN_ACTIVATIONS`` and ``hidden_activation`` are built from those.
 
 Not here: losses (``bpnn.losses``).
@@ -53,6 +55,7 @@ class Activation:
     output_only = False  # True: only the output layer may use it (softmax)
     kink = False  # True: f' jumps at z = 0 (ReLU), so a central difference must stay away
     onnx_op: str | None = None  # the ONNX operator computing it; None: identity (no node)
+    probability = False  # True: its outputs are class probabilities as they are (softmax)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         """y = f(z), element by element: z (n_samples, n_units) -> y, the same shape."""
@@ -82,6 +85,16 @@ class Activation:
         """Add its ONNX nodes after tensor ``x`` (N, units); returns the output tensor's name.
         ``op(op_type, inputs, **attributes)`` adds one node and returns its output's name."""
         return op(self.onnx_op, [x], **self.onnx_attrs()) if self.onnx_op else x
+
+    def probabilities(self, y: np.ndarray) -> np.ndarray:
+        """Outputs y (n, k) as class probabilities (n, k) float64, each row summing to 1.
+
+        Outputs that are not probabilities (sigmoid, say) are clipped at 0 and normalised by
+        their sum, which ranks the classes as y does; a row of zeros becomes 1/k each.
+        """
+        y = np.clip(np.asarray(y, dtype=np.float64), 0, None)
+        total = y.sum(axis=1, keepdims=True)
+        return np.where(total > 0, y / np.where(total > 0, total, 1), 1 / y.shape[1])
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
@@ -208,6 +221,7 @@ class Softmax(Activation):
     name = "softmax"
     output_only = True
     onnx_op = "Softmax"
+    probability = True
 
     def forward(self, z):
         z = _floating(z)
@@ -225,6 +239,9 @@ class Softmax(Activation):
 
     def backward(self, y, grad_y):
         return y * (grad_y - np.sum(grad_y * y, axis=-1, keepdims=True))
+
+    def probabilities(self, y):
+        return np.asarray(y, dtype=np.float64)  # each row sums to 1 already
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

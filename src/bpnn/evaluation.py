@@ -3,6 +3,9 @@
 
 - ``outputs``: network outputs for raw features, preprocessed in batches (no float copy of the
   whole set).
+- ``probabilities``: a network's outputs as class probabilities, by its output activation's rule
+  (``Activation.probabilities``): the one place every command and the library turn outputs
+  into probabilities.
 - ``scores``: classification -> error rate (wrong / total, the tutorial's), accuracy, the
   confusion matrix and per-class errors, with the class labels; regression -> RMSE, MAE and R^2
   per target (in the user's units) and their means.
@@ -20,7 +23,7 @@ from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
 
-__all__ = ["BATCH", "outputs", "scores", "selection_error"]
+__all__ = ["BATCH", "outputs", "probabilities", "scores", "selection_error"]
 
 BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
 
@@ -40,6 +43,16 @@ def outputs(
             net.forward(inputs).outputs[-1] if forward is None else forward(inputs)
         )
     return out
+
+
+def probabilities(net: Network, out: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, k) float64, rows summing to 1, of ``net``'s outputs (n, k).
+
+    Softmax outputs are probabilities as they are; other outputs are clipped at 0 and
+    normalised (``Activation.probabilities``).  Whether they were: ``probability`` of
+    ``net.layers[-1].activation``.
+    """
+    return net.layers[-1].activation.probabilities(out)
 
 
 def selection_error(

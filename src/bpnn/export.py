@@ -81,8 +81,9 @@ def _layers(g: _Graph, x: str, net: Network) -> str:
 
 
 def _probabilities(g: _Graph, y: str, net: Network) -> str:
-    """``Model.predict_proba``: softmax as it is; else clip at 0 and normalise (1/k if all 0)."""
-    if net.output == "softmax":
+    """``Model.predict_proba`` (``Activation.probabilities``) as nodes: outputs that are
+    probabilities (softmax) as they are; else clip at 0 and normalise (1/k if all 0)."""
+    if net.layers[-1].activation.probability:
         return g.op("Identity", [y], "probabilities")
     clipped = g.op("Relu", [y])
     total = g.op("ReduceSum", [clipped, g.const("axis1", [1], np.int64)], keepdims=1)
@@ -126,8 +127,9 @@ def _input_type(model: Model | None, net: Network, input_type: str | None) -> np
         if input_type not in ("uint8", "float32", "float64"):
             raise ValueError(f"input type must be uint8, float32 or float64, got {input_type!r}")
         return np.dtype(input_type)
-    data = (model.meta.get("data") or {}) if model else {}
-    image = model is not None and (data.get("kind") == "image" or model.preprocessing.image_shape)
+    image = model is not None and (
+        model.info.data.kind == "image" or model.preprocessing.image_shape
+    )
     return np.dtype(np.uint8) if image else net.dtype
 
 
@@ -139,8 +141,8 @@ def _metadata(model: Model | None, net: Network) -> dict:
             targets=model.targets.to_dict(),
             classes=None if model.classes is None else model.classes.tolist(),
             preprocessing=model.preprocessing.to_dict(),
-            training=model.meta.get("config"),
-            results=model.meta.get("results"),
+            training=model.info.config or None,
+            results=model.info.results or None,
         )
     return {k: json.dumps(v) for k, v in meta.items()}
 

@@ -36,7 +36,9 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
+from .evaluation import probabilities
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
+from .modelinfo import ModelInfo
 
 __all__ = [
     "FORMATS",
@@ -316,9 +318,10 @@ def mnist_to_input(grid: np.ndarray, scale: float = 1 / 255) -> np.ndarray:
     return np.asarray(grid, dtype=np.float64).reshape(FIELD * FIELD) * scale
 
 
-def check_model(net, meta: dict) -> float:
-    """BpnnError unless the model reads 28x28 light-on-dark digits; returns its input scale."""
-    prep = meta.get("preprocessing") or {}
+def check_model(net, meta: ModelInfo | dict) -> float:
+    """BpnnError unless the model (its network and metadata) reads 28x28 light-on-dark digits;
+    returns its input scale."""
+    prep = ModelInfo.coerce(meta).preprocessing or {}
     if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [
         FIELD,
         FIELD,
@@ -346,11 +349,7 @@ def digit_probabilities(net, x: np.ndarray) -> np.ndarray:
     """Probabilities of each class for one input row x (784,): (n_outputs,) summing to 1.
 
     Softmax outputs are probabilities already; other outputs (sigmoid with squared error) are
-    normalised by their sum, which ranks the classes the same way.
+    normalised by their sum, which ranks the classes the same way
+    (``bpnn.evaluation.probabilities``).
     """
-    y = np.asarray(net.predict(x), dtype=np.float64)
-    if net.output == "softmax":
-        return y
-    y = np.clip(y, 0, None)
-    total = y.sum()
-    return y / total if total > 0 else np.full_like(y, 1 / y.size)
+    return probabilities(net, net.predict(x)[None, :])[0]

@@ -1,22 +1,26 @@
 """A trained model: the network plus everything needed to use it on raw data.
 
 ``Model`` = ``Network`` + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
-the user's labels or values) + the metadata of how it was trained.  ``bpnn.load(path)`` returns
-one; ``Model.save(path)`` writes the usual model file (``bpnn.modelfile.save_model``).
+the user's labels or values) + the record of how it was trained (``info``, a ``ModelInfo``).
+``bpnn.load(path)`` returns one; ``Model.save(path)`` writes the usual model file
+(``bpnn.modelfile.write_model``).
 
-Not here: training (``bpnn.train``), the file format itself (``bpnn.modelfile``).
+Not here: training (``bpnn.train``), the file format itself (``bpnn.modelfile``,
+``bpnn.modelinfo``).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import evaluation
 from .history import History
-from .modelfile import load_model, save_model
+from .modelfile import read_model, write_model
+from .modelinfo import ModelInfo
 from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
@@ -25,21 +29,31 @@ __all__ = ["Model", "load"]
 
 
 class Model:
-    """net: the network; preprocessing: what raw features go through; targets: classes or values."""
+    """net: the network; preprocessing: what raw features go through; targets: classes or values;
+    meta: how it was trained, a ``ModelInfo`` (or its JSON dict), kept as ``info``."""
 
     # how training went: set on the models ``bpnn.fit`` returns (absent on loaded ones)
     history: History
     results: dict
 
     def __init__(
-        self, net: Network, preprocessing: Preprocessing, targets: Targets, meta: dict | None = None
+        self,
+        net: Network,
+        preprocessing: Preprocessing,
+        targets: Targets,
+        meta: ModelInfo | dict | None = None,
     ):
         if targets.n_outputs != net.n_outputs:
             raise ValueError(
                 f"the targets need {targets.n_outputs} outputs, the network has {net.n_outputs}"
             )
         self.net, self.preprocessing, self.targets = net, preprocessing, targets
-        self.meta = dict(meta or {})
+        self.info = ModelInfo.coerce(meta or {})
+
+    @property
+    def meta(self) -> dict:
+        """The JSON metadata its model file holds (``ModelInfo.to_meta``); read ``info``."""
+        return self._record().to_meta()
 
     @property
     def task(self) -> str:
@@ -80,34 +94,37 @@ class Model:
         """Class probabilities (n, n_classes) in the order of ``classes``.
 
         Softmax outputs are probabilities; sigmoid (or other) outputs are clipped at 0 and
-        normalised to sum to 1.
+        normalised to sum to 1 (``bpnn.evaluation.probabilities``).
         """
         if self.task != "classify":
             raise ValueError("predict_proba is for classifiers; this model regresses")
-        out = self.outputs(X).astype(np.float64)
-        if self.net.output == "softmax":
-            return out
-        out = np.clip(out, 0, None)
-        total = out.sum(axis=1, keepdims=True)
-        return np.where(total > 0, out / np.where(total > 0, total, 1), 1 / out.shape[1])
+        return evaluation.probabilities(self.net, self.outputs(X))
 
     def score(self, X: ArrayLike, y: ArrayLike) -> dict:
         """``bpnn.evaluation.scores`` of this model on raw (X, y)."""
         return evaluation.scores(self.targets, self.outputs(X), y)
 
     # ---- files -------------------------------------------------------------------------
+    def _record(self) -> ModelInfo:
+        """``info`` with this model's own architecture, preprocessing and targets."""
+        return replace(
+            self.info,
+            network=self.net.config(),
+            preprocessing=self.preprocessing.to_dict(),
+            targets=self.targets.to_dict(),
+        )
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the model file (.npz arrays + JSON, atomically)."""
-        meta = {**self.meta, "targets": self.targets.to_dict()}
-        save_model(path, self.net, meta, self.preprocessing.to_dict())
+        write_model(path, self.net, self._record())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Model:
         """The model in ``path`` (a model file, or a run folder holding model.npz)."""
-        net, meta = load_model(path)
-        prep = Preprocessing.from_dict(meta.get("preprocessing"), source=str(path))
-        targets = Targets.from_dict(meta.get("targets"), net.n_outputs, source=str(path))
-        return cls(net, prep, targets, meta)
+        net, info = read_model(path)
+        prep = Preprocessing.from_dict(info.preprocessing, source=str(path))
+        targets = Targets.from_dict(info.targets, net.n_outputs, source=str(path))
+        return cls(net, prep, targets, info)
 
 
 def load(path: str | os.PathLike) -> Model:

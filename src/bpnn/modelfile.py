@@ -5,14 +5,16 @@ rename), so a crash leaves either the old file or the new one, never half of one
 metadata travels inside the archive as a 0-d unicode array named ``__meta__``; archives are always
 read with ``allow_pickle=False``, and every member is checked before it is read.
 
-- ``save_model`` / ``load_model``: a trained network, its architecture, the preprocessing its
-  inputs need (``bpnn.preprocessing``; MNIST's when none is given), and whatever the caller
-  records (targets, training configuration, results).  Format ``bpnn-model``, version
-  ``MODEL_VERSION``.  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
+- ``write_model`` / ``read_model``: a trained network and its metadata, a ``ModelInfo``
+  (``bpnn.modelinfo``: architecture, preprocessing -- MNIST's when none is given --, targets,
+  training configuration, data, results).  Format ``bpnn-model``, version ``MODEL_VERSION``.
+  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
+- ``save_model`` / ``load_model``: the same with the metadata as a plain dict (as stored).
 - ``save_arrays`` / ``load_arrays``: the general mechanism, also used for training checkpoints.
 - ``params_to_arrays`` / ``network_from_arrays``: a network's weights by name, and back, checked.
 
-Not here: the training checkpoint's contents (``bpnn.runstate``).
+Not here: what the metadata holds (``bpnn.modelinfo``), the training checkpoint's contents
+(``bpnn.runstate``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import math
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ import numpy as np
 from .errors import FormatError
 from .fileio import atomic_write
 from .limits import MAX_JSON_DEPTH, MAX_LAYER_SIZE, MAX_PARAMS_PER_FILE_BYTE
+from .modelinfo import MNIST_PREPROCESSING, MODEL_FORMAT, MODEL_VERSION, ModelInfo
 from .network import Network
 
 __all__ = [
@@ -38,22 +42,15 @@ __all__ = [
     "model_path",
     "network_from_arrays",
     "params_to_arrays",
+    "read_model",
     "save_arrays",
     "save_model",
+    "write_model",
 ]
 
-MODEL_FORMAT = "bpnn-model"
-MODEL_VERSION = 1
 META_KEY = "__meta__"
 MAX_META_BYTES = 16 << 20  # the JSON metadata of one file (a model's is a few KB)
 MAX_MEMBER_RATIO = 1000  # inflation a member may claim: bpnn writes them uncompressed
-# How MNIST pixels become network inputs: 28x28 rows flattened, grey levels 0..255 scaled to [0, 1].
-MNIST_PREPROCESSING = {
-    "kind": "scale",
-    "image_shape": [28, 28],
-    "scale": 1 / 255,
-    "ink": "light-on-dark",
-}
 
 
 def save_arrays(path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -218,22 +215,28 @@ def _check_sizes(config, source, max_params: int | None) -> None:
         )
 
 
-def save_model(
-    path, net: Network, meta: dict | None = None, preprocessing: dict | None = None
-) -> None:
-    """Save a trained network to ``path`` (.npz): weights plus JSON metadata, atomically."""
+def write_model(path, net: Network, info: ModelInfo) -> None:
+    """Save a trained network to ``path`` (.npz): weights plus ``info`` as JSON, atomically.
+
+    The architecture written is the network's own; no preprocessing in ``info`` means MNIST's.
+    """
     if not isinstance(path, (str, os.PathLike)) or not isinstance(net, Network):
         raise TypeError(
             f"save_model(path, net, ...) takes a path and a Network, got "
             f"{type(path).__name__} and {type(net).__name__}"
         )
-    header = {
-        "format": MODEL_FORMAT,
-        "version": MODEL_VERSION,
-        "network": net.config(),
-        "preprocessing": preprocessing if preprocessing is not None else MNIST_PREPROCESSING,
-    }
-    save_arrays(path, params_to_arrays(net), {**(meta or {}), **header})
+    prep = MNIST_PREPROCESSING if info.preprocessing is None else info.preprocessing
+    info = replace(info, network=net.config(), preprocessing=prep)
+    save_arrays(path, params_to_arrays(net), info.to_meta())
+
+
+def save_model(
+    path, net: Network, meta: dict | None = None, preprocessing: dict | None = None
+) -> None:
+    """``write_model`` with the metadata as a dict: ``meta`` (targets, training configuration,
+    results...) and ``preprocessing`` (MNIST's when None)."""
+    info = ModelInfo.from_meta(meta or {})
+    write_model(path, net, replace(info, preprocessing=preprocessing))
 
 
 def model_path(path) -> Path:
@@ -242,9 +245,20 @@ def model_path(path) -> Path:
     return path / "model.npz" if path.is_dir() else path
 
 
-def load_model(path) -> tuple[Network, dict]:
+def read_model(path) -> tuple[Network, ModelInfo]:
     """(network, metadata) from a model file (or a run folder); FormatError for anything that is
     not a valid one."""
+    net, info, _ = _read(path)
+    return net, info
+
+
+def load_model(path) -> tuple[Network, dict]:
+    """``read_model`` with the metadata as the plain dict the file holds."""
+    net, _, meta = _read(path)
+    return net, meta
+
+
+def _read(path) -> tuple[Network, ModelInfo, dict]:
     path = model_path(path)
     arrays, meta = load_arrays(path, wanted=lambda name: name[:1] in "Wb" and name[1:].isdigit())
     if meta.get("format") != MODEL_FORMAT:
@@ -254,10 +268,6 @@ def load_model(path) -> tuple[Network, dict]:
             f"{path}: model format version {meta.get('version')!r} is not supported "
             f"(this bpnn reads version {MODEL_VERSION})"
         )
-    for key in ("network", "preprocessing", "config", "results", "targets", "data"):
-        if meta.get(key) is not None and not isinstance(meta[key], dict):
-            raise FormatError(
-                f"{path}: metadata {key!r} must be an object, got {type(meta[key]).__name__}"
-            )
+    info = ModelInfo.from_meta(meta, str(path))
     budget = MAX_PARAMS_PER_FILE_BYTE * path.stat().st_size
-    return network_from_arrays(meta.get("network", {}), arrays, str(path), budget), meta
+    return network_from_arrays(info.network or {}, arrays, str(path), budget), info, meta

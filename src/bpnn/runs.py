@@ -317,17 +317,14 @@ def find_split(
     the same part again."""
     from .data.sources import load_source
 
-    recorded = model.meta.get("data")
-    info: dict = recorded if isinstance(recorded, dict) else {}
-    source = source or info.get("source")
+    info = model.info.data
+    source = source or info.source
     if source in (None, "arrays"):
         raise BpnnError(
             "the model does not record a data source it can be evaluated on: give --data SOURCE"
         )
-    same = source == info.get("source")
-    data = load_source(
-        source, target=target or info.get("target"), test=info.get("test") if same else None
-    )
+    same = source == info.source
+    data = load_source(source, target=target or info.target, test=info.test if same else None)
     if data.X_train.shape[1] != model.net.n_inputs:
         raise BpnnError(
             f"the model takes {model.net.n_inputs} inputs but {data.source} has "
@@ -337,15 +334,16 @@ def find_split(
         if split == "test":
             return data.X_test, data.y_test, data.source
         return data.X_train, data.y_train, data.source
+    # The run held out part of the data as its test set: take exactly the same parts again.
     try:
-        config = TrainConfig.from_dict(model.meta["config"])
-    except (KeyError, TypeError, ValueError):
+        config = TrainConfig.from_dict(model.info.config) if model.info.config else None
+    except (KeyError, TypeError, ValueError):  # settings this bpnn cannot read
+        config = None
+    if config is None:
         raise BpnnError(
             f"{data.source} has no test set and the model does not record how it split the data"
-        ) from None
-    run = prepare(
-        data.X_train, data.y_train, config=config, limit=info.get("limit") if same else None
-    )
+        )
+    run = prepare(data.X_train, data.y_train, config=config, limit=info.limit if same else None)
     part = run.test if split == "test" else run.train
     if part is None:
         raise BpnnError(f"{data.source} has no {split} set")

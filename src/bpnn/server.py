@@ -40,6 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import imaging
 from .limits import MAX_ACTIVE_UPLOADS, MAX_CONCURRENT_DECODES, MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES
+from .modelinfo import ModelInfo
 
 __all__ = ["LOOPBACK_HOSTS", "MAX_BODY", "MAX_PIXELS", "create_app"]
 
@@ -117,19 +118,20 @@ def image_status(exc: imaging.ImageError) -> int:
 
 def create_app(
     net,
-    meta: dict,
+    meta: ModelInfo | dict,
     model_name: str = "model",
     max_body: int = MAX_BODY,
     max_pixels: int = MAX_PIXELS,
     allowed_hosts=None,
     max_decodes: int = MAX_CONCURRENT_DECODES,
 ) -> Starlette:
-    """The web application for one loaded model (``bpnn.modelfile.load_model``'s network and
+    """The web application for one loaded model (``bpnn.modelfile.read_model``'s network and
     metadata).
 
     ``allowed_hosts``: the Host headers to answer (e.g. ``LOOPBACK_HOSTS``); None answers any.
     """
-    scale = imaging.check_model(net, meta)
+    info = ModelInfo.coerce(meta)
+    scale = imaging.check_model(net, info)
     uploads = anyio.Semaphore(MAX_ACTIVE_UPLOADS)  # bodies in memory at once
     decodes = anyio.CapacityLimiter(max_decodes)  # threads preparing images at once
 
@@ -194,7 +196,7 @@ def create_app(
                 "model": model_name,
                 "network": net.config(),
                 "parameters": net.n_params(),
-                "results": meta.get("results"),
+                "results": info.results or None,
                 "max_body_bytes": max_body,
                 "max_pixels": max_pixels,
             },

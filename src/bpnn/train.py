@@ -31,6 +31,7 @@ from .data.split import Split
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
 from .model import Model
+from .modelinfo import DataInfo, ModelInfo
 from .network import Network
 from .optim import Optimizer
 from .preprocessing import Preprocessing, resolve
@@ -332,13 +333,13 @@ class Trainer:
 
     def model(self, extra: dict | None = None) -> Model:
         """The current network as a Model (with the run's preprocessing, targets and settings)."""
-        meta = {
-            "config": self.config.to_dict(),
-            "data": self.data,
-            "trained_with": "bpnn",
+        info = ModelInfo(
+            config=self.config.to_dict(),
+            data=DataInfo.from_dict(self.data),
+            trained_with="bpnn",
             **(extra or {}),
-        }
-        return Model(self.net, self.preprocessing, self.targets, meta)
+        )
+        return Model(self.net, self.preprocessing, self.targets, info)
 
     # ---- checkpoints -------------------------------------------------------------------
     def save_checkpoint(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from ..model import Model
+from ..modelinfo import DataInfo
 from . import MODEL, command
 
 N_CLASSES_SHOWN = 10  # the human output lists this many classes; --json lists them all
@@ -32,11 +33,10 @@ def add_parser(sub) -> None:
 def describe(path) -> dict:
     """The JSON description of the model in ``path``."""
     model = Model.load(path)
-    net, meta = model.net, model.meta
-    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    net, info = model.net, model.info
     return {
         "model": str(path),
-        "format_version": meta["version"],
+        "format_version": info.version,
         "network": net.config(),
         "layers": list(net.sizes),
         "parameters": net.n_params(),
@@ -45,9 +45,9 @@ def describe(path) -> dict:
         "classes": None if model.classes is None else model.classes.tolist(),
         "preprocessing": model.preprocessing.describe(),
         "preprocessing_settings": model.preprocessing.to_dict(),
-        "data": data or None,
-        "training": meta.get("config"),
-        "results": meta.get("results"),
+        "data": info.data.to_dict() or None,
+        "training": info.config or None,
+        "results": info.results or None,
     }
 
 
@@ -62,16 +62,16 @@ def _task_line(info: dict) -> str:
 
 
 def _data_line(info: dict) -> str | None:
-    data = info["data"] or {}
-    if not data.get("source"):
+    data = DataInfo.from_dict(info["data"])
+    if not data.source:
         return None
     extra = [
-        f"target {', '.join(map(str, data['target_names']))}" if data.get("target_names") else "",
-        "{}x{} images".format(*data["image_shape"]) if data.get("image_shape") else "",
-        f"first {data['limit']} samples" if data.get("limit") else "",
+        f"target {', '.join(data.target_names)}" if data.target_names else "",
+        "{}x{} images".format(*data.image_shape) if data.image_shape else "",
+        f"first {data.limit} samples" if data.limit else "",
     ]
     extra = [e for e in extra if e]
-    return data["source"] + (f" ({'; '.join(extra)})" if extra else "")
+    return data.source + (f" ({'; '.join(extra)})" if extra else "")
 
 
 def _results_line(info: dict) -> str | None:

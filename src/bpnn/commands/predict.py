@@ -6,15 +6,9 @@ on stderr and the others are still predicted; the exit status is then 2.  Probab
 softmax outputs; a model with sigmoid outputs has its outputs normalised to sum to 1 (reported as
 ``"normalised": true``).
 
-Rows (``--rows FILE``), for any model: FILE is
-
-- ``.npy``: one 2-D numeric array (n, n_inputs), read with ``allow_pickle=False``;
-- anything else is read as CSV.  A first line with any field that is not a number is a header.
-  When the model records its feature names (trained on a CSV file) and the file has a header,
-  the model's columns are taken by name, in the model's order, and other columns (such as the
-  target) are ignored; a header missing one of them is an error.  Otherwise (no header, or a
-  model without feature names) every column is a feature, in order, and their number must equal
-  the model's inputs.
+Rows (``--rows FILE``), for any model: FILE is a .npy array or a CSV file, its columns matched
+to the model's inputs by ``bpnn.data.rows.read_rows`` (by the model's feature names when it
+records them and the file has a header).
 
 The model's preprocessing is applied as recorded.  Output: CSV with a header, ``prediction``
 then ``p_<class>`` per class in the model's class order (classifiers), or one column per target
@@ -28,16 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import BpnnError, FormatError
+from ..data.rows import read_rows
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
-from ..modelfile import load_model
+from ..modelfile import read_model
 from . import MODEL, command
 
 
@@ -103,141 +95,10 @@ def predict_rows(args) -> int:
     return 0
 
 
-def _recorded(model, key: str):
-    """meta["data"][key] of the model (what it was trained on), or None."""
-    data = model.meta.get("data")
-    return data.get(key) if isinstance(data, dict) else None
-
-
 def _feature_names(model) -> list[str] | None:
     """The model's feature names, when recorded (trained on a CSV file)."""
-    names = _recorded(model, "feature_names")
-    return (
-        [str(n) for n in names]
-        if isinstance(names, list) and len(names) == model.net.n_inputs
-        else None
-    )
-
-
-def read_rows(path, n_inputs: int, names: list[str] | None = None) -> np.ndarray:
-    """Features (n, n_inputs) float64 from a .npy or CSV file (see the module docstring)."""
-    path = Path(path)
-    if not path.exists() or path.is_dir():  # a pipe (<(...)) is fine: it is read once
-        raise BpnnError(
-            f"{path}: is a folder, not a file" if path.exists() else f"{path}: no such file"
-        )
-    X = _read_npy(path) if path.suffix.lower() == ".npy" else _read_csv(path, n_inputs, names)
-    if X.shape[1] != n_inputs:
-        raise BpnnError(f"{path}: {X.shape[1]} columns, but the model takes {n_inputs} inputs")
-    return X
-
-
-def _read_npy(path: Path) -> np.ndarray:
-    """A 2-D finite numeric array from a .npy file (no pickles)."""
-    try:
-        X = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
-    if not isinstance(X, np.ndarray) or X.ndim != 2:
-        raise FormatError(
-            f"{path}: expected a 2-D (rows, features) array, got shape {getattr(X, 'shape', '?')}"
-        )
-    if X.dtype.kind not in "biuf":
-        raise FormatError(f"{path}: features must be numbers, the array holds {X.dtype}")
-    bad = np.argwhere(~np.isfinite(X)) if X.dtype.kind == "f" else np.empty((0, 2))
-    if len(bad):
-        i, j = bad[0]
-        raise FormatError(
-            f"{path}: row {i}, column {j}: {X[i, j]} is not a finite number "
-            f"({len(bad)} such value(s))"
-        )
-    return X.astype(np.float64)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _read_csv(path: Path, n_inputs: int, names: list[str] | None) -> np.ndarray:
-    """Features from a CSV file: a header is a first line with a non-number; columns by name
-    when the model has names and the file a header, else all columns in order."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text (is it a CSV file?)") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    lines = [(reader.line_num, row) for row in reader if any(f.strip() for f in row)]
-    if not lines:
-        raise FormatError(f"{path}: empty file")
-    header = None
-    if not all(_is_number(f) for f in lines[0][1]):
-        header = [f.strip() for f in lines[0][1]]
-        lines = lines[1:]
-    if not lines:
-        raise FormatError(f"{path}: no data rows after the header")
-    columns = _columns(path, header, names, n_inputs, len(header or lines[0][1]))
-    return _parse(path, lines, columns, header)
-
-
-def _columns(
-    path: Path, header: list[str] | None, names: list[str] | None, n_inputs: int, width: int
-) -> list[int]:
-    """Indices of the feature columns, in the model's input order (width: columns in the file)."""
-    if header is not None and names is not None:
-        missing = [n for n in names if n not in header]
-        if missing:
-            raise FormatError(
-                f"{path}: the header lacks the model's feature column(s) "
-                f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} "
-                f"(the model takes {', '.join(names[:10])}{', ...' if len(names) > 10 else ''})"
-            )
-        return [header.index(n) for n in names]
-    if width != n_inputs:
-        why = (
-            "it records no feature names to pick columns by"
-            if names is None
-            else "the file has no header"
-        )
-        raise FormatError(f"{path}: {width} columns, but the model takes {n_inputs} inputs ({why})")
-    return list(range(n_inputs))
-
-
-def _parse(path: Path, lines: list, columns: list[int], header: list[str] | None) -> np.ndarray:
-    """(n, len(columns)) float64; the first bad field named by line and column."""
-    width = len(header) if header is not None else len(lines[0][1])
-    for line, row in lines:
-        if len(row) != width:
-            raise FormatError(
-                f"{path}, line {line}: {len(row)} fields, but "
-                f"{'the header has' if header else 'the first row has'} {width}"
-            )
-    try:  # fast path: NumPy parses the whole table; a failure or a NaN/inf means look closer
-        X = np.array([[row[j] for j in columns] for _, row in lines], dtype=np.float64)
-        if np.isfinite(X).all():
-            return X
-    except ValueError:
-        pass
-    for line, row in lines:
-        for j in columns:
-            _number(path, line, row[j], header[j] if header else str(j + 1))
-    raise AssertionError("NumPy refused a table whose every field parses")  # a bug, not the user
-
-
-def _number(path: Path, line: int, text: str, column: str) -> float:
-    where = f"{path}, line {line}, column {column!r}"
-    try:
-        value = float(text)
-    except ValueError:
-        raise FormatError(f"{where}: {text.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise FormatError(
-            f"{where}: {text.strip()!r} is not a finite number (missing values are not filled in)"
-        )
-    return value
+    names = model.info.data.feature_names
+    return list(names) if names is not None and len(names) == model.net.n_inputs else None
 
 
 def _value_names(model) -> list[str]:
@@ -245,12 +106,10 @@ def _value_names(model) -> list[str]:
     k = model.targets.n_outputs
     if k == 1:
         return ["prediction"]
-    names = _recorded(model, "target_names")
-    return (
-        [str(n) for n in names]
-        if isinstance(names, list) and len(names) == k
-        else [f"prediction_{j}" for j in range(k)]
-    )
+    names = model.info.data.target_names
+    if names is not None and len(names) == k:
+        return list(names)
+    return [f"prediction_{j}" for j in range(k)]
 
 
 def rows_csv(model, X: np.ndarray) -> str:
@@ -312,8 +171,8 @@ def read_source(name: str):
 def predict_images(args) -> int:
     from .. import imaging  # Pillow loads only when images are read
 
-    net, meta = load_model(args.model)
-    scale = imaging.check_model(net, meta)
+    net, info = read_model(args.model)
+    scale = imaging.check_model(net, info)
     if not 1 <= args.top <= net.n_outputs:
         raise ValueError(f"--top must be between 1 and {net.n_outputs}, got {args.top}")
     if args.images.count("-") > 1:
@@ -331,7 +190,7 @@ def predict_images(args) -> int:
         results.append({"file": name, **predict_grid(net, grid, scale, args.top)})
         if not args.json:
             print(describe(results[-1]), flush=True)
-    normalised = net.output != "softmax"
+    normalised = not net.layers[-1].activation.probability  # digit_probabilities normalised
     if args.json:
         print(json.dumps({"model": str(args.model), "normalised": normalised, "results": results}))
     elif normalised:

@@ -12,7 +12,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from ..modelfile import load_model
+from ..modelfile import read_model
 from . import command
 
 
@@ -45,12 +45,12 @@ def trusted_hosts(host: str):
 def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be between 0 and 65535, got {args.port}")
-    net, meta = load_model(args.model)
+    net, info = read_model(args.model)
     from ..httpd import listen, serve  # the web stack loads only for this command
     from ..server import create_app
 
     app = create_app(
-        net, meta, model_name=Path(args.model).name, allowed_hosts=trusted_hosts(args.host)
+        net, info, model_name=Path(args.model).name, allowed_hosts=trusted_hosts(args.host)
     )
     sock = listen(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -10,27 +10,21 @@ targets and metrics.
 - ``download_mnist``, ``download_dataset``, ``cache_dir``: the downloaders and the cache folder.
 - ``load_mnist``: (images (n, 784) uint8, labels (n,) uint8) of "train" or "test".
 - ``load_idx_folder``: (images (n, h*w) uint8, labels (n,) uint8, (h, w)) of any IDX folder.
-- ``validation_split``: a seeded held-out part of the training set (``split_indices`` by count).
-- ``mnist_targets``: the tutorial's 0.9/0.1 rows (squared error) or class indices (cross-entropy).
+- ``read_rows``: the feature rows (.npy or CSV) a model predicts for.
 - ``error_rate``, ``confusion_matrix``, ``per_class_error``: wrong / total, and where.
+
+Modules by job: ``sources`` (the entry point) with ``dataset``, ``csvdata``, ``npzdata``; ``rows``;
+``registry`` (the registered sets), ``mnist`` (finding them), ``verify``, ``download``, ``folder``
+(IDX folders), ``idx``, ``gzstream``; ``split``, ``metrics``.
 """
 
+from .download import download_dataset, download_mnist
+from .folder import load_idx_folder, load_mnist
 from .idx import read_idx, write_idx
 from .metrics import confusion_matrix, error_rate, per_class_error
-from .mnist import (
-    DATASETS,
-    MIRRORS,
-    MNIST_FILES,
-    cache_dir,
-    download_dataset,
-    download_mnist,
-    find_dataset,
-    find_mnist,
-    load_idx_folder,
-    load_mnist,
-    mnist_targets,
-    validation_split,
-)
+from .mnist import cache_dir, find_dataset, find_mnist
+from .registry import DATASETS, MIRRORS, MNIST_FILES
+from .rows import read_rows
 from .sources import Dataset, load_source
 from .split import Split, split_indices
 
@@ -50,10 +44,9 @@ __all__ = [
     "load_idx_folder",
     "load_mnist",
     "load_source",
-    "mnist_targets",
     "per_class_error",
     "read_idx",
+    "read_rows",
     "split_indices",
-    "validation_split",
     "write_idx",
 ]

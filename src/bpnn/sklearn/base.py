@@ -323,7 +323,7 @@ class _BPNNBase(BaseEstimator):
     def load(cls, path):
         """A fitted estimator from a bpnn model file (written by ``save`` or ``bpnn train``)."""
         model = Model.load(path)
-        net, config = model.net, model.meta.get("config") or {}
+        net, config = model.net, model.info.config
         est = cls(
             hidden_layer_sizes=tuple(net.sizes[1:-1]),
             activation=net.activation,
@@ -332,10 +332,10 @@ class _BPNNBase(BaseEstimator):
             **cls._params_from_network(net, config),
         )
         est.model_, est.n_features_in_ = model, net.n_inputs
-        names = (model.meta.get("data") or {}).get("feature_names")
+        names = model.info.data.feature_names
         if names is not None:
             est.feature_names_in_ = np.asarray(names, dtype=object)
-        results = model.meta.get("results") or {}
+        results = model.info.results
         est.n_iter_, est.t_, est.loss_curve_ = int(results.get("epochs") or 0), 0, []
         est.best_loss_ = est.validation_scores_ = est.best_validation_score_ = None
         est._optimizer, est._seed_, est._calls = None, int(config.get("seed", 0)), 1

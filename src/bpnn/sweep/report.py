@@ -15,7 +15,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..fileio import atomic_write
-from ..report import CSS, DPI, _html_table, _md_table, _save
+from ..report import CSS, DPI
+from ..report import html_table as _html_table
+from ..report import md_table as _md_table
+from ..report import save_figure as _save
 from .results import FORMAT, cells, failures, header
 
 __all__ = ["FIGURE", "is_sweep", "write_sweep_report"]

@@ -1,0 +1,61 @@
+"""``Dataset``: a data set as ``bpnn.data.load_source`` loads it, whatever its format.
+
+Not here: reading any format (``bpnn.data.sources`` and the readers it calls), splitting
+(``bpnn.data.split``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Dataset"]
+
+
+@dataclass
+class Dataset:
+    """A data set as loaded: rows are samples.
+
+    X_train: (n, d) uint8 for images, float64 for CSV, as stored for .npz.
+    y_train: (n,) labels (dtype kind 'i', 'u' or 'U') or values (float), or (n, k) float.
+    X_test, y_test: the same for the test set, or None.
+    class_names: names of the classes by label, for registered sets (e.g. "T-shirt/top").
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    source: str
+    kind: str  # "image" or "tabular"
+    image_shape: tuple[int, int] | None
+    feature_names: list[str] | None
+    target_names: list[str] | None
+    class_names: list[str] | None = field(default=None)
+
+    def arrays(self) -> list[np.ndarray]:
+        """X_train, y_train, X_test, y_test, leaving out the absent ones, in that order."""
+        return [a for a in (self.X_train, self.y_train, self.X_test, self.y_test) if a is not None]
+
+    def checksum(self) -> str:
+        """sha256 (hex) over the dtype, shape and bytes of each array of ``arrays()``."""
+        h = hashlib.sha256()
+        for a in self.arrays():
+            h.update(f"{a.dtype.str}{a.shape};".encode())
+            h.update(np.ascontiguousarray(a).data)
+        return h.hexdigest()
+
+    def describe(self) -> str:
+        """One line, e.g.
+        "mnist: 60000 training + 10000 test samples, 784 features (28x28 images)"."""
+        counts = f"{len(self.X_train)} training"
+        if self.X_test is not None:
+            counts += f" + {len(self.X_test)} test"
+        line = f"{self.source}: {counts} samples, {self.X_train.shape[1]} features"
+        if self.image_shape is not None:
+            line += " ({}x{} images)".format(*self.image_shape)
+        if self.target_names:
+            line += f", target {', '.join(self.target_names)}"
+        return line
