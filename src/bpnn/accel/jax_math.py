@@ -65,12 +65,12 @@ class Act(NamedTuple):
 class Spec(NamedTuple):
     """What the compiled program is specialised on (everything but data, weights and rates).
 
-    acts: each layer's ``Act``; loss: the loss's ``LossForm``; keeps,
-    inv_keeps: per layer the ``DropoutPlan``'s keep probability and 1/keep as the reference
-    rounds it (0.0: no dropout); update: the optimiser's entry of ``UPDATES`` and rule: its
-    ``UpdateRule`` without the per-step numbers (``UpdateRule.fixed``; both None: forward only);
-    weighted: sample weights given; shift: augmentation's largest shift (0: none) and side: the
-    images' side; scale: the inputs' factor.
+    acts: each layer's ``Act``; loss: the loss's ``LossForm``; keeps, inv_keeps: per layer the
+    ``DropoutPlan``'s keep probability and 1/keep as the reference rounds it (0.0: no dropout);
+    update: the optimiser's entry of ``UPDATES`` and rule: its ``UpdateRule`` without the
+    per-step numbers (``UpdateRule.fixed``; both None: forward only); weighted: sample weights
+    given; shift: augmentation's largest shift (0: none) and side: the images' side; scale: the
+    inputs' factor.
     """
 
     acts: tuple[Act, ...]

@@ -231,23 +231,13 @@ class BatchStepper(Stepper):
         """
         rule = self.optimizer.next_rule()
         u = coefficients(rule, self.u)
-        kind, nesterov, decay = rule.kind, rule.nesterov, self.decay0
+        kind, nesterov = rule.kind, rule.nesterov
+        rows = (kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.decay0)
         if self._parallel(self.W0T):
             # (mypy reads numba's Dispatcher.__call__ without the kernel's own parameters)
-            update_rows_parallel(
-                kind,
-                nesterov,
-                u,
-                self.W0T,
-                self.Gc,
-                self.cols,
-                k,
-                *self.rows_state,
-                decay,
-                self.slot,
-            )  # type: ignore[call-arg]
+            update_rows_parallel(*rows, self.slot)  # type: ignore[call-arg]
         else:
-            update_rows(kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, decay)  # type: ignore[call-arg]
+            update_rows(*rows)
         for p, g, s1, s2, decay in self.flat:
             step = update_parallel if self._parallel(p) else update
             step(kind, nesterov, u, p, g, s1, s2, decay)
