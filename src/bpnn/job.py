@@ -3,8 +3,8 @@
 Every stepper (``bpnn.steppers.NumpyStepper``, the compiled ones in ``bpnn.fast``, the JAX one in
 ``bpnn.accel``) takes one, so the data's contract is written once, here, and so is what each
 reads of the training: the optimiser's ``UpdateRule`` (``bpnn.optim``) and the ``dropout`` plan
-(``bpnn.dropout``).  Not here: checking the
-data (``bpnn.steppers.checked_data``), choosing the stepper (``bpnn.steppers.make_stepper``).
+(``bpnn.dropout``).  Not here: checking the data (``bpnn.steppers.checked_data``), choosing the
+stepper (``bpnn.steppers.make_stepper``).
 """
 
 from __future__ import annotations
