@@ -1,8 +1,10 @@
 """What a stepper trains: ``Job``, the network and its optimiser with the data and its batches.
 
 Every stepper (``bpnn.steppers.NumpyStepper``, the compiled ones in ``bpnn.fast``, the JAX one in
-``bpnn.accel``) takes one, so the data's contract is written once, here.  Not here: checking the
-data (``bpnn.steppers.checked_data``), choosing the stepper (``bpnn.steppers.make_stepper``).
+``bpnn.accel``) takes one, so the data's contract is written once, here, and so is what each
+reads of the training: the optimiser's ``UpdateRule`` (``bpnn.optim``) and the ``dropout`` plan
+(``bpnn.dropout``).  Not here: checking the data (``bpnn.steppers.checked_data``), choosing the
+stepper (``bpnn.steppers.make_stepper``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dropout import DropoutPlan
 from .network import Network
 from .optim import Optimizer
 
@@ -36,6 +39,11 @@ class Job:
     rng: np.random.Generator
     scale: float = 1.0
     weights: np.ndarray | None = None
+
+    @property
+    def dropout(self) -> DropoutPlan:
+        """Which layers drop inputs and how (the network's, read when a stepper is made)."""
+        return DropoutPlan.of(self.net)
 
 
 class Stepper:

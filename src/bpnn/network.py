@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .activations import Activation, get_activation, hidden_activation
+from .dropout import mask as dropout_mask
 from .engine import EngineNames
 from .init import init_weights
 from .losses import Loss, get_loss
@@ -247,10 +248,8 @@ class Network(EngineNames):
         inputs, outputs, masks = [], [], []
         A = X
         for layer in self.layers:  # (at least one: z is the last layer's)
-            mask = None
-            if rng is not None and layer.dropout > 0:
-                keep = 1.0 - layer.dropout
-                mask = ((rng.random(A.shape) < keep) / keep).astype(A.dtype)
+            mask = dropout_mask(layer.dropout, rng, A.shape, A.dtype)
+            if mask is not None:
                 A = A * mask
             masks.append(mask)
             inputs.append(A)

@@ -5,14 +5,17 @@ tutorial, w <- w + eta delta x, is plain ``SGD`` on the gradient dE/dw = -delta 
 
 ``step(params, grads)`` updates a list of arrays in place: params and grads in one layout,
 [W0 (n_1, n_0), b0 (n_1,), W1, b1, ...] (``Network.params()`` and ``Network.gradient``).  L2
-weight decay adds ``weight_decay * w`` to the gradient of every weight matrix (arrays with
-ndim >= 2), not of the biases.  State is plain arrays (``state_dict`` / ``load_state_dict``), so
-it can be checkpointed without pickle.
+weight decay adds ``weight_decay * w`` to the gradient of the parameters ``decays`` names (the
+weight matrices, not the biases).  State is plain arrays (``state_dict`` / ``load_state_dict``),
+so it can be checkpointed without pickle.
 
-The compiled training paths (``bpnn.fast``) run the same update without reaching inside: an
-optimiser creates its state arrays (``state_for``) and describes each step as numbers
-(``next_rule`` -> ``UpdateRule``: the kind of update and its per-step scalars, Adam's
-bias-corrected step size included), which ``step`` itself uses too.
+The compiled and device training paths (``bpnn.fast``, ``bpnn.accel``) run the same update
+without reaching inside: an optimiser creates its state arrays (``state_for``) and describes each
+step as numbers (``next_rule`` -> ``UpdateRule``: the kind of update and its per-step scalars,
+Adam's bias-corrected step size included), which ``step`` itself uses too.  The rule is all those
+paths read; a setting they do not read (``UpdateRule.ignored``) sends the run to the reference
+path instead of being dropped.  A new update option is a field of ``UpdateRule`` set by the
+optimiser and applied by ``step``, plus its use in the kernels and the JAX program.
 
 Schedules map an epoch number (0-based) to a learning rate.
 """
@@ -20,7 +23,8 @@ Schedules map an epoch number (0-based) to a learning rate.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import MISSING, dataclass, fields, replace
 
 import numpy as np
 
@@ -31,6 +35,7 @@ __all__ = [
     "Adam",
     "Optimizer",
     "UpdateRule",
+    "decays",
     "learning_rate",
     "make_optimizer",
 ]
@@ -55,6 +60,38 @@ class UpdateRule:
     beta1: float = 0.0
     beta2: float = 0.0
     eps: float = 0.0
+
+    @property
+    def plain(self) -> bool:
+        """w <- w - lr g and nothing else (formula 5): SGD, every other setting at its default."""
+        return self.kind == SGD.code and not self.ignored(("kind", "lr"))
+
+    def fixed(self) -> UpdateRule:
+        """The rule without the numbers that change from step to step (lr and step, zeroed):
+        what a compiled program may be specialised on."""
+        return replace(self, lr=0.0, step=0.0)
+
+    def ignored(self, reads: Collection[str]) -> list[str]:
+        """``name=value`` of each setting a path reading only the fields ``reads`` would drop:
+        every field outside them that is not at its default (0, False; kind and lr always)."""
+        return [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name not in reads and (f.default is MISSING or getattr(self, f.name) != f.default)
+        ]
+
+    def decayed(self, p, g):
+        """The gradient g of parameter p with its L2 decay: g + weight_decay p where ``decays(p)``,
+        else g itself (NumPy arrays, or JAX's inside a traced program)."""
+        if self.weight_decay and decays(p):
+            return g + self.weight_decay * p
+        return g
+
+
+def decays(param) -> bool:
+    """Whether L2 weight decay applies to a parameter: the weight matrices (ndim >= 2), not the
+    biases.  Written here only; every path asks (only ``ndim`` is read, so JAX's arrays too)."""
+    return param.ndim >= 2
 
 
 def _matching(state: list | None, params: list) -> list[np.ndarray]:
@@ -83,11 +120,6 @@ class Optimizer:
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.t = 0  # steps taken
-
-    def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-        if self.weight_decay and p.ndim >= 2:
-            return g + self.weight_decay * p
-        return g
 
     def step(self, params: list, grads: list) -> None:
         """One update of params [W0, b0, ...] in place from grads dE/dw in the same layout."""
@@ -165,12 +197,12 @@ class SGD(Optimizer):
         rule = self.next_rule()
         if rule.momentum == 0:
             for p, g in zip(params, grads):
-                p -= rule.lr * self._decayed(p, g)  # formula 5 (9, 10): w <- w - lr dE/dw
+                p -= rule.lr * rule.decayed(p, g)  # formula 5 (9, 10): w <- w - lr dE/dw
             return
         (velocity,) = self.state_for(params)
         mu = rule.momentum
         for p, g, v in zip(params, grads, velocity):
-            g = self._decayed(p, g)
+            g = rule.decayed(p, g)
             v *= mu
             v += g
             p -= rule.lr * (g + mu * v if rule.nesterov else v)
@@ -226,7 +258,7 @@ class Adam(Optimizer):
         rule = self.next_rule()
         b1, b2 = rule.beta1, rule.beta2
         for p, g, m, v in zip(params, grads, ms, vs):
-            g = self._decayed(p, g)
+            g = rule.decayed(p, g)
             m *= b1
             m += (1 - b1) * g
             v *= b2

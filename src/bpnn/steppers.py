@@ -56,7 +56,7 @@ class NumpyStepper(Stepper):
         self.weights = None if job.weights is None else sample_weights(job.weights, len(self.X))
         self.batch_size, self.rng = int(job.batch_size), job.rng
         self.on, self.off, self.scale = on, off, job.scale
-        self.dropout = any(layer.dropout > 0 for layer in net.layers)
+        self.dropout = job.dropout.active  # Network.forward draws the masks when given rng
 
     def batch_targets(self, batch: np.ndarray) -> np.ndarray:
         """What the samples ``batch`` are trained towards (rows, or indices for cross-entropy)."""

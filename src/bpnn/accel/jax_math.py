@@ -6,6 +6,12 @@ tutorial's delta recursion dZ_l = f'(a_l) * (dZ_{l+1} @ W_{l+1}), with derivativ
 outputs.  Products run at full float32 precision (``HIGHEST``: no TF32 on the GPU), so a JAX run
 and a NumPy run from the same weights on the same batches agree to float32 rounding.
 
+Which formula runs is chosen through the registries' classes: ``ACTIVATIONS``, ``LOSSES`` and
+``UPDATES`` map each class this module writes out to its JAX form, exactly that class (a subclass
+may compute something else).  A class without an entry is a reason the program refuses
+(``bpnn.accel.jax_stepper.unsupported_reason``), never a default; so is a setting of the
+optimiser's ``UpdateRule`` that the updates do not read (``RULE_FIELDS``).
+
 Everything here is traced inside ``jax.jit``; the static description of the network is a
 ``Spec`` (hashable, so one compiled program serves every stepper with the same setup).
 Not here: data, devices and the loop over steps (``bpnn.accel.jax_stepper``).
@@ -13,100 +19,127 @@ Not here: data, devices and the loop over steps (``bpnn.accel.jax_stepper``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, SquaredError
+from ..optim import SGD, Adam, Optimizer, UpdateRule
+
 HIGHEST = lax.Precision.HIGHEST
+
+
+class ActivationForm(NamedTuple):
+    """An activation in ``jax.numpy``, its settings (``Activation.params()``) as keywords:
+    forward(z, **settings) -> y; backward(y, g, **settings) -> dE/dz from dE/dy = g."""
+
+    forward: Callable
+    backward: Callable
+
+
+class LossForm(NamedTuple):
+    """A loss in ``jax.numpy``, targets as rows T (n, k): value(z, y, T) -> (n,) per sample;
+    delta(z, y, T, out) -> dE/dz (n, k), ``out`` the output layer's ``Act``."""
+
+    value: Callable
+    delta: Callable
+
+
+class Act(NamedTuple):
+    """A layer's activation as the program runs it: its form and its settings (name, value)."""
+
+    form: ActivationForm
+    settings: tuple[tuple[str, float], ...]
+
+    def forward(self, z):
+        return self.form.forward(z, **dict(self.settings))
+
+    def backward(self, y, g):
+        return self.form.backward(y, g, **dict(self.settings))
 
 
 class Spec(NamedTuple):
     """What the compiled program is specialised on (everything but data, weights and rates).
 
-    acts: ((name, alpha), ...) per layer; loss: a ``bpnn.losses`` name; inv_keeps: per layer
-    1/(1-p) of its input dropout as the reference rounds it (0.0: none), keeps: 1-p;
-    opt: ("sgd", momentum, nesterov) or ("adam", beta1, beta2, eps); weight_decay;
-    weighted: sample weights given; shift: augmentation's largest shift (0: none) and side: the
-    images' side; scale: the inputs' factor.
+    acts: each layer's ``Act``; loss: the loss's ``LossForm``; keeps, inv_keeps: per layer the
+    ``DropoutPlan``'s keep probability and 1/keep as the reference rounds it (0.0: no dropout);
+    update: the optimiser's entry of ``UPDATES`` and rule: its ``UpdateRule`` without the
+    per-step numbers (``UpdateRule.fixed``; both None: forward only); weighted: sample weights
+    given; shift: augmentation's largest shift (0: none) and side: the images' side; scale: the
+    inputs' factor.
     """
 
-    acts: tuple[tuple[str, float], ...]
-    loss: str
+    acts: tuple[Act, ...]
+    loss: LossForm
     keeps: tuple
     inv_keeps: tuple
-    opt: tuple
-    weight_decay: float
+    update: Callable | None
+    rule: UpdateRule | None
     weighted: bool
     shift: int
     side: int
     scale: float
 
 
-# the activations this module writes out (a new one in bpnn.activations needs its branch here)
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity", "softmax")
-
-
 # ---- activations: value, and dE/dz from the output y and dE/dy (bpnn.activations) -----------
-def activate(name: str, alpha: float, z):
-    if name == "sigmoid":
-        return 0.5 * (1.0 + jnp.tanh(0.5 * z))
-    if name == "tanh":
-        return jnp.tanh(z)
-    if name == "relu":
-        return jnp.maximum(z, 0)
-    if name == "leaky_relu":
-        return jnp.where(z > 0, z, alpha * z)
-    if name == "softplus":  # max(z, 0) + log(1 + exp(-|z|)), as bpnn.activations.Softplus
-        return jnp.maximum(z, 0) + jnp.log1p(jnp.exp(-jnp.abs(z)))
-    if name == "softmax":
-        e = jnp.exp(z - z.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    if name == "identity":
-        return z
-    raise ValueError(f"activation {name!r} has no JAX form")
+def _softmax(z):
+    e = jnp.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
-def act_backward(name: str, alpha: float, y, g):
-    if name == "sigmoid":
-        return g * (y * (1.0 - y))
-    if name == "tanh":
-        return g * (1.0 - y * y)
-    if name == "relu":
-        return jnp.where(y > 0, g, 0).astype(g.dtype)
-    if name == "leaky_relu":
-        return g * jnp.where(y > 0, 1.0, alpha).astype(y.dtype)
-    if name == "softplus":  # sigmoid(z) = 1 - e^-y
-        return g * -jnp.expm1(-y)
-    if name == "softmax":
-        return y * (g - jnp.sum(g * y, axis=-1, keepdims=True))
-    if name == "identity":
-        return g
-    raise ValueError(f"activation {name!r} has no JAX form")
+ACTIVATIONS: dict[type[Activation], ActivationForm] = {
+    Sigmoid: ActivationForm(
+        lambda z: 0.5 * (1.0 + jnp.tanh(0.5 * z)),
+        lambda y, g: g * (y * (1.0 - y)),
+    ),
+    Tanh: ActivationForm(jnp.tanh, lambda y, g: g * (1.0 - y * y)),
+    ReLU: ActivationForm(
+        lambda z: jnp.maximum(z, 0),
+        lambda y, g: jnp.where(y > 0, g, 0).astype(g.dtype),
+    ),
+    LeakyReLU: ActivationForm(
+        lambda z, alpha: jnp.where(z > 0, z, alpha * z),
+        lambda y, g, alpha: g * jnp.where(y > 0, 1.0, alpha).astype(y.dtype),
+    ),
+    Softplus: ActivationForm(  # max(z, 0) + log(1 + exp(-|z|)); its derivative 1 - e^-y
+        lambda z: jnp.maximum(z, 0) + jnp.log1p(jnp.exp(-jnp.abs(z))),
+        lambda y, g: g * -jnp.expm1(-y),
+    ),
+    Softmax: ActivationForm(
+        _softmax, lambda y, g: y * (g - jnp.sum(g * y, axis=-1, keepdims=True))
+    ),
+    Identity: ActivationForm(lambda z: z, lambda y, g: g),
+}
 
 
 # ---- losses: per-sample value and output delta dE/dz (bpnn.losses), targets as rows ---------
-def loss_value(loss: str, z, y, T):
-    """(n,) loss of each sample from logits z, outputs y and target rows T (all (n, k))."""
-    if loss == "cross_entropy":
-        m = z.max(axis=1, keepdims=True)
-        log_sum = m[:, 0] + jnp.log(jnp.exp(z - m).sum(axis=1))
-        return log_sum * T.sum(axis=1) - jnp.einsum("ij,ij->i", T, z, precision=HIGHEST)
-    if loss == "binary_cross_entropy":
-        per_output = jnp.maximum(z, 0) - z * T + jnp.log1p(jnp.exp(-jnp.abs(z)))
-        return per_output.sum(axis=1)
+def _squared(z, y, T):
     diff = T - y
     return 0.5 * jnp.einsum("ij,ij->i", diff, diff, precision=HIGHEST)
 
 
-def output_delta(loss: str, out: tuple[str, float], z, y, T):
-    """dE/dz at the output layer (n, k); ``out`` is the output layer's (name, alpha)."""
-    if loss == "cross_entropy":
-        return y * T.sum(axis=1, keepdims=True) - T
-    if loss == "binary_cross_entropy":
-        return y - T
-    return act_backward(*out, y, y - T)
+def _cross_entropy(z, y, T):
+    m = z.max(axis=1, keepdims=True)
+    log_sum = m[:, 0] + jnp.log(jnp.exp(z - m).sum(axis=1))
+    return log_sum * T.sum(axis=1) - jnp.einsum("ij,ij->i", T, z, precision=HIGHEST)
+
+
+def _binary_cross_entropy(z, y, T):
+    per_output = jnp.maximum(z, 0) - z * T + jnp.log1p(jnp.exp(-jnp.abs(z)))
+    return per_output.sum(axis=1)
+
+
+LOSSES: dict[type[Loss], LossForm] = {
+    SquaredError: LossForm(_squared, lambda z, y, T, out: out.backward(y, y - T)),
+    SoftmaxCrossEntropy: LossForm(
+        _cross_entropy, lambda z, y, T, out: y * T.sum(axis=1, keepdims=True) - T
+    ),
+    BinaryCrossEntropy: LossForm(_binary_cross_entropy, lambda z, y, T, out: y - T),
+}
 
 
 # ---- one training step -----------------------------------------------------------------------
@@ -128,13 +161,13 @@ def forward(spec: Spec, params: list, X, masks=None):
     params: [W0 (n_1, n_0), b0, W1, b1, ...]; X: (n, n_0); masks: from ``dropout_masks``.
     """
     inputs, outputs, A, z = [], [], X, None
-    for i, (name, alpha) in enumerate(spec.acts):
+    for i, act in enumerate(spec.acts):
         if masks is not None and masks[i] is not None:
             A = A * masks[i]
         inputs.append(A)
         W, b = params[2 * i], params[2 * i + 1]
         z = jnp.matmul(A, W.T, precision=HIGHEST) + b
-        A = activate(name, alpha, z)
+        A = act.forward(z)
         outputs.append(A)
     return inputs, outputs, z
 
@@ -143,7 +176,7 @@ def backward(spec: Spec, params: list, inputs, outputs, z, T, masks, w=None):
     """Formulas 7-9 as ``Network.backward``: gradients [dW0, db0, dW1, db1, ...] of the mean loss
     (the weighted mean when sample weights w (n,) are given)."""
     n = inputs[0].shape[0]
-    dZ = output_delta(spec.loss, spec.acts[-1], z, outputs[-1], T)
+    dZ = spec.loss.delta(z, outputs[-1], T, spec.acts[-1])
     if w is None:
         dZ = dZ / n
     else:  # a batch whose weights are all zero has a zero gradient
@@ -157,16 +190,53 @@ def backward(spec: Spec, params: list, inputs, outputs, z, T, masks, w=None):
         dA = jnp.matmul(dZ, params[2 * i], precision=HIGHEST)
         if masks is not None and masks[i] is not None:
             dA = dA * masks[i]
-        dZ = act_backward(*spec.acts[i - 1], outputs[i - 1], dA)
+        dZ = spec.acts[i - 1].backward(outputs[i - 1], dA)
     return grads
 
 
-# ---- optimisers (bpnn.optim, operation by operation) ----------------------------------------
-def decayed(spec: Spec, p, g):
-    """L2 decay on weight matrices only, as ``Optimizer._decayed``."""
-    if spec.weight_decay and p.ndim >= 2:
-        return g + spec.weight_decay * p
-    return g
+# ---- optimisers: an UpdateRule (bpnn.optim), operation by operation as ``step`` does -------
+def _sgd(rule: UpdateRule, params: list, grads: list, state: list, lr, step):
+    """SGD, momentum or Nesterov (``SGD.step``); state: [] or [velocity...]."""
+    mu = rule.momentum
+    if mu == 0:
+        return [p - lr * rule.decayed(p, g) for p, g in zip(params, grads)], state
+    new_p, new_v = [], []
+    for p, g, v in zip(params, grads, state):
+        g = rule.decayed(p, g)
+        v = v * mu + g
+        new_p.append(p - lr * (g + mu * v if rule.nesterov else v))
+        new_v.append(v)
+    return new_p, new_v
+
+
+def _adam(rule: UpdateRule, params: list, grads: list, state: list, lr, step):
+    """Adam (``Adam.step``); state: [m..., v...]; step: its bias-corrected step size."""
+    b1, b2, eps = rule.beta1, rule.beta2, rule.eps
+    k = len(params)
+    new_p, new_m, new_v = [], [], []
+    for p, g, m, v in zip(params, grads, state[:k], state[k:]):
+        g = rule.decayed(p, g)
+        m = m * b1 + (1 - b1) * g
+        v = v * b2 + (1 - b2) * (g * g)
+        new_p.append(p - step * m / (jnp.sqrt(v) + eps))
+        new_m.append(m)
+        new_v.append(v)
+    return new_p, new_m + new_v
+
+
+UPDATES: dict[type[Optimizer], Callable] = {SGD: _sgd, Adam: _adam}
+# the UpdateRule fields the updates read (any other one set: the program refuses the optimiser)
+RULE_FIELDS = (
+    "kind",
+    "lr",
+    "weight_decay",
+    "momentum",
+    "nesterov",
+    "step",
+    "beta1",
+    "beta2",
+    "eps",
+)
 
 
 def update(spec: Spec, params: list, grads: list, state: list, lr, step):
@@ -176,26 +246,6 @@ def update(spec: Spec, params: list, grads: list, state: list, lr, step):
     (float32 scalar); step: Adam's lr sqrt(1 - b2^t) / (1 - b1^t), computed on the host in
     float64 as ``Adam.step`` does and rounded to float32 by the caller.
     """
-    kind = spec.opt[0]
-    if kind == "adam":
-        _, b1, b2, eps = spec.opt
-        k = len(params)
-        new_p, new_m, new_v = [], [], []
-        for p, g, m, v in zip(params, grads, state[:k], state[k:]):
-            g = decayed(spec, p, g)
-            m = m * b1 + (1 - b1) * g
-            v = v * b2 + (1 - b2) * (g * g)
-            new_p.append(p - step * m / (jnp.sqrt(v) + eps))
-            new_m.append(m)
-            new_v.append(v)
-        return new_p, new_m + new_v
-    _, mu, nesterov = spec.opt
-    if mu == 0:
-        return [p - lr * decayed(spec, p, g) for p, g in zip(params, grads)], state
-    new_p, new_v = [], []
-    for p, g, v in zip(params, grads, state):
-        g = decayed(spec, p, g)
-        v = v * mu + g
-        new_p.append(p - lr * (g + mu * v if nesterov else v))
-        new_v.append(v)
-    return new_p, new_v
+    if spec.update is None:
+        raise ValueError("this Spec describes the forward pass only (no optimiser)")
+    return spec.update(spec.rule, params, grads, state, lr, step)

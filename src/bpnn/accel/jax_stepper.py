@@ -35,50 +35,62 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..dropout import DropoutPlan
 from ..job import Job, Stepper
 from ..network import Network
-from ..optim import SGD, Adam, Optimizer
+from ..optim import Optimizer
 from . import jax_math as jm
 
 __all__ = ["DeviceForward", "JaxStepper", "make_spec", "unsupported_reason"]
 
 
 def unsupported_reason(net: Network, optimizer: Optimizer) -> str | None:
-    """Why the JAX program cannot train this setup (a short sentence), or None."""
+    """Why the JAX program cannot train this setup (a short sentence), or None.
+
+    A loss, activation or optimiser class without a JAX form (``bpnn.accel.jax_math``), or a
+    setting of the optimiser's rule the program does not read, is a reason, never a default.
+    """
     if net.dtype != np.float32:
         return f"the JAX path trains float32 networks only, this one is {net.dtype}"
-    if type(optimizer) not in (SGD, Adam):
-        return f"optimizer {type(optimizer).__name__} has no JAX path"
+    reason = _missing_form(net)
+    if reason is not None:
+        return reason
+    if type(optimizer) not in jm.UPDATES:
+        return f"optimizer {type(optimizer).__name__} has no JAX form"
+    ignored = optimizer.rule().ignored(jm.RULE_FIELDS)
+    if ignored:
+        return f"optimizer setting {', '.join(ignored)} has no JAX form"
+    return None
+
+
+def _missing_form(net: Network) -> str | None:
+    """Why ``jax_math`` cannot compute this network's activations or loss, or None."""
     for i, layer in enumerate(net.layers):
-        if layer.activation.name not in jm.ACTIVATIONS:
-            return f"layer {i} activation {layer.activation.name!r} has no JAX path"
+        if type(layer.activation) not in jm.ACTIVATIONS:
+            return f"layer {i} activation {layer.activation.name!r} has no JAX form"
+    if type(net.loss_fn) not in jm.LOSSES:
+        return f"loss {net.loss_name!r} has no JAX form"
     return None
 
 
 def make_spec(net: Network, optimizer: Optimizer | None, scale: float = 1.0, **extra) -> jm.Spec:
-    """The static description of this network and optimiser for the compiled programs."""
+    """The static description of this network (and, given, its optimiser) for the compiled
+    programs; a ValueError (``unsupported_reason``) when ``jax_math`` has no form for them."""
+    reason = _missing_form(net) if optimizer is None else unsupported_reason(net, optimizer)
+    if reason is not None:
+        raise ValueError(reason)
     acts = tuple(
-        (layer.activation.name, float(getattr(layer.activation, "alpha", 0.0)))
+        jm.Act(jm.ACTIVATIONS[type(layer.activation)], tuple(layer.activation.params().items()))
         for layer in net.layers
     )
-    keeps = tuple(1.0 - layer.dropout for layer in net.layers)
-    # 1/keep in float64 rounded to float32, as ``Network.forward`` makes its masks
-    inv = tuple(float(np.float32(1.0 / k)) if k < 1.0 else 0.0 for k in keeps)
-    opt: tuple  # Spec.opt: its first item names the rule, the rest are its constants
-    if isinstance(optimizer, Adam):
-        opt = ("adam", optimizer.beta1, optimizer.beta2, optimizer.eps)
-    elif isinstance(optimizer, SGD):
-        opt = ("sgd", optimizer.momentum, optimizer.nesterov)
-    else:
-        opt = ("none",)
-    wd = optimizer.weight_decay if optimizer is not None else 0.0
+    dropout = DropoutPlan.of(net)
     return jm.Spec(
         acts=acts,
-        loss=net.loss_name,
-        keeps=keeps,
-        inv_keeps=inv,
-        opt=opt,
-        weight_decay=wd,
+        loss=jm.LOSSES[type(net.loss_fn)],
+        keeps=dropout.keeps,
+        inv_keeps=dropout.scales(np.float32),
+        update=None if optimizer is None else jm.UPDATES[type(optimizer)],
+        rule=None if optimizer is None else optimizer.rule().fixed(),
         weighted=extra.get("weighted", False),
         shift=extra.get("shift", 0),
         side=extra.get("side", 0),
@@ -124,7 +136,7 @@ def _chunk_program(spec: jm.Spec, donate: bool):
             wb = w[batch] if spec.weighted else None
             masks = jm.dropout_masks(spec, jax.random.fold_in(key, k), len(batch), sizes, dtype)
             inputs, outputs, z = jm.forward(spec, params, Xb, masks)
-            values = jm.loss_value(spec.loss, z, outputs[-1], Tb)
+            values = spec.loss.value(z, outputs[-1], Tb)
             loss = values.sum() if wb is None else jnp.dot(wb, values, precision=jm.HIGHEST)
             grads = jm.backward(spec, params, inputs, outputs, z, Tb, masks, wb)
             params, state = jm.update(spec, params, grads, state, lr, step_size)
@@ -162,7 +174,7 @@ class JaxStepper(Stepper):
         self.name = f"jax-{device.platform}"
         self.batch_size = int(job.batch_size)
         self.n_samples = len(X)
-        self.dropout = any(layer.dropout > 0 for layer in net.layers)
+        self.dropout = job.dropout.active  # each call then draws a seed for its masks
         self.spec = make_spec(net, optimizer, job.scale, weighted=weights is not None)
         self.X = jax.device_put(np.ascontiguousarray(X), device)
         self.T = jax.device_put(np.ascontiguousarray(T, dtype=np.float32), device)

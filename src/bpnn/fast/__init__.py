@@ -14,8 +14,10 @@ are turned into rows by ``bpnn.steppers``); losses: squared error with any eleme
 activation, softmax cross-entropy, sigmoid binary cross-entropy.
 
 Both need Numba; ``unsupported_reason`` says why a setup is outside them (then ``NumpyStepper``
-runs).  Results equal the reference path up to rounding: sums run in another order (and skip
-exact zeros), every element-wise step rounds as NumPy does.
+runs): a loss, activation or optimiser class the kernels have no branch for, or a setting of the
+optimiser's ``UpdateRule`` they do not read, is such a reason, never a silent default.
+Results equal the reference path up to rounding: sums run in another order (and skip exact
+zeros), every element-wise step rounds as NumPy does.
 
 Between calls the network and the optimiser hold the current values; a stepper copies what it
 keeps transposed in at the start of each call and back at the end.
@@ -29,7 +31,7 @@ import numpy as np
 
 from ..job import Job
 from ..network import Network
-from ..optim import SGD, Adam, Optimizer
+from ..optim import Optimizer
 
 __all__ = ["fast_stepper", "jit_available", "unsupported_reason"]
 
@@ -48,45 +50,45 @@ def jit_available() -> bool:
 def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str | None:
     """Why no fast path applies to this setup (a short sentence), or None when one does.
 
-    X: the (n, n_inputs) inputs.  The activations and losses say themselves whether the kernels
-    have a branch for them (their ``code``); Numba, the inputs' layout and the optimiser's type
+    X: the (n, n_inputs) inputs.  The kernels list the classes they have branches for and the
+    fields of the update rule they read (``bpnn.fast._kernels``); Numba and the inputs' layout
     can rule the fast paths out too.
     """
     if not jit_available():
         return "numba is not installed"
     if X.dtype not in _INPUT_DTYPES or X.ndim != 2 or not X.flags.c_contiguous:
         return f"inputs must be a C-contiguous 2-D uint8, float32 or float64 array, got {X.dtype}"
-    if net.loss_fn.code is None:
-        return f"loss {net.loss_name!r} has no fast path"
+    from ._common import missing_branch
+    from ._kernels import OPTIMIZERS, RULE_FIELDS
+
+    reason = missing_branch(net)
+    if reason is not None:
+        return reason
     for i, layer in enumerate(net.layers):
-        act, last = layer.activation, i == len(net.layers) - 1
-        # an output activation without a branch is fine when the loss's branch applies it
-        if act.code is None and not (last and net.loss_fn.fused_output):
-            return f"layer {i} activation {act.name!r} with loss {net.loss_name!r} has no fast path"
         if not (layer.W.flags.c_contiguous and layer.b.flags.c_contiguous):
             return f"layer {i} parameters are not C-contiguous"
-    if type(optimizer) not in (SGD, Adam):
+    if type(optimizer) not in OPTIMIZERS:
         return f"optimizer {type(optimizer).__name__} has no fast path"
+    ignored = optimizer.rule().ignored(RULE_FIELDS)
+    if ignored:
+        return f"optimizer setting {', '.join(ignored)} has no fast path"
     return None
 
 
-def _per_sample(net: Network, optimizer: Optimizer, batch_size: int, weighted: bool) -> bool:
+def _per_sample(job: Job) -> bool:
     """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
-    rule = optimizer.rule()
     return (
-        batch_size == 1
-        and not weighted
-        and rule.kind == SGD.code
-        and rule.momentum == 0
-        and rule.weight_decay == 0
-        and all(layer.dropout == 0 for layer in net.layers)
+        job.batch_size == 1
+        and job.weights is None
+        and job.optimizer.rule().plain
+        and not job.dropout.active
     )
 
 
 def fast_stepper(job: Job):
     """The fastest compiled stepper for a job (``bpnn.job.Job``) that ``unsupported_reason``
     accepts; its targets T: (n, n_outputs) C-contiguous rows of the network's dtype."""
-    if _per_sample(job.net, job.optimizer, job.batch_size, job.weights is not None):
+    if _per_sample(job):
         from .sample import SampleStepper
 
         return SampleStepper(job)

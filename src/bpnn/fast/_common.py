@@ -1,5 +1,4 @@
-"""What both fast steppers share: checked indices, the constants array, layer and loss codes,
-the update coefficients."""
+"""What both fast steppers share: checked indices, the constants array, layer and loss codes."""
 
 from __future__ import annotations
 
@@ -7,25 +6,7 @@ import numpy as np
 
 from ..activations import Activation
 from ..network import Network
-from ..optim import UpdateRule
-from ._kernels import (
-    C_HALF,
-    C_ONE,
-    C_SCALE,
-    C_ZERO,
-    IDENTITY,
-    N_CONSTS,
-    U_B1,
-    U_B2,
-    U_C1,
-    U_C2,
-    U_EPS,
-    U_LR,
-    U_MU,
-    U_STEP,
-    U_WD,
-    U_ZERO,
-)
+from ._kernels import ACTIVATIONS, C_HALF, C_ONE, C_SCALE, C_ZERO, IDENTITY, LOSSES, N_CONSTS
 
 
 def checked_indices(idx, n_samples: int) -> np.ndarray:
@@ -47,19 +28,34 @@ def constants(dtype, scale: float) -> np.ndarray:
     return c
 
 
+def missing_branch(net: Network) -> str | None:
+    """Why the kernels cannot compute this network's loss or activations, or None.
+
+    Only the classes the kernels list have a branch (a subclass may compute something else); an
+    output activation without one is fine when the loss's branch applies it (``fused_output``).
+    """
+    if type(net.loss_fn) not in LOSSES:
+        return f"loss {net.loss_name!r} has no fast path"
+    for i, layer in enumerate(net.layers):
+        act, last = layer.activation, i == len(net.layers) - 1
+        if type(act) not in ACTIVATIONS and not (last and net.loss_fn.fused_output):
+            return f"layer {i} activation {act.name!r} with loss {net.loss_name!r} has no fast path"
+    return None
+
+
 def layer_codes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
     """Each layer's activation code and kernel parameter (n_layers,), and the loss code.
 
-    An output activation without a code (softmax) is applied by its loss's branch
-    (``Loss.fused_output``): it gets the identity's code, never read.
+    An output activation the loss's branch applies (softmax) gets the identity's code, never read.
+    A ValueError (``missing_branch``) when the kernels have no branch for the network.
     """
+    reason, loss = missing_branch(net), net.loss_fn.code
+    if reason is not None or loss is None:  # ruled out by unsupported_reason
+        raise ValueError(reason)
     acts = [layer.activation for layer in net.layers]
-    codes = np.array([IDENTITY if a.code is None else a.code for a in acts], dtype=np.int64)
+    codes = [a.code if type(a) in ACTIVATIONS else IDENTITY for a in acts]
     alphas = np.array([kernel_param(a) for a in acts], dtype=net.dtype)
-    loss = net.loss_fn.code
-    if loss is None:  # ruled out by unsupported_reason
-        raise ValueError(f"loss {net.loss_name!r} has no fast path")
-    return codes, alphas, loss
+    return np.array(codes, dtype=np.int64), alphas, loss
 
 
 def kernel_param(act: Activation) -> float:
@@ -68,15 +64,3 @@ def kernel_param(act: Activation) -> float:
     if len(values) > 1:
         raise ValueError(f"the kernels take one setting per activation, {act!r} has more")
     return float(values[0]) if values else 0.0
-
-
-def update_coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
-    """``out`` (N_COEFFS,) of the network's dtype filled from ``rule`` for the update kernels.
-
-    Each scalar is rounded once to the dtype, as the NumPy path's float32 arithmetic rounds it;
-    1 - beta1 and 1 - beta2 are formed in float64 first, as ``Adam.step`` forms them.
-    """
-    out[U_LR], out[U_MU], out[U_WD] = rule.lr, rule.momentum, rule.weight_decay
-    out[U_STEP], out[U_B1], out[U_B2] = rule.step, rule.beta1, rule.beta2
-    out[U_C1], out[U_C2], out[U_EPS], out[U_ZERO] = 1 - rule.beta1, 1 - rule.beta2, rule.eps, 0
-    return out

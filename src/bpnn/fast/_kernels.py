@@ -8,10 +8,16 @@ sums differ in order anyway, so the paths agree to rounding, not bit for bit).  
 cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first
 run compiles.  Inputs may be uint8 or float: each kernel specialises on their type.
 
-The branch numbers are the activation and loss classes' own ``code`` (``bpnn.activations``,
-``bpnn.losses``), read into module constants here; each branch mirrors its class term by term and
-takes the derivative from the output, as there.  The targets are always rows, so softmax
-cross-entropy takes one-hot rows for class labels (same value and delta).
+The classes these kernels have branches for are listed here (``ACTIVATIONS``, ``LOSSES``,
+``OPTIMIZERS``: exactly those classes, not their subclasses, which may compute something else);
+``bpnn.fast`` sends any other setup to the NumPy path with the reason, so no branch is ever
+reached by a class it was not written for.  The branch numbers are those classes' own ``code``
+(``bpnn.activations``, ``bpnn.losses``, ``bpnn.optim``), read into module constants here; each
+branch mirrors its class term by term and takes the derivative from the output, as there.  The
+targets are always rows, so softmax cross-entropy takes one-hot rows for class labels (same value
+and delta).  The optimiser's step arrives as its ``UpdateRule`` and nothing else
+(``coefficients``); a field of the rule these kernels do not read (``RULE_FIELDS``) that is set
+sends the run to NumPy.
 Threads: the optimiser's updates of large weight arrays have parallel twins (``*_parallel``,
 elements or rows in parallel with ``prange``, used when Numba has several threads: see
 ``bpnn.fast.batch.MIN_THREADS`` and ``bpnn.device.limit_threads``).  Each element is computed by
@@ -30,17 +36,16 @@ from numba import njit, prange
 
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
-from ..optim import SGD, Adam
+from ..optim import SGD, Adam, UpdateRule
 
-# Branch numbers, from the classes (Numba compiles module-level ints in as constants).
-SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY, SOFTPLUS = (
-    c.code for c in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus)
-)
+# The classes with a branch here, and their branch numbers (Numba compiles module-level ints in
+# as constants).  A softmax output has no branch: the cross-entropy branch computes it.
+ACTIVATIONS = (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softplus)
+SIGMOID, TANH, RELU, LEAKY_RELU, IDENTITY, SOFTPLUS = (c.code for c in ACTIVATIONS)
 # Losses: squared error (with the output layer's own activation), softmax cross-entropy,
 # sigmoid binary cross-entropy.  Targets always arrive as rows T (n, n_outputs).
-SQUARED, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = (
-    c.code for c in (SquaredError, SoftmaxCrossEntropy, BinaryCrossEntropy)
-)
+LOSSES = (SquaredError, SoftmaxCrossEntropy, BinaryCrossEntropy)
+SQUARED, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = (c.code for c in LOSSES)
 
 # Layout of the constants array ``c`` (the network's dtype) shared by the kernels.
 C_LR, C_SCALE, C_HALF, C_ONE, C_ZERO, C_N = range(6)
@@ -386,11 +391,35 @@ def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
 
 
 # ---- optimiser updates: an UpdateRule (bpnn.optim), operation by operation as ``step`` does ----
-SGD_KIND, ADAM_KIND = SGD.code, Adam.code
-# Layout of the coefficients array ``u`` (the network's dtype) that ``update_coefficients``
-# (bpnn.fast._common) fills from an UpdateRule: per-step scalars, rounded once to the dtype.
+OPTIMIZERS = (SGD, Adam)  # the optimisers whose rules these kernels run
+SGD_KIND, ADAM_KIND = (c.code for c in OPTIMIZERS)
+# The UpdateRule fields the update kernels read: kind and nesterov as arguments, the numbers in
+# the coefficients array ``u`` (the network's dtype) that ``coefficients`` fills, laid out below.
+RULE_FIELDS = (
+    "kind",
+    "nesterov",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "step",
+    "beta1",
+    "beta2",
+    "eps",
+)
 U_LR, U_MU, U_WD, U_STEP, U_B1, U_B2, U_C1, U_C2, U_EPS, U_ZERO = range(10)
 N_COEFFS = 10
+
+
+def coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
+    """``out`` (N_COEFFS,) of the network's dtype filled from ``rule`` for the update kernels.
+
+    Each scalar is rounded once to the dtype, as the NumPy path's float32 arithmetic rounds it;
+    1 - beta1 and 1 - beta2 are formed in float64 first, as ``Adam.step`` forms them.
+    """
+    out[U_LR], out[U_MU], out[U_WD] = rule.lr, rule.momentum, rule.weight_decay
+    out[U_STEP], out[U_B1], out[U_B2] = rule.step, rule.beta1, rule.beta2
+    out[U_C1], out[U_C2], out[U_EPS], out[U_ZERO] = 1 - rule.beta1, 1 - rule.beta2, rule.eps, 0
+    return out
 
 
 @njit(cache=True, inline="always")
@@ -455,10 +484,11 @@ def update(kind, nesterov, u, p, g, s1, s2, decay):
 
 
 @njit(cache=True, inline="always")
-def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2):
+def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd):
     """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
-    or (0, 0).  SGD leaves a row with a zero gradient as it is unless momentum or decay moves it."""
-    zero, wd = k[U_ZERO], k[U_WD]
+    or (0, 0); wd: P's weight decay.  SGD leaves a row with a zero gradient as it is unless
+    momentum or decay moves it."""
+    zero = k[U_ZERO]
     # Adam always keeps both states, SGD at most a velocity: constants once ``kind`` is one
     use_s, use_s2 = kind == ADAM_KIND or S1.shape[0] > 0, kind == ADAM_KIND
     if kind == SGD_KIND and not (q >= 0 or use_s or wd != 0):
@@ -476,17 +506,19 @@ def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2):
 
 
 @njit(cache=True)
-def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2):
+def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay):
     """One step on a weight matrix P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k)
-    and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none."""
+    and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none; ``decay``:
+    weight decay applies to P."""
     c = _scalars(u)
+    wd = c[U_WD] if decay else c[U_ZERO]
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
         if kind == ADAM_KIND:  # the kind as a constant: the compiler drops the other branch
-            _update_row(r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2)
+            _update_row(r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd)
         else:
-            _update_row(r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2)
+            _update_row(r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2, wd)
         q += hit
 
 
@@ -527,12 +559,13 @@ def _row_slots(cols, k, n_rows, slot):
 
 
 @njit(cache=True, parallel=True)
-def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, slot):
+def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot):
     """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
     c = _scalars(u)
+    wd = c[U_WD] if decay else c[U_ZERO]
     _row_slots(cols, k, P.shape[0], slot)
     for r in prange(P.shape[0]):
         if kind == ADAM_KIND:  # the kind as a constant, as in ``update_rows``
-            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2)
+            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd)
         else:
-            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2)
+            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd)

@@ -12,8 +12,10 @@ cross-entropy), backward, optimiser -- with three savings:
 - The element-wise steps (input scaling, bias + activation, the loss and its delta, activation
   derivative, the optimiser's update) are compiled loops that round each operation as NumPy does.
 
-Dropout draws ``rng.random`` with the same shapes in the same order as ``Network.forward``, so a
-seeded run makes the same masks.  Not here: per-sample SGD (``bpnn.fast.sample``).
+Dropout follows the job's ``DropoutPlan`` and draws its masks as ``Network.forward`` does (the
+same shapes in the same order from the same generator), so a seeded run makes the same masks.
+The update reads the optimiser's ``UpdateRule`` and the weight-decay mask (``bpnn.optim.decays``)
+only.  Not here: per-sample SGD (``bpnn.fast.sample``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numba
 import numpy as np
 
 from ..job import Job, Stepper
-from ._common import checked_indices, constants, layer_codes, update_coefficients
+from ..optim import decays
+from ._common import checked_indices, constants, layer_codes
 from ._kernels import (
     C_N,
     C_SCALE,
@@ -30,6 +33,7 @@ from ._kernels import (
     PARALLEL_SIZE,
     act_back,
     bias_act,
+    coefficients,
     gather_columns,
     gather_rows,
     output_delta,
@@ -63,6 +67,7 @@ class BatchStepper(Stepper):
             job.T,
             job.rng,
         )
+        self.dropout = job.dropout
         # sample weights (n,) in the network's dtype, as the reference casts them; None: unweighted
         self.w = None if weights is None else np.ascontiguousarray(weights, dtype=net.dtype)
         self.no_w = np.ones(1, net.dtype)
@@ -138,9 +143,10 @@ class BatchStepper(Stepper):
         self.flat = []
         for j, (p, g) in enumerate(zip(params, grads)):
             s1, s2 = (s[j].reshape(-1) if s else none for s in rest)
-            self.flat.append((p.reshape(-1), g.reshape(-1), s1, s2, p.ndim >= 2))
+            self.flat.append((p.reshape(-1), g.reshape(-1), s1, s2, decays(p)))
         none2 = np.empty((0, 0), self.dtype)
         self.rows_state = (self.state0 + [none2, none2])[:2]
+        self.decay0 = decays(self.net.layers[0].W)  # W0T is its transpose
         self.threaded = numba.get_num_threads() >= MIN_THREADS  # large arrays: parallel twins
 
     def _store(self):
@@ -150,20 +156,13 @@ class BatchStepper(Stepper):
             np.copyto(state[0], s0.T)
 
     # ---- one batch ---------------------------------------------------------------------
-    def _mask(self, layer, shape):
-        """The dropout scale of a layer's input, drawn as ``Network.forward`` draws it."""
-        if layer.dropout <= 0:
-            return None
-        keep = 1.0 - layer.dropout
-        return ((self.rng.random(shape) < keep) / keep).astype(self.dtype)
-
     def _batch(self, batch: np.ndarray) -> float:
         layers, n, c = self.net.layers, len(batch), self.c
         last = len(layers) - 1
         # what each delta is divided by
         c[C_N] = n if self.w is None else self._weight_sum(self.w[batch])
         # layer 0 on the batch's non-zero inputs only
-        mask = self._mask(layers[0], (n, layers[0].n_in))
+        mask = self.dropout.mask(0, self.rng, (n, layers[0].n_in), self.dtype)
         k = gather_columns(
             self.inputs,
             batch,
@@ -181,7 +180,7 @@ class BatchStepper(Stepper):
         masks = [mask]
         for i in range(1, len(layers)):
             bias_act(A, layers[i - 1].b, self.codes[i - 1], self.alphas[i - 1], c)
-            mask = self._mask(layers[i], A.shape)
+            mask = self.dropout.mask(i, self.rng, A.shape, self.dtype)
             masks.append(mask)
             if mask is not None:
                 A = np.multiply(A, mask, out=self.inp[i][:n])
@@ -231,15 +230,14 @@ class BatchStepper(Stepper):
         Layer 0's gradient is Gc[:k] in rows cols[:k] of W0T and zero in the others.
         """
         rule = self.optimizer.next_rule()
-        u = update_coefficients(rule, self.u)
+        u = coefficients(rule, self.u)
         kind, nesterov = rule.kind, rule.nesterov
+        rows = (kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.decay0)
         if self._parallel(self.W0T):
             # (mypy reads numba's Dispatcher.__call__ without the kernel's own parameters)
-            update_rows_parallel(
-                kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.slot
-            )  # type: ignore[call-arg]
+            update_rows_parallel(*rows, self.slot)  # type: ignore[call-arg]
         else:
-            update_rows(kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state)
+            update_rows(*rows)
         for p, g, s1, s2, decay in self.flat:
             step = update_parallel if self._parallel(p) else update
             step(kind, nesterov, u, p, g, s1, s2, decay)
