@@ -2,9 +2,9 @@
 
 Run it before and after a change that should not change what is computed, and compare:
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/fingerprint.py --data ../shared/data/mnist > before.json
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fingerprint.py --data DIR > before.json
     ... change the code ...
-    OPENBLAS_NUM_THREADS=1 python benchmarks/fingerprint.py --data ../shared/data/mnist > after.json
+    OPENBLAS_NUM_THREADS=1 python benchmarks/fingerprint.py --data DIR > after.json
     diff before.json after.json
 
 The runs cover the presets (on MNIST subsets), the documented defaults on a table (iris) and a
