@@ -229,7 +229,7 @@ def test_a_new_loss_on_the_command_line(new_loss, tiny_mnist_dir, tmp_path, caps
 
 
 def test_an_update_option_the_paths_do_not_read_is_refused(monkeypatch):
-    """An option added to ``UpdateRule`` (as gradient clipping would be) and set: until the
+    """An option added to ``UpdateRule`` (as gradient noise would be) and set: until the
     kernels and the JAX program read it, they refuse the optimiser by the option's name instead
     of dropping it."""
     from dataclasses import dataclass
@@ -237,16 +237,16 @@ def test_an_update_option_the_paths_do_not_read_is_refused(monkeypatch):
     from bpnn.optim import SGD, UpdateRule
 
     @dataclass(frozen=True)
-    class ClippedRule(UpdateRule):
-        clip_norm: float = 0.0
+    class NoisyRule(UpdateRule):
+        gradient_noise: float = 0.0
 
-    clipped = ClippedRule(SGD.code, 0.05, clip_norm=1.0)
-    assert not clipped.plain and ClippedRule(SGD.code, 0.05).plain
-    monkeypatch.setattr(SGD, "rule", lambda self, t=None: clipped)
+    noisy = NoisyRule(SGD.code, 0.05, gradient_noise=1.0)
+    assert not noisy.plain and NoisyRule(SGD.code, 0.05).plain
+    monkeypatch.setattr(SGD, "rule", lambda self, t=None: noisy)
     net = network("cross_entropy", "softmax")
     if fast.jit_available():
-        assert stepper("numba", net, "sgd") == "optimizer setting clip_norm=1.0 has no fast path"
+        assert stepper("numba", net, "sgd") == "optimizer setting gradient_noise=1.0 has no fast path"
     pytest.importorskip("jax", reason="jax is not installed (pip install jax)")
     assert stepper("jax", net, "sgd") == (
-        "--device jax-cpu: optimizer setting clip_norm=1.0 has no JAX form"
+        "--device jax-cpu: optimizer setting gradient_noise=1.0 has no JAX form"
     )

@@ -46,7 +46,8 @@ class UpdateRule:
     """One step of an optimiser as plain numbers, the form the compiled update kernels run.
 
     kind: the optimiser class's ``code`` (``SGD.code``, ``Adam.code``).  lr: the learning rate;
-    weight_decay: L2 decay of the weight matrices.  SGD: momentum mu (0: none), nesterov.
+    weight_decay: L2 decay of the weight matrices; clip_norm: the largest global L2 norm of a
+    step's gradient (0: no clipping).  SGD: momentum mu (0: none), nesterov.
     Adam: step = lr sqrt(1 - beta2^t) / (1 - beta1^t) (the bias-corrected step size of step t),
     beta1, beta2, eps.  Fields an optimiser does not use are 0.
     """
@@ -60,6 +61,7 @@ class UpdateRule:
     beta1: float = 0.0
     beta2: float = 0.0
     eps: float = 0.0
+    clip_norm: float = 0.0
 
     @property
     def plain(self) -> bool:
@@ -79,6 +81,21 @@ class UpdateRule:
             for f in fields(self)
             if f.name not in reads and (f.default is MISSING or getattr(self, f.name) != f.default)
         ]
+
+    def clip_scale(self, grads: list, xp=np):
+        """The factor every gradient of a step is multiplied by: clip_norm / ||g|| when the
+        global L2 norm ||g|| over all of ``grads`` (before decay) exceeds clip_norm, else 1
+        (Pascanu et al. 2013; PyTorch's ``clip_grad_norm_``).  ``xp``: numpy, or jax.numpy
+        inside a traced program."""
+        norm = xp.sqrt(sum(xp.sum(g * g) for g in grads))
+        return self.clip_norm / xp.maximum(norm, self.clip_norm)
+
+    def clipped(self, grads: list) -> list:
+        """``grads`` scaled by ``clip_scale`` (themselves when clip_norm is 0)."""
+        if not self.clip_norm:
+            return grads
+        scale = self.clip_scale(grads)
+        return [g * scale for g in grads]
 
     def decayed(self, p, g):
         """The gradient g of parameter p with its L2 decay: g + weight_decay p where ``decays(p)``,
@@ -112,13 +129,16 @@ class Optimizer:
     name = "optimizer"
     code = -1  # the kind of update the compiled kernels know it by (UpdateRule.kind)
 
-    def __init__(self, lr: float, weight_decay: float = 0.0):
+    def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None):
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"learning rate must be a positive number, got {lr}")
         if weight_decay < 0:
             raise ValueError(f"weight decay must be >= 0, got {weight_decay}")
+        if clip_norm is not None and not (clip_norm > 0 and math.isfinite(clip_norm)):
+            raise ValueError(f"clip norm must be a positive number, got {clip_norm}")
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
+        self.clip_norm = float(clip_norm or 0.0)  # 0: no clipping
         self.t = 0  # steps taken
 
     def step(self, params: list, grads: list) -> None:
@@ -146,7 +166,12 @@ class Optimizer:
 
     def hyper(self) -> dict:
         """Hyper-parameters as JSON-able data."""
-        return {"name": self.name, "lr": self.lr, "weight_decay": self.weight_decay}
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            **({"clip_norm": self.clip_norm} if self.clip_norm else {}),
+        }
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {"t": np.array(self.t)}
@@ -175,8 +200,9 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        clip_norm: float | None = None,
     ):
-        super().__init__(lr, weight_decay)
+        super().__init__(lr, weight_decay, clip_norm)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
@@ -191,10 +217,18 @@ class SGD(Optimizer):
         return [self.velocity]
 
     def rule(self, t: int | None = None) -> UpdateRule:
-        return UpdateRule(self.code, self.lr, self.weight_decay, self.momentum, self.nesterov)
+        return UpdateRule(
+            self.code,
+            self.lr,
+            self.weight_decay,
+            self.momentum,
+            self.nesterov,
+            clip_norm=self.clip_norm,
+        )
 
     def step(self, params: list, grads: list) -> None:
         rule = self.next_rule()
+        grads = rule.clipped(grads)
         if rule.momentum == 0:
             for p, g in zip(params, grads):
                 p -= rule.lr * rule.decayed(p, g)  # formula 5 (9, 10): w <- w - lr dE/dw
@@ -235,8 +269,9 @@ class Adam(Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        clip_norm: float | None = None,
     ):
-        super().__init__(lr, weight_decay)
+        super().__init__(lr, weight_decay, clip_norm)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"Adam betas must be in [0, 1), got {beta1}, {beta2}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
@@ -251,11 +286,23 @@ class Adam(Optimizer):
         t = self.t + 1 if t is None else t
         b1, b2 = self.beta1, self.beta2
         step = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
-        return UpdateRule(self.code, self.lr, self.weight_decay, 0.0, False, step, b1, b2, self.eps)
+        return UpdateRule(
+            self.code,
+            self.lr,
+            self.weight_decay,
+            0.0,
+            False,
+            step,
+            b1,
+            b2,
+            self.eps,
+            self.clip_norm,
+        )
 
     def step(self, params: list, grads: list) -> None:
         ms, vs = self.state_for(params)
         rule = self.next_rule()
+        grads = rule.clipped(grads)
         b1, b2 = rule.beta1, rule.beta2
         for p, g, m, v in zip(params, grads, ms, vs):
             g = rule.decayed(p, g)
@@ -284,7 +331,7 @@ class Adam(Optimizer):
 OPTIMIZERS = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adam": Adam}
 
 
-def make_optimizer(name: str, lr: float, **kwargs: float | bool) -> Optimizer:
+def make_optimizer(name: str, lr: float, **kwargs: float | bool | None) -> Optimizer:
     """Build an optimiser by name: sgd, momentum (SGD, mu 0.9), nesterov, adam."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")

@@ -148,6 +148,12 @@ class TrainConfig:
     weight_decay: float = _setting(
         0.0, "L2 weight decay", NON_NEGATIVE, parse=float
     )  # the estimators: alpha / batch size
+    clip_norm: float | None = _setting(
+        None,
+        "clip each step's gradient to this global L2 norm when it is larger (default: no clipping)",
+        or_none(POSITIVE),
+        parse=float,
+    )
     schedule: str = _setting(
         "constant",
         f"learning-rate schedule: {', '.join(SCHEDULES)}",
@@ -301,7 +307,9 @@ class TrainConfig:
             f"init {c.init}, {c.dtype}, dropout {drop}",
             f"optimizer {c.optimizer} lr {c.lr:g}"
             + (f" momentum {c.momentum:g}" if c.optimizer in ("momentum", "nesterov") else "")
-            + f", weight decay {c.weight_decay:g}, schedule {c.schedule}"
+            + f", weight decay {c.weight_decay:g}"
+            + (f", clip norm {c.clip_norm:g}" if c.clip_norm else "")
+            + f", schedule {c.schedule}"
             + (
                 f" (gamma {c.lr_gamma:g}"
                 + (f", every {c.lr_step} epochs)" if c.schedule == "step" else ")")
@@ -333,7 +341,7 @@ class TrainConfig:
         )
 
     def build_optimizer(self) -> Optimizer:
-        extra = {"weight_decay": self.weight_decay}
+        extra = {"weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
         if self.optimizer in ("momentum", "nesterov"):
             extra["momentum"] = self.momentum
         return make_optimizer(self.optimizer, self.lr, **extra)

@@ -227,6 +227,7 @@ def _adam(rule: UpdateRule, params: list, grads: list, state: list, lr, step):
 UPDATES: dict[type[Optimizer], Callable] = {SGD: _sgd, Adam: _adam}
 # the UpdateRule fields the updates read (any other one set: the program refuses the optimiser)
 RULE_FIELDS = (
+    "clip_norm",
     "kind",
     "lr",
     "weight_decay",
@@ -248,4 +249,7 @@ def update(spec: Spec, params: list, grads: list, state: list, lr, step):
     """
     if spec.update is None:
         raise ValueError("this Spec describes the forward pass only (no optimiser)")
+    if spec.rule is not None and spec.rule.clip_norm:  # (fixed: the program is built on it)
+        scale = spec.rule.clip_scale(grads, jnp)
+        grads = [g * scale for g in grads]
     return spec.update(spec.rule, params, grads, state, lr, step)

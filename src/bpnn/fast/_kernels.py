@@ -393,9 +393,11 @@ def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
 # ---- optimiser updates: an UpdateRule (bpnn.optim), operation by operation as ``step`` does ----
 OPTIMIZERS = (SGD, Adam)  # the optimisers whose rules these kernels run
 SGD_KIND, ADAM_KIND = (c.code for c in OPTIMIZERS)
-# The UpdateRule fields the update kernels read: kind and nesterov as arguments, the numbers in
-# the coefficients array ``u`` (the network's dtype) that ``coefficients`` fills, laid out below.
+# The UpdateRule fields the compiled mini-batch path reads: kind and nesterov as arguments, the
+# numbers in the coefficients array ``u`` (the network's dtype) that ``coefficients`` fills, laid
+# out below; clip_norm scales the gradients before the kernels run (``BatchStepper._update``).
 RULE_FIELDS = (
+    "clip_norm",
     "kind",
     "nesterov",
     "lr",

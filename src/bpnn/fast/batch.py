@@ -230,6 +230,11 @@ class BatchStepper(Stepper):
         Layer 0's gradient is Gc[:k] in rows cols[:k] of W0T and zero in the others.
         """
         rule = self.optimizer.next_rule()
+        if rule.clip_norm:  # every gradient of the step scaled by one factor, as step does
+            grads = [self.Gc[:k], *(g for _, g, _, _, _ in self.flat)]
+            scale = rule.clip_scale(grads)
+            for g in grads:
+                g *= scale
         u = coefficients(rule, self.u)
         kind, nesterov = rule.kind, rule.nesterov
         rows = (kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.decay0)
