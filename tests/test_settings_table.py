@@ -43,7 +43,7 @@ def test_the_cli_options_and_help_come_from_the_table():
     "settings, says",
     [
         ({"dropout": 1.5}, "dropout must be a number in [0, 1)"),
-        ({"momentum": 7}, "momentum must be a number in [0, 1]"),
+        ({"momentum": 7}, "momentum must be a number in [0, 1)"),
         ({"weight_decay": -1}, "weight-decay must be a number >= 0"),
         ({"min_delta": float("nan")}, "min-delta must be a number >= 0"),
         ({"threads": 0}, "threads must be None or a whole number >= 1"),

@@ -143,7 +143,11 @@ class TrainConfig:
     )  # the estimators: solver, momentum and nesterovs_momentum
     lr: float = _setting(0.3, "learning rate", POSITIVE, parse=float, sklearn="learning_rate_init")
     momentum: float = _setting(
-        0.9, "momentum coefficient", number_in(0, 1), parse=float, sklearn="momentum"
+        0.9,
+        "momentum coefficient",
+        number_in(0, 1, high_open=True),
+        parse=float,
+        sklearn="momentum",
     )
     weight_decay: float = _setting(
         0.0, "L2 weight decay", NON_NEGATIVE, parse=float
