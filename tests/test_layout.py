@@ -37,3 +37,21 @@ def test_layout_names_the_benchmark_scripts():
     scripts = {p.name for p in (ROOT / "benchmarks").glob("*.py")}
     listed = named(layout_block())
     assert sorted(scripts - listed) == []
+
+
+def test_no_import_circle_and_nothing_below_the_front_end_imports_it():
+    """The house rule, checked by the shared import-graph tool (``../shared/tools``): no circle
+    of modules, and no module outside ``commands/`` and ``cli`` imports them."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    tool = ROOT.parent / "shared" / "tools" / "import_graph.py"
+    if not tool.is_file():
+        pytest.skip(f"{tool} is not here")
+    done = subprocess.run(
+        [sys.executable, str(tool)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout
+    assert " 0 circles, 0 imports into the front end" in done.stdout
