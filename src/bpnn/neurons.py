@@ -1,7 +1,9 @@
 """The object engine: the tutorial's network of Node, BiasNode, Connection, Layer objects.
 
 This is the reference that people read to learn backpropagation, so it keeps the tutorial's
-structure and names (the tutorial's ``bp.py``):
+structure and names (the tutorial's ``bp.py``), in one module as the tutorial has it (which is
+why it runs past 400 lines: split, its forward and backward passes would no longer read side by
+side):
 
 - a ``Node`` records its output ``a``, its weighted input ``net`` and its error term ``delta``, and
   the connections to its upstream and downstream nodes;

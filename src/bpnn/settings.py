@@ -19,6 +19,8 @@ The network's layer sizes come from the data: input width from the features, out
 the classes (or the number of target values); ``hidden`` gives the layers in between.
 
 Not here: the training loop (``bpnn.train``), data (``bpnn.data``), starting runs (``bpnn.runs``).
+(Past 400 lines on purpose: the table is one row per setting, and a row split from its fellows
+would defeat the one place to read them.)
 """
 
 from __future__ import annotations
