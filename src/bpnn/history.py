@@ -18,7 +18,9 @@ class History:
     ``metric`` names what ``val_error``/``test_error`` hold: the error rate (classify) or the
     mean RMSE in the targets' units (regress).  ``stepper``: the path that trained;
     ``fallback``: why it is not a compiled one (None when it is).  ``changes``: settings changed
-    when the run was resumed, with the epoch they apply from.
+    when the run was resumed, with the epoch they apply from.  ``best_error``: the best value
+    of what early stopping watched (``TrainConfig.monitor``: an error, or a loss).  Records of a
+    run that monitors ``val_loss`` also hold it.
     """
 
     epochs: list = field(default_factory=list)
@@ -56,5 +58,7 @@ class History:
                 label = name if key == "val_error" else "test"
                 value = f"{100 * r[key]:.2f}%" if self.metric == "error_rate" else f"{r[key]:.5g}"
                 parts.append(f"{label} {self.metric_name()} {value}")
+        if r.get("val_loss") is not None:
+            parts.append(f"{name} loss {r['val_loss']:.5f}")
         parts += [f"lr {r['lr']:.4g}", f"{r['seconds']:.2f}s"]
         return "  ".join(parts)

@@ -44,6 +44,17 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--limit", type=int, metavar="N", help="train on the first N training samples only"
     )
+    p.add_argument(
+        "--val",
+        metavar="SOURCE",
+        help="a validation set (same format and features) for early stopping; none is held out",
+    )
+    p.add_argument(
+        "--class-weight",
+        metavar="balanced|FILE",
+        help="weigh each class: balanced (n / (classes x class count), as scikit-learn) or a "
+        'JSON file {"label": weight, ...} (unnamed classes weigh 1)',
+    )
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--no-report", action="store_true", help="do not write the report figures")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
@@ -83,6 +94,7 @@ def execute(args, out) -> dict:
     """Train (or resume) as the parsed ``bpnn train`` options say (``bpnn.runs.train``), sending
     log lines to ``out``; returns the results with ``out``, the run folder."""
     source = {"source": args.data, **{name: getattr(args, name, None) for name in DATA_OPTIONS}}
+    source["class_weight"] = _class_weight(source.get("class_weight"))
     results, report = train(
         source,
         user_settings(args),
@@ -96,6 +108,21 @@ def execute(args, out) -> dict:
     if report:
         results["report"] = _report(Path(results["out"]), out)
     return results
+
+
+def _class_weight(text: str | None):
+    """--class-weight: None, "balanced", or the {label: weight} table of a JSON file."""
+    if text is None or text == "balanced":
+        return text
+    try:
+        table = json.loads(Path(text).read_text())
+    except OSError as exc:
+        raise BpnnError(f"--class-weight {text}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BpnnError(f"--class-weight {text}: not a JSON file ({exc})") from None
+    if not isinstance(table, dict):
+        raise BpnnError(f'--class-weight {text}: must hold a JSON object {{"label": weight}}')
+    return table
 
 
 def _summary(results: dict) -> str:
