@@ -195,3 +195,51 @@ def test_fit_verbose_shows_the_bar_and_the_log(flowers, capsys):
     bpnn.fit(X, y, verbose=True, **small(epochs=2))
     out, err = capsys.readouterr()
     assert "epoch   2" in out and "run " in err and "left" in err
+
+
+def test_resuming_a_finished_run_says_why_nothing_trains(flowers, tmp_path):
+    X, y = flowers
+    bpnn.fit(X, y, out=tmp_path / "run", **small(epochs=2))
+    lines: list = []
+    model = bpnn.fit(X, y, out=tmp_path / "run", resume=True, log=lines.append)
+    assert model.results["epochs"] == 2
+    said = [line for line in lines if line.startswith("nothing to train")]
+    assert said and "ran all 2 epochs" in said[0] and "more than 2" in said[0]
+
+
+def test_metrics_in_one_format():
+    from bpnn.history import History, format_loss, plural
+
+    assert plural(1, "epoch") == "1 epoch" and plural(3, "epoch") == "3 epochs"
+    assert format_loss(103387540005251104768.0) == "1.0339e+20"
+    assert format_loss(0.123456) == "0.12346"
+    assert History().format_error(0.0172) == "1.72%"
+    assert History(metric="rmse").format_error(12.345678) == "12.346"
+
+
+def test_stop_reason_says_the_error_as_a_percentage(tmp_path):
+    X, y = noisy(150, 0)
+    results = bpnn.fit(X, y, seed=0, monitor="val_error", patience=1).results
+    assert results["stopped_early"] and "%" in results["stop_reason"], results["stop_reason"]
+    assert "evaluation (" in results["stop_reason"]  # 1 evaluation, not "1 evaluation(s)"
+
+
+def test_a_loaded_model_has_results_and_history(flowers, tmp_path):
+    X, y = flowers
+    fitted = bpnn.fit(X, y, out=tmp_path / "run", **small(epochs=3))
+    for path in (tmp_path / "run", tmp_path / "run" / "model.npz"):
+        loaded = load_model(path)
+        assert loaded.results["epochs"] == fitted.results["epochs"] == 3
+        assert loaded.history.epochs == fitted.history.epochs
+    fitted.save(tmp_path / "alone.npz")  # a model file on its own: no history beside it
+    assert load_model(tmp_path / "alone.npz").history.epochs == []
+
+
+def test_a_float32_network_is_gradient_checked_as_a_float64_copy():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(5, 4)), np.array([0, 1, 1, 0, 1])
+    net = bpnn.Network([4, 8, 2], loss="cross_entropy", output="softmax", dtype="float32", seed=0)
+    assert net.dtype == np.float32
+    report = bpnn.check_network(net, X, y, eps=1e-5)
+    assert report.passed and "float64 copy" in report.details["checked_as"]
+    assert net.dtype == np.float32  # the network itself is untouched

@@ -255,6 +255,13 @@ def resume(
     log(_where(trainer))
     changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
     log(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}{changed}")
+    h = trainer.history
+    if trainer.epoch >= trainer.config.epochs or h.stopped_early:
+        log(
+            f"nothing to train: the run has finished "
+            f"({h.stop_reason if h.stopped_early else f'ran all {trainer.epoch} epochs'}); "
+            f"to train on, give --epochs N (epochs=N) with N more than {trainer.config.epochs}"
+        )
     return trainer
 
 

@@ -31,6 +31,7 @@ from .callbacks import Callback, CallbackList
 from .data.split import Split
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
+from .history import format_loss, plural
 from .model import Model
 from .modelinfo import DataInfo, ModelInfo
 from .network import Network
@@ -322,11 +323,14 @@ class Trainer:
         elif st.stopping.stop:
             h.stopped_early = True
             what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {h.metric_name()}"
+            watches_loss = cfg.stop_on == "loss" or cfg.monitor == "val_loss"
             if cfg.stop_on != "loss" and cfg.monitor == "val_loss":
                 what = f"{cfg.stop_on} loss"
+            best_value = h.best_error if h.best_error is not None else float("nan")
+            best = format_loss(best_value) if watches_loss else h.format_error(best_value)
             h.stop_reason = (
-                f"{what} did not improve for {st.stopping.bad_evals} "
-                f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})"
+                f"{what} did not improve for {plural(st.stopping.bad_evals, 'evaluation')} "
+                f"(best {best} at epoch {h.best_epoch})"
             )
 
     def _finish(self) -> dict:
@@ -336,7 +340,7 @@ class Trainer:
         if st.best_params is not None:
             st.net.set_params(st.best_params)
         if not h.stopped_early:
-            h.stop_reason = f"ran all {self.config.epochs} epochs"
+            h.stop_reason = f"ran all {plural(self.config.epochs, 'epoch')}"
         results = {
             "task": self.config.task,
             "metric": h.metric,

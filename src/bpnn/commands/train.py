@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BpnnError
+from ..history import plural
 from ..presets import PRESETS
 from ..runs import DATA_OPTIONS, train
 from ..settings import HIDDEN, SETTINGS
@@ -173,7 +174,8 @@ def _class_weight(text: str | None):
 
 
 def _summary(results: dict) -> str:
-    tail = f"{results['epochs']} epochs in {results['seconds']:.1f}s; {results['stop_reason']}"
+    epochs = plural(results["epochs"], "epoch")
+    tail = f"{epochs} in {results['seconds']:.1f}s; {results['stop_reason']}"
     if "test_error" not in results:
         return f"no test set; {tail}"
     if results["task"] == "classify":
