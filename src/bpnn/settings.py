@@ -204,7 +204,7 @@ class TrainConfig:
         "val_error",
         "what early stopping and the best weights watch on the selection split: val_error "
         "(the error rate; for regression the RMSE, also called val_rmse) or val_loss (the "
-        "loss); default: val_loss for tabular data, val_error for images and presets",
+        "loss); default: val_loss for tabular classification, val_error otherwise",
         one_of(MONITORS),
         sklearn="monitor",
     )  # (ignored by stop_on loss, which watches the training loss)
