@@ -12,7 +12,8 @@ and the report all come through here, so a run is started one way:
 - ``find_split``: the data a saved model was tested on, split again exactly as its run did.
 
 Not here: parsing options (``bpnn.commands``), settings (``bpnn.settings``), the splits
-(``bpnn.prepare``), the epoch loop (``bpnn.train``).
+(``bpnn.prepare``), the epoch loop (``bpnn.train``).  Over 400 lines: each front end's way into
+a run (new, resumed, its validation source and class weights) is kept side by side on purpose.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Not here: settings (``bpnn.settings``), the data's checks and encoding (``bpnn.t
 the run's state and checkpoint (``bpnn.runstate``), early stopping's rule (``bpnn.stopping``), the
 run folder's files (``bpnn.runfolder``), Ctrl-C, progress bar and divergence error
 (``bpnn.watch``), the record of the run (``bpnn.history``), reading data (``bpnn.data``), the CLI.
+Over 400 lines: the loop, its evaluation and its checkpoint/resume read as one story.
 """
 
 from __future__ import annotations
