@@ -19,9 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $@
 
-# The main job: check the gradients, train the MNIST digit recogniser (preset PRESET) into a new
-# run folder OUT, report its test error, and read the example images with it.
+# The main job: find MNIST (or download it) first, so a missing data set is said before anything
+# slow; then check the gradients, train the digit recogniser (preset PRESET) into a new run folder
+# OUT, report its test error, and read the example images with it.
 run: setup
+	@$(PY) -c 'from bpnn.data.mnist import find_mnist; from bpnn.errors import BpnnError; exec("try: print(\"MNIST:\", find_mnist())\nexcept BpnnError as x: raise SystemExit(f\"make run: {x}\")")'
 	$(BPNN) gradcheck
 	$(BPNN) train --preset $(PRESET) --out $(OUT)
 	$(BPNN) predict $(OUT)/model.npz examples/seven.jpg examples/two.png examples/four.gif

@@ -301,7 +301,7 @@ def test_run_folder_names_its_files_and_writes_them_atomically(tmp_path):
     ]
     folder.write_history(History(best_error=0.25))
     assert History.from_dict(json.loads(folder.history.read_text())).best_error == 0.25
-    assert sorted(p.name for p in folder.path.iterdir()) == ["history.json"]
+    assert sorted(p.name for p in folder.path.iterdir()) == ["history.csv", "history.json"]
 
 
 @pytest.mark.parametrize("existed", [True, False])

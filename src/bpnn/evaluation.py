@@ -9,7 +9,8 @@
 - ``scores``: classification -> error rate (wrong / total, the tutorial's), accuracy, the
   confusion matrix and per-class errors, with the class labels; regression -> RMSE, MAE and R^2
   per target (in the user's units) and their means.
-- ``selection_error``: the one number early stopping watches (error rate, or mean RMSE).
+- ``selection_error``: the number early stopping watches by default (error rate, or mean RMSE);
+  ``selection_loss``: the loss it watches with ``monitor="val_loss"``.
 
 Not here: the model file (``bpnn.model``), plots (``bpnn.report``).
 """
@@ -23,7 +24,7 @@ from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
 
-__all__ = ["BATCH", "outputs", "probabilities", "scores", "selection_error"]
+__all__ = ["BATCH", "outputs", "probabilities", "scores", "selection_error", "selection_loss"]
 
 BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
 
@@ -62,6 +63,24 @@ def selection_error(
     weighted by sample ``weights`` (n,) when given (``forward``: see ``outputs``)."""
     s = scores(targets, outputs(net, prep, X, forward=forward), y, weights)
     return s["error_rate"] if targets.task == "classify" else s["rmse_mean"]
+
+
+def selection_loss(
+    net: Network, prep: Preprocessing, targets: Targets, X, y, weights=None, on=1.0, off=0.0
+) -> float:
+    """The network's mean loss (weighted by ``weights`` (n,) when given) on the raw data (X, y),
+    with the targets it trains on (``on``/``off``: squared-error classification's), no dropout."""
+    encoded = targets.encode(y)
+    values = np.empty(len(X))
+    for start in range(0, len(X), BATCH):
+        cache = net.forward(prep.apply(X[start : start + BATCH], net.dtype))
+        T = encoded[start : start + BATCH]
+        if T.ndim == 1:  # class indices: what this loss makes of them
+            T = net.loss_fn.targets(T, net.n_outputs, on, off, dtype=net.dtype)
+        values[start : start + BATCH] = net.loss_fn.value(cache.z, cache.outputs[-1], T)
+    if weights is None:
+        return float(values.mean())
+    return float(np.average(values, weights=weights))
 
 
 def scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:

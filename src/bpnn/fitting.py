@@ -17,6 +17,7 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from . import runs
+from .callbacks import Callback
 from .model import Model
 
 __all__ = ["fit"]
@@ -28,6 +29,8 @@ def fit(
     *,
     X_test: ArrayLike | None = None,
     y_test: ArrayLike | None = None,
+    X_val: ArrayLike | None = None,
+    y_val: ArrayLike | None = None,
     out: str | os.PathLike | None = None,
     preset: str | None = None,
     hidden: Sequence[int] | None = None,
@@ -35,7 +38,9 @@ def fit(
     resume: bool = False,
     force: bool = False,
     log: Callable[[str], object] | None = None,
-    progress: bool = False,
+    progress: bool | str = False,
+    verbose: bool = False,
+    callbacks: Sequence[Callback] | None = None,
     **settings: Any,
 ) -> Model:
     """Train a network on features X (n, d) and targets y; returns the trained ``Model``.
@@ -46,20 +51,33 @@ def fit(
     ``out``: the run folder (checkpoints, history, model.npz); a temporary one when None.  A
     folder that holds a run already is refused unless ``force`` (or ``resume``).
     ``resume=True`` continues the run saved in ``out`` exactly (the same data must be given).
-    ``log`` receives the log's lines.  The model's ``history`` and ``results`` attributes hold
-    how training went.
+    ``X_val``, ``y_val``: a validation set of your own (early stopping watches it; none is held
+    out of X).  ``callbacks``: ``bpnn.callbacks.Callback`` objects that watch the run and may
+    stop it.  ``log`` receives the log's lines.  ``verbose=True``: the log printed and the
+    progress bar (the epoch's and the whole run's time left) shown, also in a notebook;
+    ``progress=True``: the bar on a terminal only.  The model's ``history`` and ``results``
+    attributes hold how training went.
     """
     if out is None and resume:
         raise ValueError("resume needs the run folder: pass out=")
-    data = runs.RunData.from_arrays(X, y, X_test, y_test, limit=limit)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val, or neither")
+    data = runs.RunData.from_arrays(X, y, X_test, y_test, X_val, y_val, limit=limit)
+    cbs = list(callbacks or [])
+    if verbose:
+        log, progress = log or print, "always"
     # without a run folder, a temporary one holds the checkpoints while training runs
     folder = tempfile.TemporaryDirectory(prefix="bpnn-fit-") if out is None else nullcontext(out)
     with folder as out:
         if resume:
-            trainer = runs.resume(out, data, changes=settings, log=log, progress=progress)
+            trainer = runs.resume(
+                out, data, changes=settings, log=log, progress=progress, callbacks=cbs
+            )
         else:
             config = runs.configure(data, {"hidden": hidden, **settings}, preset)
-            trainer = runs.start(data, config, out, force=force, log=log, progress=progress)
+            trainer = runs.start(
+                data, config, out, force=force, log=log, progress=progress, callbacks=cbs
+            )
         results = trainer.run()
         model = trainer.model({"results": results})
         model.history, model.results = trainer.history, results

@@ -8,7 +8,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["History"]
+__all__ = ["History", "format_loss", "plural"]
+
+
+def format_loss(value: float) -> str:
+    """A loss in the log: 5 decimals, or 5 significant digits once it is large (a diverging run's
+    1.0339e+20, not 103387540005251104768.00000)."""
+    return f"{value:.5f}" if abs(value) < 1e4 else f"{value:.5g}"
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 epoch", "2 epochs"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @dataclass
@@ -18,7 +29,9 @@ class History:
     ``metric`` names what ``val_error``/``test_error`` hold: the error rate (classify) or the
     mean RMSE in the targets' units (regress).  ``stepper``: the path that trained;
     ``fallback``: why it is not a compiled one (None when it is).  ``changes``: settings changed
-    when the run was resumed, with the epoch they apply from.
+    when the run was resumed, with the epoch they apply from.  ``best_error``: the best value
+    of what early stopping watched (``TrainConfig.monitor``: an error, or a loss).  Records of a
+    run that monitors ``val_loss`` also hold it.
     """
 
     epochs: list = field(default_factory=list)
@@ -46,15 +59,20 @@ class History:
         """ "error" or "RMSE", as the log lines and stop reasons say it."""
         return "error" if self.metric == "error_rate" else "RMSE"
 
+    def format_error(self, value: float) -> str:
+        """An error as every line shows it: a percentage (error rate) or 5 digits (RMSE)."""
+        return f"{100 * value:.2f}%" if self.metric == "error_rate" else f"{value:.5g}"
+
     def describe(self, r: dict, stop_on: str) -> str:
         """One log line for the epoch record ``r``; the selection error is labelled "val"
         unless the run selects on the test set (``stop_on``)."""
-        parts = [f"epoch {r['epoch']:3d}", f"loss {r['train_loss']:.5f}"]
+        parts = [f"epoch {r['epoch']:3d}", f"loss {format_loss(r['train_loss'])}"]
         name = "val" if stop_on != "test" else "test"
         for key in ("val_error", "test_error"):
             if r[key] is not None:
                 label = name if key == "val_error" else "test"
-                value = f"{100 * r[key]:.2f}%" if self.metric == "error_rate" else f"{r[key]:.5g}"
-                parts.append(f"{label} {self.metric_name()} {value}")
+                parts.append(f"{label} {self.metric_name()} {self.format_error(r[key])}")
+        if r.get("val_loss") is not None:
+            parts.append(f"{name} loss {format_loss(r['val_loss'])}")
         parts += [f"lr {r['lr']:.4g}", f"{r['seconds']:.2f}s"]
         return "  ".join(parts)

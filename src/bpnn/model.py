@@ -11,8 +11,10 @@ Not here: training (``bpnn.train``), the file format itself (``bpnn.modelfile``,
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,7 +34,8 @@ class Model:
     """net: the network; preprocessing: what raw features go through; targets: classes or values;
     meta: how it was trained, a ``ModelInfo`` (or its JSON dict), kept as ``info``."""
 
-    # how training went: set on the models ``bpnn.fit`` returns (absent on loaded ones)
+    # how training went, on the models ``bpnn.fit`` returns and on loaded ones alike: the
+    # results the model file records, the history.json beside it (empty History: none there)
     history: History
     results: dict
 
@@ -124,7 +127,20 @@ class Model:
         net, info = read_model(path)
         prep = Preprocessing.from_dict(info.preprocessing, source=str(path))
         targets = Targets.from_dict(info.targets, net.n_outputs, source=str(path))
-        return cls(net, prep, targets, info)
+        model = cls(net, prep, targets, info)
+        model.results = dict(info.results or {})
+        model.history = _history_beside(Path(path))
+        return model
+
+
+def _history_beside(path: Path) -> History:
+    """The run's History from the history.json in the model's folder (empty when there is none,
+    or it cannot be read: the model itself is what was asked for)."""
+    file = (path if path.is_dir() else path.parent) / "history.json"
+    try:
+        return History.from_dict(json.loads(file.read_text()))
+    except (OSError, ValueError, TypeError):
+        return History()
 
 
 def load(path: str | os.PathLike) -> Model:

@@ -9,9 +9,9 @@ layer, ``bpnn.runs``, calls them):
    layer sizes from the data (``hidden`` gives the layers in between);
 3. the first ``limit`` training samples, when asked;
 4. the test set: the data's own, else a seeded ``test_fraction`` of the training data;
-5. the validation set: a seeded ``val_size`` (a count or a fraction) of what is left.  When that
-   would hold fewer than ``MIN_VAL`` samples, a small data set selects on its training split
-   instead (and the log says so).
+5. the validation set: the user's own (``X_val``, ``y_val``), else a seeded ``val_size`` (a
+   count or a fraction) of what is left.  When that would hold fewer than ``MIN_VAL`` samples, a
+   small data set selects on its training split instead (and the log says so).
 
 Seeds: the test split uses ``SeedSequence([seed, 2])`` and the validation split
 ``SeedSequence([seed, 1])``, so a resumed run (library or CLI) gets exactly the same splits.
@@ -33,7 +33,15 @@ from .presets import preset as preset_settings
 from .settings import TrainConfig, defaults
 from .targets import Targets, infer_task
 
-__all__ = ["MIN_VAL", "Prepared", "data_kind", "n_outputs", "prepare", "resolve_settings"]
+__all__ = [
+    "MIN_VAL",
+    "Prepared",
+    "class_sample_weights",
+    "data_kind",
+    "n_outputs",
+    "prepare",
+    "resolve_settings",
+]
 
 MIN_VAL = 10  # fewer validation samples than this select nothing reliably
 
@@ -110,10 +118,13 @@ def prepare(
     config: TrainConfig,
     limit: int | None = None,
     sample_weight=None,
+    X_val=None,
+    y_val=None,
 ) -> Prepared:
     """The Splits of a run with ``config`` (see the module docstring for the order of steps).
 
     sample_weight: (n,) weights of the training samples; each split keeps its samples' weights.
+    X_val, y_val: the validation set (none is held out of the training data).
     """
     X, y = _arrays(X, y, "training")
     data = Split(X, y, sample_weight)
@@ -134,7 +145,14 @@ def prepare(
     else:
         test = None
     val = None
-    if config.stop_on == "val":
+    if X_val is not None:
+        val = Split(*_arrays(X_val, y_val, "validation"))
+        if val.X.shape[1] != X.shape[1]:
+            raise BpnnError(
+                f"the validation set has {val.X.shape[1]} features but the training data has "
+                f"{X.shape[1]}"
+            )
+    elif config.stop_on == "val":
         n = len(data)
         n_val = _val_count(n, config.val_size)
         if n_val != config.val_size and config.val_size >= 1:
@@ -151,6 +169,32 @@ def prepare(
             keep, held = split_indices(n, n_val, _rng(config.seed, 1))
             val, data = data.take(held), data.take(keep)
     return Prepared(config, data, val, test, notes)
+
+
+def class_sample_weights(y, class_weight, counted=None) -> np.ndarray:
+    """Sample weights (n,) of the labels y (n,) for ``class_weight``: "balanced" (scikit-learn's
+    rule, n / (k * count of the class), counted over ``counted``: default y) or {label: weight}
+    (labels matched as text; unnamed classes weigh 1)."""
+    y = np.asarray(y)
+    if class_weight == "balanced":
+        counted = y if counted is None else np.asarray(counted)
+        labels, counts = np.unique(counted, return_counts=True)
+        table = {str(c): len(counted) / (len(labels) * n) for c, n in zip(labels, counts)}
+    elif isinstance(class_weight, dict):
+        table = {str(k): v for k, v in class_weight.items()}
+        bad = [k for k, v in table.items() if not _weight(v)]
+        if bad:
+            raise BpnnError(f"class weights must be numbers >= 0: {', '.join(bad)}")
+        unknown = sorted(set(table) - {str(c) for c in np.unique(y)})
+        if unknown:
+            raise BpnnError(f"class weights name unknown class(es): {', '.join(unknown)}")
+    else:
+        raise BpnnError(f"class weight must be 'balanced' or a table, got {class_weight!r}")
+    return np.array([table.get(str(label), 1.0) for label in y], dtype=np.float64)
+
+
+def _weight(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf
 
 
 def _val_count(n: int, size) -> int:

@@ -2,6 +2,8 @@
 
 - ``config.json``: the settings, data description, preprocessing, targets and runtime;
 - ``history.json``: the record of the epochs (``bpnn.history``);
+- ``history.csv``: the same epochs as a table for spreadsheets (one row an epoch, empty cells
+  where an epoch was not evaluated), written with ``history.json``;
 - ``checkpoint.npz``: the run's state (``bpnn.runstate``), what ``--resume`` reads;
 - ``model.npz``: the trained model (``bpnn.model``), written once at the end.
 
@@ -11,6 +13,8 @@ report's files (``bpnn.report``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -41,6 +45,10 @@ class RunFolder:
     @property
     def history(self) -> Path:
         return self.path / "history.json"
+
+    @property
+    def history_csv(self) -> Path:
+        return self.path / "history.csv"
 
     @property
     def checkpoint(self) -> Path:
@@ -74,7 +82,10 @@ class RunFolder:
         )
 
     def write_history(self, history: History) -> None:
+        """history.json, and its epochs as history.csv."""
         self._write_json(self.history, history.to_dict())
+        text = history_csv(history.epochs).encode()
+        atomic_write(self.history_csv, lambda f: f.write(text))
 
     def write_checkpoint(
         self,
@@ -111,8 +122,21 @@ class RunFolder:
             yield
         except BaseException:
             if fresh and not self.has_checkpoint():
-                for path in (self.config, self.history):
+                for path in (self.config, self.history, self.history_csv):
                     path.unlink(missing_ok=True)
                 if created and self.path.is_dir() and not any(self.path.iterdir()):
                     self.path.rmdir()
             raise
+
+
+def history_csv(epochs: list[dict]) -> str:
+    """The epoch records as CSV text: a header of every key (in first-seen order), one row each."""
+    columns: dict[str, None] = {}
+    for record in epochs:
+        columns.update(dict.fromkeys(record))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(columns), lineterminator="\n")
+    writer.writeheader()
+    for record in epochs:
+        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+    return out.getvalue()

@@ -12,7 +12,8 @@ and the report all come through here, so a run is started one way:
 - ``find_split``: the data a saved model was tested on, split again exactly as its run did.
 
 Not here: parsing options (``bpnn.commands``), settings (``bpnn.settings``), the splits
-(``bpnn.prepare``), the epoch loop (``bpnn.train``).
+(``bpnn.prepare``), the epoch loop (``bpnn.train``).  Over 400 lines: each front end's way into
+a run (new, resumed, its validation source and class weights) is kept side by side on purpose.
 """
 
 from __future__ import annotations
@@ -25,16 +26,23 @@ from typing import Any
 
 import numpy as np
 
+from .callbacks import Callback
 from .errors import BpnnError
 from .model import Model
-from .prepare import data_kind, n_outputs, prepare, resolve_settings
+from .prepare import class_sample_weights, data_kind, n_outputs, prepare, resolve_settings
 from .runstate import checkpoint_config, read_checkpoint
 from .settings import RESUMABLE, TrainConfig, check_layers
 from .train import Trainer
 
 __all__ = ["DATA_OPTIONS", "RunData", "configure", "find_split", "resume", "start", "train"]
 
-DATA_OPTIONS = ("target", "test", "limit")  # what picks a run's data (fixed once it has started)
+DATA_OPTIONS = (
+    "target",
+    "test",
+    "val",
+    "limit",
+    "class_weight",
+)  # what picks a run's data (fixed once it has started)
 Log = Callable[[str], object]
 
 
@@ -46,7 +54,8 @@ def _quiet(line: str) -> None:
 class RunData:
     """A run's data: training features X (n, d) and targets y (n,) or (n, k), an optional test
     set, and ``info``: where it came from (source, target column, test source, limit, checksum,
-    kind, image shape, feature and target names), recorded in the checkpoints and the model."""
+    kind, image shape, feature and target names), recorded in the checkpoints and the model.
+    X_val, y_val: a validation set of the user's (early stopping watches it; none is held out)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -54,19 +63,24 @@ class RunData:
     y_test: np.ndarray | None = None
     info: dict = field(default_factory=dict)
     description: str | None = None  # the log's "data:" line
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     @classmethod
     def from_source(
-        cls, source: str | None, target=None, test=None, limit: int | None = None
+        cls, source: str | None, target=None, test=None, limit: int | None = None, val=None
     ) -> RunData:
-        """The data set SOURCE names (``bpnn.data.sources``; MNIST when None)."""
+        """The data set SOURCE names (``bpnn.data.sources``; MNIST when None); ``val``: a source
+        of the same format and features whose samples (all of them) are the validation set."""
         from .data.sources import load_source
 
         data = load_source(source or "mnist", target=target, test=test)
+        X_val, y_val = _validation_source(val, target, data.X_train.shape[1])
         info = {
             "source": str(data.source),
             "target": target,
             "test": test,
+            **({"val": str(val)} if val is not None else {}),
             "limit": limit,
             "checksum": data.checksum(),
             "kind": data.kind,
@@ -74,15 +88,21 @@ class RunData:
             "feature_names": data.feature_names,
             "target_names": data.target_names,
         }
-        return cls(data.X_train, data.y_train, data.X_test, data.y_test, info, data.describe())
+        described = data.describe()
+        if y_val is not None:
+            described += f"; validation: {len(y_val)} samples of {val}"
+        return cls(
+            data.X_train, data.y_train, data.X_test, data.y_test, info, described, X_val, y_val
+        )
 
     @classmethod
-    def from_arrays(cls, X, y, X_test=None, y_test=None, **info: Any) -> RunData:
+    def from_arrays(
+        cls, X, y, X_test=None, y_test=None, X_val=None, y_val=None, **info: Any
+    ) -> RunData:
         """Arrays given by a program (``bpnn.fit``, the estimators)."""
         X = np.asarray(X)
-        return cls(
-            X, np.asarray(y), X_test, y_test, {"source": "arrays", "kind": data_kind(X), **info}
-        )
+        info = {"source": "arrays", "kind": data_kind(X), **info}
+        return cls(X, np.asarray(y), X_test, y_test, info, None, X_val, y_val)
 
     @property
     def kind(self) -> str:
@@ -120,14 +140,15 @@ def start(
     force: bool = False,
     sample_weight=None,
     log: Log | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
+    callbacks: list[Callback] | None = None,
     **resumed_from: Any,
 ) -> Trainer:
     """A new run of ``config`` on ``data`` into the run folder ``out`` (None: no files).
 
     A folder that already holds a run is refused unless ``force``.  ``resumed_from``: the
     Trainer's ``net``, ``optimizer``, ``preprocessing`` or ``targets`` to continue from (the
-    estimators' warm starts).
+    estimators' warm starts).  callbacks: ``bpnn.callbacks.Callback`` objects watching the run.
     """
     log = log or _quiet
     if out is not None:
@@ -140,6 +161,8 @@ def start(
         config=config,
         limit=data.limit,
         sample_weight=sample_weight,
+        X_val=data.X_val,
+        y_val=data.y_val,
     )
     targets = resumed_from.pop("targets", None) or prepared.targets(data.y_used())
     if data.description:
@@ -159,6 +182,7 @@ def start(
         data=data.info,
         log=log,
         progress=progress,
+        callbacks=callbacks,
         **resumed_from,
     )
     log(f"targets: {targets.describe()}")
@@ -175,8 +199,9 @@ def resume(
     *,
     changes: dict | None = None,
     log: Log | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     checkpoint: tuple[dict, dict] | None = None,
+    callbacks: list[Callback] | None = None,
 ) -> Trainer:
     """The run saved in ``run_dir``, exactly where its checkpoint left it (``checkpoint``: its
     contents, when the caller has read them already: the file is read once).
@@ -195,7 +220,9 @@ def resume(
     if data is None:
         if "source" not in info or info["source"] == "arrays":
             raise BpnnError(f"{run_dir}: the checkpoint does not record a data source to resume on")
-        data = RunData.from_source(info["source"], info.get("target"), info.get("test"))
+        data = RunData.from_source(
+            info["source"], info.get("target"), info.get("test"), val=info.get("val")
+        )
     if info.get("checksum") and data.info.get("checksum") not in (None, info["checksum"]):
         raise BpnnError(
             f"{data.info.get('source')}: the data differs from the data the run in {run_dir} "
@@ -203,7 +230,17 @@ def resume(
         )
     data.info["limit"] = info.get("limit")
     config = checkpoint_config(meta, path)
-    prepared = prepare(data.X, data.y, data.X_test, data.y_test, config=config, limit=data.limit)
+    prepared = prepare(
+        data.X,
+        data.y,
+        data.X_test,
+        data.y_test,
+        config=config,
+        limit=data.limit,
+        sample_weight=_class_weights(data, info.get("class_weight"), config.task),
+        X_val=data.X_val,
+        y_val=data.y_val,
+    )
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
     trainer = Trainer.resume(
         run_dir,
@@ -214,10 +251,18 @@ def resume(
         log=log,
         progress=progress,
         checkpoint=checkpoint,
+        callbacks=callbacks,
     )
     log(_where(trainer))
     changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
     log(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}{changed}")
+    h = trainer.history
+    if trainer.epoch >= trainer.config.epochs or h.stopped_early:
+        log(
+            f"nothing to train: the run has finished "
+            f"({h.stop_reason if h.stopped_early else f'ran all {trainer.epoch} epochs'}); "
+            f"to train on, give --epochs N (epochs=N) with N more than {trainer.config.epochs}"
+        )
     return trainer
 
 
@@ -231,12 +276,14 @@ def train(
     resume_dir: str | os.PathLike | None = None,
     report: bool = True,
     log: Log | None = None,
+    callbacks: list[Callback] | None = None,
 ) -> tuple[dict, bool]:
     """A run from a data source, trained and its model saved: what ``bpnn train`` and each trial
     of a sweep do.  Returns the results (with ``out``, the run folder) and whether the run wants
     its report written (``report``, as recorded when it started).
 
-    source: {source, target, test, limit} (``DATA_OPTIONS``; None values: the defaults).
+    source: {source, target, test, val, limit, class_weight} (``DATA_OPTIONS``; None values: the
+    defaults; class_weight: "balanced" or {label: weight}, recorded in the run).
     settings: TrainConfig settings by name (and ``hidden``); with ``resume_dir`` only those in
     ``RESUMABLE`` may be given, and ``source`` may only say where the same data now is.
     """
@@ -254,21 +301,59 @@ def train(
             source.get("source") or recorded.get("source"),
             recorded.get("target"),
             recorded.get("test"),
+            val=recorded.get("val"),
         )
-        trainer = resume(run_dir, data, changes=settings, log=log, checkpoint=checkpoint)
+        trainer = resume(
+            run_dir, data, changes=settings, log=log, checkpoint=checkpoint, callbacks=callbacks
+        )
         report = report and recorded.get("report", True)
     else:
         data = RunData.from_source(
-            source.get("source"), source.get("target"), source.get("test"), source.get("limit")
+            source.get("source"),
+            source.get("target"),
+            source.get("test"),
+            source.get("limit"),
+            val=source.get("val"),
         )
         data.info["report"] = report
         config = configure(data, settings, preset)
         out = out or f"runs/{config.preset or Path(str(data.info['source'])).stem or 'run'}"
-        trainer = start(data, config, out, force=force, log=log)
+        weights = _class_weights(data, source.get("class_weight"), config.task)
+        data.info["class_weight"] = source.get("class_weight")
+        trainer = start(
+            data, config, out, force=force, log=log, callbacks=callbacks, sample_weight=weights
+        )
     results = trainer.run()
     if results.get("interrupted"):
         return results, False
     return {**results, "out": str(trainer.out_dir)}, report
+
+
+def _class_weights(data: RunData, class_weight, task: str) -> np.ndarray | None:
+    """The sample weights (n,) of ``class_weight`` ("balanced" or {label: weight}) for the
+    run's training targets, counted over those it uses (``limit``); None for no weights."""
+    if class_weight is None:
+        return None
+    if task != "classify":
+        raise BpnnError("--class-weight is for classification (this run regresses)")
+    return class_sample_weights(data.y, class_weight, data.y_used())
+
+
+def _validation_source(val, target, width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(X, y) of every sample of the source ``val`` (None: no validation source)."""
+    if val is None:
+        return None, None
+    from .data.sources import load_source
+
+    data = load_source(val, target=target)
+    X, y = data.X_train, data.y_train
+    if data.X_test is not None:  # a source with its own test set: all of it validates
+        X, y = np.concatenate([X, data.X_test]), np.concatenate([y, data.y_test])
+    if X.shape[1] != width:
+        raise BpnnError(
+            f"{val} (the validation set) has {X.shape[1]} features but the data has {width}"
+        )
+    return X, y
 
 
 def _check_resumable(settings: dict, source: dict, **others) -> None:

@@ -12,6 +12,7 @@ Not here: settings (``bpnn.settings``), the data's checks and encoding (``bpnn.t
 the run's state and checkpoint (``bpnn.runstate``), early stopping's rule (``bpnn.stopping``), the
 run folder's files (``bpnn.runfolder``), Ctrl-C, progress bar and divergence error
 (``bpnn.watch``), the record of the run (``bpnn.history``), reading data (``bpnn.data``), the CLI.
+Over 400 lines: the loop, its evaluation and its checkpoint/resume read as one story.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ import numpy as np
 
 from . import evaluation, runstate
 from .augment import random_shifts, shift_images
+from .callbacks import Callback, CallbackList
 from .data.split import Split
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
+from .history import format_loss, plural
 from .model import Model
 from .modelinfo import DataInfo, ModelInfo
 from .network import Network
@@ -41,7 +44,7 @@ from .settings import TrainConfig
 from .steppers import make_stepper
 from .targets import Targets
 from .trainingdata import check_data, encoded_targets, selection_split, stepper_inputs
-from .watch import DivergenceError, InterruptFlag, diverged, progress_bar
+from .watch import DivergenceError, InterruptFlag, diverged, progress_bar, run_eta
 
 if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
     from .accel.jax_stepper import DeviceForward
@@ -59,10 +62,12 @@ class Trainer:
     ``train``); targets: the task's classes or value scaling (default: fitted on ``train.y``);
     data: a JSON-able description of the data (source, checksum, image shape...) recorded in the
     checkpoints and the model.  ``log`` receives human-readable lines; ``progress`` shows a tqdm
-    bar per epoch (only on a terminal).  ``Trainer.resume(out_dir, ...)`` continues a saved run.
+    bar per epoch with the whole run's time left (only on a terminal; "always": anywhere).
+    ``Trainer.resume(out_dir, ...)`` continues a saved run.
     ``out_dir=None`` writes no files at all (library use: the scikit-learn estimators).
     net, optimizer: continue training this network from its current weights (and this
     optimiser with its state) instead of fresh ones (warm starts, ``partial_fit``).
+    callbacks: ``bpnn.callbacks.Callback`` objects that watch the run (and may stop it).
     """
 
     def __init__(
@@ -77,9 +82,10 @@ class Trainer:
         targets: Targets | None = None,
         data: dict | None = None,
         log: Callable[[str], object] | None = None,
-        progress: bool = True,
+        progress: bool | str = True,
         net: Network | None = None,
         optimizer: Optimizer | None = None,
+        callbacks: list[Callback] | None = None,
     ):
         self.config, self.train, self.val, self.test = config, train, val, test
         self.data = dict(data or {})
@@ -94,6 +100,7 @@ class Trainer:
         self.log = log or (lambda line: None)
         self.progress = progress
         self.state = RunState.start(config, net, optimizer)
+        self.callbacks = CallbackList(callbacks)
 
     # the parts of the state callers read
     net = property(lambda self: self.state.net, doc="The network being trained.")
@@ -136,6 +143,7 @@ class Trainer:
                 f"batch size {cfg.batch_size} is more than the {len(self.train)} training samples: "
                 f"every batch is the whole training split"
             )
+        self.callbacks.run_start(self)
         inputs, scale = stepper_inputs(self.train.X, self.preprocessing, st.net.dtype)
         targets = encoded_targets(self.targets, self.train.y, st.net.dtype)
         stepper = None if cfg.augment else self._stepper(inputs, scale, targets)
@@ -154,8 +162,11 @@ class Trainer:
                 f"interrupted during epoch {st.epoch + 1}: checkpoint saved in "
                 f"{self.out_dir}; continue with: bpnn train --resume {self.out_dir}"
             )
-            return {"interrupted": True, "epochs": st.epoch, "out": str(self.out_dir)}
-        return self._finish()
+            results = {"interrupted": True, "epochs": st.epoch, "out": str(self.out_dir)}
+        else:
+            results = self._finish()
+        self.callbacks.run_end(results)
+        return results
 
     def runtime(self) -> dict:
         """Where the run computes: the resolved device and the CPU threads in effect."""
@@ -218,6 +229,8 @@ class Trainer:
         desc = f"epoch {st.epoch + 1}/{self.config.epochs}"
         bar = progress_bar(n, pos.done, desc, self.progress)
         start = time.perf_counter()
+        epochs_after = self.config.epochs - st.epoch - 1
+        mean = st.seconds / st.epoch if st.epoch else None  # (a resumed run's epochs count)
         try:
             while pos.done < n:
                 if flag.raised:
@@ -232,7 +245,9 @@ class Trainer:
                 pos.done += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
-                    bar.set_postfix(loss=f"{pos.loss / pos.done:.4f}")
+                    spent = pos.seconds + time.perf_counter() - start
+                    eta = run_eta(pos.done, n, spent, epochs_after, mean)
+                    bar.set_postfix_str(f"loss={pos.loss / pos.done:.4f}, {eta}")
         finally:
             stepper.sync()  # a device's weights back into the network
             if bar is not None:
@@ -263,6 +278,9 @@ class Trainer:
             self._evaluate(record)
         st.history.add(**record)
         self.log(st.history.describe(record, cfg.stop_on))
+        if self.callbacks.epoch_end(st.epoch, record) and not st.history.stopped_early:
+            st.history.stopped_early = True
+            st.history.stop_reason = f"stopped by callback {self.callbacks.stopped_by}"
         if st.epoch % cfg.checkpoint_every == 0 or st.history.stopped_early or last:
             self.save_checkpoint()
         if self.folder is not None:  # (a long run's history is not converted for nothing)
@@ -286,17 +304,34 @@ class Trainer:
         if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
             error = record["train_loss"]
         else:
-            error = self.error(selection_split(cfg.stop_on, (self.train, self.val, self.test)))
+            split = selection_split(cfg.stop_on, (self.train, self.val, self.test))
+            error = self.error(split)
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
+            if cfg.monitor == "val_loss":
+                error = record["val_loss"] = evaluation.selection_loss(
+                    st.net,
+                    self.preprocessing,
+                    self.targets,
+                    split.X,
+                    split.y,
+                    split.w,
+                    cfg.target_on,
+                    cfg.target_off,
+                )
         if st.stopping.update(error):
             h.best_error, h.best_epoch = error, st.epoch
             st.best_params = [p.copy() for p in st.net.params()]
         elif st.stopping.stop:
             h.stopped_early = True
             what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {h.metric_name()}"
+            watches_loss = cfg.stop_on == "loss" or cfg.monitor == "val_loss"
+            if cfg.stop_on != "loss" and cfg.monitor == "val_loss":
+                what = f"{cfg.stop_on} loss"
+            best_value = h.best_error if h.best_error is not None else float("nan")
+            best = format_loss(best_value) if watches_loss else h.format_error(best_value)
             h.stop_reason = (
-                f"{what} did not improve for {st.stopping.bad_evals} "
-                f"evaluation(s) (best {h.best_error:.4g} at epoch {h.best_epoch})"
+                f"{what} did not improve for {plural(st.stopping.bad_evals, 'evaluation')} "
+                f"(best {best} at epoch {h.best_epoch})"
             )
 
     def _finish(self) -> dict:
@@ -306,7 +341,7 @@ class Trainer:
         if st.best_params is not None:
             st.net.set_params(st.best_params)
         if not h.stopped_early:
-            h.stop_reason = f"ran all {self.config.epochs} epochs"
+            h.stop_reason = f"ran all {plural(self.config.epochs, 'epoch')}"
         results = {
             "task": self.config.task,
             "metric": h.metric,
@@ -348,6 +383,7 @@ class Trainer:
             self.folder.write_checkpoint(
                 self.state, self.config, self.preprocessing, self.targets, self.data
             )
+            self.callbacks.checkpoint(self.folder.checkpoint)
 
     @classmethod
     def resume(
@@ -359,8 +395,9 @@ class Trainer:
         *,
         changes: dict | None = None,
         log: Callable[[str], object] | None = None,
-        progress: bool = True,
+        progress: bool | str = True,
         checkpoint: tuple[dict, dict] | None = None,
+        callbacks: list[Callback] | None = None,
     ) -> Trainer:
         """A Trainer in exactly the state its last checkpoint in ``out_dir`` recorded.
 
@@ -385,6 +422,7 @@ class Trainer:
             data=meta.get("data"),
             log=log,
             progress=progress,
+            callbacks=callbacks,
         )
         trainer.state = runstate.read_state(arrays, meta, path, config, len(train))
         if changes:

@@ -2,7 +2,8 @@
 
 - ``InterruptFlag``: the first Ctrl-C sets a flag the loop checks between chunks (so the run can
   save a checkpoint); a second one interrupts at once.
-- ``progress_bar``: a tqdm bar for one epoch, or None (not a terminal, no tqdm, not wanted).
+- ``progress_bar``: a tqdm bar for one epoch, or None (not a terminal, no tqdm, not wanted);
+  ``run_eta``: the whole run's time left, shown on it beside the epoch's.
 - ``DivergenceError`` / ``diverged``: the loss became NaN or infinite, said in one line.
 
 Not here: the loop (``bpnn.train``), what is saved when it stops (``bpnn.runstate``).
@@ -16,7 +17,7 @@ from typing import Any
 
 from .errors import BpnnError
 
-__all__ = ["DivergenceError", "InterruptFlag", "diverged", "progress_bar"]
+__all__ = ["DivergenceError", "InterruptFlag", "diverged", "progress_bar", "run_eta"]
 
 
 class DivergenceError(BpnnError):
@@ -51,10 +52,11 @@ class InterruptFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def progress_bar(total: int, initial: int, desc: str, wanted: bool = True):
+def progress_bar(total: int, initial: int, desc: str, wanted: bool | str = True):
     """A tqdm bar over ``total`` samples starting at ``initial`` (stderr, gone when closed); None
-    unless wanted, stderr is a terminal and tqdm is installed."""
-    if not (wanted and sys.stderr.isatty()):
+    unless wanted, stderr is a terminal (or ``wanted == "always"``: a notebook's, a log's) and
+    tqdm is installed."""
+    if not wanted or (wanted != "always" and not sys.stderr.isatty()):
         return None
     try:
         from tqdm.auto import tqdm
@@ -69,6 +71,20 @@ def progress_bar(total: int, initial: int, desc: str, wanted: bool = True):
         leave=False,
         file=sys.stderr,
     )
+
+
+def run_eta(done: int, total: int, seconds: float, epochs_after: int, epoch_seconds: float | None):
+    """The whole run's time left, e.g. "run 3:05 left": the rest of this epoch (``done`` of
+    ``total`` samples in ``seconds``) and ``epochs_after`` more epochs of ``epoch_seconds``
+    each (None: as long as this one).  Early stopping may end the run sooner."""
+    if done <= 0:
+        return "run ?"
+    this_epoch = seconds * total / done
+    left = this_epoch - seconds + epochs_after * (epoch_seconds or this_epoch)
+    minutes, secs = divmod(round(left), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"run {text} left"
 
 
 def diverged(epoch: int, lr: float, kept_in: str | None) -> DivergenceError:

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
         "a web page where you draw a digit and the model reads it",
         "Serve the draw-a-digit page and its JSON API (POST /api/predict, GET /health).",
         run,
-        model="a model file (model.npz)",
+        model="a model file (model.npz) or a run folder holding one",
     )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)"

@@ -50,6 +50,17 @@ def add_parser(sub) -> None:
         "(default: $DASK_SCHEDULER_ADDRESS, else a local cluster)",
     )
     p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="default",
+        metavar="URI",
+        help="log each trial to MLflow as a child run of one parent run for the sweep "
+        "(bpnn[mlflow]; URI as for bpnn train --mlflow)",
+    )
+    p.add_argument(
+        "--mlflow-experiment", default="bpnn", metavar="NAME", help="MLflow experiment (bpnn)"
+    )
+    p.add_argument(
         "--workers",
         type=int,
         metavar="N",
@@ -81,15 +92,21 @@ def run(args) -> int:
         out(tally.line(running))
 
     start = time.perf_counter()
+    data = {**sweep["data"], **_mlflow_parent(args, out)}
     try:
         if todo:
             with engine.connect(scheduler, args.workers, out) as client:
-                engine.run_trials(client, todo, sweep["data"], ended)
+                engine.run_trials(client, todo, data, ended)
     except KeyboardInterrupt:
         out("interrupted: run the same command again to continue (finished trials are kept)")
         raise
     rows = collect(folder, sweep)
     summary = write_results(folder, sweep, rows, time.perf_counter() - start)
+    if "mlflow" in data:
+        from ..tracking import end_parent
+
+        tracking = data["mlflow"]
+        end_parent(tracking["uri"], tracking["parent"], [folder / "results.csv"])
     for line in table(rows, list(spec.space)):
         out(line)
     out(
@@ -103,6 +120,23 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def _mlflow_parent(args, out) -> dict:
+    """{"mlflow": where the trials log, and the parent run's id} for ``--mlflow``; else {}."""
+    if not getattr(args, "mlflow", None):
+        return {}
+    from ..tracking import start_parent
+
+    uri = None if args.mlflow == "default" else _tracking_uri(args.mlflow)
+    parent = start_parent(uri, args.mlflow_experiment, f"sweep {Path(args.out).name}")
+    out(f"mlflow: parent run {parent}; each trial is a child run")
+    return {"mlflow": {"uri": uri, "experiment": args.mlflow_experiment, "parent": parent}}
+
+
+def _tracking_uri(text: str) -> str:
+    """A tracking URI, or a folder made an absolute file: URI (workers run elsewhere)."""
+    return text if "://" in text or text.startswith("file:") else Path(text).resolve().as_uri()
 
 
 def data_options(args) -> dict:

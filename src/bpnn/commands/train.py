@@ -14,14 +14,17 @@ import sys
 from pathlib import Path
 
 from ..errors import BpnnError
+from ..history import plural
 from ..presets import PRESETS
 from ..runs import DATA_OPTIONS, train
 from ..settings import HIDDEN, SETTINGS
+from ..tracking import MLflow, TensorBoard
 from . import SOURCES, add_data_options, command
 
 # The settings with a command-line option, from the settings table (``bpnn.settings``).
 OPTIONS = (HIDDEN, *(s for s in SETTINGS if s.parse is not None))
 OUTPUT_OPTIONS = ("json", "no_report", "data", "out", "force", "preset")
+TRACKING_OPTIONS = ("tensorboard", "mlflow", "mlflow_experiment")  # may come with --resume
 
 
 def add_parser(sub) -> None:
@@ -44,9 +47,36 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--limit", type=int, metavar="N", help="train on the first N training samples only"
     )
+    p.add_argument(
+        "--val",
+        metavar="SOURCE",
+        help="a validation set (same format and features) for early stopping; none is held out",
+    )
+    p.add_argument(
+        "--class-weight",
+        metavar="balanced|FILE",
+        help="weigh each class: balanced (n / (classes x class count), as scikit-learn) or a "
+        'JSON file {"label": weight, ...} (unnamed classes weigh 1)',
+    )
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--no-report", action="store_true", help="do not write the report figures")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    p.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write TensorBoard event files into DIR (bpnn[tensorboard])",
+    )
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="default",
+        metavar="URI",
+        help="log the run to MLflow (bpnn[mlflow]): a tracking URI or folder; without one "
+        "MLflow's default (MLFLOW_TRACKING_URI, else ./mlflow.db with artifacts in ./mlruns)",
+    )
+    p.add_argument(
+        "--mlflow-experiment", default="bpnn", metavar="NAME", help="MLflow experiment (bpnn)"
+    )
     for setting in OPTIONS:
         p.add_argument(
             setting.flag, dest=setting.name, metavar=setting.name.upper(), help=setting.help
@@ -83,6 +113,8 @@ def execute(args, out) -> dict:
     """Train (or resume) as the parsed ``bpnn train`` options say (``bpnn.runs.train``), sending
     log lines to ``out``; returns the results with ``out``, the run folder."""
     source = {"source": args.data, **{name: getattr(args, name, None) for name in DATA_OPTIONS}}
+    source["class_weight"] = _class_weight(source.get("class_weight"))
+    callbacks = tracking_callbacks(args)
     results, report = train(
         source,
         user_settings(args),
@@ -92,14 +124,58 @@ def execute(args, out) -> dict:
         resume_dir=args.resume,
         report=not args.no_report,
         log=out,
+        callbacks=callbacks,
     )
     if report:
         results["report"] = _report(Path(results["out"]), out)
+    for cb in callbacks:
+        if isinstance(cb, MLflow) and cb.run_id:
+            if results.get("report"):
+                cb.log_artifact(Path(results["report"]).parent)  # the report folder
+            out(f"mlflow: run {cb.run_id} in {cb.tracking_uri or _default_uri()}")
     return results
 
 
+def tracking_callbacks(args, parent_run_id: str | None = None) -> list:
+    """The tracking callbacks ``--tensorboard`` and ``--mlflow`` ask for (``bpnn.tracking``)."""
+    callbacks: list = []
+    if getattr(args, "tensorboard", None):
+        callbacks.append(TensorBoard(args.tensorboard))
+    if getattr(args, "mlflow", None):
+        uri = None if args.mlflow == "default" else _uri(args.mlflow)
+        callbacks.append(MLflow(uri, args.mlflow_experiment, parent_run_id=parent_run_id))
+    return callbacks
+
+
+def _default_uri() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()
+
+
+def _uri(text: str) -> str:
+    """A tracking URI, or a folder (made absolute: MLflow's file store wants a file: URI)."""
+    return text if "://" in text or text.startswith("file:") else Path(text).resolve().as_uri()
+
+
+def _class_weight(text: str | None):
+    """--class-weight: None, "balanced", or the {label: weight} table of a JSON file."""
+    if text is None or text == "balanced":
+        return text
+    try:
+        table = json.loads(Path(text).read_text())
+    except OSError as exc:
+        raise BpnnError(f"--class-weight {text}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise BpnnError(f"--class-weight {text}: not a JSON file ({exc})") from None
+    if not isinstance(table, dict):
+        raise BpnnError(f'--class-weight {text}: must hold a JSON object {{"label": weight}}')
+    return table
+
+
 def _summary(results: dict) -> str:
-    tail = f"{results['epochs']} epochs in {results['seconds']:.1f}s; {results['stop_reason']}"
+    epochs = plural(results["epochs"], "epoch")
+    tail = f"{epochs} in {results['seconds']:.1f}s; {results['stop_reason']}"
     if "test_error" not in results:
         return f"no test set; {tail}"
     if results["task"] == "classify":

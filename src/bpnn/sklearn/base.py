@@ -96,6 +96,8 @@ class _BPNNBase(BaseEstimator):
         augment=0,
         lr_gamma=0.95,
         lr_step=10,
+        monitor="val_error",
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -126,6 +128,8 @@ class _BPNNBase(BaseEstimator):
         self.augment = augment
         self.lr_gamma = lr_gamma
         self.lr_step = lr_step
+        self.monitor = monitor
+        self.callbacks = callbacks
 
     # ---- checking the parameters ------------------------------------------------------
     def _hidden(self) -> list[int]:
@@ -262,6 +266,7 @@ class _BPNNBase(BaseEstimator):
                 progress=False,
                 net=model.net if model else None,
                 optimizer=self._optimizer if warm and incremental else None,
+                callbacks=list(self.callbacks or []),
             )
             results = trainer.run()
         except BpnnError as exc:  # scikit-learn reports bad data as ValueError

@@ -56,6 +56,9 @@ PARAMETERS = """
       augment: shift training images (uint8 pixels) by up to N pixels, anew each epoch.
       device: 'cpu' (default), 'cuda' (an NVIDIA GPU through JAX, ``bpnn[gpu]``), 'auto'
         (cuda when usable) or 'jax-cpu'; threads: CPU threads (None: every core).
+      monitor: what ``early_stopping`` watches on the validation fraction: 'val_error'
+        (default, scikit-learn's validation score), 'val_loss', or 'val_rmse' (regressor).
+      callbacks: ``bpnn.callbacks.Callback`` objects that watch each fit (and may stop it).
 """
 
 

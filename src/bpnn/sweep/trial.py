@@ -130,6 +130,7 @@ def _train(settings: dict, data: dict, folder: Path, resume: bool, threads: int 
     settings = typed(settings)
     preset = settings.pop("preset", None)
     source = {k: data.get(k) for k in ("source", "target", "test")}
+    callbacks = _tracking(data.get("mlflow"), folder.name)
     with open(folder / LOG, "a") as log, _limit_threads(threads):
 
         def out(line: str) -> None:
@@ -137,12 +138,32 @@ def _train(settings: dict, data: dict, folder: Path, resume: bool, threads: int 
             log.flush()
 
         if resume:
-            results, _ = train({}, {}, resume_dir=folder, report=False, log=out)
+            results, _ = train(
+                {}, {}, resume_dir=folder, report=False, log=out, callbacks=callbacks
+            )
         else:
-            results, _ = train(source, settings, preset=preset, out=folder, report=False, log=out)
+            results, _ = train(
+                source,
+                settings,
+                preset=preset,
+                out=folder,
+                report=False,
+                log=out,
+                callbacks=callbacks,
+            )
     if results.get("interrupted"):
         raise BpnnError("interrupted")
     return results
+
+
+def _tracking(mlflow: dict | None, name: str) -> list:
+    """The trial's MLflow callback: a child run of the sweep's parent run (``bpnn sweep
+    --mlflow``); none without it."""
+    if not mlflow:
+        return []
+    from ..tracking import MLflow
+
+    return [MLflow(mlflow["uri"], mlflow["experiment"], name, parent_run_id=mlflow["parent"])]
 
 
 def _limit_threads(threads: int | None):
