@@ -12,6 +12,15 @@ import os
 # ---- files ----------------------------------------------------------------------------------
 MAX_IDX_BYTES = 1 << 30  # data in one IDX file: 1 GiB, 20 times the MNIST training images
 MAX_IMAGE_FILE_BYTES = 64 << 20  # one image read by `bpnn predict` (standard input included)
+MAX_CSV_BYTES = 2 << 30  # one CSV file (data set or rows): 2 GiB, 18 times MNIST as a CSV
+MAX_CSV_LINE_BYTES = 8 << 20  # one line of a CSV file (MNIST's are 2 KB)
+MAX_CSV_FIELD_CHARS = 128 * 1024  # one CSV field (Python csv's own default limit)
+MAX_NPZ_BYTES = 4 << 30  # one .npz data set file (its members are checked for inflation too)
+
+# ---- data -----------------------------------------------------------------------------------
+# Classes a classifier may have: its output layer and every (classes, classes) confusion matrix
+# grow with it.  Ten times ImageNet's; 10^5 string classes would need a 10^10-cell matrix.
+MAX_CLASSES = 10_000
 
 # ---- images ---------------------------------------------------------------------------------
 # Pixels an image may decode to, checked from its header before decoding.  A digit needs 20x20;
