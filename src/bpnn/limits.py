@@ -21,6 +21,13 @@ MAX_NPZ_BYTES = 4 << 30  # one .npz data set file (its members are checked for i
 # Classes a classifier may have: its output layer and every (classes, classes) confusion matrix
 # grow with it.  Ten times ImageNet's; 10^5 string classes would need a 10^10-cell matrix.
 MAX_CLASSES = 10_000
+# The compiled and device paths take targets as dense (n, classes) rows; past this many bytes the
+# NumPy path (which keeps class indices and builds rows a batch at a time) trains instead.
+MAX_TARGET_ROWS_BYTES = 512 << 20
+# Activations of one batch (its size times the units of every layer): a network to train must fit
+# its training batch in this, and evaluation passes at most this many cells at once.  400 MB of
+# float32: a batch of 10,000 through layers of 10,000 units.
+MAX_BATCH_ACTIVATIONS = 100_000_000
 
 # ---- images ---------------------------------------------------------------------------------
 # Pixels an image may decode to, checked from its header before decoding.  A digit needs 20x20;

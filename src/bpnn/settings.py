@@ -50,6 +50,7 @@ from .constraints import (
 from .device import DEVICES
 from .errors import BpnnError
 from .init import INITIALISERS
+from .limits import MAX_BATCH_ACTIVATIONS
 from .losses import LOSSES, get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
@@ -277,6 +278,13 @@ class TrainConfig:
             raise ValueError(
                 f"layers {self.layers} need {n_params:,} parameters; "
                 f"at most {MAX_PARAMETERS:,} are allowed"
+            )
+        cells = self.batch_size * sum(self.layers)
+        if cells > MAX_BATCH_ACTIVATIONS:
+            raise ValueError(
+                f"layers {self.layers} with batches of {self.batch_size} need {cells:,} "
+                f"activations per batch; at most {MAX_BATCH_ACTIVATIONS:,} are allowed "
+                f"(MAX_BATCH_ACTIVATIONS): a smaller batch or narrower layers"
             )
         get_loss(self.loss).output_activation(self.output)  # a loss refuses outputs it cannot use
 

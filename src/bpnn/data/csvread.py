@@ -5,6 +5,7 @@
 - ``csv_rows(path)``: (line number, fields) of each non-blank row, read a line at a time.  A
   line over ``MAX_CSV_LINE_BYTES``, a field over ``MAX_CSV_FIELD_CHARS``, a quote never closed
   or a byte that is not UTF-8 is one ``FormatError`` naming the file and line (never the text).
+- ``beyond_float32``: where an array holds a value float32 cannot (networks compute in it).
 - ``FloatTable``: rows of number fields parsed block by block into one growing (n, d) float64
   array, so reading costs the final array plus a block of text, not the whole file as strings.
 
@@ -25,7 +26,15 @@ import numpy as np
 from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_FIELD_CHARS, MAX_CSV_LINE_BYTES
 
-__all__ = ["FLOAT32_MAX", "FloatTable", "csv_rows", "in_float32", "regular_file", "shown"]
+__all__ = [
+    "FLOAT32_MAX",
+    "FloatTable",
+    "beyond_float32",
+    "csv_rows",
+    "in_float32",
+    "regular_file",
+    "shown",
+]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # networks compute in float32: larger is inf
 
@@ -53,6 +62,24 @@ def regular_file(path: Path, limit: int, what: str = "file") -> int:
 def in_float32(value: float) -> bool:
     """True for a number that float32 holds finitely (NaN and infinities are not)."""
     return abs(value) <= FLOAT32_MAX
+
+
+def beyond_float32(a: np.ndarray, what: str) -> str | None:
+    """ "WHAT: row i, column j: V is ..." for the first value of the float array ``a`` (n,) or
+    (n, k) that float32 cannot hold finitely (NaN, inf, 1e300), with their count; else None."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        return None
+    bad = ~(np.abs(a) <= FLOAT32_MAX)
+    if not bad.any():
+        return None
+    where = np.unravel_index(int(np.argmax(bad)), a.shape)
+    column = f", column {where[1]}" if a.ndim > 1 else ""
+    why = "not finite" if not np.isfinite(a[where]) else f"beyond float32's +-{FLOAT32_MAX:.3g}"
+    return (
+        f"{what}: row {where[0]}{column}: {a[where]:g} is {why}, in which networks compute "
+        f"({int(bad.sum())} NaN, infinite or beyond-float32 value(s))"
+    )
 
 
 def shown(text: str, width: int = 40) -> str:

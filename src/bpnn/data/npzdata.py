@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import FormatError
 from ..limits import MAX_NPZ_BYTES
 from ..modelfile import read_member
-from .csvread import FLOAT32_MAX, regular_file
+from .csvread import beyond_float32, regular_file
 from .dataset import Dataset
 
 __all__ = ["load_npz"]
@@ -125,12 +125,6 @@ def _npz_target(path: Path, arrays: dict, key: str, n: int) -> np.ndarray:
 
 def _check_finite(path: Path, key: str, a: np.ndarray) -> None:
     """FormatError naming the first value that is NaN, infinite or beyond float32's range."""
-    if a.dtype.kind == "f":
-        bad = ~(np.abs(a) <= FLOAT32_MAX)
-        if bad.any():
-            where = np.unravel_index(int(np.argmax(bad)), a.shape)
-            raise FormatError(
-                f"{path}: {key} holds {int(bad.sum())} NaN, infinite or beyond-float32 "
-                f"value(s), the first {a[where]} at row {where[0]}"
-                + (f", column {where[1]}" if a.ndim > 1 else "")
-            )
+    problem = beyond_float32(a, f"{path}: {key}")
+    if problem:
+        raise FormatError(problem)
