@@ -90,9 +90,10 @@ def read_csv(path: Path, target: str | None) -> CsvPart:
             raise FormatError(
                 f"{path}, line {line}: {len(row)} fields, but the header has {len(header)} columns"
             )
-        if table is None:  # rows the file holds if all are as long as the first (an upper bound)
+        if table is None:  # rows the file holds if all are nearly as long as the first, with
+            # headroom: pages never written cost no memory, a regrowth costs a copy
             width = sum(len(f) + 1 for f in row)
-            hint = min(size // width, size // (2 * len(row))) + 1
+            hint = min(size // width * 5 // 4, size // (2 * len(row))) + 1
 
             def check(line: int, j: int, text: str) -> None:
                 _check_feature(path, line, names[j], text)
