@@ -5,8 +5,8 @@
 Writes the 60,000 training images as a CSV file (784 pixel columns and a label column, about
 110 MB; kept in the system's temporary folder between runs), then reads it, and the IDX folder,
 each in a fresh Python, and prints the peak resident memory of each (VmHWM, reset after the
-imports), the part of it reading added, and the size of the arrays read (Linux only).  ``--src`` measures
-another checkout (its ``src`` folder), to compare before and after a change.
+imports), the part of it reading added, and the size of the arrays read (Linux only).
+``--src`` measures another checkout (its ``src`` folder), to compare before and after a change.
 """
 
 from __future__ import annotations
