@@ -19,8 +19,8 @@ MAX_NPZ_BYTES = 4 << 30  # one .npz data set file (its members are checked for i
 
 # ---- data -----------------------------------------------------------------------------------
 # Classes a classifier may have: its output layer and every (classes, classes) confusion matrix
-# grow with it.  Ten times ImageNet's; 10^5 string classes would need a 10^10-cell matrix.
-MAX_CLASSES = 10_000
+# grow with it (8 MB at the limit, and report.json lists it).  ImageNet has 1,000.
+MAX_CLASSES = 1_000
 # The compiled and device paths take targets as dense (n, classes) rows; past this many bytes the
 # NumPy path (which keeps class indices and builds rows a batch at a time) trains instead.
 MAX_TARGET_ROWS_BYTES = 512 << 20
