@@ -69,6 +69,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                 info.filename.removesuffix(".npy"): _npz_array(path, archive, info)
                 for info in archive.infolist()
             }
+    except FormatError:
+        raise
     except _NPZ_ERRORS as exc:
         raise FormatError(
             f"{path}: not a .npz archive of plain arrays ({_first_line(exc)})"
