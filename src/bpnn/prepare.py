@@ -155,6 +155,10 @@ def prepare(
         else:
             keep, held = split_indices(n, n_val, _rng(config.seed, 1))
             val, data = data.take(held), data.take(keep)
+    try:
+        config.check_activations(len(data))
+    except ValueError as exc:
+        raise BpnnError(str(exc)) from None
     return Prepared(config, data, val, test, notes)
 
 
