@@ -53,7 +53,7 @@ def test_fit_refuses_features_beyond_float32_by_row_and_column(rng):
 def test_fit_refuses_targets_beyond_float32(rng):
     y = rng.normal(size=40)
     y[3] = -1e300
-    with pytest.raises(BpnnError, match=r"targets: row 3"):
+    with pytest.raises(BpnnError, match=r"targets holds.*at row 3"):
         bpnn.fit(rng.normal(size=(40, 3)), y, task="regress", hidden=[3], epochs=1)
 
 
@@ -167,7 +167,7 @@ def test_too_many_classes_in_the_estimator(rng):
     from bpnn.sklearn import BPNNClassifier
 
     X = rng.normal(size=(20_000, 2))
-    with pytest.raises((BpnnError, ValueError), match="MAX_CLASSES"):
+    with pytest.raises(ValueError, match="MAX_CLASSES"):
         BPNNClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, np.arange(20_000))
 
 

@@ -65,8 +65,8 @@ def in_float32(value: float) -> bool:
 
 
 def beyond_float32(a: np.ndarray, what: str) -> str | None:
-    """ "WHAT: row i, column j: V is ..." for the first value of the float array ``a`` (n,) or
-    (n, k) that float32 cannot hold finitely (NaN, inf, 1e300), with their count; else None."""
+    """ "WHAT holds N NaN, ...; the first, V, at row i, column j" for the float array ``a`` (n,)
+    or (n, k) when float32 cannot hold a value finitely (NaN, inf, 1e300); else None."""
     a = np.asarray(a)
     if a.dtype.kind != "f":
         return None
@@ -75,10 +75,10 @@ def beyond_float32(a: np.ndarray, what: str) -> str | None:
         return None
     where = np.unravel_index(int(np.argmax(bad)), a.shape)
     column = f", column {where[1]}" if a.ndim > 1 else ""
-    why = "not finite" if not np.isfinite(a[where]) else f"beyond float32's +-{FLOAT32_MAX:.3g}"
     return (
-        f"{what}: row {where[0]}{column}: {a[where]:g} is {why}, in which networks compute "
-        f"({int(bad.sum())} NaN, infinite or beyond-float32 value(s))"
+        f"{what} holds {int(bad.sum())} NaN, infinite or beyond-float32 value(s) (networks "
+        f"compute in float32, up to +-{FLOAT32_MAX:.3g}); the first, {a[where]:g}, at row "
+        f"{where[0]}{column}"
     )
 
 
