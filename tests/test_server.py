@@ -53,7 +53,8 @@ def client(model):
 
 
 def check_answer(doc, net, grid):
-    assert set(doc) == {"digit", "probabilities", "input"}
+    assert set(doc) == {"digit", "probability", "index", "classes", "probabilities", "input"}
+    assert doc["classes"] == list(range(10)) and doc["index"] == doc["digit"]
     assert len(doc["probabilities"]) == 10 and abs(sum(doc["probabilities"]) - 1) < 1e-6
     assert doc["input"] == np.asarray(grid).reshape(-1).tolist()
     expected = net.predict(imaging.mnist_to_input(grid))

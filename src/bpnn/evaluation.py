@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data.metrics import confusion_matrix, per_class_error
+from .limits import MAX_BATCH_ACTIVATIONS
 from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
@@ -38,6 +39,7 @@ def outputs(
     ``bpnn.accel.jax_stepper.DeviceForward``); default ``net.forward`` here.
     """
     out = np.empty((len(X), net.n_outputs), dtype=net.dtype)
+    batch = max(1, min(batch, MAX_BATCH_ACTIVATIONS // sum(net.sizes)))  # wide layers: fewer
     for start in range(0, len(X), batch):
         inputs = prep.apply(X[start : start + batch], net.dtype)
         out[start : start + batch] = (

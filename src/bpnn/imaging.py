@@ -39,6 +39,7 @@ from .errors import BpnnError, FormatError
 from .evaluation import probabilities
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 from .modelinfo import ModelInfo
+from .targets import Targets
 
 __all__ = [
     "FORMATS",
@@ -353,3 +354,38 @@ def digit_probabilities(net, x: np.ndarray) -> np.ndarray:
     (``bpnn.evaluation.probabilities``).
     """
     return probabilities(net, net.predict(x)[None, :])[0]
+
+
+def model_targets(net, meta: ModelInfo | dict) -> Targets:
+    """The model's own classes or values (its metadata's targets; bpnn 0.1: digits 0..k-1)."""
+    info = ModelInfo.coerce(meta)
+    return Targets.from_dict(info.targets, net.n_outputs)
+
+
+def model_answer(net, targets: Targets, x: np.ndarray, top: int | None = None) -> dict:
+    """What the model says of one input row x (784,), in its own terms.
+
+    A classifier: ``digit`` (its most likely class, as the model names it: an int or a string),
+    ``probability``, ``index`` (that class's position in ``classes``), ``classes`` and
+    ``probabilities`` (n_outputs,); with ``top``, the ``top`` most likely as {digit,
+    probability}.  A regressor: ``value`` (one target) or ``values`` (k), in its own units.
+    """
+    if targets.task == "regress":
+        values = np.atleast_1d(targets.decode(net.predict(x)[None, :])[0])
+        return {"value": float(values[0])} if len(values) == 1 else {"values": values.tolist()}
+    probs = digit_probabilities(net, x)
+    classes = targets.labels.tolist()
+    order = np.argsort(-probs, kind="stable")
+    best = int(order[0])
+    answer = {
+        "digit": classes[best],
+        "probability": float(probs[best]),
+        "index": best,
+        "classes": classes,
+        "probabilities": [float(p) for p in probs],
+    }
+    if top is not None:
+        answer["top"] = [
+            {"digit": classes[k], "probability": float(probs[k])} for k in order[:top].tolist()
+        ]
+    return answer

@@ -12,6 +12,22 @@ import os
 # ---- files ----------------------------------------------------------------------------------
 MAX_IDX_BYTES = 1 << 30  # data in one IDX file: 1 GiB, 20 times the MNIST training images
 MAX_IMAGE_FILE_BYTES = 64 << 20  # one image read by `bpnn predict` (standard input included)
+MAX_CSV_BYTES = 2 << 30  # one CSV file (data set or rows): 2 GiB, 18 times MNIST as a CSV
+MAX_CSV_LINE_BYTES = 8 << 20  # one line of a CSV file (MNIST's are 2 KB)
+MAX_CSV_FIELD_CHARS = 128 * 1024  # one CSV field (Python csv's own default limit)
+MAX_NPZ_BYTES = 4 << 30  # one .npz data set file (its members are checked for inflation too)
+
+# ---- data -----------------------------------------------------------------------------------
+# Classes a classifier may have: its output layer and every (classes, classes) confusion matrix
+# grow with it (8 MB at the limit, and report.json lists it).  ImageNet has 1,000.
+MAX_CLASSES = 1_000
+# The compiled and device paths take targets as dense (n, classes) rows; past this many bytes the
+# NumPy path (which keeps class indices and builds rows a batch at a time) trains instead.
+MAX_TARGET_ROWS_BYTES = 512 << 20
+# Activations of one batch (its size times the units of every layer): a network to train must fit
+# its training batch in this, and evaluation passes at most this many cells at once.  400 MB of
+# float32: a batch of 10,000 through layers of 10,000 units.
+MAX_BATCH_ACTIVATIONS = 100_000_000
 
 # ---- images ---------------------------------------------------------------------------------
 # Pixels an image may decode to, checked from its header before decoding.  A digit needs 20x20;

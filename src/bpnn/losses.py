@@ -162,9 +162,12 @@ class SoftmaxCrossEntropy(Loss):
             )
 
     def value(self, z, y, T):
-        T = _targets(T, y)
         m = z.max(axis=1, keepdims=True)
         log_sum = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        T = np.asarray(T)
+        if T.ndim == 1 and T.dtype.kind in "iu":  # class indices: no (n, k) one-hot matrix
+            return log_sum - z[np.arange(len(T)), check_labels(T, z.shape[1])]
+        T = _targets(T, y)
         return log_sum * T.sum(axis=1) - np.einsum("ij,ij->i", T, z)
 
     def delta(self, z, y, T, output):

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import evaluation
+from .data.csvread import beyond_float32
 from .history import History
 from .modelfile import read_model, write_model
 from .modelinfo import ModelInfo
@@ -78,11 +79,9 @@ class Model:
         X = np.asarray(X)
         X = X[None, :] if X.ndim == 1 else X
         self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work
-        if X.dtype.kind == "f" and not np.isfinite(X).all():
-            raise ValueError(
-                f"input must be finite, got {int(np.count_nonzero(~np.isfinite(X)))} "
-                f"NaN or infinite value(s)"
-            )
+        problem = beyond_float32(X, "input")  # NaN, inf, or 1e300 (inf in float32)
+        if problem:
+            raise ValueError(problem)
         return X
 
     def outputs(self, X: ArrayLike) -> np.ndarray:

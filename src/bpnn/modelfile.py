@@ -42,6 +42,7 @@ __all__ = [
     "model_path",
     "network_from_arrays",
     "params_to_arrays",
+    "read_member",
     "read_model",
     "save_arrays",
     "save_model",
@@ -69,7 +70,7 @@ def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:
     """Read an archive written by ``save_arrays``: (arrays, meta).  FormatError if it is not one.
 
     ``wanted(name) -> bool`` picks the members to read (default: all); the others are never
-    inflated.  Every member is checked before its data is read (``_read_member``): numeric
+    inflated.  Every member is checked before its data is read (``read_member``): numeric
     dtype, a declared size its stored bytes can hold, no more than ``MAX_MEMBER_RATIO`` times
     inflation -- so a lying header or a zip bomb costs nothing.
     """
@@ -83,7 +84,7 @@ def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:
                 raise FormatError(f"{path}: not a bpnn file (no metadata)")
             meta = _read_meta(archive, members.pop(META_KEY), path)
             arrays = {
-                name: _read_member(archive, info, path)
+                name: read_member(archive, info, path)
                 for name, info in members.items()
                 if wanted is None or wanted(name)
             }
@@ -103,7 +104,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> d
         raise FormatError(
             f"{path}: metadata of {info.file_size:,} bytes (at most {MAX_META_BYTES:,})"
         )
-    text = _read_member(archive, info, path, kinds="U")
+    text = read_member(archive, info, path, kinds="U")
     try:
         meta = json.loads(str(text))
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -123,10 +124,12 @@ def _depth(value, limit: int = MAX_JSON_DEPTH + 1) -> int:
     return 1 + max((_depth(v, limit - 1) for v in items), default=0)
 
 
-def _read_member(
+def read_member(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, kinds: str = "biuf"
 ) -> np.ndarray:
-    """One .npy member, its header checked before any data is read."""
+    """One .npy member, its header checked before any data is read: no more than
+    ``MAX_MEMBER_RATIO`` times inflation, a dtype of ``kinds``, a declared shape its bytes hold.
+    (Also the .npz data loader's check, ``bpnn.data.npzdata``.)"""
     name = info.filename.removesuffix(".npy")
     if info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1) + 4096:
         raise FormatError(

@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .data.csvread import beyond_float32
 from .data.sources import split_indices
 from .data.split import Split
 from .errors import BpnnError
 from .losses import get_loss
 from .presets import preset as preset_settings
 from .settings import TrainConfig, defaults
-from .targets import Targets, infer_task
+from .targets import Targets, check_classes, infer_task
 
 __all__ = [
     "MIN_VAL",
@@ -105,7 +106,9 @@ def resolve_settings(
 def n_outputs(y, task: str) -> int:
     y = np.asarray(y)
     if task == "classify":
-        return len(np.unique(y))
+        n_classes = len(np.unique(y))
+        check_classes(n_classes)
+        return n_classes
     return 1 if y.ndim == 1 else y.shape[1]
 
 
@@ -135,6 +138,8 @@ def prepare(
         data = data.take(np.arange(min(limit, len(y))))
     if X_test is not None:
         test = Split(*_arrays(X_test, y_test, "test"))
+        if config.task == "classify":
+            _check_test_classes(data.y, test.y)
     elif config.test_fraction > 0:
         keep, held = split_indices(len(data), config.test_fraction, _rng(config.seed, 2))
         test, data = data.take(held), data.take(keep)
@@ -168,6 +173,10 @@ def prepare(
         else:
             keep, held = split_indices(n, n_val, _rng(config.seed, 1))
             val, data = data.take(held), data.take(keep)
+    try:
+        config.check_activations(len(data))
+    except ValueError as exc:
+        raise BpnnError(str(exc)) from None
     return Prepared(config, data, val, test, notes)
 
 
@@ -197,6 +206,18 @@ def _weight(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf
 
 
+def _check_test_classes(y_train: np.ndarray, y_test: np.ndarray) -> None:
+    """BpnnError, before any training, when the test set holds a class the training data lacks
+    (the model could never predict it, and the test set could not be scored)."""
+    unknown = np.setdiff1d(np.unique(y_test), np.unique(y_train))
+    if len(unknown):
+        shown = ", ".join(map(str, unknown[:5].tolist())) + (", ..." if len(unknown) > 5 else "")
+        raise BpnnError(
+            f"the test set holds {len(unknown)} class(es) the training data lacks ({shown}): "
+            f"the model could not learn them"
+        )
+
+
 def _val_count(n: int, size) -> int:
     """Validation samples for ``size`` (a count or a fraction) of n; a count that would leave less
     than half for training (a preset's 5,000 on a small set) becomes 10%."""
@@ -216,9 +237,9 @@ def _arrays(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
         )
     if X.dtype.kind not in "biuf":
         raise BpnnError(f"{what} features must be numeric, got dtype {X.dtype}")
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        bad = int(np.count_nonzero(~np.isfinite(X)))
-        raise BpnnError(f"{what} features hold {bad} NaN or infinite value(s)")
+    for problem in (beyond_float32(X, f"{what} features"), beyond_float32(y, f"{what} targets")):
+        if problem:
+            raise BpnnError(problem)
     if len(X) != len(y):
         raise BpnnError(f"{what} data has {len(X)} samples but {len(y)} targets")
     if len(X) == 0:

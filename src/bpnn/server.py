@@ -132,17 +132,14 @@ def create_app(
     """
     info = ModelInfo.coerce(meta)
     scale = imaging.check_model(net, info)
+    targets = imaging.model_targets(net, info)
     uploads = anyio.Semaphore(MAX_ACTIVE_UPLOADS)  # bodies in memory at once
     decodes = anyio.CapacityLimiter(max_decodes)  # threads preparing images at once
 
     def answer(levels: np.ndarray) -> dict:
         """levels: (28, 28) or (784,) grey levels 0..255, the image the network sees."""
-        probs = imaging.digit_probabilities(net, imaging.mnist_to_input(levels, scale))
-        return {
-            "digit": int(np.argmax(probs)),
-            "probabilities": [float(p) for p in probs],
-            "input": [int(v) for v in np.rint(levels).reshape(-1)],
-        }
+        said = imaging.model_answer(net, targets, imaging.mnist_to_input(levels, scale))
+        return {**said, "input": [int(v) for v in np.rint(levels).reshape(-1)]}
 
     def from_image(data: bytes) -> dict:
         img = imaging.load_image(data, max_pixels=max_pixels, name="uploaded image")

@@ -52,6 +52,7 @@ from .constraints import (
 from .device import DEVICES
 from .errors import BpnnError
 from .init import INITIALISERS
+from .limits import MAX_BATCH_ACTIVATIONS
 from .losses import LOSSES, get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
@@ -300,9 +301,22 @@ class TrainConfig:
                 f"layers {self.layers} need {n_params:,} parameters; "
                 f"at most {MAX_PARAMETERS:,} are allowed"
             )
+        self.check_activations(1)  # a batch of one sample: the least any run needs
         get_loss(self.loss).output_activation(self.output)  # a loss refuses outputs it cannot use
         if self.monitor == "val_rmse" and self.task != "regress":
             raise ValueError("monitor val_rmse is for regression: use val_error or val_loss")
+
+    def check_activations(self, n_train: int) -> None:
+        """ValueError when one training batch (at most ``n_train`` samples: a larger batch size
+        is the whole split) needs more than ``MAX_BATCH_ACTIVATIONS`` activations."""
+        batch = min(self.batch_size, max(n_train, 1))
+        cells = batch * sum(self.layers)
+        if cells > MAX_BATCH_ACTIVATIONS:
+            raise ValueError(
+                f"layers {self.layers} with batches of {batch} need {cells:,} "
+                f"activations per batch; at most {MAX_BATCH_ACTIVATIONS:,} are allowed "
+                f"(MAX_BATCH_ACTIVATIONS): a smaller batch or narrower layers"
+            )
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

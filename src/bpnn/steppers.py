@@ -32,6 +32,7 @@ import numpy as np
 from . import fast
 from .device import Device, DeviceError, resolve_device
 from .job import Job, Stepper
+from .limits import MAX_TARGET_ROWS_BYTES
 from .losses import check_labels, one_hot
 from .network import Network, sample_weights
 from .optim import Optimizer
@@ -153,18 +154,34 @@ def make_stepper(
 
     if device is not None and not isinstance(device, Device):
         device = resolve_device(device, net.dtype.name)
+    too_big = _rows_too_big(net, targets)
     if device is not None and device.uses_jax:
         if reference:
             raise ValueError("the reference path runs on the CPU: give reference or a device")
+        if too_big:
+            raise DeviceError(f"--device {device.name}: {too_big}")
         return _jax_stepper(rows(), device)
     reason = None
     if not reference:
-        reason = fast.unsupported_reason(net, optimizer, X)
+        reason = too_big or fast.unsupported_reason(net, optimizer, X)
         if reason is None:
             return fast.fast_stepper(rows())
     stepper = NumpyStepper(job, on=on, off=off)
     stepper.fallback = reason
     return stepper
+
+
+def _rows_too_big(net: Network, targets: np.ndarray) -> str | None:
+    """Why class indices (n,) cannot become dense (n, n_outputs) rows, or None."""
+    if targets.ndim != 1:
+        return None
+    size = len(targets) * net.n_outputs * net.dtype.itemsize
+    if size <= MAX_TARGET_ROWS_BYTES:
+        return None
+    return (
+        f"{len(targets):,} samples of {net.n_outputs:,} classes would take {size / 2**30:.1f} "
+        f"GiB as target rows (over MAX_TARGET_ROWS_BYTES); the NumPy path keeps class indices"
+    )
 
 
 def _jax_stepper(job: Job, device: Device):

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import BpnnError, FormatError
+from .limits import MAX_CLASSES
 
-__all__ = ["MAX_AUTO_CLASSES", "TASKS", "Targets", "infer_task"]
+__all__ = ["MAX_AUTO_CLASSES", "TASKS", "Targets", "check_classes", "infer_task"]
 
 TASKS = ("classify", "regress")
 MAX_AUTO_CLASSES = 100
@@ -38,6 +39,16 @@ def infer_task(y) -> str:
     return "regress"
 
 
+def check_classes(n_classes: int) -> None:
+    """BpnnError when a classifier would have more than ``MAX_CLASSES`` classes."""
+    if n_classes > MAX_CLASSES:
+        raise BpnnError(
+            f"the targets hold {n_classes:,} classes, more than bpnn's limit of {MAX_CLASSES:,} "
+            f"(MAX_CLASSES): is the target column an identifier or a real value "
+            f"(--task regress)?"
+        )
+
+
 @dataclass
 class Targets:
     """The task and what its targets need: ``classes`` (classify) or ``mean``/``std`` (regress)."""
@@ -47,6 +58,10 @@ class Targets:
     mean: np.ndarray | None = None  # (k,) regression scaling, or None for none
     std: np.ndarray | None = None
     n_values: int | None = None  # regression: values per sample (k)
+
+    def __post_init__(self) -> None:
+        if self.classes is not None:
+            check_classes(len(self.classes))
 
     @classmethod
     def fit(cls, y, task: str | None = None, scaling: str = "standardize") -> Targets:

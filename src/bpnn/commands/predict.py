@@ -141,17 +141,14 @@ def rows_json(model, X: np.ndarray, name: str) -> dict:
 
 
 # ---- images ----------------------------------------------------------------------------
-def predict_grid(net, grid: np.ndarray, scale: float, top: int) -> dict:
-    """digit, probability and the ``top`` most likely classes for a (28, 28) uint8 image."""
+def predict_grid(net, targets, grid: np.ndarray, scale: float, top: int) -> dict:
+    """For a (28, 28) uint8 image: a classifier's class (as the model names it), probability and
+    ``top`` most likely classes; a regressor's value(s) (``bpnn.imaging.model_answer``)."""
     from .. import imaging  # Pillow loads only when images are read
 
-    probs = imaging.digit_probabilities(net, imaging.mnist_to_input(grid, scale))
-    order = np.argsort(-probs, kind="stable")[:top]
-    return {
-        "digit": int(order[0]),
-        "probability": float(probs[order[0]]),
-        "top": [{"digit": int(k), "probability": float(probs[k])} for k in order],
-    }
+    said = imaging.model_answer(net, targets, imaging.mnist_to_input(grid, scale), top)
+    keep = ("digit", "probability", "top", "value", "values")
+    return {k: v for k, v in said.items() if k in keep}
 
 
 def read_source(name: str):
@@ -173,7 +170,8 @@ def predict_images(args) -> int:
 
     net, info = read_model(args.model)
     scale = imaging.check_model(net, info)
-    if not 1 <= args.top <= net.n_outputs:
+    targets = imaging.model_targets(net, info)
+    if targets.task == "classify" and not 1 <= args.top <= net.n_outputs:
         raise ValueError(f"--top must be between 1 and {net.n_outputs}, got {args.top}")
     if args.images.count("-") > 1:
         raise ValueError("standard input ('-') can be read only once")
@@ -187,10 +185,10 @@ def predict_images(args) -> int:
             print(f"bpnn predict: error: {message}", file=sys.stderr)
             results.append({"file": name, "error": message})
             continue
-        results.append({"file": name, **predict_grid(net, grid, scale, args.top)})
+        results.append({"file": name, **predict_grid(net, targets, grid, scale, args.top)})
         if not args.json:
             print(describe(results[-1]), flush=True)
-    normalised = not net.layers[-1].activation.probability  # digit_probabilities normalised
+    normalised = targets.task == "classify" and not net.layers[-1].activation.probability
     if args.json:
         print(json.dumps({"model": str(args.model), "normalised": normalised, "results": results}))
     elif normalised:
@@ -199,7 +197,10 @@ def predict_images(args) -> int:
 
 
 def describe(result: dict) -> str:
-    """One line: ``file: digit (p%)   top d p%, ...``."""
+    """One line: ``file: class (p%)   top c p%, ...``, or a regressor's ``file: value(s)``."""
+    if "value" in result or "values" in result:
+        values = result["values"] if "values" in result else [result["value"]]
+        return f"{result['file']}: {', '.join(f'{v:.6g}' for v in values)}"
     others = ", ".join(f"{t['digit']} {100 * t['probability']:.1f}%" for t in result["top"])
     return (
         f"{result['file']}: {result['digit']} ({100 * result['probability']:.1f}%)   top {others}"

@@ -1,59 +1,30 @@
-"""CSV files as bpnn reads them: rows numbered by line, numbers with the first bad field named,
-and CSV data sets.
+"""CSV data sets as bpnn reads them: numbers with the first bad field named by line and column.
 
-- ``csv_lines``: the non-blank rows of a CSV text with their line numbers; ``parse_floats``: a
-  table of fields as float64, or the first bad field reported by the caller's own check.  Both
-  are shared with ``bpnn.data.rows`` (a model's input rows).
 - ``read_csv`` / ``csv_dataset``: a CSV data set, strictly, by the rules ``bpnn.data.sources``
   states (a header, the target column, labels or values, ``MISSING_VALUES`` refused).
 
-Not here: choosing the format of a source (``bpnn.data.sources``).
+Not here: choosing the format of a source (``bpnn.data.sources``); reading CSV lines in bounded
+memory (``bpnn.data.csvread``, shared with ``bpnn.data.rows``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import BpnnError, FormatError
+from ..limits import MAX_CSV_BYTES
+from .csvread import FLOAT32_MAX, FloatTable, csv_rows, in_float32, regular_file, shown
 from .dataset import Dataset
 
-__all__ = ["MISSING_VALUES", "CsvPart", "csv_dataset", "csv_lines", "parse_floats", "read_csv"]
+__all__ = ["MISSING_VALUES", "CsvPart", "csv_dataset", "read_csv"]
 
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "null", "none"})  # compared lower-cased
 _INTEGER = re.compile(r"[+-]?\d+")
-
-
-def csv_lines(text: str) -> list[tuple[int, list[str]]]:
-    """(line number, fields) of each row of CSV ``text`` that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    return [(reader.line_num, row) for row in reader if any(f.strip() for f in row)]
-
-
-def parse_floats(table: list[list[str]], check: Callable[[int, int], object]) -> np.ndarray:
-    """(n, d) float64 of a rectangular table of text fields, all finite.
-
-    ``check(i, j)`` raises the caller's error for field j of row i when it is not a finite
-    number; it is called field by field, in order, only when NumPy refuses the table or finds
-    a NaN or an infinity in it.
-    """
-    try:  # fast path: NumPy parses the whole table; a failure or a NaN/inf means look closer
-        X = np.array(table, dtype=np.float64)
-        if np.isfinite(X).all():
-            return X
-    except ValueError:
-        pass
-    for i, row in enumerate(table):
-        for j in range(len(row)):
-            check(i, j)
-    raise AssertionError("NumPy refused a table whose every field parses")  # a bug, not the user
 
 
 @dataclass
@@ -98,40 +69,42 @@ def _columns(part: CsvPart) -> str:
 
 
 def read_csv(path: Path, target: str | None) -> CsvPart:
-    """One CSV file, strictly: a header, rectangular rows, numeric features, no missing values."""
-    numbered = csv_lines(_decode(path))
-    if not numbered:
+    """One CSV file, strictly: a header, rectangular rows, numeric features, no missing values.
+
+    Read a line at a time into one growing float64 array (``bpnn.data.csvread``): memory is the
+    features (n, d) plus the targets' text, not the file as Python strings.
+    """
+    size = regular_file(path, MAX_CSV_BYTES)
+    rows = csv_rows(path)
+    first = next(rows, None)
+    if first is None:
         raise FormatError(f"{path}: empty file: expected a header row naming the columns")
-    header = [name.strip() for name in numbered[0][1]]
+    header = [name.strip() for name in first[1]]
     t = _target_column(path, header, target)
-    for line, row in numbered[1:]:
+    names = header[:t] + header[t + 1 :]
+    table: FloatTable | None = None
+    target_text: list[str] = []
+    lines: list[int] = []
+    for line, row in rows:
         if len(row) != len(header):
             raise FormatError(
                 f"{path}, line {line}: {len(row)} fields, but the header has {len(header)} columns"
             )
-    if len(numbered) < 2:
+        if table is None:  # rows the file holds if all are nearly as long as the first, with
+            # headroom: pages never written cost no memory, a regrowth costs a copy
+            width = sum(len(f) + 1 for f in row)
+            hint = min(size // width * 5 // 4, size // (2 * len(row))) + 1
+
+            def check(line: int, j: int, text: str) -> None:
+                _check_feature(path, line, names[j], text)
+
+            table = FloatTable(len(names), check, hint)
+        table.add(line, row[:t] + row[t + 1 :])
+        target_text.append(row[t].strip())
+        lines.append(line)
+    if table is None:
         raise FormatError(f"{path}: no data rows after the header")
-    lines, rows = [line for line, _ in numbered[1:]], [row for _, row in numbered[1:]]
-    names = header[:t] + header[t + 1 :]
-    text = [[f for j, f in enumerate(row) if j != t] for row in rows]
-    features = _parse_features(path, text, names, lines)
-    return CsvPart(path, features, names, header[t], [row[t].strip() for row in rows], lines)
-
-
-def _decode(path: Path) -> str:
-    """The file's text (UTF-8, BOM dropped); FormatError naming the line of a bad byte."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FormatError(
-            f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-            f"save the file as UTF-8"
-        ) from None
+    return CsvPart(path, table.array(), names, header[t], target_text, lines)
 
 
 def _target_column(path: Path, header: list[str], target: str | None) -> int:
@@ -159,29 +132,27 @@ def _is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING_VALUES
 
 
-def _parse_features(
-    path: Path, text: list[list[str]], names: list[str], lines: list[int]
-) -> np.ndarray:
-    """(n, d) float64 from the feature fields; the first bad field named by line and column."""
-    return parse_floats(text, lambda i, j: _check_feature(path, lines[i], names[j], text[i][j]))
-
-
 def _check_feature(path: Path, line: int, name: str, value: str) -> None:
     where = f"{path}, line {line}, column {name!r}"
     if _is_missing(value):
         raise FormatError(
-            f"{where}: missing value ({value!r}); bpnn does not fill in values: "
+            f"{where}: missing value ({shown(value)}); bpnn does not fill in values: "
             f"remove or complete the row"
         )
     try:
         number = float(value)
     except ValueError:
         raise FormatError(
-            f"{where}: {value!r} is not a number (features must be numeric; name "
+            f"{where}: {shown(value)} is not a number (features must be numeric; name "
             f"a text column as the target with target=)"
         ) from None
     if not math.isfinite(number):
-        raise FormatError(f"{where}: {value!r} is not a finite number")
+        raise FormatError(f"{where}: {shown(value)} is not a finite number")
+    if not in_float32(number):
+        raise FormatError(
+            f"{where}: {shown(value)} is beyond float32's range (+-{FLOAT32_MAX:.3g}), "
+            f"in which networks compute: rescale the column"
+        )
 
 
 def _target_array(parts: list[CsvPart]) -> np.ndarray:
@@ -193,7 +164,7 @@ def _target_array(parts: list[CsvPart]) -> np.ndarray:
             if _is_missing(value):
                 raise FormatError(
                     f"{part.path}, line {line}, column {part.target_name!r}: missing "
-                    f"target ({value!r}); bpnn does not fill in values: remove or "
+                    f"target ({shown(value)}); bpnn does not fill in values: remove or "
                     f"complete the row"
                 )
     if all(_INTEGER.fullmatch(v) for v in text):
@@ -205,9 +176,10 @@ def _target_array(parts: list[CsvPart]) -> np.ndarray:
         y = np.array([float(v) for v in text], dtype=np.float64)
     except ValueError:
         return np.array(text, dtype=str)
-    if not np.isfinite(y).all():
-        bad = int(np.flatnonzero(~np.isfinite(y))[0])
-        raise FormatError(f"{_locate_sample(parts, bad)}: target {text[bad]!r} is not finite")
+    if not (np.abs(y) <= FLOAT32_MAX).all():
+        bad = int(np.flatnonzero(~(np.abs(y) <= FLOAT32_MAX))[0])
+        why = "not finite" if not np.isfinite(y[bad]) else "beyond float32's range"
+        raise FormatError(f"{_locate_sample(parts, bad)}: target {shown(text[bad])} is {why}")
     return y
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError
+from ..limits import MAX_NPZ_BYTES
+from ..modelfile import read_member
+from .csvread import beyond_float32, regular_file
 from .dataset import Dataset
 
 __all__ = ["load_npz"]
@@ -48,33 +51,44 @@ def load_npz(path: Path) -> Dataset:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the archive, loaded without pickle; one line for anything else."""
+    """Every array of the archive, loaded without pickle, each member checked before it is
+    inflated (``bpnn.modelfile.read_member``: a zip bomb or a lying shape costs nothing)."""
+    regular_file(path, MAX_NPZ_BYTES)
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            single = f.read(6) == b"\x93NUMPY"
+        raise FormatError(
+            f"{path}: holds a single array, not a .npz archive of named arrays "
+            f"(save X_train and y_train with numpy.savez)"
+            if single
+            else f"{path}: not a .npz archive of plain arrays (not a zip file)"
+        )
     try:
-        archive = np.load(path, allow_pickle=False)
+        with zipfile.ZipFile(path) as archive:
+            return {
+                info.filename.removesuffix(".npy"): _npz_array(path, archive, info)
+                for info in archive.infolist()
+            }
+    except FormatError:
+        raise
     except _NPZ_ERRORS as exc:
         raise FormatError(
             f"{path}: not a .npz archive of plain arrays ({_first_line(exc)})"
         ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise FormatError(
-            f"{path}: holds a single array, not a .npz archive of named arrays "
-            f"(save X_train and y_train with numpy.savez)"
-        )
-    with archive:
-        return {key: _npz_array(path, archive, key) for key in archive.files}
 
 
-def _npz_array(path: Path, archive, key: str) -> np.ndarray:
+def _npz_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    key = info.filename.removesuffix(".npy")
     try:
-        return archive[key]
-    except ValueError as exc:
-        if "pickle" in str(exc):  # object arrays: bpnn never unpickles
+        return read_member(archive, info, path, kinds="biufU")
+    except FormatError as exc:
+        if "dtype object" in str(exc):  # object arrays: bpnn never unpickles
             raise FormatError(
                 f"{path}: array {key} holds Python objects (pickled); bpnn reads "
                 f"only plain numeric or string arrays"
             ) from None
-        raise FormatError(f"{path}: array {key} is corrupt ({_first_line(exc)})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise FormatError(f"{path}: array {key} is corrupt ({_first_line(exc)})") from None
 
 
@@ -112,7 +126,7 @@ def _npz_target(path: Path, arrays: dict, key: str, n: int) -> np.ndarray:
 
 
 def _check_finite(path: Path, key: str, a: np.ndarray) -> None:
-    if a.dtype.kind == "f":
-        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        if bad:
-            raise FormatError(f"{path}: {key} holds {bad} NaN or infinite value(s)")
+    """FormatError naming the first value that is NaN, infinite or beyond float32's range."""
+    problem = beyond_float32(a, f"{path}: {key}")
+    if problem:
+        raise FormatError(problem)

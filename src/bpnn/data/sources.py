@@ -18,6 +18,10 @@ SOURCE is one of:
   ``y_test``: plain arrays only (no pickles).  X numeric (n, d), or (n, h, w) images flattened;
   y (n,) labels (int, unsigned or str) or values (float), or (n, k) float.  X must be finite.
 
+Files are read only when regular (a FIFO or ``/dev/zero`` named ``x.csv`` is refused at once) and
+within ``bpnn.limits`` (``MAX_CSV_BYTES``, ``MAX_NPZ_BYTES``); values float32 cannot hold (1e300),
+where networks compute, are refused by line (CSV) or row and column.
+
 ``test=`` names a second source of the same format whose samples become the test set.  Nothing is
 rescaled or reordered here: arrays come back as stored (images uint8, CSV float64).  Also here:
 ``split_indices`` (from ``bpnn.data.split``), the seeded split the trainer uses.

@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..errors import BpnnError
 from ..model import Model
 from ..targets import Targets
 from .base import INPUT_DTYPES, _BPNNBase, expected_failed_checks
@@ -165,8 +166,12 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
                 "BPNNClassifier needs samples of at least 2 classes in the data, "
                 f"got 1 class: {classes.tolist()}"
             )
+        try:
+            targets = Targets("classify", classes=classes)  # MAX_CLASSES
+        except BpnnError as exc:  # scikit-learn reports bad targets as ValueError
+            raise ValueError(str(exc)) from None
         self.classes_ = classes
-        return y, Targets("classify", classes=classes)
+        return y, targets
 
     def _weights(self, y, sample_weight, X):
         w = (

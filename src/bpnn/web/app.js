@@ -157,14 +157,17 @@ async function send() {
 
 // ---- showing the answer ------------------------------------------------------------------
 function showResult(answer) {
-  const probs = answer ? answer.probabilities : new Array(10).fill(0);
-  digitEl.textContent = answer ? String(answer.digit) : "\u2013";
-  confidenceEl.textContent = answer ? `${(100 * probs[answer.digit]).toFixed(1)}% sure` : "\u00a0";
+  // a regressor answers a value (no probabilities); a classifier its own class and its index
+  const probs = answer && answer.probabilities ? answer.probabilities : new Array(10).fill(0);
+  const best = answer && answer.probabilities ? answer.index : -1;
+  const said = answer && "value" in answer ? answer.value.toPrecision(4) : answer && answer.digit;
+  digitEl.textContent = answer ? String(said) : "\u2013";
+  confidenceEl.textContent = best >= 0 ? `${(100 * probs[best]).toFixed(1)}% sure` : "\u00a0";
   bars.forEach((bar, k) => {
     const p = probs[k] || 0;
     bar.fill.style.width = `${(100 * p).toFixed(1)}%`;
     bar.p.textContent = answer ? `${(100 * p).toFixed(1)}%` : "";
-    bar.li.classList.toggle("best", !!answer && k === answer.digit);
+    bar.li.classList.toggle("best", k === best);
   });
   drawSeen(answer ? answer.input : null);
 }
