@@ -118,12 +118,17 @@ class Trainer:
         """Train until the epochs run out, early stopping or Ctrl-C; returns the results.
 
         A run that fails before its first checkpoint leaves no half-made run folder behind.
+        The folder is locked while it runs (a second writer is refused), and freed after.
         """
         with limit_threads(self.config.threads):
             if self.folder is None:  # nothing written, nothing to clean up
                 return self._run()
-            with self.folder.kept_once_checkpointed():
-                return self._run()
+            self.folder.lock()  # (held already when the runs layer made this trainer)
+            try:
+                with self.folder.kept_once_checkpointed():
+                    return self._run()
+            finally:
+                self.folder.unlock(every=True)
 
     def _run(self) -> dict:
         cfg, st = self.config, self.state
