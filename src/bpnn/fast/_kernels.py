@@ -8,7 +8,8 @@ sums differ in order anyway, so the paths agree to rounding, not bit for bit).  
 cached on disk (next to this file, in ``NUMBA_CACHE_DIR`` or the user's cache folder), so only the
 first run compiles; where none of those can be written (a read-only install and no writable
 HOME) the cache goes to a private folder in the temporary directory, and where even that fails
-the kernels compile without a cache (``CACHE_NOTE`` says why).  Inputs may be uint8 or float: each kernel specialises on their type.
+the kernels compile without a cache (``CACHE_NOTE`` says why).  Inputs may be uint8 or float:
+each kernel specialises on their type.
 
 The classes these kernels have branches for are listed here (``ACTIVATIONS``, ``LOSSES``,
 ``OPTIMIZERS``: exactly those classes, not their subclasses, which may compute something else);
@@ -70,7 +71,7 @@ def _cache_folder() -> tuple[bool, str | None]:
         info = os.stat(folder, follow_symlinks=False)
         if info.st_uid != os.getuid() or info.st_mode & 0o022 or not os.path.isdir(folder):
             folder = tempfile.mkdtemp(prefix="bpnn-numba-cache-")  # not ours alone: a new one
-        config.CACHE_DIR = folder
+        config.CACHE_DIR = folder  # type: ignore[attr-defined]  # (read from the environment)
         if found():
             return True, f"compiled code cached in {folder} (the install folder is read-only)"
     except OSError:
