@@ -58,7 +58,8 @@ def _cache_folder() -> tuple[bool, str | None]:
     from numba.core import caching, config
 
     def found() -> bool:
-        classes = getattr(getattr(caching, "_CacheImpl", None), "_locator_classes", None)
+        impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+        classes = getattr(impl, "_locator_classes", None)
         if classes is None:  # a Numba this does not know: trust it
             return True
         return any(c.from_function(_probe, __file__) is not None for c in classes)
