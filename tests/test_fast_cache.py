@@ -44,15 +44,10 @@ def test_compiled_paths_work_from_a_read_only_install_without_a_home(tmp_path):
     shutil.copytree(PACKAGE, install / "bpnn", ignore=shutil.ignore_patterns("__pycache__"))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_", "PYTHON"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_", "PYTHON"))}
     env.update(PYTHONPATH=str(install), HOME=str(install), TMPDIR=str(tmp))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    command = (
-        f"mount --bind -o ro {install} {install} && "
-        f"exec {sys.executable} -c \"$BPNN_SCRIPT\""
-    )
+    command = f'mount --bind -o ro {install} {install} && exec {sys.executable} -c "$BPNN_SCRIPT"'
     result = subprocess.run(
         ["unshare", "-rm", "sh", "-c", command],
         env={**env, "BPNN_SCRIPT": SCRIPT},
