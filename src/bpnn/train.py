@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -200,6 +201,9 @@ class Trainer:
             st.history.stepper, st.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
+            note = getattr(sys.modules.get("bpnn.fast._kernels"), "CACHE_NOTE", None)
+            if note:  # where Numba's cache had to go (a read-only install)
+                self.log(f"numba: {note}")
         return stepper
 
     def _position(self) -> EpochPosition:
