@@ -32,8 +32,6 @@ Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import namedtuple
 
 import numpy as np
@@ -42,45 +40,10 @@ from numba import njit, prange
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ..optim import SGD, Adam, UpdateRule
+from ._cache import cache_folder
 
-
-def _probe() -> None:
-    """(a function of this file, for asking Numba where it would cache this file's kernels)"""
-
-
-def _cache_folder() -> tuple[bool, str | None]:
-    """(whether the kernels can be cached on disk, why not or where instead; None: as usual).
-
-    Numba refuses to compile a ``cache=True`` function (RuntimeError "no locator available")
-    when it finds nowhere to write the cache; here the places it looks are asked first, then a
-    folder of this user's own in the temporary directory is given to it, else no cache.
-    """
-    from numba.core import caching, config
-
-    def found() -> bool:
-        impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
-        classes = getattr(impl, "_locator_classes", None)
-        if classes is None:  # a Numba this does not know: trust it
-            return True
-        return any(c.from_function(_probe, __file__) is not None for c in classes)
-
-    try:
-        if found():
-            return True, None
-        folder = os.path.join(tempfile.gettempdir(), f"bpnn-numba-cache-{os.getuid()}")
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        info = os.stat(folder, follow_symlinks=False)
-        if info.st_uid != os.getuid() or info.st_mode & 0o022 or not os.path.isdir(folder):
-            folder = tempfile.mkdtemp(prefix="bpnn-numba-cache-")  # not ours alone: a new one
-        config.CACHE_DIR = folder  # type: ignore[attr-defined]  # (read from the environment)
-        if found():
-            return True, f"compiled code cached in {folder} (the install folder is read-only)"
-    except OSError:
-        pass
-    return False, "compiled without a disk cache: no writable cache folder (each run compiles)"
-
-
-CACHE, CACHE_NOTE = _cache_folder()
+# Whether the kernels are cached on disk (and where, when not as usual): a read-only install.
+CACHE, CACHE_NOTE = cache_folder(__file__)
 
 # The classes with a branch here, and their branch numbers (Numba compiles module-level ints in
 # as constants).  A softmax output has no branch: the cross-entropy branch computes it.
