@@ -198,8 +198,6 @@ def test_missing_data_skips_data_figures(run, tmp_path):
     folder, _, _ = run
     notices = []
     out = tmp_path / "nodata"
-    (out).mkdir()
-    (out / "confusion_matrix.png").write_bytes(b"stale")  # an earlier report's figure goes
     index = write_report(folder, tmp_path / "empty", out_dir=out, log=notices.append)
     check_png(out / "learning_curves.png")
     check_png(out / "weights.png")
@@ -208,6 +206,19 @@ def test_missing_data_skips_data_figures(run, tmp_path):
     page = index.read_text()
     assert "confusion_matrix.png" not in page and "Skipped" in page
     assert "50.00%" in page  # the recorded test error stands in for the missing data
+
+
+def test_missing_data_keeps_the_figures_it_cannot_redraw(run, tmp_path):
+    """Issue 20 item 3: a report without the data keeps an earlier report's data figures."""
+    folder, _, _ = run
+    notices = []
+    out = tmp_path / "nodata"
+    out.mkdir()
+    (out / "confusion_matrix.png").write_bytes(b"earlier")
+    index = write_report(folder, tmp_path / "empty", out_dir=out, log=notices.append)
+    assert (out / "confusion_matrix.png").read_bytes() == b"earlier"
+    assert any("kept from an earlier report" in n for n in notices)
+    assert "confusion_matrix.png" in index.read_text()
 
 
 def test_network_without_image_inputs(tmp_path, tiny_mnist_dir):

@@ -24,10 +24,11 @@ import numpy as np
 
 from . import __version__
 from .errors import BpnnError
+from .fileio import atomic_write
 from .model import Model
 from .network import Network
 
-__all__ = ["IR_VERSION", "OPSET", "save_onnx", "to_onnx"]
+__all__ = ["IR_VERSION", "OPSET", "save_onnx", "to_onnx", "write_onnx"]
 
 OPSET = 17
 IR_VERSION = 8
@@ -195,6 +196,11 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
 
 def save_onnx(model: Model | Network, path, **options) -> None:
     """Write ``to_onnx(model, **options)`` to ``path``."""
-    proto = to_onnx(model, **options)
-    with open(path, "wb") as f:
-        f.write(proto.SerializeToString())
+    write_onnx(to_onnx(model, **options), path)
+
+
+def write_onnx(proto, path) -> None:
+    """Write the ONNX ``proto`` to ``path`` atomically: a full disk or a kill leaves the file
+    that was there (``bpnn.fileio.atomic_write``)."""
+    data = proto.SerializeToString()
+    atomic_write(path, lambda f: f.write(data))

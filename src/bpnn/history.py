@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["History", "format_loss", "plural"]
+__all__ = ["History", "format_loss", "history_problem", "plural"]
 
 
 def format_loss(value: float) -> str:
@@ -20,6 +20,39 @@ def format_loss(value: float) -> str:
 def plural(n: int, word: str) -> str:
     """ "1 epoch", "2 epochs"."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# What each epoch record holds that is read back as a number (None where not measured).
+NUMBERS = ("train_loss", "val_error", "test_error", "lr", "seconds")
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def history_problem(data) -> str | None:
+    """What is wrong with ``data`` as a saved History (history.json, a checkpoint's), or None:
+    epochs must be a list of records with a whole-number epoch and numbers where numbers
+    belong; best_epoch a whole number, best_error a number (or null)."""
+    if not isinstance(data, dict) or not isinstance(data.get("epochs"), list):
+        return "no list of epochs"
+    for i, record in enumerate(data["epochs"]):
+        if not isinstance(record, dict):
+            return f"epoch record {i} is not an object"
+        epoch = record.get("epoch", i + 1)
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            return f"epoch record {i}: epoch must be a whole number, got {epoch!r}"
+        for key in NUMBERS:
+            if record.get(key) is not None and not _real(record[key]):
+                return f"epoch record {i}: {key} must be a number, got {record[key]!r}"
+    best = data.get("best_epoch")
+    if best is not None and (not isinstance(best, int) or isinstance(best, bool)):
+        return f"best_epoch must be a whole number, got {best!r}"
+    if data.get("best_error") is not None and not _real(data["best_error"]):
+        return f"best_error must be a number, got {data['best_error']!r}"
+    if not isinstance(data.get("changes", []), list):
+        return "changes must be a list"
+    return None
 
 
 @dataclass

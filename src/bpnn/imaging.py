@@ -323,10 +323,7 @@ def check_model(net, meta: ModelInfo | dict) -> float:
     """BpnnError unless the model (its network and metadata) reads 28x28 light-on-dark digits;
     returns its input scale."""
     prep = ModelInfo.coerce(meta).preprocessing or {}
-    if net.n_inputs != FIELD * FIELD or list(prep.get("image_shape", [FIELD, FIELD])) != [
-        FIELD,
-        FIELD,
-    ]:
+    if net.n_inputs != FIELD * FIELD or prep.get("image_shape", [FIELD, FIELD]) != [FIELD, FIELD]:
         raise BpnnError(
             f"this model takes {net.n_inputs} inputs; reading images needs a model "
             f"of 28x28 = 784 pixels"
@@ -340,7 +337,9 @@ def check_model(net, meta: ModelInfo | dict) -> float:
         raise BpnnError(
             f"this model expects {prep['ink']!r} images; bpnn prepares light-on-dark ones"
         )
-    scale = float(prep.get("scale", 1 / 255))
+    scale = prep.get("scale", 1 / 255)
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise BpnnError(f"bad input scale {scale!r} in the model's metadata")
     if not (math.isfinite(scale) and scale > 0):
         raise BpnnError(f"bad input scale {scale!r} in the model's metadata")
     return scale

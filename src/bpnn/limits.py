@@ -55,3 +55,12 @@ MAX_LAYER_SIZE = 1 << 20  # units a model file may declare in one layer
 # Parameters a model file may declare per byte of file: float64 weights take 8 bytes each, and
 # compression of (say) all-zero weights gains at most ~1000x; beyond that the header lies.
 MAX_PARAMS_PER_FILE_BYTE = 1024
+
+# ---- sweeps (bpnn sweep) --------------------------------------------------------------------
+# Trials one sweep may have (a grid's combinations, or a random search's `trials`): each trial is
+# a run folder and a line of results; checked before any is made, so a 10^9 grid costs nothing.
+MAX_SWEEP_TRIALS = 10_000
+MAX_SPEC_DEPTH = 8  # nesting of a sweep spec (TOML or JSON): a table in a table in a list...
+# Local worker processes (--workers) per core of this machine: each is a Python process of its
+# own (~100 MB before it trains), and more of them than cores only wait on one another.
+MAX_WORKERS_PER_CORE = 1

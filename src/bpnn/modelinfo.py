@@ -74,6 +74,7 @@ class DataInfo:
     source: str | None = None  # a registered name, a path, "arrays" or "scikit-learn"
     target: str | None = None  # the CSV target column asked for
     test: str | None = None  # the test source asked for
+    found: str | None = None  # the folder an IDX set was found in, resolved
     limit: int | None = None  # only the first N samples were used
     checksum: str | None = None  # of the data's arrays (``Dataset.checksum``)
     kind: str | None = None  # "image" or "tabular"
@@ -92,6 +93,7 @@ class DataInfo:
             source=_text(data.get("source")),
             target=_text(data.get("target")),
             test=_text(data.get("test")),
+            found=_text(data.get("found")),
             limit=_count(data.get("limit")),
             checksum=_text(data.get("checksum")),
             kind=_text(data.get("kind")),

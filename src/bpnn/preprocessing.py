@@ -47,6 +47,8 @@ class Preprocessing:
             )
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"the preprocessing scale must be a positive number, got {self.scale}")
+        if self.image_shape is not None and not _is_shape(self.image_shape):
+            raise ValueError(f"image_shape must be [height, width], got {self.image_shape!r}")
         if self.kind == "standardize":
             if self.mean is None or self.std is None:
                 raise ValueError("standardize needs a mean and a standard deviation per feature")
@@ -141,10 +143,15 @@ class Preprocessing:
         data = dict(data)
         kind = data.pop("kind", "scale")
         known = {k: data.pop(k) for k in ("scale", "mean", "std", "image_shape") if k in data}
+        scale = known.get("scale", 1.0)
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+            raise FormatError(
+                f"{source}: bad preprocessing (scale must be a number, got {scale!r})"
+            )
         try:
             return cls(
                 kind,
-                scale=float(known.get("scale", 1.0)),
+                scale=float(scale),
                 mean=known.get("mean"),
                 std=known.get("std"),
                 image_shape=known.get("image_shape"),
@@ -152,6 +159,17 @@ class Preprocessing:
             )
         except (TypeError, ValueError) as exc:
             raise FormatError(f"{source}: bad preprocessing ({exc})") from None
+
+
+def _is_shape(value) -> bool:
+    """Whether ``value`` is [height, width]: two whole numbers >= 1."""
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value
+        )
+    )
 
 
 def resolve(kind: str, X: np.ndarray, scale: float | None = None, **options) -> Preprocessing:

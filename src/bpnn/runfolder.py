@@ -5,7 +5,9 @@
 - ``history.csv``: the same epochs as a table for spreadsheets (one row an epoch, empty cells
   where an epoch was not evaluated), written with ``history.json``;
 - ``checkpoint.npz``: the run's state (``bpnn.runstate``), what ``--resume`` reads;
-- ``model.npz``: the trained model (``bpnn.model``), written once at the end.
+- ``model.npz``: the trained model (``bpnn.model``), written once at the end;
+- ``.bpnn.lock``: locked (``bpnn.fileio.lock_folder``) while a process writes the run, so a
+  second writer is refused.
 
 Not here: what the files hold (those modules), when they are written (``bpnn.train``), the
 report's files (``bpnn.report``).
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .fileio import atomic_write
+from .fileio import LOCK_NAME, atomic_write, lock_folder, unlock_folder
 from .history import History
 from .model import Model
 from .preprocessing import Preprocessing
@@ -57,6 +59,24 @@ class RunFolder:
     @property
     def model(self) -> Path:
         return self.path / "model.npz"
+
+    def lock(self) -> None:
+        """Make this process the run's one writer (BpnnError when another one is)."""
+        lock_folder(self.path, "run")
+
+    def unlock(self, *, every: bool = False) -> None:
+        unlock_folder(self.path, every=every)
+
+    def discard_lock(self) -> None:
+        """Remove the lock's file, and the folder if nothing else is in it (a run that never
+        began, in a folder it made)."""
+        (self.path / LOCK_NAME).unlink(missing_ok=True)
+        if self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
+
+    def _only_locked(self) -> bool:
+        """Whether the folder is missing or holds nothing but the lock (made for this run)."""
+        return not self.path.exists() or {p.name for p in self.path.iterdir()} <= {LOCK_NAME}
 
     def has_checkpoint(self) -> bool:
         return self.checkpoint.exists()
@@ -117,15 +137,15 @@ class RunFolder:
     def kept_once_checkpointed(self) -> Iterator[None]:
         """A block that, if it fails before the first checkpoint of a new run, leaves no
         half-made run folder behind: its json files go, and the folder if the block made it."""
-        fresh, created = not self.has_checkpoint(), not self.path.exists()
+        fresh, created = not self.has_checkpoint(), self._only_locked()
         try:
             yield
         except BaseException:
             if fresh and not self.has_checkpoint():
                 for path in (self.config, self.history, self.history_csv):
                     path.unlink(missing_ok=True)
-                if created and self.path.is_dir() and not any(self.path.iterdir()):
-                    self.path.rmdir()
+                if created:
+                    self.discard_lock()
             raise
 
 

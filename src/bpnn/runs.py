@@ -19,7 +19,8 @@ a run (new, resumed, its validation source and class weights) is kept side by si
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .callbacks import Callback
 from .errors import BpnnError
 from .model import Model
 from .prepare import class_sample_weights, data_kind, n_outputs, prepare, resolve_settings
+from .runfolder import RunFolder
 from .runstate import checkpoint_config, read_checkpoint
 from .settings import RESUMABLE, TrainConfig, check_layers
 from .train import Trainer
@@ -77,10 +79,11 @@ class RunData:
         data = load_source(source or "mnist", target=target, test=test)
         X_val, y_val = _validation_source(val, target, data.X_train.shape[1])
         info = {
-            "source": str(data.source),
+            "source": _as_given(source or "mnist"),
             "target": target,
-            "test": test,
-            **({"val": str(val)} if val is not None else {}),
+            "test": None if test is None else _as_given(test),
+            "found": data.folder,
+            **({"val": _as_given(val)} if val is not None else {}),
             "limit": limit,
             "checksum": data.checksum(),
             "kind": data.kind,
@@ -94,6 +97,14 @@ class RunData:
         return cls(
             data.X_train, data.y_train, data.X_test, data.y_test, info, described, X_val, y_val
         )
+
+    @classmethod
+    def recorded(cls, info: dict, source: str | None = None) -> RunData:
+        """The data a run records (``info``: its source, target, test), or where it now is
+        (``source``); a registered set no longer found where it is looked for (``BPNN_DATA``
+        unset) is read from the folder it was found in (``found``)."""
+        given = source or located(info)
+        return cls.from_source(given, info.get("target"), info.get("test"), val=info.get("val"))
 
     @classmethod
     def from_arrays(
@@ -115,6 +126,33 @@ class RunData:
     def y_used(self) -> np.ndarray:
         """The training targets the run uses (the first ``limit`` when limited)."""
         return self.y[: self.limit] if self.limit else self.y
+
+
+def _as_given(source: str | os.PathLike) -> str:
+    """A source as a run records it: a registered name as is, a path made absolute (a run
+    resumed from another directory, or by a sweep's worker, finds it again)."""
+    from .data.registry import DATASETS
+
+    name = os.fspath(source)
+    return name if name in DATASETS else str(Path(name).absolute())
+
+
+def located(info: dict | Any) -> str | None:
+    """The source recorded in ``info`` (a dict or ``DataInfo``), or, for a registered set that
+    is no longer on disk where it is looked for, the folder it was found in."""
+    from .data.mnist import find_dataset
+    from .data.registry import DATASETS
+
+    get = info.get if isinstance(info, dict) else lambda k: getattr(info, k, None)
+    source, found = get("source"), get("found")
+    if get("test") and isinstance(source, str) and " + " in source and not Path(source).exists():
+        source = source.split(" + ")[0]  # bpnn <= 0.3 recorded "SOURCE + TEST" (its display)
+    if source in DATASETS and isinstance(found, str) and Path(found).is_dir():
+        try:
+            find_dataset(source, download=False, progress=False, notice=lambda line: None)
+        except (BpnnError, OSError):
+            return found
+    return source
 
 
 def configure(
@@ -151,8 +189,13 @@ def start(
     estimators' warm starts).  callbacks: ``bpnn.callbacks.Callback`` objects watching the run.
     """
     log = log or _quiet
-    if out is not None:
-        _check_free(Path(out), force)
+    with _holding(out):
+        if out is not None:
+            _check_free(Path(out), force)
+        return _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from)
+
+
+def _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from) -> Trainer:
     prepared = prepare(
         data.X,
         data.y,
@@ -212,6 +255,11 @@ def resume(
     """
     log = log or _quiet
     run_dir = Path(run_dir)
+    with _holding(run_dir):
+        return _resume(run_dir, data, changes, log, progress, checkpoint, callbacks)
+
+
+def _resume(run_dir: Path, data, changes, log, progress, checkpoint, callbacks) -> Trainer:
     path = run_dir / "checkpoint.npz"
     checkpoint = checkpoint or read_checkpoint(path)
     meta = checkpoint[1]
@@ -220,9 +268,7 @@ def resume(
     if data is None:
         if "source" not in info or info["source"] == "arrays":
             raise BpnnError(f"{run_dir}: the checkpoint does not record a data source to resume on")
-        data = RunData.from_source(
-            info["source"], info.get("target"), info.get("test"), val=info.get("val")
-        )
+        data = RunData.recorded(info)
     if info.get("checksum") and data.info.get("checksum") not in (None, info["checksum"]):
         raise BpnnError(
             f"{data.info.get('source')}: the data differs from the data the run in {run_dir} "
@@ -295,17 +341,18 @@ def train(
     if resume_dir is not None:
         _check_resumable(settings, source, preset=preset, out=out, force=force)
         run_dir = Path(resume_dir)
-        checkpoint = read_checkpoint(run_dir / "checkpoint.npz")
-        recorded = _recorded_data(run_dir, checkpoint[1])
-        data = RunData.from_source(
-            source.get("source") or recorded.get("source"),
-            recorded.get("target"),
-            recorded.get("test"),
-            val=recorded.get("val"),
-        )
-        trainer = resume(
-            run_dir, data, changes=settings, log=log, checkpoint=checkpoint, callbacks=callbacks
-        )
+        with _holding(run_dir):
+            checkpoint = read_checkpoint(run_dir / "checkpoint.npz")
+            recorded = _recorded_data(run_dir, checkpoint[1])
+            data = RunData.recorded(recorded, source.get("source"))
+            trainer = resume(
+                run_dir,
+                data,
+                changes=settings,
+                log=log,
+                checkpoint=checkpoint,
+                callbacks=callbacks,
+            )
         report = report and recorded.get("report", True)
     else:
         data = RunData.from_source(
@@ -378,6 +425,25 @@ def _recorded_data(run_dir: Path, meta: dict) -> dict:
     return info
 
 
+@contextmanager
+def _holding(folder: str | os.PathLike | None) -> Iterator[None]:
+    """A block that makes a trainer for ``folder``, holding the folder's lock from before its
+    files are looked at: kept for the trainer's run (``Trainer.run`` frees it), given up if the
+    block fails."""
+    if folder is None:
+        yield
+        return
+    run, created = RunFolder(folder), not Path(folder).exists()
+    run.lock()
+    try:
+        yield
+    except BaseException:
+        if created:  # leave no folder behind that only the lock made
+            run.discard_lock()
+        run.unlock()
+        raise
+
+
 def _where(trainer: Trainer) -> str:
     """The log line saying where the run computes."""
     return f"device: {trainer.device.describe()}; threads: {trainer.runtime()['threads']}"
@@ -403,12 +469,12 @@ def find_split(
     from .data.sources import load_source
 
     info = model.info.data
-    source = source or info.source
+    source = source or (located(info) if info.source else None)
     if source in (None, "arrays"):
         raise BpnnError(
             "the model does not record a data source it can be evaluated on: give --data SOURCE"
         )
-    same = source == info.source
+    same = source in (info.source, info.found)
     data = load_source(source, target=target or info.target, test=info.test if same else None)
     if data.X_train.shape[1] != model.net.n_inputs:
         raise BpnnError(

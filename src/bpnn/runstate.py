@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BpnnError, FormatError
-from .history import History
+from .history import History, history_problem
 from .modelfile import load_arrays, network_from_arrays, params_to_arrays, save_arrays
 from .network import Network
 from .optim import Optimizer
@@ -206,8 +206,10 @@ def read_state(
     One FormatError line for anything broken.
     """
     try:
+        _check_meta(meta)
         state = _state(arrays, meta, path, config)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        _check_state(state, meta)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise FormatError(f"{path}: broken checkpoint ({type(exc).__name__}: {exc})") from None
     pos = state.position
     if pos is not None and n_train is not None and len(pos.order) != n_train:
@@ -220,6 +222,69 @@ def read_state(
     if h.stopped_early and state.epoch < config.epochs and meta["config"]["epochs"] < config.epochs:
         h.stopped_early, h.stop_reason = False, None
     return state
+
+
+def _whole(value, name: str, low: int = 0, high: int | None = None) -> int:
+    """``value`` if it is a whole number in [low, high], else ValueError naming ``name``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} = {value} is out of range ({low} to {high})")
+    return value
+
+
+def _real(value, name: str, low: float = 0.0) -> float:
+    """``value`` if it is a finite number >= low, else ValueError naming ``name``."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} = {value} is below {low}")
+    return float(value)
+
+
+def _check_meta(meta: dict) -> None:
+    """The numbers of a checkpoint's metadata checked as a model file's are: types, ranges."""
+    recorded = meta["config"]
+    if not isinstance(recorded, dict):
+        raise ValueError("config must be an object")
+    _whole(meta["epoch"], "epoch", 0, _whole(recorded.get("epochs"), "config epochs", 1))
+    _whole(meta["bad_evals"], "bad_evals")
+    _real(meta["seconds"], "seconds")
+    _real(meta["optimizer_lr"], "optimizer_lr")
+    if not isinstance(meta["rng"], dict):
+        raise ValueError("rng must be an object")
+    problem = history_problem(meta["history"])
+    if problem:
+        raise ValueError(f"history: {problem}")
+    position = meta["position"]
+    if position is not None:
+        if not isinstance(position, dict):
+            raise ValueError("position must be an object")
+        _whole(position["done"], "position.done")
+        _real(position["loss"], "position.loss")
+        _real(position["seconds"], "position.seconds")
+
+
+def _check_state(state: RunState, meta: dict) -> None:
+    """What the arrays must be for the state to go on: best weights laid out as the network's
+    and finite, an interrupted epoch's order a permutation it has not passed the end of."""
+    best, params = state.best_params, state.net.params()
+    if best is not None:
+        if len(best) != len(params) or any(b.shape != p.shape for b, p in zip(best, params)):
+            raise ValueError("the best weights are not laid out as the network's")
+        if not all(np.isfinite(b).all() for b in best):
+            raise ValueError("the best weights hold NaN or infinite values")
+    pos = state.position
+    if pos is None:
+        return
+    order = np.asarray(pos.order)
+    if order.ndim != 1 or order.dtype.kind not in "iu":
+        raise ValueError("position.order must be a list of sample indices")
+    if not np.array_equal(np.sort(order), np.arange(len(order))):
+        raise ValueError("position.order is not an order of the samples")
+    _whole(pos.done, "position.done", 0, len(order))
+    if pos.shifts is not None and np.shape(pos.shifts) != (len(order), 2):
+        raise ValueError("position.shifts must be one (rows, columns) pair per sample")
 
 
 def _state(arrays: dict, meta: dict, path, config: TrainConfig) -> RunState:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,12 +126,17 @@ class Trainer:
         """Train until the epochs run out, early stopping or Ctrl-C; returns the results.
 
         A run that fails before its first checkpoint leaves no half-made run folder behind.
+        The folder is locked while it runs (a second writer is refused), and freed after.
         """
         with limit_threads(self.config.threads):
             if self.folder is None:  # nothing written, nothing to clean up
                 return self._run()
-            with self.folder.kept_once_checkpointed():
-                return self._run()
+            self.folder.lock()  # (held already when the runs layer made this trainer)
+            try:
+                with self.folder.kept_once_checkpointed():
+                    return self._run()
+            finally:
+                self.folder.unlock(every=True)
 
     def _run(self) -> dict:
         cfg, st = self.config, self.state
@@ -206,6 +212,9 @@ class Trainer:
             st.history.stepper, st.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
+            note = getattr(sys.modules.get("bpnn.fast._kernels"), "CACHE_NOTE", None)
+            if note:  # where Numba's cache had to go (a read-only install)
+                self.log(f"numba: {note}")
         return stepper
 
     def _position(self) -> EpochPosition:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from ..device import resolve_device
+from ..fileio import atomic_write
 from ..network import Network
 from ..optim import SGD, make_optimizer
 from ..steppers import make_stepper
@@ -107,7 +107,8 @@ def check_epochs(epochs: int) -> None:
 
 def write_report(report: dict, out) -> None:
     if out:
-        Path(out).write_text(json.dumps(report, indent=2) + "\n")
+        text = (json.dumps(report, indent=2) + "\n").encode()
+        atomic_write(out, lambda f: f.write(text))
 
 
 def time_rows(

@@ -35,12 +35,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..export import OPSET, to_onnx
+    from ..export import OPSET, to_onnx, write_onnx
     from ..model import Model
 
     proto = to_onnx(Model.load(args.model), input_type=args.input_type)
-    with open(args.out, "wb") as f:
-        f.write(proto.SerializeToString())
+    write_onnx(proto, args.out)
     info = {
         "out": args.out,
         "opset": OPSET,

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import BpnnError
+from ..fileio import clean_temps, lock_folder, unlock_folder
 from . import command
 
 
@@ -50,11 +52,21 @@ def run(args) -> int:
     from ..report import build_report  # matplotlib loads only when a report is asked for
     from ..sweep.report import is_sweep, write_sweep_report
 
-    if is_sweep(args.run_dir):
-        return _show(args, *write_sweep_report(args.run_dir, args.out), {})
-    notice = lambda line: print(f"bpnn report: {line}", file=sys.stderr)  # noqa: E731
-    report = build_report(args.run_dir, args.data, out_dir=args.out, log=notice)
-    return _show(args, report.out_dir, report.files, {"notices": report.notices, **report.summary})
+    folder = Path(args.run_dir)
+    if not folder.is_dir():
+        raise BpnnError(f"{folder}: no such run folder")
+    sweep = is_sweep(folder)
+    lock_folder(folder, "sweep" if sweep else "run")  # no report while a run or sweep writes
+    try:
+        clean_temps(Path(args.out) if args.out else folder / "report")
+        if sweep:
+            return _show(args, *write_sweep_report(folder, args.out), {})
+        notice = lambda line: print(f"bpnn report: {line}", file=sys.stderr)  # noqa: E731
+        report = build_report(folder, args.data, out_dir=args.out, log=notice)
+        summary = {"notices": report.notices, **report.summary}
+        return _show(args, report.out_dir, report.files, summary)
+    finally:
+        unlock_folder(folder)
 
 
 def _show(args, out_dir, files: list, numbers: dict) -> int:

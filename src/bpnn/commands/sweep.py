@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..data import mnist
 from ..errors import BpnnError
+from ..fileio import clean_temps, lock_folder, unlock_folder
+from ..limits import MAX_WORKERS_PER_CORE
 from . import SOURCES, add_data_options, command
 
 
@@ -69,8 +71,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..sweep import engine
-    from ..sweep.results import Tally, collect, open_sweep, table, trial_folder, write_results
     from ..sweep.spec import load_spec
 
     out = print if not args.json else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -78,6 +78,18 @@ def run(args) -> int:
     _check_options(args, scheduler)
     spec = load_spec(args.spec)
     folder = Path(args.out).resolve()  # workers may run elsewhere: they get absolute paths
+    lock_folder(folder, "sweep")  # one sweep per folder (freed when this process ends)
+    clean_temps(folder / "best")
+    try:
+        return _sweep(args, spec, folder, scheduler, out)
+    finally:
+        unlock_folder(folder)
+
+
+def _sweep(args, spec, folder: Path, scheduler: str | None, out) -> int:
+    from ..sweep import engine
+    from ..sweep.results import Tally, collect, open_sweep, table, trial_folder, write_results
+
     sweep = open_sweep(folder, spec, data_options(args))
     jobs = [(t, trial_folder(folder, t.name)) for t in spec.make_trials()]
     tally = Tally(len(jobs))
@@ -154,6 +166,13 @@ def data_options(args) -> dict:
 def _check_options(args, scheduler: str | None) -> None:
     if args.workers is not None and args.workers < 1:
         raise BpnnError(f"--workers must be at least 1, got {args.workers}")
+    most = MAX_WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+    if args.workers is not None and args.workers > most:
+        raise BpnnError(
+            f"--workers {args.workers} is more than this machine's {most} cores "
+            f"(limits.MAX_WORKERS_PER_CORE = {MAX_WORKERS_PER_CORE}): a local worker per core "
+            f"at most; a larger cluster is one Dask scheduler away (--scheduler)"
+        )
     if args.workers is not None and scheduler:
         raise BpnnError(
             "--workers sizes a local cluster; an existing cluster (--scheduler or "

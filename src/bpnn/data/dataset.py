@@ -22,6 +22,7 @@ class Dataset:
     y_train: (n,) labels (dtype kind 'i', 'u' or 'U') or values (float), or (n, k) float.
     X_test, y_test: the same for the test set, or None.
     class_names: names of the classes by label, for registered sets (e.g. "T-shirt/top").
+    folder: where an IDX set was found (a registered set's folder may come from ``BPNN_DATA``).
     """
 
     X_train: np.ndarray
@@ -34,6 +35,7 @@ class Dataset:
     feature_names: list[str] | None
     target_names: list[str] | None
     class_names: list[str] | None = field(default=None)
+    folder: str | None = None  # an IDX set's folder, resolved: where the data was found
 
     def arrays(self) -> list[np.ndarray]:
         """X_train, y_train, X_test, y_test, leaving out the absent ones, in that order."""

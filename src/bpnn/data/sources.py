@@ -178,4 +178,5 @@ def _load_idx(folder: Path) -> Dataset:
                 f"{folder}: test images are {test_shape[0]}x{test_shape[1]} but "
                 f"training images are {shape[0]}x{shape[1]}"
             )
-    return Dataset(X, y, X_test, y_test, str(folder.resolve()), "image", shape, None, None)
+    where = str(folder.resolve())
+    return Dataset(X, y, X_test, y_test, where, "image", shape, None, None, folder=where)

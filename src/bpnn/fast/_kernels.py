@@ -5,8 +5,11 @@ dtype, so float32 arithmetic stays float32 exactly as in NumPy (a Python literal
 to float64 inside Numba).  ``fastmath`` is off: no reassociation and no fused multiply-add, so each
 element-wise step rounds like the NumPy expression it mirrors (except the sigmoid, see ``_act``;
 sums differ in order anyway, so the paths agree to rounding, not bit for bit).  Compiled code is
-cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``), so only the first
-run compiles.  Inputs may be uint8 or float: each kernel specialises on their type.
+cached on disk (next to this file, in ``NUMBA_CACHE_DIR`` or the user's cache folder), so only the
+first run compiles; where none of those can be written (a read-only install and no writable
+HOME) the cache goes to a private folder in the temporary directory, and where even that fails
+the kernels compile without a cache (``CACHE_NOTE`` says why).  Inputs may be uint8 or float:
+each kernel specialises on their type.
 
 The classes these kernels have branches for are listed here (``ACTIVATIONS``, ``LOSSES``,
 ``OPTIMIZERS``: exactly those classes, not their subclasses, which may compute something else);
@@ -37,6 +40,10 @@ from numba import njit, prange
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
 from ..optim import SGD, Adam, UpdateRule
+from ._cache import cache_folder
+
+# Whether the kernels are cached on disk (and where, when not as usual): a read-only install.
+CACHE, CACHE_NOTE = cache_folder(__file__)
 
 # The classes with a branch here, and their branch numbers (Numba compiles module-level ints in
 # as constants).  A softmax output has no branch: the cross-entropy branch computes it.
@@ -52,7 +59,7 @@ C_LR, C_SCALE, C_HALF, C_ONE, C_ZERO, C_N = range(6)
 N_CONSTS = 6
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _act(code, z, alpha, half, one, zero):
     """f(z) as ``Activation.forward`` computes it."""
     if code == SIGMOID:  # NumPy's path writes it 0.5 (1 + tanh(z/2)): equal up to rounding,
@@ -68,7 +75,7 @@ def _act(code, z, alpha, half, one, zero):
     return z  # IDENTITY
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _back(code, y, g, alpha, one, zero):
     """dE/dz from dE/dy = g and the output y, as ``Activation.backward`` computes it."""
     if code == SIGMOID:
@@ -85,7 +92,7 @@ def _back(code, y, g, alpha, one, zero):
 
 
 # ---- per-sample SGD (batch size 1, plain SGD): the tutorial's algorithm ------------------------
-@njit(cache=True)
+@njit(cache=CACHE)
 def compress_rows(images, indptr, cols, vals):
     """images (n, n_in) -> CSR: row s's non-zero inputs are cols/vals[indptr[s]:indptr[s+1]].
 
@@ -121,7 +128,7 @@ SampleScratch.__doc__ = """Work arrays: A, D (n_layers, max_width) for each laye
 dE/dz; xs (n_in,) for a sample's scaled non-zero inputs."""
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def sgd_samples(data, idx, net, c, scratch):
     """Train on samples ``idx`` one at a time with plain SGD at rate c[C_LR]; returns the sum of
     their losses (float64).
@@ -193,7 +200,7 @@ def sgd_samples(data, idx, net, c, scratch):
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _dot(w, v, n, zero):
     """w[:n] . v[:n] with eight running sums (independent, so the loop runs at full speed)."""
     m = n - n % 8
@@ -213,7 +220,7 @@ def _dot(w, v, n, zero):
     return s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _sparse_product(a, W0T, cols, xs, start, nnz):
     """a += sum over t of xs[t] * W0T[cols[start + t]], rows in order, four per pass.
 
@@ -236,7 +243,7 @@ def _sparse_product(a, W0T, cols, xs, start, nnz):
         t += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _bias_act(a, b, n, last, code, alpha, half, one, zero):
     """a[:n] <- f(a + b); the output layer gets only the bias (its activation is the loss's)."""
     if last:
@@ -247,7 +254,7 @@ def _bias_act(a, b, n, last, code, alpha, half, one, zero):
             a[j] = _act(code, a[j] + b[j], alpha, half, one, zero)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _output_delta(z, d, t, n_out, code, alpha, loss, half, one, zero):
     """Turn logits z into the output delta d (in place in z: the outputs); returns the loss.
 
@@ -266,7 +273,7 @@ def _output_delta(z, d, t, n_out, code, alpha, loss, half, one, zero):
     return half * value
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _softmax_ce(z, d, t, n_out, zero):
     """Softmax cross-entropy: loss = logsumexp(z) sum(t) - t.z, d = softmax(z) sum(t) - t.
 
@@ -288,7 +295,7 @@ def _softmax_ce(z, d, t, n_out, zero):
     return value
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _sigmoid_bce(z, d, t, n_out, half, one, zero):
     """Binary cross-entropy from the logits: sum max(z, 0) - z t + log1p(exp(-|z|)); d = y - t."""
     value = zero
@@ -301,7 +308,7 @@ def _sigmoid_bce(z, d, t, n_out, half, one, zero):
 
 
 # ---- mini-batch helpers ------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=CACHE)
 def gather_columns(images, batch, scale, mask, use_mask, flags, cols, X):
     """Scaled rows ``images[batch]`` (uint8 or float), restricted to columns non-zero in some row.
 
@@ -331,7 +338,7 @@ def gather_columns(images, batch, scale, mask, use_mask, flags, cols, X):
     return k
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def bias_act(Z, b, code, alpha, c):
     """Z <- f(Z + b) in place, row by row (Z: (n, m), b: (m,))."""
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]
@@ -341,7 +348,7 @@ def bias_act(Z, b, code, alpha, c):
             Z[r, j] = _act(code, Z[r, j] + b[j], alpha, half, one, zero)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def act_back(dA, Y, code, alpha, c, db):
     """dA <- dE/dz from dE/dy = dA and outputs Y, in place (both (n, m)); db <- its column sums.
 
@@ -357,7 +364,7 @@ def act_back(dA, Y, code, alpha, c, db):
             db[j] += dA[r, j]
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
     """Logits Z (+ b, in place, becoming the outputs) -> D = dE/dz / n; returns the loss sum.
 
@@ -424,14 +431,14 @@ def coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _scalars(u):
     """The coefficients u (N_COEFFS,) as a tuple of scalars: read once per kernel call, so the
     inner loops keep them in registers (loads from an array that might alias P are not hoisted)."""
     return (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd):
     """One element: returns (p, s1, s2) after the step.  k: ``_scalars(u)``; s1: SGD's velocity
     or Adam's m (used when ``use_s``), s2: Adam's v; wd: this parameter's weight decay (0 for
@@ -456,7 +463,7 @@ def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd):
     return p - k[U_LR] * g, s1, s2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _update_at(i, kind, nesterov, k, p, g, s1, s2, use_s, use_s2, wd):
     """One step of element i of flat p, g, s1, s2 (a state unused: ``use_s``/``use_s2`` False)."""
     zero = k[U_ZERO]
@@ -469,7 +476,7 @@ def _update_at(i, kind, nesterov, k, p, g, s1, s2, use_s, use_s2, wd):
         s2[i] = b
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def update(kind, nesterov, u, p, g, s1, s2, decay):
     """One optimiser step on flat arrays p, g (n,) with state s1, s2 (n,), or (0,) when the
     optimiser has none; ``decay``: weight decay applies (weight matrices, not biases)."""
@@ -485,7 +492,7 @@ def update(kind, nesterov, u, p, g, s1, s2, decay):
             _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=CACHE, inline="always")
 def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd):
     """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
     or (0, 0); wd: P's weight decay.  SGD leaves a row with a zero gradient as it is unless
@@ -507,7 +514,7 @@ def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd):
             S2[r, j] = b
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay):
     """One step on a weight matrix P (n_in, m) whose gradient is Gc[q] in row cols[q] (q < k)
     and zero elsewhere; state S1, S2 like P, or (0, 0) when the optimiser has none; ``decay``:
@@ -524,7 +531,7 @@ def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay):
         q += hit
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def gather_rows(W, cols, k, out):
     """out[:k] <- W[cols[:k]] (rows; an explicit loop copies 3x faster than a slice here)."""
     for q in range(k):
@@ -537,7 +544,7 @@ def gather_rows(W, cols, k, out):
 PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting the threads
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=CACHE, parallel=True)
 def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
     """``update`` with the elements in parallel."""
     k = _scalars(u)
@@ -551,7 +558,7 @@ def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
             _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _row_slots(cols, k, n_rows, slot):
     """slot[r] = q where cols[q] == r (q < k), else -1: the gradient row of each row."""
     for r in range(n_rows):
@@ -560,7 +567,7 @@ def _row_slots(cols, k, n_rows, slot):
         slot[cols[q]] = q
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=CACHE, parallel=True)
 def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot):
     """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
     c = _scalars(u)

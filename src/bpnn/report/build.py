@@ -137,6 +137,15 @@ def data_figures(run: Run, test: TestSet, shape, notice) -> dict:
     return figures
 
 
+DATA_FIGURES = ("confusion_matrix.png", "misclassified.png", "predictions.png", "residuals.png")
+
+
+def _kept(out: Path, figures: dict) -> set[str]:
+    """The figures of the test data an earlier report drew into ``out``: kept when this one
+    cannot redraw them (a report never deletes what it cannot redraw)."""
+    return {n for n in DATA_FIGURES if n not in figures and (out / n).is_file()}
+
+
 def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
     """Write every figure and page of ``run_dir``'s report; returns its numbers and files.
 
@@ -169,14 +178,19 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
             f"the first layer takes {run.net.n_inputs} inputs, not an image: "
             "skipping the weight images"
         )
-    figures = {name: figures[name] for name in FIGURES if name in figures}  # the pages' order
+    kept = _kept(out, figures) if test is None else set()
+    if kept:
+        notice(
+            f"kept from an earlier report (its data is not here to redraw them): "
+            f"{', '.join(sorted(kept))}"
+        )
     for name in FIGURES:  # a figure from an earlier report that this one skips would mislead
-        if name not in figures:
+        if name not in figures and name not in kept:
             (out / name).unlink(missing_ok=True)
     for name, make in figures.items():
         save_figure(make(), out / name)
     summary = summarise(run, test)
-    names = list(figures)
+    names = [name for name in FIGURES if name in figures or name in kept]  # the pages' order
     extra = tables(
         summary, target_names(run, len(summary["test_rmse"])) if "test_rmse" in summary else None
     )

@@ -21,6 +21,7 @@ from .. import evaluation
 from ..data.mnist import find_dataset
 from ..data.registry import DATASETS
 from ..errors import BpnnError, FormatError
+from ..history import history_problem
 from ..model import Model
 from ..modelinfo import ModelInfo
 from .metric import Metric
@@ -83,8 +84,9 @@ def read_run(run_dir) -> Run:
         history = json.loads((path / "history.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path / 'history.json'}: not valid JSON ({exc})") from None
-    if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
-        raise FormatError(f"{path / 'history.json'}: no list of epochs")
+    problem = history_problem(history)
+    if problem:
+        raise FormatError(f"{path / 'history.json'}: {problem}")
     return Run(path, model, history)
 
 
@@ -94,7 +96,9 @@ def _candidates(run: Run, source) -> list[str]:
     if source:
         return [str(source)]
     if run.info.data.source:
-        return [run.info.data.source]
+        from ..runs import located  # a registered set: where it was found, if not found now
+
+        return [located(run.info.data) or run.info.data.source]
     folder = run.info.config.get("data")
     return ([str(folder)] if isinstance(folder, str) and folder else []) + ["mnist"]
 

@@ -11,6 +11,7 @@ Not here: the sweep folder and its results (``bpnn.sweep.results``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -23,7 +24,8 @@ from .trial import run_trial, write_record
 __all__ = ["NEEDS_DASK", "connect", "cores", "run_trials"]
 
 NEEDS_DASK = "bpnn sweep needs Dask: pip install 'bpnn[sweep]'"
-CONNECT_TIMEOUT = "5s"
+CONNECT_TIMEOUT_S = 5.0  # to reach the scheduler and hear it answer, handshake included
+CONNECT_TIMEOUT = f"{CONNECT_TIMEOUT_S:g}s"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 QUIET = "error"  # Dask's log level: the sweep's own lines say what happens
 
@@ -84,9 +86,34 @@ def _local_cluster(dask, distributed, n_workers: int):
 
 def _client(distributed, address):
     try:
+        if isinstance(address, str):  # (a local cluster's scheduler answers: it was just made)
+            _answers(address, CONNECT_TIMEOUT_S)
         return distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, ValueError, TypeError) as exc:
         raise BpnnError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _answers(address: str, seconds: float) -> None:
+    """TimeoutError unless the scheduler at ``address`` connects, shakes hands and says who it
+    is within ``seconds`` in all: ``distributed.Client`` waits forever on a port that accepts
+    connections but never answers (its timeout covers the connection only)."""
+    from distributed.comm import connect
+
+    async def identity() -> None:
+        comm = await connect(address, timeout=seconds)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded() -> None:
+        await asyncio.wait_for(identity(), seconds)
+
+    try:
+        asyncio.run(bounded())
+    except TimeoutError:
+        raise TimeoutError(f"no answer in {seconds:g} s (is it a Dask scheduler?)") from None
 
 
 def _describe(client, scheduler: str | None) -> str:

@@ -49,8 +49,12 @@ def open_sweep(out, spec, data: dict) -> dict:
         "trials": [t.to_dict() for t in spec.make_trials()],
     }
     path = out / "sweep.json"
+    trials = out / "trials"
+    if trials.exists() and not trials.is_dir():
+        raise BpnnError(f"{trials} is not a folder: a damaged sweep folder? choose another --out")
     if path.exists():
         old = _read_json(path)
+        _check_sweep(path, old)
         same = {k: old.get(k) for k in ("data", "trials")} == {
             k: sweep[k] for k in ("data", "trials")
         }
@@ -62,6 +66,29 @@ def open_sweep(out, spec, data: dict) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     _write_json(path, sweep)
     return sweep
+
+
+def _check_sweep(path: Path, old) -> None:
+    """BpnnError unless ``old`` (sweep.json as read) is a sweep this bpnn wrote."""
+    kinds = {"data": dict, "method": str, "scales": dict, "trials": list}
+    if not isinstance(old, dict) or old.get("format") != FORMAT:
+        raise BpnnError(f"{path}: not a bpnn sweep file (damaged?): choose another --out")
+    broken = [k for k, kind in kinds.items() if not isinstance(old.get(k), kind)]
+    broken += [] if all(_is_trial(t) for t in old.get("trials") or []) else ["trials"]
+    if broken:
+        raise BpnnError(
+            f"{path}: damaged ({', '.join(sorted(set(broken)))} missing or of the wrong type): "
+            f"choose another --out"
+        )
+
+
+def _is_trial(trial) -> bool:
+    return (
+        isinstance(trial, dict)
+        and isinstance(trial.get("name"), str)
+        and isinstance(trial.get("settings"), dict)
+        and isinstance(trial.get("params"), dict)
+    )
 
 
 def _read_json(path: Path) -> dict:
@@ -146,8 +173,8 @@ def _csv(rows: list[dict], searched: list[str]) -> str:
 def _copy_best(folder: Path, best: Path) -> None:
     best.mkdir(parents=True, exist_ok=True)
     for name in ("model.npz", "trial.json"):
-        shutil.copyfile(folder / name, best / (name + ".tmp"))
-        (best / (name + ".tmp")).replace(best / name)
+        with open(folder / name, "rb") as source:
+            atomic_write(best / name, lambda f, source=source: shutil.copyfileobj(source, f))
 
 
 def format_value(value, metric: str | None) -> str:

@@ -35,6 +35,7 @@ from typing import TypeGuard
 import numpy as np
 
 from ..errors import BpnnError
+from ..limits import MAX_SPEC_DEPTH, MAX_SWEEP_TRIALS
 from ..presets import PRESETS
 from ..presets import preset as preset_settings
 from ..runs import DATA_OPTIONS
@@ -97,8 +98,17 @@ class Spec:
         """name -> "list", "linear" or "log": how each searched setting was chosen."""
         return {name: "list" if isinstance(v, list) else v.scale for name, v in self.space.items()}
 
+    def size(self) -> int:
+        """How many trials the sweep has (counted, not made)."""
+        if self.method == "grid":
+            return math.prod(len(v) for v in self.space.values())
+        return self.trials or 0
+
     def make_trials(self) -> list[Trial]:
-        """Every trial of the sweep, in order (grid: all combinations; random: ``trials`` draws)."""
+        """Every trial of the sweep, in order (grid: all combinations; random: ``trials`` draws);
+        at most ``limits.MAX_SWEEP_TRIALS`` (``parse_spec`` refuses more)."""
+        if self.size() > MAX_SWEEP_TRIALS:
+            raise BpnnError(_too_many(self.size()))
         names = list(self.space)
         if self.method == "grid":
             combos = [
@@ -116,6 +126,29 @@ class Spec:
         ]
 
 
+def _too_many(n: int) -> str:
+    return (
+        f"the sweep has {n} trials, more than bpnn sweep runs (limits.MAX_SWEEP_TRIALS = "
+        f"{MAX_SWEEP_TRIALS}): search fewer values, or split it into several sweeps"
+    )
+
+
+def _depth(value, limit: int = MAX_SPEC_DEPTH) -> int:
+    """How deep lists and tables nest in ``value``, counted only up to ``limit`` + 1 (a deeply
+    nested file is refused without recursing through all of it)."""
+    stack, deepest = [(value, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 def _pick(choice, rng: np.random.Generator):
     if isinstance(choice, Range):
         return choice.draw(rng)
@@ -129,15 +162,20 @@ def load_spec(path) -> Spec:
         text = path.read_text()
     except OSError as exc:
         raise BpnnError(f"{path}: cannot read the spec file ({exc.strerror or exc})") from None
+    what = "JSON" if path.suffix == ".json" else "TOML"
     try:
         raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BpnnError(
-            f"{path}: not a valid {'JSON' if path.suffix == '.json' else 'TOML'} file ({exc})"
-        ) from None
+        raise BpnnError(f"{path}: not a valid {what} file ({exc})") from None
+    except RecursionError:
+        raise BpnnError(f"{path}: nested too deeply (at most {MAX_SPEC_DEPTH} levels)") from None
+    if not isinstance(raw, dict):
+        raise BpnnError(f"{path}: a spec is a table of settings, not a {type(raw).__name__}")
+    if _depth(raw) > MAX_SPEC_DEPTH:
+        raise BpnnError(f"{path}: nested too deeply (at most {MAX_SPEC_DEPTH} levels)")
     try:
         return parse_spec(raw)
-    except (BpnnError, ValueError, TypeError) as exc:
+    except (BpnnError, ValueError, TypeError, OverflowError) as exc:
         raise BpnnError(f"{path}: {exc}") from None
 
 
@@ -166,7 +204,12 @@ def parse_spec(raw: dict) -> Spec:
         raise BpnnError("trials is for random search; a grid runs every combination")
     if method == "random" and (not isinstance(trials, int) or trials < 1):
         raise BpnnError(f"random search needs trials = a positive number, got {trials!r}")
-    spec = Spec(dict(base), space, method, trials, int(raw.get("seed", 0)))
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise BpnnError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    spec = Spec(dict(base), space, method, trials, seed)
+    if spec.size() > MAX_SWEEP_TRIALS:
+        raise BpnnError(_too_many(spec.size()))
     for trial in spec.make_trials():
         check_settings(trial.settings)
     return spec
@@ -196,6 +239,8 @@ def _choice(name: str, value):
         raise BpnnError(
             f"search {name}: low and high must be numbers with low < high, got {low!r}, {high!r}"
         )
+    if not (math.isfinite(low) and math.isfinite(high)) or not math.isfinite(high - low):
+        raise BpnnError(f"search {name}: low and high must be finite, got {low!r}, {high!r}")
     if scale not in SCALES:
         raise BpnnError(f"search {name}: scale must be linear or log, got {scale!r}")
     if scale == "log" and low <= 0:
@@ -225,6 +270,7 @@ def check_settings(settings: dict) -> None:
         raise BpnnError(
             f"unknown preset {settings['preset']!r}; choose one of {', '.join(PRESETS)}"
         )
+    _check_data_options(settings)
     try:
         merged = {
             **(preset_settings(settings["preset"]) if settings.get("preset") else {}),
@@ -236,6 +282,18 @@ def check_settings(settings: dict) -> None:
         TrainConfig.from_dict(fields)
     except (TypeError, ValueError) as exc:
         raise BpnnError(f"settings {settings}: {exc}") from None
+
+
+def _check_data_options(settings: dict) -> None:
+    """[base]'s data options as ``bpnn train`` would take them: ``limit`` a whole number >= 1,
+    ``target`` and ``test`` text."""
+    limit = settings.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise BpnnError(f"limit must be a whole number >= 1, got {limit!r}")
+    for name in ("target", "test"):
+        value = settings.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise BpnnError(f"{name} must be a column name or a path, got {value!r}")
 
 
 def _number(value) -> TypeGuard[int | float]:

@@ -28,6 +28,7 @@ __all__ = ["FINISHED", "read_record", "run_trial", "train_argv", "write_record"]
 RECORD = "trial.json"
 LOG = "train.log"
 FINISHED = ("done", "failed")
+SOURCE = ("source", "target", "test", "limit")  # what picks a trial's data (bpnn.runs.train's)
 
 
 def train_argv(settings: dict, data: dict, out) -> list[str]:
@@ -38,17 +39,45 @@ def train_argv(settings: dict, data: dict, out) -> list[str]:
     for name, value in options.items():
         if isinstance(value, list):
             value = ",".join(map(str, value))
-        argv += ["--" + name.replace("_", "-"), str(value)]
+        option, value = "--" + name.replace("_", "-"), str(value)
+        # a value that looks like an option (a column named "-x") is joined to its option
+        argv += [f"{option}={value}"] if value.startswith("-") else [option, value]
     return argv
 
 
 def read_record(folder) -> dict | None:
-    """The trial's record (trial.json) in ``folder``, or None when it has not started."""
+    """The trial's record (trial.json) in ``folder``, or None when it has not started, or when
+    the record is damaged (then the trial runs again, from its checkpoint if it has one)."""
     path = Path(folder) / RECORD
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
         return None
+    return record if _sound(record) else None
+
+
+def _sound(record) -> bool:
+    """Whether a trial record holds what the results read: a status, and for a finished trial
+    its results (numbers where numbers belong) or its error."""
+    if not isinstance(record, dict) or record.get("status") not in ("running", *FINISHED):
+        return False
+    if not isinstance(record.get("starts", []), list):
+        return False
+    if record["status"] == "failed":
+        return isinstance(record.get("error"), str)
+    if record["status"] == "running":
+        return True
+    results = record.get("results")
+    numbers = ("val_error", "test_error", "seconds")
+    return (
+        isinstance(results, dict)
+        and all(results.get(k) is None or _real(results[k]) for k in numbers)
+        and (results.get("epochs") is None or isinstance(results["epochs"], int))
+    )
+
+
+def _real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def write_record(folder: Path, record: dict) -> None:
@@ -64,7 +93,10 @@ def run_trial(trial: dict, data: dict, folder: str | Path, slots: dict | None = 
     record: dict = read_record(folder) or {}
     if record.get("status") in FINISHED:
         return record
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return {**trial, "status": "failed", "error": f"{folder}: {exc.strerror or exc}"}
     checkpoint = _checkpoint_epoch(folder)
     argv = train_argv(trial["settings"], data, folder)
     record = {
@@ -124,12 +156,13 @@ def _threads(slots: dict | None) -> int | None:
 
 def _train(settings: dict, data: dict, folder: Path, resume: bool, threads: int | None) -> dict:
     """Train (or resume) the trial in ``folder``, logging into the folder's train.log."""
-    from ..runs import train
+    from ..runs import DATA_OPTIONS, train
     from .spec import typed
 
     settings = typed(settings)
     preset = settings.pop("preset", None)
-    source = {k: data.get(k) for k in ("source", "target", "test")}
+    picked = {k: settings.pop(k, None) for k in DATA_OPTIONS}  # [base] may pick the data too
+    source = {k: data.get(k) if data.get(k) is not None else picked.get(k) for k in SOURCE}
     callbacks = _tracking(data.get("mlflow"), folder.name)
     with open(folder / LOG, "a") as log, _limit_threads(threads):
 
