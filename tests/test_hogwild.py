@@ -112,6 +112,7 @@ def test_setting_in_the_table_and_the_cli(tiny_mnist_dir, tmp_path, capsys):
         "--out", tmp_path / "a", "--no-report",
     )  # fmt: skip
     assert code == 0, err
+    assert "training path: numba-per-sample-hogwild-2" in out + err  # the log says which ran
     code, out, err = run_cli(
         capsys, "train", *common, "--batch-size", "16", "--parallel-samples", "2",
         "--out", tmp_path / "b", "--no-report",
