@@ -245,7 +245,9 @@ def test_an_update_option_the_paths_do_not_read_is_refused(monkeypatch):
     monkeypatch.setattr(SGD, "rule", lambda self, t=None: noisy)
     net = network("cross_entropy", "softmax")
     if fast.jit_available():
-        assert stepper("numba", net, "sgd") == "optimizer setting gradient_noise=1.0 has no fast path"
+        assert (
+            stepper("numba", net, "sgd") == "optimizer setting gradient_noise=1.0 has no fast path"
+        )
     pytest.importorskip("jax", reason="jax is not installed (pip install jax)")
     assert stepper("jax", net, "sgd") == (
         "--device jax-cpu: optimizer setting gradient_noise=1.0 has no JAX form"

@@ -386,6 +386,39 @@ def test_changes_between_calls_are_seen():
             )
 
 
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
+def test_mini_batch_takes_the_rule_once_a_call(monkeypatch, opt):
+    """Building an UpdateRule every step cost the mini-batch path up to a fifth of its epoch:
+    a call takes the rule once and counts its steps, with the same result as the reference."""
+    images, labels = sparse_images(60, 64)
+    net = Network([64, 16, 10], dtype=np.float64, seed=2)
+    twin = net.copy()
+    steppers = [
+        make_stepper(
+            n,
+            make_optimizer(opt, 0.01),
+            images,
+            labels,
+            8,
+            np.random.default_rng(0),
+            scale=PIXEL_SCALE,
+            reference=ref,
+        )
+        for n, ref in ((net, True), (twin, False))
+    ]
+    ref, step = steppers
+    built, cls = [], type(step.optimizer)
+    rule = cls.rule
+    monkeypatch.setattr(cls, "rule", lambda o, t=None: built.append(t) or rule(o, t))
+    monkeypatch.setattr(type(step.optimizer), "next_rule", lambda o: pytest.fail("next_rule"))
+    step(np.arange(60))  # 8 batches
+    assert len(built) == 1 and step.optimizer.t == 8
+    monkeypatch.undo()
+    ref(np.arange(60))
+    assert ref.optimizer.t == 8
+    assert_params_close(net, twin, 1e-12)
+
+
 def test_bad_indices_and_labels_are_refused():
     images, labels = sparse_images(20, 64)
     for batch_size in (1, 8):

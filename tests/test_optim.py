@@ -143,6 +143,14 @@ def test_adam_rule_is_the_bias_corrected_step_that_step_applies():
     assert opt.next_rule() == opt.rule(1) and opt.t == 1
 
 
+def test_step_size_is_the_rules_step_of_each_step():
+    """What a compiled loop reads once a step instead of building the whole rule."""
+    opt = Adam(lr=0.003, beta1=0.85, beta2=0.995)
+    for t in (1, 2, 7, 1000):
+        assert opt.step_size(t) == opt.rule(t).step  # the same float, bit for bit
+    assert SGD(lr=0.1, momentum=0.9).step_size(5) == SGD(lr=0.1).rule(5).step == 0.0
+
+
 def test_sgd_rule_and_state():
     opt = make_optimizer("nesterov", lr=0.2, weight_decay=0.01)
     rule = opt.rule()

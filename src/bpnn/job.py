@@ -29,6 +29,8 @@ class Job:
     dtype (the compiled and JAX steppers take rows only).  batch_size: samples per step (the last
     batch of a call may be smaller).  rng: drives dropout and nothing else.  weights: (n,) sample
     weights, each batch training on its weighted mean loss sum_i w_i E_i / sum_i w_i, or None.
+    parallel_samples: 1, or P > 1 for per-sample SGD on P threads sharing the weights without
+    locks (Hogwild: not reproducible; only ``bpnn.fast.sample`` runs it, the others refuse it).
     """
 
     net: Network
@@ -39,6 +41,7 @@ class Job:
     rng: np.random.Generator
     scale: float = 1.0
     weights: np.ndarray | None = None
+    parallel_samples: int = 1
 
     @property
     def dropout(self) -> DropoutPlan:

@@ -155,6 +155,12 @@ class Optimizer:
         """The update of step ``t`` (1-based; default: the next one, ``self.t + 1``)."""
         raise NotImplementedError
 
+    def step_size(self, t: int) -> float:
+        """``UpdateRule.step`` of step ``t`` alone: the one field that changes from step to step
+        (the others change only when a setting does, e.g. lr between epochs), so a compiled loop
+        can take the rule once per call and this number once per step.  0 here (SGD)."""
+        return 0.0
+
     def next_rule(self) -> UpdateRule:
         """Count one step taken and return its update (what ``step`` applies)."""
         self.t += 1
@@ -284,20 +290,23 @@ class Adam(Optimizer):
 
     def rule(self, t: int | None = None) -> UpdateRule:
         t = self.t + 1 if t is None else t
-        b1, b2 = self.beta1, self.beta2
-        step = self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
         return UpdateRule(
             self.code,
             self.lr,
             self.weight_decay,
             0.0,
             False,
-            step,
-            b1,
-            b2,
+            self.step_size(t),
+            self.beta1,
+            self.beta2,
             self.eps,
             self.clip_norm,
         )
+
+    def step_size(self, t: int) -> float:
+        """lr sqrt(1 - beta2^t) / (1 - beta1^t): the bias-corrected step size of step t."""
+        b1, b2 = self.beta1, self.beta2
+        return self.lr * math.sqrt(1 - b2**t) / (1 - b1**t)
 
     def step(self, params: list, grads: list) -> None:
         ms, vs = self.state_for(params)

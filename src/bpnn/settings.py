@@ -283,6 +283,14 @@ class TrainConfig:
         sklearn="threads",
         resumable=True,
     )
+    parallel_samples: int = _setting(
+        1,
+        "per-sample SGD (batch size 1, optimizer sgd) on N threads at once, sharing the weights "
+        "without locks (Hogwild); not reproducible: the same seed gives slightly different "
+        "weights each run.  1 (default): one thread, the same weights every run",
+        at_least(1),
+        parse=int,
+    )
 
     def __post_init__(self):
         for s in SETTINGS:

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import fast
 from .device import Device, DeviceError, resolve_device
+from .errors import BpnnError
 from .job import Job, Stepper
 from .limits import MAX_TARGET_ROWS_BYTES
 from .losses import check_labels, one_hot
@@ -131,6 +132,7 @@ def make_stepper(
     reference: bool = False,
     weights: np.ndarray | None = None,
     device: str | Device | None = None,
+    parallel_samples: int = 1,
 ) -> Stepper:
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
@@ -143,17 +145,21 @@ def make_stepper(
     device: None or "cpu" (NumPy and Numba), "cuda", "jax-cpu", "auto", or a resolved
     ``Device``; a JAX stepper keeps the weights on the device and writes them back into the
     network at ``sync()`` (after every call unless told otherwise).
+    parallel_samples: P > 1 trains per-sample SGD on P threads without locks (Hogwild, not
+    reproducible); a setup that is not the compiled per-sample path is refused (BpnnError).
     """
     X, targets = checked_data(net, X, targets)
     if weights is not None:
         weights = sample_weights(weights, len(X))
-    job = Job(net, optimizer, X, targets, batch_size, rng, scale, weights)
+    job = Job(net, optimizer, X, targets, batch_size, rng, scale, weights, int(parallel_samples))
 
     def rows() -> Job:  # the job with target rows: what the compiled and device paths take
         return replace(job, T=target_rows(net, targets, on, off))
 
     if device is not None and not isinstance(device, Device):
         device = resolve_device(device, net.dtype.name)
+    if job.parallel_samples > 1:
+        _check_hogwild(job, reference, device)
     too_big = _rows_too_big(net, targets)
     if device is not None and device.uses_jax:
         if reference:
@@ -182,6 +188,23 @@ def _rows_too_big(net: Network, targets: np.ndarray) -> str | None:
         f"{len(targets):,} samples of {net.n_outputs:,} classes would take {size / 2**30:.1f} "
         f"GiB as target rows (over MAX_TARGET_ROWS_BYTES); the NumPy path keeps class indices"
     )
+
+
+def _check_hogwild(job: Job, reference: bool, device: Device | None) -> None:
+    """One BpnnError line when Hogwild (``parallel_samples`` > 1) cannot run this job."""
+    why: str | None
+    if reference:
+        why = "the reference path"
+    elif device is not None and device.uses_jax:
+        why = f"device {device.name}"
+    else:
+        why = fast.unsupported_reason(job.net, job.optimizer, job.X) or fast.per_sample_reason(job)
+    if why:
+        raise BpnnError(
+            f"--parallel-samples {job.parallel_samples} runs only the compiled per-sample path "
+            f"on the CPU (batch size 1, optimizer sgd, no weight decay, clipping, dropout or "
+            f"sample weights): {why}"
+        )
 
 
 def _jax_stepper(job: Job, device: Device):

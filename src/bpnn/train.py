@@ -206,12 +206,15 @@ class Trainer:
             off=cfg.target_off,
             weights=self.train.w,
             device=self.device,
+            parallel_samples=cfg.parallel_samples,
         )
         stepper.sync_every_call = False  # a device stepper syncs once an epoch (_run_epoch)
         if st.history.stepper != stepper.name:
             st.history.stepper, st.history.fallback = stepper.name, stepper.fallback
             if stepper.fallback:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
+            else:  # which path runs (README "Speed"): the fallback's line says it otherwise
+                self.log(f"training path: {stepper.name}")
             note = getattr(sys.modules.get("bpnn.fast._kernels"), "CACHE_NOTE", None)
             if note:  # where Numba's cache had to go (a read-only install)
                 self.log(f"numba: {note}")

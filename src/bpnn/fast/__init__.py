@@ -31,9 +31,9 @@ import numpy as np
 
 from ..job import Job
 from ..network import Network
-from ..optim import Optimizer
+from ..optim import SGD, Optimizer
 
-__all__ = ["fast_stepper", "jit_available", "unsupported_reason"]
+__all__ = ["fast_stepper", "jit_available", "per_sample_reason", "unsupported_reason"]
 
 _INPUT_DTYPES = (np.uint8, np.float32, np.float64)
 
@@ -75,20 +75,26 @@ def unsupported_reason(net: Network, optimizer: Optimizer, X: np.ndarray) -> str
     return None
 
 
-def _per_sample(job: Job) -> bool:
-    """The tutorial's setup: batch size 1, plain SGD, no dropout, no sample weights."""
-    return (
-        job.batch_size == 1
-        and job.weights is None
-        and job.optimizer.rule().plain
-        and not job.dropout.active
-    )
+def per_sample_reason(job: Job) -> str | None:
+    """Why the job is not the tutorial's setup (batch size 1, plain SGD, no dropout, no sample
+    weights), which the per-sample stepper runs, or None when it is."""
+    rule = job.optimizer.rule()
+    if job.batch_size != 1:
+        return f"batch size {job.batch_size}"
+    if job.weights is not None:
+        return "sample weights"
+    if not rule.plain:  # SGD with something more, or another optimiser
+        extra = rule.ignored(("kind", "lr")) if isinstance(job.optimizer, SGD) else []
+        return f"optimizer {job.optimizer.name}" + (f" with {', '.join(extra)}" if extra else "")
+    if job.dropout.active:
+        return "dropout"
+    return None
 
 
 def fast_stepper(job: Job):
     """The fastest compiled stepper for a job (``bpnn.job.Job``) that ``unsupported_reason``
     accepts; its targets T: (n, n_outputs) C-contiguous rows of the network's dtype."""
-    if _per_sample(job):
+    if per_sample_reason(job) is None:
         from .sample import SampleStepper
 
         return SampleStepper(job)

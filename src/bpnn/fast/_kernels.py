@@ -137,9 +137,28 @@ def sgd_samples(data, idx, net, c, scratch):
     c: the constants array; scratch: a ``SampleScratch``.  Zero pixels contribute nothing to the
     first layer's product and get a zero gradient, so both loops visit only the non-zero ones.
     """
+    A, D, xs = scratch
+    return _train_samples(data, idx, net, c, A, D, xs)
+
+
+@njit(cache=True, nogil=True)
+def sgd_samples_part(data, idx, net, c, A, D, xs):
+    """``sgd_samples`` without the GIL, for one of several threads training the same network at
+    once without locks (Hogwild, Recht et al. 2011: ``bpnn.fast.sample``).  Updates of different
+    threads may interleave or overwrite each other, so results vary from run to run.
+
+    A, D: (n_layers, max_width) and xs: (n_in,): this thread's own ``SampleScratch`` arrays.
+    (A ``prange`` over the parts cannot take the network's tuples of layers, so the threads are
+    Python's, each running this compiled loop with the GIL released.)
+    """
+    return _train_samples(data, idx, net, c, A, D, xs)
+
+
+@njit(cache=True)
+def _train_samples(data, idx, net, c, A, D, xs):
+    """The loop of ``sgd_samples``; scratch A, D (n_layers, max_width), xs (n_in,)."""
     indptr, cols, vals, T = data
     W0T, Ws, bs, acts, alphas, loss = net
-    A, D, xs = scratch
     n_layers = len(bs)
     lr, scale = c[C_LR], c[C_SCALE]
     half, one, zero = c[C_HALF], c[C_ONE], c[C_ZERO]

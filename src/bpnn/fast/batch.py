@@ -14,8 +14,9 @@ cross-entropy), backward, optimiser -- with three savings:
 
 Dropout follows the job's ``DropoutPlan`` and draws its masks as ``Network.forward`` does (the
 same shapes in the same order from the same generator), so a seeded run makes the same masks.
-The update reads the optimiser's ``UpdateRule`` and the weight-decay mask (``bpnn.optim.decays``)
-only.  Not here: per-sample SGD (``bpnn.fast.sample``).
+The update reads the optimiser's ``UpdateRule`` (once a call, with ``step_size`` once a step) and
+the weight-decay mask (``bpnn.optim.decays``) only.
+Not here: per-sample SGD (``bpnn.fast.sample``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ._kernels import (
     C_SCALE,
     N_COEFFS,
     PARALLEL_SIZE,
+    U_STEP,
     act_back,
     bias_act,
     coefficients,
@@ -145,9 +147,28 @@ class BatchStepper(Stepper):
             s1, s2 = (s[j].reshape(-1) if s else none for s in rest)
             self.flat.append((p.reshape(-1), g.reshape(-1), s1, s2, decays(p)))
         none2 = np.empty((0, 0), self.dtype)
-        self.rows_state = (self.state0 + [none2, none2])[:2]
-        self.decay0 = decays(self.net.layers[0].W)  # W0T is its transpose
+        rows_state = (self.state0 + [none2, none2])[:2]
+        decay0 = decays(self.net.layers[0].W)  # W0T is its transpose
         self.threaded = numba.get_num_threads() >= MIN_THREADS  # large arrays: parallel twins
+        # The rule is taken once per call: within a call only Adam's step size changes (lr and
+        # the other settings change between calls), refilled in u by ``_update``.  Each step's
+        # kernel calls are laid out here, so a step costs the kernels and little else.
+        self.rule = rule = self.optimizer.rule()
+        coefficients(rule, self.u)
+        head = (rule.kind, rule.nesterov, self.u, self.W0T, self.Gc, self.cols)
+        tail = (*rows_state, decay0)
+        self.rows_call = (
+            (update_rows_parallel, head, (*tail, self.slot))
+            if self._parallel(self.W0T)
+            else (update_rows, head, tail)
+        )
+        self.flat_calls = [
+            (
+                update_parallel if self._parallel(p) else update,
+                (rule.kind, rule.nesterov, self.u, p, g, s1, s2, decay),
+            )
+            for p, g, s1, s2, decay in self.flat
+        ]
 
     def _store(self):
         np.copyto(self.net.layers[0].W, self.W0T.T)
@@ -227,25 +248,22 @@ class BatchStepper(Stepper):
     def _update(self, k: int):
         """One optimiser step on every parameter, the update ``optimizer.step`` would make.
 
-        Layer 0's gradient is Gc[:k] in rows cols[:k] of W0T and zero in the others.
+        Layer 0's gradient is Gc[:k] in rows cols[:k] of W0T and zero in the others.  The rule
+        is the call's (``_plan``) with this step's step size: ``next_rule`` without building it.
         """
-        rule = self.optimizer.next_rule()
+        opt, rule = self.optimizer, self.rule
+        opt.advance(1)
+        if rule.step:  # Adam's bias-corrected step size, rounded to the dtype as coefficients does
+            self.u[U_STEP] = opt.step_size(opt.t)
         if rule.clip_norm:  # every gradient of the step scaled by one factor, as step does
             grads = [self.Gc[:k], *(g for _, g, _, _, _ in self.flat)]
             scale = rule.clip_scale(grads)
             for g in grads:
                 g *= scale
-        u = coefficients(rule, self.u)
-        kind, nesterov = rule.kind, rule.nesterov
-        rows = (kind, nesterov, u, self.W0T, self.Gc, self.cols, k, *self.rows_state, self.decay0)
-        if self._parallel(self.W0T):
-            # (mypy reads numba's Dispatcher.__call__ without the kernel's own parameters)
-            update_rows_parallel(*rows, self.slot)  # type: ignore[call-arg]
-        else:
-            update_rows(*rows)
-        for p, g, s1, s2, decay in self.flat:
-            step = update_parallel if self._parallel(p) else update
-            step(kind, nesterov, u, p, g, s1, s2, decay)
+        rows, head, tail = self.rows_call
+        rows(*head, k, *tail)
+        for step, args in self.flat_calls:
+            step(*args)
 
     def _parallel(self, p: np.ndarray) -> bool:
         """Whether p's update pays for Numba's threads (the results are the same either way)."""

@@ -6,16 +6,32 @@ only, and the update touches only those rows (a zero input has a zero gradient).
 MNIST's pixels are zero; dense float inputs simply visit every column.  The other layers are
 updated in place in the network's own arrays.
 
+With ``Job.parallel_samples`` P > 1 the samples of a call are split into P consecutive parts
+trained at the same time on P threads (``sgd_samples_part``, the GIL released), all updating
+the same weights without locks (Hogwild, Recht et al. 2011): the sparse updates rarely collide,
+so it converges like the serial loop, but which update wins a collision depends on timing, so
+runs are not reproducible.
+
 Not here: mini-batches, momentum, Adam, dropout (``bpnn.fast.batch``).
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..job import Job, Stepper
 from ._common import checked_indices, constants, layer_codes
-from ._kernels import C_LR, SampleData, SampleNet, SampleScratch, compress_rows, sgd_samples
+from ._kernels import (
+    C_LR,
+    SampleData,
+    SampleNet,
+    SampleScratch,
+    compress_rows,
+    sgd_samples,
+    sgd_samples_part,
+)
 
 
 class SampleStepper(Stepper):
@@ -29,6 +45,9 @@ class SampleStepper(Stepper):
     name = "numba-per-sample"
 
     def __init__(self, job: Job):
+        self.parts = int(job.parallel_samples)  # > 1: Hogwild on that many threads
+        if self.parts > 1:
+            self.name = f"numba-per-sample-hogwild-{self.parts}"
         net, X, T = job.net, job.X, job.T
         self.net, self.optimizer, self.T = net, job.optimizer, T
         self.n_samples = len(X)
@@ -38,10 +57,11 @@ class SampleStepper(Stepper):
         first = net.layers[0]
         self.W0T = np.empty((first.n_in, first.n_out), dt)
         width = max(net.sizes[1:])
+        lead = (self.parts,) if self.parts > 1 else ()  # Hogwild: one set per thread
         self.scratch = SampleScratch(
-            np.zeros((len(net.layers), width), dt),  # each layer's output
-            np.zeros((len(net.layers), width), dt),  # each layer's dE/dz
-            np.zeros(first.n_in, dt),
+            np.zeros((*lead, len(net.layers), width), dt),  # each layer's output
+            np.zeros((*lead, len(net.layers), width), dt),  # each layer's dE/dz
+            np.zeros((*lead, first.n_in), dt),
         )
         self.data = SampleData(*sparse_rows(X), T)
 
@@ -59,10 +79,32 @@ class SampleStepper(Stepper):
             self.alphas,
             self.loss,
         )
-        total = sgd_samples(self.data, idx, net, self.c, self.scratch)
+        if self.parts > 1:
+            total = self._hogwild(idx, net)
+        else:
+            total = sgd_samples(self.data, idx, net, self.c, self.scratch)
         np.copyto(layers[0].W, self.W0T.T)
         opt.advance(len(idx))
         return float(total)
+
+    def _hogwild(self, idx: np.ndarray, net: SampleNet) -> float:
+        """Parts of idx trained at once on self.parts threads, all joined before returning
+        (threads started per call, about 13 calls an MNIST epoch: nothing outlives the call)."""
+        bounds = np.linspace(0, len(idx), self.parts + 1).astype(int)
+        A, D, xs = self.scratch
+        totals = [0.0] * self.parts
+
+        def part(p: int) -> None:
+            lo, hi = bounds[p], bounds[p + 1]
+            totals[p] = sgd_samples_part(self.data, idx[lo:hi], net, self.c, A[p], D[p], xs[p])
+
+        threads = [threading.Thread(target=part, args=(p,)) for p in range(1, self.parts)]
+        for thread in threads:
+            thread.start()
+        part(0)  # this thread trains the first part
+        for thread in threads:
+            thread.join()
+        return sum(totals)
 
 
 def sparse_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
