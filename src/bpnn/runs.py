@@ -3,13 +3,14 @@
 ``bpnn train``, ``bpnn.fit``, the scikit-learn estimators, a sweep's trials, ``bpnn evaluate``
 and the report all come through here, so a run is started one way:
 
-- ``RunData``: a run's data (arrays) and the record of where it came from (kept in the run);
+- ``RunData`` (``bpnn.rundata``): a run's data (arrays) and the record of where it came from;
 - ``configure``: data + settings (+ a preset) -> the run's ``TrainConfig``;
 - ``start``: a new run of a config on data, into a run folder (or none) -> a ``Trainer``;
 - ``resume``: the run saved in a folder, with the changes ``--resume`` allows -> a ``Trainer``;
 - ``train``: a new or resumed run from a data source, trained: ``bpnn train`` and each trial of
   a sweep;
-- ``find_split``: the data a saved model was tested on, split again exactly as its run did.
+- ``find_split`` (``bpnn.rundata``): the data a saved model was tested on, split again exactly
+  as its run did.
 
 Not here: parsing options (``bpnn.commands``), settings (``bpnn.settings``), the splits
 (``bpnn.prepare``), the epoch loop (``bpnn.train``).  Over 400 lines: each front end's way into
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,130 +29,29 @@ import numpy as np
 
 from .callbacks import Callback
 from .errors import BpnnError
-from .model import Model
-from .prepare import class_sample_weights, data_kind, n_outputs, prepare, resolve_settings
+from .prepare import class_sample_weights, n_outputs, prepare, resolve_settings
+from .rundata import DATA_OPTIONS, RunData, find_split, located
 from .runfolder import RunFolder
 from .runstate import checkpoint_config, read_checkpoint
 from .settings import RESUMABLE, TrainConfig, check_layers
 from .train import Trainer
 
-__all__ = ["DATA_OPTIONS", "RunData", "configure", "find_split", "resume", "start", "train"]
+__all__ = [
+    "DATA_OPTIONS",
+    "RunData",
+    "configure",
+    "find_split",
+    "located",
+    "resume",
+    "start",
+    "train",
+]
 
-DATA_OPTIONS = (
-    "target",
-    "test",
-    "val",
-    "limit",
-    "class_weight",
-)  # what picks a run's data (fixed once it has started)
 Log = Callable[[str], object]
 
 
 def _quiet(line: str) -> None:
     pass
-
-
-@dataclass
-class RunData:
-    """A run's data: training features X (n, d) and targets y (n,) or (n, k), an optional test
-    set, and ``info``: where it came from (source, target column, test source, limit, checksum,
-    kind, image shape, feature and target names), recorded in the checkpoints and the model.
-    X_val, y_val: a validation set of the user's (early stopping watches it; none is held out)."""
-
-    X: np.ndarray
-    y: np.ndarray
-    X_test: np.ndarray | None = None
-    y_test: np.ndarray | None = None
-    info: dict = field(default_factory=dict)
-    description: str | None = None  # the log's "data:" line
-    X_val: np.ndarray | None = None
-    y_val: np.ndarray | None = None
-
-    @classmethod
-    def from_source(
-        cls, source: str | None, target=None, test=None, limit: int | None = None, val=None
-    ) -> RunData:
-        """The data set SOURCE names (``bpnn.data.sources``; MNIST when None); ``val``: a source
-        of the same format and features whose samples (all of them) are the validation set."""
-        from .data.sources import load_source
-
-        data = load_source(source or "mnist", target=target, test=test)
-        X_val, y_val = _validation_source(val, target, data.X_train.shape[1])
-        info = {
-            "source": _as_given(source or "mnist"),
-            "target": target,
-            "test": None if test is None else _as_given(test),
-            "found": data.folder,
-            **({"val": _as_given(val)} if val is not None else {}),
-            "limit": limit,
-            "checksum": data.checksum(),
-            "kind": data.kind,
-            "image_shape": list(data.image_shape) if data.image_shape else None,
-            "feature_names": data.feature_names,
-            "target_names": data.target_names,
-        }
-        described = data.describe()
-        if y_val is not None:
-            described += f"; validation: {len(y_val)} samples of {val}"
-        return cls(
-            data.X_train, data.y_train, data.X_test, data.y_test, info, described, X_val, y_val
-        )
-
-    @classmethod
-    def recorded(cls, info: dict, source: str | None = None) -> RunData:
-        """The data a run records (``info``: its source, target, test), or where it now is
-        (``source``); a registered set no longer found where it is looked for (``BPNN_DATA``
-        unset) is read from the folder it was found in (``found``)."""
-        given = source or located(info)
-        return cls.from_source(given, info.get("target"), info.get("test"), val=info.get("val"))
-
-    @classmethod
-    def from_arrays(
-        cls, X, y, X_test=None, y_test=None, X_val=None, y_val=None, **info: Any
-    ) -> RunData:
-        """Arrays given by a program (``bpnn.fit``, the estimators)."""
-        X = np.asarray(X)
-        info = {"source": "arrays", "kind": data_kind(X), **info}
-        return cls(X, np.asarray(y), X_test, y_test, info, None, X_val, y_val)
-
-    @property
-    def kind(self) -> str:
-        return self.info.get("kind") or data_kind(self.X)
-
-    @property
-    def limit(self) -> int | None:
-        return self.info.get("limit")
-
-    def y_used(self) -> np.ndarray:
-        """The training targets the run uses (the first ``limit`` when limited)."""
-        return self.y[: self.limit] if self.limit else self.y
-
-
-def _as_given(source: str | os.PathLike) -> str:
-    """A source as a run records it: a registered name as is, a path made absolute (a run
-    resumed from another directory, or by a sweep's worker, finds it again)."""
-    from .data.registry import DATASETS
-
-    name = os.fspath(source)
-    return name if name in DATASETS else str(Path(name).absolute())
-
-
-def located(info: dict | Any) -> str | None:
-    """The source recorded in ``info`` (a dict or ``DataInfo``), or, for a registered set that
-    is no longer on disk where it is looked for, the folder it was found in."""
-    from .data.mnist import find_dataset
-    from .data.registry import DATASETS
-
-    get = info.get if isinstance(info, dict) else lambda k: getattr(info, k, None)
-    source, found = get("source"), get("found")
-    if get("test") and isinstance(source, str) and " + " in source and not Path(source).exists():
-        source = source.split(" + ")[0]  # bpnn <= 0.3 recorded "SOURCE + TEST" (its display)
-    if source in DATASETS and isinstance(found, str) and Path(found).is_dir():
-        try:
-            find_dataset(source, download=False, progress=False, notice=lambda line: None)
-        except (BpnnError, OSError):
-            return found
-    return source
 
 
 def configure(
@@ -386,23 +285,6 @@ def _class_weights(data: RunData, class_weight, task: str) -> np.ndarray | None:
     return class_sample_weights(data.y, class_weight, data.y_used())
 
 
-def _validation_source(val, target, width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(X, y) of every sample of the source ``val`` (None: no validation source)."""
-    if val is None:
-        return None, None
-    from .data.sources import load_source
-
-    data = load_source(val, target=target)
-    X, y = data.X_train, data.y_train
-    if data.X_test is not None:  # a source with its own test set: all of it validates
-        X, y = np.concatenate([X, data.X_test]), np.concatenate([y, data.y_test])
-    if X.shape[1] != width:
-        raise BpnnError(
-            f"{val} (the validation set) has {X.shape[1]} features but the data has {width}"
-        )
-    return X, y
-
-
 def _check_resumable(settings: dict, source: dict, **others) -> None:
     given = [n for n, v in settings.items() if v is not None and n not in RESUMABLE]
     given += [n for n in DATA_OPTIONS if n != "source" and source.get(n) is not None]
@@ -458,44 +340,3 @@ def _check_free(run_dir: Path, force: bool) -> None:
             f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
             f"choose another --out, or overwrite it with --force"
         )
-
-
-def find_split(
-    model: Model, source: str | None = None, target: str | None = None, split: str = "test"
-) -> tuple[np.ndarray, Any, str]:
-    """(X, y, source) of ``split`` ("test" or "train") for ``model``: from ``source``, else the
-    source the model records; a run that held out part of its data as the test set gets exactly
-    the same part again."""
-    from .data.sources import load_source
-
-    info = model.info.data
-    source = source or (located(info) if info.source else None)
-    if source in (None, "arrays"):
-        raise BpnnError(
-            "the model does not record a data source it can be evaluated on: give --data SOURCE"
-        )
-    same = source in (info.source, info.found)
-    data = load_source(source, target=target or info.target, test=info.test if same else None)
-    if data.X_train.shape[1] != model.net.n_inputs:
-        raise BpnnError(
-            f"the model takes {model.net.n_inputs} inputs but {data.source} has "
-            f"{data.X_train.shape[1]} features"
-        )
-    if data.X_test is not None:  # the source's own test set
-        if split == "test":
-            return data.X_test, data.y_test, data.source
-        return data.X_train, data.y_train, data.source
-    # The run held out part of the data as its test set: take exactly the same parts again.
-    try:
-        config = TrainConfig.from_dict(model.info.config) if model.info.config else None
-    except (KeyError, TypeError, ValueError):  # settings this bpnn cannot read
-        config = None
-    if config is None:
-        raise BpnnError(
-            f"{data.source} has no test set and the model does not record how it split the data"
-        )
-    run = prepare(data.X_train, data.y_train, config=config, limit=info.limit if same else None)
-    part = run.test if split == "test" else run.train
-    if part is None:
-        raise BpnnError(f"{data.source} has no {split} set")
-    return part.X, part.y, data.source

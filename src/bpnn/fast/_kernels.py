@@ -1,5 +1,8 @@
 """Numba kernels behind the fast steppers (imported only when numba is importable).
 
+(Past 400 lines on purpose: the kernels share their branch tables and constants and are compiled
+and cached as one module; split, a branch number could drift between files.)
+
 Every kernel is generic in the float type: constants come in a small array ``c`` of the network's
 dtype, so float32 arithmetic stays float32 exactly as in NumPy (a Python literal would promote
 to float64 inside Numba).  ``fastmath`` is off: no reassociation and no fused multiply-add, so each
