@@ -101,6 +101,20 @@ class RunData:
     def limit(self) -> int | None:
         return self.info.get("limit")
 
+    def prepared(self, config: TrainConfig, sample_weight=None):
+        """The run's splits of this data (``bpnn.prepare.prepare``); sample_weight: (n,)."""
+        return prepare(
+            self.X,
+            self.y,
+            self.X_test,
+            self.y_test,
+            config=config,
+            limit=self.limit,
+            sample_weight=sample_weight,
+            X_val=self.X_val,
+            y_val=self.y_val,
+        )
+
     def y_used(self) -> np.ndarray:
         """The training targets the run uses (the first ``limit`` when limited)."""
         return self.y[: self.limit] if self.limit else self.y

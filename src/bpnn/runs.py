@@ -29,7 +29,7 @@ import numpy as np
 
 from .callbacks import Callback
 from .errors import BpnnError
-from .prepare import class_sample_weights, n_outputs, prepare, resolve_settings
+from .prepare import class_sample_weights, n_outputs, resolve_settings
 from .rundata import DATA_OPTIONS, RunData, find_split, located
 from .runfolder import RunFolder
 from .runstate import checkpoint_config, read_checkpoint
@@ -95,17 +95,7 @@ def start(
 
 
 def _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from) -> Trainer:
-    prepared = prepare(
-        data.X,
-        data.y,
-        data.X_test,
-        data.y_test,
-        config=config,
-        limit=data.limit,
-        sample_weight=sample_weight,
-        X_val=data.X_val,
-        y_val=data.y_val,
-    )
+    prepared = data.prepared(config, sample_weight)
     targets = resumed_from.pop("targets", None) or prepared.targets(data.y_used())
     if data.description:
         log(f"data: {data.description}")
@@ -175,17 +165,7 @@ def _resume(run_dir: Path, data, changes, log, progress, checkpoint, callbacks) 
         )
     data.info["limit"] = info.get("limit")
     config = checkpoint_config(meta, path)
-    prepared = prepare(
-        data.X,
-        data.y,
-        data.X_test,
-        data.y_test,
-        config=config,
-        limit=data.limit,
-        sample_weight=_class_weights(data, info.get("class_weight"), config.task),
-        X_val=data.X_val,
-        y_val=data.y_val,
-    )
+    prepared = data.prepared(config, _class_weights(data, info.get("class_weight"), config.task))
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
     trainer = Trainer.resume(
         run_dir,
