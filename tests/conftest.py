@@ -92,3 +92,25 @@ def run_cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_limited(code: str, memory: int = 1 << 30, timeout: float = 120) -> str:
+    """Run ``code`` in a fresh Python under an address-space limit (bytes) and a time limit
+    (seconds), against this checkout's src; its stdout (asserting it exited 0)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    prelude = f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))\n"
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -5,9 +5,6 @@ float32 refused by column and row.  Blow-ups and hangs run in a subprocess with 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from bpnn.data import load_source
 from bpnn.data.rows import read_rows
 from bpnn.errors import FormatError
+from conftest import run_limited
 
 MAX_CSV_FIELD_CHARS = 128 * 1024  # bpnn.limits.MAX_CSV_FIELD_CHARS
 
@@ -31,26 +29,6 @@ def one_line_error(kind, call, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in message, (fragment, message)
     return message
-
-
-def run_limited(code: str, memory: int = 1 << 30, timeout: float = 60) -> str:
-    """Run ``code`` in a Python with at most ``memory`` bytes of address space; its output."""
-    prelude = textwrap.dedent(
-        f"""
-        import resource
-        resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))
-        """
-    )
-    env = {**os.environ, "PYTHONPATH": SRC, "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 # ---------------------------------------------------------------------- regular files only

@@ -6,10 +6,6 @@ parameter cap counting a batch's activations.  Blow-ups run in a subprocess with
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +16,9 @@ import bpnn
 from bpnn.errors import BpnnError
 from bpnn.modelfile import read_model
 from bpnn.server import create_app
-from conftest import run_cli
+from conftest import run_cli, run_limited
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-
-
-def run_limited(code: str, memory: int = 1 << 30, timeout: float = 120) -> str:
-    prelude = f"import resource\nresource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))\n"
-    env = {**os.environ, "PYTHONPATH": SRC, "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 # ---------------------------------------------------------------------- item 6: beyond float32
