@@ -113,6 +113,10 @@ def test_regression_from_csv_reaches_stated_rmse(regression_csv, tmp_path, capsy
     code, out, err = run_cli(capsys, "evaluate", tmp_path / "run", "--json")
     ev = json.loads(out)
     assert code == 0 and abs(ev["rmse"][0] - result["test_error"]) < 1e-9 and ev["r2"][0] > 0.99
+    assert ev["target_names"] == ["target"]
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "run")
+    rows = out.splitlines()
+    assert code == 0 and rows[1].split()[0] == "target" and rows[2].split()[0] == "target", out
 
 
 def test_npz_source(tmp_path, capsys):

@@ -46,6 +46,8 @@ def run(args) -> int:
         "split": args.split,
         **model.score(X, y),
     }
+    if result["task"] == "regress":
+        result["target_names"] = target_names(model, args.target, len(result["rmse"]))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -55,12 +57,24 @@ def run(args) -> int:
     return 0
 
 
+def target_names(model: Model, asked: str | None, count: int) -> list[str]:
+    """The names of a regressor's ``count`` targets: the column asked for with ``--target``, else
+    the columns the model was trained on, else their positions ("0", "1", ...)."""
+    names = [asked] if asked else list(model.info.data.target_names or ())
+    if not names and model.info.data.target:
+        names = [model.info.data.target]
+    return names if len(names) == count else [str(k) for k in range(count)]
+
+
 def describe(result: dict) -> list[str]:
     """Human-readable lines of ``bpnn.evaluation.scores``."""
     if result["task"] == "regress":
-        lines = ["target   RMSE          MAE           R^2"]
-        for k, (rmse, mae, r2) in enumerate(zip(result["rmse"], result["mae"], result["r2"])):
-            lines.append(f"{k:<8d} {rmse:<13.6g} {mae:<13.6g} {'-' if r2 is None else f'{r2:.5f}'}")
+        names = result.get("target_names") or [str(k) for k in range(len(result["rmse"]))]
+        width = max(8, *(len(name) + 1 for name in names))
+        lines = [f"{'target':<{width}} RMSE          MAE           R^2"]
+        for name, rmse, mae, r2 in zip(names, result["rmse"], result["mae"], result["r2"]):
+            r2_text = "-" if r2 is None else f"{r2:.5f}"
+            lines.append(f"{name:<{width}} {rmse:<13.6g} {mae:<13.6g} {r2_text}")
         return lines
     labels = [str(c) for c in result["classes"]]
     width = max(6, *(len(c) + 1 for c in labels))
