@@ -8,6 +8,7 @@ Skipped without Chromium or Playwright, unless BPNN_REQUIRE_BROWSER=1 (then they
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers_model import save_mnist_model
+from helpers_model import save_mnist_model, tiny_model
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -63,9 +64,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(mnist_dir, tmp_path_factory):
-    model = save_mnist_model(mnist_dir, tmp_path_factory.mktemp("model") / "model.npz")
+@contextlib.contextmanager
+def serving(model: Path):
+    """``bpnn serve MODEL`` on a free loopback port, in a subprocess: yields its URL."""
     port = free_port()
     log = open(model.with_name("serve.log"), "w+b")  # a file, so a chatty server never blocks
     proc = subprocess.Popen(
@@ -91,6 +92,13 @@ def server(mnist_dir, tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(mnist_dir, tmp_path_factory):
+    model = save_mnist_model(mnist_dir, tmp_path_factory.mktemp("model") / "model.npz")
+    with serving(model) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +177,7 @@ def test_draw_a_one_with_the_mouse(browser, server):
     assert 2 <= len(sent) <= (time.monotonic() - start) / 0.15 + 2
     assert page.locator("#bars li.best .k").text_content() == "1"
     assert float(page.locator("#confidence").text_content().split("%")[0]) > 50
+    expect(page.locator("#unsure")).to_be_hidden()  # a clear "1" is not unsure
     assert bar_fraction(page, 1) > 0.5 and bar_fraction(page, 0) < 0.5  # the bar chart shows it
     assert seen_ink(page) > 20 * 255  # the 28x28 image arrived and was drawn
     page.screenshot(path=str(ARTIFACTS / "draw-one.png"))
@@ -208,3 +217,25 @@ def test_phone_screen_and_finger(browser, server):
     assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page
     page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
     context.close()
+
+
+def test_an_unsure_answer_says_so(browser, tmp_path):
+    """An untrained model gives every digit about 10%: the page says it is unsure."""
+    with serving(tiny_model(tmp_path / "untrained.npz")) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.goto(url)
+        page.wait_for_selector("#bars li")
+        expect(page.locator("#unsure")).to_be_hidden()
+        box = page.locator("#pad").bounding_box()
+        x, top, h = box["x"] + box["width"] * 0.5, box["y"], box["height"]
+        page.mouse.move(x, top + 0.2 * h)
+        page.mouse.down()
+        page.mouse.move(x, top + 0.8 * h, steps=8)
+        page.mouse.up()
+        expect(page.locator("#unsure")).to_be_visible(timeout=15_000)
+        expect(page.locator("#unsure")).to_contain_text("unsure: below 80%")
+        assert "doubtful" in page.locator("#digit").get_attribute("class")
+        page.screenshot(path=str(ARTIFACTS / "unsure.png"))
+        page.click("#clear")
+        expect(page.locator("#unsure")).to_be_hidden()
+        page.close()

@@ -74,7 +74,13 @@ def test_json_schema_and_top(capsys, model, images, tmp_path):
     doc = json.loads(out)
     assert doc["model"] == str(model) and doc["normalised"] is False
     good, bad = doc["results"]
-    assert good["file"] == str(images[0]) and set(good) == {"file", "digit", "probability", "top"}
+    assert good["file"] == str(images[0]) and set(good) == {
+        "file",
+        "digit",
+        "probability",
+        "unsure",
+        "top",
+    }
     probs = [t["probability"] for t in good["top"]]
     assert len(good["top"]) == 4 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-9
     assert good["top"][0] == {"digit": good["digit"], "probability": good["probability"]}

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 import bpnn
 from bpnn import imaging
+from bpnn.evaluation import UNSURE_BELOW
 from bpnn.server import MAX_BODY, create_app
 from helpers_model import WORDS, example_images, save_mnist_model, tiny_model
 
@@ -53,7 +54,9 @@ def client(model):
 
 
 def check_answer(doc, net, grid):
-    assert set(doc) == {"digit", "probability", "index", "classes", "probabilities", "input"}
+    keys = {"digit", "probability", "unsure", "unsure_below", "index", "classes", "probabilities"}
+    assert set(doc) == {*keys, "input"}
+    assert doc["unsure"] == (doc["probability"] < doc["unsure_below"] == UNSURE_BELOW)
     assert doc["classes"] == list(range(10)) and doc["index"] == doc["digit"]
     assert len(doc["probabilities"]) == 10 and abs(sum(doc["probabilities"]) - 1) < 1e-6
     assert doc["input"] == np.asarray(grid).reshape(-1).tolist()

@@ -9,6 +9,8 @@
 - ``scores``: classification -> error rate (wrong / total, the tutorial's), accuracy, the
   confusion matrix and per-class errors, with the class labels; regression -> RMSE, MAE and R^2
   per target (in the user's units) and their means.
+- ``UNSURE_BELOW``: a classifier's answer whose top probability is below it is flagged unsure
+  (``predict`` and ``serve``).
 - ``selection_error``: the number early stopping watches by default (error rate, or mean RMSE);
   ``selection_loss``: the loss it watches with ``monitor="val_loss"``.
 
@@ -25,9 +27,23 @@ from .network import Network
 from .preprocessing import Preprocessing
 from .targets import Targets
 
-__all__ = ["BATCH", "outputs", "probabilities", "scores", "selection_error", "selection_loss"]
+__all__ = [
+    "BATCH",
+    "UNSURE_BELOW",
+    "outputs",
+    "probabilities",
+    "scores",
+    "selection_error",
+    "selection_loss",
+]
 
 BATCH = 10000  # samples per forward pass: bounds the memory of evaluating a large set
+
+# An answer less probable than this is "unsure".  Measured with the `fast` preset's model (seed
+# 0) on the 10,000 MNIST test digits: 2.7% of its answers fall below 0.8, and they hold 65% of its
+# errors (44% of them are wrong, 0.66% of the others); at 0.5 it would flag 16% of the errors, at
+# 0.9 4.2% of all answers.  A drawn smiley face reads as a digit at 30-40%.
+UNSURE_BELOW = 0.8
 
 
 def outputs(

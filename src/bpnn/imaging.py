@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import BpnnError, FormatError
-from .evaluation import probabilities
+from .evaluation import UNSURE_BELOW, probabilities
 from .limits import MAX_GREY_SIDE, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 from .modelinfo import ModelInfo
 from .targets import Targets
@@ -361,13 +361,16 @@ def model_targets(net, meta: ModelInfo | dict) -> Targets:
     return Targets.from_dict(info.targets, net.n_outputs)
 
 
-def model_answer(net, targets: Targets, x: np.ndarray, top: int | None = None) -> dict:
+def model_answer(
+    net, targets: Targets, x: np.ndarray, top: int | None = None, unsure_below: float = UNSURE_BELOW
+) -> dict:
     """What the model says of one input row x (784,), in its own terms.
 
     A classifier: ``digit`` (its most likely class, as the model names it: an int or a string),
-    ``probability``, ``index`` (that class's position in ``classes``), ``classes`` and
-    ``probabilities`` (n_outputs,); with ``top``, the ``top`` most likely as {digit,
-    probability}.  A regressor: ``value`` (one target) or ``values`` (k), in its own units.
+    ``probability``, ``unsure`` (that probability is below ``unsure_below``), ``unsure_below``,
+    ``index`` (that class's position in ``classes``), ``classes`` and ``probabilities``
+    (n_outputs,); with ``top``, the ``top`` most likely as {digit, probability}.  A regressor:
+    ``value`` (one target) or ``values`` (k), in its own units.
     """
     if targets.task == "regress":
         values = np.atleast_1d(targets.decode(net.predict(x)[None, :])[0])
@@ -379,6 +382,8 @@ def model_answer(net, targets: Targets, x: np.ndarray, top: int | None = None) -
     answer = {
         "digit": classes[best],
         "probability": float(probs[best]),
+        "unsure": bool(probs[best] < unsure_below),
+        "unsure_below": unsure_below,
         "index": best,
         "classes": classes,
         "probabilities": [float(p) for p in probs],

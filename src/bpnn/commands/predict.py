@@ -19,14 +19,19 @@ number, wrong width, NaN or infinity) ends with one line naming where, and exit 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import math
 import sys
 
 import numpy as np
 
+from ..data.keep import kept_columns
 from ..data.rows import read_rows
+from ..errors import BpnnError
+from ..evaluation import UNSURE_BELOW
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
 from ..modelfile import read_model
@@ -64,7 +69,32 @@ def add_parser(sub) -> None:
         metavar="K",
         help="images: also list the K most likely digits (default 3)",
     )
+    p.add_argument(
+        "--unsure",
+        type=_probability,
+        default=UNSURE_BELOW,
+        metavar="P",
+        help="images: call an answer unsure when its probability is below P "
+        f"(default {UNSURE_BELOW}: see the README)",
+    )
+    p.add_argument(
+        "--keep",
+        metavar="COLUMNS",
+        help="--rows: copy these columns of the CSV file (comma-separated header names, such as "
+        "an identifier) into the output, before the predictions",
+    )
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+
+
+def _probability(text: str) -> float:
+    """--unsure: a probability from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, got {text!r}")
+    return value
 
 
 def run(args) -> int:
@@ -76,6 +106,8 @@ def run(args) -> int:
         )
     if args.out and not args.rows:
         raise ValueError("--out is for --rows; image predictions go to standard output")
+    if args.keep and not args.rows:
+        raise ValueError("--keep is for --rows: it copies columns of the rows' CSV file")
     return predict_rows(args) if args.rows else predict_images(args)
 
 
@@ -85,14 +117,35 @@ def predict_rows(args) -> int:
 
     model = Model.load(args.model)
     X = read_rows(args.rows, model.net.n_inputs, _feature_names(model))
-    text = (
-        json.dumps(rows_json(model, X, str(args.model))) + "\n" if args.json else rows_csv(model, X)
-    )
+    kept = kept_columns(args.rows, args.keep.split(",")) if args.keep else {}
+    if any(len(values) != len(X) for values in kept.values()):  # a header read as data
+        raise BpnnError(f"--keep: {args.rows} has a header only some of its columns start with")
+    if args.json:
+        text = json.dumps({**rows_json(model, X, str(args.model)), **_kept_json(kept)}) + "\n"
+    else:
+        text = _with_kept(rows_csv(model, X), kept)
     if args.out:
         atomic_write(args.out, lambda f: f.write(text.encode()))
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _kept_json(kept: dict[str, list[str]]) -> dict:
+    """The --keep columns as JSON: {"kept": {column: [values]}} (nothing without --keep)."""
+    return {"kept": kept} if kept else {}
+
+
+def _with_kept(text: str, kept: dict[str, list[str]]) -> str:
+    """CSV ``text`` (a header, one row per sample) with the --keep columns in front."""
+    if not kept:
+        return text
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = list(kept.values())
+    for k, row in enumerate(csv.reader(io.StringIO(text))):
+        writer.writerow([*(kept if k == 0 else (c[k - 1] for c in columns)), *row])
+    return buf.getvalue()
 
 
 def _feature_names(model) -> list[str] | None:
@@ -141,13 +194,17 @@ def rows_json(model, X: np.ndarray, name: str) -> dict:
 
 
 # ---- images ----------------------------------------------------------------------------
-def predict_grid(net, targets, grid: np.ndarray, scale: float, top: int) -> dict:
-    """For a (28, 28) uint8 image: a classifier's class (as the model names it), probability and
-    ``top`` most likely classes; a regressor's value(s) (``bpnn.imaging.model_answer``)."""
+def predict_grid(
+    net, targets, grid: np.ndarray, scale: float, top: int, unsure_below: float = UNSURE_BELOW
+) -> dict:
+    """For a (28, 28) uint8 image: a classifier's class (as the model names it), probability,
+    whether it is unsure and the ``top`` most likely classes; a regressor's value(s)
+    (``bpnn.imaging.model_answer``)."""
     from .. import imaging  # Pillow loads only when images are read
 
-    said = imaging.model_answer(net, targets, imaging.mnist_to_input(grid, scale), top)
-    keep = ("digit", "probability", "top", "value", "values")
+    x = imaging.mnist_to_input(grid, scale)
+    said = imaging.model_answer(net, targets, x, top, unsure_below)
+    keep = ("digit", "probability", "unsure", "top", "value", "values")
     return {k: v for k, v in said.items() if k in keep}
 
 
@@ -185,23 +242,27 @@ def predict_images(args) -> int:
             print(f"bpnn predict: error: {message}", file=sys.stderr)
             results.append({"file": name, "error": message})
             continue
-        results.append({"file": name, **predict_grid(net, targets, grid, scale, args.top)})
+        said = predict_grid(net, targets, grid, scale, args.top, args.unsure)
+        results.append({"file": name, **said})
         if not args.json:
-            print(describe(results[-1]), flush=True)
+            print(describe(results[-1], args.unsure), flush=True)
     normalised = targets.task == "classify" and not net.layers[-1].activation.probability
     if args.json:
-        print(json.dumps({"model": str(args.model), "normalised": normalised, "results": results}))
-    elif normalised:
+        doc = {"model": str(args.model), "normalised": normalised, "unsure_below": args.unsure}
+        print(json.dumps({**doc, "results": results}))
+        return 2 if failed else 0
+    if normalised:
         print("(sigmoid outputs normalised to sum to 1)")
     return 2 if failed else 0
 
 
-def describe(result: dict) -> str:
-    """One line: ``file: class (p%)   top c p%, ...``, or a regressor's ``file: value(s)``."""
+def describe(result: dict, unsure_below: float = UNSURE_BELOW) -> str:
+    """One line: ``file: class (p%)   top c p%, ...`` (``class (p%, unsure: below 80%)`` below
+    the threshold), or a regressor's ``file: value(s)``."""
     if "value" in result or "values" in result:
         values = result["values"] if "values" in result else [result["value"]]
         return f"{result['file']}: {', '.join(f'{v:.6g}' for v in values)}"
     others = ", ".join(f"{t['digit']} {100 * t['probability']:.1f}%" for t in result["top"])
-    return (
-        f"{result['file']}: {result['digit']} ({100 * result['probability']:.1f}%)   top {others}"
-    )
+    unsure = f", unsure: below {100 * unsure_below:g}%" if result.get("unsure") else ""
+    said = f"{result['digit']} ({100 * result['probability']:.1f}%{unsure})"
+    return f"{result['file']}: {said}   top {others}"

@@ -3,6 +3,7 @@
 // prepares them as it prepares an image), at most one request in flight and at most one per
 // INTERVAL ms; when the pen lifts, the last drawing goes at once.  The answer fills in the digit,
 // the ten probability bars and the 28x28 input image; "reading" shows while one is on its way.
+// An answer the server marks unsure (probability below its threshold) says so under the digit.
 "use strict";
 
 const INTERVAL = 150; // ms between requests while drawing
@@ -15,6 +16,7 @@ const readingEl = document.getElementById("reading");
 const seen = document.getElementById("seen").getContext("2d");
 const digitEl = document.getElementById("digit");
 const confidenceEl = document.getElementById("confidence");
+const unsureEl = document.getElementById("unsure");
 const statusEl = document.getElementById("status");
 const bars = [];
 
@@ -163,6 +165,12 @@ function showResult(answer) {
   const said = answer && "value" in answer ? answer.value.toPrecision(4) : answer && answer.digit;
   digitEl.textContent = answer ? String(said) : "\u2013";
   confidenceEl.textContent = best >= 0 ? `${(100 * probs[best]).toFixed(1)}% sure` : "\u00a0";
+  const unsure = Boolean(answer && answer.unsure);
+  unsureEl.hidden = !unsure;
+  unsureEl.textContent = unsure
+    ? `unsure: below ${Math.round(100 * answer.unsure_below)}%, maybe not a digit it knows`
+    : "";
+  digitEl.classList.toggle("doubtful", unsure);
   bars.forEach((bar, k) => {
     const p = probs[k] || 0;
     bar.fill.style.width = `${(100 * p).toFixed(1)}%`;
