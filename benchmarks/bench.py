@@ -21,6 +21,8 @@ sys.path.insert(0, str(REPO / "src"))  # this checkout's bpnn, installed or not
 
 import harness
 from bpnn.commands.bench import add_arguments, check_epochs, write_report
+from bpnn.device import resolve_device
+from bpnn.errors import BpnnError
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,7 +40,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     check_epochs(args.epochs)
-    report = harness.benchmark(
+    try:
+        if args.device not in (None, "cpu"):  # refused before minutes of CPU workloads
+            resolve_device(args.device)
+        report = run(args)
+    except BpnnError as exc:  # --device cuda without a GPU, MNIST missing: one line
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    write_report(report, args.out)
+    print(json.dumps(report) if args.json else harness.format_table(report))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict:
+    return harness.benchmark(
         args.data,
         epochs=args.epochs,
         quick=args.quick,
@@ -47,9 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         log=(lambda line: print(line, file=sys.stderr)),
         device=args.device,
     )
-    write_report(report, args.out)
-    print(json.dumps(report) if args.json else harness.format_table(report))
-    return 0
 
 
 if __name__ == "__main__":

@@ -211,6 +211,14 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     device = "cuda" if args.device == "cuda" else "jax-cpu"
     skip = set(filter(None, args.skip.split(",")))
+    if device == "cuda":  # without a GPU every section would fail: say so once
+        from bpnn.device import DeviceError, resolve_device
+
+        try:
+            resolve_device("cuda", "float32")
+        except DeviceError as exc:
+            print(f"gpu_check: {exc} (--device cpu: JAX's CPU backend)", file=sys.stderr)
+            return 2
     summary: dict = {"quick": args.quick}
     section(summary, "environment", environment, device)
     try:
