@@ -266,6 +266,14 @@ class TrainConfig:
         (is_integral, "a whole number"),
         parse=int,
     )  # the estimators: random_state
+    ensemble: int = _setting(
+        1,
+        "train a committee of N networks on the same splits, member k from seed + k, and "
+        "average their outputs (probabilities, or values); 1 (default): one network",
+        number_in(1, 100),
+        parse=int,
+        sklearn="n_ensemble",
+    )
     device: str = _setting(
         "cpu",
         "where to train: cpu (default), cuda (an NVIDIA GPU through JAX: pip install "
@@ -361,7 +369,9 @@ class TrainConfig:
             + (f" {c.monitor.removeprefix('val_')}" if c.stop_on != "loss" else "")
             + " "
             f"(patience {c.patience}, min delta {c.min_delta:g}), "
-            f"checkpoint every {c.checkpoint_every}, seed {c.seed}, device {c.device}, "
+            f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
+            + (f", committee of {c.ensemble}" if c.ensemble > 1 else "")
+            + f", device {c.device}, "
             f"threads {c.threads or 'as set'}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"
