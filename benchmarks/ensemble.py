@@ -1,6 +1,6 @@
 """Committees against one network: test error and seconds of ``--ensemble K`` on small tables.
 
-    python benchmarks/ensemble.py [--members 5] [--seeds 0]
+    python benchmarks/ensemble.py [--members 5] [--seeds 0] [--sets iris wine digits]
 
 Each data set (scikit-learn's bundled iris, wine, digits) is trained with bpnn's documented
 tabular defaults (``bpnn.fit(X, y, seed=s)``: a seeded 20% test split, early stopping on the
@@ -26,11 +26,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     args = parser.parse_args()
     print("| data set | networks | seed | test error | training s | wall s |")
     print("|---|---|---|---|---|---|")
-    for name, load in SETS.items():
-        X, y = load(return_X_y=True)
+    for name in args.sets:
+        X, y = SETS[name](return_X_y=True)
         for seed in args.seeds:
             for k in (1, args.members):
                 start = time.perf_counter()

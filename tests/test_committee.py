@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 import bpnn
+import bpnn.callbacks
 import bpnn.train as train_mod
 from bpnn.committee import Committee
 from bpnn.modelfile import load_arrays
@@ -138,6 +139,37 @@ def test_cli_trains_evaluate_lists_members_and_estimators_refuse_a_warm_start(tm
         est.fit(X, Y)
 
 
+class Recorder(bpnn.callbacks.Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_run_start(self, run):
+        self.calls.append(("start", run.config.ensemble))
+
+    def on_epoch_end(self, epoch, metrics):
+        self.calls.append(("epoch", epoch))
+
+    def on_run_end(self, results):
+        self.calls.append(("end", results.get("ensemble")))
+
+
+def test_callbacks_see_one_run_with_the_members_epochs_numbered_on(tmp_path):
+    seen = Recorder()
+    bpnn.fit(X, Y, out=tmp_path / "run", ensemble=3, callbacks=[seen], **SMALL)
+    assert seen.calls[0] == ("start", 3) and seen.calls[-1] == ("end", 3)
+    assert [e for kind, e in seen.calls[1:-1]] == list(range(1, 13))  # 3 members x 4 epochs
+
+
+def test_a_failure_before_the_first_checkpoint_leaves_no_folder(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no stepper")
+
+    monkeypatch.setattr(train_mod, "make_stepper", broken)
+    with pytest.raises(RuntimeError, match="no stepper"):
+        bpnn.fit(X, Y, out=tmp_path / "run", ensemble=2, **SMALL)
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_committee_is_one_architecture_and_not_trained_as_one():
     a, b = Network([4, 3, 2], seed=0), Network([4, 5, 2], seed=1)
     with pytest.raises(ValueError, match="another architecture"):
@@ -148,3 +180,35 @@ def test_a_committee_is_one_architecture_and_not_trained_as_one():
     assert c.n_params() == 2 * a.n_params() and c.sizes == [4, 3, 2]
     with pytest.raises(TypeError, match="committee"):
         c.gradient(np.zeros((1, 4)), np.zeros((1, 2)))
+
+
+def test_serve_and_the_model_file_use_the_mean(tmp_path, rng):
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx")
+    from starlette.testclient import TestClient
+
+    from bpnn import imaging
+    from bpnn.modelfile import read_model, save_model
+    from bpnn.server import create_app
+
+    members = [Network([784, 16, 10], loss="cross_entropy", seed=k) for k in range(3)]
+    save_model(tmp_path / "c.npz", Committee(members))
+    net, info = read_model(tmp_path / "c.npz")
+    assert isinstance(net, Committee) and info.members == 3
+    grid = rng.integers(0, 256, size=(28, 28))
+    x = imaging.mnist_to_input(grid)
+    mean = sum(m.predict(x) for m in members) / 3
+    client = TestClient(create_app(net, info.to_meta(), model_name="c.npz"))
+    r = client.post("/api/predict", json={"pixels": grid.reshape(-1).tolist()})
+    assert r.status_code == 200
+    np.testing.assert_allclose(r.json()["probabilities"], mean, atol=1e-6)
+    assert r.json()["digit"] == int(np.argmax(mean))
+    one, info_one = read_model(save_one(tmp_path / "one.npz", members[0]))
+    assert not isinstance(one, Committee) and info_one.members == 1
+
+
+def save_one(path, net):
+    from bpnn.modelfile import save_model
+
+    save_model(path, net)
+    return path

@@ -6,7 +6,9 @@ unfinished, exactly (the members before it are finished and are not trained agai
 it start).  Every member trains on the committee's splits (drawn from the run's seed) with the
 committee's preprocessing and targets; member k draws its weights, shuffling and dropout from
 seed + k, as a single run of seed + k would (member 0 is the single run of the same seed).
-The members train one after the other, each on every core it is given.
+The members train one after the other, each on every core it is given.  The run's callbacks see
+one run: its start and end once, the members' epochs numbered on (member 1's first epoch
+follows member 0's last), the members' checkpoints.
 
 When the last member is done, ``OUT/model.npz`` holds the committee (``bpnn.committee``: all
 members in one file) with its own val and test scores and each member's (``results["members"]``);
@@ -21,10 +23,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import evaluation
+from .callbacks import Callback, CallbackList
 from .committee import Committee
 from .errors import BpnnError
+from .fileio import LOCK_NAME
 from .model import Model
 from .modelinfo import DataInfo, ModelInfo
 from .runfolder import RunFolder
@@ -70,26 +75,75 @@ def finished(trainer: Trainer) -> bool:
     return trainer.epoch >= trainer.config.epochs or trainer.history.stopped_early
 
 
-class CommitteeTrainer:
-    """The K member ``Trainer`` objects of a committee, trained one after the other by ``run``.
+class MemberCallbacks(CallbackList):
+    """The committee's callbacks as one member's Trainer calls them: its epochs numbered on from
+    the members before it (``offset``), its checkpoints; the run's start and end are the
+    committee's own (``CommitteeTrainer.run`` calls them once).  A callback that stops a member
+    stops that member (the next one trains)."""
 
-    members: member k's Trainer at index k (new, or resumed from its checkpoint), all on the
-    same splits, preprocessing and targets; out: the committee's run folder (None: no files).
-    What callers read of a Trainer (``history``, ``epoch``, ``net``, ``optimizer``) is the
-    current member's: the first unfinished one, else the last.
+    def __init__(self, callbacks: CallbackList, offset: Callable[[], int]):
+        super().__init__(callbacks.callbacks)
+        self.offset = offset
+
+    def run_start(self, run: Any) -> None:
+        pass
+
+    def epoch_end(self, epoch: int, metrics: dict) -> bool:
+        return super().epoch_end(self.offset() + epoch, metrics)
+
+    def run_end(self, results: dict) -> None:
+        pass
+
+
+class CommitteeTrainer:
+    """A committee's member ``Trainer`` objects, trained one after the other by ``run``.
+
+    first: member 0's Trainer (new, or resumed from its checkpoint); make(k): member k's,
+    resumed from its checkpoint when it has one, else new -- all on the same splits,
+    preprocessing and targets.  A member is made when its turn comes (so a committee holds one
+    optimiser state in training), and ``resumed`` makes the finished ones up to the first
+    unfinished.  out: the committee's run folder (None: no files).  What callers read of a
+    Trainer (``history``, ``epoch``, ``net``, ``optimizer``) is the current member's: the first
+    unfinished one, else the last.
     """
 
-    def __init__(self, members: list[Trainer], out: str | os.PathLike | None, log=None):
-        self.members = members
-        first = members[0]
-        self.config = first.config
+    def __init__(
+        self,
+        first: Trainer,
+        make: Callable[[int], Trainer],
+        out: str | os.PathLike | None,
+        *,
+        log=None,
+        callbacks: list[Callback] | None = None,
+    ):
+        self.config, self._make = first.config, make
         self.train, self.val, self.test = first.train, first.val, first.test
         self.preprocessing, self.targets, self.data = first.preprocessing, first.targets, first.data
         self.device = first.device
         self.folder = None if out is None else RunFolder(out)
         self.log: Callable[[str], object] = log or (lambda line: None)
-        for member in members:  # an interrupted member says how to continue the committee
-            member.resume_hint = self.out_dir
+        self.callbacks = CallbackList(callbacks)
+        self.members: list[Trainer] = []
+        self._add(first)
+
+    def _add(self, member: Trainer) -> Trainer:
+        done = list(self.members)  # the members before this one, finished when it trains
+        member.callbacks = MemberCallbacks(self.callbacks, lambda: sum(t.epoch for t in done))
+        member.resume_hint = self.out_dir  # an interrupted member: continue the committee
+        self.members.append(member)
+        return member
+
+    def member(self, k: int) -> Trainer:
+        """Member k's Trainer (made now if it is not yet)."""
+        while len(self.members) <= k:
+            self._add(self._make(len(self.members)))
+        return self.members[k]
+
+    def resumed(self) -> CommitteeTrainer:
+        """Make the members up to the first unfinished one (all, when every one is finished)."""
+        while finished(self.members[-1]) and len(self.members) < self.config.ensemble:
+            self.member(len(self.members))
+        return self
 
     @property
     def current(self) -> Trainer:
@@ -108,22 +162,46 @@ class CommitteeTrainer:
         return self.members[0].runtime()
 
     def run(self) -> dict:
-        """Train each unfinished member, then score and save the committee; the results."""
+        """Train each unfinished member (a finished one only restores its best weights and is
+        scored again), then score and save the committee; the results.  A failure before
+        member 0's first checkpoint leaves no half-made committee folder behind."""
         if self.folder is not None:
             self.folder.lock()  # (held already when the runs layer made this trainer)
         try:
-            done = []
-            for k, member in enumerate(self.members):
-                seed = self.config.seed + k
-                self.log(f"committee member {k + 1} of {len(self.members)} (seed {seed})")
-                results = member.run()
-                if results.get("interrupted"):
-                    return {**results, "member": k, "out": str(self.out_dir)}
-                done.append(results)
-            return self._finish(done)
+            results = self._run()
+        except BaseException:
+            self._discard_unbegun()
+            raise
         finally:
             if self.folder is not None:
                 self.folder.unlock(every=True)
+        self.callbacks.run_end(results)
+        return results
+
+    def _run(self) -> dict:
+        self.callbacks.run_start(self)
+        done = []
+        for k in range(self.config.ensemble):
+            member = self.member(k)
+            self.log(
+                f"committee member {k + 1} of {self.config.ensemble} (seed {self.config.seed + k})"
+            )
+            results = member.run()
+            if results.get("interrupted"):
+                return {**results, "member": k, "out": str(self.out_dir)}
+            done.append(results)
+        return self._finish(done)
+
+    def _discard_unbegun(self) -> None:
+        """After a failure before member 0's first checkpoint: the empty members folder, and
+        the committee's folder when nothing else is in it."""
+        if self.folder is None or RunFolder(member_dir(self.out_dir, 0) or "").has_checkpoint():
+            return
+        members = self.folder.path / MEMBERS
+        if members.is_dir() and not any(members.iterdir()):
+            members.rmdir()
+        if {p.name for p in self.folder.path.iterdir()} <= {LOCK_NAME}:
+            self.folder.discard_lock()
 
     def error(self, split) -> float:
         """The committee's selection error on ``split`` (``bpnn.evaluation``)."""

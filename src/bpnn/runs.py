@@ -118,18 +118,18 @@ def _start(
         committees.refuse_warm_start(resumed_from)
 
     def member(k: int, prep=None) -> Trainer:
-        where = committees.member_dir(out, k) if config.ensemble > 1 else out
+        committee = config.ensemble > 1  # (its callbacks are the committee's)
         return Trainer(
             config,
             prepared.train,
             prepared.val,
             prepared.test,
-            where,
+            committees.member_dir(out, k) if committee else out,
             targets=targets,
             data=data.info,
             log=log,
             progress=progress,
-            callbacks=callbacks,
+            callbacks=None if committee else callbacks,
             member=k,
             **({"preprocessing": prep} if prep is not None else resumed_from),
         )
@@ -142,8 +142,13 @@ def _start(
         log(f"  {line}")
     if config.ensemble == 1:
         return trainer
-    others = [member(k, trainer.preprocessing) for k in range(1, config.ensemble)]
-    return CommitteeTrainer([trainer, *others], out, log)
+    return CommitteeTrainer(
+        trainer,
+        lambda k: member(k, trainer.preprocessing),
+        out,
+        log=log,
+        callbacks=callbacks,
+    )
 
 
 def resume(
@@ -216,34 +221,34 @@ def _resume_committee(
     """The committee in ``run_dir``: each member resumed from its checkpoint, or new (member
     0's preprocessing and targets, the recorded settings with the resumable ``changes``)."""
     train, val, test = splits
+    callbacks = kw.pop("callbacks")  # (the committee's: it gives each member its view)
     first = Trainer.resume(run_dir / MEMBERS / "0", *splits, checkpoint=checkpoint, **kw)
-    members = [first]
-    for k in range(1, config.ensemble):
+    new = TrainConfig.from_dict({**config.to_dict(), **kw["changes"]})
+
+    def member(k: int) -> Trainer:
         where = run_dir / MEMBERS / str(k)
         if RunFolder(where).has_checkpoint():
-            members.append(Trainer.resume(where, *splits, **kw))
-            continue
-        new = TrainConfig.from_dict({**config.to_dict(), **kw["changes"]})
-        members.append(
-            Trainer(
-                new,
-                train,
-                val,
-                test,
-                where,
-                preprocessing=first.preprocessing,
-                targets=first.targets,
-                data=first.data,
-                log=kw["log"],
-                progress=kw["progress"],
-                callbacks=kw["callbacks"],
-                member=k,
-            )
+            return Trainer.resume(where, *splits, **kw)
+        return Trainer(
+            new,
+            train,
+            val,
+            test,
+            where,
+            preprocessing=first.preprocessing,
+            targets=first.targets,
+            data=first.data,
+            log=kw["log"],
+            progress=kw["progress"],
+            member=k,
         )
-    current = next((k for k, t in enumerate(members) if not committees.finished(t)), None)
-    if current is not None:
+
+    committee = CommitteeTrainer(first, member, run_dir, log=kw["log"], callbacks=callbacks)
+    committee.resumed()
+    current = committee.members.index(committee.current)
+    if not committees.finished(committee.current):
         kw["log"](f"committee of {config.ensemble}: continuing with member {current + 1}")
-    return CommitteeTrainer(members, run_dir, kw["log"])
+    return committee
 
 
 def train(
