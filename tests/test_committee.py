@@ -170,6 +170,17 @@ def test_a_failure_before_the_first_checkpoint_leaves_no_folder(monkeypatch, tmp
     assert not (tmp_path / "run").exists()
 
 
+def test_force_over_the_other_kind_of_run_leaves_nothing_of_it(tmp_path):
+    out = tmp_path / "run"
+    bpnn.fit(X, Y, out=out, ensemble=2, **SMALL)
+    bpnn.fit(X, Y, out=out, force=True, **SMALL)  # one network over a committee
+    assert not (out / "members").exists() and (out / "checkpoint.npz").exists()
+    assert not isinstance(bpnn.fit(X, Y, out=out, resume=True).net, Committee)
+    bpnn.fit(X, Y, out=out, force=True, ensemble=2, **SMALL)  # a committee over one network
+    assert not (out / "checkpoint.npz").exists()
+    assert isinstance(bpnn.fit(X, Y, out=out, resume=True).net, Committee)
+
+
 def test_a_committee_is_one_architecture_and_not_trained_as_one():
     a, b = Network([4, 3, 2], seed=0), Network([4, 5, 2], seed=1)
     with pytest.raises(ValueError, match="another architecture"):

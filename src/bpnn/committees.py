@@ -21,6 +21,7 @@ averaged network and its file format (``bpnn.committee``, ``bpnn.modelfile``).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,18 @@ def checkpoint_path(run_dir: str | os.PathLike) -> Path:
     """The checkpoint that says what the run in ``run_dir`` is: its own, or its member 0's."""
     run_dir = Path(run_dir)
     if is_committee(run_dir):
-        return RunFolder(member_dir(run_dir, 0) or run_dir).checkpoint
+        return RunFolder(run_dir / MEMBERS / "0").checkpoint
     return RunFolder(run_dir).checkpoint
+
+
+def clear_other_kind(out: Path, ensemble: int) -> None:
+    """Before a new run into ``out`` (``--force`` over a saved one): the files that would make
+    ``--resume`` take it for the other kind of run, or continue an old member -- an old
+    committee's members, and for a committee an old single run's checkpoint."""
+    if (out / MEMBERS).is_dir():
+        shutil.rmtree(out / MEMBERS)
+    if ensemble > 1:
+        RunFolder(out).checkpoint.unlink(missing_ok=True)
 
 
 def finished(trainer: Trainer) -> bool:
@@ -100,11 +111,11 @@ class CommitteeTrainer:
 
     first: member 0's Trainer (new, or resumed from its checkpoint); make(k): member k's,
     resumed from its checkpoint when it has one, else new -- all on the same splits,
-    preprocessing and targets.  A member is made when its turn comes (so a committee holds one
-    optimiser state in training), and ``resumed`` makes the finished ones up to the first
+    preprocessing and targets.  A member is made when its turn comes (one not yet trained takes
+    no memory), and ``resumed`` makes the finished ones up to the first
     unfinished.  out: the committee's run folder (None: no files).  What callers read of a
     Trainer (``history``, ``epoch``, ``net``, ``optimizer``) is the current member's: the first
-    unfinished one, else the last.
+    unfinished one, else member 0 (whose history a finished committee shows).
     """
 
     def __init__(
@@ -147,7 +158,7 @@ class CommitteeTrainer:
 
     @property
     def current(self) -> Trainer:
-        return next((t for t in self.members if not finished(t)), self.members[-1])
+        return next((t for t in self.members if not finished(t)), self.members[0])
 
     history = property(lambda self: self.current.history, doc="The current member's History.")
     epoch = property(lambda self: self.current.epoch, doc="The current member's epochs done.")

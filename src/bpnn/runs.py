@@ -99,6 +99,7 @@ def start(
     with _holding(out):
         if out is not None:
             _check_free(Path(out), force)
+            committees.clear_other_kind(Path(out), config.ensemble)
         return _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from)
 
 
