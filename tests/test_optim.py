@@ -215,3 +215,12 @@ def test_reprs_show_the_hyperparameters():
         "SGD(lr=0.3, weight_decay=0.0, momentum=0.5, nesterov=False)"
     )
     assert "beta2=0.99" in repr(Adam(beta2=0.99))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_and_adamw_without_a_rate_take_adams_usual_one(name):
+    from bpnn.prepare import resolve_settings
+
+    X, y = np.zeros((20, 784), np.uint8), np.arange(20) % 10  # image defaults: momentum at 0.1
+    assert resolve_settings(X, y, optimizer=name)["lr"] == 1e-3
+    assert resolve_settings(X, y, optimizer=name, lr=0.01)["lr"] == 0.01
