@@ -181,6 +181,19 @@ def test_force_over_the_other_kind_of_run_leaves_nothing_of_it(tmp_path):
     assert isinstance(bpnn.fit(X, Y, out=out, resume=True).net, Committee)
 
 
+def test_ensemble_is_a_setting_like_any_other(capsys):
+    from bpnn.sweep.spec import parse_spec
+
+    spec = {"base": {"epochs": 3}, "search": {"ensemble": [1, 3]}, "trials": 2}
+    assert parse_spec(spec).space["ensemble"] == [1, 3]
+    for bad in (0, 2.5, 101):
+        with pytest.raises(ValueError, match="ensemble must be a whole number 1..100"):
+            bpnn.TrainConfig(ensemble=bad)
+    csv = os.path.join(os.path.dirname(__file__), "..", "examples", "iris.csv")
+    code, _, err = run_cli(capsys, "train", "--data", csv, "--ensemble", "0")
+    assert code == 2 and "ensemble" in err and "Traceback" not in err
+
+
 def test_a_committee_is_one_architecture_and_not_trained_as_one():
     a, b = Network([4, 3, 2], seed=0), Network([4, 5, 2], seed=1)
     with pytest.raises(ValueError, match="another architecture"):

@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
+MAX_ENSEMBLE = 100  # networks in a committee (--ensemble)
 STOP_ON = ("val", "test", "train", "loss")  # what early stopping and the best weights look at
 # what they watch on that split: its error (error rate, or RMSE: val_rmse says so) or its loss
 MONITORS = ("val_error", "val_loss", "val_rmse")
@@ -270,7 +271,10 @@ class TrainConfig:
         1,
         "train a committee of N networks on the same splits, member k from seed + k, and "
         "average their outputs (probabilities, or values); 1 (default): one network",
-        number_in(1, 100),
+        (
+            (lambda x: is_integral(x) and 1 <= x <= MAX_ENSEMBLE),
+            f"a whole number 1..{MAX_ENSEMBLE}",
+        ),
         parse=int,
         sklearn="n_ensemble",
     )
