@@ -56,6 +56,11 @@ def test_member_0_is_the_single_run_of_the_same_seed(committee, tmp_path):
         np.testing.assert_array_equal(a, b)
     _, meta = load_arrays(tmp_path / "one" / "model.npz")
     assert "members" not in meta  # K = 1: the file as before committees
+    assert "ensemble" not in meta["config"]  # (a bpnn from before refuses unknown settings)
+    _, checkpoint = load_arrays(tmp_path / "one" / "checkpoint.npz")
+    assert "ensemble" not in checkpoint["config"]
+    _, meta = load_arrays(committee[1] / "model.npz")
+    assert meta["config"]["ensemble"] == 3
     assert not (tmp_path / "one" / "members").exists()
 
 

@@ -277,6 +277,7 @@ class TrainConfig:
         ),
         parse=int,
         sklearn="n_ensemble",
+        quiet_default=True,  # one network: its files as before committees
     )
     device: str = _setting(
         "cpu",
@@ -347,7 +348,13 @@ class TrainConfig:
         return cls(**data)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting by name, but a ``quiet_default`` one at its default."""
+        quiet = {s.name for s in SETTINGS if s.quiet_default}
+        return {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if k not in quiet or v != _DEFAULT_VALUES[k]
+        }
 
     def describe(self) -> list[str]:
         """Every resolved setting, a few per line, for the first lines of the log."""
@@ -413,6 +420,7 @@ class TrainConfig:
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(name=f.name, **f.metadata["setting"]) for f in dataclasses.fields(TrainConfig)
 )
+_DEFAULT_VALUES = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 # Not a field: the hidden layers between the data's input and output widths (-> ``layers``).
 HIDDEN = Setting(
     "hidden",
