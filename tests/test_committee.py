@@ -120,9 +120,10 @@ def test_cli_trains_evaluate_lists_members_and_estimators_refuse_a_warm_start(tm
     out = tmp_path / "run"
     assert run_cli(
         capsys, "train", "--data", csv, "--target", "species", "--ensemble", "3",
-        "--epochs", "3", "--out", str(out), "--no-report",
+        "--epochs", "3", "--out", str(out),
     )[0] == 0  # fmt: skip
     assert (out / "members" / "2" / "model.npz").exists()
+    assert (out / "report" / "index.html").exists()  # member 0's curves, the committee's scores
     assert len(bpnn.load(out).members()) == 3
     # evaluate: each member's score, then the committee's
     code, text, _ = run_cli(capsys, "evaluate", str(out))
