@@ -237,6 +237,20 @@ def test_serve_and_the_model_file_use_the_mean(tmp_path, rng):
     assert not isinstance(one, Committee) and info_one.members == 1
 
 
+def test_a_damaged_committee_file_is_one_line(tmp_path):
+    from bpnn.errors import FormatError
+    from bpnn.modelfile import load_arrays, read_model, save_arrays, save_model
+
+    members = [Network([4, 3, 2], seed=k) for k in range(2)]
+    save_model(tmp_path / "c.npz", Committee(members))
+    arrays, meta = load_arrays(tmp_path / "c.npz")
+    for members_value, what in ((3, "member 2"), ("two", "members"), (0, "members")):
+        save_arrays(tmp_path / "bad.npz", arrays, {**meta, "members": members_value})
+        with pytest.raises(FormatError, match=what) as info:
+            read_model(tmp_path / "bad.npz")
+        assert "\n" not in str(info.value)
+
+
 def save_one(path, net):
     from bpnn.modelfile import save_model
 
