@@ -41,7 +41,7 @@ LOSSES = [
     ("cross_entropy", "softmax"),
     ("binary_cross_entropy", "sigmoid"),
 ]
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam"]
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw"]
 
 
 def data(seed=0, n=N):
@@ -73,7 +73,7 @@ def pair(loss, output, opt_name, *, weights=None, lr=0.05, hidden=("tanh",)):
     jax_net = ref_net.copy()
     for layer, src in zip(jax_net.layers, ref_net.layers):
         layer.activation = src.activation
-    extra = {"lr": 0.002} if opt_name == "adam" else {"lr": lr}
+    extra = {"lr": 0.002} if opt_name.startswith("adam") else {"lr": lr}
     opts = [make_optimizer(opt_name, weight_decay=0.01, **extra) for _ in range(2)]
     X, y = data()
     kw = dict(scale=1 / 255, weights=weights)

@@ -78,7 +78,7 @@ def stepper(path: str, net: Network, opt_name: str):
     twin = net.copy()
     for layer, src in zip(twin.layers, net.layers):
         layer.activation = src.activation
-    lr = 0.002 if opt_name == "adam" else 0.05
+    lr = 0.002 if opt_name.startswith("adam") else 0.05
     opt = make_optimizer(opt_name, lr, weight_decay=0.01)
     X, y = data()
     kw = dict(scale=1 / 255, reference=path == "numpy")

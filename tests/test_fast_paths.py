@@ -245,10 +245,11 @@ def test_all_zero_image_still_trains_the_bias():
         ("momentum", {}),
         ("nesterov", {"weight_decay": 1e-3}),
         ("adam", {"weight_decay": 1e-3}),
+        ("adamw", {"weight_decay": 0.5}),
     ],
 )
 def test_mini_batch_matches_reference(dtype, optimizer, opt_kw):
-    lr = 1e-3 if optimizer == "adam" else 0.1
+    lr = 1e-3 if optimizer.startswith("adam") else 0.1
     # 160 samples in batches of 24: the last batch of each chunk is partial
     run_both(
         [64, 32, 10],

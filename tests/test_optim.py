@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bpnn import SGD, Adam, Network, learning_rate, make_optimizer
+from bpnn.optim import AdamW
 
 
 def test_sgd_is_formula_5():
@@ -81,6 +82,33 @@ def test_weight_decay_only_on_matrices():
     assert (W < 1).all() and (b == 1).all()
 
 
+def test_adamw_decay_is_decoupled_from_the_adaptive_step():
+    """AdamW (Loshchilov & Hutter 2019): w <- w - lr wd w, then Adam's step on the bare gradient;
+    the biases are not decayed.  Adam's L2 decay goes through m and v instead."""
+    lr, wd, g = 0.01, 0.1, 0.5
+    W, b = np.full((1, 1), 2.0), np.array([2.0])
+    opt = AdamW(lr=lr, weight_decay=wd)
+    opt.step([W, b], [np.full((1, 1), g), np.array([g])])
+    step = lr * math.sqrt(1 - 0.999) / (1 - 0.9) * (0.1 * g) / (math.sqrt(0.001 * g * g) + 1e-8)
+    assert W[0, 0] == pytest.approx(2.0 - lr * wd * 2.0 - step, abs=1e-15)
+    assert b[0] == pytest.approx(2.0 - step, abs=1e-15)  # no decay on biases
+    assert opt.m[0][0, 0] == pytest.approx(0.1 * g)  # the decay never entered the moments
+    coupled = Adam(lr=lr, weight_decay=wd)
+    W2 = np.full((1, 1), 2.0)
+    coupled.step([W2, np.array([2.0])], [np.full((1, 1), g), np.array([g])])
+    assert coupled.m[0][0, 0] == pytest.approx(0.1 * (g + wd * 2.0))
+    # no decay: AdamW is Adam, bit for bit
+    p1, p2 = [np.array([[1.5, -0.5]])], [np.array([[1.5, -0.5]])]
+    a, w = Adam(lr=0.01), AdamW(lr=0.01)
+    for grad in ([0.3, -0.2], [0.1, 0.4]):
+        a.step(p1, [np.array([grad])])
+        w.step(p2, [np.array([grad])])
+    np.testing.assert_array_equal(p1[0], p2[0])
+    rule = AdamW(lr=0.01, weight_decay=wd).rule()
+    assert rule.decoupled and rule.kind == Adam.code and not Adam().rule().decoupled
+    assert make_optimizer("adamw", 0.01, weight_decay=wd).hyper()["name"] == "adamw"
+
+
 def test_schedules():
     assert learning_rate("constant", 0.3, 50, 100) == 0.3
     assert learning_rate("step", 1.0, 9, 100, step_size=10, gamma=0.5) == 1.0
@@ -94,7 +122,7 @@ def test_schedules():
         learning_rate("linear", 1.0, 0, 10)
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam", "adamw"])
 def test_state_dict_round_trip(name, rng):
     params = [rng.normal(size=(3, 2)), rng.normal(size=3)]
     grads = [[rng.normal(size=p.shape) for p in params] for _ in range(3)]
@@ -187,3 +215,12 @@ def test_reprs_show_the_hyperparameters():
         "SGD(lr=0.3, weight_decay=0.0, momentum=0.5, nesterov=False)"
     )
     assert "beta2=0.99" in repr(Adam(beta2=0.99))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_and_adamw_without_a_rate_take_adams_usual_one(name):
+    from bpnn.prepare import resolve_settings
+
+    X, y = np.zeros((20, 784), np.uint8), np.arange(20) % 10  # image defaults: momentum at 0.1
+    assert resolve_settings(X, y, optimizer=name)["lr"] == 1e-3
+    assert resolve_settings(X, y, optimizer=name, lr=0.01)["lr"] == 0.01

@@ -5,7 +5,7 @@ The public API, re-exported explicitly (the README's "The public API" shows each
 - ``Network``: the vectorised engine (rows are samples); ``ObjectNetwork``: the tutorial's
   object engine (``bpnn.neurons``), node by node.
 - ``ACTIVATIONS``, ``LOSSES``, ``get_activation``, ``get_loss``, ``one_hot``: components by name.
-- ``SGD``, ``Adam``, ``make_optimizer``, ``learning_rate``: optimisers and schedules.
+- ``SGD``, ``Adam``, ``AdamW``, ``make_optimizer``, ``learning_rate``: optimisers and schedules.
 - ``check_network``, ``check_object_network``: the gradient check (formula 6) of each engine.
 - ``fit``: train on arrays (classification or regression) -> ``Model``; ``Trainer``,
   ``TrainConfig``, ``Split``: the training loop, its settings and the (X, y[, weights]) it
@@ -28,7 +28,7 @@ from .losses import LOSSES, get_loss, one_hot
 from .model import Model, load
 from .network import Network
 from .neurons import ObjectNetwork
-from .optim import SGD, Adam, learning_rate, make_optimizer
+from .optim import SGD, Adam, AdamW, learning_rate, make_optimizer
 from .preprocessing import Preprocessing
 from .settings import TrainConfig
 from .targets import Targets
@@ -41,6 +41,7 @@ __all__ = [
     "LOSSES",
     "SGD",
     "Adam",
+    "AdamW",
     "BpnnError",
     "FormatError",
     "Model",

@@ -116,6 +116,9 @@ class Setting:
 
     parse: turns the command-line text into the value (None: no ``bpnn train`` option);
     sklearn: the estimators' parameter that means the same (None: none, or not one to one).
+    quiet_default: left out of ``TrainConfig.to_dict`` (so of the files that record settings)
+    while at its default -- a setting added after such files were written, so that a bpnn from
+    before still reads the files of runs that do not use it.
     """
 
     name: str
@@ -125,6 +128,7 @@ class Setting:
     parse: Callable[[str], Any] | None = str
     sklearn: str | None = None
     resumable: bool = False
+    quiet_default: bool = False
 
     @property
     def flag(self) -> str:

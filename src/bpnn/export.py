@@ -6,6 +6,7 @@
       -> Cast (uint8 only) -> the model's preprocessing: Mul (scale) or Sub + Div (standardize)
       -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
          for identity); the output layer's Softmax where the model has one
+      -> a committee (``--ensemble K``): each member's layers, then Sum / K, their mean
       -> outputs: classifiers ``probabilities`` (N, k) (a softmax output as it is, other outputs
          clipped at 0 and normalised, as ``Model.predict_proba``) and ``label`` (N,) (the
          class with the largest output, as a label: int64 or string); regressors ``values``
@@ -23,6 +24,7 @@ import json
 import numpy as np
 
 from . import __version__
+from .committee import members_of
 from .errors import BpnnError
 from .fileio import atomic_write
 from .model import Model
@@ -73,10 +75,16 @@ def _preprocess(g: _Graph, x: str, model: Model | None) -> str:
     return g.op("Div", [x, g.const("std", prep.std)])
 
 
-def _layers(g: _Graph, x: str, net: Network) -> str:
-    """Gemm + activation per layer; returns the output layer's activations (N, k)."""
+def _layers(g: _Graph, x: str, net: Network, prefix: str = "") -> str:
+    """Gemm + activation per layer; returns the output layer's activations (N, k).  A committee
+    (``bpnn.committee``): each member's layers (weights ``m{k}.W0``...), then their mean."""
+    members = members_of(net)
+    if len(members) > 1:
+        outs = [_layers(g, x, member, f"m{k}.") for k, member in enumerate(members)]
+        return g.op("Div", [g.op("Sum", outs), g.const("members", len(members))])
     for i, layer in enumerate(net.layers):
-        x = g.op("Gemm", [x, g.const(f"W{i}", layer.W), g.const(f"b{i}", layer.b)], transB=1)
+        W, b = g.const(f"{prefix}W{i}", layer.W), g.const(f"{prefix}b{i}", layer.b)
+        x = g.op("Gemm", [x, W, b], transB=1)
         x = layer.activation.onnx(g.op, x)  # the activation adds its own nodes
     return x
 

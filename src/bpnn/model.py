@@ -1,6 +1,7 @@
 """A trained model: the network plus everything needed to use it on raw data.
 
-``Model`` = ``Network`` + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
+``Model`` = ``Network`` (or a ``bpnn.committee.Committee``, whose outputs are its members'
+mean) + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
 the user's labels or values) + the record of how it was trained (``info``, a ``ModelInfo``).
 ``bpnn.load(path)`` returns one; ``Model.save(path)`` writes the usual model file
 (``bpnn.modelfile.write_model``).
@@ -20,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import evaluation
+from .committee import members_of
 from .data.csvread import beyond_float32
 from .history import History
 from .modelfile import read_model, write_model
@@ -105,6 +107,14 @@ class Model:
     def score(self, X: ArrayLike, y: ArrayLike) -> dict:
         """``bpnn.evaluation.scores`` of this model on raw (X, y)."""
         return evaluation.scores(self.targets, self.outputs(X), y)
+
+    def members(self) -> list[Model]:
+        """Each network whose outputs this model averages, as a Model of its own (a committee's
+        members; ``[self]`` for one network)."""
+        nets = members_of(self.net)
+        if len(nets) == 1:
+            return [self]
+        return [Model(net, self.preprocessing, self.targets, self.info) for net in nets]
 
     # ---- files -------------------------------------------------------------------------
     def _record(self) -> ModelInfo:

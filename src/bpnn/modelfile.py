@@ -8,7 +8,10 @@ read with ``allow_pickle=False``, and every member is checked before it is read.
 - ``write_model`` / ``read_model``: a trained network and its metadata, a ``ModelInfo``
   (``bpnn.modelinfo``: architecture, preprocessing -- MNIST's when none is given --, targets,
   training configuration, data, results).  Format ``bpnn-model``, version ``MODEL_VERSION``.
-  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.
+  ``bpnn.load`` (``bpnn.model``) reads one as a ``Model``.  A committee (``bpnn.committee``)
+  is one file too: member 0's arrays under the single network's names (W0, b0, ...), member k's
+  as ``m{k}.W0``..., and ``members: K`` in the metadata; a file without it is one network, as
+  every file before committees was (a bpnn from before reads member 0 of a committee's file).
 - ``save_model`` / ``load_model``: the same with the metadata as a plain dict (as stored).
 - ``save_arrays`` / ``load_arrays``: the general mechanism, also used for training checkpoints.
 - ``params_to_arrays`` / ``network_from_arrays``: a network's weights by name, and back, checked.
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .committee import Committee, members_of
 from .errors import FormatError
 from .fileio import atomic_write
 from .limits import MAX_JSON_DEPTH, MAX_LAYER_SIZE, MAX_PARAMS_PER_FILE_BYTE
@@ -154,13 +158,25 @@ def read_member(
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def params_to_arrays(net: Network) -> dict[str, np.ndarray]:
-    """{"W0": ..., "b0": ..., "W1": ...}: the network's parameters by name."""
+def params_to_arrays(net: Network, prefix: str = "") -> dict[str, np.ndarray]:
+    """{"W0": ..., "b0": ..., "W1": ...}: the network's parameters by name (after ``prefix``)."""
     return {
-        f"{kind}{i}": p
+        f"{prefix}{kind}{i}": p
         for i, layer in enumerate(net.layers)
         for kind, p in (("W", layer.W), ("b", layer.b))
     }
+
+
+def member_prefix(k: int) -> str:
+    """The names of committee member k's arrays start so: "" for member 0, "m{k}." after."""
+    return f"m{k}." if k else ""
+
+
+def _weight_name(name: str) -> bool:
+    """W0, b3, m2.W0: the members a model file's weights are stored in."""
+    head, _, tail = name.rpartition(".")
+    member = not head or (head[:1] == "m" and head[1:].isdigit())
+    return member and tail[:1] in "Wb" and tail[1:].isdigit()
 
 
 def network_from_arrays(
@@ -229,8 +245,12 @@ def write_model(path, net: Network, info: ModelInfo) -> None:
             f"{type(path).__name__} and {type(net).__name__}"
         )
     prep = MNIST_PREPROCESSING if info.preprocessing is None else info.preprocessing
-    info = replace(info, network=net.config(), preprocessing=prep)
-    save_arrays(path, params_to_arrays(net), info.to_meta())
+    members = members_of(net)
+    info = replace(info, network=net.config(), preprocessing=prep, members=len(members))
+    arrays = {}
+    for k, member in enumerate(members):
+        arrays.update(params_to_arrays(member, member_prefix(k)))
+    save_arrays(path, arrays, info.to_meta())
 
 
 def save_model(
@@ -263,7 +283,7 @@ def load_model(path) -> tuple[Network, dict]:
 
 def _read(path) -> tuple[Network, ModelInfo, dict]:
     path = model_path(path)
-    arrays, meta = load_arrays(path, wanted=lambda name: name[:1] in "Wb" and name[1:].isdigit())
+    arrays, meta = load_arrays(path, wanted=_weight_name)
     if meta.get("format") != MODEL_FORMAT:
         raise FormatError(f"{path}: not a bpnn model file")
     if meta.get("version") != MODEL_VERSION:
@@ -273,4 +293,10 @@ def _read(path) -> tuple[Network, ModelInfo, dict]:
         )
     info = ModelInfo.from_meta(meta, str(path))
     budget = MAX_PARAMS_PER_FILE_BYTE * path.stat().st_size
-    return network_from_arrays(info.network or {}, arrays, str(path), budget), info, meta
+    members = []
+    for k in range(info.members):
+        prefix = member_prefix(k)
+        own = {n[len(prefix) :]: a for n, a in arrays.items() if n.startswith(prefix)}
+        source = f"{path} (committee member {k})" if k else str(path)
+        members.append(network_from_arrays(info.network or {}, own, source, budget))
+    return (members[0] if len(members) == 1 else Committee(members)), info, meta

@@ -11,6 +11,7 @@ Every model file (``bpnn.modelfile``) holds the weights as arrays and one JSON o
     data             what the model was trained on: ``DataInfo``
     results          how training went (the trainer's: test_error, epochs, seconds, metric, ...)
     trained_with     "bpnn"
+    members          K, the networks of a committee (``--ensemble K``; absent: 1, one network)
 
 - ``ModelInfo.from_meta(meta, source)``: the one reader.  Sections that must be objects are
   checked (``FormatError`` naming ``source``); ``data`` is read leniently (a field of the wrong
@@ -129,6 +130,7 @@ class ModelInfo:
     results: dict = field(default_factory=dict)  # empty: not recorded
     trained_with: str | None = None
     version: int | None = None  # the format version it was read with; written: MODEL_VERSION
+    members: int = 1  # networks averaged (a committee); 1 is not written, as before committees
     extra: dict = field(default_factory=dict)  # keys this bpnn does not know, kept as read
 
     @classmethod
@@ -140,7 +142,10 @@ class ModelInfo:
                 raise FormatError(
                     f"{source}: metadata {key!r} must be an object, got {type(meta[key]).__name__}"
                 )
-        known = {*OBJECTS, "format", "version", "trained_with"}
+        known = {*OBJECTS, "format", "version", "trained_with", "members"}
+        members = meta.get("members", 1)
+        if not (isinstance(members, int) and not isinstance(members, bool) and members >= 1):
+            raise FormatError(f"{source}: metadata 'members' must be a whole number >= 1")
         return cls(
             network=meta.get("network"),
             preprocessing=meta.get("preprocessing"),
@@ -150,6 +155,7 @@ class ModelInfo:
             results=meta.get("results") or {},
             trained_with=_text(meta.get("trained_with")),
             version=_count(meta.get("version")),
+            members=members,
             extra={k: v for k, v in meta.items() if k not in known},
         )
 
@@ -171,5 +177,6 @@ class ModelInfo:
             "version": MODEL_VERSION,
             "network": self.network,
             "preprocessing": self.preprocessing,
+            "members": self.members if self.members > 1 else None,
         }
         return {k: v for k, v in sections.items() if v is not None}

@@ -6,8 +6,9 @@ tutorial, w <- w + eta delta x, is plain ``SGD`` on the gradient dE/dw = -delta 
 ``step(params, grads)`` updates a list of arrays in place: params and grads in one layout,
 [W0 (n_1, n_0), b0 (n_1,), W1, b1, ...] (``Network.params()`` and ``Network.gradient``).  L2
 weight decay adds ``weight_decay * w`` to the gradient of the parameters ``decays`` names (the
-weight matrices, not the biases).  State is plain arrays (``state_dict`` / ``load_state_dict``),
-so it can be checkpointed without pickle.
+weight matrices, not the biases); ``AdamW`` decays them apart from the gradient instead
+(decoupled weight decay, Loshchilov & Hutter 2019).  State is plain arrays (``state_dict`` /
+``load_state_dict``), so it can be checkpointed without pickle.
 
 The compiled and device training paths (``bpnn.fast``, ``bpnn.accel``) run the same update
 without reaching inside: an optimiser creates its state arrays (``state_for``) and describes each
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEDULES",
     "SGD",
     "Adam",
+    "AdamW",
     "Optimizer",
     "UpdateRule",
     "decays",
@@ -49,7 +51,9 @@ class UpdateRule:
     weight_decay: L2 decay of the weight matrices; clip_norm: the largest global L2 norm of a
     step's gradient (0: no clipping).  SGD: momentum mu (0: none), nesterov.
     Adam: step = lr sqrt(1 - beta2^t) / (1 - beta1^t) (the bias-corrected step size of step t),
-    beta1, beta2, eps.  Fields an optimiser does not use are 0.
+    beta1, beta2, eps.  decoupled (AdamW): the decay is not added to the gradient but taken off
+    the weights before the step, w <- w - lr weight_decay w (``shrunk``).  Fields an optimiser
+    does not use are 0.
     """
 
     kind: int
@@ -62,6 +66,7 @@ class UpdateRule:
     beta2: float = 0.0
     eps: float = 0.0
     clip_norm: float = 0.0
+    decoupled: bool = False
 
     @property
     def plain(self) -> bool:
@@ -100,9 +105,21 @@ class UpdateRule:
     def decayed(self, p, g):
         """The gradient g of parameter p with its L2 decay: g + weight_decay p where ``decays(p)``,
         else g itself (NumPy arrays, or JAX's inside a traced program)."""
-        if self.weight_decay and decays(p):
+        if self.weight_decay and decays(p) and not self.decoupled:
             return g + self.weight_decay * p
         return g
+
+    def shrunk(self, p, lr=None):
+        """p after decoupled decay: p - (lr weight_decay) p where ``decoupled`` and ``decays(p)``,
+        else p itself.  NumPy arrays are changed in place (the scalar lr weight_decay is formed
+        in float64 and rounded once, as the kernels' coefficient is); ``lr``: the rate as a
+        traced scalar inside a JAX program (default: this rule's, in place)."""
+        if not (self.decoupled and self.weight_decay and decays(p)):
+            return p
+        if lr is None:
+            p -= (self.lr * self.weight_decay) * p
+            return p
+        return p - (lr * self.weight_decay) * p
 
 
 def decays(param) -> bool:
@@ -314,7 +331,8 @@ class Adam(Optimizer):
         grads = rule.clipped(grads)
         b1, b2 = rule.beta1, rule.beta2
         for p, g, m, v in zip(params, grads, ms, vs):
-            g = rule.decayed(p, g)
+            rule.shrunk(p)  # AdamW: decay off the weights, apart from the gradient
+            g = rule.decayed(p, g)  # Adam: L2 decay in the gradient
             m *= b1
             m += (1 - b1) * g
             v *= b2
@@ -337,11 +355,25 @@ class Adam(Optimizer):
         self.v = [np.array(state[f"v.{i}"]) for i in range(n)] or None
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019, "Decoupled Weight Decay
+    Regularization"; PyTorch's ``AdamW``): each step first takes w <- w - lr weight_decay w off
+    the weight matrices (not the biases: ``decays``), then makes Adam's step on the gradient
+    without any decay in it, so the decay is not rescaled by Adam's per-weight step sizes.  With
+    weight_decay 0 it is Adam.  The same kernels and JAX program run it (``UpdateRule.decoupled``).
+    """
+
+    name = "adamw"
+
+    def rule(self, t: int | None = None) -> UpdateRule:
+        return replace(super().rule(t), decoupled=True)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": SGD, "nesterov": SGD, "adam": Adam, "adamw": AdamW}
 
 
 def make_optimizer(name: str, lr: float, **kwargs: float | bool | None) -> Optimizer:
-    """Build an optimiser by name: sgd, momentum (SGD, mu 0.9), nesterov, adam."""
+    """Build an optimiser by name: sgd, momentum (SGD, mu 0.9), nesterov, adam, adamw."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     if name in ("momentum", "nesterov"):

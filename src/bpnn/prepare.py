@@ -89,7 +89,7 @@ def resolve_settings(
         "task": task,
         "preset": preset,
     }
-    if settings.get("optimizer") == "adam" and "lr" not in settings:
+    if settings.get("optimizer") in ("adam", "adamw") and "lr" not in settings:
         merged["lr"] = 1e-3  # an SGD rate (a preset's, the image defaults') is far too large
     if "loss" in settings and "output" not in settings:  # the output the named loss goes with
         merged["output"] = "identity" if task == "regress" and merged["loss"] == "squared" else None

@@ -12,6 +12,10 @@ and the report all come through here, so a run is started one way:
 - ``find_split`` (``bpnn.rundata``): the data a saved model was tested on, split again exactly
   as its run did.
 
+A committee (``ensemble`` K > 1) is started and resumed here too: K member Trainers on one
+split, in ``OUT/members/k``, run by a ``bpnn.committees.CommitteeTrainer`` (which has the
+Trainer's ``run``, ``model``, ``history``...).
+
 Not here: parsing options (``bpnn.commands``), settings (``bpnn.settings``), the splits
 (``bpnn.prepare``), the epoch loop (``bpnn.train``).  Over 400 lines: each front end's way into
 a run (new, resumed, its validation source and class weights) is kept side by side on purpose.
@@ -27,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from . import committees
 from .callbacks import Callback
+from .committees import MEMBERS, CommitteeTrainer
 from .errors import BpnnError
 from .prepare import class_sample_weights, n_outputs, resolve_settings
 from .rundata import DATA_OPTIONS, RunData, find_split, located
@@ -80,21 +86,26 @@ def start(
     progress: bool | str = True,
     callbacks: list[Callback] | None = None,
     **resumed_from: Any,
-) -> Trainer:
+) -> Trainer | CommitteeTrainer:
     """A new run of ``config`` on ``data`` into the run folder ``out`` (None: no files).
 
     A folder that already holds a run is refused unless ``force``.  ``resumed_from``: the
     Trainer's ``net``, ``optimizer``, ``preprocessing`` or ``targets`` to continue from (the
-    estimators' warm starts).  callbacks: ``bpnn.callbacks.Callback`` objects watching the run.
+    estimators' warm starts; refused for a committee).  ``config.ensemble`` > 1: a committee
+    (``bpnn.committees.CommitteeTrainer``), else a ``Trainer``.  callbacks:
+    ``bpnn.callbacks.Callback`` objects watching the run.
     """
     log = log or _quiet
     with _holding(out):
         if out is not None:
             _check_free(Path(out), force)
+            committees.clear_other_kind(Path(out), config.ensemble)
         return _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from)
 
 
-def _start(data, config, out, sample_weight, log, progress, callbacks, resumed_from) -> Trainer:
+def _start(
+    data, config, out, sample_weight, log, progress, callbacks, resumed_from
+) -> Trainer | CommitteeTrainer:
     prepared = data.prepared(config, sample_weight)
     targets = resumed_from.pop("targets", None) or prepared.targets(data.y_used())
     if data.description:
@@ -104,25 +115,41 @@ def _start(data, config, out, sample_weight, log, progress, callbacks, resumed_f
     log(f"splits: {prepared.sizes()}")
     origin = f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data"
     log(f"settings: {origin} -> {out if out is not None else 'no run folder'}")
-    trainer = Trainer(
-        config,
-        prepared.train,
-        prepared.val,
-        prepared.test,
-        out,
-        targets=targets,
-        data=data.info,
-        log=log,
-        progress=progress,
-        callbacks=callbacks,
-        **resumed_from,
-    )
+    if config.ensemble > 1:
+        committees.refuse_warm_start(resumed_from)
+
+    def member(k: int, prep=None) -> Trainer:
+        committee = config.ensemble > 1  # (its callbacks are the committee's)
+        return Trainer(
+            config,
+            prepared.train,
+            prepared.val,
+            prepared.test,
+            committees.member_dir(out, k) if committee else out,
+            targets=targets,
+            data=data.info,
+            log=log,
+            progress=progress,
+            callbacks=None if committee else callbacks,
+            member=k,
+            **({"preprocessing": prep} if prep is not None else resumed_from),
+        )
+
+    trainer = member(0)
     log(f"targets: {targets.describe()}")
     log(f"preprocessing: {trainer.preprocessing.describe()}")
     log(_where(trainer))
     for line in config.describe():
         log(f"  {line}")
-    return trainer
+    if config.ensemble == 1:
+        return trainer
+    return CommitteeTrainer(
+        trainer,
+        lambda k: member(k, trainer.preprocessing),
+        out,
+        log=log,
+        callbacks=callbacks,
+    )
 
 
 def resume(
@@ -134,7 +161,7 @@ def resume(
     progress: bool | str = True,
     checkpoint: tuple[dict, dict] | None = None,
     callbacks: list[Callback] | None = None,
-) -> Trainer:
+) -> Trainer | CommitteeTrainer:
     """The run saved in ``run_dir``, exactly where its checkpoint left it (``checkpoint``: its
     contents, when the caller has read them already: the file is read once).
 
@@ -148,8 +175,10 @@ def resume(
         return _resume(run_dir, data, changes, log, progress, checkpoint, callbacks)
 
 
-def _resume(run_dir: Path, data, changes, log, progress, checkpoint, callbacks) -> Trainer:
-    path = run_dir / "checkpoint.npz"
+def _resume(
+    run_dir: Path, data, changes, log, progress, checkpoint, callbacks
+) -> Trainer | CommitteeTrainer:
+    path = committees.checkpoint_path(run_dir)
     checkpoint = checkpoint or read_checkpoint(path)
     meta = checkpoint[1]
     recorded = meta.get("data")
@@ -167,17 +196,13 @@ def _resume(run_dir: Path, data, changes, log, progress, checkpoint, callbacks) 
     config = checkpoint_config(meta, path)
     prepared = data.prepared(config, _class_weights(data, info.get("class_weight"), config.task))
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
-    trainer = Trainer.resume(
-        run_dir,
-        prepared.train,
-        prepared.val,
-        prepared.test,
-        changes=changes,
-        log=log,
-        progress=progress,
-        checkpoint=checkpoint,
-        callbacks=callbacks,
-    )
+    splits = (prepared.train, prepared.val, prepared.test)
+    kw = dict(changes=changes, log=log, progress=progress, callbacks=callbacks)
+    trainer: Trainer | CommitteeTrainer
+    if committees.is_committee(run_dir):
+        trainer = _resume_committee(run_dir, config, splits, checkpoint, kw)
+    else:
+        trainer = Trainer.resume(run_dir, *splits, checkpoint=checkpoint, **kw)
     log(_where(trainer))
     changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
     log(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}{changed}")
@@ -189,6 +214,42 @@ def _resume(run_dir: Path, data, changes, log, progress, checkpoint, callbacks) 
             f"to train on, give --epochs N (epochs=N) with N more than {trainer.config.epochs}"
         )
     return trainer
+
+
+def _resume_committee(
+    run_dir: Path, config: TrainConfig, splits: tuple, checkpoint, kw: dict
+) -> CommitteeTrainer:
+    """The committee in ``run_dir``: each member resumed from its checkpoint, or new (member
+    0's preprocessing and targets, the recorded settings with the resumable ``changes``)."""
+    train, val, test = splits
+    callbacks = kw.pop("callbacks")  # (the committee's: it gives each member its view)
+    first = Trainer.resume(run_dir / MEMBERS / "0", *splits, checkpoint=checkpoint, **kw)
+    new = TrainConfig.from_dict({**config.to_dict(), **kw["changes"]})
+
+    def member(k: int) -> Trainer:
+        where = run_dir / MEMBERS / str(k)
+        if RunFolder(where).has_checkpoint():
+            return Trainer.resume(where, *splits, **kw)
+        return Trainer(
+            new,
+            train,
+            val,
+            test,
+            where,
+            preprocessing=first.preprocessing,
+            targets=first.targets,
+            data=first.data,
+            log=kw["log"],
+            progress=kw["progress"],
+            member=k,
+        )
+
+    committee = CommitteeTrainer(first, member, run_dir, log=kw["log"], callbacks=callbacks)
+    committee.resumed()
+    current = committee.members.index(committee.current)
+    if not committees.finished(committee.current):
+        kw["log"](f"committee of {config.ensemble}: continuing with member {current + 1}")
+    return committee
 
 
 def train(
@@ -221,7 +282,7 @@ def train(
         _check_resumable(settings, source, preset=preset, out=out, force=force)
         run_dir = Path(resume_dir)
         with _holding(run_dir):
-            checkpoint = read_checkpoint(run_dir / "checkpoint.npz")
+            checkpoint = read_checkpoint(committees.checkpoint_path(run_dir))
             recorded = _recorded_data(run_dir, checkpoint[1])
             data = RunData.recorded(recorded, source.get("source"))
             trainer = resume(
@@ -306,7 +367,7 @@ def _holding(folder: str | os.PathLike | None) -> Iterator[None]:
         raise
 
 
-def _where(trainer: Trainer) -> str:
+def _where(trainer: Trainer | CommitteeTrainer) -> str:
     """The log line saying where the run computes."""
     return f"device: {trainer.device.describe()}; threads: {trainer.runtime()['threads']}"
 
@@ -315,7 +376,7 @@ def _check_free(run_dir: Path, force: bool) -> None:
     """Refuse to start a new run over a saved one unless ``force``."""
     if force or not run_dir.exists():
         return
-    if any((run_dir / name).exists() for name in ("checkpoint.npz", "model.npz")):
+    if any((run_dir / name).exists() for name in ("checkpoint.npz", "model.npz", "members")):
         raise BpnnError(
             f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
             f"choose another --out, or overwrite it with --force"

@@ -89,11 +89,16 @@ class RunState:
 
     @classmethod
     def start(
-        cls, config: TrainConfig, net: Network | None = None, optimizer: Optimizer | None = None
+        cls,
+        config: TrainConfig,
+        net: Network | None = None,
+        optimizer: Optimizer | None = None,
+        member: int = 0,
     ) -> RunState:
         """Epoch 0 of a run of ``config``: the network its seed draws (or ``net``, to continue
-        from its weights), a new optimiser (or ``optimizer``, with its state), the generator."""
-        init_seq, train_seq = np.random.SeedSequence(config.seed).spawn(2)
+        from its weights), a new optimiser (or ``optimizer``, with its state), the generator.
+        member: committee member k draws from seed + k, as a single run of that seed would."""
+        init_seq, train_seq = np.random.SeedSequence(config.seed + member).spawn(2)
         net = config.build_network(np.random.default_rng(init_seq)) if net is None else net
         if net.sizes != config.layers:
             raise BpnnError(

@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights, before optimiser state and buffers
+MAX_ENSEMBLE = 100  # networks in a committee (--ensemble)
 STOP_ON = ("val", "test", "train", "loss")  # what early stopping and the best weights look at
 # what they watch on that split: its error (error rate, or RMSE: val_rmse says so) or its loss
 MONITORS = ("val_error", "val_loss", "val_rmse")
@@ -266,6 +267,18 @@ class TrainConfig:
         (is_integral, "a whole number"),
         parse=int,
     )  # the estimators: random_state
+    ensemble: int = _setting(
+        1,
+        "train a committee of N networks on the same splits, member k from seed + k, and "
+        "average their outputs (probabilities, or values); 1 (default): one network",
+        (
+            (lambda x: is_integral(x) and 1 <= x <= MAX_ENSEMBLE),
+            f"a whole number 1..{MAX_ENSEMBLE}",
+        ),
+        parse=int,
+        sklearn="n_ensemble",
+        quiet_default=True,  # one network: its files as before committees
+    )
     device: str = _setting(
         "cpu",
         "where to train: cpu (default), cuda (an NVIDIA GPU through JAX: pip install "
@@ -335,7 +348,13 @@ class TrainConfig:
         return cls(**data)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting by name, but a ``quiet_default`` one at its default."""
+        quiet = {s.name for s in SETTINGS if s.quiet_default}
+        return {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if k not in quiet or v != _DEFAULT_VALUES[k]
+        }
 
     def describe(self) -> list[str]:
         """Every resolved setting, a few per line, for the first lines of the log."""
@@ -361,7 +380,9 @@ class TrainConfig:
             + (f" {c.monitor.removeprefix('val_')}" if c.stop_on != "loss" else "")
             + " "
             f"(patience {c.patience}, min delta {c.min_delta:g}), "
-            f"checkpoint every {c.checkpoint_every}, seed {c.seed}, device {c.device}, "
+            f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
+            + (f", committee of {c.ensemble}" if c.ensemble > 1 else "")
+            + f", device {c.device}, "
             f"threads {c.threads or 'as set'}"
             + (
                 f", squared-error targets {c.target_on:g}/{c.target_off:g}"
@@ -399,6 +420,7 @@ class TrainConfig:
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(name=f.name, **f.metadata["setting"]) for f in dataclasses.fields(TrainConfig)
 )
+_DEFAULT_VALUES = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 # Not a field: the hidden layers between the data's input and output widths (-> ``layers``).
 HIDDEN = Setting(
     "hidden",

@@ -68,6 +68,8 @@ class Trainer:
     ``out_dir=None`` writes no files at all (library use: the scikit-learn estimators).
     net, optimizer: continue training this network from its current weights (and this
     optimiser with its state) instead of fresh ones (warm starts, ``partial_fit``).
+    member: the run is member k of a committee (``bpnn.committees``): its weights, shuffling
+    and dropout are drawn from seed + k (its splits are the committee's, given).
     callbacks: ``bpnn.callbacks.Callback`` objects that watch the run (and may stop it).
     """
 
@@ -87,6 +89,7 @@ class Trainer:
         net: Network | None = None,
         optimizer: Optimizer | None = None,
         callbacks: list[Callback] | None = None,
+        member: int = 0,
     ):
         self.config, self.train, self.val, self.test = config, train, val, test
         self.data = dict(data or {})
@@ -100,8 +103,9 @@ class Trainer:
         self.folder = None if out_dir is None else RunFolder(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
-        self.state = RunState.start(config, net, optimizer)
+        self.state = RunState.start(config, net, optimizer, member)
         self.callbacks = CallbackList(callbacks)
+        self.resume_hint: Path | None = None  # the folder to --resume (a committee's, for members)
 
     # the parts of the state callers read
     net = property(lambda self: self.state.net, doc="The network being trained.")
@@ -166,7 +170,8 @@ class Trainer:
             self.save_checkpoint()
             self.log(
                 f"interrupted during epoch {st.epoch + 1}: checkpoint saved in "
-                f"{self.out_dir}; continue with: bpnn train --resume {self.out_dir}"
+                f"{self.out_dir}; continue with: "
+                f"bpnn train --resume {self.resume_hint or self.out_dir}"
             )
             results = {"interrupted": True, "epochs": st.epoch, "out": str(self.out_dir)}
         else:

@@ -28,7 +28,7 @@ from jax import lax
 
 from ..activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy, SquaredError
-from ..optim import SGD, Adam, Optimizer, UpdateRule
+from ..optim import SGD, Adam, AdamW, Optimizer, UpdateRule
 
 HIGHEST = lax.Precision.HIGHEST
 
@@ -215,6 +215,7 @@ def _adam(rule: UpdateRule, params: list, grads: list, state: list, lr, step):
     k = len(params)
     new_p, new_m, new_v = [], [], []
     for p, g, m, v in zip(params, grads, state[:k], state[k:]):
+        p = rule.shrunk(p, lr)  # AdamW's decoupled decay (p itself otherwise)
         g = rule.decayed(p, g)
         m = m * b1 + (1 - b1) * g
         v = v * b2 + (1 - b2) * (g * g)
@@ -224,10 +225,11 @@ def _adam(rule: UpdateRule, params: list, grads: list, state: list, lr, step):
     return new_p, new_m + new_v
 
 
-UPDATES: dict[type[Optimizer], Callable] = {SGD: _sgd, Adam: _adam}
+UPDATES: dict[type[Optimizer], Callable] = {SGD: _sgd, Adam: _adam, AdamW: _adam}
 # the UpdateRule fields the updates read (any other one set: the program refuses the optimiser)
 RULE_FIELDS = (
     "clip_norm",
+    "decoupled",
     "kind",
     "lr",
     "weight_decay",

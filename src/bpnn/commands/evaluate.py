@@ -1,9 +1,10 @@
 """``bpnn evaluate MODEL``: a model's scores on a data set.
 
 Classification: error rate, accuracy, per-class errors and the confusion matrix with the class
-labels.  Regression: RMSE, MAE and R^2 per target.  The data is ``--data SOURCE``, else the source
-the model was trained on; the test set is the source's own, else the same seeded held-out part
-the training run used.
+labels.  Regression: RMSE, MAE and R^2 per target.  A committee (``--ensemble``): each member's
+error rate (or RMSE and R^2) first, then the committee's scores in full.  The data is
+``--data SOURCE``, else the source the model was trained on; the test set is the source's own,
+else the same seeded held-out part the training run used.
 """
 
 from __future__ import annotations
@@ -48,10 +49,17 @@ def run(args) -> int:
     }
     if result["task"] == "regress":
         result["target_names"] = target_names(model, args.target, len(result["rmse"]))
+    members = model.members()
+    if len(members) > 1:
+        result["members"] = [member.score(X, y) for member in members]
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{args.model} on the {args.split} set of {source} ({result['samples']} samples)")
+    if len(members) > 1:
+        for k, scores in enumerate(result["members"]):
+            print(f"member {k}: {summary(scores)}")
+        print(f"committee of {len(members)} (their mean): {summary(result)}")
     for line in describe(result):
         print(line)
     return 0
@@ -64,6 +72,14 @@ def target_names(model: Model, asked: str | None, count: int) -> list[str]:
     if not names and model.info.data.target:
         names = [model.info.data.target]
     return names if len(names) == count else [str(k) for k in range(count)]
+
+
+def summary(result: dict) -> str:
+    """One line of ``bpnn.evaluation.scores``: the error rate, or the mean RMSE and R^2."""
+    if result["task"] == "classify":
+        return f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong)"
+    r2 = ", ".join("-" if v is None else f"{v:.5f}" for v in result["r2"])
+    return f"RMSE {result['rmse_mean']:.6g}, R^2 {r2}"
 
 
 def describe(result: dict) -> list[str]:

@@ -40,6 +40,7 @@ def describe(path) -> dict:
         "network": net.config(),
         "layers": list(net.sizes),
         "parameters": net.n_params(),
+        "members": len(model.members()),
         "task": model.task,
         "targets": model.targets.to_dict(),
         "classes": None if model.classes is None else model.classes.tolist(),
@@ -105,6 +106,7 @@ def run(args) -> int:
     print(
         f"layers         {'-'.join(map(str, info['layers']))}  "
         f"({info['parameters']:,} parameters, {net['dtype']})"
+        + (f"; a committee of {info['members']} such networks" if info["members"] > 1 else "")
     )
     print(f"activation     {net['activation']} hidden, {net['output']} output, {net['loss']} loss")
     if any(net["dropout"]):

@@ -42,7 +42,7 @@ from numba import njit, prange
 
 from ..activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh
 from ..losses import BinaryCrossEntropy, SoftmaxCrossEntropy, SquaredError
-from ..optim import SGD, Adam, UpdateRule
+from ..optim import SGD, Adam, AdamW, UpdateRule
 from ._cache import cache_folder
 
 # Whether the kernels are cached on disk (and where, when not as usual): a read-only install.
@@ -420,13 +420,15 @@ def output_delta(Z, b, T, batch, code, alpha, loss, c, D, db, w, use_w):
 
 
 # ---- optimiser updates: an UpdateRule (bpnn.optim), operation by operation as ``step`` does ----
-OPTIMIZERS = (SGD, Adam)  # the optimisers whose rules these kernels run
-SGD_KIND, ADAM_KIND = (c.code for c in OPTIMIZERS)
+OPTIMIZERS = (SGD, Adam, AdamW)  # the optimisers whose rules these kernels run
+SGD_KIND, ADAM_KIND = SGD.code, Adam.code  # (AdamW is Adam's kind with decoupled decay)
 # The UpdateRule fields the compiled mini-batch path reads: kind and nesterov as arguments, the
 # numbers in the coefficients array ``u`` (the network's dtype) that ``coefficients`` fills, laid
-# out below; clip_norm scales the gradients before the kernels run (``BatchStepper._update``).
+# out below; clip_norm scales the gradients before the kernels run (``BatchStepper._update``);
+# decoupled moves the decay from U_WD (added to the gradient) to U_DWD (taken off the weights).
 RULE_FIELDS = (
     "clip_norm",
+    "decoupled",
     "kind",
     "nesterov",
     "lr",
@@ -437,17 +439,21 @@ RULE_FIELDS = (
     "beta2",
     "eps",
 )
-U_LR, U_MU, U_WD, U_STEP, U_B1, U_B2, U_C1, U_C2, U_EPS, U_ZERO = range(10)
-N_COEFFS = 10
+U_LR, U_MU, U_WD, U_STEP, U_B1, U_B2, U_C1, U_C2, U_EPS, U_ZERO, U_DWD = range(11)
+N_COEFFS = 11
 
 
 def coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
     """``out`` (N_COEFFS,) of the network's dtype filled from ``rule`` for the update kernels.
 
     Each scalar is rounded once to the dtype, as the NumPy path's float32 arithmetic rounds it;
-    1 - beta1 and 1 - beta2 are formed in float64 first, as ``Adam.step`` forms them.
+    1 - beta1 and 1 - beta2 are formed in float64 first, as ``Adam.step`` forms them, and so is
+    AdamW's lr weight_decay (``UpdateRule.shrunk``).  Decoupled decay: U_WD 0, U_DWD lr wd;
+    else U_WD wd, U_DWD 0.
     """
-    out[U_LR], out[U_MU], out[U_WD] = rule.lr, rule.momentum, rule.weight_decay
+    wd = rule.weight_decay
+    out[U_LR], out[U_MU] = rule.lr, rule.momentum
+    out[U_WD], out[U_DWD] = (0.0, rule.lr * wd) if rule.decoupled else (wd, 0.0)
     out[U_STEP], out[U_B1], out[U_B2] = rule.step, rule.beta1, rule.beta2
     out[U_C1], out[U_C2], out[U_EPS], out[U_ZERO] = 1 - rule.beta1, 1 - rule.beta2, rule.eps, 0
     return out
@@ -457,18 +463,21 @@ def coefficients(rule: UpdateRule, out: np.ndarray) -> np.ndarray:
 def _scalars(u):
     """The coefficients u (N_COEFFS,) as a tuple of scalars: read once per kernel call, so the
     inner loops keep them in registers (loads from an array that might alias P are not hoisted)."""
-    return (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9])
+    return (u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10])
 
 
 @njit(cache=CACHE, inline="always")
-def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd):
+def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd, dwd):
     """One element: returns (p, s1, s2) after the step.  k: ``_scalars(u)``; s1: SGD's velocity
-    or Adam's m (used when ``use_s``), s2: Adam's v; wd: this parameter's weight decay (0 for
-    biases).
+    or Adam's m (used when ``use_s``), s2: Adam's v; wd, dwd: this parameter's weight decay and
+    decoupled decay lr wd (0 for biases).
 
-    SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or g' + mu v with Nesterov).
-    Adam: m <- b1 m + (1 - b1) g'; v <- b2 v + (1 - b2) g'^2; p <- p - step m / (sqrt(v) + eps).
+    AdamW first: p <- p - dwd p.  SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or
+    g' + mu v with Nesterov).  Adam: m <- b1 m + (1 - b1) g'; v <- b2 v + (1 - b2) g'^2;
+    p <- p - step m / (sqrt(v) + eps).
     """
+    if dwd != 0:
+        p = p - dwd * p
     if wd != 0:
         g = g + wd * p
     if kind == ADAM_KIND:
@@ -486,12 +495,12 @@ def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd):
 
 
 @njit(cache=CACHE, inline="always")
-def _update_at(i, kind, nesterov, k, p, g, s1, s2, use_s, use_s2, wd):
+def _update_at(i, kind, nesterov, k, p, g, s1, s2, use_s, use_s2, wd, dwd):
     """One step of element i of flat p, g, s1, s2 (a state unused: ``use_s``/``use_s2`` False)."""
     zero = k[U_ZERO]
     a = s1[i] if use_s else zero
     b = s2[i] if use_s2 else zero
-    p[i], a, b = _update_one(kind, nesterov, k, p[i], g[i], a, b, use_s, wd)
+    p[i], a, b = _update_one(kind, nesterov, k, p[i], g[i], a, b, use_s, wd, dwd)
     if use_s:
         s1[i] = a
     if use_s2:
@@ -504,21 +513,22 @@ def update(kind, nesterov, u, p, g, s1, s2, decay):
     optimiser has none; ``decay``: weight decay applies (weight matrices, not biases)."""
     k = _scalars(u)
     wd = k[U_WD] if decay else k[U_ZERO]
+    dwd = k[U_DWD] if decay else k[U_ZERO]
     use_s = s1.shape[0] > 0
     # the kind as a constant in each loop: the compiler drops the other kind's branch
     if kind == ADAM_KIND:
         for i in range(p.shape[0]):
-            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd)
+            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd, dwd)
     else:
         for i in range(p.shape[0]):
-            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
+            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd, dwd)
 
 
 @njit(cache=CACHE, inline="always")
-def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd):
+def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd, dwd):
     """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
-    or (0, 0); wd: P's weight decay.  SGD leaves a row with a zero gradient as it is unless
-    momentum or decay moves it."""
+    or (0, 0); wd, dwd: P's weight decay and decoupled decay.  SGD leaves a row with a zero
+    gradient as it is unless momentum or decay moves it."""
     zero = k[U_ZERO]
     # Adam always keeps both states, SGD at most a velocity: constants once ``kind`` is one
     use_s, use_s2 = kind == ADAM_KIND or S1.shape[0] > 0, kind == ADAM_KIND
@@ -529,7 +539,7 @@ def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd):
         g = Gc[q, j] if q >= 0 else zero
         a = S1[r, j] if use_s else zero
         b = S2[r, j] if use_s2 else zero
-        Pr[j], a, b = _update_one(kind, nesterov, k, Pr[j], g, a, b, use_s, wd)
+        Pr[j], a, b = _update_one(kind, nesterov, k, Pr[j], g, a, b, use_s, wd, dwd)
         if use_s:
             S1[r, j] = a
         if use_s2:
@@ -543,13 +553,14 @@ def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay):
     weight decay applies to P."""
     c = _scalars(u)
     wd = c[U_WD] if decay else c[U_ZERO]
+    dwd = c[U_DWD] if decay else c[U_ZERO]
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
         if kind == ADAM_KIND:  # the kind as a constant: the compiler drops the other branch
-            _update_row(r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd)
+            _update_row(r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
         else:
-            _update_row(r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2, wd)
+            _update_row(r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
         q += hit
 
 
@@ -571,13 +582,14 @@ def update_parallel(kind, nesterov, u, p, g, s1, s2, decay):
     """``update`` with the elements in parallel."""
     k = _scalars(u)
     wd = k[U_WD] if decay else k[U_ZERO]
+    dwd = k[U_DWD] if decay else k[U_ZERO]
     use_s = s1.shape[0] > 0
     if kind == ADAM_KIND:  # the kind as a constant in each loop, as in ``update``
         for i in prange(p.shape[0]):
-            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd)
+            _update_at(i, ADAM_KIND, nesterov, k, p, g, s1, s2, True, True, wd, dwd)
     else:
         for i in prange(p.shape[0]):
-            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd)
+            _update_at(i, SGD_KIND, nesterov, k, p, g, s1, s2, use_s, False, wd, dwd)
 
 
 @njit(cache=CACHE)
@@ -594,9 +606,10 @@ def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot)
     """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
     c = _scalars(u)
     wd = c[U_WD] if decay else c[U_ZERO]
+    dwd = c[U_DWD] if decay else c[U_ZERO]
     _row_slots(cols, k, P.shape[0], slot)
     for r in prange(P.shape[0]):
         if kind == ADAM_KIND:  # the kind as a constant, as in ``update_rows``
-            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd)
+            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
         else:
-            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd)
+            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)

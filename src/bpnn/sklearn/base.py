@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 
 from .. import runs
 from ..activations import HIDDEN_ACTIVATIONS
+from ..committees import CommitteeTrainer
 from ..errors import BpnnError
 from ..history import History
 from ..model import Model
@@ -42,7 +43,7 @@ ACTIVATIONS = {**ALIASES, **{name: name for name in HIDDEN_ACTIVATIONS}}  # the 
 # The settings whose estimator parameter means the same (the settings table's ``sklearn``):
 # setting name -> parameter name.  The others are made from several parameters (``_config``).
 SAME = {s.name: s.sklearn for s in SETTINGS if s.sklearn}
-SOLVERS = ("sgd", "adam")
+SOLVERS = ("sgd", "adam", "adamw")
 AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 INPUT_DTYPES = (np.float64, np.float32, np.uint8)  # uint8 stays pixels (scaled by 1/255)
 
@@ -98,6 +99,7 @@ class _BPNNBase(BaseEstimator):
         lr_gamma=0.95,
         lr_step=10,
         monitor="val_error",
+        n_ensemble=1,
         callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -130,6 +132,7 @@ class _BPNNBase(BaseEstimator):
         self.lr_gamma = lr_gamma
         self.lr_step = lr_step
         self.monitor = monitor
+        self.n_ensemble = n_ensemble
         self.callbacks = callbacks
 
     # ---- checking the parameters ------------------------------------------------------
@@ -166,7 +169,11 @@ class _BPNNBase(BaseEstimator):
             )
 
         checks = [
-            (self.solver in SOLVERS, "solver", "'adam' or 'sgd' (lbfgs is not supported)"),
+            (
+                self.solver in SOLVERS,
+                "solver",
+                "'adam', 'adamw' or 'sgd' (lbfgs is not supported)",
+            ),
             (number(self.alpha, 0), "alpha", "a number >= 0"),
             (
                 self.batch_size == "auto"
@@ -202,8 +209,8 @@ class _BPNNBase(BaseEstimator):
         }
 
     def _optimizer_name(self) -> str:
-        if self.solver == "adam":
-            return "adam"
+        if self.solver in ("adam", "adamw"):
+            return self.solver
         if self.momentum == 0:
             return "sgd"
         return "nesterov" if self.nesterovs_momentum else "momentum"
@@ -275,7 +282,9 @@ class _BPNNBase(BaseEstimator):
         self._record(trainer, results, warm, len(trainer.train))
         self._seed_, self._calls = base_seed, calls + 1
 
-    def _record(self, trainer: Trainer, results: dict, warm: bool, n_train: int) -> None:
+    def _record(
+        self, trainer: Trainer | CommitteeTrainer, results: dict, warm: bool, n_train: int
+    ) -> None:
         h = trainer.history
         self.model_ = trainer.model({"results": results})
         self._optimizer = trainer.optimizer
@@ -353,8 +362,9 @@ class _BPNNBase(BaseEstimator):
         """Estimator parameters that a bpnn training configuration records: the settings
         table's one-to-one parameters, and those made from several settings."""
         out = {SAME[k]: v for k, v in config.items() if k in SAME and k not in _FROM_NETWORK}
-        if config.get("optimizer") in ("sgd", "momentum", "nesterov", "adam"):
-            out["solver"] = "adam" if config["optimizer"] == "adam" else "sgd"
+        if config.get("optimizer") in ("sgd", "momentum", "nesterov", "adam", "adamw"):
+            adam = config["optimizer"] in ("adam", "adamw")
+            out["solver"] = config["optimizer"] if adam else "sgd"
             out["momentum"] = 0.0 if config["optimizer"] == "sgd" else config.get("momentum", 0.9)
             if config["optimizer"] in ("momentum", "nesterov"):  # (else it has no say)
                 out["nesterovs_momentum"] = config["optimizer"] == "nesterov"

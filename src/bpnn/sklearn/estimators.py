@@ -33,7 +33,9 @@ PARAMETERS = """
       hidden_layer_sizes: hidden units per layer, e.g. (100,) or (300, 100).
       activation: hidden activation: 'logistic' (= 'sigmoid') or any of bpnn's hidden
         activations ('relu', 'tanh', 'identity', ...: ``bpnn.activations.HIDDEN_ACTIVATIONS``).
-      solver: 'adam' or 'sgd' (with ``momentum``; Nesterov's when ``nesterovs_momentum``).
+      solver: 'adam' or 'sgd' (with ``momentum``; Nesterov's when ``nesterovs_momentum``);
+        bpnn's 'adamw': Adam with decoupled weight decay (the decay alpha / batch_size, as
+        ``--weight-decay``).
       alpha: L2 penalty; its gradient alpha * W / batch_size (scikit-learn's) is applied as
         weight decay on the weight matrices.
       batch_size: samples per step, or 'auto' (min(200, n_samples)).
@@ -59,6 +61,9 @@ PARAMETERS = """
         (cuda when usable) or 'jax-cpu'; threads: CPU threads (None: every core).
       monitor: what ``early_stopping`` watches on the validation fraction: 'val_error'
         (default, scikit-learn's validation score), 'val_loss', or 'val_rmse' (regressor).
+      n_ensemble: train a committee of N networks (seeds random_state, +1, ...) on the same
+        split and average their outputs (``--ensemble``); not with warm_start or partial_fit.
+        The curves (``loss_curve_``, ``history_``...) are member 0's.
       callbacks: ``bpnn.callbacks.Callback`` objects that watch each fit (and may stop it).
 """
 

@@ -117,11 +117,13 @@ def run_trial(trial: dict, data: dict, folder: str | Path, slots: dict | None = 
 
 
 def _checkpoint_epoch(folder: Path) -> int | None:
-    """The epoch of the folder's checkpoint, or None when there is none (or it is unreadable)."""
+    """The epoch of the folder's checkpoint (a committee's: its member 0's), or None when there
+    is none (or it is unreadable)."""
+    from ..committees import checkpoint_path
     from ..runstate import read_checkpoint
 
     try:
-        return read_checkpoint(folder / "checkpoint.npz")[1]["epoch"]
+        return read_checkpoint(checkpoint_path(folder))[1]["epoch"]
     except (BpnnError, OSError, KeyError, ValueError):
         return None
 
