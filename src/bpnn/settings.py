@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from .augment import parse_augment, valid_augment
 from .constraints import (
     FINITE,
     NON_NEGATIVE,
@@ -136,11 +137,16 @@ class TrainConfig:
         parse=rates,
         sklearn="dropout",
     )
-    augment: int = _setting(
+    augment: int | str = _setting(
         0,
-        "shift training images by up to N pixels, anew each epoch",
-        number_in(0, 4),
-        parse=int,
+        "shift training images by up to N pixels, anew each epoch; or deform them: "
+        'elastic,affine,shift with name:key=value strengths (README "Deformations")',
+        (
+            valid_augment,
+            "a whole number of pixels in [0, 4], or deformations: elastic:alpha=A:sigma=S, "
+            "affine:rotate=R:scale=F:shear=H, shift:pixels=N, comma-separated",
+        ),
+        parse=parse_augment,
         sklearn="augment",
     )
     optimizer: str = _setting(
