@@ -58,9 +58,10 @@ def _read(img, y, x, h, w):
 
 
 @njit(cache=CACHE, parallel=True)
-def _resample(images, h, w, disp, mats, shifts, out):
+def _resample(images, h, w, field, disp, mats, shifts, out):
     """out[i] (h*w) uint8: images[i] (h*w) uint8 read bilinearly at c + M_i (p - c) +
-    disp[i] (2, h, w) - shifts[i] (2,), as ``bpnn.deform.source_coords`` and ``resample``."""
+    disp[i] (2, h, w) - shifts[i] (2,), as ``bpnn.deform.source_coords`` and ``resample``
+    (field False: no disp, which is then not read)."""
     n = images.shape[0]
     cy, cx = np.float32((h - 1) / 2), np.float32((w - 1) / 2)
     one, half = np.float32(1.0), np.float32(0.5)
@@ -71,8 +72,11 @@ def _resample(images, h, w, disp, mats, shifts, out):
             py = np.float32(y) - cy
             for x in range(w):
                 px = np.float32(x) - cx
-                sy = cy + (m00 * py + m01 * px) + disp[i, 0, y, x] - shifts[i, 0]
-                sx = cx + (m10 * py + m11 * px) + disp[i, 1, y, x] - shifts[i, 1]
+                sy = cy + (m00 * py + m01 * px)
+                sx = cx + (m10 * py + m11 * px)
+                if field:
+                    sy, sx = sy + disp[i, 0, y, x], sx + disp[i, 1, y, x]
+                sy, sx = sy - shifts[i, 0], sx - shifts[i, 1]
                 y0, x0 = np.floor(sy), np.floor(sx)
                 fy, fx = sy - y0, sx - x0
                 iy, ix = int(y0), int(x0)
@@ -101,6 +105,6 @@ def deform_images(
             _noise(idx, np.uint64(seed & 0xFFFFFFFF), u)
             disp = np.float32(d.alpha) * smooth(u.reshape(-1, 2, h, w), d.sigma)
         else:
-            disp = np.zeros((len(idx), 2, h, w), np.float32)
-        _resample(images[part], h, w, disp, mats, shifts, out[part])
+            disp = np.zeros((1, 2, 1, 1), np.float32)  # (not read)
+        _resample(images[part], h, w, d.elastic, disp, mats, shifts, out[part])
     return out
