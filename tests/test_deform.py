@@ -4,6 +4,8 @@ the NumPy reference, resume exact mid-epoch, refused for tabular data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,46 @@ def test_tabular_data_is_refused_in_one_line(tmp_path):
     with pytest.raises(BpnnError, match="augment deforms images") as err:
         trainer(small_config(augment="elastic"), data, tmp_path).run()
     assert "\n" not in str(err.value)
+
+
+def test_the_cli_refuses_tabular_data_and_bad_text_in_one_line(tmp_path, capsys):
+    from conftest import run_cli
+    from test_any_data import write_csv
+
+    rows = [[i % 3, (i * 7) % 5, i % 2] for i in range(40)]
+    csv = write_csv(tmp_path / "t.csv", ["a", "b", "y"], rows)
+    code, _, err = run_cli(
+        capsys, "train", "--data", csv, "--out", tmp_path / "r", "--augment", "elastic"
+    )
+    assert code == 2 and "augment deforms images" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(
+        capsys, "train", "--data", csv, "--out", tmp_path / "r2", "--augment", "elastic:beta=3"
+    )
+    assert code == 2 and "augment" in err and "Traceback" not in err
+
+
+def test_the_cli_trains_on_deformed_idx_images(tiny_mnist_dir, tmp_path, capsys):
+    from conftest import run_cli
+
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        tiny_mnist_dir,
+        "--out",
+        out,
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--no-report",
+        "--augment",
+        "elastic,affine:rotate=12,shift:pixels=1",
+    )
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert (
+        config["augment"]
+        == "elastic:alpha=34:sigma=4,affine:rotate=12:scale=0.1:shear=10,shift:pixels=1"
+    )
