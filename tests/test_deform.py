@@ -223,3 +223,36 @@ def test_the_cli_trains_on_deformed_idx_images(tiny_mnist_dir, tmp_path, capsys)
         config["augment"]
         == "elastic:alpha=34:sigma=4,affine:rotate=12:scale=0.1:shear=10,shift:pixels=1"
     )
+
+
+def test_images_of_any_size_from_an_idx_folder(tmp_path, capsys):
+    """12x20 images: the shape comes from the IDX files, the run trains on deformed ones."""
+    from conftest import run_cli, write_idx_gz
+
+    gen = np.random.default_rng(1)
+    for prefix, n in (("train", 120), ("t10k", 30)):
+        labels = gen.integers(0, 3, n).astype(np.uint8)
+        images = np.zeros((n, 12, 20), np.uint8)
+        for i, k in enumerate(labels):
+            images[i, 2 + 3 * k : 4 + 3 * k, 3:17] = 200
+        write_idx_gz(tmp_path / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx_gz(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        tmp_path,
+        "--out",
+        out,
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--no-report",
+        "--augment",
+        "elastic:alpha=8:sigma=3,affine",
+    )
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert config["layers"][0] == 240  # (not square: the shape came from the files)
