@@ -256,3 +256,12 @@ def test_images_of_any_size_from_an_idx_folder(tmp_path, capsys):
     assert code == 0, err
     config = json.loads((out / "config.json").read_text())
     assert config["layers"][0] == 240  # (not square: the shape came from the files)
+
+
+def test_settings_hold_the_full_text_and_shift_alone_is_a_number():
+    """However the setting is given (CLI, Python, a sweep, a saved config), the run is the same:
+    shift alone is today's integer shifts, bit for bit."""
+    assert TrainConfig(augment="shift").augment == 2
+    assert TrainConfig(augment="shift:pixels=1").augment == 1
+    assert TrainConfig(augment="elastic").augment == "elastic:alpha=34:sigma=4"
+    assert TrainConfig(augment=2).augment == 2

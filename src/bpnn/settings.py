@@ -307,6 +307,8 @@ class TrainConfig:
             if isinstance(value, float) and s.parse is int:
                 setattr(self, s.name, int(value))  # 20.0 epochs (a JSON or sweep value) is 20
         self.layers = [int(n) for n in self.layers]
+        if isinstance(self.augment, str):  # its full text; "shift" alone: its number of pixels
+            self.augment = parse_augment(self.augment)
         if isinstance(self.val_size, float) and self.val_size >= 1:
             self.val_size = int(self.val_size)
         n_params = sum((a + 1) * b for a, b in zip(self.layers[:-1], self.layers[1:]))
