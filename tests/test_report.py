@@ -17,7 +17,13 @@ from bpnn.report import write_report
 from bpnn.report.figures import Predictions, _series, mistakes, plot_mistakes, plot_weights
 
 # The figures of an MNIST classifier's report (regression figures are in test_report_any.py).
-FIGURES = ["learning_curves.png", "confusion_matrix.png", "misclassified.png", "weights.png"]
+FIGURES = [
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "weights.png",
+    "deformed.png",
+]
 
 HISTORY = {
     "epochs": [
@@ -82,9 +88,10 @@ def independent_confusion(net, images, labels) -> np.ndarray:
     return cm
 
 
-def save_run(folder, net, data=None, history=HISTORY):
+def save_run(folder, net, data=None, history=HISTORY, **settings):
     folder.mkdir(parents=True, exist_ok=True)
     config = {
+        **settings,
         "preset": "test",
         "layers": net.sizes,
         "optimizer": "sgd",
@@ -122,7 +129,12 @@ def run(tmp_path_factory, tiny_mnist_dir):
         X = images[start : start + 32].astype(np.float32) / 255
         grads = net.gradient(X, bpnn.one_hot(labels[start : start + 32], 10, dtype=np.float32))
         opt.step(net.params(), grads)
-    folder = save_run(tmp_path_factory.mktemp("run") / "run", net, data=str(tiny_mnist_dir))
+    folder = save_run(
+        tmp_path_factory.mktemp("run") / "run",
+        net,
+        data=str(tiny_mnist_dir),
+        augment="elastic:alpha=34:sigma=4,affine",  # (so the report shows the deformed images)
+    )
     cm = independent_confusion(net, *read_test_set(tiny_mnist_dir))
     assert 0 < cm.sum() - np.trace(cm) < cm.sum()  # some mistakes to show, some right
     return folder, net, cm
@@ -165,6 +177,17 @@ def test_report_figures_and_pages(run, tiny_mnist_dir, tmp_path):
         assert f"| **{digit}** | {n} | {n - cm[digit, digit]} | {100 * e:.2f}% |" in markdown
     for name in FIGURES:
         assert f"]({name})" in markdown
+
+
+def test_deformed_images_only_for_runs_trained_with_deformations(run, tiny_mnist_dir, tmp_path):
+    folder, net, _ = run
+    write_report(folder, tiny_mnist_dir, out_dir=tmp_path / "out")
+    check_png(tmp_path / "out" / "deformed.png", min_size=(400, 400))
+    assert "Training images as the deformations" in (tmp_path / "out" / "index.html").read_text()
+    plain = save_run(tmp_path / "plain", net, data=str(tiny_mnist_dir), augment=2)
+    write_report(plain, tiny_mnist_dir, out_dir=tmp_path / "plain-out")
+    assert not (tmp_path / "plain-out" / "deformed.png").exists()
+    assert (tmp_path / "plain-out" / "weights.png").exists()
 
 
 def test_cli_json_matches_independent_confusion(run, tiny_mnist_dir, tmp_path, capsys):

@@ -53,12 +53,14 @@ class EpochPosition:
     """An epoch in progress: its sample order, image shifts, and how far it got.
 
     order: (n,) sample indices in this epoch's order; shifts: (n, 2) int8 (rows, columns) of each
-    sample's image shift (``--augment``; None without); done: samples trained so far; loss: the
-    sum of their (weighted) losses; seconds: time spent on them.
+    sample's image shift (``--augment N``; None without); seed: the epoch's deformations'
+    seed (``--augment elastic,...``: ``bpnn.deform``; None without); done: samples trained so
+    far; loss: the sum of their (weighted) losses; seconds: time spent on them.
     """
 
     order: np.ndarray
     shifts: np.ndarray | None = None
+    seed: int | None = None
     done: int = 0
     loss: float = 0.0
     seconds: float = 0.0
@@ -131,6 +133,8 @@ def write_checkpoint(
     pos, position = state.position, None
     if pos is not None:
         position = {"done": pos.done, "loss": pos.loss, "seconds": pos.seconds}
+        if pos.seed is not None:  # (a key older readers pass over)
+            position["deform_seed"] = pos.seed
         arrays["position.order"] = pos.order
         if pos.shifts is not None:
             arrays["position.shifts"] = pos.shifts
@@ -324,6 +328,7 @@ def _position(saved: dict | None, arrays: dict) -> EpochPosition | None:
     return EpochPosition(
         order=arrays["position.order"],
         shifts=arrays.get("position.shifts"),
+        seed=saved.get("deform_seed"),
         done=saved["done"],
         loss=saved["loss"],
         seconds=saved["seconds"],

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from .augment import parse_augment, valid_augment
 from .constraints import (
     FINITE,
     NON_NEGATIVE,
@@ -137,11 +138,16 @@ class TrainConfig:
         parse=rates,
         sklearn="dropout",
     )
-    augment: int = _setting(
+    augment: int | str = _setting(
         0,
-        "shift training images by up to N pixels, anew each epoch",
-        number_in(0, 4),
-        parse=int,
+        "shift training images by up to N pixels, anew each epoch; or deform them: "
+        'elastic,affine,shift with name:key=value strengths (README "Deformations")',
+        (
+            valid_augment,
+            "a whole number of pixels in [0, 4], or deformations: elastic:alpha=A:sigma=S, "
+            "affine:rotate=R:scale=F:shear=H, shift:pixels=N, comma-separated",
+        ),
+        parse=parse_augment,
         sklearn="augment",
     )
     optimizer: str = _setting(
@@ -314,6 +320,8 @@ class TrainConfig:
             if isinstance(value, float) and s.parse is int:
                 setattr(self, s.name, int(value))  # 20.0 epochs (a JSON or sweep value) is 20
         self.layers = [int(n) for n in self.layers]
+        if isinstance(self.augment, str):  # its full text; "shift" alone: its number of pixels
+            self.augment = parse_augment(self.augment)
         if isinstance(self.val_size, float) and self.val_size >= 1:
             self.val_size = int(self.val_size)
         n_params = sum((a + 1) * b for a, b in zip(self.layers[:-1], self.layers[1:]))

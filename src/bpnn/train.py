@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import evaluation, runstate
-from .augment import random_shifts, shift_images
+from .augment import deform_epoch, deformation, random_shifts, shift_images
 from .callbacks import Callback, CallbackList
 from .data.split import Split
 from .device import limit_threads, resolve_device, threads_in_effect
@@ -44,7 +44,13 @@ from .runstate import EpochPosition, RunState
 from .settings import TrainConfig
 from .steppers import make_stepper
 from .targets import Targets
-from .trainingdata import check_data, encoded_targets, selection_split, stepper_inputs
+from .trainingdata import (
+    check_data,
+    encoded_targets,
+    image_shape,
+    selection_split,
+    stepper_inputs,
+)
 from .watch import DivergenceError, InterruptFlag, diverged, progress_bar, run_eta
 
 if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
@@ -188,7 +194,19 @@ class Trainer:
         }
 
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
-        """The stepper of this epoch's shifted images: a device stepper shifts them itself."""
+        """The stepper of this epoch's shifted or deformed images: a device stepper shifts or
+        deforms them itself, per batch."""
+        d = deformation(self.config.augment)
+        if d is not None:
+            seed = self._position().seed
+            assert seed is not None  # (drawn for every epoch of a run with deformations)
+            shape = image_shape(self.preprocessing, self.config)
+            assert shape is not None  # (check_data refused the run otherwise)
+            if not self.device.uses_jax:
+                return self._stepper(deform_epoch(inputs, shape, d, seed), scale, targets)
+            stepper = stepper or self._stepper(inputs, scale, targets)
+            stepper.set_deform(d, seed, shape)
+            return stepper
         shifts = self._position().shifts
         assert shifts is not None  # (drawn for every epoch of a run with augment)
         if not self.device.uses_jax:
@@ -232,8 +250,11 @@ class Trainer:
         if st.position is None:
             n, augment = len(self.train), self.config.augment
             order = st.rng.permutation(n)
-            shifts = random_shifts(n, augment, st.rng) if augment else None  # after the order
-            st.position = EpochPosition(order, shifts)
+            if isinstance(augment, str):  # the deformations' seed, after the order
+                st.position = EpochPosition(order, seed=int(st.rng.integers(2**32)))
+            else:
+                shifts = random_shifts(n, augment, st.rng) if augment else None  # after the order
+                st.position = EpochPosition(order, shifts)
         return st.position
 
     def _run_epoch(self, stepper, flag: InterruptFlag) -> bool:

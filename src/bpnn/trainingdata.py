@@ -44,7 +44,13 @@ def check_data(
             f"the settings say task {config.task!r}, the targets are for {targets.task!r}"
         )
     check_layers(config.layers, train.X.shape[1], targets.n_outputs, config.task)
-    if config.augment and (
+    if isinstance(config.augment, str):
+        if preprocessing.pixel_scale(train.X) is None or image_shape(preprocessing, config) is None:
+            raise BpnnError(
+                "augment deforms images (uint8 pixels of a known height and width, as IDX "
+                "files give); these features are not"
+            )
+    elif config.augment and (
         preprocessing.pixel_scale(train.X) is None or not _square(preprocessing, config)
     ):
         raise BpnnError(
@@ -58,6 +64,16 @@ def _square(preprocessing: Preprocessing, config: TrainConfig) -> bool:
     shape = preprocessing.image_shape
     n = config.layers[0]
     return (shape[0] == shape[1]) if shape else math.isqrt(n) ** 2 == n
+
+
+def image_shape(preprocessing: Preprocessing, config: TrainConfig) -> tuple[int, int] | None:
+    """The inputs' (h, w): the recorded shape, else square when their count is; else None."""
+    shape = preprocessing.image_shape
+    if shape:
+        return int(shape[0]), int(shape[1])
+    n = config.layers[0]
+    side = math.isqrt(n)
+    return (side, side) if side * side == n else None
 
 
 def selection_split(stop_on: str, splits: tuple[Split, Split | None, Split | None]) -> Split:

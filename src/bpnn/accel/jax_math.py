@@ -20,7 +20,7 @@ Not here: data, devices and the loop over steps (``bpnn.accel.jax_stepper``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +70,8 @@ class Spec(NamedTuple):
     update: the optimiser's entry of ``UPDATES`` and rule: its ``UpdateRule`` without the
     per-step numbers (``UpdateRule.fixed``; both None: forward only); weighted: sample weights
     given; shift: augmentation's largest shift (0: none) and side: the images' side; scale: the
-    inputs' factor.
+    inputs' factor; deform: the deformations (``bpnn.deform.Deformation``; None: none) of
+    images of shape (h, w).
     """
 
     acts: tuple[Act, ...]
@@ -83,6 +84,8 @@ class Spec(NamedTuple):
     shift: int
     side: int
     scale: float
+    deform: Any = None
+    shape: tuple = ()
 
 
 # ---- activations: value, and dE/dz from the output y and dE/dy (bpnn.activations) -----------

@@ -16,7 +16,8 @@ delta, backward pass and optimiser update (``bpnn.accel.jax_math``).
 - Dropout masks are drawn on the device with ``jax.random`` from a seed the trainer's generator
   gives each call: a seeded run is reproducible on one device, but its masks differ from the
   NumPy path's (which draws from NumPy's generator).
-- Image shifts (augmentation) can be applied on the device per batch (``set_shifts``), so the
+- Image shifts and deformations (augmentation) are applied on the device per batch
+  (``set_shifts``, ``set_deform``: ``bpnn.accel.jax_deform``), so the
   images are not shifted and sent again every epoch.
 - The weights and the optimiser's state live on the device between calls; ``sync()`` copies them
   back into the ``Network`` and the ``Optimizer`` (the same arrays, so model files and
@@ -35,11 +36,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..deform import Deformation
 from ..dropout import DropoutPlan
 from ..job import Job, Stepper
 from ..network import Network
 from ..optim import Optimizer
 from . import jax_math as jm
+from .jax_deform import deform_batch
 
 __all__ = ["DeviceForward", "JaxStepper", "make_spec", "unsupported_reason"]
 
@@ -100,13 +103,16 @@ def make_spec(net: Network, optimizer: Optimizer | None, scale: float = 1.0, **e
 
 # ---- the compiled programs -------------------------------------------------------------------
 def _batch_inputs(spec: jm.Spec, X, shifts, idx, dtype):
-    """The batch ``idx`` (bs,) of X as ``float(X) * scale`` (bs, d), shifted when asked.
+    """The batch ``idx`` (bs,) of X as ``float(X) * scale`` (bs, d), shifted or deformed (the
+    epoch's seed in ``shifts``) when asked.
 
     A shift (dy, dx) moves an image down/right with zeros moved in, as ``shift_images`` does:
     out[y, x] = padded[y + s - dy, x + s - dx] for the image padded by s zeros on each side.
     """
     rows = X[idx]
-    if spec.shift:
+    if spec.deform is not None:  # shifts: the epoch's seed (1,) uint32
+        rows = deform_batch(rows, shifts[0], idx, spec.shape, spec.deform)
+    elif spec.shift:
         s, side = spec.shift, spec.side
         imgs = jnp.pad(rows.reshape(-1, side, side), ((0, 0), (s, s), (s, s)))
         moves = shifts[idx].astype(jnp.int32)
@@ -192,6 +198,14 @@ class JaxStepper(Stepper):
             raise ValueError(f"need ({self.n_samples}, 2) shifts of square images")
         self.spec = self.spec._replace(shift=int(max_shift), side=int(side))
         self.shifts = jax.device_put(np.ascontiguousarray(shifts, dtype=np.int8), self.device)
+
+    def set_deform(self, deform: Deformation, seed: int, shape: tuple[int, int]) -> None:
+        """Deform each image (``bpnn.deform``) with the epoch's ``seed`` from now on, per batch
+        on the device (flattened images of ``shape`` (h, w))."""
+        if shape[0] * shape[1] != self.X.shape[1]:
+            raise ValueError(f"images of {shape} do not fit inputs of {self.X.shape[1]}")
+        self.spec = self.spec._replace(deform=deform, shape=tuple(shape))
+        self.shifts = jax.device_put(np.array([seed & 0xFFFFFFFF], np.uint32), self.device)
 
     # ---- host <-> device ---------------------------------------------------------------
     def _state_lists(self) -> list[list]:

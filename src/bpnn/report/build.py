@@ -14,11 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..augment import deformation, valid_augment
+from ..errors import BpnnError
 from ..fileio import atomic_write
 from .figures import (
+    DEFORMED_IMAGES,
     Predictions,
     mistakes,
     plot_confusion,
+    plot_deformed,
     plot_learning_curves,
     plot_mistakes,
     plot_predictions,
@@ -27,7 +31,16 @@ from .figures import (
     save_figure,
 )
 from .page import FIGURES, tables, write_html, write_markdown
-from .rundata import Run, TestSet, image_shape, load_test_set, read_run, run_metric, target_names
+from .rundata import (
+    Run,
+    TestSet,
+    image_shape,
+    load_test_set,
+    read_run,
+    run_metric,
+    target_names,
+    training_images,
+)
 
 __all__ = ["Report", "build_report", "summarise", "write_report"]
 
@@ -137,7 +150,29 @@ def data_figures(run: Run, test: TestSet, shape, notice) -> dict:
     return figures
 
 
-DATA_FIGURES = ("confusion_matrix.png", "misclassified.png", "predictions.png", "residuals.png")
+def deformed_figure(run: Run, source, shape, notice) -> dict:
+    """{"deformed.png": maker} for a run trained with deformations (the first training images
+    of ``source``, each beside a few draws of its deformations), else {}."""
+    augment = run.info.config.get("augment")
+    d = deformation(augment) if isinstance(augment, str) and valid_augment(augment) else None
+    if d is None or shape is None:
+        return {}
+    try:
+        X = training_images(run, source)
+    except (BpnnError, ValueError, OSError) as exc:
+        notice(f"training data not available, skipping the deformed images: {exc}")
+        return {}
+    images = np.ascontiguousarray(X[:DEFORMED_IMAGES], np.uint8)
+    return {"deformed.png": lambda: plot_deformed(images, shape, d, f"--augment {augment}")}
+
+
+DATA_FIGURES = (
+    "confusion_matrix.png",
+    "misclassified.png",
+    "predictions.png",
+    "residuals.png",
+    "deformed.png",
+)
 
 
 def _kept(out: Path, figures: dict) -> set[str]:
@@ -178,6 +213,8 @@ def build_report(run_dir, data_dir=None, *, out_dir=None, log=None) -> Report:
             f"the first layer takes {run.net.n_inputs} inputs, not an image: "
             "skipping the weight images"
         )
+    if test is not None:  # (its source has the training images too)
+        figures.update(deformed_figure(run, test.source, shape, notice))
     kept = _kept(out, figures) if test is None else set()
     if kept:
         notice(

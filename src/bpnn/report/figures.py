@@ -25,6 +25,9 @@ from ..data.metrics import per_class_error
 from ..fileio import atomic_write
 from .metric import Metric
 
+DEFORMED_EPOCHS = 7  # columns of deformed draws beside each image
+DEFORMED_IMAGES = 6  # rows
+
 __all__ = [
     "DPI",
     "Predictions",
@@ -240,6 +243,31 @@ def plot_mistakes(test: Predictions, indices: np.ndarray, shape: tuple[int, int]
     fig.suptitle(
         "Most confident mistakes: true \u2192 predicted\n(test sample number below)", fontsize=11
     )
+    return fig
+
+
+def plot_deformed(images: np.ndarray, shape: tuple[int, int], d, label: str) -> Figure:
+    """A grid of training images (k, h*w) uint8: each row one image as it is, then as
+    ``DEFORMED_EPOCHS`` epochs deformed it (``bpnn.deform.Deformation`` d; epoch seeds 1..)."""
+    from ..deform import deform_reference
+
+    k, cols = len(images), 1 + DEFORMED_EPOCHS
+    fig = Figure(figsize=(1.1 * cols + 0.4, 1.15 * k + 0.8), layout="constrained")
+    axes = fig.subplots(k, cols, squeeze=False)
+    index = np.arange(k)
+    columns = [images] + [
+        deform_reference(images, shape, d, seed, index) for seed in range(1, cols)
+    ]
+    for c, shown in enumerate(columns):
+        for r in range(k):
+            ax = axes[r, c]
+            ax.imshow(
+                shown[r].reshape(shape), cmap="gray_r", interpolation="nearest", vmin=0, vmax=255
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, c].set_title("as read" if c == 0 else f"draw {c}", fontsize=9, pad=2)
+    fig.suptitle(f"Training images as the deformations draw them\n({label})", fontsize=10)
     return fig
 
 

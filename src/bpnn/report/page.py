@@ -38,6 +38,7 @@ FIGURES = {
     "predictions.png": "Predicted against true values on the test set",
     "residuals.png": "Residuals on the test set",
     "weights.png": "First-layer weights",
+    "deformed.png": "Training images as the deformations (--augment) drew them",
 }
 MAX_TABLE = 30  # confusion matrices of more classes stay out of the tables (report.json has them)
 

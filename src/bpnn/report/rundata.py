@@ -34,6 +34,7 @@ __all__ = [
     "read_run",
     "run_metric",
     "target_names",
+    "training_images",
 ]
 
 LEGACY_SHAPE = (28, 28)  # bpnn 0.1 models recorded no image shape: they read MNIST digits
@@ -114,6 +115,13 @@ def _evaluation_data(model: Model, source: str) -> tuple:
     from ..runs import find_split  # the same split `bpnn evaluate` uses
 
     return find_split(model, source, None, "test")
+
+
+def training_images(run: Run, source) -> np.ndarray:
+    """The training split's raw inputs (n, d) of ``source`` (default: the run's recorded one)."""
+    from ..runs import find_split
+
+    return find_split(run.model, source, None, "train")[0]
 
 
 def load_test_set(run: Run, source, log) -> TestSet | None:

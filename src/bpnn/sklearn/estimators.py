@@ -56,7 +56,9 @@ PARAMETERS = """
         'scale' (x / 255), 'none'; stored in the model.
       dtype: 'float32' (fast) or 'float64'.  init: the weight initialiser ('he', 'xavier',
         'uniform').  lr_gamma, lr_step: the step and exponential schedules' factor and step.
-      augment: shift training images (uint8 pixels) by up to N pixels, anew each epoch.
+      augment: shift training images (uint8 pixels) by up to N pixels, anew each epoch; or
+        deform them: 'elastic,affine,shift' with strengths (``bpnn.augment``; README
+        "Deformations").
       device: 'cpu' (default), 'cuda' (an NVIDIA GPU through JAX, ``bpnn[gpu]``), 'auto'
         (cuda when usable) or 'jax-cpu'; threads: CPU threads (None: every core).
       monitor: what ``early_stopping`` watches on the validation fraction: 'val_error'
