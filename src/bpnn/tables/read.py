@@ -1,0 +1,288 @@
+"""Tables as they are read: ``Table`` (named raw columns), from a CSV or Parquet file or a
+DataFrame.
+
+- ``read_table(path, missing)``: a ``.csv`` or ``.parquet`` file as a ``Table``.  CSV is read by
+  pyarrow's multithreaded reader when pyarrow is installed (``bpnn[tables]``), else by bpnn's own
+  strict reader (``bpnn.data.csvread``, NumPy only: slower, and it holds the text of every
+  field).  Both are strict the same way: a ragged row, a byte that is not UTF-8 or an unclosed
+  quote is one ``FormatError`` naming the line (a pyarrow error is located by reading the file
+  again with the strict reader).  Parquet needs pyarrow.
+- ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
+  never imported) as a ``Table``.
+- ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
+
+A column is kept as chunks of NumPy arrays (pyarrow's blocks, zero-copy where it can), so that
+reading costs the file's numbers once, not twice: ``Column.kind`` is "int" or "float" (NaN where
+missing) or "text" (object array of str, None where missing).  What the columns mean is decided
+elsewhere (``bpnn.tables.types``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.csvread import csv_rows, regular_file
+from ..errors import BpnnError, FormatError
+from ..limits import MAX_CSV_BYTES
+
+__all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
+
+MISSING = ("", "na", "n/a", "nan", "null", "none", "?")  # compared stripped and lower-cased
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def missing_tokens(extra: Iterable[str] = ()) -> frozenset[str]:
+    """The missing-value tokens (``MISSING`` and ``extra``), stripped and lower-cased."""
+    return frozenset(MISSING) | {t.strip().lower() for t in extra}
+
+
+@dataclass
+class Column:
+    """One column: chunks (n_i,) of "int" (int64), "float" (float64, NaN: missing) or "text"
+    (object: str, None: missing) values, in row order."""
+
+    kind: str
+    chunks: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.chunks)
+
+    def values(self) -> np.ndarray:
+        """All its values (n,) in one array (a copy when there are several chunks)."""
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        empty = np.empty(0, dtype=object if self.kind == "text" else np.float64)
+        return np.concatenate(self.chunks) if self.chunks else empty
+
+    def take(self, keep: np.ndarray) -> Column:
+        """The rows where the boolean mask ``keep`` (n,) is True."""
+        return Column(self.kind, [self.values()[keep]])
+
+
+@dataclass
+class Table:
+    """Named columns of one length, in the order of the file; ``where`` names it in messages.
+
+    path: the CSV file it was read from (to name a row's line); origin: (n,) the data row each
+    row was (after ``take``; None: row i is data row i)."""
+
+    names: list[str]
+    columns: list[Column]
+    where: str
+    path: Path | None = None
+    origin: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def column(self, name: str) -> Column:
+        return self.columns[self.names.index(name)]
+
+    def take(self, keep: np.ndarray) -> Table:
+        """The rows where the boolean mask ``keep`` (n,) is True."""
+        origin = np.flatnonzero(keep) if self.origin is None else self.origin[keep]
+        columns = [c.take(keep) for c in self.columns]
+        return Table(self.names, columns, self.where, self.path, origin)
+
+    def row(self, i: int) -> str:
+        """Where row ``i`` is, for a message: "line L" of a CSV file, else "row i"."""
+        data_row = int(i if self.origin is None else self.origin[i])
+        if self.path is not None and self.path.suffix.lower() == ".csv":
+            for k, (line, _) in enumerate(strict_lines(self.path)):
+                if k == data_row:
+                    return f"line {line}"
+        return f"row {data_row + 1}"
+
+
+def read_table(path: Path, missing: Iterable[str] = ()) -> Table:
+    """The ``.csv`` or ``.parquet`` file ``path`` as a Table (see the module docstring)."""
+    regular_file(path, MAX_CSV_BYTES)
+    tokens = missing_tokens(missing)
+    if path.suffix.lower() == ".parquet":
+        return _parquet(path)
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return strict_table(path, tokens)
+    return _arrow_csv(path, tokens)
+
+
+# ---- pyarrow -----------------------------------------------------------------------------------
+def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    nulls = sorted({v for t in tokens for v in (t, t.upper(), t.title(), t.capitalize())})
+    convert = pc.ConvertOptions(
+        null_values=nulls,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        true_values=[],
+        false_values=[],
+    )
+    try:
+        arrow = pc.read_csv(path, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        if not _has_header(path):
+            raise FormatError(
+                f"{path}: empty file: expected a header row naming the columns"
+            ) from None
+        strict_check(path)  # names the line; if it finds nothing, say what pyarrow said
+        raise FormatError(f"{path}: not a CSV file bpnn can read ({str(exc)[:80]})") from None
+    if any(pa.types.is_binary(f.type) for f in arrow.schema):
+        strict_check(path)  # bytes that are not UTF-8: the strict reader names the line
+    if arrow.num_columns == 0 or (arrow.num_rows == 0 and not _has_header(path)):
+        raise FormatError(f"{path}: empty file: expected a header row naming the columns")
+    table = _from_arrow(arrow, str(path), tokens)
+    table.path = path
+    if table.n == 0:
+        raise FormatError(f"{path}: no data rows after the header")
+    return table
+
+
+def _has_header(path: Path) -> bool:
+    return next(csv_rows(path), None) is not None
+
+
+def _parquet(path: Path) -> Table:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise BpnnError(
+            f"{path}: reading Parquet needs pyarrow: pip install 'bpnn[tables]'"
+        ) from None
+    try:
+        arrow = pq.read_table(path)
+    except Exception as exc:  # pyarrow's errors have no common base beyond Exception
+        raise FormatError(f"{path}: not a readable Parquet file ({str(exc)[:200]})") from None
+    return _from_arrow(arrow, str(path), missing_tokens())
+
+
+def _from_arrow(arrow, where: str, tokens: frozenset[str]) -> Table:
+    """A Table of a pyarrow Table: numbers as int64/float64 chunks, anything else as text."""
+    import pyarrow as pa
+
+    names = [str(n) for n in arrow.column_names]
+    columns = []
+    for field, chunked in zip(arrow.schema, arrow.columns):
+        if pa.types.is_integer(field.type) and chunked.null_count == 0:
+            kind = "int"
+        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+            kind = "float"
+        else:
+            kind = "text"
+        chunks = [_chunk(c, kind, tokens) for c in chunked.chunks]
+        columns.append(Column(kind, chunks))
+    return Table(names, columns, where)
+
+
+def _chunk(chunk, kind: str, tokens: frozenset[str]) -> np.ndarray:
+    """One pyarrow chunk as NumPy: numbers zero-copy where they can be; text as str or None."""
+    if kind == "int":
+        return chunk.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    if kind == "float":
+        return chunk.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    import pyarrow as pa
+
+    if not pa.types.is_string(chunk.type) and not pa.types.is_large_string(chunk.type):
+        chunk = chunk.cast(pa.string())
+    return _text(chunk.to_numpy(zero_copy_only=False), tokens)
+
+
+def _text(values: np.ndarray, tokens: frozenset[str]) -> np.ndarray:
+    """Object array of stripped str, None where the value is missing (a token, None, NaN)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":
+            continue
+        text = str(v).strip()
+        out[i] = None if text.lower() in tokens else text
+    return out
+
+
+# ---- the strict reader (NumPy only) ------------------------------------------------------------
+def strict_check(path: Path) -> None:
+    """Read ``path`` with the strict reader: its first ragged row, unclosed quote or non-UTF-8
+    byte is a FormatError naming the line; returns when there is none."""
+    rows = csv_rows(path)
+    first = next(rows, None)
+    width = len(first[1]) if first else 0
+    for line, row in rows:
+        _check_width(path, line, row, width)
+
+
+def _check_width(path: Path, line: int, row: list[str], width: int) -> None:
+    if len(row) != width:
+        raise FormatError(
+            f"{path}, line {line}: {len(row)} fields, but the header has {width} columns"
+        )
+
+
+def strict_table(path: Path, tokens: frozenset[str]) -> Table:
+    """The CSV file as a Table, read by the strict reader (``bpnn.data.csvread``)."""
+    rows = csv_rows(path)
+    first = next(rows, None)
+    if first is None:
+        raise FormatError(f"{path}: empty file: expected a header row naming the columns")
+    header = [name.strip() for name in first[1]]
+    fields: list[list[str]] = [[] for _ in header]
+    for line, row in rows:
+        _check_width(path, line, row, len(header))
+        for j, text in enumerate(row):
+            fields[j].append(text)
+    if not fields or not fields[0]:
+        raise FormatError(f"{path}: no data rows after the header")
+    return Table(header, [_typed(f, tokens) for f in fields], str(path), path)
+
+
+def _typed(texts: list[str], tokens: frozenset[str]) -> Column:
+    """A column of text fields typed as pyarrow types them: int, float, else text."""
+    values = _text(np.array(texts, dtype=object), tokens)
+    present = [v for v in values if v is not None]
+    if present and len(present) == len(values) and all(_INTEGER.fullmatch(v) for v in present):
+        try:
+            return Column("int", [np.array([int(v) for v in present], dtype=np.int64)])
+        except OverflowError:
+            pass
+    try:
+        numbers = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    except ValueError:
+        return Column("text", [values])
+    return Column("float", [numbers])
+
+
+def strict_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of each data row (after the header): to name the line of a value."""
+    rows = csv_rows(path)
+    next(rows, None)
+    yield from rows
+
+
+# ---- DataFrames --------------------------------------------------------------------------------
+def is_frame(X) -> bool:
+    """True for a pandas-like DataFrame (``columns`` and ``df[name].to_numpy()``)."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "__getitem__")
+
+
+def frame_table(df, tokens: frozenset[str] | None = None) -> Table:
+    """The columns of a DataFrame as a Table: numeric dtypes as float, anything else as text
+    (booleans as "true"/"false"; None, NaN and pandas' NA as missing)."""
+    tokens = missing_tokens() if tokens is None else tokens
+    names, columns = [], []
+    for name in df.columns:
+        series = df[name]
+        kind = getattr(series.dtype, "kind", "O")
+        if kind in "iuf":
+            values = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
+            columns.append(Column("float", [values]))
+        else:  # text, categories, booleans (read as "True"/"False")
+            columns.append(Column("text", [_text(series.to_numpy(dtype=object), tokens)]))
+        names.append(str(name))
+    return Table(names, columns, "the DataFrame")

@@ -1,0 +1,275 @@
+"""A table's schema: how raw columns become network inputs, fitted on the training data, stored
+in the model file (plain JSON) and applied to new rows the same way.
+
+``TableSchema.fit(table, target, options)`` types each column (``bpnn.tables.types``) and fits:
+
+- numeric and boolean columns: one input each (booleans 1 for yes/true); a missing value is
+  filled with the column's training median, and a column that had gaps in training gets a
+  second input, ``NAME=(missing)``, 1 where the value was missing;
+- categorical columns: one-hot, one input ``NAME=LEVEL`` per level.  The ``MAX_LEVELS`` most
+  frequent levels are kept, each seen in at least ``min_level_rows(n)`` training rows (5; fewer
+  in tables under 500 rows); the others are pooled into one ``NAME=(other)`` input.  A column
+  with gaps in training gets a ``NAME=(missing)`` level.  At prediction a level never seen, or a
+  missing value where training had none, goes to ``(other)`` when the column has it, else to
+  all zeros: never an error.
+
+``encode(table)`` -> (n, d) float64 inputs, columns found by name in any order (extra columns
+ignored; a missing one is one ``BpnnError`` naming it).  ``to_dict``/``from_dict``: its JSON form.
+Why 64 levels: one-hot width grows the first layer linearly, and a column of thousands of levels
+(a postcode) would drown the others; levels past the 64th cover few rows in typical tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.csvread import FLOAT32_MAX
+from ..errors import BpnnError, FormatError
+from .read import Column, Table
+from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
+
+__all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema"]
+
+MAX_LEVELS = 64
+MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
+FORMAT = "bpnn-table"
+
+
+def min_level_rows(n: int) -> int:
+    """Training rows a level needs to keep its own input: 5, or 1% of the rows when less."""
+    return min(5, max(1, n // 100))
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One kept column: its type, and what encoding it needs (see the module docstring)."""
+
+    name: str
+    type: str  # "numeric", "boolean" or "categorical"
+    missing: int = 0  # missing values in the training data
+    fill: float = 0.0  # numeric, boolean: the training median
+    indicator: bool = False  # numeric, boolean: a NAME=(missing) input
+    true: str | None = None  # boolean text: the value that is 1 (lower-case)
+    levels: tuple[str, ...] = ()  # categorical: one input each, in this order
+    other: bool = False  # categorical: a NAME=(other) input for pooled and unseen levels
+
+    def inputs(self) -> list[str]:
+        """The names of its inputs, in order."""
+        if self.type != "categorical":
+            return [self.name] + ([f"{self.name}={MISSING_LEVEL}"] if self.indicator else [])
+        extra = [OTHER_LEVEL] if self.other else []
+        return [f"{self.name}={level}" for level in (*self.levels, *extra)]
+
+    def encode(self, column: Column, table: Table) -> np.ndarray:
+        """Its inputs (n, k) for the raw column (of ``table``: to name a bad value's row)."""
+        if self.type == "categorical":
+            return self._one_hot(column)
+        x = self._numbers(column, table)
+        gaps = np.isnan(x)
+        out = np.empty((len(x), 2 if self.indicator else 1))
+        out[:, 0] = np.where(gaps, self.fill, x)
+        if self.indicator:
+            out[:, 1] = gaps
+        return out
+
+    def _numbers(self, column: Column, table: Table, offset: int = 0) -> np.ndarray:
+        """Its values as float64 (n,), NaN where missing (rows from ``offset`` of ``table``)."""
+        if self.true is not None and column.kind == "text":
+            lowered = [None if v is None else v.lower() for v in column.values()]
+            pair = next(p for p in BOOLEAN_PAIRS if p[0] == self.true)
+            meaning = {pair[0]: 1.0, pair[1]: 0.0}
+            return np.array([meaning.get(v, np.nan) if v else np.nan for v in lowered])
+        x = numbers(column)
+        if x is None:
+            i, bad = next((i, v) for i, v in enumerate(column.values()) if _not_number(v))
+            raise FormatError(
+                f"{table.where}, {table.row(offset + i)}, column {self.name!r}: "
+                f"{bad[:40]!r} is not a number"
+            )
+        beyond = ~np.isnan(x) & ~(np.abs(x) <= FLOAT32_MAX)
+        if beyond.any():
+            i = int(np.argmax(beyond))
+            raise FormatError(
+                f"{table.where}, {table.row(offset + i)}, column {self.name!r}: {x[i]:g} is "
+                f"not a finite number within float32's range (+-{FLOAT32_MAX:.3g})"
+            )
+        return x
+
+    def _one_hot(self, column: Column) -> np.ndarray:
+        index = {level: k for k, level in enumerate(self.levels)}
+        other = len(self.levels) if self.other else -1
+        values = column.values().tolist()
+        out = np.zeros((len(values), len(self.levels) + (1 if self.other else 0)))
+        for i, v in enumerate(values):
+            key = MISSING_LEVEL if v is None or v != v else _level(v)
+            k = index.get(key, other)
+            if k >= 0:
+                out[i, k] = 1.0
+        return out
+
+    def to_dict(self) -> dict:
+        data = {"name": self.name, "type": self.type, "missing": self.missing}
+        if self.type == "categorical":
+            return {**data, "levels": list(self.levels), "other": self.other}
+        return {**data, "fill": self.fill, "indicator": self.indicator, "true": self.true}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnSpec:
+        return cls(
+            name=str(data["name"]),
+            type=str(data["type"]),
+            missing=int(data.get("missing", 0)),
+            fill=float(data.get("fill", 0.0)),
+            indicator=bool(data.get("indicator", False)),
+            true=data.get("true"),
+            levels=tuple(str(v) for v in data.get("levels", ())),
+            other=bool(data.get("other", False)),
+        )
+
+
+def _not_number(v: str | None) -> bool:
+    if v is None:
+        return False
+    try:
+        float(v)
+        return False
+    except ValueError:
+        return True
+
+
+def _level(value) -> str:
+    """A value as a level: text as is, an integral number without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The kept columns in input order, the left-out ones with why, and the options it was fitted
+    with (its ``missing`` tokens read new rows the same way)."""
+
+    columns: tuple[ColumnSpec, ...]
+    left_out: tuple[tuple[str, str], ...] = ()
+    options: TableOptions = field(default_factory=TableOptions)
+
+    @classmethod
+    def fit(cls, table: Table, target: str | None, options: TableOptions) -> TableSchema:
+        """The schema of ``table``'s columns other than ``target`` (module docstring rules)."""
+        options.check(table.names, table.where)
+        specs, left = [], []
+        for j, (name, column) in enumerate(zip(table.names, table.columns)):
+            if name == target:
+                continue
+            kind, why = column_type(name, j == 0, column, options)
+            if kind == "left out":
+                left.append((name, why))
+            else:
+                specs.append(_fit_column(name, kind, column, table))
+        if not specs:
+            raise BpnnError(f"{table.where}: no feature column is left to train on")
+        return cls(tuple(specs), tuple(left), options)
+
+    @property
+    def names(self) -> list[str]:
+        """The raw columns it reads, in order."""
+        return [c.name for c in self.columns]
+
+    def inputs(self) -> list[str]:
+        """The names of the network's inputs (d,), in order."""
+        return [name for c in self.columns for name in c.inputs()]
+
+    def plain(self) -> bool:
+        """True when every input is a raw numeric column as it is (nothing filled or encoded)."""
+        return all(
+            c.type != "categorical" and not c.indicator and c.true is None for c in self.columns
+        )
+
+    def encode(self, table: Table) -> np.ndarray:
+        """Inputs (n, d) float64 of a table holding (at least) the schema's columns."""
+        lacking = [name for name in self.names if name not in table.names]
+        if lacking:
+            raise BpnnError(
+                f"{table.where}: no column {', '.join(map(repr, lacking[:5]))}"
+                f"{', ...' if len(lacking) > 5 else ''} (the model reads "
+                f"{', '.join(self.names)})"
+            )
+        widths = [len(c.inputs()) for c in self.columns]
+        out = np.empty((table.n, sum(widths)))
+        at = 0
+        for spec, width in zip(self.columns, widths):
+            column = table.column(spec.name)
+            if width == 1 and spec.type != "categorical" and column.kind != "text":
+                _copy_numbers(out[:, at], column, spec, table)  # chunk by chunk: no copy
+            else:
+                out[:, at : at + width] = spec.encode(column, table)
+            at += width
+        return out
+
+    def describe(self) -> list[str]:
+        """The log's lines: a table of the kept columns, then one line per left-out column."""
+        width = max(6, *(len(c.name) for c in self.columns))
+        lines = [f"  {'column':<{width}}  {'type':<11}  {'missing':>7}  levels"]
+        for c in self.columns:
+            levels = str(len(c.levels)) + (" + other" if c.other else "") if c.levels else "-"
+            lines.append(f"  {c.name:<{width}}  {c.type:<11}  {c.missing:>7}  {levels}")
+        shown = [f"left out: {name or '(no name)'}: {why}" for name, why in self.left_out]
+        return lines + shown
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "columns": [c.to_dict() for c in self.columns],
+            "left_out": [list(pair) for pair in self.left_out],
+            "options": self.options.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data, source: str = "model") -> TableSchema:
+        try:
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format {data.get('format')!r}")
+            return cls(
+                tuple(ColumnSpec.from_dict(c) for c in data["columns"]),
+                tuple((str(a), str(b)) for a, b in data.get("left_out", [])),
+                TableOptions.of(**data.get("options", {})),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{source}: unreadable table schema ({exc})") from None
+
+
+def _copy_numbers(out: np.ndarray, column: Column, spec: ColumnSpec, table: Table) -> None:
+    """A numeric column's values into ``out`` (n,), a chunk at a time, gaps filled."""
+    at = 0
+    for chunk in column.chunks:
+        x = spec._numbers(Column(column.kind, [chunk]), table, at)
+        out[at : at + len(x)] = x
+        if column.kind == "float":
+            gaps = np.isnan(out[at : at + len(x)])
+            if gaps.any():
+                out[at : at + len(x)][gaps] = spec.fill
+        at += len(x)
+
+
+def _fit_column(name: str, kind: str, column: Column, table: Table) -> ColumnSpec:
+    values = column.values()
+    if kind == "categorical":
+        texts = [None if v is None or v != v else _level(v) for v in values.tolist()]
+        gaps = sum(v is None for v in texts)
+        counts = Counter(v for v in texts if v is not None)
+        least = min_level_rows(len(values))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = [level for level, count in ranked[:MAX_LEVELS] if count >= least]
+        levels = tuple(sorted(kept)) + ((MISSING_LEVEL,) if gaps else ())
+        return ColumnSpec(name, kind, gaps, levels=levels, other=len(kept) < len(counts))
+    true = None
+    if column.kind == "text" and numbers(column) is None:
+        true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
+    spec = ColumnSpec(name, kind, true=true)
+    x = spec._numbers(column, table)
+    gaps = int(np.isnan(x).sum())
+    fill = float(np.median(x[~np.isnan(x)])) if gaps < len(x) else 0.0
+    return ColumnSpec(name, kind, gaps, fill, gaps > 0, true)
