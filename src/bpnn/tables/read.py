@@ -91,6 +91,27 @@ class Table:
         columns = [c.take(keep) for c in self.columns]
         return Table(self.names, columns, self.where, self.path, origin)
 
+    def blocks(self, rows: int = 1 << 16) -> Iterator[tuple[int, Table]]:
+        """(first row, the rows as a Table of one chunk per column) in order: pyarrow's own
+        blocks when every column has them, else ``rows`` rows at a time."""
+        bounds = [len(c) for c in self.columns[0].chunks] if self.columns else []
+        if any([len(c) for c in column.chunks] != bounds for column in self.columns):
+            whole = [Column(c.kind, [c.values()]) for c in self.columns]
+            bounds = [min(rows, self.n - start) for start in range(0, self.n, rows)]
+            chunked = [Column(c.kind, np.split(c.chunks[0], np.cumsum(bounds)[:-1])) for c in whole]
+        else:
+            chunked = self.columns
+        start = 0
+        for k, size in enumerate(bounds):
+            origin = (
+                np.arange(start, start + size)
+                if self.origin is None
+                else self.origin[start : start + size]
+            )
+            columns = [Column(c.kind, [c.chunks[k]]) for c in chunked]
+            yield start, Table(self.names, columns, self.where, self.path, origin)
+            start += size
+
     def row(self, i: int) -> str:
         """Where row ``i`` is, for a message: "line L" of a CSV file, else "row i"."""
         data_row = int(i if self.origin is None else self.origin[i])

@@ -69,14 +69,12 @@ class ColumnSpec:
             return self._one_hot(column)
         x = self._numbers(column, table)
         gaps = np.isnan(x)
-        out = np.empty((len(x), 2 if self.indicator else 1))
-        out[:, 0] = np.where(gaps, self.fill, x)
-        if self.indicator:
-            out[:, 1] = gaps
-        return out
+        if not self.indicator:
+            return np.where(gaps, self.fill, x)[:, None] if gaps.any() else x[:, None]
+        return np.column_stack([np.where(gaps, self.fill, x), gaps])
 
-    def _numbers(self, column: Column, table: Table, offset: int = 0) -> np.ndarray:
-        """Its values as float64 (n,), NaN where missing (rows from ``offset`` of ``table``)."""
+    def _numbers(self, column: Column, table: Table) -> np.ndarray:
+        """Its values as float64 (n,), NaN where missing (``table``: to name a row)."""
         if self.true is not None and column.kind == "text":
             lowered = [None if v is None else v.lower() for v in column.values()]
             pair = next(p for p in BOOLEAN_PAIRS if p[0] == self.true)
@@ -86,17 +84,22 @@ class ColumnSpec:
         if x is None:
             i, bad = next((i, v) for i, v in enumerate(column.values()) if _not_number(v))
             raise FormatError(
-                f"{table.where}, {table.row(offset + i)}, column {self.name!r}: "
-                f"{bad[:40]!r} is not a number"
+                f"{table.where}, {table.row(i)}, column {self.name!r}: {bad[:40]!r} is not a number"
             )
+        return x
+
+    def check(self, column: Column, table: Table) -> None:
+        """FormatError naming the first value of the column float32 cannot hold finitely."""
+        if self.type == "categorical":
+            return
+        x = self._numbers(column, table)
         beyond = ~np.isnan(x) & ~(np.abs(x) <= FLOAT32_MAX)
         if beyond.any():
             i = int(np.argmax(beyond))
             raise FormatError(
-                f"{table.where}, {table.row(offset + i)}, column {self.name!r}: {x[i]:g} is "
+                f"{table.where}, {table.row(i)}, column {self.name!r}: {x[i]:g} is "
                 f"not a finite number within float32's range (+-{FLOAT32_MAX:.3g})"
             )
-        return x
 
     def _one_hot(self, column: Column) -> np.ndarray:
         index = {level: k for k, level in enumerate(self.levels)}
@@ -199,14 +202,13 @@ class TableSchema:
             )
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
-        at = 0
-        for spec, width in zip(self.columns, widths):
-            column = table.column(spec.name)
-            if width == 1 and spec.type != "categorical" and column.kind != "text":
-                _copy_numbers(out[:, at], column, spec, table)  # chunk by chunk: no copy
-            else:
-                out[:, at : at + width] = spec.encode(column, table)
-            at += width
+        for start, block in table.blocks():  # a block of rows at a time: no column copied whole
+            parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
+            rows = out[start : start + block.n]
+            np.concatenate(parts, axis=1, out=rows)  # straight into X: no block copied twice
+            if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:  # inf, 1e300: where
+                for spec in self.columns:
+                    spec.check(block.column(spec.name), block)
         return out
 
     def describe(self) -> list[str]:
@@ -241,19 +243,6 @@ class TableSchema:
             raise FormatError(f"{source}: unreadable table schema ({exc})") from None
 
 
-def _copy_numbers(out: np.ndarray, column: Column, spec: ColumnSpec, table: Table) -> None:
-    """A numeric column's values into ``out`` (n,), a chunk at a time, gaps filled."""
-    at = 0
-    for chunk in column.chunks:
-        x = spec._numbers(Column(column.kind, [chunk]), table, at)
-        out[at : at + len(x)] = x
-        if column.kind == "float":
-            gaps = np.isnan(out[at : at + len(x)])
-            if gaps.any():
-                out[at : at + len(x)][gaps] = spec.fill
-        at += len(x)
-
-
 def _fit_column(name: str, kind: str, column: Column, table: Table) -> ColumnSpec:
     values = column.values()
     if kind == "categorical":
@@ -269,7 +258,17 @@ def _fit_column(name: str, kind: str, column: Column, table: Table) -> ColumnSpe
     if column.kind == "text" and numbers(column) is None:
         true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
     spec = ColumnSpec(name, kind, true=true)
-    x = spec._numbers(column, table)
-    gaps = int(np.isnan(x).sum())
-    fill = float(np.median(x[~np.isnan(x)])) if gaps < len(x) else 0.0
-    return ColumnSpec(name, kind, gaps, fill, gaps > 0, true)
+    chunks = [spec._numbers(Column(column.kind, [c]), table) for c in column.chunks]
+    present = np.concatenate([x[~np.isnan(x)] for x in chunks] or [np.empty(0)])  # reordered
+    n = len(column)
+    return ColumnSpec(name, kind, n - len(present), _median(present), len(present) < n, true)
+
+
+def _median(x: np.ndarray) -> float:
+    """The median of x (n,), reordering x in place (np.median would copy it); 0 when empty."""
+    n = len(x)
+    if n == 0:
+        return 0.0
+    half = n // 2
+    x.partition([half - 1, half] if n % 2 == 0 else [half])
+    return float(x[half]) if n % 2 else float((x[half - 1] + x[half]) / 2)

@@ -102,15 +102,15 @@ def column_type(name: str, first: bool, column: Column, options: TableOptions) -
         return "numeric", "--numeric"
     if name in options.categorical:
         return "categorical", "--categorical"
+    if column.kind != "text":  # numbers: a chunk at a time (no copy of the column)
+        return _number_type(column)
     values = column.values()
     present = values[_present(column, values)]
     if len(present) == 0:
         return "left out", "every value is missing"
-    distinct = np.unique(present if column.kind != "text" else present.astype(str))
-    if column.kind != "text" or numbers(column) is not None:
-        if column.kind != "text" and set(distinct.tolist()) == {0, 1}:
-            return "boolean", "numbers 0 and 1"
-        return "numeric", "numbers"
+    if numbers(column) is not None:
+        return "numeric", "numbers written as text"
+    distinct = np.unique(present.astype(str))
     if len(distinct) == 1 and len(present) == len(values):
         return "left out", f"constant ({distinct[0][:40]!r} in every row)"
     if boolean_pair(distinct) is not None:
@@ -118,6 +118,22 @@ def column_type(name: str, first: bool, column: Column, options: TableOptions) -
     if len(distinct) == len(values) and len(values) >= ID_MIN_ROWS:
         return "left out", "a distinct text value in every row: an identifier"
     return "categorical", "text"
+
+
+def _number_type(column: Column) -> tuple[str, str]:
+    """A column of numbers: numeric; boolean when it holds both 0 and 1 and nothing else."""
+    seen, zero_one = 0, True
+    for chunk in column.chunks:
+        x = chunk.astype(np.float64, copy=False)
+        present = x[~np.isnan(x)] if column.kind == "float" else x
+        seen += len(present)
+        zero_one = zero_one and bool(((present == 0) | (present == 1)).all())
+    if seen == 0:
+        return "left out", "every value is missing"
+    values = column.values() if zero_one else None
+    if values is not None and (values == 0).any() and (values == 1).any():
+        return "boolean", "numbers 0 and 1"
+    return "numeric", "numbers"
 
 
 def _present(column: Column, values: np.ndarray) -> np.ndarray:
