@@ -58,7 +58,7 @@ def table_dataset(
     fitted = schema or TableSchema.fit(tables[0], name, options)
     if schema is None:
         notes += ["columns (typed on the training data):", *fitted.describe()]
-    X = [fitted.encode(table) for table in tables]
+    X = [fitted.encode(table, consume=True) for table in tables]
     X_test, y_test = (X[1], ys[1]) if len(X) > 1 else (None, None)
     source = " + ".join(str(p.resolve()) for p in paths)
     data = Dataset(X[0], ys[0], X_test, y_test, source, "tabular", None, fitted.inputs(), [name])
@@ -99,8 +99,8 @@ def target_values(tables: list[Table], name: str) -> list[np.ndarray]:
     """Each table's target column (n_i,): numbers (NaN: missing) when every table's column is
     numeric, else text (None: missing); a number float32 cannot hold is one error line."""
     columns = [t.column(name) for t in tables]
-    if all(c.kind != "text" for c in columns):
-        ys = [c.values() for c in columns]
+    if all(c.kind != "text" for c in columns):  # copies: the table's matrix may become X
+        ys = [np.array(c.values(), dtype=np.int64 if c.kind == "int" else None) for c in columns]
         for y, table in zip(ys, tables):
             bad = ~np.isnan(y.astype(np.float64)) & ~(np.abs(y) <= FLOAT32_MAX)
             if bad.any():

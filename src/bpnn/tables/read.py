@@ -14,7 +14,8 @@ DataFrame.
 A column is kept as chunks of NumPy arrays (pyarrow's blocks, zero-copy where it can), so that
 reading costs the file's numbers once, not twice: ``Column.kind`` is "int" or "float" (NaN where
 missing) or "text" (object array of str, None where missing).  What the columns mean is decided
-elsewhere (``bpnn.tables.types``).
+elsewhere (``bpnn.tables.types``).  About 400 lines: both CSV readers sit beside the Table
+they fill and the strict reader that names their errors' lines.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class Table:
     where: str
     path: Path | None = None
     origin: np.ndarray | None = None
+    # read by pyarrow: the numeric columns' values, one (n, k) float64 array the columns view;
+    # ``TableSchema.encode(consume=True)`` may turn it into the inputs in place
+    matrix: np.ndarray | None = None
+    matrix_names: list[str] | None = None
 
     @property
     def n(self) -> int:
@@ -137,35 +142,123 @@ def read_table(path: Path, missing: Iterable[str] = ()) -> Table:
 
 # ---- pyarrow -----------------------------------------------------------------------------------
 def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
+    """The CSV file read by pyarrow a block at a time (``_stream``); a column whose type
+    pyarrow guessed from the first block and a later block contradicts is read again as
+    what the later block says (int -> float -> text), at most once per column and step."""
     import pyarrow as pa
+
+    types: dict[str, object] = {}
+    for _ in range(2 * MAX_RETYPES):
+        try:
+            if not types:  # pyarrow converts far faster to types it is given than guessing
+                types.update(_first_block_types(path, tokens))
+            return _stream(path, tokens, types)
+        except _Retype as retype:
+            if retype.to == "string":  # text pyarrow cannot decode: the strict reader says where
+                strict_check(path)
+                raise FormatError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+            types[retype.name] = pa.float64() if retype.to == "int64" else pa.string()
+        except pa.ArrowInvalid as exc:
+            if not _has_header(path):
+                raise FormatError(
+                    f"{path}: empty file: expected a header row naming the columns"
+                ) from None
+            strict_check(path)  # names the line; if it finds nothing, say what pyarrow said
+            raise FormatError(f"{path}: not a CSV file bpnn can read ({str(exc)[:80]})") from None
+    raise FormatError(f"{path}: column types keep changing between blocks of the file")
+
+
+MAX_RETYPES = 64
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+
+
+class _Retype(Exception):
+    """A later block holds a value the type guessed from the first block cannot."""
+
+    def __init__(self, name: str, to: str):
+        self.name, self.to = name, to
+
+
+def _options(tokens: frozenset[str], types: dict):
     import pyarrow.csv as pc
 
     nulls = sorted({v for t in tokens for v in (t, t.upper(), t.title(), t.capitalize())})
-    convert = pc.ConvertOptions(
+    return pc.ConvertOptions(
         null_values=nulls,
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         true_values=[],
         false_values=[],
+        column_types=types,
     )
-    try:
-        arrow = pc.read_csv(path, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        if not _has_header(path):
-            raise FormatError(
-                f"{path}: empty file: expected a header row naming the columns"
-            ) from None
-        strict_check(path)  # names the line; if it finds nothing, say what pyarrow said
-        raise FormatError(f"{path}: not a CSV file bpnn can read ({str(exc)[:80]})") from None
-    if any(pa.types.is_binary(f.type) for f in arrow.schema):
+
+
+def _first_block_types(path: Path, tokens: frozenset[str]) -> dict:
+    """The types pyarrow guesses from the file's first block for its number and text columns
+    (a column of nothing but gaps is left to be guessed block by block)."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    with pc.open_csv(path, convert_options=_options(tokens, {})) as reader:
+        fields = list(reader.schema)
+    keep = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
+    return {f.name: f.type for f in fields if any(test(f.type) for test in keep)}
+
+
+def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
+    """One pass of pyarrow's streaming reader: every numeric column into one growing float64
+    matrix (n, k) (its memory is the numbers once; the Table's columns are views of it),
+    other columns as chunks of text."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    reader = pc.open_csv(path, convert_options=_options(tokens, types))
+    names = [str(n) for n in reader.schema.names]
+    fields = list(reader.schema)
+    if any(pa.types.is_binary(f.type) for f in fields):
         strict_check(path)  # bytes that are not UTF-8: the strict reader names the line
-    if arrow.num_columns == 0 or (arrow.num_rows == 0 and not _has_header(path)):
-        raise FormatError(f"{path}: empty file: expected a header row naming the columns")
-    table = _from_arrow(arrow, str(path), tokens)
-    table.path = path
-    if table.n == 0:
+    numeric = [j for j, f in enumerate(fields) if _is_number_type(pa, f.type)]
+    ints = {j for j in numeric if pa.types.is_integer(fields[j].type)}
+    text: dict[int, list[np.ndarray]] = {j: [] for j in range(len(names)) if j not in numeric}
+    matrix, n = np.empty((0, len(numeric))), 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as exc:
+            found = _CONVERSION.search(str(exc))
+            if found is None:
+                raise
+            raise _Retype(names[int(found.group(1))], found.group(2)) from None
+        rows = batch.num_rows
+        if n + rows > len(matrix):  # grows in place (realloc): no copy of what is there
+            matrix.resize((max(n + rows, len(matrix) * 3 // 2, 1024), len(numeric)), refcheck=False)
+        for k, j in enumerate(numeric):
+            array = batch.column(j)
+            if array.null_count:
+                ints.discard(j)
+            matrix[n : n + rows, k] = array.to_numpy(zero_copy_only=False)
+        for j, chunks in text.items():
+            chunks.append(_chunk(batch.column(j), "text", tokens))
+        n += rows
+    matrix.resize((n, len(numeric)), refcheck=False)
+    if n == 0:
         raise FormatError(f"{path}: no data rows after the header")
+    columns = []
+    for j in range(len(names)):
+        if j in text:
+            columns.append(Column("text", text[j]))
+        else:
+            view = matrix[:, numeric.index(j)]
+            columns.append(Column("int" if j in ints else "float", [view]))
+    table = Table(names, columns, str(path), path)
+    table.matrix, table.matrix_names = matrix, [names[j] for j in numeric]
     return table
+
+
+def _is_number_type(pa, t) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
 
 
 def _has_header(path: Path) -> bool:

@@ -29,6 +29,7 @@ import numpy as np
 from ..data.csvread import FLOAT32_MAX
 from ..errors import BpnnError, FormatError
 from .read import Column, Table
+from .stats import NumberStats, column_stats, matrix_stats
 from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
 
 __all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema"]
@@ -164,14 +165,15 @@ class TableSchema:
         """The schema of ``table``'s columns other than ``target`` (module docstring rules)."""
         options.check(table.names, table.where)
         specs, left = [], []
+        stats = _number_stats(table, target)
         for j, (name, column) in enumerate(zip(table.names, table.columns)):
             if name == target:
                 continue
-            kind, why = column_type(name, j == 0, column, options)
+            kind, why = column_type(name, j == 0, column, options, stats.get(name))
             if kind == "left out":
                 left.append((name, why))
             else:
-                specs.append(_fit_column(name, kind, column, table))
+                specs.append(_fit_column(name, kind, column, table, stats.get(name)))
         if not specs:
             raise BpnnError(f"{table.where}: no feature column is left to train on")
         return cls(tuple(specs), tuple(left), options)
@@ -191,8 +193,11 @@ class TableSchema:
             c.type != "categorical" and not c.indicator and c.true is None for c in self.columns
         )
 
-    def encode(self, table: Table) -> np.ndarray:
-        """Inputs (n, d) float64 of a table holding (at least) the schema's columns."""
+    def encode(self, table: Table, consume: bool = False) -> np.ndarray:
+        """Inputs (n, d) float64 of a table holding (at least) the schema's columns.
+
+        ``consume``: the table is not used again, so a table of numbers read by pyarrow
+        (``Table.matrix``) becomes the inputs in place: reading costs its numbers once."""
         lacking = [name for name in self.names if name not in table.names]
         if lacking:
             raise BpnnError(
@@ -200,6 +205,9 @@ class TableSchema:
                 f"{', ...' if len(lacking) > 5 else ''} (the model reads "
                 f"{', '.join(self.names)})"
             )
+        if consume and table.matrix is not None and table.origin is None and self.plain():
+            if set(self.names) <= set(table.matrix_names or ()):
+                return self._in_place(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
         for start, block in table.blocks():  # a block of rows at a time: no column copied whole
@@ -210,6 +218,32 @@ class TableSchema:
                 for spec in self.columns:
                     spec.check(block.column(spec.name), block)
         return out
+
+    def _in_place(self, table: Table, rows: int = 1 << 14) -> np.ndarray:
+        """The inputs (n, d) made inside the table's matrix (n, k): a block of rows at a time,
+        its columns gathered, gaps filled and written to the front of the buffer (row i's
+        inputs land at or before where row i was read from), then the buffer shrunk."""
+        matrix, names = table.matrix, table.matrix_names
+        assert matrix is not None and names is not None
+        n, d = len(matrix), len(self.columns)
+        picked = [names.index(name) for name in self.names]
+        fills = np.array([c.fill for c in self.columns])
+        flat = matrix.reshape(-1)
+        table.columns, table.matrix = [], None  # their views would outlive the buffer
+        for start in range(0, n, rows):
+            block = matrix[start : start + rows][:, picked]  # a copy: the source may be overwritten
+            np.copyto(block, np.broadcast_to(fills, block.shape), where=np.isnan(block))
+            if not -FLOAT32_MAX <= block.min() <= block.max() <= FLOAT32_MAX:
+                i, j = np.argwhere(~(np.abs(block) <= FLOAT32_MAX))[0]
+                raise FormatError(
+                    f"{table.where}, {table.row(start + int(i))}, column {self.names[j]!r}: "
+                    f"{block[i, j]:g} is not a finite number within float32's range "
+                    f"(+-{FLOAT32_MAX:.3g})"
+                )
+            flat[start * d : start * d + block.size] = block.reshape(-1)
+        del flat
+        matrix.resize((n * d,), refcheck=False)
+        return matrix.reshape(n, d)
 
     def describe(self) -> list[str]:
         """The log's lines: a table of the kept columns, then one line per left-out column."""
@@ -243,7 +277,22 @@ class TableSchema:
             raise FormatError(f"{source}: unreadable table schema ({exc})") from None
 
 
-def _fit_column(name: str, kind: str, column: Column, table: Table) -> ColumnSpec:
+def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
+    """The facts of each column of numbers (all at once for a table's matrix)."""
+    names = table.matrix_names
+    if table.matrix is not None and names is not None:
+        skip = names.index(target) if target in names else None
+        return dict(zip(names, matrix_stats(table.matrix, skip)))
+    return {
+        name: column_stats(column.values())
+        for name, column in zip(table.names, table.columns)
+        if column.kind != "text" and name != target
+    }
+
+
+def _fit_column(
+    name: str, kind: str, column: Column, table: Table, stats: NumberStats | None
+) -> ColumnSpec:
     values = column.values()
     if kind == "categorical":
         texts = [None if v is None or v != v else _level(v) for v in values.tolist()]
@@ -257,18 +306,7 @@ def _fit_column(name: str, kind: str, column: Column, table: Table) -> ColumnSpe
     true = None
     if column.kind == "text" and numbers(column) is None:
         true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
-    spec = ColumnSpec(name, kind, true=true)
-    chunks = [spec._numbers(Column(column.kind, [c]), table) for c in column.chunks]
-    present = np.concatenate([x[~np.isnan(x)] for x in chunks] or [np.empty(0)])  # reordered
-    n = len(column)
-    return ColumnSpec(name, kind, n - len(present), _median(present), len(present) < n, true)
-
-
-def _median(x: np.ndarray) -> float:
-    """The median of x (n,), reordering x in place (np.median would copy it); 0 when empty."""
-    n = len(x)
-    if n == 0:
-        return 0.0
-    half = n // 2
-    x.partition([half - 1, half] if n % 2 == 0 else [half])
-    return float(x[half]) if n % 2 else float((x[half - 1] + x[half]) / 2)
+    if stats is None:  # numbers written as text, yes/no text
+        stats = column_stats(ColumnSpec(name, kind, true=true)._numbers(column, table))
+    gaps = stats.missing
+    return ColumnSpec(name, kind, gaps, stats.median, gaps > 0, true)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import BpnnError
 from .read import Column
+from .stats import NumberStats
 
 __all__ = ["BOOLEAN_PAIRS", "ID_MIN_ROWS", "TableOptions", "column_type", "numbers"]
 
@@ -91,9 +92,12 @@ def numbers(column: Column) -> np.ndarray | None:
     return out
 
 
-def column_type(name: str, first: bool, column: Column, options: TableOptions) -> tuple[str, str]:
+def column_type(
+    name: str, first: bool, column: Column, options: TableOptions, stats: NumberStats | None
+) -> tuple[str, str]:
     """(type, why) of a column by the rule of the module docstring: type is "numeric",
-    "boolean", "categorical" or "left out" (why says which rule, for the log)."""
+    "boolean", "categorical" or "left out" (why says which rule, for the log); ``stats``: the
+    facts of a column of numbers (``bpnn.tables.stats``)."""
     if name in options.ignore:
         return "left out", "--ignore"
     if first and name == "":
@@ -102,8 +106,8 @@ def column_type(name: str, first: bool, column: Column, options: TableOptions) -
         return "numeric", "--numeric"
     if name in options.categorical:
         return "categorical", "--categorical"
-    if column.kind != "text":  # numbers: a chunk at a time (no copy of the column)
-        return _number_type(column)
+    if stats is not None:
+        return _number_type(stats)
     values = column.values()
     present = values[_present(column, values)]
     if len(present) == 0:
@@ -120,18 +124,11 @@ def column_type(name: str, first: bool, column: Column, options: TableOptions) -
     return "categorical", "text"
 
 
-def _number_type(column: Column) -> tuple[str, str]:
+def _number_type(stats: NumberStats) -> tuple[str, str]:
     """A column of numbers: numeric; boolean when it holds both 0 and 1 and nothing else."""
-    seen, zero_one = 0, True
-    for chunk in column.chunks:
-        x = chunk.astype(np.float64, copy=False)
-        present = x[~np.isnan(x)] if column.kind == "float" else x
-        seen += len(present)
-        zero_one = zero_one and bool(((present == 0) | (present == 1)).all())
-    if seen == 0:
+    if stats.present == 0:
         return "left out", "every value is missing"
-    values = column.values() if zero_one else None
-    if values is not None and (values == 0).any() and (values == 1).any():
+    if stats.zero_one:
         return "boolean", "numbers 0 and 1"
     return "numeric", "numbers"
 
