@@ -74,7 +74,7 @@ def feeds(model, rows) -> dict:
     return out
 
 
-def run(proto, inputs: dict) -> dict:
+def run_graph(proto, inputs: dict) -> dict:
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(None, inputs)))
@@ -106,20 +106,20 @@ def test_classifier_on_raw_columns_matches_bpnn(data):
         "mean": "tensor(float)",
     }
     rows = raw_rows(frame)
-    got = run(proto, feeds(model, rows))
+    got = run_graph(proto, feeds(model, rows))
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-5)
     np.testing.assert_array_equal(got["label"], model.predict(rows))
     # missing tokens written as text are missing in the graph as in bpnn
     tokens = feeds(model, rows)
     tokens["colour"] = np.where(tokens["colour"] == "", "NA", tokens["colour"]).astype(object)
-    np.testing.assert_allclose(run(proto, tokens)["probabilities"], got["probabilities"])
+    np.testing.assert_allclose(run_graph(proto, tokens)["probabilities"], got["probabilities"])
 
 
 def test_regressor_on_raw_columns_matches_bpnn(data):
     frame, signal = data
     model = bpnn.fit(frame, signal, hidden=[12], epochs=8, seed=4)
     rows = raw_rows(frame)
-    got = run(to_onnx(model), feeds(model, rows))
+    got = run_graph(to_onnx(model), feeds(model, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
 
 
@@ -128,7 +128,7 @@ def test_columns_named_like_the_graph(data):
     renamed = frame.rename(columns={"age": "W0", "flag": "probabilities_1"})
     model = bpnn.fit(renamed, signal, hidden=[4], epochs=2, seed=1)
     rows = raw_rows(renamed)
-    got = run(to_onnx(model), feeds(model, rows))
+    got = run_graph(to_onnx(model), feeds(model, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
     clash = bpnn.fit(frame.rename(columns={"age": "values"}), signal, hidden=[4], epochs=1)
     with pytest.raises(BpnnError, match="'values' has the name of the ONNX graph's output"):
@@ -154,3 +154,34 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     exec(block + 'save_onnx(model, "churn.onnx")' + rest, {})
     printed = capsys.readouterr().out.split()
     assert float(printed[-1]) < 1e-5
+
+
+def test_cli_export_of_a_model_trained_on_an_r_style_csv(tmp_path, capsys):
+    from bpnn.cli import main
+    from test_tables import HEADER, penguin_rows, write_table
+
+    data = write_table(tmp_path / "penguins.csv", HEADER, penguin_rows(150))
+    run = tmp_path / "run"
+    args = ["--target", "species", "--out", str(run), "--no-report", "--epochs", "5"]
+    assert main(["train", "--data", str(data), *args]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "p.onnx")]) == 0
+    assert "inputs island, bill_length_mm, body_mass_g, sex, tagged, smoker," in (
+        capsys.readouterr().out
+    )
+    rows = pd.read_csv(data, dtype=str).drop(columns=["Unnamed: 0", "species"])
+    rows.loc[0, "island"], rows.loc[1, "sex"], rows.loc[2, "tagged"] = "Atlantis", None, None
+    model = bpnn.load(run)
+    inputs = {}
+    for spec in model.schema.columns:
+        column = rows[spec.name]
+        if spec.type == "categorical":
+            inputs[spec.name] = column.fillna("").to_numpy(dtype=object)
+        elif spec.true is not None:
+            ones = column.str.lower() == spec.true
+            inputs[spec.name] = np.where(column.isna(), np.nan, ones).astype(np.float32)
+        else:
+            inputs[spec.name] = pd.to_numeric(column).to_numpy(dtype=np.float32)
+    proto = onnx.load(str(tmp_path / "p.onnx"))
+    got = run_graph(proto, inputs)
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-5)
+    np.testing.assert_array_equal(got["label"], model.predict(rows))

@@ -3,7 +3,8 @@ settings table (``bpnn.settings``) and mapped onto a ``TrainConfig``, training t
 layer (``bpnn.runs``), and model files (``save``/``load``, with the parameters recorded).
 
 Not here: the classifier and the regressor themselves (``bpnn.sklearn.estimators``).
-(Just past 400 lines: the parameters' checks and their mapping to settings both ways read as one.)
+(Past 400 lines: the parameters' checks and their mapping to settings both ways read as one;
+DataFrames of raw columns are encoded in ``bpnn.sklearn.frames``.)
 """
 
 from __future__ import annotations
