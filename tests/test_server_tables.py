@@ -139,6 +139,16 @@ def test_the_model_says_which_columns_it_takes(models):
             422,
             "within float32's range",
         ),
+        (
+            json.dumps({"rows": [{**ROWS[0], "age": 10**400}]}).encode(),
+            422,
+            "row 1, column 'age': a number beyond float32's range",
+        ),
+        (
+            b'{"rows": [{"age": Infinity, "member": "yes", "colour": "red", "flag": 0}]}',
+            422,
+            "within float32's range",
+        ),
         (json.dumps({"rows": [ROWS[0]] * 11}).encode(), 413, "11 rows is over the 10-row limit"),
     ],
 )

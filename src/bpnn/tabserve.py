@@ -177,11 +177,12 @@ def _boolean(spec: ColumnSpec, v) -> float:
             return float(word in (pair[0], "true"))
     try:
         x = float(v)
-    except ValueError:
+    except (ValueError, OverflowError):
         x = math.nan
     if x not in (0.0, 1.0):
         words = f"{'/'.join(_pair(spec))}, " if spec.true is not None else ""
-        raise ValueError(f"{v!r} is not {words}true/false or 1/0")
+        shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+        raise ValueError(f"{shown} is not {words}true/false or 1/0")
     return x
 
 
@@ -190,6 +191,8 @@ def _number(v) -> float:
         return float(v)
     except ValueError:
         raise ValueError(f"{str(v)[:40]!r} is not a number") from None
+    except OverflowError:  # an integer of hundreds of digits
+        raise ValueError("a number beyond float32's range") from None
 
 
 def _level(v) -> str:
