@@ -185,3 +185,11 @@ def test_cli_export_of_a_model_trained_on_an_r_style_csv(tmp_path, capsys):
     got = run_graph(proto, inputs)
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-5)
     np.testing.assert_array_equal(got["label"], model.predict(rows))
+
+
+def test_a_table_of_numbers_keeps_its_one_input():
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.sin(np.arange(40.0))})
+    model = bpnn.fit(X, np.arange(40.0) % 2, hidden=[4], epochs=1)
+    assert model.schema is not None and model.schema.plain()
+    got = run_graph(to_onnx(model), {"input": X.to_numpy(np.float32)})
+    np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)

@@ -3,8 +3,9 @@
 ``to_onnx(model)`` builds, in opset ``OPSET`` (17, IR version 8; onnxruntime 1.14 and later):
 
     input (N, d): uint8 pixels for image models, else raw features (the network's float type);
-      a model trained on a table (it has a ``TableSchema``) takes instead one input (N,) per
-      raw column, named as the column, encoded in the graph (``bpnn.onnxtable``)
+      a model trained on a table with text, yes/no or missing values (a ``TableSchema`` that
+      is not ``plain``) takes instead one input (N,) per raw column, named as the column,
+      encoded in the graph (``bpnn.onnxtable``)
       -> Cast (uint8 only) -> the model's preprocessing: Mul (scale) or Sub + Div (standardize)
       -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
          for identity); the output layer's Softmax where the model has one
@@ -161,6 +162,8 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     full = model if isinstance(model, Model) else None
     g = _Graph(onnx, net.dtype)
     schema = None if full is None else full.schema
+    if schema is not None and schema.plain():  # numbers only, no gaps: one matrix, as before
+        schema = None
     if schema is None:
         in_type = _input_type(full, net, input_type)
         x = (
