@@ -34,7 +34,7 @@ from ..limits import MAX_CSV_BYTES
 
 __all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
 
-MISSING = ("", "na", "n/a", "nan", "null", "none", "?")  # compared stripped and lower-cased
+MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
@@ -220,7 +220,7 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     numeric = [j for j, f in enumerate(fields) if _is_number_type(pa, f.type)]
     ints = {j for j in numeric if pa.types.is_integer(fields[j].type)}
     text: dict[int, list[np.ndarray]] = {j: [] for j in range(len(names)) if j not in numeric}
-    matrix, n = np.empty((0, len(numeric))), 0
+    matrix, n, batch, pool = np.empty((0, len(numeric))), 0, None, pa.default_memory_pool()
     while True:
         try:
             batch = reader.read_next_batch()
@@ -243,6 +243,8 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
             chunks.append(_chunk(batch.column(j), "text", tokens))
         n += rows
     matrix.resize((n, len(numeric)), refcheck=False)
+    del reader, batch
+    pool.release_unused()  # the blocks' memory (copied into the matrix), back to the system
     if n == 0:
         raise FormatError(f"{path}: no data rows after the header")
     columns = []

@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["NumberStats", "column_stats", "matrix_stats", "median"]
 
 _ROWS = 1 << 14  # rows of a block
-_GROUP = 4  # columns copied out at once for their medians (4 x n float64)
+_GROUP = 2  # columns copied out at once for their medians (2 x n float64)
 
 
 @dataclass(frozen=True)
