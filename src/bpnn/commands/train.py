@@ -65,7 +65,7 @@ def add_parser(sub) -> None:
         (
             "--missing",
             "table: more values that mean missing (comma-separated; always: empty, "
-            "NA, N/A, NaN, null, None, ?)",
+            "NA, N/A, NaN, null, ?)",
         ),
     ):
         p.add_argument(flag, metavar="COLUMNS" if flag != "--missing" else "TOKENS", help=text)

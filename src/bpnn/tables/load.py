@@ -129,7 +129,7 @@ def _typed(ys: list[np.ndarray]) -> list[np.ndarray]:
     if all(y.dtype != object for y in ys):
         if all(y.dtype.kind in "iu" for y in ys):
             return [y.astype(np.int64) for y in ys]
-        return [y.astype(np.float64) for y in ys]
+        return [y.astype(np.float64, copy=False) for y in ys]
     text = [[str(v) for v in y] for y in ys]
     if all(_INTEGER.fullmatch(v) for t in text for v in t):
         try:

@@ -34,7 +34,7 @@ from ..limits import MAX_CSV_BYTES
 
 __all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
 
-MISSING = ("", "na", "n/a", "nan", "null", "none", "?")  # compared stripped and lower-cased
+MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
@@ -220,7 +220,8 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     numeric = [j for j, f in enumerate(fields) if _is_number_type(pa, f.type)]
     ints = {j for j in numeric if pa.types.is_integer(fields[j].type)}
     text: dict[int, list[np.ndarray]] = {j: [] for j in range(len(names)) if j not in numeric}
-    matrix, n = np.empty((0, len(numeric))), 0
+    matrix, n, batch, pool = np.empty((0, len(numeric))), 0, None, pa.default_memory_pool()
+    expected = _rows_expected(path)
     while True:
         try:
             batch = reader.read_next_batch()
@@ -232,8 +233,9 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
                 raise
             raise _Retype(names[int(found.group(1))], found.group(2)) from None
         rows = batch.num_rows
-        if n + rows > len(matrix):  # grows in place (realloc): no copy of what is there
-            matrix.resize((max(n + rows, len(matrix) * 3 // 2, 1024), len(numeric)), refcheck=False)
+        if n + rows > len(matrix):  # grows in place (realloc; zeros written past n count too)
+            size = max(n + rows, expected if n == 0 else len(matrix) * 5 // 4)
+            matrix.resize((size, len(numeric)), refcheck=False)
         for k, j in enumerate(numeric):
             array = batch.column(j)
             if array.null_count:
@@ -243,6 +245,8 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
             chunks.append(_chunk(batch.column(j), "text", tokens))
         n += rows
     matrix.resize((n, len(numeric)), refcheck=False)
+    del reader, batch
+    pool.release_unused()  # the blocks' memory (copied into the matrix), back to the system
     if n == 0:
         raise FormatError(f"{path}: no data rows after the header")
     columns = []
@@ -255,6 +259,15 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     table = Table(names, columns, str(path), path)
     table.matrix, table.matrix_names = matrix, [names[j] for j in numeric]
     return table
+
+
+def _rows_expected(path: Path, sample: int = 1 << 20) -> int:
+    """The rows the file holds if all are as long as those of its first MB (2% more): the
+    matrix's first size, so that it seldom grows (growing writes zeros past the rows read)."""
+    with open(path, "rb") as f:
+        head = f.read(sample)
+    lines = max(head.count(b"\n"), 1)
+    return int(path.stat().st_size / (len(head) / lines) * 1.02) + 1
 
 
 def _is_number_type(pa, t) -> bool:

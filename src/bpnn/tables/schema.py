@@ -37,6 +37,7 @@ __all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSch
 MAX_LEVELS = 64
 MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
 FORMAT = "bpnn-table"
+_BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
 
 
 def min_level_rows(n: int) -> int:
@@ -210,7 +211,8 @@ class TableSchema:
                 return self._in_place(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
-        for start, block in table.blocks():  # a block of rows at a time: no column copied whole
+        rows = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
+        for start, block in table.blocks(rows):
             parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
             rows = out[start : start + block.n]
             np.concatenate(parts, axis=1, out=rows)  # straight into X: no block copied twice
@@ -219,7 +221,7 @@ class TableSchema:
                     spec.check(block.column(spec.name), block)
         return out
 
-    def _in_place(self, table: Table, rows: int = 1 << 14) -> np.ndarray:
+    def _in_place(self, table: Table) -> np.ndarray:
         """The inputs (n, d) made inside the table's matrix (n, k): a block of rows at a time,
         its columns gathered, gaps filled and written to the front of the buffer (row i's
         inputs land at or before where row i was read from), then the buffer shrunk."""
@@ -227,6 +229,7 @@ class TableSchema:
         assert matrix is not None and names is not None
         n, d = len(matrix), len(self.columns)
         picked = [names.index(name) for name in self.names]
+        rows = max(1, _BLOCK // matrix.shape[1])
         fills = np.array([c.fill for c in self.columns])
         flat = matrix.reshape(-1)
         table.columns, table.matrix = [], None  # their views would outlive the buffer

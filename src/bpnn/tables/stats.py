@@ -14,8 +14,8 @@ import numpy as np
 
 __all__ = ["NumberStats", "column_stats", "matrix_stats", "median"]
 
-_ROWS = 1 << 14  # rows of a block
-_GROUP = 4  # columns copied out at once for their medians (4 x n float64)
+_VALUES = 1 << 20  # values of a block of rows (8 MB of float64), whatever the width
+_GROUP = 2  # columns copied out at once for their medians (2 x n float64)
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,11 @@ def matrix_stats(matrix: np.ndarray, skip: int | None = None) -> list[NumberStat
     """The facts of each column of ``matrix`` (n, k) float64 (NaN: missing); the column
     ``skip`` (a target) gets no median."""
     n, k = matrix.shape
+    block_rows = max(1, _VALUES // max(k, 1))
     missing = np.zeros(k, dtype=np.int64)
     zero, one, other = np.zeros(k, bool), np.zeros(k, bool), np.zeros(k, bool)
-    for start in range(0, n, _ROWS):
-        block = matrix[start : start + _ROWS]
+    for start in range(0, n, block_rows):
+        block = matrix[start : start + block_rows]
         gaps, is0, is1 = np.isnan(block), block == 0, block == 1
         missing += gaps.sum(axis=0)
         zero |= is0.any(axis=0)
@@ -60,8 +61,8 @@ def matrix_stats(matrix: np.ndarray, skip: int | None = None) -> list[NumberStat
     for first in range(0, k, _GROUP):
         group = slice(first, min(k, first + _GROUP))
         copy = np.empty((group.stop - group.start, n))
-        for start in range(0, n, _ROWS):
-            copy[:, start : start + _ROWS] = matrix[start : start + _ROWS, group].T
+        for start in range(0, n, block_rows):
+            copy[:, start : start + block_rows] = matrix[start : start + block_rows, group].T
         for i, x in enumerate(copy):
             if first + i != skip:
                 medians[first + i] = median(x[~np.isnan(x)] if missing[first + i] else x)
