@@ -211,12 +211,12 @@ class TableSchema:
                 return self._in_place(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
-        rows = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
-        for start, block in table.blocks(rows):
+        size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
+        for start, block in table.blocks(size):
             parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
-            rows = out[start : start + block.n]
-            np.concatenate(parts, axis=1, out=rows)  # straight into X: no block copied twice
-            if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:  # inf, 1e300: where
+            inputs = out[start : start + block.n]
+            np.concatenate(parts, axis=1, out=inputs)  # straight into X: no block copied twice
+            if not -FLOAT32_MAX <= inputs.min() <= inputs.max() <= FLOAT32_MAX:  # inf, 1e300
                 for spec in self.columns:
                     spec.check(block.column(spec.name), block)
         return out
