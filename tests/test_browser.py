@@ -19,8 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import bpnn
 from helpers_model import save_mnist_model, tiny_model
 
 try:
@@ -239,3 +241,46 @@ def test_an_unsure_answer_says_so(browser, tmp_path):
         page.click("#clear")
         expect(page.locator("#unsure")).to_be_hidden()
         page.close()
+
+
+@pytest.fixture(scope="module")
+def table_server(tmp_path_factory):
+    pd = pytest.importorskip("pandas")
+    gen = np.random.default_rng(0)
+    rows = pd.DataFrame(
+        {
+            "age": gen.normal(40, 12, 120),
+            "member": gen.choice(["yes", "no"], 120),
+            "plan": gen.choice(["basic", "pro", "<b>gold</b>"], 120),  # markup: shown as text
+        }
+    )
+    churn = np.where(rows["plan"] == "pro", "stays", "leaves")
+    model = tmp_path_factory.mktemp("table") / "churn.npz"
+    bpnn.fit(rows, churn, hidden=[8], epochs=20, seed=1).save(model)
+    with serving(model) as url:
+        yield url
+
+
+def test_a_table_model_shows_its_columns_not_a_canvas(browser, table_server):
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(table_server)
+    expect(page.locator("#columns tbody tr")).to_have_count(3, timeout=15_000)
+    assert not page.locator("#pad").is_visible() and page.locator("h1").text_content() == (
+        "Predict from a table"
+    )
+    cells = page.locator("#columns tbody tr").all_inner_texts()
+    assert cells[0].split("\t")[:2] == ["age", "numeric"]
+    assert cells[1].split("\t") == ["member", "boolean", "yes / no"]
+    assert "<b>gold</b>" in cells[2] and page.locator("#columns b").count() == 0
+    request = json.loads(page.locator("#request").input_value())
+    assert set(request["rows"][0]) == {"age", "member", "plan"}
+    page.fill("#request", json.dumps({"rows": [{**request["rows"][0], "plan": "pro"}]}))
+    page.click("#send")
+    expect(page.locator("#answer")).to_contain_text('"label": "stays"', timeout=15_000)
+    page.fill("#request", json.dumps({"rows": [{"age": 3}]}))
+    page.click("#send")
+    expect(page.locator("#table-status")).to_have_text(
+        "row 1 has no column 'member' (the model reads age, member, plan; null for a missing value)"
+    )
+    page.screenshot(path=str(ARTIFACTS / "table-model.png"))
+    page.close()

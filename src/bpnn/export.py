@@ -2,7 +2,10 @@
 
 ``to_onnx(model)`` builds, in opset ``OPSET`` (17, IR version 8; onnxruntime 1.14 and later):
 
-    input (N, d): uint8 pixels for image models, else raw features (the network's float type)
+    input (N, d): uint8 pixels for image models, else raw features (the network's float type);
+      a model trained on a table with text, yes/no or missing values (a ``TableSchema`` that
+      is not ``plain``) takes instead one input (N,) per raw column, named as the column,
+      encoded in the graph (``bpnn.onnxtable``)
       -> Cast (uint8 only) -> the model's preprocessing: Mul (scale) or Sub + Div (standardize)
       -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
          for identity); the output layer's Softmax where the model has one
@@ -23,7 +26,7 @@ import json
 
 import numpy as np
 
-from . import __version__
+from . import __version__, onnxtable
 from .committee import members_of
 from .errors import BpnnError
 from .fileio import atomic_write
@@ -153,6 +156,8 @@ def _metadata(model: Model | None, net: Network) -> dict:
             training=model.info.config or None,
             results=model.info.results or None,
         )
+        if model.schema is not None:
+            meta["table"] = model.schema.to_dict()
     return {k: json.dumps(v) for k, v in meta.items()}
 
 
@@ -164,23 +169,31 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     net = model.net if isinstance(model, Model) else model
     full = model if isinstance(model, Model) else None
     g = _Graph(onnx, net.dtype)
-    in_type = _input_type(full, net, input_type)
-    x = (
-        "input"
-        if in_type == net.dtype
-        else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
-    )
+    schema = None if full is None else full.schema
+    if schema is not None and schema.plain():  # numbers only, no gaps: one matrix, as before
+        schema = None
+    if schema is None:
+        in_type = _input_type(full, net, input_type)
+        x = (
+            "input"
+            if in_type == net.dtype
+            else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
+        )
+        inputs = [("input", onnx.helper.np_dtype_to_tensor_dtype(in_type), ["N", net.n_inputs])]
+    elif input_type is not None:
+        raise BpnnError("a model trained on a table takes its columns as they are: no input type")
+    else:  # a table's raw columns, one input each (bpnn.onnxtable)
+        columns, x = onnxtable.table_inputs(g, schema)
+        inputs = [(name, kind, ["N"]) for name, kind in columns]
     y = _layers(g, _preprocess(g, x, full), net)
     outputs = _outputs(g, y, full)
+    if schema is not None:
+        onnxtable.name_inputs(g, schema.names, [name for name, _ in outputs])
     n = "N"
     graph = onnx.helper.make_graph(
         g.nodes,
         "bpnn",
-        [
-            onnx.helper.make_tensor_value_info(
-                "input", onnx.helper.np_dtype_to_tensor_dtype(in_type), [n, net.n_inputs]
-            )
-        ],
+        [onnx.helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
         [
             onnx.helper.make_tensor_value_info(
                 name, kind, [n, net.n_outputs] if name != "label" else [n]
@@ -193,7 +206,8 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
         graph,
         producer_name="bpnn",
         producer_version=__version__,
-        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        opset_imports=[onnx.helper.make_opsetid("", opset)]
+        + ([onnx.helper.make_opsetid(onnxtable.ML_DOMAIN, onnxtable.ML_OPSET)] if schema else []),
         ir_version=IR_VERSION,
         doc_string=f"bpnn {'-'.join(map(str, net.sizes))} network",
     )

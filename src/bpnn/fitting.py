@@ -19,6 +19,8 @@ from numpy.typing import ArrayLike
 from . import runs
 from .callbacks import Callback
 from .model import Model
+from .tables.read import is_frame
+from .tables.types import TableOptions
 
 __all__ = ["fit"]
 
@@ -41,6 +43,10 @@ def fit(
     progress: bool | str = False,
     verbose: bool = False,
     callbacks: Sequence[Callback] | None = None,
+    categorical: str | Sequence[str] | None = None,
+    numeric: str | Sequence[str] | None = None,
+    ignore: str | Sequence[str] | None = None,
+    missing: str | Sequence[str] | None = None,
     **settings: Any,
 ) -> Model:
     """Train a network on features X (n, d) and targets y; returns the trained ``Model``.
@@ -57,12 +63,27 @@ def fit(
     progress bar (the epoch's and the whole run's time left) shown, also in a notebook;
     ``progress=True``: the bar on a terminal only.  The model's ``history`` and ``results``
     attributes hold how training went.
+
+    X may be a pandas DataFrame of raw columns (text categories, yes/no, missing values): its
+    columns are typed, filled and encoded by a ``bpnn.tables.TableSchema`` fitted on X (and
+    X_test, X_val, DataFrames of the same columns, by the same schema), which the model keeps:
+    ``model.predict(df)`` takes new raw rows.  ``categorical``, ``numeric``, ``ignore``: column
+    names overriding the typing rule; ``missing``: more tokens that mean a missing value.
     """
     if out is None and resume:
         raise ValueError("resume needs the run folder: pass out=")
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
-    data = runs.RunData.from_arrays(X, y, X_test, y_test, X_val, y_val, limit=limit)
+    tables = {"categorical": categorical, "numeric": numeric, "ignore": ignore, "missing": missing}
+    if is_frame(X):
+        options = TableOptions.of(**tables)
+        data = runs.RunData.from_frame(
+            X, y, X_test, y_test, X_val, y_val, options=options, limit=limit
+        )
+    elif any(v is not None for v in tables.values()):
+        raise ValueError("categorical=, numeric=, ignore= and missing= are for DataFrames")
+    else:
+        data = runs.RunData.from_arrays(X, y, X_test, y_test, X_val, y_val, limit=limit)
     cbs = list(callbacks or [])
     if verbose:
         log, progress = log or print, "always"

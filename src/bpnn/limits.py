@@ -38,6 +38,7 @@ MAX_GREY_SIDE = 1024  # a grey-level array posted by the page: at most this many
 
 # ---- the server (`bpnn serve`) --------------------------------------------------------------
 MAX_UPLOAD_BYTES = 2_000_000  # one request body
+MAX_TABLE_ROWS = 10_000  # rows in one POST /predict to a table model (a body holds ~20,000 short)
 MAX_HEADER_BYTES = 16 * 1024  # a request line and headers still incomplete (h11's buffer)
 # Images decoded at once (each may cost ~100 MB; others wait): one core is left to the event loop
 # so /health stays quick, and at most 4 keep memory bounded on large machines.

@@ -2,7 +2,9 @@
 
 ``Model`` = ``Network`` (or a ``bpnn.committee.Committee``, whose outputs are its members'
 mean) + ``Preprocessing`` (raw features -> inputs) + ``Targets`` (outputs ->
-the user's labels or values) + the record of how it was trained (``info``, a ``ModelInfo``).
+the user's labels or values) + the record of how it was trained (``info``, a ``ModelInfo``;
+a model trained on a table records its ``TableSchema`` there, and takes DataFrames of raw
+columns).
 ``bpnn.load(path)`` returns one; ``Model.save(path)`` writes the usual model file
 (``bpnn.modelfile.write_model``).
 
@@ -28,6 +30,8 @@ from .modelfile import read_model, write_model
 from .modelinfo import ModelInfo
 from .network import Network
 from .preprocessing import Preprocessing
+from .tables.read import frame_table, is_frame, missing_tokens
+from .tables.schema import TableSchema
 from .targets import Targets
 
 __all__ = ["Model", "load"]
@@ -75,9 +79,22 @@ class Model:
             f"preprocessing={self.preprocessing.kind})"
         )
 
+    @property
+    def schema(self) -> TableSchema | None:
+        """How a table's raw columns become its inputs (trained on a table), else None."""
+        recorded = self.info.data.schema
+        return None if recorded is None else TableSchema.from_dict(recorded, "model")
+
     # ---- use ---------------------------------------------------------------------------
     def _features(self, X: ArrayLike) -> np.ndarray:
-        """Raw features as a checked (n, n_inputs) array (a 1-D sample becomes one row)."""
+        """Raw features as a checked (n, n_inputs) array (a 1-D sample becomes one row); a
+        DataFrame of raw columns is encoded by the model's schema (columns by name)."""
+        schema = self.schema
+        if is_frame(X):
+            if schema is None:
+                X = X.to_numpy()  # type: ignore[union-attr]
+            else:
+                X = schema.encode(frame_table(X, missing_tokens(schema.options.missing)))
         X = np.asarray(X)
         X = X[None, :] if X.ndim == 1 else X
         self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work

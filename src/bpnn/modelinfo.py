@@ -83,6 +83,7 @@ class DataInfo:
     feature_names: tuple[str, ...] | None = None  # the input columns, in order (CSV, DataFrames)
     target_names: tuple[str, ...] | None = None  # the target column(s)
     report: bool | None = None  # whether the run wrote its report
+    schema: dict | None = None  # a table's columns -> inputs (``bpnn.tables.TableSchema``)
     recorded: dict | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -102,6 +103,7 @@ class DataInfo:
             feature_names=_names(data.get("feature_names")),
             target_names=_names(data.get("target_names")),
             report=data.get("report") if isinstance(data.get("report"), bool) else None,
+            schema=data.get("schema") if isinstance(data.get("schema"), dict) else None,
             recorded=dict(data),
         )
 

@@ -18,6 +18,9 @@ from .errors import BpnnError
 from .model import Model
 from .prepare import data_kind, prepare
 from .settings import TrainConfig
+from .tables.types import TableOptions
+
+TABLE_OPTIONS = ("categorical", "numeric", "ignore", "missing")  # a table's typing overrides
 
 __all__ = ["DATA_OPTIONS", "RunData", "find_split", "located"]
 
@@ -27,6 +30,7 @@ DATA_OPTIONS = (
     "val",
     "limit",
     "class_weight",
+    *TABLE_OPTIONS,
 )  # what picks a run's data (fixed once it has started)
 
 
@@ -45,17 +49,26 @@ class RunData:
     description: str | None = None  # the log's "data:" line
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)  # what reading did (a table's columns)
 
     @classmethod
     def from_source(
-        cls, source: str | None, target=None, test=None, limit: int | None = None, val=None
+        cls,
+        source: str | None,
+        target=None,
+        test=None,
+        limit: int | None = None,
+        val=None,
+        tables: TableOptions | dict | None = None,
     ) -> RunData:
         """The data set SOURCE names (``bpnn.data.sources``; MNIST when None); ``val``: a source
-        of the same format and features whose samples (all of them) are the validation set."""
+        of the same format and features whose samples (all of them) are the validation set.
+        ``tables``: a table's typing overrides (``TableOptions``, or its ``to_dict``)."""
         from .data.sources import load_source
 
-        data = load_source(source or "mnist", target=target, test=test)
-        X_val, y_val = _validation_source(val, target, data.X_train.shape[1])
+        options = TableOptions.of(**tables) if isinstance(tables, dict) else tables
+        data = load_source(source or "mnist", target=target, test=test, options=options)
+        X_val, y_val = _validation_source(val, target, data.X_train.shape[1], data.schema)
         info = {
             "source": _as_given(source or "mnist"),
             "target": target,
@@ -69,11 +82,23 @@ class RunData:
             "feature_names": data.feature_names,
             "target_names": data.target_names,
         }
+        if data.schema is not None:
+            info["schema"] = data.schema.to_dict()
+        if options is not None and options.to_dict():
+            info["tables"] = options.to_dict()
         described = data.describe()
         if y_val is not None:
             described += f"; validation: {len(y_val)} samples of {val}"
         return cls(
-            data.X_train, data.y_train, data.X_test, data.y_test, info, described, X_val, y_val
+            data.X_train,
+            data.y_train,
+            data.X_test,
+            data.y_test,
+            info,
+            described,
+            X_val,
+            y_val,
+            data.notes,
         )
 
     @classmethod
@@ -82,7 +107,10 @@ class RunData:
         (``source``); a registered set no longer found where it is looked for (``BPNN_DATA``
         unset) is read from the folder it was found in (``found``)."""
         given = source or located(info)
-        return cls.from_source(given, info.get("target"), info.get("test"), val=info.get("val"))
+        tables = info.get("tables") if isinstance(info.get("tables"), dict) else None
+        return cls.from_source(
+            given, info.get("target"), info.get("test"), val=info.get("val"), tables=tables
+        )
 
     @classmethod
     def from_arrays(
@@ -92,6 +120,35 @@ class RunData:
         X = np.asarray(X)
         info = {"source": "arrays", "kind": data_kind(X), **info}
         return cls(X, np.asarray(y), X_test, y_test, info, None, X_val, y_val)
+
+    @classmethod
+    def from_frame(
+        cls, X, y, X_test=None, y_test=None, X_val=None, y_val=None, *, options=None, **info: Any
+    ) -> RunData:
+        """A DataFrame of raw columns X (and DataFrames X_test, X_val of the same columns): the
+        schema fitted on X (``bpnn.tables.TableSchema``; ``options``: ``TableOptions``)."""
+        from .tables.read import frame_table, missing_tokens
+        from .tables.schema import TableSchema
+
+        options = options or TableOptions()
+        tokens = missing_tokens(options.missing)
+        table = frame_table(X, tokens)
+        schema = TableSchema.fit(table, None, options)
+
+        def encoded(frame):
+            return None if frame is None else schema.encode(frame_table(frame, tokens))
+
+        data = cls.from_arrays(
+            schema.encode(table),
+            np.asarray(y),
+            encoded(X_test),
+            y_test,
+            encoded(X_val),
+            y_val,
+            **{"feature_names": schema.inputs(), **info, "schema": schema.to_dict()},
+        )
+        data.notes = ["columns (typed on the training data):", *schema.describe()]
+        return data
 
     @property
     def kind(self) -> str:
@@ -147,13 +204,16 @@ def located(info: dict | Any) -> str | None:
     return source
 
 
-def _validation_source(val, target, width: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(X, y) of every sample of the source ``val`` (None: no validation source)."""
+def _validation_source(
+    val, target, width: int, schema=None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(X, y) of every sample of the source ``val`` (None: no validation source); a table is
+    encoded by the training data's ``schema``."""
     if val is None:
         return None, None
     from .data.sources import load_source
 
-    data = load_source(val, target=target)
+    data = load_source(val, target=target, schema=schema)
     X, y = data.X_train, data.y_train
     if data.X_test is not None:  # a source with its own test set: all of it validates
         X, y = np.concatenate([X, data.X_test]), np.concatenate([y, data.y_test])
@@ -179,7 +239,10 @@ def find_split(
             "the model does not record a data source it can be evaluated on: give --data SOURCE"
         )
     same = source in (info.source, info.found)
-    data = load_source(source, target=target or info.target, test=info.test if same else None)
+    schema = model.schema
+    data = load_source(
+        source, target=target or info.target, test=info.test if same else None, schema=schema
+    )
     if data.X_train.shape[1] != model.net.n_inputs:
         raise BpnnError(
             f"the model takes {model.net.n_inputs} inputs but {data.source} has "

@@ -36,10 +36,11 @@ from .callbacks import Callback
 from .committees import MEMBERS, CommitteeTrainer
 from .errors import BpnnError
 from .prepare import class_sample_weights, n_outputs, resolve_settings
-from .rundata import DATA_OPTIONS, RunData, find_split, located
+from .rundata import DATA_OPTIONS, TABLE_OPTIONS, RunData, find_split, located
 from .runfolder import RunFolder
 from .runstate import checkpoint_config, read_checkpoint
 from .settings import RESUMABLE, TrainConfig, check_layers
+from .tables.types import TableOptions
 from .train import Trainer
 
 __all__ = [
@@ -110,6 +111,8 @@ def _start(
     targets = resumed_from.pop("targets", None) or prepared.targets(data.y_used())
     if data.description:
         log(f"data: {data.description}")
+    for note in data.notes:
+        log(note)
     for note in prepared.notes:
         log(note)
     log(f"splits: {prepared.sizes()}")
@@ -301,6 +304,7 @@ def train(
             source.get("test"),
             source.get("limit"),
             val=source.get("val"),
+            tables=TableOptions.of(**{k: source.get(k) for k in TABLE_OPTIONS}),
         )
         data.info["report"] = report
         config = configure(data, settings, preset)

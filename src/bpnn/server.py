@@ -9,7 +9,13 @@ Routes:
   already-prepared MNIST image) -> ``{"digit", "probabilities", "input"}``.  Images go through
   ``bpnn.imaging.image_to_mnist``.  ``input`` is the 28x28 image the network saw, as 784 grey
   levels row by row.
-- ``GET /health``: ``{"status": "ok", ...}`` with the model's description.
+- ``GET /health``: ``{"status": "ok", ...}`` with the model's description; its ``inputs``
+  says what the model takes (``{"kind": "image", ...}``, or a table model's columns).
+- A model trained on a raw table (``bpnn.tabserve``): ``POST /predict`` (and ``/api/predict``)
+  with JSON ``{"rows": [{column: value, ...}, ...]}`` -> labels and probabilities, or values,
+  per row (at most ``max_rows`` rows; a bad row or value 422, too many rows 413); ``GET
+  /api/model``: its columns (name, type, levels) and an example request.  The page shows these
+  instead of the canvas.
 
 Bad input gets a 4xx JSON ``{"error": ...}``: a body over ``max_body`` bytes 413 (checked from
 Content-Length and again while reading, so a long body is never read whole), an image over
@@ -38,8 +44,14 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import imaging
-from .limits import MAX_ACTIVE_UPLOADS, MAX_CONCURRENT_DECODES, MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES
+from . import imaging, tabserve
+from .limits import (
+    MAX_ACTIVE_UPLOADS,
+    MAX_CONCURRENT_DECODES,
+    MAX_IMAGE_PIXELS,
+    MAX_TABLE_ROWS,
+    MAX_UPLOAD_BYTES,
+)
 from .modelinfo import ModelInfo
 
 __all__ = ["LOOPBACK_HOSTS", "MAX_BODY", "MAX_PIXELS", "create_app"]
@@ -124,6 +136,7 @@ def create_app(
     max_pixels: int = MAX_PIXELS,
     allowed_hosts=None,
     max_decodes: int = MAX_CONCURRENT_DECODES,
+    max_rows: int = MAX_TABLE_ROWS,
 ) -> Starlette:
     """The web application for one loaded model (``bpnn.modelfile.read_model``'s network and
     metadata).
@@ -131,7 +144,8 @@ def create_app(
     ``allowed_hosts``: the Host headers to answer (e.g. ``LOOPBACK_HOSTS``); None answers any.
     """
     info = ModelInfo.coerce(meta)
-    scale = imaging.check_model(net, info)
+    table = tabserve.TableModel.of(net, info, max_rows)  # None: a model of images
+    scale = 1.0 if table is not None else imaging.check_model(net, info)
     targets = imaging.model_targets(net, info)
     uploads = anyio.Semaphore(MAX_ACTIVE_UPLOADS)  # bodies in memory at once
     decodes = anyio.CapacityLimiter(max_decodes)  # threads preparing images at once
@@ -164,8 +178,18 @@ def create_app(
             '{"grey": [grey levels 0..255], "width": W, "height": H}',
         )
 
+    async def from_rows(body: bytes) -> dict:
+        assert table is not None
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise BadInput(400, f"body is not valid JSON ({exc})") from None
+        return await anyio.to_thread.run_sync(table.answer, doc, limiter=decodes)
+
     async def respond(request: Request) -> dict:
         body = await read_body(request, max_body)
+        if table is not None:  # any content type: curl -d sends form-urlencoded
+            return await from_rows(body)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
             return await from_json(body)
@@ -179,7 +203,7 @@ def create_app(
         try:
             async with uploads:
                 return JSONResponse(await respond(request), headers=HEADERS)
-        except BadInput as exc:
+        except (BadInput, tabserve.RowsError) as exc:
             return error(exc.status, str(exc))
         except imaging.ImageError as exc:
             return error(image_status(exc), str(exc))
@@ -196,9 +220,15 @@ def create_app(
                 "results": info.results or None,
                 "max_body_bytes": max_body,
                 "max_pixels": max_pixels,
+                "inputs": inputs,
             },
             headers=HEADERS,
         )
+
+    inputs = table.describe() if table else {"kind": "image", "width": 28, "height": 28}
+
+    async def model_inputs(request: Request):
+        return JSONResponse(inputs, headers=HEADERS)
 
     async def index(request: Request):
         return FileResponse(WEB / "index.html", headers=HEADERS)
@@ -211,6 +241,8 @@ def create_app(
         Route("/", index),
         Route("/health", health),
         Route("/api/predict", predict, methods=["POST"]),
+        Route("/predict", predict, methods=["POST"]),
+        Route("/api/model", model_inputs),
         Mount("/static", StaticFiles(directory=WEB), name="static"),
     ]
     middleware = (

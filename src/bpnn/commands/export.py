@@ -50,7 +50,7 @@ def run(args) -> int:
         print(json.dumps(info))
     else:
         print(
-            f"wrote {args.out} (ONNX opset {OPSET}; input {info['inputs'][0]}, outputs "
-            f"{', '.join(info['outputs'])})"
+            f"wrote {args.out} (ONNX opset {OPSET}; input{'s' if len(info['inputs']) > 1 else ''} "
+            f"{', '.join(info['inputs'])}, outputs {', '.join(info['outputs'])})"
         )
     return 0

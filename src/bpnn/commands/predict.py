@@ -8,7 +8,9 @@ softmax outputs; a model with sigmoid outputs has its outputs normalised to sum 
 
 Rows (``--rows FILE``), for any model: FILE is a .npy array or a CSV file, its columns matched
 to the model's inputs by ``bpnn.data.rows.read_rows`` (by the model's feature names when it
-records them and the file has a header).
+records them and the file has a header).  A model trained on a table (it records a
+``bpnn.tables.TableSchema``) takes a CSV or Parquet file of raw rows: the columns it was trained
+on, by name, in any order (others ignored), filled and encoded as in training.
 
 The model's preprocessing is applied as recorded.  Output: CSV with a header, ``prediction``
 then ``p_<class>`` per class in the model's class order (classifiers), or one column per target
@@ -25,16 +27,20 @@ import io
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from ..data.csvread import csv_rows
 from ..data.keep import kept_columns
 from ..data.rows import read_rows
+from ..data.sources import TABLES
 from ..errors import BpnnError
 from ..evaluation import UNSURE_BELOW
 from ..fileio import atomic_write
 from ..limits import MAX_IMAGE_FILE_BYTES
 from ..modelfile import read_model
+from ..tables.read import read_table
 from . import MODEL, command
 
 
@@ -116,7 +122,7 @@ def predict_rows(args) -> int:
     from ..model import Model
 
     model = Model.load(args.model)
-    X = read_rows(args.rows, model.net.n_inputs, _feature_names(model))
+    X = _rows(model, args.rows)
     kept = kept_columns(args.rows, args.keep.split(",")) if args.keep else {}
     if any(len(values) != len(X) for values in kept.values()):  # a header read as data
         raise BpnnError(f"--keep: {args.rows} has a header only some of its columns start with")
@@ -146,6 +152,24 @@ def _with_kept(text: str, kept: dict[str, list[str]]) -> str:
     for k, row in enumerate(csv.reader(io.StringIO(text))):
         writer.writerow([*(kept if k == 0 else (c[k - 1] for c in columns)), *row])
     return buf.getvalue()
+
+
+def _rows(model, rows: str) -> np.ndarray:
+    """The model's inputs for the file ``rows``: a table of raw columns encoded by the model's
+    schema (a model trained on a table), else features as they are (``read_rows``)."""
+    schema, path = model.schema, Path(rows)
+    if schema is None or path.suffix.lower() not in TABLES or not path.exists():
+        return read_rows(rows, model.net.n_inputs, _feature_names(model))
+    if path.suffix.lower() == ".csv" and schema.plain() and not _names_all(path, schema.names):
+        # a model of numbers only takes rows as before: without a header, by position
+        return read_rows(rows, model.net.n_inputs, _feature_names(model))
+    return schema.encode(read_table(path, schema.options.missing))
+
+
+def _names_all(path: Path, names: list[str]) -> bool:
+    """Whether the CSV file's first row names every one of ``names``."""
+    first = next(csv_rows(path), None)
+    return first is not None and set(names) <= {f.strip() for f in first[1]}
 
 
 def _feature_names(model) -> list[str] | None:

@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
         sub,
         "serve",
         "a web page where you draw a digit and the model reads it",
-        "Serve the draw-a-digit page and its JSON API (POST /api/predict, GET /health).",
+        "Serve the draw-a-digit page and its JSON API (POST /api/predict, GET /health); a "
+        'model trained on a table answers POST /predict of JSON {"rows": [{column: value}]}.',
         run,
         model="a model file (model.npz) or a run folder holding one",
     )

@@ -58,6 +58,17 @@ def add_parser(sub) -> None:
         help="weigh each class: balanced (n / (classes x class count), as scikit-learn) or a "
         'JSON file {"label": weight, ...} (unnamed classes weigh 1)',
     )
+    for flag, text in (
+        ("--categorical", "table: columns to treat as categories (comma-separated)"),
+        ("--numeric", "table: columns to treat as numbers (comma-separated)"),
+        ("--ignore", "table: columns to leave out (comma-separated)"),
+        (
+            "--missing",
+            "table: more values that mean missing (comma-separated; always: empty, "
+            "NA, N/A, NaN, null, ?)",
+        ),
+    ):
+        p.add_argument(flag, metavar="COLUMNS" if flag != "--missing" else "TOKENS", help=text)
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--no-report", action="store_true", help="do not write the report figures")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")

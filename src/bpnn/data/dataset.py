@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class Dataset:
     target_names: list[str] | None
     class_names: list[str] | None = field(default=None)
     folder: str | None = None  # an IDX set's folder, resolved: where the data was found
+    schema: Any = None  # a table's ``bpnn.tables.TableSchema`` (raw columns -> X)
+    notes: list[str] = field(default_factory=list)  # what reading did, for the log
 
     def arrays(self) -> list[np.ndarray]:
         """X_train, y_train, X_test, y_test, leaving out the absent ones, in that order."""

@@ -8,12 +8,12 @@ SOURCE is one of:
 - a folder in MNIST's layout (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
   and optionally the two ``t10k-`` files): images uint8 (n, h, w) of any size, flattened row-major
   to (n, h*w); labels uint8 of any values.
-- a ``.csv`` file with a header row.  The target is the column named by ``target`` (default: the
-  last); every other column is a float64 feature.  Target: all integers -> int64 labels, any
-  non-numeric value -> string labels, else float64 values (so write classes as ``3``, not ``3.0``).
-  Missing values are refused, never imputed: an empty field, or (any case) ``NA``, ``N/A``,
-  ``NaN``, ``null``, ``None``; so are ``inf`` features.  Blank lines are skipped; a UTF-8 BOM is
-  accepted.
+- a ``.csv`` file with a header row, or a ``.parquet`` file: a table (``bpnn.tables``).  The
+  target is the column named by ``target`` (default: the last); the other columns are typed,
+  filled and encoded into float64 inputs by the table's schema (``bpnn.tables.schema``: fitted on
+  this file, or the ``schema`` given).  Target: all integers -> int64 labels, any non-numeric
+  value -> string labels, else float64 values (so write classes as ``3``, not ``3.0``); rows
+  whose target is missing are left out.  Blank lines are skipped; a UTF-8 BOM is accepted.
 - a ``.npz`` file (``numpy.savez``) with ``X_train``, ``y_train`` and optionally ``X_test``,
   ``y_test``: plain arrays only (no pickles).  X numeric (n, d), or (n, h, w) images flattened;
   y (n,) labels (int, unsigned or str) or values (float), or (n, k) float.  X must be finite.
@@ -37,7 +37,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import BpnnError, FormatError
-from .csvdata import MISSING_VALUES, csv_dataset, read_csv
+from ..tables.load import table_dataset
+from ..tables.read import MISSING
+from ..tables.schema import TableSchema
+from ..tables.types import TableOptions
 from .dataset import Dataset
 from .folder import load_idx_folder, split_files
 from .mnist import find_dataset
@@ -45,20 +48,29 @@ from .npzdata import load_npz
 from .registry import DATASETS, registered
 from .split import split_indices
 
-__all__ = ["MISSING_VALUES", "Dataset", "load_source", "split_indices"]
+__all__ = ["MISSING", "TABLES", "Dataset", "load_source", "split_indices"]
+
+TABLES = (".csv", ".parquet")  # the suffixes of table files
 
 
 # ----------------------------------------------------------------------------- entry point
 
 
 def load_source(
-    source: str | os.PathLike, *, target: str | None = None, test: str | os.PathLike | None = None
+    source: str | os.PathLike,
+    *,
+    target: str | None = None,
+    test: str | os.PathLike | None = None,
+    options: TableOptions | None = None,
+    schema: TableSchema | None = None,
 ) -> Dataset:
     """The data set SOURCE names (see the module docstring), with ``test`` as its test set.
 
-    ``target`` picks the CSV target column (CSV only).  ``test`` must be of the same format and
-    feature width (CSV: the same feature columns in the same order), and SOURCE must not have a
-    test set of its own.  Raises ``BpnnError`` (``FormatError`` for bad files) in one line.
+    ``target`` picks the table's target column (tables only); ``options``: the typing rule's
+    overrides (``bpnn.tables.types.TableOptions``); ``schema``: a fitted one to apply instead.
+    ``test`` must be of the same format and feature width (a table: the same columns, by name),
+    and SOURCE must not have a test set of its own.  Raises ``BpnnError`` (``FormatError`` for
+    bad files) in one line.
     """
     name = os.fspath(source)
     if name in DATASETS:
@@ -72,8 +84,10 @@ def load_source(
             f"{paths[1]} (the test set) is {formats[1]} but {paths[0]} is "
             f"{formats[0]}: both must be of one format"
         )
-    if formats[0] == "a .csv file":  # read together, so that one target type fits both
-        return csv_dataset([read_csv(path, target) for path in paths])
+    if formats[0] in (
+        f"a {suffix} file" for suffix in TABLES
+    ):  # read together, so that one target type fits both
+        return table_dataset(paths, target, options, schema)
     if target is not None:
         raise BpnnError(f"{paths[0]}: target= names a CSV column, but this is {formats[0]}")
     idx = formats[0] == "an IDX folder"
@@ -91,7 +105,8 @@ def _refuse(value, option: str, name: str, why: str) -> None:
 def _what_source_may_be() -> str:
     return (
         f"SOURCE is a folder of IDX files (train-images-idx3-ubyte[.gz], "
-        f"train-labels-idx1-ubyte[.gz], optionally t10k-...), a .csv file with a header row, "
+        f"train-labels-idx1-ubyte[.gz], optionally t10k-...), a .csv file with a header row "
+        f"or a .parquet file, "
         f"a .npz file with X_train and y_train (optionally X_test, y_test), or one of the "
         f"names {', '.join(DATASETS)}"
     )
@@ -107,11 +122,12 @@ def _existing(name: str) -> Path:
 
 
 def _format(path: Path) -> str:
-    """ "an IDX folder", "a .csv file" or "a .npz file"; BpnnError for anything else."""
+    """ "an IDX folder", "a .csv file", "a .parquet file" or "a .npz file"; BpnnError for
+    anything else."""
     suffix = path.suffix.lower()
     if path.is_dir():
         return "an IDX folder"
-    if suffix in (".csv", ".npz"):
+    if suffix in (*TABLES, ".npz"):
         return f"a {suffix} file"
     extra = (
         " (a .npy file holds one array: save X_train and y_train with numpy.savez)"

@@ -12,7 +12,8 @@ term is the optimiser's weight decay, alpha / batch size, as scikit-learn's grad
 without ``early_stopping`` training stops when the training loss has not improved by ``tol`` for
 ``n_iter_no_change`` epochs, and the weights of the best epoch are kept (as with early stopping);
 ``sample_weight`` weighs each batch's mean loss (sum w E / sum w), so with ``batch_size=1`` it
-has no effect.  Needs scikit-learn (``pip install 'bpnn[sklearn]'``).
+has no effect.  A DataFrame of raw columns (text categories, gaps) goes through a table schema
+(``bpnn.sklearn.frames``).  Needs scikit-learn (``pip install 'bpnn[sklearn]'``).
 """
 
 from .base import SAME

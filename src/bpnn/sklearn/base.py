@@ -3,7 +3,8 @@ settings table (``bpnn.settings``) and mapped onto a ``TrainConfig``, training t
 layer (``bpnn.runs``), and model files (``save``/``load``, with the parameters recorded).
 
 Not here: the classifier and the regressor themselves (``bpnn.sklearn.estimators``).
-(Just past 400 lines: the parameters' checks and their mapping to settings both ways read as one.)
+(Past 400 lines: the parameters' checks and their mapping to settings both ways read as one;
+DataFrames of raw columns are encoded in ``bpnn.sklearn.frames``.)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..optim import Optimizer
 from ..settings import SETTINGS, TrainConfig
 from ..targets import Targets
 from ..train import Trainer
+from . import frames
 
 __all__ = [
     "AUTO_BATCH",
@@ -303,11 +305,30 @@ class _BPNNBase(BaseEstimator):
         self.history_ = h
 
     def _feature_names(self) -> dict:
+        schema = getattr(self, "_schema", None)
+        if schema is not None:  # the network's inputs are the encoded ones
+            return {"feature_names": schema.inputs(), "schema": schema.to_dict()}
         names = getattr(self, "feature_names_in_", None)
         return {} if names is None else {"feature_names": [str(n) for n in names]}
 
     def _validate_X(self, X, reset: bool):
+        schema = None if reset or not hasattr(self, "model_") else self.model_.schema
+        if schema is not None:  # raw columns by name: encoded, so counted by the schema
+            return frames.encode(schema, X)
         return validate_data(self, X, reset=reset, dtype=INPUT_DTYPES)
+
+    def _validate_Xy(self, X, y, reset: bool, **checks) -> tuple:
+        """(X (n, d), y) checked as scikit-learn does; a DataFrame of raw columns (categories,
+        gaps) encoded by a schema fitted on it (``reset``) or by the model's."""
+        if reset:
+            self._schema = frames.fit_schema(X) if frames.needs_schema(X) else None
+        schema = self._schema if reset else getattr(self, "model_", None) and self.model_.schema
+        if schema is None:
+            return validate_data(self, X, y, reset=reset, dtype=INPUT_DTYPES, **checks)
+        X, y = validate_data(self, frames.encode(schema, X), y, dtype=INPUT_DTYPES, **checks)
+        self.n_features_in_ = len(schema.names)  # the raw columns, as scikit-learn counts them
+        self.feature_names_in_ = np.asarray(schema.names, dtype=object)
+        return X, y
 
     def _outputs(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -348,6 +369,9 @@ class _BPNNBase(BaseEstimator):
         )
         est.model_, est.n_features_in_ = model, net.n_inputs
         names = model.info.data.feature_names
+        if model.schema is not None:  # it takes raw columns
+            names = model.schema.names
+            est.n_features_in_ = len(names)
         if names is not None:
             est.feature_names_in_ = np.asarray(names, dtype=object)
         results = model.info.results

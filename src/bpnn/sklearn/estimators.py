@@ -18,13 +18,12 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from ..errors import BpnnError
 from ..model import Model
 from ..targets import Targets
-from .base import INPUT_DTYPES, _BPNNBase, expected_failed_checks
+from .base import _BPNNBase, expected_failed_checks
 
 __all__ = ["BPNNClassifier", "BPNNRegressor", "expected_failed_checks"]
 
@@ -195,7 +194,7 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
         """Train on X (n, d) and labels y (n,) (or a 0/1 indicator matrix (n, k)); returns self."""
         self._check_params()
         warm = self.warm_start and hasattr(self, "model_")
-        X, y = validate_data(self, X, y, reset=not warm, dtype=INPUT_DTYPES, multi_output=True)
+        X, y = self._validate_Xy(X, y, reset=not warm, multi_output=True)
         y, targets = self._labels(y, reset=not warm)
         self._train(X, y, self._weights(y, sample_weight, X), targets, incremental=False)
         return self
@@ -213,7 +212,7 @@ class BPNNClassifier(ClassifierMixin, _BPNNBase):
                 f"classes {np.unique(classes).tolist()} differ from "
                 f"classes_ {self.classes_.tolist()}"
             )
-        X, y = validate_data(self, X, y, reset=first, dtype=INPUT_DTYPES, multi_output=True)
+        X, y = self._validate_Xy(X, y, reset=first, multi_output=True)
         y, targets = self._labels(y, reset=first, classes=classes)
         self._train(X, y, self._weights(y, sample_weight, X), targets, incremental=True)
         return self
@@ -321,9 +320,7 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
     def _checked(self, X, y, sample_weight, reset: bool) -> tuple:
         """(X (n, d), y, sample weights (n,) or None, Targets), checked as scikit-learn does;
         ``reset``: a fresh fit (new features and value scaling)."""
-        X, y = validate_data(
-            self, X, y, reset=reset, dtype=INPUT_DTYPES, multi_output=True, y_numeric=True
-        )
+        X, y = self._validate_Xy(X, y, reset=reset, multi_output=True, y_numeric=True)
         y, targets = self._values(y, reset=reset)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)

@@ -189,9 +189,54 @@ function drawSeen(input) {
   seen.putImageData(image, 0, 0);
 }
 
+// ---- a model trained on a table: its columns and a request to try, in place of the canvas ----
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text; // textContent: a column name is data, never markup
+  row.appendChild(td);
+}
+
+function showTable(inputs) {
+  document.title = "bpnn: predict from a table";
+  document.querySelector("h1").textContent = "Predict from a table";
+  document.querySelector(".hint").textContent =
+    `This model takes ${inputs.columns.length} columns and ` +
+    (inputs.task === "classify" ? `says one of: ${inputs.classes.join(", ")}.` : "says a value.");
+  document.querySelector("main").hidden = true;
+  document.getElementById("table").hidden = false;
+  const body = document.querySelector("#columns tbody");
+  for (const c of inputs.columns) {
+    const row = document.createElement("tr");
+    cell(row, c.name);
+    cell(row, c.type);
+    cell(row, c.levels ? c.levels.join(", ") : c.values ? c.values.join(" / ") : "a number");
+    body.appendChild(row);
+  }
+  const request = document.getElementById("request");
+  request.value = JSON.stringify(inputs.example, null, 2);
+  document.getElementById("send").addEventListener("click", () => sendRows(request.value));
+}
+
+async function sendRows(text) {
+  const status = document.getElementById("table-status");
+  const out = document.getElementById("answer");
+  status.textContent = "reading\u2026";
+  try {
+    const response = await fetch("/predict", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: text,
+    });
+    const answer = await response.json();
+    status.textContent = response.ok ? "" : answer.error || `error ${response.status}`;
+    out.textContent = response.ok ? JSON.stringify(answer.predictions, null, 2) : "";
+  } catch (err) {
+    status.textContent = "cannot reach the server";
+  }
+}
+
 async function showModel() {
   try {
     const info = await (await fetch("/health")).json();
+    if (info.inputs && info.inputs.kind === "table") showTable(info.inputs);
     const error = info.results && info.results.test_error;
     const sizes = info.network.sizes.join("-");
     document.getElementById("model").textContent =

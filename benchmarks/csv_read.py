@@ -1,0 +1,120 @@
+"""Reading a 1,000,000-row numeric CSV file: bpnn against ``pandas.read_csv``, side by side.
+
+    python benchmarks/csv_read.py [--rows 1000000] [--repeat 3] [--strict] [--src OTHER/src]
+
+Writes a CSV file of ``--rows`` rows x 21 numeric columns (20 features and a target, about 165 MB
+for a million rows; kept in the system's temporary folder between runs), then reads it in a fresh
+Python per reading, alternating: bpnn (``bpnn.data.load_source``: the file typed, encoded into
+the float64 features X (n, 20) and targets y (n,)) and ``pandas.read_csv`` (a DataFrame).  Each
+reading reports its wall time and its peak resident memory above the process's memory after its
+imports (VmHWM after a reset, Linux), which is what the reading itself cost; the median of
+``--repeat`` readings is printed, with bpnn's over pandas' and bpnn's memory over its arrays'.
+``--strict`` also times bpnn's NumPy-only reader (used without pyarrow; slow, and it holds every
+field's text: run it with fewer ``--rows``).  Targets: at most 1.5x pandas' time and 2x the
+arrays' memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+PROBE = """
+import sys, time
+from pathlib import Path
+import numpy as np
+what, path = sys.argv[1], Path(sys.argv[2])
+if what == "pandas":
+    import pandas
+else:
+    import pyarrow.csv  # imported before the reset, as pandas is: the reading is measured
+    from bpnn.data.sources import load_source
+    if what == "strict":
+        import bpnn.tables.read as read
+        read._arrow_csv = lambda path, tokens: read.strict_table(path, tokens)
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+
+with open("/proc/self/clear_refs", "w") as f:  # peak RSS from here on (Linux)
+    f.write("5")
+before = status("VmRSS")
+start = time.perf_counter()
+if what == "pandas":
+    frame = pandas.read_csv(path)
+    arrays = int(frame.memory_usage(index=False).sum())
+else:
+    data = load_source(path)
+    arrays = data.X_train.nbytes + data.y_train.nbytes
+print(time.perf_counter() - start, status("VmHWM") - before, arrays)
+"""
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """``rows`` rows of 20 normal features (4 decimals) and a target: f0..f19,y."""
+    rng = np.random.default_rng(0)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "w") as f:
+        f.write(",".join([*(f"f{j}" for j in range(20)), "y"]) + "\n")
+        for start in range(0, rows, 50_000):
+            block = rng.normal(size=(min(50_000, rows - start), 21))
+            np.savetxt(f, block, fmt="%.4f", delimiter=",")
+    tmp.rename(path)
+
+
+def read(src: Path, what: str, path: Path) -> tuple[float, int, int]:
+    """(seconds, peak bytes above the imports, bytes of the arrays read) in a fresh Python."""
+    env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, what, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--strict", action="store_true", help="also bpnn's NumPy-only reader")
+    parser.add_argument("--src", type=Path, default=SRC, help="the bpnn src folder to measure")
+    args = parser.parse_args()
+    path = Path(tempfile.gettempdir()) / f"bpnn-numeric-{args.rows}x21.csv"
+    if not path.exists():
+        write_csv(path, args.rows)
+    mb = 1 << 20
+    print(f"{path}: {path.stat().st_size / mb:.0f} MiB, {args.rows:,} rows x 21 columns")
+    readers = ["bpnn", "pandas"] + (["strict"] if args.strict else [])
+    runs: dict[str, list[tuple[float, int, int]]] = {r: [] for r in readers}
+    for _ in range(args.repeat):
+        for what in readers:
+            runs[what].append(read(args.src, what, path))
+    median = {
+        w: tuple(statistics.median(r[k] for r in rs) for k in range(3)) for w, rs in runs.items()
+    }
+    print(f"{'reader':<8} {'seconds':>8} {'memory':>10} {'arrays':>10} {'memory/arrays':>14}")
+    for what, (seconds, memory, arrays) in median.items():
+        print(
+            f"{what:<8} {seconds:>8.2f} {memory / mb:>6.0f} MiB {arrays / mb:>6.0f} MiB"
+            f" {memory / arrays:>13.2f}x"
+        )
+    bpnn, pandas = median["bpnn"], median["pandas"]
+    print(f"bpnn / pandas: {bpnn[0] / pandas[0]:.2f}x the time, {bpnn[1] / pandas[1]:.2f}x memory")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The raw columns of a table as ONNX graph inputs, encoded inside the graph as bpnn encodes them
+(``bpnn.tables.schema``): ``table_inputs(g, schema)`` adds the nodes, ``bpnn.export`` the rest.
+
+One graph input per kept column, named as the column, shape (N,):
+
+- numeric and boolean columns: float (the network's float type); NaN is a missing value.
+  A boolean column is fed as numbers, 1 for yes/true/TRUE/y/t and 0 for the other value,
+  whatever its text was in the table.  A missing value is filled with the training median
+  (IsNaN, Where), and a column that had gaps gets its ``NAME=(missing)`` input (Cast of IsNaN).
+- categorical columns: strings.  ``ai.onnx.ml.LabelEncoder`` maps each kept level to its
+  position, a missing value (an empty string, or a token of ``bpnn.tables.read.MISSING`` or the
+  model's ``--missing`` in lower, upper or title case: "NA", "n/a", "NaN", "null", "?", ...) to the
+  ``(missing)`` level's, anything else to -1; Equal against 0..L-1 gives the one-hot inputs, and
+  the ``(other)`` input is 1 where none of them is: a pooled or unseen level, or a missing value
+  where training had none (as bpnn: (other) when the column has it, else all zeros).
+
+The encoded inputs (N, d) are concatenated in the schema's order.  Needs only the standard
+domain and ``ai.onnx.ml`` (``ML_OPSET``), both in onnxruntime's default CPU build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import BpnnError
+from .tables.read import MISSING
+from .tables.schema import MISSING_LEVEL, ColumnSpec, TableSchema
+
+__all__ = ["ML_DOMAIN", "ML_OPSET", "missing_strings", "name_inputs", "table_inputs"]
+
+ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 2
+GAP, UNSEEN = -2, -1  # LabelEncoder codes: a missing value without its own level; anything unseen
+
+
+def missing_strings(schema: TableSchema) -> list[str]:
+    """The strings a categorical input takes as missing (see the module docstring)."""
+    tokens = [*MISSING, *(t.strip().lower() for t in schema.options.missing)]
+    spelled = {s: None for t in tokens for s in (t, t.upper(), t.title())}  # ordered, unique
+    return list(spelled)
+
+
+def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
+    """Adds the encoding nodes to ``g`` (``bpnn.export._Graph``); returns the graph inputs
+    [(name, element type)] and the encoded inputs' name (N, d), in the network's float type."""
+    onnx = g.onnx
+    float_type = onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
+    axis = g.const("table_axis1", [1], np.int64)
+    inputs, parts = [], []
+    for j, spec in enumerate(schema.columns):
+        column = g.op("Unsqueeze", [placeholder(j), axis])  # (N,) -> (N, 1)
+        if spec.type == "categorical":
+            inputs.append((spec.name, onnx.TensorProto.STRING))
+            parts.extend(_one_hot(g, j, spec, column, missing_strings(schema)))
+        else:
+            inputs.append((spec.name, float_type))
+            parts.extend(_filled(g, j, spec, column))
+    return inputs, g.op("Concat", parts, axis=1)
+
+
+def _filled(g, j: int, spec: ColumnSpec, x: str) -> list[str]:
+    """A numeric or boolean column (N, 1): NaN -> its fill, and its missing indicator."""
+    gaps = g.op("IsNaN", [x])
+    filled = g.op("Where", [gaps, g.const(f"fill_{j}", spec.fill), x])
+    if not spec.indicator:
+        return [filled]
+    return [filled, g.op("Cast", [gaps], to=_float(g))]
+
+
+def _one_hot(g, j: int, spec: ColumnSpec, x: str, missing: list[str]) -> list[str]:
+    """A categorical column (N, 1) of strings: one-hot (N, L) and its (other) input (N, 1)."""
+    levels = list(spec.levels)
+    codes = {level: k for k, level in enumerate(levels) if level != MISSING_LEVEL}
+    gap = levels.index(MISSING_LEVEL) if MISSING_LEVEL in levels else GAP
+    for token in missing:
+        codes.setdefault(token, gap)  # a level spelled like a token stays a level (never: read)
+    code = g.op(
+        "LabelEncoder",
+        [x],
+        domain=ML_DOMAIN,
+        keys_strings=list(codes),
+        values_int64s=list(codes.values()),
+        default_int64=UNSEEN,
+    )
+    positions = g.const(f"levels_{j}", np.arange(len(levels))[None, :], np.int64)
+    hot = g.op("Cast", [g.op("Equal", [code, positions])], to=_float(g))  # (N, L)
+    if not spec.other:
+        return [hot]
+    axis = g.const(f"sum_axis_{j}", [1], np.int64)
+    seen = g.op("ReduceSum", [hot, axis], keepdims=1)
+    return [hot, g.op("Sub", [g.const(f"one_{j}", [[1.0]]), seen])]
+
+
+def _float(g) -> int:
+    return g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
+
+
+def placeholder(j: int) -> str:
+    """The name column ``j`` goes by while the graph is built (``name_inputs`` renames it)."""
+    return f"\u2063column{j}"
+
+
+def name_inputs(g, columns: list[str], outputs: list[str]) -> None:
+    """Names the graph's inputs as the columns, first giving any node or constant of ``g``
+    named like a column another name (a column may be called "W0" or "mean"); BpnnError for a
+    column named like a graph output."""
+    clash = sorted(set(columns) & set(outputs))
+    if clash:
+        raise BpnnError(
+            f"column {clash[0]!r} has the name of the ONNX graph's output; rename it to export"
+        )
+    internal = {o for node in g.nodes for o in node.output} | {t.name for t in g.inits}
+    taken = set(columns) | internal
+    renamed = {placeholder(j): name for j, name in enumerate(columns)}
+    for name in sorted(set(columns) & internal):
+        fresh = (f"{name}_{k}" for k in range(1, len(taken) + 2))
+        renamed[name] = next(f for f in fresh if f not in taken)
+        taken.add(renamed[name])
+    for tensor in g.inits:
+        tensor.name = renamed.get(tensor.name, tensor.name)
+    for node in g.nodes:
+        node.output[:] = [renamed.get(o, o) for o in node.output]
+        node.input[:] = [renamed.get(i, i) for i in node.input]

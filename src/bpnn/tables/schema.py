@@ -1,0 +1,315 @@
+"""A table's schema: how raw columns become network inputs, fitted on the training data, stored
+in the model file (plain JSON) and applied to new rows the same way.
+
+``TableSchema.fit(table, target, options)`` types each column (``bpnn.tables.types``) and fits:
+
+- numeric and boolean columns: one input each (booleans 1 for yes/true); a missing value is
+  filled with the column's training median, and a column that had gaps in training gets a
+  second input, ``NAME=(missing)``, 1 where the value was missing;
+- categorical columns: one-hot, one input ``NAME=LEVEL`` per level.  The ``MAX_LEVELS`` most
+  frequent levels are kept, each seen in at least ``min_level_rows(n)`` training rows (5; fewer
+  in tables under 500 rows); the others are pooled into one ``NAME=(other)`` input.  A column
+  with gaps in training gets a ``NAME=(missing)`` level.  At prediction a level never seen, or a
+  missing value where training had none, goes to ``(other)`` when the column has it, else to
+  all zeros: never an error.
+
+``encode(table)`` -> (n, d) float64 inputs, columns found by name in any order (extra columns
+ignored; a missing one is one ``BpnnError`` naming it).  ``to_dict``/``from_dict``: its JSON form.
+Why 64 levels: one-hot width grows the first layer linearly, and a column of thousands of levels
+(a postcode) would drown the others; levels past the 64th cover few rows in typical tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.csvread import FLOAT32_MAX
+from ..errors import BpnnError, FormatError
+from .read import Column, Table
+from .stats import NumberStats, column_stats, matrix_stats
+from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
+
+__all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema"]
+
+MAX_LEVELS = 64
+MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
+FORMAT = "bpnn-table"
+_BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
+
+
+def min_level_rows(n: int) -> int:
+    """Training rows a level needs to keep its own input: 5, or 1% of the rows when less."""
+    return min(5, max(1, n // 100))
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One kept column: its type, and what encoding it needs (see the module docstring)."""
+
+    name: str
+    type: str  # "numeric", "boolean" or "categorical"
+    missing: int = 0  # missing values in the training data
+    fill: float = 0.0  # numeric, boolean: the training median
+    indicator: bool = False  # numeric, boolean: a NAME=(missing) input
+    true: str | None = None  # boolean text: the value that is 1 (lower-case)
+    levels: tuple[str, ...] = ()  # categorical: one input each, in this order
+    other: bool = False  # categorical: a NAME=(other) input for pooled and unseen levels
+
+    def inputs(self) -> list[str]:
+        """The names of its inputs, in order."""
+        if self.type != "categorical":
+            return [self.name] + ([f"{self.name}={MISSING_LEVEL}"] if self.indicator else [])
+        extra = [OTHER_LEVEL] if self.other else []
+        return [f"{self.name}={level}" for level in (*self.levels, *extra)]
+
+    def encode(self, column: Column, table: Table) -> np.ndarray:
+        """Its inputs (n, k) for the raw column (of ``table``: to name a bad value's row)."""
+        if self.type == "categorical":
+            return self._one_hot(column)
+        x = self._numbers(column, table)
+        gaps = np.isnan(x)
+        if not self.indicator:
+            return np.where(gaps, self.fill, x)[:, None] if gaps.any() else x[:, None]
+        return np.column_stack([np.where(gaps, self.fill, x), gaps])
+
+    def _numbers(self, column: Column, table: Table) -> np.ndarray:
+        """Its values as float64 (n,), NaN where missing (``table``: to name a row)."""
+        if self.true is not None and column.kind == "text":
+            lowered = [None if v is None else v.lower() for v in column.values()]
+            pair = next(p for p in BOOLEAN_PAIRS if p[0] == self.true)
+            meaning = {pair[0]: 1.0, pair[1]: 0.0}
+            return np.array([meaning.get(v, np.nan) if v else np.nan for v in lowered])
+        x = numbers(column)
+        if x is None:
+            i, bad = next((i, v) for i, v in enumerate(column.values()) if _not_number(v))
+            raise FormatError(
+                f"{table.where}, {table.row(i)}, column {self.name!r}: {bad[:40]!r} is not a number"
+            )
+        return x
+
+    def check(self, column: Column, table: Table) -> None:
+        """FormatError naming the first value of the column float32 cannot hold finitely."""
+        if self.type == "categorical":
+            return
+        x = self._numbers(column, table)
+        beyond = ~np.isnan(x) & ~(np.abs(x) <= FLOAT32_MAX)
+        if beyond.any():
+            i = int(np.argmax(beyond))
+            raise FormatError(
+                f"{table.where}, {table.row(i)}, column {self.name!r}: {x[i]:g} is "
+                f"not a finite number within float32's range (+-{FLOAT32_MAX:.3g})"
+            )
+
+    def _one_hot(self, column: Column) -> np.ndarray:
+        index = {level: k for k, level in enumerate(self.levels)}
+        other = len(self.levels) if self.other else -1
+        values = column.values().tolist()
+        out = np.zeros((len(values), len(self.levels) + (1 if self.other else 0)))
+        for i, v in enumerate(values):
+            key = MISSING_LEVEL if v is None or v != v else _level(v)
+            k = index.get(key, other)
+            if k >= 0:
+                out[i, k] = 1.0
+        return out
+
+    def to_dict(self) -> dict:
+        data = {"name": self.name, "type": self.type, "missing": self.missing}
+        if self.type == "categorical":
+            return {**data, "levels": list(self.levels), "other": self.other}
+        return {**data, "fill": self.fill, "indicator": self.indicator, "true": self.true}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ColumnSpec:
+        return cls(
+            name=str(data["name"]),
+            type=str(data["type"]),
+            missing=int(data.get("missing", 0)),
+            fill=float(data.get("fill", 0.0)),
+            indicator=bool(data.get("indicator", False)),
+            true=data.get("true"),
+            levels=tuple(str(v) for v in data.get("levels", ())),
+            other=bool(data.get("other", False)),
+        )
+
+
+def _not_number(v: str | None) -> bool:
+    if v is None:
+        return False
+    try:
+        float(v)
+        return False
+    except ValueError:
+        return True
+
+
+def _level(value) -> str:
+    """A value as a level: text as is, an integral number without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The kept columns in input order, the left-out ones with why, and the options it was fitted
+    with (its ``missing`` tokens read new rows the same way)."""
+
+    columns: tuple[ColumnSpec, ...]
+    left_out: tuple[tuple[str, str], ...] = ()
+    options: TableOptions = field(default_factory=TableOptions)
+
+    @classmethod
+    def fit(cls, table: Table, target: str | None, options: TableOptions) -> TableSchema:
+        """The schema of ``table``'s columns other than ``target`` (module docstring rules)."""
+        options.check(table.names, table.where)
+        specs, left = [], []
+        stats = _number_stats(table, target)
+        for j, (name, column) in enumerate(zip(table.names, table.columns)):
+            if name == target:
+                continue
+            kind, why = column_type(name, j == 0, column, options, stats.get(name))
+            if kind == "left out":
+                left.append((name, why))
+            else:
+                specs.append(_fit_column(name, kind, column, table, stats.get(name)))
+        if not specs:
+            raise BpnnError(f"{table.where}: no feature column is left to train on")
+        return cls(tuple(specs), tuple(left), options)
+
+    @property
+    def names(self) -> list[str]:
+        """The raw columns it reads, in order."""
+        return [c.name for c in self.columns]
+
+    def inputs(self) -> list[str]:
+        """The names of the network's inputs (d,), in order."""
+        return [name for c in self.columns for name in c.inputs()]
+
+    def plain(self) -> bool:
+        """True when every input is a raw numeric column as it is (nothing filled or encoded)."""
+        return all(
+            c.type != "categorical" and not c.indicator and c.true is None for c in self.columns
+        )
+
+    def encode(self, table: Table, consume: bool = False) -> np.ndarray:
+        """Inputs (n, d) float64 of a table holding (at least) the schema's columns.
+
+        ``consume``: the table is not used again, so a table of numbers read by pyarrow
+        (``Table.matrix``) becomes the inputs in place: reading costs its numbers once."""
+        lacking = [name for name in self.names if name not in table.names]
+        if lacking:
+            raise BpnnError(
+                f"{table.where}: no column {', '.join(map(repr, lacking[:5]))}"
+                f"{', ...' if len(lacking) > 5 else ''} (the model reads "
+                f"{', '.join(self.names)})"
+            )
+        if consume and table.matrix is not None and table.origin is None and self.plain():
+            if set(self.names) <= set(table.matrix_names or ()):
+                return self._in_place(table)
+        widths = [len(c.inputs()) for c in self.columns]
+        out = np.empty((table.n, sum(widths)))
+        size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
+        for start, block in table.blocks(size):
+            parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
+            inputs = out[start : start + block.n]
+            np.concatenate(parts, axis=1, out=inputs)  # straight into X: no block copied twice
+            if not -FLOAT32_MAX <= inputs.min() <= inputs.max() <= FLOAT32_MAX:  # inf, 1e300
+                for spec in self.columns:
+                    spec.check(block.column(spec.name), block)
+        return out
+
+    def _in_place(self, table: Table) -> np.ndarray:
+        """The inputs (n, d) made inside the table's matrix (n, k): a block of rows at a time,
+        its columns gathered, gaps filled and written to the front of the buffer (row i's
+        inputs land at or before where row i was read from), then the buffer shrunk."""
+        matrix, names = table.matrix, table.matrix_names
+        assert matrix is not None and names is not None
+        n, d = len(matrix), len(self.columns)
+        picked = [names.index(name) for name in self.names]
+        rows = max(1, _BLOCK // matrix.shape[1])
+        fills = np.array([c.fill for c in self.columns])
+        flat = matrix.reshape(-1)
+        table.columns, table.matrix = [], None  # their views would outlive the buffer
+        for start in range(0, n, rows):
+            block = matrix[start : start + rows][:, picked]  # a copy: the source may be overwritten
+            np.copyto(block, np.broadcast_to(fills, block.shape), where=np.isnan(block))
+            if not -FLOAT32_MAX <= block.min() <= block.max() <= FLOAT32_MAX:
+                i, j = np.argwhere(~(np.abs(block) <= FLOAT32_MAX))[0]
+                raise FormatError(
+                    f"{table.where}, {table.row(start + int(i))}, column {self.names[j]!r}: "
+                    f"{block[i, j]:g} is not a finite number within float32's range "
+                    f"(+-{FLOAT32_MAX:.3g})"
+                )
+            flat[start * d : start * d + block.size] = block.reshape(-1)
+        del flat
+        matrix.resize((n * d,), refcheck=False)
+        return matrix.reshape(n, d)
+
+    def describe(self) -> list[str]:
+        """The log's lines: a table of the kept columns, then one line per left-out column."""
+        width = max(6, *(len(c.name) for c in self.columns))
+        lines = [f"  {'column':<{width}}  {'type':<11}  {'missing':>7}  levels"]
+        for c in self.columns:
+            levels = str(len(c.levels)) + (" + other" if c.other else "") if c.levels else "-"
+            lines.append(f"  {c.name:<{width}}  {c.type:<11}  {c.missing:>7}  {levels}")
+        shown = [f"left out: {name or '(no name)'}: {why}" for name, why in self.left_out]
+        return lines + shown
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "columns": [c.to_dict() for c in self.columns],
+            "left_out": [list(pair) for pair in self.left_out],
+            "options": self.options.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data, source: str = "model") -> TableSchema:
+        try:
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format {data.get('format')!r}")
+            return cls(
+                tuple(ColumnSpec.from_dict(c) for c in data["columns"]),
+                tuple((str(a), str(b)) for a, b in data.get("left_out", [])),
+                TableOptions.of(**data.get("options", {})),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise FormatError(f"{source}: unreadable table schema ({exc})") from None
+
+
+def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
+    """The facts of each column of numbers (all at once for a table's matrix)."""
+    names = table.matrix_names
+    if table.matrix is not None and names is not None:
+        skip = names.index(target) if target in names else None
+        return dict(zip(names, matrix_stats(table.matrix, skip)))
+    return {
+        name: column_stats(column.values())
+        for name, column in zip(table.names, table.columns)
+        if column.kind != "text" and name != target
+    }
+
+
+def _fit_column(
+    name: str, kind: str, column: Column, table: Table, stats: NumberStats | None
+) -> ColumnSpec:
+    values = column.values()
+    if kind == "categorical":
+        texts = [None if v is None or v != v else _level(v) for v in values.tolist()]
+        gaps = sum(v is None for v in texts)
+        counts = Counter(v for v in texts if v is not None)
+        least = min_level_rows(len(values))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = [level for level, count in ranked[:MAX_LEVELS] if count >= least]
+        levels = tuple(sorted(kept)) + ((MISSING_LEVEL,) if gaps else ())
+        return ColumnSpec(name, kind, gaps, levels=levels, other=len(kept) < len(counts))
+    true = None
+    if column.kind == "text" and numbers(column) is None:
+        true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
+    if stats is None:  # numbers written as text, yes/no text
+        stats = column_stats(ColumnSpec(name, kind, true=true)._numbers(column, table))
+    gaps = stats.missing
+    return ColumnSpec(name, kind, gaps, stats.median, gaps > 0, true)

@@ -1,0 +1,274 @@
+"""Tables as people have them (``bpnn.tables``): row names, yes/no and TRUE/FALSE, NA in numeric
+and categorical columns, unseen categories, missing targets, Parquet, DataFrames, the typing
+rule's overrides, and the schema kept in the model file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpnn
+from bpnn.data.sources import load_source
+from bpnn.errors import BpnnError, FormatError
+from bpnn.tables import TableOptions, TableSchema, read_table
+from bpnn.tables import read as table_read
+from conftest import run_cli
+
+HEADER = ["", "species", "island", "bill_length_mm", "body_mass_g", "sex", "tagged", "smoker"]
+
+
+def penguin_rows(n: int = 120, seed: int = 0) -> list[list]:
+    """Rows like R's ``write.csv(penguins)``: row names, text categories, NA, TRUE/FALSE, yes/no."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        species = ["Adelie", "Gentoo", "Chinstrap"][i % 3]
+        island = {"Adelie": rng.choice(["Torgersen", "Dream"]), "Gentoo": "Biscoe"}.get(
+            species, "Dream"
+        )
+        bill = {"Adelie": 38.8, "Gentoo": 47.5, "Chinstrap": 48.8}[species] + rng.normal()
+        mass = {"Adelie": 3700, "Gentoo": 5076, "Chinstrap": 3733}[species] + rng.normal() * 300
+        rows.append(
+            [
+                str(i + 1),
+                species,
+                island,
+                "NA" if i % 11 == 0 else f"{bill:.1f}",
+                "NA" if i % 13 == 0 else str(int(mass)),
+                "NA" if i % 7 == 0 else str(rng.choice(["male", "female"])),
+                "TRUE" if rng.random() < 0.5 else "FALSE",
+                "yes" if rng.random() < 0.5 else "no",
+            ]
+        )
+    return rows
+
+
+def write_table(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def penguins(tmp_path) -> Path:
+    return write_table(tmp_path / "penguins.csv", HEADER, penguin_rows())
+
+
+def column(data, name: str) -> np.ndarray:
+    return data.X_train[:, data.feature_names.index(name)]
+
+
+def test_r_style_csv_goes_in_as_it_is(penguins):
+    data = load_source(penguins, target="species")
+    schema = data.schema
+    assert schema.left_out == (("", "an empty-named first column: row names"),)
+    types = {c.name: c.type for c in schema.columns}
+    assert types == {
+        "island": "categorical",
+        "bill_length_mm": "numeric",
+        "body_mass_g": "numeric",
+        "sex": "categorical",
+        "tagged": "boolean",
+        "smoker": "boolean",
+    }
+    assert data.X_train.shape == (120, len(schema.inputs())) and np.isfinite(data.X_train).all()
+    assert sorted(set(data.y_train.tolist())) == ["Adelie", "Chinstrap", "Gentoo"]
+    log = "\n".join(data.notes)
+    assert "left out: (no name): an empty-named first column: row names" in log
+    assert "bill_length_mm  numeric           11" in log  # its missing count
+
+
+def test_yes_no_and_true_false_are_booleans(penguins):
+    data = load_source(penguins, target="species")
+    rows = penguin_rows()
+    np.testing.assert_array_equal(column(data, "tagged"), [r[6] == "TRUE" for r in rows])
+    np.testing.assert_array_equal(column(data, "smoker"), [r[7] == "yes" for r in rows])
+
+
+def test_na_in_a_numeric_column_is_the_median_and_an_indicator(penguins):
+    data = load_source(penguins, target="species")
+    rows = penguin_rows()
+    given = np.array([np.nan if r[3] == "NA" else float(r[3]) for r in rows])
+    gaps = np.isnan(given)
+    x, flag = column(data, "bill_length_mm"), column(data, "bill_length_mm=(missing)")
+    np.testing.assert_array_equal(flag, gaps)
+    np.testing.assert_array_equal(x[~gaps], given[~gaps])
+    assert (x[gaps] == np.median(given[~gaps])).all()
+
+
+def test_na_in_a_categorical_column_is_its_own_level(penguins):
+    data = load_source(penguins, target="species")
+    rows = penguin_rows()
+    np.testing.assert_array_equal(column(data, "sex=(missing)"), [r[5] == "NA" for r in rows])
+    one_hot = sum(column(data, f"sex={level}") for level in ("female", "male", "(missing)"))
+    assert (one_hot == 1).all()
+
+
+def test_rows_without_a_target_are_left_out_and_counted(tmp_path):
+    rows = penguin_rows(30)
+    rows[4][1] = "NA"
+    rows[9][1] = ""
+    path = write_table(tmp_path / "p.csv", HEADER, rows)
+    data = load_source(path, target="species")
+    assert len(data.y_train) == 28
+    assert any("2 row(s) whose target 'species' is missing left out" in n for n in data.notes)
+
+
+def test_typing_rule_leaves_out_identifiers_constants_and_empty_columns(tmp_path):
+    n = 40
+    rows = [[f"id-{i}", "same", "", i % 3, i % 2, f"{i * 0.5}"] for i in range(n)]
+    path = write_table(tmp_path / "t.csv", ["key", "const", "empty", "code", "flag", "y"], rows)
+    schema = load_source(path).schema
+    left = dict(schema.left_out)
+    assert "identifier" in left["key"] and "constant" in left["const"]
+    assert "every value is missing" in left["empty"]
+    assert [(c.name, c.type) for c in schema.columns] == [("code", "numeric"), ("flag", "boolean")]
+
+
+def test_overrides_categorical_numeric_ignore_missing(tmp_path):
+    rows = [[i % 4, f"{i}", "x" if i % 2 else "-999", i % 2] for i in range(30)]
+    path = write_table(tmp_path / "o.csv", ["grade", "count", "note", "y"], rows)
+    options = TableOptions.of(categorical="grade", ignore=["note"], missing="-999")
+    data = load_source(path, options=options)
+    assert [(c.name, c.type) for c in data.schema.columns] == [
+        ("grade", "categorical"),
+        ("count", "numeric"),
+    ]
+    assert data.feature_names[:4] == ["grade=0", "grade=1", "grade=2", "grade=3"]
+    assert ("note", "--ignore") in data.schema.left_out
+    with pytest.raises(BpnnError, match="--numeric nope: no such column"):
+        load_source(path, options=TableOptions.of(numeric="nope"))
+    forced = load_source(path, options=TableOptions.of(numeric="note", missing=["x"]))
+    assert forced.schema.columns[-1].name == "note" and forced.schema.columns[-1].missing == 15
+
+
+def test_unseen_categories_and_missing_values_at_prediction(penguins, tmp_path):
+    data = load_source(penguins, target="species")
+    schema = data.schema
+    new = tmp_path / "new.csv"
+    # the columns in another order, one more column, an island never seen, gaps everywhere
+    new.write_text(
+        "smoker,extra,sex,island,body_mass_g,tagged,bill_length_mm\n"
+        "no,1,male,Atlantis,NA,TRUE,40\n"
+        ",2,,Biscoe,4000,,\n"
+    )
+    X = schema.encode(read_table(new))
+    names = schema.inputs()
+    islands = [i for i, name in enumerate(names) if name.startswith("island=")]
+    assert X[0, islands].sum() == 0 and X[1, names.index("island=Biscoe")] == 1  # unseen: zeros
+    assert X[1, names.index("bill_length_mm=(missing)")] == 1
+    assert X[1, names.index("sex=(missing)")] == 1 and np.isfinite(X).all()
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("island,sex\nDream,male\n")
+    with pytest.raises(BpnnError, match="no column 'bill_length_mm'") as info:
+        schema.encode(read_table(lacking))
+    assert "\n" not in str(info.value)
+
+
+def test_rare_levels_are_pooled_into_other(tmp_path):
+    rows = [["common" if i % 10 else f"rare{i}", i % 2] for i in range(600)]
+    path = write_table(tmp_path / "r.csv", ["kind", "y"], rows)
+    spec = load_source(path).schema.columns[0]
+    assert spec.levels == ("common",) and spec.other
+    X = load_source(path).X_train
+    np.testing.assert_array_equal(X[:, 1], [i % 10 == 0 for i in range(600)])  # kind=(other)
+
+
+def test_parquet_reads_as_the_csv(penguins, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(_arrow(penguins), tmp_path / "p.parquet")
+    a = load_source(penguins, target="species")
+    b = load_source(tmp_path / "p.parquet", target="species")
+    assert a.feature_names == b.feature_names
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+
+
+def _arrow(path: Path):
+    import pyarrow.csv as pc
+
+    return pc.read_csv(path, convert_options=pc.ConvertOptions(null_values=["NA"]))
+
+
+def test_the_strict_reader_gives_the_same_data(penguins, monkeypatch):
+    fast = load_source(penguins, target="species")
+    monkeypatch.setattr(table_read, "_arrow_csv", table_read.strict_table)  # no pyarrow
+    strict = load_source(penguins, target="species")
+    assert fast.feature_names == strict.feature_names
+    np.testing.assert_array_equal(fast.X_train, strict.X_train)
+    np.testing.assert_array_equal(fast.y_train, strict.y_train)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_ragged_rows_and_bytes_are_named_by_line(tmp_path, monkeypatch, strict):
+    if strict:
+        monkeypatch.setattr(table_read, "_arrow_csv", table_read.strict_table)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,y\n1,x,0\n2,y,1\n3,1\n")
+    with pytest.raises(FormatError, match="line 4: 2 fields, but the header has 3 columns"):
+        load_source(ragged)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"a,b,y\n1,caf\xc3\xa9,0\n2,caf\xe9,1\n")
+    with pytest.raises(FormatError, match="line 3: not UTF-8"):
+        load_source(latin)
+
+
+def test_schema_json_round_trip(penguins):
+    schema = load_source(penguins, target="species").schema
+    again = TableSchema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    assert again == schema
+    with pytest.raises(FormatError, match="unreadable table schema"):
+        TableSchema.from_dict({"format": "bpnn-table"})
+
+
+def test_cli_train_predict_evaluate_on_raw_rows(penguins, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys, "train", "--data", penguins, "--target", "species", "--out", run,
+        "--no-report", "--epochs", "30", "--ignore", "smoker",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "left out: smoker: --ignore" in out and "island          categorical" in out
+    meta = bpnn.load(run).info.data
+    assert meta.schema is not None and meta.schema["format"] == "bpnn-table"
+    new = tmp_path / "new.csv"
+    new.write_text("tagged,island,sex,body_mass_g,bill_length_mm\nTRUE,Atlantis,NA,5000,47\n")
+    code, out, err = run_cli(capsys, "predict", run, "--rows", new)
+    assert code == 0, err
+    assert out.splitlines()[0] == "prediction,p_Adelie,p_Chinstrap,p_Gentoo"
+    code, out, err = run_cli(capsys, "evaluate", run, "--json")
+    assert code == 0 and json.loads(out)["accuracy"] > 0.8, err
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("island,sex\nDream,male\n")
+    code, out, err = run_cli(capsys, "predict", run, "--rows", lacking)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "no column" in err
+
+
+def test_dataframes_into_fit_and_predict(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.read_csv(write_table(tmp_path / "p.csv", HEADER, penguin_rows(150)))
+    frame = frame.drop(columns=frame.columns[0])
+    y = frame.pop("species")
+    model = bpnn.fit(frame, y, hidden=[16], epochs=40, seed=1, categorical="smoker")
+    assert {c.name: c.type for c in model.schema.columns}["smoker"] == "categorical"
+    shuffled = frame[frame.columns[::-1]].assign(extra=1.0)
+    shuffled.loc[0, "island"] = "Atlantis"  # unseen
+    labels = model.predict(shuffled)
+    assert labels.shape == (150,) and (labels[1:] == y[1:]).mean() > 0.8
+    path = tmp_path / "m.npz"
+    model.save(path)
+    np.testing.assert_array_equal(bpnn.load(path).predict(shuffled), labels)
+    with pytest.raises(BpnnError, match="no column 'island'"):
+        model.predict(frame.drop(columns="island"))
+
+
+def test_a_model_without_a_schema_has_none(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    model = bpnn.fit(X, (X[:, 0] > 0).astype(int), epochs=2)
+    assert model.schema is None
