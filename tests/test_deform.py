@@ -17,7 +17,7 @@ from bpnn.deform import Deformation, deform_reference, noise, source_coords
 from bpnn.errors import BpnnError
 from bpnn.train import Trainer
 from conftest import synthetic_digits
-from test_train import final_arrays, interrupt_after, small_config, trainer
+from test_train import final_arrays, small_config, trainer
 
 ALL = Deformation(alpha=34, sigma=4, rotate=15, scale=0.15, shear=15, pixels=2)
 ZERO = Deformation(alpha=0, sigma=4, rotate=0, scale=0, shear=0, pixels=0)
@@ -126,6 +126,30 @@ def test_jax_program_gives_the_same_field_within_float32_rounding():
         assert np.abs(out - ref).max() <= 1 and (out != ref).mean() < 1e-3
 
 
+def interrupt_after(monkeypatch, n):
+    """A real SIGINT to this process during the n-th stepper call (test_train's, for a device
+    stepper too: the wrapper passes set_deform on)."""
+    import os
+    import signal
+
+    make, calls = train_mod.make_stepper, [0]
+
+    def wrapped(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def call(idx):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(idx)
+
+        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
+        call.set_deform = getattr(step, "set_deform", None)
+        return call
+
+    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
+
+
 @pytest.fixture(scope="module")
 def splits():
     gen = np.random.default_rng(3)
@@ -136,12 +160,17 @@ def splits():
     return parts
 
 
-def test_deformed_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path):
+@pytest.mark.parametrize("device", ["cpu", "jax-cpu"])
+def test_deformed_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path, device):
+    if device != "cpu":
+        pytest.importorskip("jax")
     monkeypatch.setattr(train_mod, "CHUNK", 64)
-    cfg = small_config(epochs=3, augment="elastic,affine,shift")
+    cfg = small_config(epochs=3, augment="elastic,affine,shift", device=device)
     whole = trainer(cfg, splits, tmp_path / "whole")
     whole.run()
-    shifted = trainer(small_config(epochs=3, augment=2), splits, tmp_path / "shifted")
+    shifted = trainer(
+        small_config(epochs=3, augment=2, device=device), splits, tmp_path / "shifted"
+    )
     shifted.run()
     assert not np.array_equal(whole.net.params()[0], shifted.net.params()[0])
     interrupt_after(monkeypatch, 8)
