@@ -294,3 +294,14 @@ def test_settings_hold_the_full_text_and_shift_alone_is_a_number():
     assert TrainConfig(augment="shift:pixels=1").augment == 1
     assert TrainConfig(augment="elastic").augment == "elastic:alpha=34:sigma=4"
     assert TrainConfig(augment=2).augment == 2
+
+
+def test_the_records_preset_deforms_and_leaves_best_and_fast_alone():
+    from bpnn.presets import PRESETS, preset
+
+    records = preset("records")
+    hidden = records.pop("hidden")
+    cfg = TrainConfig(**records, layers=[784, *hidden, 10], preset="records")
+    d = deformation(cfg.augment)
+    assert d is not None and d.elastic and d.affine
+    assert PRESETS["best"]["augment"] == 2 and "augment" not in PRESETS["fast"]
