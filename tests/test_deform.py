@@ -305,3 +305,16 @@ def test_the_records_preset_deforms_and_leaves_best_and_fast_alone():
     d = deformation(cfg.augment)
     assert d is not None and d.elastic and d.affine
     assert PRESETS["best"]["augment"] == 2 and "augment" not in PRESETS["fast"]
+
+
+def test_augment_2_draws_the_shifts_as_before(splits):
+    """--augment 2: the epoch's order, then its shifts, from the run's training generator, as
+    before deformations existed (benchmarks/fingerprint.py checks the weights end to end)."""
+    from bpnn.augment import random_shifts
+
+    t = trainer(small_config(epochs=1, augment=2), splits, None)
+    pos = t._position()
+    gen = np.random.default_rng(np.random.SeedSequence(t.config.seed).spawn(2)[1])
+    np.testing.assert_array_equal(pos.order, gen.permutation(300))
+    np.testing.assert_array_equal(pos.shifts, random_shifts(300, 2, gen))
+    assert pos.seed is None
