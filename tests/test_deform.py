@@ -17,7 +17,7 @@ from bpnn.deform import Deformation, deform_reference, noise, source_coords
 from bpnn.errors import BpnnError
 from bpnn.train import Trainer
 from conftest import synthetic_digits
-from test_train import final_arrays, interrupt_after, small_config, trainer
+from test_train import final_arrays, small_config, trainer
 
 ALL = Deformation(alpha=34, sigma=4, rotate=15, scale=0.15, shear=15, pixels=2)
 ZERO = Deformation(alpha=0, sigma=4, rotate=0, scale=0, shear=0, pixels=0)
@@ -126,6 +126,30 @@ def test_jax_program_gives_the_same_field_within_float32_rounding():
         assert np.abs(out - ref).max() <= 1 and (out != ref).mean() < 1e-3
 
 
+def interrupt_after(monkeypatch, n):
+    """A real SIGINT to this process during the n-th stepper call (test_train's, for a device
+    stepper too: the wrapper passes set_deform on)."""
+    import os
+    import signal
+
+    make, calls = train_mod.make_stepper, [0]
+
+    def wrapped(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def call(idx):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(idx)
+
+        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
+        call.set_deform = getattr(step, "set_deform", None)
+        return call
+
+    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
+
+
 @pytest.fixture(scope="module")
 def splits():
     gen = np.random.default_rng(3)
@@ -136,12 +160,17 @@ def splits():
     return parts
 
 
-def test_deformed_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path):
+@pytest.mark.parametrize("device", ["cpu", "jax-cpu"])
+def test_deformed_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path, device):
+    if device != "cpu":
+        pytest.importorskip("jax")
     monkeypatch.setattr(train_mod, "CHUNK", 64)
-    cfg = small_config(epochs=3, augment="elastic,affine,shift")
+    cfg = small_config(epochs=3, augment="elastic,affine,shift", device=device)
     whole = trainer(cfg, splits, tmp_path / "whole")
     whole.run()
-    shifted = trainer(small_config(epochs=3, augment=2), splits, tmp_path / "shifted")
+    shifted = trainer(
+        small_config(epochs=3, augment=2, device=device), splits, tmp_path / "shifted"
+    )
     shifted.run()
     assert not np.array_equal(whole.net.params()[0], shifted.net.params()[0])
     interrupt_after(monkeypatch, 8)
@@ -265,3 +294,27 @@ def test_settings_hold_the_full_text_and_shift_alone_is_a_number():
     assert TrainConfig(augment="shift:pixels=1").augment == 1
     assert TrainConfig(augment="elastic").augment == "elastic:alpha=34:sigma=4"
     assert TrainConfig(augment=2).augment == 2
+
+
+def test_the_records_preset_deforms_and_leaves_best_and_fast_alone():
+    from bpnn.presets import PRESETS, preset
+
+    records = preset("records")
+    hidden = records.pop("hidden")
+    cfg = TrainConfig(**records, layers=[784, *hidden, 10], preset="records")
+    d = deformation(cfg.augment)
+    assert d is not None and d.elastic and d.affine
+    assert PRESETS["best"]["augment"] == 2 and "augment" not in PRESETS["fast"]
+
+
+def test_augment_2_draws_the_shifts_as_before(splits):
+    """--augment 2: the epoch's order, then its shifts, from the run's training generator, as
+    before deformations existed (benchmarks/fingerprint.py checks the weights end to end)."""
+    from bpnn.augment import random_shifts
+
+    t = trainer(small_config(epochs=1, augment=2), splits, None)
+    pos = t._position()
+    gen = np.random.default_rng(np.random.SeedSequence(t.config.seed).spawn(2)[1])
+    np.testing.assert_array_equal(pos.order, gen.permutation(300))
+    np.testing.assert_array_equal(pos.shifts, random_shifts(300, 2, gen))
+    assert pos.seed is None

@@ -10,6 +10,8 @@
 - regressors: ``predictions.png`` (predicted against true) and ``residuals.png`` (residual against
   predicted), one panel per target for the first few targets;
 - ``weights.png``: the first layer's weights of up to 64 hidden units as images (image inputs only);
+- ``deformed.png``: runs trained with deformations (``--augment elastic,...``): the first
+  training images of the source, each beside a few draws of its deformations;
 - ``index.html``, ``README.md``: the figures with the key numbers; ``report.json``: the numbers.
 
 The test data comes from ``bpnn.runs.find_split``: the source the model records
