@@ -30,7 +30,7 @@ import numpy as np
 
 from ..data.csvread import csv_rows, regular_file
 from ..errors import BpnnError, FormatError
-from ..limits import MAX_CSV_BYTES
+from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
 
 __all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
 
@@ -242,7 +242,10 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
                 ints.discard(j)
             matrix[n : n + rows, k] = array.to_numpy(zero_copy_only=False)
         for j, chunks in text.items():
-            chunks.append(_chunk(batch.column(j), "text", tokens))
+            array = batch.column(j)
+            if _longest(array) > MAX_CSV_FIELD_CHARS:
+                strict_check(path)  # names the line, as the strict reader's limits do
+            chunks.append(_chunk(array, "text", tokens))
         n += rows
     matrix.resize((n, len(numeric)), refcheck=False)
     del reader, batch
@@ -259,6 +262,17 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     table = Table(names, columns, str(path), path)
     table.matrix, table.matrix_names = matrix, [names[j] for j in numeric]
     return table
+
+
+def _longest(array) -> int:
+    """Characters of the longest text of a pyarrow array (0 when empty or all null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return 0
+    longest = pc.max(pc.utf8_length(array)).as_py()
+    return int(longest or 0)
 
 
 def _rows_expected(path: Path, sample: int = 1 << 20) -> int:
