@@ -5,17 +5,18 @@ DataFrame.
   pyarrow's streaming reader when pyarrow is installed (``bpnn[tables]``), a block at a time,
   its numeric columns into one growing (n, k) float64 matrix (``Table.matrix``; the columns are
   views of it), else by bpnn's own strict reader (``bpnn.data.csvread``, NumPy only: slower,
-  and it holds the text of every field).  Both are strict the same way: a ragged row, a byte that is not UTF-8 or an unclosed
-  quote is one ``FormatError`` naming the line (a pyarrow error is located by reading the file
-  again with the strict reader).  Parquet needs pyarrow.
+  and it holds the text of every field).  Both are strict the same way: a ragged row, a byte
+  that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
+  ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
+  the strict reader).  Parquet needs pyarrow.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
 - ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
 
 A column is kept as chunks of NumPy arrays: ``Column.kind`` is "int" or "float" (float64, NaN
-where missing) or "text" (object array of str, None where missing).  What the columns mean is decided
-elsewhere (``bpnn.tables.types``).  Over 400 lines on purpose: both CSV readers sit beside
-the Table they fill and the strict reader that names the lines of pyarrow's errors.
+where missing) or "text" (object array of str, None where missing).  What the columns mean is
+decided elsewhere (``bpnn.tables.types``).  Over 400 lines on purpose: both CSV readers sit
+beside the Table they fill and the strict reader that names the lines of pyarrow's errors.
 """
 
 from __future__ import annotations
