@@ -298,3 +298,15 @@ def test_none_is_a_level_and_missing_tokens_any_case(tmp_path):
     exer, x = data.schema.columns
     assert exer.levels == ("None", "Some") and exer.missing == 0
     assert x.type == "numeric" and x.missing == 8 and x.indicator
+
+
+def test_a_sweep_trial_takes_the_typing_overrides_from_its_base(penguins, tmp_path):
+    from bpnn.sweep.trial import run_trial
+
+    settings = {"epochs": 1, "ignore": "smoker", "categorical": ["tagged"]}
+    trial = {"name": "trial-000", "settings": settings, "params": {}}
+    record = run_trial(trial, {"source": str(penguins), "target": "species"}, tmp_path / "t")
+    assert record["status"] == "done", record
+    log = (tmp_path / "t" / "train.log").read_text()
+    assert "left out: smoker: --ignore" in log and "tagged          categorical" in log
+    assert "--ignore smoker" in record["command"]
