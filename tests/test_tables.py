@@ -310,3 +310,14 @@ def test_a_sweep_trial_takes_the_typing_overrides_from_its_base(penguins, tmp_pa
     log = (tmp_path / "t" / "train.log").read_text()
     assert "left out: smoker: --ignore" in log and "tagged          categorical" in log
     assert "--ignore smoker" in record["command"]
+
+
+def test_resume_reads_the_table_with_the_recorded_overrides(penguins, tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "--data", penguins, "--target", "species", "--no-report"]
+    code, out, err = run_cli(capsys, *base, "--out", run, "--epochs", "2", "--ignore", "smoker")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "3", "--no-report")
+    assert code == 0 and "resuming" in out, err  # the same inputs: smoker left out again
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--ignore", "sex")
+    assert code == 2 and "--ignore cannot be given with --resume" in err
