@@ -272,3 +272,52 @@ def test_a_model_without_a_schema_has_none(tmp_path):
     X = np.random.default_rng(0).normal(size=(40, 3))
     model = bpnn.fit(X, (X[:, 0] > 0).astype(int), epochs=2)
     assert model.schema is None
+
+
+def test_a_table_of_numbers_becomes_its_inputs_in_place(tmp_path):
+    rng = np.random.default_rng(3)
+    train = rng.normal(size=(3000, 4)).round(4)
+    path = tmp_path / "train.csv"
+    np.savetxt(path, train, fmt="%.4f", delimiter=",", header="a,y,b,c", comments="")
+    test = tmp_path / "test.csv"
+    test.write_text("c,b,y,a\n1.5,NA,2,0.25\n,2,3,\n")  # other order, gaps
+    data = load_source(path, target="y", test=test)
+    np.testing.assert_array_equal(data.X_train, train[:, [0, 2, 3]])  # as np.loadtxt reads it
+    np.testing.assert_array_equal(data.y_train, train[:, 1])
+    medians = np.median(train[:, [0, 2, 3]], axis=0)
+    np.testing.assert_array_equal(
+        data.X_test, [[0.25, medians[1], 1.5], [medians[0], 2, medians[2]]]
+    )
+
+
+def test_none_is_a_level_and_missing_tokens_any_case(tmp_path):
+    rows = [
+        ["None" if i % 3 == 0 else "Some", "n/A" if i % 4 == 0 else i, i % 2] for i in range(30)
+    ]
+    data = load_source(write_table(tmp_path / "e.csv", ["Exer", "x", "y"], rows))
+    exer, x = data.schema.columns
+    assert exer.levels == ("None", "Some") and exer.missing == 0
+    assert x.type == "numeric" and x.missing == 8 and x.indicator
+
+
+def test_a_sweep_trial_takes_the_typing_overrides_from_its_base(penguins, tmp_path):
+    from bpnn.sweep.trial import run_trial
+
+    settings = {"epochs": 1, "ignore": "smoker", "categorical": ["tagged"]}
+    trial = {"name": "trial-000", "settings": settings, "params": {}}
+    record = run_trial(trial, {"source": str(penguins), "target": "species"}, tmp_path / "t")
+    assert record["status"] == "done", record
+    log = (tmp_path / "t" / "train.log").read_text()
+    assert "left out: smoker: --ignore" in log and "tagged          categorical" in log
+    assert "--ignore smoker" in record["command"]
+
+
+def test_resume_reads_the_table_with_the_recorded_overrides(penguins, tmp_path, capsys):
+    run = tmp_path / "run"
+    base = ["train", "--data", penguins, "--target", "species", "--no-report"]
+    code, out, err = run_cli(capsys, *base, "--out", run, "--epochs", "2", "--ignore", "smoker")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--epochs", "3", "--no-report")
+    assert code == 0 and "resuming" in out, err  # the same inputs: smoker left out again
+    code, out, err = run_cli(capsys, "train", "--resume", run, "--ignore", "sex")
+    assert code == 2 and "--ignore cannot be given with --resume" in err

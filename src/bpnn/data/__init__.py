@@ -1,7 +1,8 @@
 """Data: any data set as a ``Dataset``; IDX files, MNIST and kin (find, verify, download, load),
 targets and metrics.
 
-- ``load_source``, ``Dataset``: a registered name, an IDX folder, a .csv or a .npz file, loaded.
+- ``load_source``, ``Dataset``: a registered name, an IDX folder, a table (.csv, .parquet) or a
+  .npz file, loaded.
 - ``split_indices``: the seeded held-out split (a count or a fraction) the trainer uses;
   ``Split``: one part of the data (X, y, sample weights) as the trainer takes it.
 - ``read_idx``, ``write_idx``: IDX files, plain or gzip, checked strictly.
@@ -13,9 +14,9 @@ targets and metrics.
 - ``read_rows``: the feature rows (.npy or CSV) a model predicts for.
 - ``error_rate``, ``confusion_matrix``, ``per_class_error``: wrong / total, and where.
 
-Modules by job: ``sources`` (the entry point) with ``dataset``, ``csvdata``, ``npzdata``; ``rows``;
-``registry`` (the registered sets), ``mnist`` (finding them), ``verify``, ``download``, ``folder``
-(IDX folders), ``idx``, ``gzstream``; ``split``, ``metrics``.
+Modules by job: ``sources`` (the entry point) with ``dataset``, ``npzdata`` (tables:
+``bpnn.tables``); ``rows``; ``registry`` (the registered sets), ``mnist`` (finding them),
+``verify``, ``download``, ``folder`` (IDX folders), ``idx``, ``gzstream``; ``split``, ``metrics``.
 """
 
 from .download import download_dataset, download_mnist

@@ -9,7 +9,7 @@
 - ``FloatTable``: rows of number fields parsed block by block into one growing (n, d) float64
   array, so reading costs the final array plus a block of text, not the whole file as strings.
 
-Not here: what the columns mean (``bpnn.data.csvdata``, ``bpnn.data.rows``).
+Not here: what the columns mean (``bpnn.tables``, ``bpnn.data.rows``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ rescaled or reordered here: arrays come back as stored (images uint8, CSV float6
 ``split_indices`` (from ``bpnn.data.split``), the seeded split the trainer uses.
 
 Here: choosing the format, test sets, IDX folders and registered names.  The readers of the other
-formats: ``bpnn.data.csvdata`` and ``bpnn.data.npzdata``; ``Dataset``: ``bpnn.data.dataset``.
+formats: ``bpnn.tables`` and ``bpnn.data.npzdata``; ``Dataset``: ``bpnn.data.dataset``.
 """
 
 from __future__ import annotations

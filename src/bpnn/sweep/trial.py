@@ -28,7 +28,9 @@ __all__ = ["FINISHED", "read_record", "run_trial", "train_argv", "write_record"]
 RECORD = "trial.json"
 LOG = "train.log"
 FINISHED = ("done", "failed")
-SOURCE = ("source", "target", "test", "limit")  # what picks a trial's data (bpnn.runs.train's)
+# what picks a trial's data (bpnn.runs.train's; a table's typing overrides, bpnn.rundata's
+# TABLE_OPTIONS, may come from the spec's [base])
+SOURCE = ("source", "target", "test", "limit", "categorical", "numeric", "ignore", "missing")
 
 
 def train_argv(settings: dict, data: dict, out) -> list[str]:

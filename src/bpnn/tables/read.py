@@ -2,20 +2,21 @@
 DataFrame.
 
 - ``read_table(path, missing)``: a ``.csv`` or ``.parquet`` file as a ``Table``.  CSV is read by
-  pyarrow's multithreaded reader when pyarrow is installed (``bpnn[tables]``), else by bpnn's own
-  strict reader (``bpnn.data.csvread``, NumPy only: slower, and it holds the text of every
-  field).  Both are strict the same way: a ragged row, a byte that is not UTF-8 or an unclosed
-  quote is one ``FormatError`` naming the line (a pyarrow error is located by reading the file
-  again with the strict reader).  Parquet needs pyarrow.
+  pyarrow's streaming reader when pyarrow is installed (``bpnn[tables]``), a block at a time,
+  its numeric columns into one growing (n, k) float64 matrix (``Table.matrix``; the columns are
+  views of it), else by bpnn's own strict reader (``bpnn.data.csvread``, NumPy only: slower,
+  and it holds the text of every field).  Both are strict the same way: a ragged row, a byte
+  that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
+  ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
+  the strict reader).  Parquet needs pyarrow.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
 - ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
 
-A column is kept as chunks of NumPy arrays (pyarrow's blocks, zero-copy where it can), so that
-reading costs the file's numbers once, not twice: ``Column.kind`` is "int" or "float" (NaN where
-missing) or "text" (object array of str, None where missing).  What the columns mean is decided
-elsewhere (``bpnn.tables.types``).  About 400 lines: both CSV readers sit beside the Table
-they fill and the strict reader that names their errors' lines.
+A column is kept as chunks of NumPy arrays: ``Column.kind`` is "int" or "float" (float64, NaN
+where missing) or "text" (object array of str, None where missing).  What the columns mean is
+decided elsewhere (``bpnn.tables.types``).  Over 400 lines on purpose: both CSV readers sit
+beside the Table they fill and the strict reader that names the lines of pyarrow's errors.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from ..data.csvread import csv_rows, regular_file
 from ..errors import BpnnError, FormatError
-from ..limits import MAX_CSV_BYTES
+from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
 
 __all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
 
@@ -242,7 +243,10 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
                 ints.discard(j)
             matrix[n : n + rows, k] = array.to_numpy(zero_copy_only=False)
         for j, chunks in text.items():
-            chunks.append(_chunk(batch.column(j), "text", tokens))
+            array = batch.column(j)
+            if _longest(array) > MAX_CSV_FIELD_CHARS:
+                strict_check(path)  # names the line, as the strict reader's limits do
+            chunks.append(_chunk(array, "text", tokens))
         n += rows
     matrix.resize((n, len(numeric)), refcheck=False)
     del reader, batch
@@ -259,6 +263,17 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     table = Table(names, columns, str(path), path)
     table.matrix, table.matrix_names = matrix, [names[j] for j in numeric]
     return table
+
+
+def _longest(array) -> int:
+    """Characters of the longest text of a pyarrow array (0 when empty or all null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return 0
+    longest = pc.max(pc.utf8_length(array)).as_py()
+    return int(longest or 0)
 
 
 def _rows_expected(path: Path, sample: int = 1 << 20) -> int:

@@ -307,7 +307,7 @@ def _fit_column(
         levels = tuple(sorted(kept)) + ((MISSING_LEVEL,) if gaps else ())
         return ColumnSpec(name, kind, gaps, levels=levels, other=len(kept) < len(counts))
     true = None
-    if column.kind == "text" and numbers(column) is None:
+    if kind == "boolean" and column.kind == "text" and numbers(column) is None:
         true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
     if stats is None:  # numbers written as text, yes/no text
         stats = column_stats(ColumnSpec(name, kind, true=true)._numbers(column, table))
