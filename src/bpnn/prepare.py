@@ -30,6 +30,7 @@ from .data.sources import split_indices
 from .data.split import Split
 from .errors import BpnnError
 from .losses import get_loss
+from .preprocessing import input_width
 from .presets import preset as preset_settings
 from .settings import TrainConfig, defaults
 from .targets import Targets, check_classes, infer_task
@@ -99,7 +100,8 @@ def resolve_settings(
     hidden = merged.pop("hidden", None)
     if "layers" not in settings:
         n_out = n_outputs(y, task)
-        merged["layers"] = [X.shape[1], *(hidden or []), n_out]
+        width = input_width(merged["preprocessing"], X.shape[1], merged.get("bins"))
+        merged["layers"] = [width, *(hidden or []), n_out]
     return merged
 
 

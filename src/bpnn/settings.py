@@ -57,6 +57,7 @@ from .losses import LOSSES, get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
+from .preprocessing import MAX_BINS
 from .presets import PRESETS
 
 __all__ = [
@@ -239,12 +240,21 @@ class TrainConfig:
     preprocessing: str = _setting(
         "auto",
         "what the features go through: auto (uint8 -> scale 1/255, else "
-        "standardize), none, scale, standardize",
+        "standardize), none, scale, standardize, quantile (the training split's CDF), "
+        "ple (piecewise-linear encoding: --bins inputs per feature)",
         one_of(("auto", *PREPROCESSING_KINDS)),
         sklearn="preprocessing",
     )
     scale: float | None = _setting(
         None, "the factor of --preprocessing scale (default 1/255)", or_none(POSITIVE), parse=float
+    )
+    bins: int | None = _setting(
+        None,
+        "quantile bins per feature of --preprocessing ple (default 16) and quantile (default 64)",
+        or_none(
+            (lambda x: is_integral(x) and 1 <= x <= MAX_BINS, f"a whole number in 1..{MAX_BINS}")
+        ),
+        parse=int,
     )
     target_scaling: str = _setting(
         "standardize",

@@ -84,7 +84,7 @@ def predict_rows(args) -> int:
     from ..model import Model
 
     model = Model.load(args.model)
-    X = read_rows(args.rows, model.net.n_inputs, _feature_names(model))
+    X = read_rows(args.rows, model.n_features, _feature_names(model))
     text = (
         json.dumps(rows_json(model, X, str(args.model))) + "\n" if args.json else rows_csv(model, X)
     )
@@ -98,7 +98,7 @@ def predict_rows(args) -> int:
 def _feature_names(model) -> list[str] | None:
     """The model's feature names, when recorded (trained on a CSV file)."""
     names = model.info.data.feature_names
-    return list(names) if names is not None and len(names) == model.net.n_inputs else None
+    return list(names) if names is not None and len(names) == model.n_features else None
 
 
 def _value_names(model) -> list[str]:
