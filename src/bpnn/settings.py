@@ -436,8 +436,6 @@ _COMMON = dict(
     checkpoint_every=1,
     stop_on="val",
     val_size=0.1,
-    preprocessing="auto",
-    dropout=0.0,
     augment=0,
     weight_decay=0.0,
 )
@@ -448,12 +446,25 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # monitor: a small tabular validation set's error rate moves in steps of 5-8% and ties for
 # hundreds of epochs (equal counts as no worse: patience restarts), so runs never stopped early;
 # its loss falls while the model improves and rises when it overfits (README "Early stopping").
-_FIELDS = ("hidden", "optimizer", "lr", "batch_size", "epochs", "patience", "monitor")
+# preprocessing and dropout on tables: measured on the suite of real tables
+# (benchmarks/tabular_suite.py, README "Tabular defaults"); ple falls back to standardize on
+# wide tables (``bpnn.prepare.PLE_MAX_INPUTS``).
+_FIELDS = (
+    "hidden",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+    "patience",
+    "monitor",
+    "preprocessing",
+    "dropout",
+)
 _DEFAULTS: dict[tuple[str, str], tuple] = {
-    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error"),
-    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss"),
-    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error"),
-    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error"),
+    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error", "auto", 0.0),
+    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss", "ple", 0.2),
+    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error", "auto", 0.0),
+    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.2),
 }
 
 
