@@ -55,6 +55,8 @@ def run_bpnn(task, X_train, y_train, X_test, y_test, epochs, seed):
         patience=epochs,
         seed=seed,
         dtype="float64",
+        preprocessing="standardize",  # matched to scikit-learn's (not the tabular defaults')
+        dropout=0.0,
     )
     seconds = model.results["seconds"]  # training only, as for scikit-learn below
     score = model.score(X_test, y_test)

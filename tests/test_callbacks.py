@@ -67,6 +67,29 @@ def test_callbacks_are_called_in_order_and_change_nothing(flowers, tmp_path):
     assert [e["train_loss"] > 0 for e in with_cb.history.epochs] == [True] * 6
 
 
+def test_fit_without_a_folder_writes_no_files(flowers, tmp_path, monkeypatch):
+    """bpnn.fit(out=None) keeps the run in memory: no temporary run folder, no checkpoints (they
+    were most of a small table's time), and the same weights as a run with a folder."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    X, y = flowers
+    seen = []
+
+    class Look(Recorder):
+        def on_epoch_end(self, epoch, metrics):
+            seen.extend(p.name for p in (tmp_path / "tmp").iterdir())
+
+    rec = Look()
+    model = bpnn.fit(X, y, callbacks=[rec], **small())
+    assert seen == [] and not any(c[0] == "checkpoint" for c in rec.calls)
+    assert len(model.history.epochs) == 6 and model.results["epochs"] == 6
+    kept = bpnn.fit(X, y, out=tmp_path / "run", **small())
+    for p, q in zip(model.net.params(), kept.net.params()):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_a_callback_may_stop_the_run(flowers, tmp_path):
     X, y = flowers
     rec = Recorder(stop_at=2)

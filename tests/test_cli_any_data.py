@@ -74,15 +74,15 @@ def test_text_labels_train_evaluate(iris_like_csv, tmp_path, capsys):
     assert code == 0, err
     assert result["test_error"] <= 0.03 and result["test_samples"] == 48  # 20% held out
     for line in (
-        "task classify; layers 2-100-3; hidden relu, output softmax, loss cross_entropy",
+        "task classify; layers 32-100-3; hidden relu, output softmax, loss cross_entropy",
         "optimizer adam lr 0.001",
-        "preprocessing: standardize",
+        "preprocessing: ple (2 features x 16",  # the tabular default
         "test set: 48 samples held out",
         "classify: 3 classes (setosa, versicolor, virginica)",
     ):
         assert line in err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["layers"] == [2, 100, 3] and config["preprocessing"]["kind"] == "standardize"
+    assert config["layers"] == [32, 100, 3] and config["preprocessing"]["kind"] == "ple"
     assert config["targets"]["classes"] == ["setosa", "versicolor", "virginica"]
     code, out, err = run_cli(capsys, "evaluate", tmp_path / "run", "--json")
     assert code == 0, err

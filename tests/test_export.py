@@ -57,7 +57,7 @@ def test_regressor_matches_bpnn(activation):
 
 def test_metadata_opset_and_a_bare_network():
     X, y = tabular()
-    model = bpnn.fit(X, y, hidden=[8], epochs=2)
+    model = bpnn.fit(X, y, hidden=[8], epochs=2, preprocessing="standardize")  # Sub + Div
     proto = to_onnx(model)
     meta = {p.key: json.loads(p.value) for p in proto.metadata_props}
     assert meta["architecture"]["sizes"] == [6, 8, 3] and meta["classes"] == [0, 1, 2]

@@ -162,6 +162,7 @@ def test_diverging_before_the_first_checkpoint_leaves_no_run_folder(tmp_path):
 
 def test_info_takes_a_run_folder(tmp_path, capsys):
     X = np.random.default_rng(0).random((60, 3))
-    bpnn.fit(X, (X[:, 0] > 0.5).astype(int), out=tmp_path / "run", epochs=1)
+    y = (X[:, 0] > 0.5).astype(int)
+    bpnn.fit(X, y, out=tmp_path / "run", epochs=1, preprocessing="standardize")
     code = main(["info", str(tmp_path / "run"), "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["layers"][0] == 3

@@ -54,6 +54,8 @@ def test_same_settings_give_the_same_weights_as_bpnn_fit(wine):
         patience=10,
         min_delta=1e-4,
         test_fraction=0,
+        preprocessing="standardize",  # the estimator's "auto"; bpnn.fit's tabular default: ple
+        dropout=0.0,
     )
     for a, b in zip(est.model_.net.params(), model.net.params()):
         np.testing.assert_array_equal(a, b)

@@ -47,7 +47,8 @@ def test_mlflow_run_reads_back(flowers, tmp_path, monkeypatch):
     client = mlflow_client(store)
     run = client.get_run(cb.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["epochs"] == "4" and run.data.params["layers"] == "2,8,3"
+    # 2 features x 16 bins: the tabular default ple
+    assert run.data.params["epochs"] == "4" and run.data.params["layers"] == "32,8,3"
     history = client.get_metric_history(cb.run_id, "train_loss")
     assert [m.step for m in history] == [1, 2, 3, 4]
     np.testing.assert_allclose(
@@ -111,7 +112,9 @@ def test_cli_tensorboard_and_mlflow(flowers, tmp_path, capsys, monkeypatch):
     assert (tmp_path / "mlflow.db").exists()
     experiment = client.get_experiment_by_name("bpnn")
     (run,) = client.search_runs([experiment.experiment_id])
-    assert run.data.params["layers"] == "2,8,3" and run.info.status == "FINISHED"
+    assert (
+        run.data.params["layers"] == "32,8,3" and run.info.status == "FINISHED"
+    )  # ple: 2 x 16 inputs
 
 
 def test_sweep_trials_log_as_child_runs(flowers, tmp_path, monkeypatch):

@@ -6,7 +6,8 @@
       a model trained on a table with text, yes/no or missing values (a ``TableSchema`` that
       is not ``plain``) takes instead one input (N,) per raw column, named as the column,
       encoded in the graph (``bpnn.onnxtable``)
-      -> Cast (uint8 only) -> the model's preprocessing: Mul (scale) or Sub + Div (standardize)
+      -> Cast (uint8 only) -> the model's preprocessing: Mul (scale), Sub + Div (standardize),
+         or the quantile bins in float64 (``_binned``: ple's (N, d*T) encoding, quantile's CDF)
       -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
          for identity); the output layer's Softmax where the model has one
       -> a committee (``--ensemble K``): each member's layers, then Sum / K, their mean
@@ -74,8 +75,40 @@ def _preprocess(g: _Graph, x: str, model: Model | None) -> str:
         return x
     if prep.kind == "scale":
         return g.op("Mul", [x, g.const("scale", prep.scale)])
+    if prep.kind in ("ple", "quantile"):
+        return _binned(g, x, prep)
     x = g.op("Sub", [x, g.const("mean", prep.mean)])
     return g.op("Div", [x, g.const("std", prep.std)])
+
+
+def _binned(g: _Graph, x: str, prep) -> str:
+    """quantile / ple (``bpnn.binning``) as nodes, computed in float64 as bpnn computes them:
+    x (N, d) -> clipped bin fractions (N, d, T) -> ple: (N, d*T); quantile: (N, d)."""
+    t, f64 = prep.tables(), np.float64
+    to = g.onnx.helper.np_dtype_to_tensor_dtype
+    x = g.op("Cast", [x], to=to(np.dtype(f64)))
+    z = g.op("Unsqueeze", [x, g.const("axis2", [2], np.int64)])
+    z = g.op(
+        "Mul",
+        [
+            g.op("Sub", [z, g.const("bin_start", t.start, f64)]),
+            g.const("bin_inv_width", t.inv_width, f64),
+        ],
+    )
+    z = g.op(
+        "Min", [g.op("Max", [z, g.const("bin_low", t.low, f64)]), g.const("bin_high", t.high, f64)]
+    )
+    if prep.kind == "ple":
+        shape = g.const("ple_shape", [0, t.start.size], np.int64)  # 0: keep N
+        out = g.op("Reshape", [z, shape])
+    else:
+        rise = g.op("Mul", [z, g.const("cdf_rise", t.rise, f64)])
+        u = g.op("ReduceSum", [rise, g.const("axis2b", [2], np.int64)], keepdims=0)
+        u = g.op(
+            "Sub", [g.op("Add", [u, g.const("cdf_base", t.base, f64)]), g.const("half", 0.5, f64)]
+        )
+        out = g.op("Mul", [u, g.const("uniform_std", np.sqrt(12.0), f64)])
+    return g.op("Cast", [out], to=to(g.dtype))
 
 
 def _layers(g: _Graph, x: str, net: Network, prefix: str = "") -> str:
@@ -179,7 +212,8 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
             if in_type == net.dtype
             else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
         )
-        inputs = [("input", onnx.helper.np_dtype_to_tensor_dtype(in_type), ["N", net.n_inputs])]
+        width = net.n_inputs if full is None else full.n_features
+        inputs = [("input", onnx.helper.np_dtype_to_tensor_dtype(in_type), ["N", width])]
     elif input_type is not None:
         raise BpnnError("a model trained on a table takes its columns as they are: no input type")
     else:  # a table's raw columns, one input each (bpnn.onnxtable)

@@ -9,9 +9,7 @@ Not here: the splits and the resolution of settings (``bpnn.prepare``), the epoc
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 from numpy.typing import ArrayLike
@@ -54,8 +52,10 @@ def fit(
     y: class labels (integers or strings) for classification, real values (n,) or (n, k) for
     regression (``task=`` decides, else the documented rule).  ``hidden``: hidden layer sizes;
     any other ``TrainConfig`` setting may be given (``epochs=``, ``lr=``, ``preprocessing=``...).
-    ``out``: the run folder (checkpoints, history, model.npz); a temporary one when None.  A
-    folder that holds a run already is refused unless ``force`` (or ``resume``).
+    ``out``: the run folder (checkpoints, history, model.npz); None: no files at all (the model
+    and its history stay in memory; writing a checkpoint and the history every epoch cost a
+    small table's run most of its time).  A folder that holds a run already is refused unless
+    ``force`` (or ``resume``).
     ``resume=True`` continues the run saved in ``out`` exactly (the same data must be given).
     ``X_val``, ``y_val``: a validation set of your own (early stopping watches it; none is held
     out of X).  ``callbacks``: ``bpnn.callbacks.Callback`` objects that watch the run and may
@@ -87,19 +87,17 @@ def fit(
     cbs = list(callbacks or [])
     if verbose:
         log, progress = log or print, "always"
-    # without a run folder, a temporary one holds the checkpoints while training runs
-    folder = tempfile.TemporaryDirectory(prefix="bpnn-fit-") if out is None else nullcontext(out)
-    with folder as out:
-        if resume:
-            trainer = runs.resume(
-                out, data, changes=settings, log=log, progress=progress, callbacks=cbs
-            )
-        else:
-            config = runs.configure(data, {"hidden": hidden, **settings}, preset)
-            trainer = runs.start(
-                data, config, out, force=force, log=log, progress=progress, callbacks=cbs
-            )
-        results = trainer.run()
-        model = trainer.model({"results": results})
-        model.history, model.results = trainer.history, results
-        return model
+    if resume:
+        assert out is not None  # (refused above)
+        trainer = runs.resume(
+            out, data, changes=settings, log=log, progress=progress, callbacks=cbs
+        )
+    else:
+        config = runs.configure(data, {"hidden": hidden, **settings}, preset)
+        trainer = runs.start(
+            data, config, out, force=force, log=log, progress=progress, callbacks=cbs
+        )
+    results = trainer.run()
+    model = trainer.model({"results": results})
+    model.history, model.results = trainer.history, results
+    return model

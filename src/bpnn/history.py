@@ -5,6 +5,7 @@ Not here: the loop that fills it (``bpnn.train``), the figures drawn from it (``
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -81,7 +82,12 @@ class History:
         self.epochs.append(record)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """A copy as plain data.  (Not ``dataclasses.asdict``: its recursive deep copy of every
+        record, once per epoch, made writing the history the bulk of a small run's time.)"""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["epochs"] = [dict(r) for r in self.epochs]  # records hold numbers and None
+        data["changes"] = copy.deepcopy(self.changes)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> History:

@@ -57,8 +57,22 @@ class Model:
             raise ValueError(
                 f"the targets need {targets.n_outputs} outputs, the network has {net.n_outputs}"
             )
+        width = preprocessing.n_features
+        if width is not None and preprocessing.width(width) != net.n_inputs:
+            raise ValueError(
+                f"the preprocessing makes {preprocessing.width(width)} inputs, "
+                f"the network takes {net.n_inputs}"
+            )
         self.net, self.preprocessing, self.targets = net, preprocessing, targets
         self.info = ModelInfo.coerce(meta or {})
+
+    @property
+    def n_features(self) -> int:
+        """The raw features the model takes (the network's inputs, unless the preprocessing
+        makes several inputs of each, as ``ple`` does)."""
+        if self.preprocessing.kind == "ple":
+            return int(self.preprocessing.n_features or 0)
+        return self.net.n_inputs
 
     @property
     def meta(self) -> dict:
@@ -97,7 +111,12 @@ class Model:
                 X = schema.encode(frame_table(X, missing_tokens(schema.options.missing)))
         X = np.asarray(X)
         X = X[None, :] if X.ndim == 1 else X
-        self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work
+        if X.ndim == 2 and X.shape[1] != self.n_features:
+            raise ValueError(f"input must have {self.n_features} features, got shape {X.shape}")
+        if self.n_features == self.net.n_inputs:
+            self.net.check_input(X[:0] if X.ndim == 2 else X)  # shape and type, before any work
+        elif X.dtype.kind not in "biuf":
+            raise ValueError(f"input must be numeric, got dtype {X.dtype}")
         problem = beyond_float32(X, "input")  # NaN, inf, or 1e300 (inf in float32)
         if problem:
             raise ValueError(problem)

@@ -1,12 +1,19 @@
 """Preprocessing: how raw features become network inputs, chosen explicitly and stored in the model.
 
-Three kinds, each plain data (``to_dict``/``from_dict``) saved in every model file, so that
+Five kinds, each plain data (``to_dict``/``from_dict``) saved in every model file, so that
 loading a model and predicting applies exactly what training applied -- a model never guesses:
 
 - ``none``: the features as they are (cast to the network's float type).
 - ``scale``: every feature times one factor (MNIST's 1/255 for grey levels 0..255).
 - ``standardize``: (x - mean) / std per feature, with the mean and standard deviation of the
   training split (a constant feature gets std 1, so it maps to 0 and not to NaN).
+- ``quantile``: per feature, the training split's empirical CDF from ``bins`` + 1 quantiles
+  (default 64), piecewise linear, scaled to mean 0 and variance 1 (``bpnn.binning``).
+- ``ple``: piecewise-linear encoding (Gorishniy et al. 2022): ``bins`` quantile bins per feature
+  (default 16), each feature becoming ``bins`` inputs, so the network takes d * bins inputs for
+  d raw features (``input_width``; ``n_features`` is the raw width).
+
+The quantile edges (and CDF levels) are stored as plain lists per feature.
 
 ``resolve(kind, X)`` applies the documented rule for ``"auto"``: uint8 features are pixel-like
 and get ``scale`` 1/255; any other features get ``standardize``.  Image models also record their
@@ -21,12 +28,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .binning import Tables, fit_edges, tables
 from .errors import FormatError
 
-__all__ = ["KINDS", "Preprocessing", "resolve"]
+__all__ = ["DEFAULT_BINS", "KINDS", "Preprocessing", "input_width", "resolve"]
 
-KINDS = ("none", "scale", "standardize")
+KINDS = ("none", "scale", "standardize", "quantile", "ple")
+BINNED = ("quantile", "ple")
 PIXEL_SCALE = 1 / 255
+DEFAULT_BINS = {"quantile": 64, "ple": 16}
+MAX_BINS = 1024
+
+
+def input_width(kind: str, n_features: int, bins: int | None = None) -> int:
+    """The network's input width for ``n_features`` raw features under ``kind``."""
+    return n_features * (bins or DEFAULT_BINS["ple"]) if kind == "ple" else n_features
 
 
 @dataclass
@@ -39,6 +55,10 @@ class Preprocessing:
     std: np.ndarray | None = None  # (d,) for standardize
     image_shape: list | None = None  # [h, w] when the features are the pixels of an image
     extra: dict = field(default_factory=dict)  # other recorded facts (e.g. the ink convention)
+    bins: int | None = None  # quantile and ple: bins per feature
+    edges: list | None = None  # quantile and ple: per feature, its distinct edges (k_j + 1,)
+    cdf: list | None = None  # quantile: per feature, the CDF level of each edge
+    _tables: Tables | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -62,6 +82,44 @@ class Preprocessing:
                 and (self.std > 0).all()
             ):
                 raise ValueError("standardize needs finite means and positive standard deviations")
+        if self.kind in BINNED:
+            self._check_bins()
+
+    def _check_bins(self) -> None:
+        """Edges: per feature, 1..bins+1 finite increasing numbers; cdf levels likewise in
+        [0, 1], one per edge (quantile only)."""
+        if not (isinstance(self.bins, (int, np.integer)) and 1 <= self.bins <= MAX_BINS):
+            raise ValueError(f"{self.kind} needs a number of bins in 1..{MAX_BINS}")
+        if not isinstance(self.edges, (list, tuple)) or not self.edges:
+            raise ValueError(f"{self.kind} needs the bin edges of each feature")
+        self.edges = [_increasing(b, self.bins + 1, "bin edges") for b in self.edges]
+        if self.kind == "quantile":
+            if not isinstance(self.cdf, (list, tuple)) or len(self.cdf) != len(self.edges):
+                raise ValueError("quantile needs the CDF levels of each feature's edges")
+            self.cdf = [np.asarray(c, dtype=np.float64) for c in self.cdf]
+            for c, b in zip(self.cdf, self.edges):
+                if c.shape != b.shape or not ((c >= 0) & (c <= 1)).all() or (np.diff(c) < 0).any():
+                    raise ValueError("quantile CDF levels must rise in [0, 1], one per edge")
+
+    @property
+    def n_features(self) -> int | None:
+        """The raw feature width this preprocessing was fitted on (None: any width)."""
+        if self.kind in BINNED:
+            return len(self.edges or [])
+        return None if self.mean is None else len(self.mean)
+
+    def width(self, n_features: int) -> int:
+        """The network's input width for ``n_features`` raw features."""
+        return input_width(self.kind, n_features, self.bins)
+
+    def tables(self) -> Tables:
+        """The dense (d, bins) arrays of quantile and ple (``bpnn.binning.Tables``)."""
+        if self._tables is None:
+            if self.kind not in BINNED:
+                raise ValueError(f"{self.kind!r} preprocessing has no bins")
+            cdf = self.cdf if self.kind == "quantile" else None
+            self._tables = tables(self.edges or [], cdf, int(self.bins or 1), self.kind == "ple")
+        return self._tables
 
     @classmethod
     def fit(
@@ -71,9 +129,16 @@ class Preprocessing:
         scale: float | None = None,
         image_shape=None,
         extra: dict | None = None,
+        bins: int | None = None,
     ) -> Preprocessing:
-        """The preprocessing ``kind`` with its numbers taken from the training features X (n, d)."""
+        """The preprocessing ``kind`` with its numbers taken from the training features X (n, d);
+        bins: quantile's and ple's (default ``DEFAULT_BINS``)."""
         common = {"image_shape": image_shape, "extra": dict(extra or {})}
+        if kind in BINNED:
+            bins = int(bins or DEFAULT_BINS[kind])
+            edges, cdf = fit_edges(X, bins)
+            cdf_or_none = cdf if kind == "quantile" else None
+            return cls(kind, bins=bins, edges=edges, cdf=cdf_or_none, **common)
         if kind == "standardize":
             Xf = np.asarray(X, dtype=np.float64)
             std = Xf.std(axis=0)
@@ -94,6 +159,14 @@ class Preprocessing:
     def apply(self, X: np.ndarray, dtype=np.float64) -> np.ndarray:
         """Inputs (n, d) of ``dtype`` for raw features X (n, d): a new array, X is not changed."""
         dtype = np.dtype(dtype)
+        if self.kind in BINNED:
+            if X.shape[-1] != self.n_features:
+                raise ValueError(
+                    f"features have {X.shape[-1]} columns, the preprocessing "
+                    f"expects {self.n_features}"
+                )
+            t = self.tables()
+            return (t.ple(X) if self.kind == "ple" else t.quantile(X)).astype(dtype)
         if self.kind == "standardize":
             mean, std = self.moments
             if X.shape[-1] != mean.shape[0]:
@@ -110,7 +183,7 @@ class Preprocessing:
     def pixel_scale(self, X: np.ndarray) -> float | None:
         """The factor the fast paths can apply to uint8 X themselves (saving a float copy of the
         whole set), or None when X must go through ``apply`` first."""
-        if X.dtype != np.uint8 or self.kind == "standardize":
+        if X.dtype != np.uint8 or self.kind not in ("none", "scale"):
             return None
         return self.scale if self.kind == "scale" else 1.0
 
@@ -122,6 +195,16 @@ class Preprocessing:
             )
         if self.kind == "scale":
             return f"scale x{self.scale:.6g}"
+        if self.kind == "quantile":
+            return (
+                f"quantile ({self.n_features} features: CDF of the training split, "
+                f"{self.bins} bins)"
+            )
+        if self.kind == "ple":
+            return (
+                f"ple ({self.n_features} features x {self.bins} piecewise-linear bins "
+                "from the training split's quantiles)"
+            )
         return "none (features used as they are)"
 
     def to_dict(self) -> dict:
@@ -129,6 +212,10 @@ class Preprocessing:
         if self.kind == "standardize":
             mean, std = self.moments
             data.update(mean=mean.tolist(), std=std.tolist())
+        if self.kind in BINNED:
+            data.update(bins=self.bins, edges=[b.tolist() for b in self.edges or []])
+            if self.cdf is not None:
+                data["cdf"] = [c.tolist() for c in self.cdf]
         if self.image_shape is not None:
             data["image_shape"] = list(self.image_shape)
         return data
@@ -142,7 +229,8 @@ class Preprocessing:
             )
         data = dict(data)
         kind = data.pop("kind", "scale")
-        known = {k: data.pop(k) for k in ("scale", "mean", "std", "image_shape") if k in data}
+        names = ("scale", "mean", "std", "image_shape", "bins", "edges", "cdf")
+        known = {k: data.pop(k) for k in names if k in data}
         scale = known.get("scale", 1.0)
         if not isinstance(scale, (int, float)) or isinstance(scale, bool):
             raise FormatError(
@@ -156,6 +244,9 @@ class Preprocessing:
                 std=known.get("std"),
                 image_shape=known.get("image_shape"),
                 extra=data,
+                bins=known.get("bins"),
+                edges=known.get("edges"),
+                cdf=known.get("cdf"),
             )
         except (TypeError, ValueError) as exc:
             raise FormatError(f"{source}: bad preprocessing ({exc})") from None
@@ -170,6 +261,16 @@ def _is_shape(value) -> bool:
             isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in value
         )
     )
+
+
+def _increasing(values, most: int, what: str) -> np.ndarray:
+    """values as a 1-D float64 array of 1..most finite, strictly increasing numbers."""
+    b = np.asarray(values, dtype=np.float64)
+    if b.ndim != 1 or not 1 <= len(b) <= most:
+        raise ValueError(f"{what} must be lists of 1 to {most} numbers")
+    if not np.isfinite(b).all() or (np.diff(b) <= 0).any():
+        raise ValueError(f"{what} must be finite and increasing")
+    return b
 
 
 def resolve(kind: str, X: np.ndarray, scale: float | None = None, **options) -> Preprocessing:

@@ -243,9 +243,9 @@ def find_split(
     data = load_source(
         source, target=target or info.target, test=info.test if same else None, schema=schema
     )
-    if data.X_train.shape[1] != model.net.n_inputs:
+    if data.X_train.shape[1] != model.n_features:
         raise BpnnError(
-            f"the model takes {model.net.n_inputs} inputs but {data.source} has "
+            f"the model takes {model.n_features} inputs but {data.source} has "
             f"{data.X_train.shape[1]} features"
         )
     if data.X_test is not None:  # the source's own test set

@@ -36,6 +36,7 @@ from .callbacks import Callback
 from .committees import MEMBERS, CommitteeTrainer
 from .errors import BpnnError
 from .prepare import class_sample_weights, n_outputs, resolve_settings
+from .preprocessing import input_width
 from .rundata import DATA_OPTIONS, TABLE_OPTIONS, RunData, find_split, located
 from .runfolder import RunFolder
 from .runstate import checkpoint_config, read_checkpoint
@@ -72,7 +73,8 @@ def configure(
         resolve_settings(data.X, y, preset=preset, kind=data.kind, **settings)
     )
     if check and settings.get("layers") is not None:
-        check_layers(config.layers, data.X.shape[1], n_outputs(y, config.task), config.task)
+        width = input_width(config.preprocessing, data.X.shape[1], config.bins)
+        check_layers(config.layers, width, n_outputs(y, config.task), config.task)
     return config
 
 

@@ -58,6 +58,7 @@ from .losses import LOSSES, get_loss
 from .network import Network
 from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimizer
 from .preprocessing import KINDS as PREPROCESSING_KINDS
+from .preprocessing import MAX_BINS
 from .presets import PRESETS
 
 __all__ = [
@@ -246,12 +247,21 @@ class TrainConfig:
     preprocessing: str = _setting(
         "auto",
         "what the features go through: auto (uint8 -> scale 1/255, else "
-        "standardize), none, scale, standardize",
+        "standardize), none, scale, standardize, quantile (the training split's CDF), "
+        "ple (piecewise-linear encoding: --bins inputs per feature)",
         one_of(("auto", *PREPROCESSING_KINDS)),
         sklearn="preprocessing",
     )
     scale: float | None = _setting(
         None, "the factor of --preprocessing scale (default 1/255)", or_none(POSITIVE), parse=float
+    )
+    bins: int | None = _setting(
+        None,
+        "quantile bins per feature of --preprocessing ple (default 16) and quantile (default 64)",
+        or_none(
+            (lambda x: is_integral(x) and 1 <= x <= MAX_BINS, f"a whole number in 1..{MAX_BINS}")
+        ),
+        parse=int,
     )
     target_scaling: str = _setting(
         "standardize",
@@ -456,8 +466,6 @@ _COMMON = dict(
     checkpoint_every=1,
     stop_on="val",
     val_size=0.1,
-    preprocessing="auto",
-    dropout=0.0,
     augment=0,
     weight_decay=0.0,
 )
@@ -468,12 +476,25 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # monitor: a small tabular validation set's error rate moves in steps of 5-8% and ties for
 # hundreds of epochs (equal counts as no worse: patience restarts), so runs never stopped early;
 # its loss falls while the model improves and rises when it overfits (README "Early stopping").
-_FIELDS = ("hidden", "optimizer", "lr", "batch_size", "epochs", "patience", "monitor")
+# preprocessing and dropout on tables: measured on the suite of real tables
+# (benchmarks/tabular_suite.py, README "Tabular defaults"); ple falls back to standardize on
+# wide tables (``bpnn.prepare.PLE_MAX_INPUTS``).
+_FIELDS = (
+    "hidden",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "epochs",
+    "patience",
+    "monitor",
+    "preprocessing",
+    "dropout",
+)
 _DEFAULTS: dict[tuple[str, str], tuple] = {
-    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error"),
-    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss"),
-    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error"),
-    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error"),
+    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error", "auto", 0.0),
+    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss", "ple", 0.2),
+    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error", "auto", 0.0),
+    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.2),
 }
 
 

@@ -100,7 +100,11 @@ class Trainer:
         self.config, self.train, self.val, self.test = config, train, val, test
         self.data = dict(data or {})
         self.preprocessing = preprocessing or resolve(
-            config.preprocessing, train.X, config.scale, image_shape=self.data.get("image_shape")
+            config.preprocessing,
+            train.X,
+            config.scale,
+            image_shape=self.data.get("image_shape"),
+            bins=config.bins,
         )
         self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
         check_data(config, self.preprocessing, self.targets, (train, val, test))

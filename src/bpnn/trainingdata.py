@@ -43,7 +43,8 @@ def check_data(
         raise BpnnError(
             f"the settings say task {config.task!r}, the targets are for {targets.task!r}"
         )
-    check_layers(config.layers, train.X.shape[1], targets.n_outputs, config.task)
+    width = preprocessing.width(train.X.shape[1])
+    check_layers(config.layers, width, targets.n_outputs, config.task)
     if isinstance(config.augment, str):
         if preprocessing.pixel_scale(train.X) is None or image_shape(preprocessing, config) is None:
             raise BpnnError(

@@ -159,10 +159,10 @@ def _rows(model, rows: str) -> np.ndarray:
     schema (a model trained on a table), else features as they are (``read_rows``)."""
     schema, path = model.schema, Path(rows)
     if schema is None or path.suffix.lower() not in TABLES or not path.exists():
-        return read_rows(rows, model.net.n_inputs, _feature_names(model))
+        return read_rows(rows, model.n_features, _feature_names(model))
     if path.suffix.lower() == ".csv" and schema.plain() and not _names_all(path, schema.names):
         # a model of numbers only takes rows as before: without a header, by position
-        return read_rows(rows, model.net.n_inputs, _feature_names(model))
+        return read_rows(rows, model.n_features, _feature_names(model))
     return schema.encode(read_table(path, schema.options.missing))
 
 
@@ -175,7 +175,7 @@ def _names_all(path: Path, names: list[str]) -> bool:
 def _feature_names(model) -> list[str] | None:
     """The model's feature names, when recorded (trained on a CSV file)."""
     names = model.info.data.feature_names
-    return list(names) if names is not None and len(names) == model.net.n_inputs else None
+    return list(names) if names is not None and len(names) == model.n_features else None
 
 
 def _value_names(model) -> list[str]:

@@ -26,6 +26,7 @@ from ..errors import BpnnError
 from ..history import History
 from ..model import Model
 from ..optim import Optimizer
+from ..preprocessing import input_width
 from ..settings import SETTINGS, TrainConfig
 from ..targets import Targets
 from ..train import Trainer
@@ -231,7 +232,7 @@ class _BPNNBase(BaseEstimator):
         settings = {
             **self._same_settings(),
             "task": self._task,
-            "layers": [X.shape[1], *self._hidden(), n_outputs],
+            "layers": [input_width(self.preprocessing, X.shape[1]), *self._hidden(), n_outputs],
             "loss": self._loss(),
             "optimizer": self._optimizer_name(),
             "weight_decay": float(self.alpha) / min(batch, n_samples),
@@ -367,7 +368,7 @@ class _BPNNBase(BaseEstimator):
             **cls._params_from_config(config),
             **cls._params_from_network(net, config),
         )
-        est.model_, est.n_features_in_ = model, net.n_inputs
+        est.model_, est.n_features_in_ = model, model.n_features
         names = model.info.data.feature_names
         if model.schema is not None:  # it takes raw columns
             names = model.schema.names

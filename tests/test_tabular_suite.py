@@ -1,0 +1,41 @@
+"""benchmarks/tabular_suite.py end to end on scikit-learn's bundled diabetes table (the other
+tables need the bench extra), and its candidate syntax."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+pytest.importorskip("sklearn")
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def suite(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("BPNN_BENCH_CACHE", str(tmp_path / "cache"))
+    for name in ("tabular_suite", "tabular_data"):
+        sys.modules.pop(name, None)
+    yield importlib.import_module("tabular_suite")
+
+
+def test_candidates_parse(suite):
+    label, settings = suite.parse_candidate("ple:preprocessing=ple;hidden=64,64;dropout=0.1")
+    assert label == "ple"
+    assert settings == {"preprocessing": "ple", "hidden": [64, 64], "dropout": 0.1}
+
+
+def test_one_table_end_to_end(suite, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    suite.main(["--sets", "diabetes", "--candidate", "short:epochs=3", "--json", str(out)])
+    table = capsys.readouterr().out
+    assert "| diabetes | R^2 | 442 |" in table
+    row = json.loads(out.read_text())["diabetes"][0]
+    assert set(row) == {"mlp", "hgb", "bpnn", "short"}
+    assert all(-5 < r["score"] <= 1 and r["seconds"] > 0 for r in row.values())
