@@ -209,7 +209,7 @@ class TableSchema:
             )
         if consume and table.matrix is not None and table.origin is None and self.plain():
             if set(self.names) <= set(table.matrix_names or ()):
-                return self._in_place(table)
+                return self._from_parts(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
         size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
@@ -222,7 +222,7 @@ class TableSchema:
                     spec.check(block.column(spec.name), block)
         return out
 
-    def _in_place(self, table: Table) -> np.ndarray:
+    def _from_parts(self, table: Table) -> np.ndarray:
         """The inputs (n, d) made from the table's column-major parts (``Table.matrix``), a
         part at a time: its columns gathered into X's rows, gaps filled, the range checked,
         then the part freed (so reading and encoding hold the numbers about once)."""
@@ -283,7 +283,7 @@ class TableSchema:
 
 
 def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
-    """The facts of each column of numbers (all at once for a table's matrix)."""
+    """The facts of each column of numbers (all at once for the parts pyarrow was read into)."""
     names = table.matrix_names
     if table.matrix is not None and names is not None:
         skip = names.index(target) if target in names else None
