@@ -8,7 +8,8 @@ Python per reading, alternating: bpnn (``bpnn.data.load_source``: the file typed
 the float64 features X (n, 20) and targets y (n,)) and ``pandas.read_csv`` (a DataFrame).  Each
 reading reports its wall time and its peak resident memory above the process's memory after its
 imports (VmHWM after a reset, Linux), which is what the reading itself cost; the median of
-``--repeat`` readings is printed, with bpnn's over pandas' and bpnn's memory over its arrays'.
+``--repeat`` readings is printed (and the CPU seconds of all its threads: on a shared machine
+the wall time follows the load), with bpnn's over pandas' and bpnn's memory over its arrays'.
 ``--strict`` also times bpnn's NumPy-only reader (used without pyarrow; slow, and it holds every
 field's text: run it with fewer ``--rows``).  Targets: at most 1.5x pandas' time and 2x the
 arrays' memory.
@@ -29,7 +30,7 @@ import numpy as np
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 PROBE = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 import numpy as np
 what, path = sys.argv[1], Path(sys.argv[2])
@@ -50,14 +51,16 @@ def status(field):
 with open("/proc/self/clear_refs", "w") as f:  # peak RSS from here on (Linux)
     f.write("5")
 before = status("VmRSS")
-start = time.perf_counter()
+start, cpu = time.perf_counter(), os.times()
 if what == "pandas":
     frame = pandas.read_csv(path)
     arrays = int(frame.memory_usage(index=False).sum())
 else:
     data = load_source(path)
     arrays = data.X_train.nbytes + data.y_train.nbytes
-print(time.perf_counter() - start, status("VmHWM") - before, arrays)
+end = os.times()
+used = end.user + end.system - cpu.user - cpu.system
+print(time.perf_counter() - start, status("VmHWM") - before, arrays, used)
 """
 
 
@@ -73,8 +76,9 @@ def write_csv(path: Path, rows: int) -> None:
     tmp.rename(path)
 
 
-def read(src: Path, what: str, path: Path) -> tuple[float, int, int]:
-    """(seconds, peak bytes above the imports, bytes of the arrays read) in a fresh Python."""
+def read(src: Path, what: str, path: Path) -> tuple[float, int, int, float]:
+    """(seconds, peak bytes above the imports, bytes of the arrays read, CPU seconds of all
+    its threads) in a fresh Python."""
     env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", PROBE, what, str(path)],
@@ -83,7 +87,7 @@ def read(src: Path, what: str, path: Path) -> tuple[float, int, int]:
         env=env,
         check=True,
     ).stdout.split()
-    return float(out[0]), int(out[1]), int(out[2])
+    return float(out[0]), int(out[1]), int(out[2]), float(out[3])
 
 
 def main() -> None:
@@ -99,21 +103,27 @@ def main() -> None:
     mb = 1 << 20
     print(f"{path}: {path.stat().st_size / mb:.0f} MiB, {args.rows:,} rows x 21 columns")
     readers = ["bpnn", "pandas"] + (["strict"] if args.strict else [])
-    runs: dict[str, list[tuple[float, int, int]]] = {r: [] for r in readers}
+    runs: dict[str, list[tuple[float, int, int, float]]] = {r: [] for r in readers}
     for _ in range(args.repeat):
         for what in readers:
             runs[what].append(read(args.src, what, path))
     median = {
-        w: tuple(statistics.median(r[k] for r in rs) for k in range(3)) for w, rs in runs.items()
+        w: tuple(statistics.median(r[k] for r in rs) for k in range(4)) for w, rs in runs.items()
     }
-    print(f"{'reader':<8} {'seconds':>8} {'memory':>10} {'arrays':>10} {'memory/arrays':>14}")
-    for what, (seconds, memory, arrays) in median.items():
+    print(
+        f"{'reader':<8} {'seconds':>8} {'CPU s':>6} {'memory':>10} {'arrays':>10}"
+        f" {'memory/arrays':>14}"
+    )
+    for what, (seconds, memory, arrays, cpu) in median.items():
         print(
-            f"{what:<8} {seconds:>8.2f} {memory / mb:>6.0f} MiB {arrays / mb:>6.0f} MiB"
-            f" {memory / arrays:>13.2f}x"
+            f"{what:<8} {seconds:>8.2f} {cpu:>6.2f} {memory / mb:>6.0f} MiB"
+            f" {arrays / mb:>6.0f} MiB {memory / arrays:>13.2f}x"
         )
     bpnn, pandas = median["bpnn"], median["pandas"]
-    print(f"bpnn / pandas: {bpnn[0] / pandas[0]:.2f}x the time, {bpnn[1] / pandas[1]:.2f}x memory")
+    print(
+        f"bpnn / pandas: {bpnn[0] / pandas[0]:.2f}x the time, {bpnn[3] / pandas[3]:.2f}x the CPU,"
+        f" {bpnn[1] / pandas[1]:.2f}x memory"
+    )
 
 
 if __name__ == "__main__":

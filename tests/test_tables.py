@@ -321,3 +321,37 @@ def test_resume_reads_the_table_with_the_recorded_overrides(penguins, tmp_path, 
     assert code == 0 and "resuming" in out, err  # the same inputs: smoker left out again
     code, out, err = run_cli(capsys, "train", "--resume", run, "--ignore", "sex")
     assert code == 2 and "--ignore cannot be given with --resume" in err
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_numbers_read_in_many_parts_are_the_same_inputs(tmp_path, monkeypatch, gaps):
+    """Parts of 7 rows: the inputs, medians and error lines match one part's."""
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(100, 4)).round(4)
+    lines = [",".join(f"{v:.4f}" for v in row) for row in values]
+    if gaps:
+        lines[10] = "NA," + lines[10].split(",", 1)[1]
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c,y\n" + "\n".join(lines) + "\n")
+    whole = load_source(path)
+    monkeypatch.setattr(table_read, "PART_BYTES", 7 * 4 * 8)
+    parts = load_source(path)
+    np.testing.assert_array_equal(parts.X_train, whole.X_train)
+    np.testing.assert_array_equal(parts.y_train, whole.y_train)
+    assert parts.schema.to_dict() == whole.schema.to_dict()
+    a = values[:, 0] if not gaps else np.delete(values[:, 0], 10)
+    assert parts.schema.columns[0].fill == np.median(a)
+    path.write_text("a,b,c,y\n" + "\n".join(lines[:50] + ["1e39,1,2,3"] + lines[50:]) + "\n")
+    with pytest.raises(FormatError, match="line 52, column 'a'"):
+        load_source(path)
+
+
+def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    from bpnn.tables.stats import median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 11, 1000):
+        x = rng.integers(0, 4, n).astype(float)
+        assert median(x.copy()) == np.median(x)
+    assert median(np.array([4.0, 1.0, 3.0, 2.0])) == 2.5

@@ -3,12 +3,12 @@ DataFrame.
 
 - ``read_table(path, missing)``: a ``.csv`` or ``.parquet`` file as a ``Table``.  CSV is read by
   pyarrow's streaming reader when pyarrow is installed (``bpnn[tables]``), a block at a time,
-  its numeric columns into one growing (n, k) float64 matrix (``Table.matrix``; the columns are
-  views of it), else by bpnn's own strict reader (``bpnn.data.csvread``, NumPy only: slower,
-  and it holds the text of every field).  Both are strict the same way: a ragged row, a byte
-  that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
-  ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
-  the strict reader).  Parquet needs pyarrow.
+  its numeric columns into column-major float64 parts of ~33 MB (``Table.matrix``; the
+  columns are contiguous views of them), else by bpnn's own strict reader
+  (``bpnn.data.csvread``, NumPy only: slower, and it holds the text of every field).  Both
+  are strict the same way: a ragged row, a byte that is not UTF-8, an unclosed quote or a
+  field over ``MAX_CSV_FIELD_CHARS`` is one ``FormatError`` naming the line (a pyarrow error
+  is located by reading the file again with the strict reader).  Parquet needs pyarrow.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
 - ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
@@ -79,9 +79,10 @@ class Table:
     where: str
     path: Path | None = None
     origin: np.ndarray | None = None
-    # read by pyarrow: the numeric columns' values, one (n, k) float64 array the columns view;
-    # ``TableSchema.encode(consume=True)`` may turn it into the inputs in place
-    matrix: np.ndarray | None = None
+    # read by pyarrow: the numeric columns' values, column-major float64 parts (n_i, k) in row
+    # order that the columns view; ``TableSchema.encode(consume=True)`` turns them into the
+    # inputs a part at a time, freeing each (reading costs the numbers about once)
+    matrix: list[np.ndarray] | None = None
     matrix_names: list[str] | None = None
 
     @property
@@ -207,8 +208,8 @@ def _first_block_types(path: Path, tokens: frozenset[str]) -> dict:
 
 
 def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
-    """One pass of pyarrow's streaming reader: every numeric column into one growing float64
-    matrix (n, k) (its memory is the numbers once; the Table's columns are views of it),
+    """One pass of pyarrow's streaming reader: every numeric column into column-major float64
+    parts (``_Parts``: the numbers once; the Table's columns are contiguous views of them),
     other columns as chunks of text."""
     import pyarrow as pa
     import pyarrow.csv as pc
@@ -221,8 +222,7 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
     numeric = [j for j, f in enumerate(fields) if _is_number_type(pa, f.type)]
     ints = {j for j in numeric if pa.types.is_integer(fields[j].type)}
     text: dict[int, list[np.ndarray]] = {j: [] for j in range(len(names)) if j not in numeric}
-    matrix, n, batch, pool = np.empty((0, len(numeric))), 0, None, pa.default_memory_pool()
-    expected = _rows_expected(path)
+    parts, batch, values, pool = _Parts(len(numeric)), None, None, pa.default_memory_pool()
     while True:
         try:
             batch = reader.read_next_batch()
@@ -233,36 +233,68 @@ def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
             if found is None:
                 raise
             raise _Retype(names[int(found.group(1))], found.group(2)) from None
-        rows = batch.num_rows
-        if n + rows > len(matrix):  # grows in place (realloc; zeros written past n count too)
-            size = max(n + rows, expected if n == 0 else len(matrix) * 5 // 4)
-            matrix.resize((size, len(numeric)), refcheck=False)
-        for k, j in enumerate(numeric):
+        values = []  # k arrays (rows,)
+        for j in numeric:
             array = batch.column(j)
             if array.null_count:
                 ints.discard(j)
-            matrix[n : n + rows, k] = array.to_numpy(zero_copy_only=False)
+            values.append(array.to_numpy(zero_copy_only=False))  # no copy without gaps
+        parts.append(values, batch.num_rows)
         for j, chunks in text.items():
             array = batch.column(j)
             if _longest(array) > MAX_CSV_FIELD_CHARS:
                 strict_check(path)  # names the line, as the strict reader's limits do
             chunks.append(_chunk(array, "text", tokens))
-        n += rows
-    matrix.resize((n, len(numeric)), refcheck=False)
-    del reader, batch
-    pool.release_unused()  # the blocks' memory (copied into the matrix), back to the system
-    if n == 0:
+    del reader, batch, values
+    pool.release_unused()  # the blocks' memory (copied into the parts), back to the system
+    if parts.n == 0:
         raise FormatError(f"{path}: no data rows after the header")
+    blocks = parts.done()
     columns = []
     for j in range(len(names)):
         if j in text:
             columns.append(Column("text", text[j]))
         else:
-            view = matrix[:, numeric.index(j)]
-            columns.append(Column("int" if j in ints else "float", [view]))
+            k = numeric.index(j)
+            columns.append(Column("int" if j in ints else "float", [b[:, k] for b in blocks]))
     table = Table(names, columns, str(path), path)
-    table.matrix, table.matrix_names = matrix, [names[j] for j in numeric]
+    table.matrix, table.matrix_names = blocks, [names[j] for j in numeric]
     return table
+
+
+PART_BYTES = 33 << 20  # over glibc's largest mmap threshold (32 MiB): freeing one unmaps it
+
+
+class _Parts:
+    """Rows of k numeric columns gathered into column-major (rows, k) float64 parts of
+    ``PART_BYTES``: each batch's columns are copied contiguously, each column of a part is a
+    contiguous view, and a part can be freed as soon as it has been turned into inputs."""
+
+    def __init__(self, k: int):
+        self.k, self.n, self.filled = k, 0, 0
+        self.rows = max(1, -(-PART_BYTES // (8 * max(k, 1))))
+        self.blocks: list[np.ndarray] = []
+
+    def append(self, values: list[np.ndarray], rows: int) -> None:
+        """Add a batch: ``values``, k arrays (rows,) of numbers."""
+        done = 0
+        while done < rows:
+            if not self.blocks or self.filled == self.rows:
+                self.blocks.append(np.empty((self.rows, self.k), order="F"))
+                self.filled = 0
+            take = min(rows - done, self.rows - self.filled)
+            part = self.blocks[-1]
+            for k, array in enumerate(values):
+                part[self.filled : self.filled + take, k] = array[done : done + take]
+            self.filled += take
+            done += take
+        self.n += rows
+
+    def done(self) -> list[np.ndarray]:
+        """The parts (rows_i, k), the last cut to the rows it holds."""
+        if self.blocks:
+            self.blocks[-1] = self.blocks[-1][: self.filled]
+        return self.blocks
 
 
 def _longest(array) -> int:
@@ -274,15 +306,6 @@ def _longest(array) -> int:
         return 0
     longest = pc.max(pc.utf8_length(array)).as_py()
     return int(longest or 0)
-
-
-def _rows_expected(path: Path, sample: int = 1 << 20) -> int:
-    """The rows the file holds if all are as long as those of its first MB (2% more): the
-    matrix's first size, so that it seldom grows (growing writes zeros past the rows read)."""
-    with open(path, "rb") as f:
-        head = f.read(sample)
-    lines = max(head.count(b"\n"), 1)
-    return int(path.stat().st_size / (len(head) / lines) * 1.02) + 1
 
 
 def _is_number_type(pa, t) -> bool:

@@ -198,7 +198,8 @@ class TableSchema:
         """Inputs (n, d) float64 of a table holding (at least) the schema's columns.
 
         ``consume``: the table is not used again, so a table of numbers read by pyarrow
-        (``Table.matrix``) becomes the inputs in place: reading costs its numbers once."""
+        (``Table.matrix``) becomes the inputs a part at a time: reading costs its numbers
+        about once."""
         lacking = [name for name in self.names if name not in table.names]
         if lacking:
             raise BpnnError(
@@ -208,7 +209,7 @@ class TableSchema:
             )
         if consume and table.matrix is not None and table.origin is None and self.plain():
             if set(self.names) <= set(table.matrix_names or ()):
-                return self._in_place(table)
+                return self._from_parts(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
         size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
@@ -221,32 +222,33 @@ class TableSchema:
                     spec.check(block.column(spec.name), block)
         return out
 
-    def _in_place(self, table: Table) -> np.ndarray:
-        """The inputs (n, d) made inside the table's matrix (n, k): a block of rows at a time,
-        its columns gathered, gaps filled and written to the front of the buffer (row i's
-        inputs land at or before where row i was read from), then the buffer shrunk."""
-        matrix, names = table.matrix, table.matrix_names
-        assert matrix is not None and names is not None
-        n, d = len(matrix), len(self.columns)
+    def _from_parts(self, table: Table) -> np.ndarray:
+        """The inputs (n, d) made from the table's column-major parts (``Table.matrix``), a
+        part at a time: its columns gathered into X's rows, gaps filled, the range checked,
+        then the part freed (so reading and encoding hold the numbers about once)."""
+        parts, names = table.matrix, table.matrix_names
+        assert parts is not None and names is not None
         picked = [names.index(name) for name in self.names]
-        rows = max(1, _BLOCK // matrix.shape[1])
         fills = np.array([c.fill for c in self.columns])
-        flat = matrix.reshape(-1)
-        table.columns, table.matrix = [], None  # their views would outlive the buffer
-        for start in range(0, n, rows):
-            block = matrix[start : start + rows][:, picked]  # a copy: the source may be overwritten
-            np.copyto(block, np.broadcast_to(fills, block.shape), where=np.isnan(block))
-            if not -FLOAT32_MAX <= block.min() <= block.max() <= FLOAT32_MAX:
-                i, j = np.argwhere(~(np.abs(block) <= FLOAT32_MAX))[0]
+        table.columns, table.matrix = [], None  # their views would keep the parts alive
+        out = np.empty((sum(len(p) for p in parts), len(self.columns)))
+        start = 0
+        while parts:
+            part = parts.pop(0)
+            rows = out[start : start + len(part)]
+            for k, j in enumerate(picked):
+                rows[:, k] = part[:, j]
+            del part  # freed (unmapped) before the next part's rows are touched
+            np.copyto(rows, np.broadcast_to(fills, rows.shape), where=np.isnan(rows))
+            if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:
+                i, j = np.argwhere(~(np.abs(rows) <= FLOAT32_MAX))[0]
                 raise FormatError(
                     f"{table.where}, {table.row(start + int(i))}, column {self.names[j]!r}: "
-                    f"{block[i, j]:g} is not a finite number within float32's range "
+                    f"{rows[i, j]:g} is not a finite number within float32's range "
                     f"(+-{FLOAT32_MAX:.3g})"
                 )
-            flat[start * d : start * d + block.size] = block.reshape(-1)
-        del flat
-        matrix.resize((n * d,), refcheck=False)
-        return matrix.reshape(n, d)
+            start += len(rows)
+        return out
 
     def describe(self) -> list[str]:
         """The log's lines: a table of the kept columns, then one line per left-out column."""
@@ -281,7 +283,7 @@ class TableSchema:
 
 
 def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
-    """The facts of each column of numbers (all at once for a table's matrix)."""
+    """The facts of each column of numbers (all at once for the parts pyarrow was read into)."""
     names = table.matrix_names
     if table.matrix is not None and names is not None:
         skip = names.index(target) if target in names else None
