@@ -583,3 +583,30 @@ def test_weights_of_one_change_nothing():
     for a, b, c in zip(net.params(), twin.params(), plain.params()):
         np.testing.assert_array_equal(a, c)  # reference: bit for bit
         np.testing.assert_allclose(b, c, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "momentum", "nesterov", "adam", "adamw"])
+@pytest.mark.parametrize("wd", [0.0, 0.01])
+def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
+    """update_rows (its own loop without weight decay, ``_rows_undecayed``) makes exactly the
+    step the flat kernel makes on the dense gradient (zero rows where no input was non-zero)."""
+    from bpnn.fast._kernels import N_COEFFS, coefficients, update, update_rows
+
+    dt, rng = np.float32, np.random.default_rng(3)
+    rule = make_optimizer(opt, 0.01, weight_decay=wd).rule()
+    u = coefficients(rule, np.empty(N_COEFFS, dt))
+    P = rng.standard_normal((40, 7)).astype(dt)
+    cols = np.sort(rng.choice(40, 25, replace=False)).astype(np.intp)
+    Gc = rng.standard_normal((40, 7)).astype(dt)
+    G = np.zeros_like(P)
+    G[cols] = Gc[:25]
+    n_states = 2 if opt.startswith("adam") else int(opt != "sgd")
+    S = [rng.random((40, 7)).astype(dt) for _ in range(n_states)]
+    S += [np.empty((0, 0), dt)] * (2 - n_states)
+    flat = [P.copy(), *(s.copy() for s in S)]
+    update(
+        rule.kind, rule.nesterov, u, *(a.reshape(-1) for a in (flat[0], G, flat[1], flat[2])), True
+    )
+    update_rows(rule.kind, rule.nesterov, u, P, Gc, cols, 25, S[0], S[1], True)
+    for a, b in zip([P, *S], flat):
+        np.testing.assert_array_equal(a, b)

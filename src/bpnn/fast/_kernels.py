@@ -467,18 +467,19 @@ def _scalars(u):
 
 
 @njit(cache=CACHE, inline="always")
-def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd, dwd):
+def _update_one(kind, nesterov, k, p, g, s1, s2, use_s, wd, dwd, dec=True):
     """One element: returns (p, s1, s2) after the step.  k: ``_scalars(u)``; s1: SGD's velocity
     or Adam's m (used when ``use_s``), s2: Adam's v; wd, dwd: this parameter's weight decay and
     decoupled decay lr wd (0 for biases).
 
     AdamW first: p <- p - dwd p.  SGD: g' = g + wd p; v <- mu v + g'; p <- p - lr (v, or
     g' + mu v with Nesterov).  Adam: m <- b1 m + (1 - b1) g'; v <- b2 v + (1 - b2) g'^2;
-    p <- p - step m / (sqrt(v) + eps).
+    p <- p - step m / (sqrt(v) + eps).  ``dec`` False (a constant): wd and dwd are 0, so both
+    decay branches go at compile time (the same result: they would be skipped).
     """
-    if dwd != 0:
+    if dec and dwd != 0:
         p = p - dwd * p
-    if wd != 0:
+    if dec and wd != 0:
         g = g + wd * p
     if kind == ADAM_KIND:
         m = s1 * k[U_B1]
@@ -525,7 +526,7 @@ def update(kind, nesterov, u, p, g, s1, s2, decay):
 
 
 @njit(cache=CACHE, inline="always")
-def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd, dwd):
+def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd, dwd, dec=True):
     """One step of row r of P, whose gradient is Gc[q] (q < 0: a zero gradient); S1, S2 like P
     or (0, 0); wd, dwd: P's weight decay and decoupled decay.  SGD leaves a row with a zero
     gradient as it is unless momentum or decay moves it."""
@@ -539,11 +540,30 @@ def _update_row(r, q, kind, nesterov, k, P, Gc, S1, S2, wd, dwd):
         g = Gc[q, j] if q >= 0 else zero
         a = S1[r, j] if use_s else zero
         b = S2[r, j] if use_s2 else zero
-        Pr[j], a, b = _update_one(kind, nesterov, k, Pr[j], g, a, b, use_s, wd, dwd)
+        Pr[j], a, b = _update_one(kind, nesterov, k, Pr[j], g, a, b, use_s, wd, dwd, dec)
         if use_s:
             S1[r, j] = a
         if use_s2:
             S2[r, j] = b
+
+
+@njit(cache=CACHE)
+def _rows_undecayed(kind, nesterov, c, P, Gc, cols, k, S1, S2):
+    """``update_rows`` of Adam or stateless SGD without weight decay: the same operations in a
+    function of its own, whose loops the compiler vectorises (Adam's W0 step 1.45 -> 0.88 ms)."""
+    zero = c[U_ZERO]
+    q = 0
+    for r in range(P.shape[0]):
+        hit = q < k and cols[q] == r
+        if kind == ADAM_KIND:
+            _update_row(
+                r, q if hit else -1, ADAM_KIND, nesterov, c, P, Gc, S1, S2, zero, zero, False
+            )
+        else:
+            _update_row(
+                r, q if hit else -1, SGD_KIND, nesterov, c, P, Gc, S1, S2, zero, zero, False
+            )
+        q += hit
 
 
 @njit(cache=CACHE)
@@ -554,6 +574,11 @@ def update_rows(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay):
     c = _scalars(u)
     wd = c[U_WD] if decay else c[U_ZERO]
     dwd = c[U_DWD] if decay else c[U_ZERO]
+    # Without decay, Adam's and plain SGD's rows run in a loop of their own (measured faster);
+    # momentum's is not (its loop got slower there: 0.13 -> 0.26 ms, 784 x 300 float32).
+    if wd == 0 and dwd == 0 and (kind == ADAM_KIND or S1.shape[0] == 0):
+        _rows_undecayed(kind, nesterov, c, P, Gc, cols, k, S1, S2)
+        return
     q = 0
     for r in range(P.shape[0]):
         hit = q < k and cols[q] == r
