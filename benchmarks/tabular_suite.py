@@ -13,7 +13,7 @@ Per data set of ``benchmarks/tabular_data.py`` and per seed, in one run, on the 
   encoding as the MLP pipeline's (imputer + one-hot, done here; bpnn's own preprocessing does
   the scaling), ``test_fraction=0`` (the split above is the test set; bpnn's validation split
   for early stopping comes out of the training part, as the MLP's does).  ``--raw`` (or
-  ``RAW = True``) passes the raw table instead (``bpnn.fit(frame, target=...)``), for when
+  ``RAW = True``) passes the raw table instead (``bpnn.fit(frame, y)``: bpnn types, fills and encodes it), for when
   bpnn reads tables with a column schema itself.
 
 Seconds are wall time of fit + predict.  Output: a Markdown table (mean over seeds), per-seed
@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tabular_data import TABLES
 
-RAW = False  # True: bpnn gets the raw table (bpnn.fit(frame, target=...)), no hand encoding
+RAW = False  # True: bpnn gets the raw table (bpnn.fit(frame, y)), no hand encoding
 
 
 def split(X, y, task: str, seed: int):
@@ -124,8 +124,8 @@ class Bpnn:
         # would train it on 70% of what the others train on
         opts = {"seed": self.seed, "task": self.task, "test_fraction": 0.0, **self.settings}
         if RAW:
-            frame = X.assign(**{"__target__": y.to_numpy()})
-            self.model = bpnn.fit(frame, target="__target__", **opts)
+            target = y.to_numpy() if self.task == "classify" else y.to_numpy(dtype=np.float64)
+            self.model = bpnn.fit(X, target, **opts)
             return self
         self.enc = encoder()(False).fit(X)
         Xe = self.enc.transform(X).astype(np.float64)

@@ -11,6 +11,7 @@ import pytest
 
 from bpnn.cli import main
 from bpnn.prepare import resolve_settings
+from bpnn.preprocessing import input_width
 from bpnn.presets import PRESETS, preset
 from bpnn.settings import TrainConfig
 
@@ -42,7 +43,9 @@ def test_each_preset_fits_tabular_data(name):
     gen = np.random.default_rng(1)
     X, y = gen.random((40, 4)), np.arange(40) % 3
     config = config_for(name, X, y)
-    assert config.layers[0] == 4 and config.layers[-1] == 3
+    # the tabular defaults' preprocessing (ple: bins inputs per feature) sets the input width
+    assert config.layers[0] == input_width(config.preprocessing, 4, config.bins)
+    assert config.layers[-1] == 3
 
 
 def test_preset_is_a_copy_all_the_way_down():
