@@ -86,8 +86,8 @@ WITHOUT_GPU = {  # command (substituted) -> the exit status it must end with wit
     "python benchmarks/bench.py --quick --device cuda": 2,
     "python benchmarks/gpu_check.py $BPNN_DATA": 2,
 }
-CONTEXT = {  # a python block's first line -> what runs before it
-    "model = bpnn.load(": "import numpy as np\nfrom bpnn.data import find_mnist, load_mnist\n"
+CONTEXT = {  # a line of a python block -> what runs before the block
+    'model = bpnn.load("runs/fast")': "import numpy as np\nfrom bpnn.data import find_mnist, load_mnist\n"
     "images = load_mnist(find_mnist(), 'test')[0][:100]\n",
     "net = bpnn.Network([784, 300, 10]": "X = __import__('numpy').random.default_rng(0)"
     ".integers(0, 256, size=(8, 784)) / 255\nT = __import__('bpnn').one_hot([1, 2, 3, 4, 5, 6, 7, 8"
@@ -191,12 +191,16 @@ def environment(tmp_path: Path, work: Path) -> dict:
     installs into ``.venv-readme``; MLflow's store in the work folder."""
     shims = tmp_path / "bin"
     shims.mkdir()
-    (shims / "bpnn").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m bpnn "$@"\n')
-    (shims / "pip").write_text(f'#!/bin/sh\nexec "{work}/.venv-readme/bin/pip" "$@"\n')
-    for name in ("bpnn", "pip"):
+    scripts = {
+        "bpnn": f'exec "{sys.executable}" -m bpnn "$@"',
+        "pip": f'exec "{work}/.venv-readme/bin/pip" "$@"',
+        # (a script, not a symlink: a symlinked interpreter elsewhere misses its environment)
+        "python": f'exec "{sys.executable}" "$@"',
+        "python3": f'exec "{sys.executable}" "$@"',
+    }
+    for name, line in scripts.items():
+        (shims / name).write_text(f"#!/bin/sh\n{line}\n")
         (shims / name).chmod(0o755)
-    for name in ("python", "python3"):
-        (shims / name).symlink_to(sys.executable)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(shims), str(Path(sys.executable).parent), env["PATH"]])
     env["PYTHONPATH"] = str(work / "src")
@@ -291,8 +295,7 @@ def test_the_readme_runs_as_written(tmp_path, mnist_dir):
                     text=True,
                 )
             elif language == "python":
-                first = text.lstrip().splitlines()[0]
-                context = next((c for start, c in CONTEXT.items() if first.startswith(start)), "")
+                context = next((c for line, c in CONTEXT.items() if line in text), "")
                 done = subprocess.run(
                     [sys.executable, "-c", context + text],
                     cwd=work,
