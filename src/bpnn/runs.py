@@ -209,7 +209,10 @@ def _resume(
     else:
         trainer = Trainer.resume(run_dir, *splits, checkpoint=checkpoint, **kw)
     log(_where(trainer))
-    changed = f" (changed: {trainer.history.changes[-1]})" if changes else ""
+    last = trainer.history.changes[-1] if trainer.history.changes else {}
+    # (options given with their recorded values, `--device cpu` on a CPU run, change nothing)
+    now = changes and last.get("from_epoch") == trainer.epoch + 1
+    changed = f" (changed: {last})" if now else ""
     log(f"resuming {run_dir} after epoch {trainer.epoch} of {trainer.config.epochs}{changed}")
     h = trainer.history
     if trainer.epoch >= trainer.config.epochs or h.stopped_early:
