@@ -13,8 +13,8 @@ Per data set of ``benchmarks/tabular_data.py`` and per seed, in one run, on the 
   encoding as the MLP pipeline's (imputer + one-hot, done here; bpnn's own preprocessing does
   the scaling), ``test_fraction=0`` (the split above is the test set; bpnn's validation split
   for early stopping comes out of the training part, as the MLP's does).  ``--raw`` (or
-  ``RAW = True``) passes the raw table instead (``bpnn.fit(frame, y)``: bpnn types, fills and encodes it), for when
-  bpnn reads tables with a column schema itself.
+  ``RAW = True``) passes the raw table instead (``bpnn.fit(frame, y)``: bpnn types, fills and
+  one-hot encodes the columns itself, as ``bpnn.tables`` does for any table).
 
 Seconds are wall time of fit + predict.  Output: a Markdown table (mean over seeds), per-seed
 figures with ``--json FILE``.  Run with one thread each (``OMP_NUM_THREADS=1
