@@ -79,7 +79,9 @@ def stepper(path: str, net: Network, opt_name: str):
     for layer, src in zip(twin.layers, net.layers):
         layer.activation = src.activation
     lr = 0.002 if opt_name.startswith("adam") else 0.05
-    opt = make_optimizer(opt_name, lr, weight_decay=0.01)
+    # adamw's decay is decoupled (lr x wd x w a step): 0.01 would move a net whose loss
+    # gradient is zero (a dead relu output) by less than float32 rounding
+    opt = make_optimizer(opt_name, lr, weight_decay=1.0 if opt_name == "adamw" else 0.01)
     X, y = data()
     kw = dict(scale=1 / 255, reference=path == "numpy")
     if path == "jax":
