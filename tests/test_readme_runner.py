@@ -58,6 +58,7 @@ SUBSTITUTIONS = [
     (r"\.\./shared/data/mnist|~/mnist|/path/to/mnist", "$BPNN_DATA", "the MNIST folder"),
     (r"--preset tutorial", "--preset tutorial --epochs 2", "70 epochs: minutes"),
     (r"--preset best", "--preset best --epochs 1 --limit 2000", "120 epochs: 12 minutes"),
+    (r"--preset records", "--preset records --epochs 1 --limit 2000", "300 epochs: over an hour"),
     (r"--epochs 20 --out runs/mine", "--epochs 2 --out runs/mine", "20 epochs of 500 units"),
     (r"bpnn train --json \.\.\.", "bpnn train --json --limit 2000 --out runs/json", "'...'"),
     (r"bpnn bench \[--data DIR\] \[--json\] \[--quick\]", "bpnn bench --quick", "options"),
