@@ -337,4 +337,5 @@ def test_report_on_real_mnist(mnist_dir, tmp_path):
     assert cm.sum() == 10000 and summary["confusion_matrix"] == cm.tolist()
     assert summary["test_error"] < 0.2  # it did learn
     for name in FIGURES:
-        check_png(tmp_path / "run" / "report" / name)
+        if name != "deformed.png":  # (trained without deformations: no grid of them)
+            check_png(tmp_path / "run" / "report" / name)
