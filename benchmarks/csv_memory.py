@@ -12,13 +12,13 @@ imports), the part of it reading added, and the size of the arrays read (Linux o
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from _peak import probe
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -64,14 +64,7 @@ def write_csv(folder: Path, path: Path) -> None:
 
 def peak(src: Path, what: str, path: Path) -> tuple[int, int, int]:
     """(peak RSS while reading, RSS before reading, bytes of the arrays read) in a fresh Python."""
-    env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, what, str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout.split()
+    out = probe(src, PROBE, what, path)
     return int(out[0]), int(out[1]), int(out[2])
 
 

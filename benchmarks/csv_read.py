@@ -18,14 +18,13 @@ arrays' memory.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from _peak import probe
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -79,14 +78,7 @@ def write_csv(path: Path, rows: int) -> None:
 def read(src: Path, what: str, path: Path) -> tuple[float, int, int, float]:
     """(seconds, peak bytes above the imports, bytes of the arrays read, CPU seconds of all
     its threads) in a fresh Python."""
-    env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, what, str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout.split()
+    out = probe(src, PROBE, what, path)
     return float(out[0]), int(out[1]), int(out[2]), float(out[3])
 
 
