@@ -29,8 +29,7 @@ from .model import Model
 from .modelinfo import ModelInfo
 from .preprocessing import Preprocessing
 from .tables.read import Column, Table, missing_tokens
-from .tables.schema import ColumnSpec, TableSchema
-from .tables.types import BOOLEAN_PAIRS
+from .tables.schema import MISSING_LEVEL, ColumnSpec, TableSchema, level
 from .targets import Targets
 
 __all__ = ["RowsError", "TableModel"]
@@ -67,9 +66,9 @@ class TableModel:
         for spec in self.schema.columns:
             column: dict = {"name": spec.name, "type": spec.type}
             if spec.type == "categorical":
-                column["levels"] = [v for v in spec.levels if v != "(missing)"]
+                column["levels"] = _levels(spec)
             elif spec.true is not None:
-                column["values"] = list(_pair(spec))
+                column["values"] = list(spec.pair)
             columns.append(column)
         return {
             "kind": "table",
@@ -152,7 +151,7 @@ class TableModel:
                 return None
             if isinstance(v, bool):
                 return "true" if v else "false"
-            return _level(v)
+            return level(v.strip() if isinstance(v, str) else v)  # stripped, as read from a file
         if missing:
             return math.nan
         if spec.type == "boolean":
@@ -162,8 +161,9 @@ class TableModel:
         return _number(v)
 
 
-def _pair(spec: ColumnSpec) -> tuple[str, str]:
-    return next(p for p in BOOLEAN_PAIRS if p[0] == spec.true)
+def _levels(spec: ColumnSpec) -> list[str]:
+    """A categorical column's levels a request can name (not its ``(missing)`` level)."""
+    return [v for v in spec.levels if v != MISSING_LEVEL]
 
 
 def _boolean(spec: ColumnSpec, v) -> float:
@@ -172,7 +172,7 @@ def _boolean(spec: ColumnSpec, v) -> float:
         return float(v)
     if isinstance(v, str) and spec.true is not None:
         word = v.strip().lower()
-        pair = _pair(spec)
+        pair = spec.pair
         if word in pair or word in ("true", "false"):
             return float(word in (pair[0], "true"))
     try:
@@ -180,7 +180,7 @@ def _boolean(spec: ColumnSpec, v) -> float:
     except (ValueError, OverflowError):
         x = math.nan
     if x not in (0.0, 1.0):
-        words = f"{'/'.join(_pair(spec))}, " if spec.true is not None else ""
+        words = f"{'/'.join(spec.pair)}, " if spec.true is not None else ""
         shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
         raise ValueError(f"{shown} is not {words}true/false or 1/0")
     return x
@@ -195,13 +195,6 @@ def _number(v) -> float:
         raise ValueError("a number beyond float32's range") from None
 
 
-def _level(v) -> str:
-    """A value as a level, as the table reader gives it: stripped text; 3.0 as "3"."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
 def _one(v: np.ndarray, key: str):
     return float(v[0]) if key == "value" else v.tolist()
 
@@ -209,7 +202,7 @@ def _one(v: np.ndarray, key: str):
 def _example(spec: ColumnSpec):
     """A value for the column in an example request: the fill, the first level, or true."""
     if spec.type == "categorical":
-        real = [v for v in spec.levels if v != "(missing)"]
+        real = _levels(spec)
         return real[0] if real else None
     if spec.type == "boolean":
         return True

@@ -32,7 +32,7 @@ from .read import Column, Table
 from .stats import NumberStats, column_stats, matrix_stats
 from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
 
-__all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema"]
+__all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema", "level"]
 
 MAX_LEVELS = 64
 MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
@@ -65,6 +65,11 @@ class ColumnSpec:
         extra = [OTHER_LEVEL] if self.other else []
         return [f"{self.name}={level}" for level in (*self.levels, *extra)]
 
+    @property
+    def pair(self) -> tuple[str, str]:
+        """A boolean text column's (true, false) words of ``BOOLEAN_PAIRS`` (``true`` set)."""
+        return next(p for p in BOOLEAN_PAIRS if p[0] == self.true)
+
     def encode(self, column: Column, table: Table) -> np.ndarray:
         """Its inputs (n, k) for the raw column (of ``table``: to name a bad value's row)."""
         if self.type == "categorical":
@@ -79,8 +84,8 @@ class ColumnSpec:
         """Its values as float64 (n,), NaN where missing (``table``: to name a row)."""
         if self.true is not None and column.kind == "text":
             lowered = [None if v is None else v.lower() for v in column.values()]
-            pair = next(p for p in BOOLEAN_PAIRS if p[0] == self.true)
-            meaning = {pair[0]: 1.0, pair[1]: 0.0}
+            true, false = self.pair
+            meaning = {true: 1.0, false: 0.0}
             return np.array([meaning.get(v, np.nan) if v else np.nan for v in lowered])
         x = numbers(column)
         if x is None:
@@ -109,7 +114,7 @@ class ColumnSpec:
         values = column.values().tolist()
         out = np.zeros((len(values), len(self.levels) + (1 if self.other else 0)))
         for i, v in enumerate(values):
-            key = MISSING_LEVEL if v is None or v != v else _level(v)
+            key = MISSING_LEVEL if v is None or v != v else level(v)
             k = index.get(key, other)
             if k >= 0:
                 out[i, k] = 1.0
@@ -145,7 +150,7 @@ def _not_number(v: str | None) -> bool:
         return True
 
 
-def _level(value) -> str:
+def level(value) -> str:
     """A value as a level: text as is, an integral number without ".0"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -300,7 +305,7 @@ def _fit_column(
 ) -> ColumnSpec:
     values = column.values()
     if kind == "categorical":
-        texts = [None if v is None or v != v else _level(v) for v in values.tolist()]
+        texts = [None if v is None or v != v else level(v) for v in values.tolist()]
         gaps = sum(v is None for v in texts)
         counts = Counter(v for v in texts if v is not None)
         least = min_level_rows(len(values))
