@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BpnnError
-from ..tables.read import frame_table, is_frame, missing_tokens
+from ..tables.read import frame_table, is_frame, missing_tokens, number_dtype
 from ..tables.schema import TableSchema
 from ..tables.types import TableOptions
 
@@ -24,7 +24,7 @@ def needs_schema(X) -> bool:
     missing values)."""
     if not is_frame(X):
         return False
-    if any(getattr(dtype, "kind", "O") not in "iuf" for dtype in X.dtypes):
+    if not all(number_dtype(dtype) for dtype in X.dtypes):
         return True
     return bool(np.asarray(X.isna()).any())
 
@@ -32,7 +32,7 @@ def needs_schema(X) -> bool:
 def fit_schema(X) -> TableSchema:
     """The schema of the frame X's columns (the documented typing rule, no overrides)."""
     try:
-        return TableSchema.fit(frame_table(X, missing_tokens()), None, TableOptions())
+        return TableSchema.fit(frame_table(X), None, TableOptions())
     except BpnnError as exc:  # scikit-learn reports bad data as ValueError
         raise ValueError(str(exc)) from None
 

@@ -33,7 +33,16 @@ from ..data.csvread import csv_rows, regular_file
 from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
 
-__all__ = ["MISSING", "Column", "Table", "frame_table", "is_frame", "missing_tokens", "read_table"]
+__all__ = [
+    "MISSING",
+    "Column",
+    "Table",
+    "frame_table",
+    "is_frame",
+    "missing_tokens",
+    "number_dtype",
+    "read_table",
+]
 
 MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
@@ -452,6 +461,11 @@ def is_frame(X) -> bool:
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "__getitem__")
 
 
+def number_dtype(dtype) -> bool:
+    """True for a DataFrame column's dtype of numbers (int, unsigned, float; not bool)."""
+    return getattr(dtype, "kind", "O") in "iuf"
+
+
 def frame_table(df, tokens: frozenset[str] | None = None) -> Table:
     """The columns of a DataFrame as a Table: numeric dtypes as float, anything else as text
     (booleans as "true"/"false"; None, NaN and pandas' NA as missing)."""
@@ -459,8 +473,7 @@ def frame_table(df, tokens: frozenset[str] | None = None) -> Table:
     names, columns = [], []
     for name in df.columns:
         series = df[name]
-        kind = getattr(series.dtype, "kind", "O")
-        if kind in "iuf":
+        if number_dtype(series.dtype):
             values = np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
             columns.append(Column("float", [values]))
         else:  # text, categories, booleans (read as "True"/"False")
