@@ -33,7 +33,7 @@ import numpy as np
 
 from ..data.csvread import csv_rows
 from ..data.keep import kept_columns
-from ..data.rows import read_rows
+from ..data.rows import names_all, read_rows
 from ..data.sources import TABLES
 from ..errors import BpnnError
 from ..evaluation import UNSURE_BELOW
@@ -169,7 +169,7 @@ def _rows(model, rows: str) -> np.ndarray:
 def _names_all(path: Path, names: list[str]) -> bool:
     """Whether the CSV file's first row names every one of ``names``."""
     first = next(csv_rows(path), None)
-    return first is not None and set(names) <= {f.strip() for f in first[1]}
+    return first is not None and names_all(first[1], names)
 
 
 def _feature_names(model) -> list[str] | None:

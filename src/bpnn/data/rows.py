@@ -31,7 +31,7 @@ from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_BYTES
 from .csvread import FLOAT32_MAX, FloatTable, csv_rows, in_float32, regular_file, shown
 
-__all__ = ["read_rows"]
+__all__ = ["names_all", "read_rows"]
 
 
 def read_rows(path, n_inputs: int, names: list[str] | None = None) -> np.ndarray:
@@ -77,13 +77,17 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def names_all(first: list[str], names: list[str]) -> bool:
+    """Whether the fields of a first row name every one of ``names`` (stripped)."""
+    return set(names) <= {f.strip() for f in first}
+
+
 def _is_header(first: list[str], names: list[str] | None) -> bool:
     """A first row is a header when a field is not a number, or when it is exactly the model's
     feature names (columns named ``1,2,3`` are still names)."""
-    fields = [f.strip() for f in first]
-    if names is not None and set(names) <= set(fields):
+    if names is not None and names_all(first, names):
         return True
-    return not all(_is_number(f) for f in fields)
+    return not all(_is_number(f.strip()) for f in first)
 
 
 def _read_csv(path: Path, n_inputs: int, names: list[str] | None) -> np.ndarray:
