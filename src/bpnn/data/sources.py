@@ -84,9 +84,8 @@ def load_source(
             f"{paths[1]} (the test set) is {formats[1]} but {paths[0]} is "
             f"{formats[0]}: both must be of one format"
         )
-    if formats[0] in (
-        f"a {suffix} file" for suffix in TABLES
-    ):  # read together, so that one target type fits both
+    tables = [f"a {suffix} file" for suffix in TABLES]
+    if formats[0] in tables:  # read together, so that one target type fits both
         return table_dataset(paths, target, options, schema)
     if target is not None:
         raise BpnnError(f"{paths[0]}: target= names a CSV column, but this is {formats[0]}")
