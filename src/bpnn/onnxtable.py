@@ -43,7 +43,6 @@ def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
     """Adds the encoding nodes to ``g`` (``bpnn.export._Graph``); returns the graph inputs
     [(name, element type)] and the encoded inputs' name (N, d), in the network's float type."""
     onnx = g.onnx
-    float_type = onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
     axis = g.const("table_axis1", [1], np.int64)
     inputs, parts = [], []
     for j, spec in enumerate(schema.columns):
@@ -52,7 +51,7 @@ def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
             inputs.append((spec.name, onnx.TensorProto.STRING))
             parts.extend(_one_hot(g, j, spec, column, missing_strings(schema)))
         else:
-            inputs.append((spec.name, float_type))
+            inputs.append((spec.name, _float(g)))
             parts.extend(_filled(g, j, spec, column))
     return inputs, g.op("Concat", parts, axis=1)
 
