@@ -17,6 +17,7 @@ Over 400 lines: the loop, its evaluation and its checkpoint/resume read as one s
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -31,6 +32,7 @@ from . import evaluation, runstate
 from .augment import deform_epoch, deformation, random_shifts, shift_images
 from .callbacks import Callback, CallbackList
 from .data.split import Split
+from .deform import Deformation
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
 from .history import format_loss, plural
@@ -200,12 +202,10 @@ class Trainer:
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
         """The stepper of this epoch's shifted or deformed images: a device stepper shifts or
         deforms them itself, per batch."""
-        d = deformation(self.config.augment)
-        if d is not None:
+        if self._deform is not None:
+            d, shape = self._deform
             seed = self._position().seed
             assert seed is not None  # (drawn for every epoch of a run with deformations)
-            shape = image_shape(self.preprocessing, self.config)
-            assert shape is not None  # (check_data refused the run otherwise)
             if not self.device.uses_jax:
                 return self._stepper(deform_epoch(inputs, shape, d, seed), scale, targets)
             stepper = stepper or self._stepper(inputs, scale, targets)
@@ -218,6 +218,17 @@ class Trainer:
         stepper = stepper or self._stepper(inputs, scale, targets)
         stepper.set_shifts(shifts, self.config.augment, math.isqrt(inputs.shape[1]))
         return stepper
+
+    @functools.cached_property
+    def _deform(self) -> tuple[Deformation, tuple[int, int]] | None:
+        """The run's deformations and image (h, w), parsed once, not every epoch (None: the
+        integer shifts, or no augment)."""
+        d = deformation(self.config.augment)
+        if d is None:
+            return None
+        shape = image_shape(self.preprocessing, self.config)
+        assert shape is not None  # (check_data refused the run otherwise)
+        return d, shape
 
     def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
         cfg, st = self.config, self.state
