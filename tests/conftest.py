@@ -85,6 +85,31 @@ def tiny_mnist_dir(tmp_path_factory) -> Path:
     return folder
 
 
+def interrupt_after(monkeypatch, n: int) -> None:
+    """A real SIGINT to this process during the n-th stepper call (the real Ctrl-C handler); the
+    wrapped stepper passes on what the Trainer calls (``sync``, a device's ``set_deform``)."""
+    import signal
+
+    import bpnn.train as train_mod
+
+    make, calls = train_mod.make_stepper, [0]
+
+    def wrapped(*args, **kwargs):
+        step = make(*args, **kwargs)
+
+        def call(idx):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGINT)
+            return step(idx)
+
+        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
+        call.set_deform = getattr(step, "set_deform", None)
+        return call
+
+    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
+
+
 def run_cli(capsys, *argv):
     """``bpnn ARGV...`` in this process: (exit status, stdout, stderr); arguments may be paths."""
     from bpnn.cli import main

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ import bpnn.train as train_mod
 from bpnn.committee import Committee
 from bpnn.modelfile import load_arrays
 from bpnn.network import Network
-from conftest import run_cli
+from conftest import interrupt_after, run_cli
 
 X, Y = load_iris(return_X_y=True)
 SMALL = dict(epochs=4, hidden=[8], batch_size=32)
@@ -74,25 +73,6 @@ def test_onnx_export_averages_inside_the_graph(committee, tmp_path):
     probs, labels = session.run(None, {"input": X.astype(np.float32)})
     np.testing.assert_allclose(probs, model.predict_proba(X), atol=1e-5)
     np.testing.assert_array_equal(labels, model.predict(X))
-
-
-def interrupt_after(monkeypatch, n):
-    """A real SIGINT to this process during the n-th stepper call (the real Ctrl-C handler)."""
-    make, calls = train_mod.make_stepper, [0]
-
-    def wrapped(*args, **kwargs):
-        step = make(*args, **kwargs)
-
-        def call(idx):
-            calls[0] += 1
-            if calls[0] == n:
-                os.kill(os.getpid(), signal.SIGINT)
-            return step(idx)
-
-        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
-        return call
-
-    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
 
 
 def test_resume_mid_member_is_bit_identical(monkeypatch, committee, tmp_path):

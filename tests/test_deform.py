@@ -16,7 +16,7 @@ from bpnn.data.split import Split
 from bpnn.deform import Deformation, deform_reference, noise, source_coords
 from bpnn.errors import BpnnError
 from bpnn.train import Trainer
-from conftest import synthetic_digits
+from conftest import interrupt_after, synthetic_digits
 from test_train import final_arrays, small_config, trainer
 
 ALL = Deformation(alpha=34, sigma=4, rotate=15, scale=0.15, shear=15, pixels=2)
@@ -124,30 +124,6 @@ def test_jax_program_gives_the_same_field_within_float32_rounding():
         ref = deform_reference(X, shape, ALL, 123, idx)
         out = np.asarray(jax_deform.deform_batch(X, np.uint32(123), idx, shape, ALL))
         assert np.abs(out - ref).max() <= 1 and (out != ref).mean() < 1e-3
-
-
-def interrupt_after(monkeypatch, n):
-    """A real SIGINT to this process during the n-th stepper call (test_train's, for a device
-    stepper too: the wrapper passes set_deform on)."""
-    import os
-    import signal
-
-    make, calls = train_mod.make_stepper, [0]
-
-    def wrapped(*args, **kwargs):
-        step = make(*args, **kwargs)
-
-        def call(idx):
-            calls[0] += 1
-            if calls[0] == n:
-                os.kill(os.getpid(), signal.SIGINT)
-            return step(idx)
-
-        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
-        call.set_deform = getattr(step, "set_deform", None)
-        return call
-
-    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
 
 
 @pytest.fixture(scope="module")

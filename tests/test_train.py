@@ -3,9 +3,6 @@ divergence stops cleanly and keeps the last good checkpoint."""
 
 from __future__ import annotations
 
-import os
-import signal
-
 import numpy as np
 import pytest
 
@@ -14,7 +11,7 @@ from bpnn import TrainConfig
 from bpnn.data.split import Split
 from bpnn.modelfile import load_arrays, load_model
 from bpnn.train import DivergenceError, Trainer
-from conftest import synthetic_digits
+from conftest import interrupt_after, synthetic_digits
 
 
 @pytest.fixture(scope="module")
@@ -224,25 +221,6 @@ def test_shift_images_moves_pixels_and_fills_background():
     np.testing.assert_array_equal(up_left[1], img[0])
     with pytest.raises(ValueError, match="square"):
         shift_images(np.zeros((1, 8), np.uint8), np.zeros((1, 2), int))
-
-
-def interrupt_after(monkeypatch, n):
-    """A real SIGINT to this process during the n-th stepper call (the real Ctrl-C handler)."""
-    make, calls = train_mod.make_stepper, [0]
-
-    def wrapped(*args, **kwargs):
-        step = make(*args, **kwargs)
-
-        def call(idx):
-            calls[0] += 1
-            if calls[0] == n:
-                os.kill(os.getpid(), signal.SIGINT)
-            return step(idx)
-
-        call.name, call.fallback, call.sync = step.name, step.fallback, step.sync
-        return call
-
-    monkeypatch.setattr(train_mod, "make_stepper", wrapped)
 
 
 def test_augmented_runs_resume_bit_identically_mid_epoch(monkeypatch, splits, tmp_path):

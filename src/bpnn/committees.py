@@ -32,9 +32,8 @@ from .committee import Committee
 from .errors import BpnnError
 from .fileio import LOCK_NAME
 from .model import Model
-from .modelinfo import DataInfo, ModelInfo
 from .runfolder import RunFolder
-from .train import Trainer
+from .train import Trainer, add_scores, run_model
 
 __all__ = ["MEMBERS", "CommitteeTrainer", "checkpoint_path", "is_committee", "member_dir"]
 
@@ -238,13 +237,7 @@ class CommitteeTrainer:
             "train_samples": first["train_samples"],
             "ensemble": len(done),
         }
-        for name, split in (("val", self.val), ("test", self.test)):
-            if split is not None and len(split):
-                results[f"{name}_error"] = self.error(split)
-                results[f"{name}_samples"] = len(split)
-        if self.test is not None and len(self.test) and self.config.task == "regress":
-            s = self.model().score(self.test.X, self.test.y)
-            results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
+        add_scores(results, self)
         results["members"] = [{k: r[k] for k in MEMBER_RESULTS if k in r} for r in done]
         if self.folder is not None:
             model = self.folder.write_model(self.model({"results": results}))
@@ -254,13 +247,7 @@ class CommitteeTrainer:
 
     def model(self, extra: dict | None = None) -> Model:
         """The committee as a Model (the members' networks as they are now)."""
-        info = ModelInfo(
-            config=self.config.to_dict(),
-            data=DataInfo.from_dict(self.data),
-            trained_with="bpnn",
-            **(extra or {}),
-        )
-        return Model(self.committee(), self.preprocessing, self.targets, info)
+        return run_model(self, self.committee(), extra)
 
 
 def refuse_warm_start(resumed_from: dict) -> None:

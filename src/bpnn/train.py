@@ -17,13 +17,14 @@ Over 400 lines: the loop, its evaluation and its checkpoint/resume read as one s
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from . import evaluation, runstate
 from .augment import deform_epoch, deformation, random_shifts, shift_images
 from .callbacks import Callback, CallbackList
 from .data.split import Split
+from .deform import Deformation
 from .device import limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
 from .history import format_loss, plural
@@ -56,7 +58,7 @@ from .watch import DivergenceError, InterruptFlag, diverged, progress_bar, run_e
 if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
     from .accel.jax_stepper import DeviceForward
 
-__all__ = ["DivergenceError", "Trainer"]
+__all__ = ["DivergenceError", "Trainer", "add_scores", "run_model"]
 
 CHUNK = 4096  # samples per stepper call (rounded to whole batches): progress, Ctrl-C, NaN checks
 
@@ -200,12 +202,10 @@ class Trainer:
     def _augmented(self, stepper, inputs: np.ndarray, scale: float, targets: np.ndarray):
         """The stepper of this epoch's shifted or deformed images: a device stepper shifts or
         deforms them itself, per batch."""
-        d = deformation(self.config.augment)
-        if d is not None:
+        if self._deform is not None:
+            d, shape = self._deform
             seed = self._position().seed
             assert seed is not None  # (drawn for every epoch of a run with deformations)
-            shape = image_shape(self.preprocessing, self.config)
-            assert shape is not None  # (check_data refused the run otherwise)
             if not self.device.uses_jax:
                 return self._stepper(deform_epoch(inputs, shape, d, seed), scale, targets)
             stepper = stepper or self._stepper(inputs, scale, targets)
@@ -218,6 +218,17 @@ class Trainer:
         stepper = stepper or self._stepper(inputs, scale, targets)
         stepper.set_shifts(shifts, self.config.augment, math.isqrt(inputs.shape[1]))
         return stepper
+
+    @functools.cached_property
+    def _deform(self) -> tuple[Deformation, tuple[int, int]] | None:
+        """The run's deformations and image (h, w), parsed once, not every epoch (None: the
+        integer shifts, or no augment)."""
+        d = deformation(self.config.augment)
+        if d is None:
+            return None
+        shape = image_shape(self.preprocessing, self.config)
+        assert shape is not None  # (check_data refused the run otherwise)
+        return d, shape
 
     def _stepper(self, inputs: np.ndarray, scale: float, targets: np.ndarray):
         cfg, st = self.config, self.state
@@ -395,13 +406,7 @@ class Trainer:
             "stepper": h.stepper,
             "train_samples": len(self.train),
         }
-        for name, split in (("val", self.val), ("test", self.test)):
-            if split is not None and len(split):
-                results[f"{name}_error"] = self.error(split)
-                results[f"{name}_samples"] = len(split)
-        if self.test is not None and len(self.test) and self.config.task == "regress":
-            s = self.model().score(self.test.X, self.test.y)
-            results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
+        add_scores(results, self)
         if self.folder is not None:
             model = self.folder.write_model(self.model({"results": results}))
             self.folder.write_history(h)
@@ -410,13 +415,7 @@ class Trainer:
 
     def model(self, extra: dict | None = None) -> Model:
         """The current network as a Model (with the run's preprocessing, targets and settings)."""
-        info = ModelInfo(
-            config=self.config.to_dict(),
-            data=DataInfo.from_dict(self.data),
-            trained_with="bpnn",
-            **(extra or {}),
-        )
-        return Model(self.net, self.preprocessing, self.targets, info)
+        return run_model(self, self.net, extra)
 
     # ---- checkpoints -------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -470,3 +469,29 @@ class Trainer:
         if changes:
             trainer.history.changes.append({"from_epoch": trainer.epoch + 1, **changes})
         return trainer
+
+
+def add_scores(results: dict, run: Any) -> None:
+    """Add a finished run's scores to ``results``: ``val_error``, ``val_samples``,
+    ``test_error``, ``test_samples`` (the splits it has), a regressor's ``test_rmse``,
+    ``test_mae``, ``test_r2``.  run: a ``Trainer`` or a ``bpnn.committees.CommitteeTrainer``
+    (its ``error``, ``model``, ``val``, ``test``, ``config``)."""
+    for name, split in (("val", run.val), ("test", run.test)):
+        if split is not None and len(split):
+            results[f"{name}_error"] = run.error(split)
+            results[f"{name}_samples"] = len(split)
+    if run.test is not None and len(run.test) and run.config.task == "regress":
+        s = run.model().score(run.test.X, run.test.y)
+        results.update(test_rmse=s["rmse"], test_mae=s["mae"], test_r2=s["r2"])
+
+
+def run_model(run: Any, net: Network, extra: dict | None = None) -> Model:
+    """``net`` as a Model with ``run``'s preprocessing, targets, settings and data (a Trainer or
+    a CommitteeTrainer); extra: more ``ModelInfo`` fields (the results)."""
+    info = ModelInfo(
+        config=run.config.to_dict(),
+        data=DataInfo.from_dict(run.data),
+        trained_with="bpnn",
+        **(extra or {}),
+    )
+    return Model(net, run.preprocessing, run.targets, info)

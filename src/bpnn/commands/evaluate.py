@@ -78,8 +78,12 @@ def summary(result: dict) -> str:
     """One line of ``bpnn.evaluation.scores``: the error rate, or the mean RMSE and R^2."""
     if result["task"] == "classify":
         return f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong)"
-    r2 = ", ".join("-" if v is None else f"{v:.5f}" for v in result["r2"])
+    r2 = ", ".join(_r2(v) for v in result["r2"])
     return f"RMSE {result['rmse_mean']:.6g}, R^2 {r2}"
+
+
+def _r2(value: float | None) -> str:
+    return "-" if value is None else f"{value:.5f}"  # (None: a constant target has no R^2)
 
 
 def describe(result: dict) -> list[str]:
@@ -89,14 +93,12 @@ def describe(result: dict) -> list[str]:
         width = max(8, *(len(name) + 1 for name in names))
         lines = [f"{'target':<{width}} RMSE          MAE           R^2"]
         for name, rmse, mae, r2 in zip(names, result["rmse"], result["mae"], result["r2"]):
-            r2_text = "-" if r2 is None else f"{r2:.5f}"
-            lines.append(f"{name:<{width}} {rmse:<13.6g} {mae:<13.6g} {r2_text}")
+            lines.append(f"{name:<{width}} {rmse:<13.6g} {mae:<13.6g} {_r2(r2)}")
         return lines
     labels = [str(c) for c in result["classes"]]
     width = max(6, *(len(c) + 1 for c in labels))
     lines = [
-        f"error rate {100 * result['error_rate']:.2f}% ({result['errors']} wrong), "
-        f"accuracy {100 * result['accuracy']:.2f}%",
+        f"{summary(result)}, accuracy {100 * result['accuracy']:.2f}%",
         "confusion matrix (rows: true class, columns: predicted)",
         " " * width + "".join(f"{c:>{width}}" for c in labels) + "   error",
     ]
