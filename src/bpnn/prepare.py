@@ -183,7 +183,7 @@ def prepare(
     elif config.stop_on == "val":
         n = len(data)
         n_val = _val_count(n, config.val_size)
-        if n_val != config.val_size and config.val_size >= 1:
+        if n_val != _asked_count(n, config.val_size):  # a count or a fraction: say it changed
             notes.append(
                 f"val-size {config.val_size:g} is too large for {n} samples: "
                 f"holding out 10% ({n_val})"
@@ -244,8 +244,13 @@ def _check_test_classes(y_train: np.ndarray, y_test: np.ndarray) -> None:
 def _val_count(n: int, size) -> int:
     """Validation samples for ``size`` (a count or a fraction) of n; a count that would leave less
     than half for training (a preset's 5,000 on a small set) becomes 10%."""
-    count = int(size) if size >= 1 else int(n * size)
+    count = _asked_count(n, size)
     return count if count <= n // 2 else int(n * 0.1)
+
+
+def _asked_count(n: int, size) -> int:
+    """The validation samples ``size`` asks for out of n: a count (>= 1), or a fraction."""
+    return int(size) if size >= 1 else int(n * size)
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
