@@ -49,13 +49,13 @@ def check_data(
         if preprocessing.pixel_scale(train.X) is None or image_shape(preprocessing, config) is None:
             raise BpnnError(
                 "augment deforms images (uint8 pixels of a known height and width, as IDX "
-                "files give); these features are not"
+                "files give); these features are not images"
             )
     elif config.augment and (
         preprocessing.pixel_scale(train.X) is None or not _square(preprocessing, config)
     ):
         raise BpnnError(
-            "augment shifts square uint8 images scaled by a factor; these features are not"
+            "augment shifts square uint8 images scaled by a factor; these features are not images"
         )
     selection_split(config.stop_on, splits)
 
