@@ -355,3 +355,14 @@ def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two():
         x = rng.integers(0, 4, n).astype(float)
         assert median(x.copy()) == np.median(x)
     assert median(np.array([4.0, 1.0, 3.0, 2.0])) == 2.5
+
+
+def test_the_row_names_column_is_not_a_target(tmp_path, capsys):
+    """R's empty-named first column (row numbers) asked for as the target: one line, exit 2."""
+    from bpnn.cli import main
+
+    path = tmp_path / "r.csv"
+    path.write_text('"","x","y"\n' + "".join(f'"{i}",{i % 5},{i % 2}\n' for i in range(1, 41)))
+    assert main(["train", "--data", str(path), "--target", "", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "row names" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -82,6 +82,11 @@ def _target_name(table: Table, target: str | None) -> str:
         )
     if target is None:
         return names[-1]
+    if target == "" and names[0] == "":
+        raise BpnnError(
+            f"{where}: the empty-named first column holds row names (as R writes them), not a "
+            f"target: name a column with --target"
+        )
     if target not in names:
         raise BpnnError(
             f"{where}: no column named {target!r} for the target (columns: {', '.join(names)})"
