@@ -51,7 +51,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-PORTS = {name: free_port() for name in ("serve", "serve2", "tb", "mlflow", "dask", "dash", "tls")}
+PORTS = {name: free_port() for name in ("serve", "serve2", "serve3", "tb", "mlflow", "dask", "dash", "tls")}
 
 # (pattern, replacement, why): applied to every block's text, in this order
 SUBSTITUTIONS = [
@@ -71,6 +71,9 @@ SUBSTITUTIONS = [
     (r"gpu_check\.py \$BPNN_DATA --quick", "gpu_check.py $BPNN_DATA --quick", ""),
     (r"--host 0\.0\.0\.0 --port 9000", f"--host 127.0.0.1 --port {PORTS['serve2']}", "loopback"),
     (r"(bpnn serve runs/fast/model\.npz)(\s+#)", rf"\1 --port {PORTS['serve']}\2", "a free port"),
+    (r"(bpnn serve runs/survey)(\s+#)", rf"\1 --port {PORTS['serve3']}\2", "a free port"),
+    (r"127\.0\.0\.1:8000/predict", f"127.0.0.1:{PORTS['serve3']}/predict", "the survey server"),
+    (r"(?m)^curl -d ", "curl -fsS -d ", "a 4xx answer fails the block"),
     (r"tensorboard --logdir tb", f"tensorboard --logdir tb --port {PORTS['tb']}", "free port"),
     (r"mlflow ui", f"mlflow ui --port {PORTS['mlflow']}", "a free port"),
     (r"127\.0\.0\.1:8786|--port 8786", lambda m: m[0].replace("8786", str(PORTS["dask"])), ""),
@@ -152,7 +155,8 @@ def script(block: str, gpu: bool) -> tuple[str, int]:
 
 
 BASH_HELPERS = r"""
-serving() {  # PORT PATH CMD...: start a server, wait until PORT answers, keep it up, stop it
+serving() {  # PORT PATH CMD...: start a server and wait until PORT answers; it serves the
+    # rest of its block (a curl after it asks it) and is stopped when the block ends
     local port=$1 path=$2; shift 2
     "$@" > "$RUNNER_TMP/server.log" 2>&1 & local pid=$!
     for i in $(seq 120); do
@@ -162,7 +166,6 @@ serving() {  # PORT PATH CMD...: start a server, wait until PORT answers, keep i
             2>/dev/null && break
         [ $i = 120 ] && { echo "no answer on port $port" >&2; return 1; }
     done
-    kill $pid; wait $pid 2>/dev/null || true
 }
 ends_with() {  # STATUS CMD...: CMD must end with exit status STATUS
     local want=$1; shift
