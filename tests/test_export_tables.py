@@ -193,3 +193,47 @@ def test_a_table_of_numbers_keeps_its_one_input():
     assert model.schema is not None and model.schema.plain()
     got = run_graph(to_onnx(model), {"input": X.to_numpy(np.float32)})
     np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)
+
+
+def test_missing_tokens_in_any_case_are_missing_in_the_graph(data):
+    frame, signal = data
+    model = bpnn.fit(frame, signal, hidden=[4], epochs=2, seed=1)
+    rows = raw_rows(frame).head(8)
+    rows["colour"] = ["NaN", "nA", "N/a", "NULL", "nULL", "", "?", "red"]  # bpnn: all but red
+    got = run_graph(to_onnx(model), feeds(model, rows))
+    np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
+    gaps = rows.assign(colour=[None] * 7 + ["red"])  # what bpnn reads those tokens as
+    np.testing.assert_array_equal(model.predict(gaps), model.predict(rows))
+
+
+def test_a_table_of_numbers_fills_a_gap_in_the_graph_as_bpnn():
+    gen = np.random.default_rng(0)
+    X = pd.DataFrame({"a": gen.normal(size=60), "year": gen.integers(2007, 2010, 60) * 1.0})
+    y = np.where(X["a"] > 0, "up", "down")
+    model = bpnn.fit(X, pd.Series(y), hidden=[4], epochs=3, seed=2)  # labels as a pandas Series
+    assert model.schema.plain()
+    rows = X.head(6).copy()
+    rows.loc[0, "a"], rows.loc[1, "year"] = np.nan, np.nan  # bpnn fills them with the medians
+    got = run_graph(to_onnx(model), {"input": rows.to_numpy(np.float32)})
+    np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-6)
+    np.testing.assert_array_equal(got["label"], model.predict(rows))
+
+
+def test_standardizing_a_column_of_years_is_exact_in_the_graph():
+    gen = np.random.default_rng(0)
+    years = gen.integers(2007, 2010, 150) * 1.0  # float32's step at 2008 is 1.2e-4
+    X = pd.DataFrame({"year": years, "kind": gen.choice(["a", "b"], 150)})
+    model = bpnn.fit(X, years - 2008 + gen.normal(size=150), hidden=[4], epochs=2)
+    mean = model.preprocessing.mean[0]
+    assert abs(np.float32(mean) - mean) > 4e-5  # a float32 mean would be off by that / std
+    proto = to_onnx(model)
+    gemm = next(n for n in proto.graph.node if n.op_type == "Gemm")
+    proto.graph.output.append(
+        onnx.helper.make_tensor_value_info(gemm.input[0], onnx.TensorProto.FLOAT, None)
+    )
+    feed = {"year": X["year"].to_numpy(np.float32), "kind": X["kind"].to_numpy(object)}
+    inputs = run_graph(proto, feed)[gemm.input[0]]
+    from bpnn.tables.read import frame_table
+
+    want = model.preprocessing.apply(model.schema.encode(frame_table(X)), np.float32)
+    np.testing.assert_allclose(inputs, want, rtol=0, atol=1e-6)

@@ -212,9 +212,9 @@ def test_sweep_on_a_scheduler_matches_bpnn_train_alone(cluster, tmp_path):
 def test_a_diverging_trial_fails_with_its_message_and_the_others_finish(cluster, tmp_path):
     spec = _spec(
         tmp_path,
-        # standardized inputs: lr 1e6 overflows to NaN there (ple's bounded inputs keep the loss
-        # finite, if absurd, and the divergence guard watches for NaN and infinity only)
-        "[base]\nepochs = 5\noptimizer = 'sgd'\npreprocessing = 'standardize'\n"
+        # ple's bounded inputs keep the loss at lr 1e6 finite, if absurd (1e5 times the
+        # untrained network's): the divergence rule ends it as it ends a NaN loss
+        "[base]\nepochs = 5\noptimizer = 'sgd'\npreprocessing = 'ple'\n"
         "[search]\nlr = [0.01, 1e6, 0.05]\n",
     )
     out = tmp_path / "sweep"

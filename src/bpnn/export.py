@@ -6,7 +6,8 @@
       a model trained on a table with text, yes/no or missing values (a ``TableSchema`` that
       is not ``plain``) takes instead one input (N,) per raw column, named as the column,
       encoded in the graph (``bpnn.onnxtable``)
-      -> Cast (uint8 only) -> the model's preprocessing: Mul (scale), Sub + Div (standardize),
+      -> Cast (uint8 only) -> the model's preprocessing: Mul (scale), Sub + Div (standardize,
+         in float64 as bpnn computes it),
          or the quantile bins in float64 (``_binned``: ple's (N, d*T) encoding, quantile's CDF)
       -> per layer: Gemm (x W^T + b) and its activation (Sigmoid, Tanh, Relu, LeakyRelu; none
          for identity); the output layer's Softmax where the model has one
@@ -77,8 +78,13 @@ def _preprocess(g: _Graph, x: str, model: Model | None) -> str:
         return g.op("Mul", [x, g.const("scale", prep.scale)])
     if prep.kind in ("ple", "quantile"):
         return _binned(g, x, prep)
-    x = g.op("Sub", [x, g.const("mean", prep.mean)])
-    return g.op("Div", [x, g.const("std", prep.std)])
+    # in float64, as bpnn computes it: a float32 mean is off by up to 6e-5 for a column of
+    # years (2008 +- 1), which its small std turns into an input off by 1e-4
+    f64, to = np.float64, g.onnx.helper.np_dtype_to_tensor_dtype
+    x = g.op("Cast", [x], to=to(np.dtype(f64)))
+    x = g.op("Sub", [x, g.const("mean", prep.mean, f64)])
+    x = g.op("Div", [x, g.const("std", prep.std, f64)])
+    return g.op("Cast", [x], to=to(g.dtype))
 
 
 def _binned(g: _Graph, x: str, prep) -> str:
@@ -148,11 +154,12 @@ def _outputs(g: _Graph, y: str, model: Model | None) -> list:
     targets = model.targets
     if model.task == "classify":
         probs = _probabilities(g, y, model.net)
-        classes = np.asarray(targets.classes)
-        classes = classes.astype(object) if classes.dtype.kind == "U" else classes.astype(np.int64)
+        classes = np.asarray(targets.classes)  # object: string labels of a fitted DataFrame's y
+        text = classes.dtype.kind in "UO"
+        classes = classes.astype(str).astype(object) if text else classes.astype(np.int64)
         index = g.op("ArgMax", [y], axis=1, keepdims=0)
         g.op("Gather", [g.const("classes", classes, classes.dtype), index], "label")
-        label_type = onnx.TensorProto.STRING if classes.dtype == object else onnx.TensorProto.INT64
+        label_type = onnx.TensorProto.STRING if text else onnx.TensorProto.INT64
         return [(probs, tensor), ("label", label_type)]
     if targets.mean is not None:
         y = g.op(
@@ -203,8 +210,9 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     full = model if isinstance(model, Model) else None
     g = _Graph(onnx, net.dtype)
     schema = None if full is None else full.schema
+    fills = None
     if schema is not None and schema.plain():  # numbers only, no gaps: one matrix, as before
-        schema = None
+        fills, schema = [c.fill for c in schema.columns], None
     if schema is None:
         in_type = _input_type(full, net, input_type)
         x = (
@@ -212,6 +220,8 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
             if in_type == net.dtype
             else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
         )
+        if fills is not None:  # bpnn fills a gap in new rows with the training median
+            x = g.op("Where", [g.op("IsNaN", [x]), g.const("fill", [fills]), x])
         width = net.n_inputs if full is None else full.n_features
         inputs = [("input", onnx.helper.np_dtype_to_tensor_dtype(in_type), ["N", width])]
     elif input_type is not None:

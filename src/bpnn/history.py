@@ -53,6 +53,8 @@ def history_problem(data) -> str | None:
         return f"best_error must be a number, got {data['best_error']!r}"
     if not isinstance(data.get("changes", []), list):
         return "changes must be a list"
+    if data.get("untrained_loss") is not None and not _real(data["untrained_loss"]):
+        return f"untrained_loss must be a number, got {data['untrained_loss']!r}"
     return None
 
 
@@ -65,7 +67,9 @@ class History:
     ``fallback``: why it is not a compiled one (None when it is).  ``changes``: settings changed
     when the run was resumed, with the epoch they apply from.  ``best_error``: the best value
     of what early stopping watched (``TrainConfig.monitor``: an error, or a loss).  Records of a
-    run that monitors ``val_loss`` also hold it.
+    run that monitors ``val_loss`` also hold it.  ``untrained_loss``: the network's mean loss on
+    the training data before its first step (``bpnn.watch.divergence_bound``; None in runs
+    resumed from checkpoints written before it was kept).
     """
 
     epochs: list = field(default_factory=list)
@@ -77,6 +81,7 @@ class History:
     stepper: str | None = None
     fallback: str | None = None
     changes: list = field(default_factory=list)
+    untrained_loss: float | None = None  # the mean loss it started from (bpnn.watch's rule)
 
     def add(self, **record) -> None:
         self.epochs.append(record)
@@ -87,6 +92,8 @@ class History:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["epochs"] = [dict(r) for r in self.epochs]  # records hold numbers and None
         data["changes"] = copy.deepcopy(self.changes)
+        if self.untrained_loss is None:  # an older run's: its files are written back the same
+            del data["untrained_loss"]
         return data
 
     @classmethod

@@ -9,16 +9,19 @@ One graph input per kept column, named as the column, shape (N,):
   (IsNaN, Where), and a column that had gaps gets its ``NAME=(missing)`` input (Cast of IsNaN).
 - categorical columns: strings.  ``ai.onnx.ml.LabelEncoder`` maps each kept level to its
   position, a missing value (an empty string, or a token of ``bpnn.tables.read.MISSING`` or the
-  model's ``--missing`` in lower, upper or title case: "NA", "n/a", "NaN", "null", "?", ...) to the
-  ``(missing)`` level's, anything else to -1; Equal against 0..L-1 gives the one-hot inputs, and
-  the ``(other)`` input is 1 where none of them is: a pooled or unseen level, or a missing value
-  where training had none (as bpnn: (other) when the column has it, else all zeros).
+  model's ``--missing`` in any mix of cases: "NA", "n/a", "NaN", "Null", "?", ...; see
+  ``spellings``) to the ``(missing)`` level's, anything else to -1; Equal against 0..L-1 gives
+  the one-hot inputs, and the ``(other)`` input is 1 where none of them is: a pooled or unseen
+  level, or a missing value where training had none (as bpnn: (other) when the column has it,
+  else all zeros).
 
 The encoded inputs (N, d) are concatenated in the schema's order.  Needs only the standard
 domain and ``ai.onnx.ml`` (``ML_OPSET``), both in onnxruntime's default CPU build.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -30,13 +33,24 @@ __all__ = ["ML_DOMAIN", "ML_OPSET", "missing_strings", "name_inputs", "table_inp
 
 ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 2
 GAP, UNSEEN = -2, -1  # LabelEncoder codes: a missing value without its own level; anything unseen
+MAX_CASED = 8  # letters of a missing token spelled in every mix of cases (2**8 strings at most)
 
 
 def missing_strings(schema: TableSchema) -> list[str]:
     """The strings a categorical input takes as missing (see the module docstring)."""
     tokens = [*MISSING, *(t.strip().lower() for t in schema.options.missing)]
-    spelled = {s: None for t in tokens for s in (t, t.upper(), t.title())}  # ordered, unique
+    spelled = {s: None for t in tokens for s in spellings(t)}  # ordered, unique
     return list(spelled)
+
+
+def spellings(token: str) -> list[str]:
+    """``token`` in every mix of cases ("NaN", "nA": bpnn lower-cases before it compares), or
+    lower, upper and title case alone when it has over ``MAX_CASED`` letters.  Listed, not
+    lower-cased in the graph: ``StringNormalizer`` needs a locale the machine may lack."""
+    cased = [(c.lower(), c.upper()) if c.lower() != c.upper() else (c,) for c in token]
+    if sum(len(c) > 1 for c in cased) > MAX_CASED:
+        return [token, token.upper(), token.title()]
+    return ["".join(s) for s in itertools.product(*cased)]
 
 
 def table_inputs(g, schema: TableSchema) -> tuple[list, str]:

@@ -53,7 +53,15 @@ from .trainingdata import (
     selection_split,
     stepper_inputs,
 )
-from .watch import DivergenceError, InterruptFlag, diverged, progress_bar, run_eta
+from .watch import (
+    DivergenceError,
+    InterruptFlag,
+    diverged,
+    divergence_bound,
+    progress_bar,
+    run_eta,
+    untrained_loss,
+)
 
 if TYPE_CHECKING:  # JAX is optional: imported when a device needs it
     from .accel.jax_stepper import DeviceForward
@@ -169,6 +177,10 @@ class Trainer:
         inputs, scale = stepper_inputs(self.train.X, self.preprocessing, st.net.dtype)
         targets = encoded_targets(self.targets, self.train.y, st.net.dtype)
         stepper = None if cfg.augment else self._stepper(inputs, scale, targets)
+        if st.epoch == 0 and st.position is None and st.history.untrained_loss is None:
+            st.history.untrained_loss = untrained_loss(  # the divergence rule's scale
+                st.net, self.preprocessing, self.targets, self.train, cfg.target_on, cfg.target_off
+            )
         interrupted = False
         with InterruptFlag() as flag:
             while st.epoch < cfg.epochs and not st.history.stopped_early:
@@ -306,6 +318,9 @@ class Trainer:
             if bar is not None:
                 bar.close()
         pos.seconds += time.perf_counter() - start
+        mean, untrained = pos.loss / self.train.total_weight(), st.history.untrained_loss
+        if mean > divergence_bound(untrained):  # finite, but far past where the run began
+            raise diverged(st.epoch + 1, st.optimizer.lr, self._kept_checkpoint(), mean, untrained)
         return True
 
     def _kept_checkpoint(self) -> str | None:
