@@ -51,7 +51,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-PORTS = {name: free_port() for name in ("serve", "serve2", "serve3", "tb", "mlflow", "dask", "dash", "tls")}
+PORTS = {
+    name: free_port()
+    for name in ("serve", "serve2", "serve3", "tb", "mlflow", "dask", "dash", "tls")
+}
 
 # (pattern, replacement, why): applied to every block's text, in this order
 SUBSTITUTIONS = [
