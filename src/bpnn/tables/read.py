@@ -308,7 +308,9 @@ def _gather(path: Path, fields: list, batches: Iterator, tokens: frozenset[str])
     numeric = {j for j, f in enumerate(fields) if _is_number_type(pa, f.type)}
     chunks: list[list[np.ndarray]] = [[] for _ in names]
     gaps: set[int] = set()  # numeric columns with a missing value
-    for batch in batches:
+    for k, batch in enumerate(batches, 1):
+        if k % 32 == 0:  # streamed: the parser's freed blocks lie between the kept columns
+            release_freed()
         for j, array in enumerate(batch.columns):
             if j in numeric:
                 values = _numbers(array)
