@@ -378,6 +378,19 @@ def test_a_file_large_beside_the_memory_available_is_streamed(tmp_path, monkeypa
     assert a.schema.to_dict() == b.schema.to_dict()
 
 
+def test_the_memory_available_is_less_under_an_address_space_limit():
+    """Under ``ulimit -v`` the address space left bounds the memory a file may be read into."""
+    out = run_limited(
+        """
+        from bpnn.tables.read import available_memory
+        print(available_memory())
+        """,
+        memory=3 << 30,
+    )
+    assert 0 < int(out) < 3 << 30
+    assert table_read.available_memory() > 0  # Linux: MemAvailable, no limit here
+
+
 def test_a_column_missing_in_the_first_block_is_typed_by_its_numbers(tmp_path, monkeypatch):
     """Gaps only in pyarrow's first block, then numbers: a numeric column (0/1: boolean), read
     whole or streamed, as the strict reader types it."""
