@@ -38,6 +38,7 @@ from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
 
 __all__ = [
+    "FREED",
     "MISSING",
     "Column",
     "Table",
@@ -48,6 +49,7 @@ __all__ = [
     "read_table",
 ]
 
+FREED = np.empty(0)  # in place of a consumed table's chunk
 MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -107,9 +109,10 @@ class Table:
         columns = [c.take(keep) for c in self.columns]
         return Table(self.names, columns, self.where, self.path, origin)
 
-    def blocks(self, rows: int = 1 << 16) -> Iterator[tuple[int, Table]]:
+    def blocks(self, rows: int = 1 << 16, consume: bool = False) -> Iterator[tuple[int, Table]]:
         """(first row, the rows as a Table of one chunk per column) in order: pyarrow's own
-        blocks when every column has them, else ``rows`` rows at a time."""
+        blocks when every column has them, else ``rows`` rows at a time.  ``consume``: the
+        table is not used again, so each block's chunks are freed once the caller is done."""
         bounds = [len(c) for c in self.columns[0].chunks] if self.columns else []
         if any([len(c) for c in column.chunks] != bounds for column in self.columns):
             whole = [Column(c.kind, [c.values()]) for c in self.columns]
@@ -127,6 +130,14 @@ class Table:
             columns = [Column(c.kind, [c.chunks[k]]) for c in chunked]
             yield start, Table(self.names, columns, self.where, self.path, origin)
             start += size
+            if consume:
+                for c in chunked:
+                    c.chunks[k] = FREED
+                if k % 16 == 15:
+                    release_freed()
+        if consume:
+            self.columns = []
+            release_freed()
 
     def row(self, i: int) -> str:
         """Where row ``i`` is, for a message: "line L" of a CSV file, else "row i"."""
@@ -282,7 +293,7 @@ def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> 
     try:
         if path.stat().st_size <= WHOLE_FILE_SHARE * available_memory():
             whole = pc.read_csv(path, blocks, convert_options=options, memory_pool=_pool())
-            fields, batches = list(whole.schema), iter(whole.to_batches())
+            fields, batches = list(whole.schema), _drained(whole.to_batches())
             del whole  # the batches hold the columns now: each freed once gathered
         else:
             reader = pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool())
@@ -295,6 +306,14 @@ def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> 
         if found is None:
             raise
         raise _Retype(names[int(found.group(1))], found.group(2)) from None
+
+
+def _drained(items: list) -> Iterator:
+    """The items in order, each let go of by the list as it is given (a list iterator would
+    hold them all to the end: a column with gaps would be held twice)."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def _gather(path: Path, fields: list, batches: Iterator, tokens: frozenset[str]) -> Table:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..data.csvread import FLOAT32_MAX
 from ..errors import BpnnError, FormatError
-from .read import Column, Table, release_freed
+from .read import FREED, Column, Table, release_freed
 from .stats import NumberStats, column_stats
 from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
 
@@ -39,7 +39,6 @@ MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
 FORMAT = "bpnn-table"
 _BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
 _RELEASE_BYTES = 32 << 20  # freed pyarrow buffers are given back to the system this often
-_FREED = np.empty(0)  # in place of a consumed table's chunk
 
 
 def min_level_rows(n: int) -> int:
@@ -219,7 +218,7 @@ class TableSchema:
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
         size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
-        for start, block in table.blocks(size):
+        for start, block in table.blocks(size, consume):
             parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
             inputs = out[start : start + block.n]
             np.concatenate(parts, axis=1, out=inputs)  # straight into X: no block copied twice
@@ -241,7 +240,7 @@ class TableSchema:
         for k in range(len(columns[0].chunks)):
             chunks = [c.chunks[k] for c in columns]
             for column in columns:
-                column.chunks[k] = _FREED  # the table is consumed: the chunk goes once copied
+                column.chunks[k] = FREED  # the table is consumed: the chunk goes once copied
             for first in range(0, len(chunks[0]), size):
                 stop = min(first + size, len(chunks[0]))
                 rows = out[start + first : start + stop]
