@@ -196,8 +196,8 @@ def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
 MAX_RETYPES = 64
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
 # read whole (blocks parsed on every core) when the file is at most this share of the memory
-# available, else streamed a block at a time (one core): the whole file's text columns are
-# held as pyarrow strings and as Python str at once, a streamed file's one block's
+# available, else streamed a block at a time: read whole, pyarrow holds the whole file's
+# columns (text as its strings, then as Python str too) and its parser's blocks at once
 WHOLE_FILE_SHARE = 0.25
 BLOCK_BYTES = 1 << 20  # pyarrow's block (its default): one chunk of each column per block
 
