@@ -6,10 +6,12 @@ DataFrame.
   the file is at most ``WHOLE_FILE_SHARE`` of the memory available, else streamed a block at a
   time; either way a numeric column is NumPy views of pyarrow's buffers, one chunk per block
   (no copy).  Without pyarrow, by bpnn's own strict reader (``bpnn.data.csvread``, NumPy only:
-  slower, and it holds the text of every field).  Both
-  are strict the same way: a ragged row, a byte that is not UTF-8, an unclosed quote or a
-  field over ``MAX_CSV_FIELD_CHARS`` is one ``FormatError`` naming the line (a pyarrow error
-  is located by reading the file again with the strict reader).  Parquet needs pyarrow.
+  slower, and it holds the text of every field).  Both are strict the same way: a ragged row,
+  a byte that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
+  ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
+  the strict reader).  Parquet needs pyarrow.
+- ``available_memory()``: what the choice of reading whole is made against;
+  ``release_freed()``: freed pyarrow buffers given back to the system.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
 - ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
@@ -42,11 +44,13 @@ __all__ = [
     "MISSING",
     "Column",
     "Table",
+    "available_memory",
     "frame_table",
     "is_frame",
     "missing_tokens",
     "number_dtype",
     "read_table",
+    "release_freed",
 ]
 
 FREED = np.empty(0)  # in place of a consumed table's chunk
