@@ -1,6 +1,7 @@
 """Reading a 1,000,000-row numeric CSV file: bpnn against ``pandas.read_csv``, side by side.
 
-    python benchmarks/csv_read.py [--rows 1000000] [--repeat 3] [--strict] [--src OTHER/src]
+    python benchmarks/csv_read.py [--rows 1000000] [--repeat 3] [--streamed] [--strict]
+                                  [--src OTHER/src]
 
 Writes a CSV file of ``--rows`` rows x 21 numeric columns (20 features and a target, about 165 MB
 for a million rows; kept in the system's temporary folder between runs), then reads it in a fresh
@@ -10,9 +11,10 @@ reading reports its wall time and its peak resident memory above the process's m
 imports (VmHWM after a reset, Linux), which is what the reading itself cost; the median of
 ``--repeat`` readings is printed (and the CPU seconds of all its threads: on a shared machine
 the wall time follows the load), with bpnn's over pandas' and bpnn's memory over its arrays'.
-``--strict`` also times bpnn's NumPy-only reader (used without pyarrow; slow, and it holds every
-field's text: run it with fewer ``--rows``).  Targets: at most 1.5x pandas' time and 2x the
-arrays' memory.
+``--streamed`` also times bpnn reading the file with pyarrow's streaming reader (what it does
+with a file over ``WHOLE_FILE_SHARE`` of the memory available).  ``--strict`` also times bpnn's
+NumPy-only reader (used without pyarrow; slow, and it holds every field's text: run it with
+fewer ``--rows``).  Targets: at most 1.5x pandas' time and 2x the arrays' memory.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ if what == "pandas":
 else:
     import pyarrow.csv  # imported before the reset, as pandas is: the reading is measured
     from bpnn.data.sources import load_source
+    import bpnn.tables.read as read
     if what == "strict":
-        import bpnn.tables.read as read
         read._arrow_csv = lambda path, tokens: read.strict_table(path, tokens)
+    if what == "streamed":  # as for a file large beside the memory available
+        read.available_memory = lambda: 0
 
 def status(field):
     for line in open("/proc/self/status"):
@@ -86,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--streamed", action="store_true", help="also bpnn, streamed")
     parser.add_argument("--strict", action="store_true", help="also bpnn's NumPy-only reader")
     parser.add_argument("--src", type=Path, default=SRC, help="the bpnn src folder to measure")
     args = parser.parse_args()
@@ -94,7 +99,7 @@ def main() -> None:
         write_csv(path, args.rows)
     mb = 1 << 20
     print(f"{path}: {path.stat().st_size / mb:.0f} MiB, {args.rows:,} rows x 21 columns")
-    readers = ["bpnn", "pandas"] + (["strict"] if args.strict else [])
+    readers = ["bpnn", "pandas"] + ["streamed"] * args.streamed + ["strict"] * args.strict
     runs: dict[str, list[tuple[float, int, int, float]]] = {r: [] for r in readers}
     for _ in range(args.repeat):
         for what in readers:

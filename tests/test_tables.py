@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from bpnn.data.sources import load_source
 from bpnn.errors import BpnnError, FormatError
 from bpnn.tables import TableOptions, TableSchema, read_table
 from bpnn.tables import read as table_read
-from conftest import run_cli
+from conftest import run_cli, run_limited
 
 HEADER = ["", "species", "island", "bill_length_mm", "body_mass_g", "sex", "tagged", "smoker"]
 
@@ -323,9 +324,11 @@ def test_resume_reads_the_table_with_the_recorded_overrides(penguins, tmp_path, 
     assert code == 2 and "--ignore cannot be given with --resume" in err
 
 
+@pytest.mark.parametrize("whole", [True, False])
 @pytest.mark.parametrize("gaps", [False, True])
-def test_numbers_read_in_many_parts_are_the_same_inputs(tmp_path, monkeypatch, gaps):
-    """Parts of 7 rows: the inputs, medians and error lines match one part's."""
+def test_numbers_read_in_many_blocks_are_the_same_inputs(tmp_path, monkeypatch, gaps, whole):
+    """pyarrow blocks of ~3 rows, read whole or streamed: the inputs, medians and error lines
+    match one block's."""
     pytest.importorskip("pyarrow")
     rng = np.random.default_rng(5)
     values = rng.normal(size=(100, 4)).round(4)
@@ -334,17 +337,121 @@ def test_numbers_read_in_many_parts_are_the_same_inputs(tmp_path, monkeypatch, g
         lines[10] = "NA," + lines[10].split(",", 1)[1]
     path = tmp_path / "t.csv"
     path.write_text("a,b,c,y\n" + "\n".join(lines) + "\n")
-    whole = load_source(path)
-    monkeypatch.setattr(table_read, "PART_BYTES", 7 * 4 * 8)
-    parts = load_source(path)
-    np.testing.assert_array_equal(parts.X_train, whole.X_train)
-    np.testing.assert_array_equal(parts.y_train, whole.y_train)
-    assert parts.schema.to_dict() == whole.schema.to_dict()
+    one = load_source(path)
+    monkeypatch.setattr(table_read, "BLOCK_BYTES", 100)
+    if not whole:
+        monkeypatch.setattr(table_read, "available_memory", lambda: 0)
+    table = read_table(path)
+    assert len(table.column("a").chunks) > 20
+    many = load_source(path)
+    np.testing.assert_array_equal(many.X_train, one.X_train)
+    np.testing.assert_array_equal(many.y_train, one.y_train)
+    assert many.schema.to_dict() == one.schema.to_dict()
     a = values[:, 0] if not gaps else np.delete(values[:, 0], 10)
-    assert parts.schema.columns[0].fill == np.median(a)
+    assert many.schema.columns[0].fill == np.median(a)
     path.write_text("a,b,c,y\n" + "\n".join(lines[:50] + ["1e39,1,2,3"] + lines[50:]) + "\n")
     with pytest.raises(FormatError, match="line 52, column 'a'"):
         load_source(path)
+
+
+def test_a_file_large_beside_the_memory_available_is_streamed(tmp_path, monkeypatch):
+    """Read whole (parsed on every core) up to WHOLE_FILE_SHARE of the memory available, else
+    streamed a block at a time: the same data either way."""
+    pa_csv = pytest.importorskip("pyarrow.csv")
+    rows = [[i % 7, "NA" if i % 5 == 0 else i / 4, "uvw"[i % 3], i % 2] for i in range(300)]
+    path = write_table(tmp_path / "t.csv", ["a", "b", "c", "y"], rows)
+    whole_reads = []
+    read_csv = pa_csv.read_csv
+    monkeypatch.setattr(
+        pa_csv, "read_csv", lambda *a, **k: whole_reads.append(a) or read_csv(*a, **k)
+    )
+    monkeypatch.setattr(table_read, "BLOCK_BYTES", 1000)
+    enough = int(path.stat().st_size / table_read.WHOLE_FILE_SHARE)
+    data = {}
+    for available in (enough, enough - 8):
+        monkeypatch.setattr(table_read, "available_memory", lambda a=available: a)
+        whole_reads.clear()
+        data[available] = load_source(path)
+        assert len(whole_reads) == (available == enough)
+    a, b = data.values()
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert a.schema.to_dict() == b.schema.to_dict()
+
+
+def test_a_consumed_table_is_freed_block_by_block_and_encodes_the_same(tmp_path, monkeypatch):
+    """encode(consume=True) of a table with text (the general path) gives the inputs of
+    encode() and lets go of the table's chunks; a file read whole lets go of each of pyarrow's
+    blocks once gathered (a column with gaps is not held twice)."""
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(table_read, "BLOCK_BYTES", 300)
+    path = write_table(tmp_path / "p.csv", HEADER, penguin_rows(200))
+    schema = load_source(path, target="species").schema
+    kept, consumed = read_table(path), read_table(path)
+    assert len(consumed.columns[1].chunks) > 5
+    np.testing.assert_array_equal(schema.encode(consumed, consume=True), schema.encode(kept))
+    assert consumed.columns == [] and kept.columns
+
+    class Block:
+        pass
+
+    blocks = [Block() for _ in range(3)]
+    alive = [weakref.ref(b) for b in blocks]
+    drained = table_read._drained(blocks)
+    del blocks
+    first = next(drained)
+    del first
+    assert alive[0]() is None and alive[1]() is not None
+
+
+def test_the_memory_available_is_less_under_an_address_space_limit():
+    """Under ``ulimit -v`` the address space left bounds the memory a file may be read into."""
+    out = run_limited(
+        """
+        from bpnn.tables.read import available_memory
+        print(available_memory())
+        """,
+        memory=3 << 30,
+    )
+    assert 0 < int(out) < 3 << 30
+    assert table_read.available_memory() > 0  # Linux: MemAvailable, no limit here
+
+
+def test_a_column_missing_in_the_first_block_is_typed_by_its_numbers(tmp_path, monkeypatch):
+    """Gaps only in pyarrow's first block, then numbers: a numeric column (0/1: boolean), read
+    whole or streamed, as the strict reader types it."""
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr(table_read, "BLOCK_BYTES", 200)
+    rows = [["NA" if i < 40 else i % 2, "NA" if i < 40 else i / 8, i % 3] for i in range(200)]
+    path = write_table(tmp_path / "t.csv", ["flag", "x", "y"], rows)
+    strict = table_read.strict_table(path, table_read.missing_tokens())
+    for available in (1 << 40, 0):
+        monkeypatch.setattr(table_read, "available_memory", lambda a=available: a)
+        table = read_table(path)
+        assert (
+            [c.kind for c in table.columns]
+            == [c.kind for c in strict.columns]
+            == ["float"] * 2 + ["int"]
+        )
+        flag, x = load_source(path).schema.columns
+        assert (flag.type, flag.missing, x.type, x.missing) == ("boolean", 40, "numeric", 40)
+
+
+def test_reading_a_table_imports_no_pandas(tmp_path):
+    """pyarrow's to_numpy imports pandas (about a second): numbers and text are read without."""
+    pytest.importorskip("pyarrow")
+    rows = [[i, "NA" if i % 4 == 0 else i / 2, "uvw"[i % 3], i % 2] for i in range(100)]
+    path = write_table(tmp_path / "t.csv", ["a", "b", "c", "y"], rows)
+    out = run_limited(
+        f"""
+        import sys
+        from bpnn.data.sources import load_source
+        data = load_source({str(path)!r})
+        print(data.X_train.shape, "pandas" in sys.modules)
+        """,
+        memory=4 << 30,
+    )
+    assert out.split() == ["(100,", "6)", "False"]  # a, b, b=(missing), c=u, v, w
 
 
 def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two():

@@ -2,28 +2,34 @@
 DataFrame.
 
 - ``read_table(path, missing)``: a ``.csv`` or ``.parquet`` file as a ``Table``.  CSV is read by
-  pyarrow's streaming reader when pyarrow is installed (``bpnn[tables]``), a block at a time,
-  its numeric columns into column-major float64 parts of ~33 MB (``Table.matrix``; the
-  columns are contiguous views of them), else by bpnn's own strict reader
-  (``bpnn.data.csvread``, NumPy only: slower, and it holds the text of every field).  Both
-  are strict the same way: a ragged row, a byte that is not UTF-8, an unclosed quote or a
-  field over ``MAX_CSV_FIELD_CHARS`` is one ``FormatError`` naming the line (a pyarrow error
-  is located by reading the file again with the strict reader).  Parquet needs pyarrow.
+  pyarrow when it is installed (``bpnn[tables]``): whole, its blocks parsed on every core, when
+  the file is at most ``WHOLE_FILE_SHARE`` of the memory available, else streamed a block at a
+  time; either way a numeric column is NumPy views of pyarrow's buffers, one chunk per block
+  (no copy).  Without pyarrow, by bpnn's own strict reader (``bpnn.data.csvread``, NumPy only:
+  slower, and it holds the text of every field).  Both are strict the same way: a ragged row,
+  a byte that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
+  ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
+  the strict reader).  Parquet needs pyarrow.
+- ``available_memory()``: what the choice of reading whole is made against;
+  ``release_freed()``: freed pyarrow buffers given back to the system.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
 - ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
 
 A column is kept as chunks of NumPy arrays: ``Column.kind`` is "int" or "float" (float64, NaN
 where missing) or "text" (object array of str, None where missing).  What the columns mean is
-decided elsewhere (``bpnn.tables.types``).  Over 400 lines on purpose: both CSV readers sit
-beside the Table they fill and the strict reader that names the lines of pyarrow's errors.
+decided elsewhere (``bpnn.tables.types``).  Over 400 lines on purpose: both CSV readers (and
+pyarrow's two ways) sit beside the Table they fill and the strict reader that names the lines
+of pyarrow's errors (a module apart would import this one and be imported by it).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,16 +40,20 @@ from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
 
 __all__ = [
+    "FREED",
     "MISSING",
     "Column",
     "Table",
+    "available_memory",
     "frame_table",
     "is_frame",
     "missing_tokens",
     "number_dtype",
     "read_table",
+    "release_freed",
 ]
 
+FREED = np.empty(0)  # in place of a consumed table's chunk
 MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
@@ -56,7 +66,8 @@ def missing_tokens(extra: Iterable[str] = ()) -> frozenset[str]:
 @dataclass
 class Column:
     """One column: chunks (n_i,) of "int" (int64), "float" (float64, NaN: missing) or "text"
-    (object: str, None: missing) values, in row order."""
+    (object: str, None: missing) values, in row order.  Read by pyarrow, a chunk of numbers
+    without gaps is a read-only view of pyarrow's buffer (the numbers are held once)."""
 
     kind: str
     chunks: list[np.ndarray]
@@ -88,11 +99,6 @@ class Table:
     where: str
     path: Path | None = None
     origin: np.ndarray | None = None
-    # read by pyarrow: the numeric columns' values, column-major float64 parts (n_i, k) in row
-    # order that the columns view; ``TableSchema.encode(consume=True)`` turns them into the
-    # inputs a part at a time, freeing each (reading costs the numbers about once)
-    matrix: list[np.ndarray] | None = None
-    matrix_names: list[str] | None = None
 
     @property
     def n(self) -> int:
@@ -107,9 +113,10 @@ class Table:
         columns = [c.take(keep) for c in self.columns]
         return Table(self.names, columns, self.where, self.path, origin)
 
-    def blocks(self, rows: int = 1 << 16) -> Iterator[tuple[int, Table]]:
+    def blocks(self, rows: int = 1 << 16, consume: bool = False) -> Iterator[tuple[int, Table]]:
         """(first row, the rows as a Table of one chunk per column) in order: pyarrow's own
-        blocks when every column has them, else ``rows`` rows at a time."""
+        blocks when every column has them, else ``rows`` rows at a time.  ``consume``: the
+        table is not used again, so each block's chunks are freed once the caller is done."""
         bounds = [len(c) for c in self.columns[0].chunks] if self.columns else []
         if any([len(c) for c in column.chunks] != bounds for column in self.columns):
             whole = [Column(c.kind, [c.values()]) for c in self.columns]
@@ -127,6 +134,14 @@ class Table:
             columns = [Column(c.kind, [c.chunks[k]]) for c in chunked]
             yield start, Table(self.names, columns, self.where, self.path, origin)
             start += size
+            if consume:
+                for c in chunked:
+                    c.chunks[k] = FREED
+                if k % 16 == 15:
+                    release_freed()
+        if consume:
+            self.columns = []
+            release_freed()
 
     def row(self, i: int) -> str:
         """Where row ``i`` is, for a message: "line L" of a CSV file, else "row i"."""
@@ -153,22 +168,25 @@ def read_table(path: Path, missing: Iterable[str] = ()) -> Table:
 
 # ---- pyarrow -----------------------------------------------------------------------------------
 def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
-    """The CSV file read by pyarrow a block at a time (``_stream``); a column whose type
-    pyarrow guessed from the first block and a later block contradicts is read again as
-    what the later block says (int -> float -> text), at most once per column and step."""
+    """The CSV file read by pyarrow (``_read``); a column whose type pyarrow guessed from the
+    first block and a later block contradicts is read again as what the later block says
+    (null -> float, int -> float -> text), at most once per column and step."""
     import pyarrow as pa
 
+    names: list[str] = []
     types: dict[str, object] = {}
     for _ in range(2 * MAX_RETYPES):
         try:
-            if not types:  # pyarrow converts far faster to types it is given than guessing
-                types.update(_first_block_types(path, tokens))
-            return _stream(path, tokens, types)
+            if not names:  # pyarrow converts far faster to types it is given than guessing
+                names, first = _first_block_types(path, tokens)
+                types.update(first)
+            return _read(path, tokens, names, types)
         except _Retype as retype:
             if retype.to == "string":  # text pyarrow cannot decode: the strict reader says where
                 strict_check(path)
                 raise FormatError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
-            types[retype.name] = pa.float64() if retype.to == "int64" else pa.string()
+            # a column of gaps only in the first block (null) may be numbers: tried as such
+            types[retype.name] = pa.float64() if retype.to in ("int64", "null") else pa.string()
         except pa.ArrowInvalid as exc:
             if not _has_header(path):
                 raise FormatError(
@@ -181,6 +199,11 @@ def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
 
 MAX_RETYPES = 64
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+# read whole (blocks parsed on every core) when the file is at most this share of the memory
+# available, else streamed a block at a time: read whole, pyarrow holds the whole file's
+# columns (text as its strings, then as Python str too) and its parser's blocks at once
+WHOLE_FILE_SHARE = 0.25
+BLOCK_BYTES = 1 << 20  # pyarrow's block (its default): one chunk of each column per block
 
 
 class _Retype(Exception):
@@ -208,8 +231,6 @@ def _pool():
     """pyarrow's pool over the system allocator, made its default unless the user chose one
     (``ARROW_DEFAULT_MEMORY_POOL``): jemalloc, its usual default, reserves about 1 GB of address
     space at once (1.6 GB of VmSize for a 1 MB table), which ``ulimit -v`` counts in full."""
-    import os
-
     import pyarrow as pa
 
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
@@ -219,117 +240,163 @@ def _pool():
     return pool
 
 
-def _first_block_types(path: Path, tokens: frozenset[str]) -> dict:
-    """The types pyarrow guesses from the file's first block for its number and text columns
-    (a column of nothing but gaps is left to be guessed block by block)."""
+def release_freed() -> None:
+    """Memory of freed pyarrow buffers back to the system: glibc keeps freed small blocks in
+    its heaps (``malloc_trim``, through the system pool) until told."""
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+
+
+def _first_block_types(path: Path, tokens: frozenset[str]) -> tuple[list[str], dict]:
+    """The header's names, and the types pyarrow guesses from the file's first block for its
+    number and text columns (a column of nothing but gaps is left to be guessed)."""
     import pyarrow as pa
     import pyarrow.csv as pc
 
-    with pc.open_csv(path, convert_options=_options(tokens, {}), memory_pool=_pool()) as reader:
+    options, blocks = _options(tokens, {}), pc.ReadOptions(block_size=BLOCK_BYTES)
+    with pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool()) as reader:
         fields = list(reader.schema)
     keep = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
-    return {f.name: f.type for f in fields if any(test(f.type) for test in keep)}
+    types = {f.name: f.type for f in fields if any(test(f.type) for test in keep)}
+    return [str(f.name) for f in fields], types
 
 
-def _stream(path: Path, tokens: frozenset[str], types: dict) -> Table:
-    """One pass of pyarrow's streaming reader: every numeric column into column-major float64
-    parts (``_Parts``: the numbers once; the Table's columns are contiguous views of them),
-    other columns as chunks of text."""
+def available_memory() -> int:
+    """Bytes this process may still take: the system's available memory (Linux), less under an
+    address-space limit (``ulimit -v``); 0 when unknown."""
+    available = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit != resource.RLIM_INFINITY:
+        try:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+        available = min(available, limit - used)
+    return max(available, 0)
+
+
+def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> Table:
+    """One pass of pyarrow over the file (of columns ``names``), whole on every core when it
+    is small beside the memory available (``WHOLE_FILE_SHARE``), else streamed a block at a
+    time; ``_Retype`` when a value contradicts its column's given type."""
     import pyarrow as pa
     import pyarrow.csv as pc
 
-    reader = pc.open_csv(path, convert_options=_options(tokens, types), memory_pool=_pool())
-    names = [str(n) for n in reader.schema.names]
-    fields = list(reader.schema)
+    options, blocks = _options(tokens, types), pc.ReadOptions(block_size=BLOCK_BYTES)
+    try:
+        if path.stat().st_size <= WHOLE_FILE_SHARE * available_memory():
+            whole = pc.read_csv(path, blocks, convert_options=options, memory_pool=_pool())
+            fields, batches = list(whole.schema), _drained(whole.to_batches())
+            del whole  # the batches hold the columns now: each freed once gathered
+        else:
+            reader = pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool())
+            fields, batches = list(reader.schema), iter(reader)
+        table = _gather(path, fields, batches, tokens)
+        release_freed()  # the parser's blocks of text
+        return table
+    except pa.ArrowInvalid as exc:
+        found = _CONVERSION.search(str(exc))
+        if found is None:
+            raise
+        raise _Retype(names[int(found.group(1))], found.group(2)) from None
+
+
+def _drained(items: list) -> Iterator:
+    """The items in order, each let go of by the list as it is given (a list iterator would
+    hold them all to the end: a column with gaps would be held twice)."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+def _gather(path: Path, fields: list, batches: Iterator, tokens: frozenset[str]) -> Table:
+    """The batches' columns as a Table: numbers as NumPy views of pyarrow's buffers (no copy
+    without gaps; ``_numbers``), text as chunks of str; one chunk per batch in every column."""
+    import pyarrow as pa
+
+    names = [str(f.name) for f in fields]
     if any(pa.types.is_binary(f.type) for f in fields):
         strict_check(path)  # bytes that are not UTF-8: the strict reader names the line
-    numeric = [j for j, f in enumerate(fields) if _is_number_type(pa, f.type)]
-    ints = {j for j in numeric if pa.types.is_integer(fields[j].type)}
-    text: dict[int, list[np.ndarray]] = {j: [] for j in range(len(names)) if j not in numeric}
-    parts, batch, values, pool = _Parts(len(numeric)), None, None, _pool()
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except pa.ArrowInvalid as exc:
-            found = _CONVERSION.search(str(exc))
-            if found is None:
-                raise
-            raise _Retype(names[int(found.group(1))], found.group(2)) from None
-        values = []  # k arrays (rows,)
-        for j in numeric:
-            array = batch.column(j)
-            if array.null_count:
-                ints.discard(j)
-            values.append(array.to_numpy(zero_copy_only=False))  # no copy without gaps
-        parts.append(values, batch.num_rows)
-        for j, chunks in text.items():
-            array = batch.column(j)
-            if _longest(array) > MAX_CSV_FIELD_CHARS:
-                strict_check(path)  # names the line, as the strict reader's limits do
-            chunks.append(_chunk(array, "text", tokens))
-    del reader, batch, values
-    pool.release_unused()  # the blocks' memory (copied into the parts), back to the system
-    if parts.n == 0:
+    numeric = {j for j, f in enumerate(fields) if _is_number_type(pa, f.type)}
+    chunks: list[list[np.ndarray]] = [[] for _ in names]
+    gaps: set[int] = set()  # numeric columns with a missing value
+    for k, batch in enumerate(batches, 1):
+        if k % 32 == 0:  # streamed: the parser's freed blocks lie between the kept columns
+            release_freed()
+        for j, array in enumerate(batch.columns):
+            if j in numeric:
+                values = _numbers(array)
+                if array.null_count:
+                    gaps.add(j)
+            else:
+                if _too_long(array):
+                    strict_check(path)  # names the line, as the strict reader's limits do
+                values = _chunk(array, "text", tokens)
+            chunks[j].append(values)
+        del batch
+    if not chunks or not any(len(c) for c in chunks[0]):
         raise FormatError(f"{path}: no data rows after the header")
-    blocks = parts.done()
     columns = []
-    for j in range(len(names)):
-        if j in text:
-            columns.append(Column("text", text[j]))
-        else:
-            k = numeric.index(j)
-            columns.append(Column("int" if j in ints else "float", [b[:, k] for b in blocks]))
-    table = Table(names, columns, str(path), path)
-    table.matrix, table.matrix_names = blocks, [names[j] for j in numeric]
-    return table
+    for j, parts in enumerate(chunks):
+        kind = "text" if j not in numeric else "float"
+        if kind == "float" and pa.types.is_integer(fields[j].type) and j not in gaps:
+            kind = "int"
+        elif kind == "float":
+            parts = [p.astype(np.float64, copy=False) for p in parts]
+        columns.append(Column(kind, parts))
+    return Table(names, columns, str(path), path)
 
 
-PART_BYTES = 33 << 20  # over glibc's largest mmap threshold (32 MiB): freeing one unmaps it
-
-
-class _Parts:
-    """Rows of k numeric columns gathered into column-major (rows, k) float64 parts of
-    ``PART_BYTES``: each batch's columns are copied contiguously, each column of a part is a
-    contiguous view, and a part can be freed as soon as it has been turned into inputs."""
-
-    def __init__(self, k: int):
-        self.k, self.n, self.filled = k, 0, 0
-        self.rows = max(1, -(-PART_BYTES // (8 * max(k, 1))))
-        self.blocks: list[np.ndarray] = []
-
-    def append(self, values: list[np.ndarray], rows: int) -> None:
-        """Add a batch: ``values``, k arrays (rows,) of numbers."""
-        done = 0
-        while done < rows:
-            if not self.blocks or self.filled == self.rows:
-                self.blocks.append(np.empty((self.rows, self.k), order="F"))
-                self.filled = 0
-            take = min(rows - done, self.rows - self.filled)
-            part = self.blocks[-1]
-            for k, array in enumerate(values):
-                part[self.filled : self.filled + take, k] = array[done : done + take]
-            self.filled += take
-            done += take
-        self.n += rows
-
-    def done(self) -> list[np.ndarray]:
-        """The parts (rows_i, k), the last cut to the rows it holds."""
-        if self.blocks:
-            self.blocks[-1] = self.blocks[-1][: self.filled]
-        return self.blocks
-
-
-def _longest(array) -> int:
-    """Characters of the longest text of a pyarrow array (0 when empty or all null)."""
+def _numbers(array) -> np.ndarray:
+    """A pyarrow chunk of numbers (m,) as NumPy, read from its buffers (``to_numpy`` would
+    import pandas, a second or so): a read-only view of them (no copy) without gaps, else
+    float64 with NaN in the gaps."""
     import pyarrow as pa
+
+    t, n = array.type, len(array)
+    code = "f" if pa.types.is_floating(t) else "u" if pa.types.is_unsigned_integer(t) else "i"
+    dtype = np.dtype(f"{code}{t.bit_width // 8}")
+    validity, data = array.buffers()[:2]
+    if n == 0 or data is None or array.null_count == n:
+        return np.full(n, np.nan) if n else np.empty(0, dtype)
+    values = np.frombuffer(data, dtype, count=array.offset + n)[array.offset :]
+    if not array.null_count:
+        return values
+    bits = np.frombuffer(validity, np.uint8)
+    present = np.unpackbits(bits, count=array.offset + n, bitorder="little")[array.offset :]
+    out = values.astype(np.float64)
+    out[present == 0] = np.nan
+    return out
+
+
+def _too_long(array) -> bool:
+    """True when a text of the pyarrow array is over ``MAX_CSV_FIELD_CHARS`` characters (its
+    bytes, from the offsets, bound them: characters are counted only past the limit in bytes,
+    so that ``pyarrow.compute``, 0.2 s to import, is rarely needed)."""
+    import pyarrow as pa
+
+    large = pa.types.is_large_string(array.type)
+    if not (pa.types.is_string(array.type) or large) or len(array) == 0:
+        return False
+    n, offset = len(array), array.offset
+    width = np.int64 if large else np.int32
+    offsets = np.frombuffer(array.buffers()[1], width, count=offset + n + 1)
+    if int(np.diff(offsets[offset:]).max()) <= MAX_CSV_FIELD_CHARS:
+        return False
     import pyarrow.compute as pc
 
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        return 0
-    longest = pc.max(pc.utf8_length(array)).as_py()
-    return int(longest or 0)
+    return int(pc.max(pc.utf8_length(array)).as_py() or 0) > MAX_CSV_FIELD_CHARS
 
 
 def _is_number_type(pa, t) -> bool:
@@ -374,19 +441,20 @@ def _from_arrow(arrow, where: str, tokens: frozenset[str]) -> Table:
 
 
 def _chunk(chunk, kind: str, tokens: frozenset[str]) -> np.ndarray:
-    """One pyarrow chunk as NumPy: numbers zero-copy where they can be; text as str or None."""
+    """One pyarrow chunk as NumPy: numbers zero-copy where they can be; text as str or None
+    (never through ``to_numpy``, which imports pandas)."""
     if kind == "int":
-        return chunk.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return _numbers(chunk).astype(np.int64, copy=False)
     if kind == "float":
-        return chunk.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        return _numbers(chunk).astype(np.float64, copy=False)
     import pyarrow as pa
 
     if not pa.types.is_string(chunk.type) and not pa.types.is_large_string(chunk.type):
         chunk = chunk.cast(pa.string())
-    return _text(chunk.to_numpy(zero_copy_only=False), tokens)
+    return _text(chunk.to_pylist(), tokens)
 
 
-def _text(values: np.ndarray, tokens: frozenset[str]) -> np.ndarray:
+def _text(values: Sequence | np.ndarray, tokens: frozenset[str]) -> np.ndarray:
     """Object array of stripped str, None where the value is missing (a token, None, NaN)."""
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):

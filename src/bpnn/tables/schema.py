@@ -28,8 +28,8 @@ import numpy as np
 
 from ..data.csvread import FLOAT32_MAX
 from ..errors import BpnnError, FormatError
-from .read import Column, Table
-from .stats import NumberStats, column_stats, matrix_stats
+from .read import FREED, Column, Table, release_freed
+from .stats import NumberStats, column_stats
 from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
 
 __all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema", "level"]
@@ -38,6 +38,7 @@ MAX_LEVELS = 64
 MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
 FORMAT = "bpnn-table"
 _BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
+_RELEASE_BYTES = 32 << 20  # freed pyarrow buffers are given back to the system this often
 
 
 def min_level_rows(n: int) -> int:
@@ -202,8 +203,8 @@ class TableSchema:
     def encode(self, table: Table, consume: bool = False) -> np.ndarray:
         """Inputs (n, d) float64 of a table holding (at least) the schema's columns.
 
-        ``consume``: the table is not used again, so a table of numbers read by pyarrow
-        (``Table.matrix``) becomes the inputs a part at a time: reading costs its numbers
+        ``consume``: the table is not used again, so the chunks of a table of numbers become the
+        inputs a block of rows at a time, each freed once copied: reading costs its numbers
         about once."""
         lacking = [name for name in self.names if name not in table.names]
         if lacking:
@@ -212,13 +213,12 @@ class TableSchema:
                 f"{', ...' if len(lacking) > 5 else ''} (the model reads "
                 f"{', '.join(self.names)})"
             )
-        if consume and table.matrix is not None and table.origin is None and self.plain():
-            if set(self.names) <= set(table.matrix_names or ()):
-                return self._from_parts(table)
+        if consume and self.plain() and _aligned([table.column(n) for n in self.names]):
+            return self._from_chunks(table)
         widths = [len(c.inputs()) for c in self.columns]
         out = np.empty((table.n, sum(widths)))
         size = max(1, _BLOCK // out.shape[1])  # a few MB at a time: no column copied whole
-        for start, block in table.blocks(size):
+        for start, block in table.blocks(size, consume):
             parts = [spec.encode(block.column(spec.name), block) for spec in self.columns]
             inputs = out[start : start + block.n]
             np.concatenate(parts, axis=1, out=inputs)  # straight into X: no block copied twice
@@ -227,33 +227,49 @@ class TableSchema:
                     spec.check(block.column(spec.name), block)
         return out
 
-    def _from_parts(self, table: Table) -> np.ndarray:
-        """The inputs (n, d) made from the table's column-major parts (``Table.matrix``), a
-        part at a time: its columns gathered into X's rows, gaps filled, the range checked,
-        then the part freed (so reading and encoding hold the numbers about once)."""
-        parts, names = table.matrix, table.matrix_names
-        assert parts is not None and names is not None
-        picked = [names.index(name) for name in self.names]
+    def _from_chunks(self, table: Table) -> np.ndarray:
+        """The inputs (n, d) made from the table's numeric columns, chunked alike (as pyarrow
+        reads them), a chunk at a time: its columns gathered into X's rows a few MB at a time
+        (in the cache: the transposition is cheap), gaps filled, the range checked, then the
+        chunk freed (so reading and encoding hold the numbers about once)."""
+        columns = [table.column(name) for name in self.names]
         fills = np.array([c.fill for c in self.columns])
-        table.columns, table.matrix = [], None  # their views would keep the parts alive
-        out = np.empty((sum(len(p) for p in parts), len(self.columns)))
-        start = 0
-        while parts:
-            part = parts.pop(0)
-            rows = out[start : start + len(part)]
-            for k, j in enumerate(picked):
-                rows[:, k] = part[:, j]
-            del part  # freed (unmapped) before the next part's rows are touched
-            np.copyto(rows, np.broadcast_to(fills, rows.shape), where=np.isnan(rows))
-            if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:
-                i, j = np.argwhere(~(np.abs(rows) <= FLOAT32_MAX))[0]
-                raise FormatError(
-                    f"{table.where}, {table.row(start + int(i))}, column {self.names[j]!r}: "
-                    f"{rows[i, j]:g} is not a finite number within float32's range "
-                    f"(+-{FLOAT32_MAX:.3g})"
-                )
-            start += len(rows)
+        out = np.empty((table.n, len(columns)))
+        size = max(1, _BLOCK // len(columns))
+        start, freed = 0, 0
+        for k in range(len(columns[0].chunks)):
+            chunks = [c.chunks[k] for c in columns]
+            for column in columns:
+                column.chunks[k] = FREED  # the table is consumed: the chunk goes once copied
+            for first in range(0, len(chunks[0]), size):
+                stop = min(first + size, len(chunks[0]))
+                rows = out[start + first : start + stop]
+                for j, chunk in enumerate(chunks):
+                    rows[:, j] = chunk[first:stop]
+                self._fill_and_check(rows, fills, table, start + first)
+            start += len(chunks[0])
+            freed += 8 * len(chunks[0]) * len(chunks)
+            del chunks
+            if freed > _RELEASE_BYTES:  # give the freed buffers back as X grows
+                release_freed()
+                freed = 0
+        table.columns = []  # consumed: the other columns' chunks go with the table
+        release_freed()
         return out
+
+    def _fill_and_check(self, rows: np.ndarray, fills: np.ndarray, table: Table, at: int):
+        """Fill the gaps of ``rows`` (m, d), rows ``at``.. of the table, with ``fills`` (d,);
+        FormatError naming the first value float32 cannot hold finitely."""
+        gaps = np.isnan(rows)
+        if gaps.any():
+            np.copyto(rows, np.broadcast_to(fills, rows.shape), where=gaps)
+        if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:
+            i, j = np.argwhere(~(np.abs(rows) <= FLOAT32_MAX))[0]
+            raise FormatError(
+                f"{table.where}, {table.row(at + int(i))}, column {self.names[j]!r}: "
+                f"{rows[i, j]:g} is not a finite number within float32's range "
+                f"(+-{FLOAT32_MAX:.3g})"
+            )
 
     def describe(self) -> list[str]:
         """The log's lines: a table of the kept columns, then one line per left-out column."""
@@ -288,23 +304,27 @@ class TableSchema:
 
 
 def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
-    """The facts of each column of numbers (all at once for the parts pyarrow was read into)."""
-    names = table.matrix_names
-    if table.matrix is not None and names is not None:
-        skip = names.index(target) if target in names else None
-        return dict(zip(names, matrix_stats(table.matrix, skip)))
-    return {
-        name: column_stats(column.values())
+    """The facts of each column of numbers but the target (its chunks copied once each)."""
+    stats = {
+        name: column_stats(column.chunks)
         for name, column in zip(table.names, table.columns)
         if column.kind != "text" and name != target
     }
+    release_freed()  # the copies' memory, before the inputs take theirs
+    return stats
+
+
+def _aligned(columns: list[Column]) -> bool:
+    """True when the columns are all numbers, chunked alike (as pyarrow reads them)."""
+    sizes = [len(c) for c in columns[0].chunks] if columns else []
+    return all(c.kind != "text" and [len(x) for x in c.chunks] == sizes for c in columns)
 
 
 def _fit_column(
     name: str, kind: str, column: Column, table: Table, stats: NumberStats | None
 ) -> ColumnSpec:
-    values = column.values()
     if kind == "categorical":
+        values = column.values()
         texts = [None if v is None or v != v else level(v) for v in values.tolist()]
         gaps = sum(v is None for v in texts)
         counts = Counter(v for v in texts if v is not None)
@@ -315,7 +335,8 @@ def _fit_column(
         return ColumnSpec(name, kind, gaps, levels=levels, other=len(kept) < len(counts))
     true = None
     if kind == "boolean" and column.kind == "text" and numbers(column) is None:
-        true = (boolean_pair({v for v in values if v is not None}) or ("yes", "no"))[0]
+        present = {v for v in column.values() if v is not None}
+        true = (boolean_pair(present) or ("yes", "no"))[0]
     if stats is None:  # numbers written as text, yes/no text
         stats = column_stats(ColumnSpec(name, kind, true=true)._numbers(column, table))
     gaps = stats.missing
