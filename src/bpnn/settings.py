@@ -215,6 +215,15 @@ class TrainConfig:
         sklearn="tol",
         resumable=True,
     )
+    average: float = _setting(
+        0.0,
+        "average the weights over epochs: after each epoch avg = d * avg + (1 - d) * weights "
+        "with this decay d (0: no average; 0.9: about the last 10 epochs); early stopping judges "
+        "the averaged weights and the run keeps the best of them; default: 0.9 for tabular "
+        "regression, 0 otherwise",
+        number_in(0, 1, high_open=True),
+        parse=float,
+    )
     stop_on: str = _setting(
         "val",
         "select and stop on 'val' (default), 'test' (the tutorial's way), 'train' or 'loss' "
@@ -398,7 +407,8 @@ class TrainConfig:
             + (f" {c.monitor.removeprefix('val_')}" if c.stop_on != "loss" else "")
             + " "
             f"(patience {c.patience}, min delta {c.min_delta:g}), "
-            f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
+            + (f"weights averaged (decay {c.average:g}), " if c.average else "")
+            + f"checkpoint every {c.checkpoint_every}, seed {c.seed}"
             + (f", committee of {c.ensemble}" if c.ensemble > 1 else "")
             + f", device {c.device}, "
             f"threads {c.threads or 'as set'}"
@@ -489,12 +499,13 @@ _FIELDS = (
     "monitor",
     "preprocessing",
     "dropout",
+    "average",
 )
 _DEFAULTS: dict[tuple[str, str], tuple] = {
-    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error", "auto", 0.0),
-    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss", "ple", 0.2),
-    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error", "auto", 0.0),
-    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.2),
+    ("image", "classify"): ([300], "momentum", 0.1, 128, 20, 5, "val_error", "auto", 0.0, 0.0),
+    ("tabular", "classify"): ([100], "adam", 0.001, 32, 300, 20, "val_loss", "ple", 0.2, 0.0),
+    ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error", "auto", 0.0, 0.0),
+    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.2, 0.9),
 }
 
 

@@ -329,8 +329,11 @@ class Trainer:
             "seconds": round(pos.seconds, 4),
         }
         last = st.epoch == cfg.epochs
+        if cfg.average:
+            st.update_average(cfg.average)
         if st.epoch % cfg.eval_every == 0 or last:
-            self._evaluate(record)
+            with st.averaged():  # (early stopping judges and keeps the averaged weights)
+                self._evaluate(record)
         st.history.add(**record)
         self.log(st.history.describe(record, cfg.stop_on))
         if self.callbacks.epoch_end(st.epoch, record) and not st.history.stopped_early:
