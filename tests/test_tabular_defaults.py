@@ -18,6 +18,7 @@ def test_image_defaults_unchanged():
         d = defaults("image", task)
         assert {k: d[k] for k in row} == row
         assert d["preprocessing"] == "auto" and d["dropout"] == 0.0 and d["average"] == 0.0
+        assert d["min_delta"] == 0.0
 
 
 def test_tabular_defaults():
@@ -25,6 +26,7 @@ def test_tabular_defaults():
     assert (c["preprocessing"], c["dropout"]) == ("ple", 0.2)
     assert (r["preprocessing"], r["dropout"]) == ("auto", 0.2)
     assert (c["average"], r["average"]) == (0.0, 0.9)  # weights averaged on regression tables
+    assert (c["min_delta"], r["min_delta"]) == (0.003, 0.0)  # (the loss; the RMSE has units)
 
 
 def test_ple_by_default_on_a_table_and_standardize_on_a_wide_one():
