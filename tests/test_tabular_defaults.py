@@ -59,3 +59,13 @@ def test_no_dropout_by_default_on_a_large_table():
     assert resolve_settings(X, y)["dropout"] == 0.0
     assert resolve_settings(X[:-1], y[:-1])["dropout"] == 0.2
     assert resolve_settings(X, y, dropout=0.1)["dropout"] == 0.1  # asked for: kept
+
+
+def test_the_estimators_keep_scikit_learns_way():
+    """The regressor trains as scikit-learn's MLP does: no weight average (a table's default)."""
+    from bpnn.sklearn import BPNNRegressor
+
+    gen = np.random.default_rng(3)
+    X = gen.normal(size=(80, 3))
+    reg = BPNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, X[:, 0])
+    assert reg.model_.info.config["average"] == 0.0

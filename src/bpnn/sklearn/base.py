@@ -244,6 +244,7 @@ class _BPNNBase(BaseEstimator):
             "eval_every": 1,
             "checkpoint_every": epochs,
             "seed": seed,
+            "average": 0.0,  # scikit-learn's MLP keeps its weights as trained (not a table's 0.9)
             **self._target_settings(),
         }
         # (the layers come from this estimator's targets: classes_ may hold unseen labels)
