@@ -68,4 +68,5 @@ def test_the_estimators_keep_scikit_learns_way():
     gen = np.random.default_rng(3)
     X = gen.normal(size=(80, 3))
     reg = BPNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, X[:, 0])
-    assert reg.model_.info.config["average"] == 0.0
+    assert "average" not in reg.model_.info.config  # (0: written as before)
+    assert BPNNRegressor(average=0.9).get_params()["average"] == 0.9

@@ -286,3 +286,5 @@ def test_no_average_by_default(splits, tmp_path):
     t = trainer(small_config(epochs=1), splits, None)
     t.run()
     assert t.state.average is None
+    assert "average" not in t.config.to_dict()  # (files as older versions read them)
+    assert small_config(average=0.5).to_dict()["average"] == 0.5

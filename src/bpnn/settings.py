@@ -224,6 +224,8 @@ class TrainConfig:
         "regression, 0 otherwise",
         number_in(0, 1, high_open=True),
         parse=float,
+        sklearn="average",  # (0 in the estimators, as scikit-learn's MLP: no average)
+        quiet_default=True,  # no average: its files as before, readable by older versions
     )
     stop_on: str = _setting(
         "val",
