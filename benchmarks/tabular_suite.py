@@ -16,9 +16,11 @@ Per data set of ``benchmarks/tabular_data.py`` and per seed, in one run, on the 
   ``RAW = True``) passes the raw table instead (``bpnn.fit(frame, y)``: bpnn types, fills and
   one-hot encodes the columns itself, as ``bpnn.tables`` does for any table).
 
-Seconds are wall time of fit + predict.  Output: a Markdown table (mean over seeds), per-seed
-figures with ``--json FILE``.  Run with one thread each (``OMP_NUM_THREADS=1
-OPENBLAS_NUM_THREADS=1``) so that no method gets more cores than another.
+Seconds are wall time of fit + predict, and the CPU seconds the process spent on them
+(``time.process_time``: on a machine shared with other work, the fairer comparison).
+Output: a Markdown table (mean over seeds), per-seed figures with ``--json FILE``.  Run with
+one thread each (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``) so that no method gets more
+cores than another.
 
     python benchmarks/tabular_suite.py --seeds 0 1 2
     python benchmarks/tabular_suite.py --sets penguins chile \
@@ -178,10 +180,14 @@ def run_one(name: str, seed: int, methods: dict) -> dict:
     row = {}
     for label, make in methods.items():
         model = make(t.task, seed)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.fit(X_tr, y_tr)
         pred = model.predict(X_te)
-        row[label] = {"score": score(t.task, y_te, pred), "seconds": time.perf_counter() - start}
+        row[label] = {
+            "score": score(t.task, y_te, pred),
+            "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
+        }
         print(f"{name} seed {seed} {label}: {row[label]}", file=sys.stderr, flush=True)
     return row
 
@@ -195,7 +201,8 @@ def markdown(results: dict, labels: list) -> str:
         for label in labels:
             s = [r[label]["score"] for r in per_seed]
             sec = [r[label]["seconds"] for r in per_seed]
-            cells.append(f"{np.mean(s):.4f} ({np.mean(sec):.1f} s)")
+            cpu = [r[label].get("cpu_seconds", np.nan) for r in per_seed]
+            cells.append(f"{np.mean(s):.4f} ({np.mean(sec):.1f} s, CPU {np.mean(cpu):.2f} s)")
         metric = "accuracy" if t.task == "classify" else "R^2"
         n = len(t.frame()[1])
         lines.append(f"| {name} | {metric} | {n} | " + " | ".join(cells) + " |")

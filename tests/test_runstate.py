@@ -57,6 +57,7 @@ def busy_state(cfg: TrainConfig) -> RunState:
     state.stopping = EarlyStopping(cfg.patience, cfg.min_delta, best=0.5, bad_evals=1)
     state.epoch, state.seconds = 2, 2.125
     state.best_params = [p * 2 for p in state.net.params()]
+    state.average = [p * 3 for p in state.net.params()]
     order = state.rng.permutation(10)
     shifts = random_shifts(10, 2, state.rng)
     state.position = EpochPosition(order, shifts, done=4, loss=1.375, seconds=0.25)
@@ -95,6 +96,7 @@ SAME = {
     "position": same_position,
     "best_params": lambda a, b: (a is None and b is None) or same_arrays(a, b),
     "seconds": lambda a, b: a == b,
+    "average": lambda a, b: (a is None and b is None) or same_arrays(a, b),
 }
 
 

@@ -17,13 +17,16 @@ def test_image_defaults_unchanged():
     for task, row in IMAGE.items():
         d = defaults("image", task)
         assert {k: d[k] for k in row} == row
-        assert d["preprocessing"] == "auto" and d["dropout"] == 0.0
+        assert d["preprocessing"] == "auto" and d["dropout"] == 0.0 and d["average"] == 0.0
+        assert d["min_delta"] == 0.0
 
 
 def test_tabular_defaults():
     c, r = defaults("tabular", "classify"), defaults("tabular", "regress")
     assert (c["preprocessing"], c["dropout"]) == ("ple", 0.2)
     assert (r["preprocessing"], r["dropout"]) == ("auto", 0.2)
+    assert (c["average"], r["average"]) == (0.0, 0.9)  # weights averaged on regression tables
+    assert (c["min_delta"], r["min_delta"]) == (0.003, 0.0)  # (the loss; the RMSE has units)
 
 
 def test_ple_by_default_on_a_table_and_standardize_on_a_wide_one():
@@ -56,3 +59,14 @@ def test_no_dropout_by_default_on_a_large_table():
     assert resolve_settings(X, y)["dropout"] == 0.0
     assert resolve_settings(X[:-1], y[:-1])["dropout"] == 0.2
     assert resolve_settings(X, y, dropout=0.1)["dropout"] == 0.1  # asked for: kept
+
+
+def test_the_estimators_keep_scikit_learns_way():
+    """The regressor trains as scikit-learn's MLP does: no weight average (a table's default)."""
+    from bpnn.sklearn import BPNNRegressor
+
+    gen = np.random.default_rng(3)
+    X = gen.normal(size=(80, 3))
+    reg = BPNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, X[:, 0])
+    assert "average" not in reg.model_.info.config  # (0: written as before)
+    assert BPNNRegressor(average=0.9).get_params()["average"] == 0.9

@@ -39,3 +39,5 @@ def test_one_table_end_to_end(suite, tmp_path, capsys):
     row = json.loads(out.read_text())["diabetes"][0]
     assert set(row) == {"mlp", "hgb", "bpnn", "short"}
     assert all(-5 < r["score"] <= 1 and r["seconds"] > 0 for r in row.values())
+    assert all(r["cpu_seconds"] > 0 for r in row.values())  # (CPU time: fair under load)
+    assert "CPU" in table

@@ -116,6 +116,7 @@ def final_arrays(folder):
         dict(
             activation="sigmoid", loss="squared", optimizer="sgd", lr=0.3, batch_size=1
         ),  # the tutorial's
+        dict(optimizer="adam", lr=0.01, average=0.7),  # weights averaged over the epochs
     ],
 )
 def test_resume_is_bit_identical(splits, tmp_path, changes):
@@ -256,3 +257,34 @@ def test_an_equal_error_is_no_worse(monkeypatch, splits, tmp_path):
     t = trainer(small_config(epochs=10, patience=2, min_delta=0.01), splits, tmp_path / "strict")
     t.run()
     assert t.history.stopped_early and t.history.best_epoch == 2 and t.epoch == 4
+
+
+def test_average_keeps_the_averaged_weights(monkeypatch, splits, tmp_path):
+    """--average d: the weights early stopping judges and the run keeps are the average
+    avg = d * avg + (1 - d) * w over the epochs' weights, the first epoch's as they are."""
+    seen: list = []
+
+    class Keep:
+        def on_epoch_end(self, epoch, metrics):
+            seen.append([p.copy() for p in t.net.params()])  # the run's own weights
+
+    scripted_errors(monkeypatch, [0.5, 0.4, 0.3, 0, 0])  # each epoch improves (then the scores)
+    train, val, test = splits
+    cfg = small_config(epochs=3, average=0.5, optimizer="adam", lr=0.01)
+    t = Trainer(cfg, train, val, test, None, progress=False, callbacks=[Keep()])
+    t.run()
+    avg = [p.copy() for p in seen[0]]
+    for own in seen[1:]:
+        avg = [0.5 * a + 0.5 * w for a, w in zip(avg, own)]
+    assert not np.allclose(seen[-1][0], avg[0])  # (not simply the last epoch's weights)
+    for kept, expected in zip(t.net.params(), avg):
+        np.testing.assert_allclose(kept, expected, rtol=1e-6, atol=1e-7)
+    assert t.state.average is not None and t.config.describe()[2].count("averaged (decay 0.5)")
+
+
+def test_no_average_by_default(splits, tmp_path):
+    t = trainer(small_config(epochs=1), splits, None)
+    t.run()
+    assert t.state.average is None
+    assert "average" not in t.config.to_dict()  # (files as older versions read them)
+    assert small_config(average=0.5).to_dict()["average"] == 0.5

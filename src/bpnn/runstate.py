@@ -17,6 +17,7 @@ Not here: the loop that changes the state (``bpnn.train``), the run folder's oth
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,9 @@ class RunState:
     is the history's ``best_error``, which is what the file keeps); epoch: epochs finished;
     position: the epoch interrupted part-way (None between epochs); best_params: a copy of the
     best weights so far (laid out as ``net.params()``; None before the first evaluation);
-    seconds: training time of the finished epochs.
+    average: the weights averaged over the epochs so far (``TrainConfig.average``; laid out
+    likewise, None without averaging or before the first epoch); seconds: training time of the
+    finished epochs.
     """
 
     net: Network
@@ -88,6 +91,7 @@ class RunState:
     position: EpochPosition | None = None
     best_params: list[np.ndarray] | None = None
     seconds: float = 0.0
+    average: list[np.ndarray] | None = None
 
     @classmethod
     def start(
@@ -114,6 +118,31 @@ class RunState:
             stopping=EarlyStopping(config.patience, config.min_delta),
         )
 
+    def update_average(self, decay: float) -> None:
+        """Fold this epoch's weights into ``average``: avg = decay * avg + (1 - decay) * w (the
+        first epoch's weights as they are)."""
+        params = self.net.params()
+        if self.average is None:
+            self.average = [p.copy() for p in params]
+            return
+        for a, p in zip(self.average, params):
+            a *= decay
+            a += (1 - decay) * p
+
+    @contextlib.contextmanager
+    def averaged(self):
+        """The network holds the averaged weights inside the block (as it is without an average),
+        its own weights again after it."""
+        if self.average is None:
+            yield
+            return
+        own = [p.copy() for p in self.net.params()]
+        self.net.set_params(self.average)
+        try:
+            yield
+        finally:
+            self.net.set_params(own)
+
 
 def write_checkpoint(
     path,
@@ -130,6 +159,8 @@ def write_checkpoint(
     arrays.update({f"opt.{k}": v for k, v in state.optimizer.state_dict().items()})
     if state.best_params is not None:
         arrays.update({f"best.{i}": p for i, p in enumerate(state.best_params)})
+    if state.average is not None:  # (members older readers pass over)
+        arrays.update({f"avg.{i}": p for i, p in enumerate(state.average)})
     pos, position = state.position, None
     if pos is not None:
         position = {"done": pos.done, "loss": pos.loss, "seconds": pos.seconds}
@@ -277,12 +308,14 @@ def _check_meta(meta: dict) -> None:
 def _check_state(state: RunState, meta: dict) -> None:
     """What the arrays must be for the state to go on: best weights laid out as the network's
     and finite, an interrupted epoch's order a permutation it has not passed the end of."""
-    best, params = state.best_params, state.net.params()
-    if best is not None:
-        if len(best) != len(params) or any(b.shape != p.shape for b, p in zip(best, params)):
-            raise ValueError("the best weights are not laid out as the network's")
-        if not all(np.isfinite(b).all() for b in best):
-            raise ValueError("the best weights hold NaN or infinite values")
+    params = state.net.params()
+    for what, kept in (("best", state.best_params), ("averaged", state.average)):
+        if kept is None:
+            continue
+        if len(kept) != len(params) or any(b.shape != p.shape for b, p in zip(kept, params)):
+            raise ValueError(f"the {what} weights are not laid out as the network's")
+        if not all(np.isfinite(b).all() for b in kept):
+            raise ValueError(f"the {what} weights hold NaN or infinite values")
     pos = state.position
     if pos is None:
         return
@@ -307,6 +340,7 @@ def _state(arrays: dict, meta: dict, path, config: TrainConfig) -> RunState:
     rng.bit_generator.state = meta["rng"]
     history = History.from_dict(meta["history"])
     n_best = sum(1 for k in arrays if k.startswith("best."))
+    n_avg = sum(1 for k in arrays if k.startswith("avg."))
     return RunState(
         net=net,
         optimizer=optimizer,
@@ -319,6 +353,7 @@ def _state(arrays: dict, meta: dict, path, config: TrainConfig) -> RunState:
         position=_position(meta["position"], arrays),
         best_params=[arrays[f"best.{i}"] for i in range(n_best)] or None,
         seconds=meta["seconds"],
+        average=[arrays[f"avg.{i}"] for i in range(n_avg)] or None,
     )
 
 

@@ -120,6 +120,8 @@ class Trainer:
         check_data(config, self.preprocessing, self.targets, (train, val, test))
         self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
         self._forward: DeviceForward | None = None  # the device's forward pass (made when needed)
+        self._selection: evaluation.Selection | None = None  # the split evaluated every epoch
+        self._pending_loss: float | None = None  # its loss, from the pass that gave its error
         self.folder = None if out_dir is None else RunFolder(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
@@ -342,8 +344,11 @@ class Trainer:
             "seconds": round(pos.seconds, 4),
         }
         last = st.epoch == cfg.epochs
+        if cfg.average:
+            st.update_average(cfg.average)
         if st.epoch % cfg.eval_every == 0 or last:
-            self._evaluate(record)
+            with st.averaged():  # (early stopping judges and keeps the averaged weights)
+                self._evaluate(record)
         st.history.add(**record)
         self.log(st.history.describe(record, cfg.stop_on))
         if self.callbacks.epoch_end(st.epoch, record) and not st.history.stopped_early:
@@ -355,14 +360,39 @@ class Trainer:
             self.folder.write_history(st.history)
 
     def error(self, split: Split) -> float:
-        """The selection error of the current network on ``split`` (``bpnn.evaluation``)."""
+        """The selection error of the current network on ``split`` (``bpnn.evaluation``).
+
+        The split early stopping evaluates every epoch is prepared once
+        (``evaluation.Selection``); with ``monitor="val_loss"`` its loss comes from the same
+        forward pass and waits in ``_pending_loss`` for ``_evaluate``.
+        """
+        cfg = self.config
+        if cfg.stop_on != "loss" and split is self._selection_split():
+            if self._selection is None:
+                args = (self.preprocessing, self.targets, split.X, split.y, split.w)
+                self._selection = evaluation.Selection(self.net, *args)
+            error, self._pending_loss = self._selection.error_and_loss(
+                self.net,
+                cfg.target_on,
+                cfg.target_off,
+                loss=cfg.monitor == "val_loss",
+                forward=self._device(),
+            )
+            return error
+        return evaluation.selection_error(
+            self.net, self.preprocessing, self.targets, split.X, split.y, split.w, self._device()
+        )
+
+    def _selection_split(self) -> Split:
+        return selection_split(self.config.stop_on, (self.train, self.val, self.test))
+
+    def _device(self) -> DeviceForward | None:
+        """The device's forward pass, made on first use (None: NumPy's here)."""
         if self.device.uses_jax and self._forward is None:
             from .accel.jax_stepper import DeviceForward
 
             self._forward = DeviceForward(self.net, self.device.jax_device())
-        return evaluation.selection_error(
-            self.net, self.preprocessing, self.targets, split.X, split.y, split.w, self._forward
-        )
+        return self._forward
 
     def _evaluate(self, record: dict) -> None:
         """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``)
@@ -372,20 +402,23 @@ class Trainer:
         if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
             error = record["train_loss"]
         else:
-            split = selection_split(cfg.stop_on, (self.train, self.val, self.test))
+            split = self._selection_split()
+            self._pending_loss = None
             error = self.error(split)
             record["test_error" if cfg.stop_on == "test" else "val_error"] = error
             if cfg.monitor == "val_loss":
-                error = record["val_loss"] = evaluation.selection_loss(
-                    st.net,
-                    self.preprocessing,
-                    self.targets,
-                    split.X,
-                    split.y,
-                    split.w,
-                    cfg.target_on,
-                    cfg.target_off,
-                )
+                if self._pending_loss is None:  # (an error computed elsewhere: a test's)
+                    self._pending_loss = evaluation.selection_loss(
+                        st.net,
+                        self.preprocessing,
+                        self.targets,
+                        split.X,
+                        split.y,
+                        split.w,
+                        cfg.target_on,
+                        cfg.target_off,
+                    )
+                error = record["val_loss"] = self._pending_loss
         if st.stopping.update(error):
             h.best_error, h.best_epoch = error, st.epoch
             st.best_params = [p.copy() for p in st.net.params()]

@@ -104,6 +104,7 @@ class _BPNNBase(BaseEstimator):
         monitor="val_error",
         n_ensemble=1,
         callbacks=None,
+        average=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -137,6 +138,7 @@ class _BPNNBase(BaseEstimator):
         self.monitor = monitor
         self.n_ensemble = n_ensemble
         self.callbacks = callbacks
+        self.average = average
 
     # ---- checking the parameters ------------------------------------------------------
     def _hidden(self) -> list[int]:

@@ -66,6 +66,8 @@ PARAMETERS = """
         split and average their outputs (``--ensemble``); not with warm_start or partial_fit.
         The curves (``loss_curve_``, ``history_``...) are member 0's.
       callbacks: ``bpnn.callbacks.Callback`` objects that watch each fit (and may stop it).
+      average: keep the weights averaged over the epochs with this decay (``--average``; 0,
+        the default: none, as scikit-learn's MLP); early stopping judges the average.
 """
 
 
