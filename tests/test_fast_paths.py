@@ -588,8 +588,9 @@ def test_weights_of_one_change_nothing():
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "nesterov", "adam", "adamw"])
 @pytest.mark.parametrize("wd", [0.0, 0.01])
 def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
-    """update_rows (its own loop without weight decay, ``_rows_undecayed``) makes exactly the
-    step the flat kernel makes on the dense gradient (zero rows where no input was non-zero)."""
+    """update_rows (its own loops without weight decay, ``_rows_undecayed`` and
+    ``_rows_momentum``) makes exactly the step the flat kernel makes on the dense gradient (zero
+    rows where no input was non-zero)."""
     from bpnn.fast._kernels import N_COEFFS, coefficients, update, update_rows
 
     dt, rng = np.float32, np.random.default_rng(3)
@@ -602,6 +603,8 @@ def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
     G[cols] = Gc[:25]
     n_states = 2 if opt.startswith("adam") else int(opt != "sgd")
     S = [rng.random((40, 7)).astype(dt) for _ in range(n_states)]
+    for s in S:
+        s[::3, ::2] = -0.0  # a zero gradient's step turns a velocity of -0 into +0
     S += [np.empty((0, 0), dt)] * (2 - n_states)
     flat = [P.copy(), *(s.copy() for s in S)]
     update(
@@ -610,3 +613,37 @@ def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
     update_rows(rule.kind, rule.nesterov, u, P, Gc, cols, 25, S[0], S[1], True)
     for a, b in zip([P, *S], flat):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float32"])
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_gather_columns_is_the_numpy_gather_bit_for_bit(kind, use_mask):
+    """gather_columns (runs of consecutive columns copied as slices) fills X with exactly
+    ``images[batch][:, cols] * scale (* mask)`` in float32, for runs of every length: the first
+    and last columns, single columns, one run of all, no column at all."""
+    from bpnn.fast._kernels import gather_columns
+
+    dt, rng = np.float32, np.random.default_rng(5)
+    n_in = 50
+    images = (rng.random((30, n_in)) * 255 * (rng.random((30, n_in)) < 0.3)).astype(kind)
+    images[:, [0, 7, 8, 9, 20, n_in - 1]] = 7  # runs at both ends and of length 1 and 3
+    images[:, [1, 2, 10, 30, 31]] = 0
+    images[29] = 0
+    scale = dt(1 / 255) if kind == "uint8" else dt(1)
+    mask = (rng.random((30, n_in)) < 0.7).astype(dt) / dt(0.7)
+    flags, cols = np.empty(n_in, np.uint8), np.empty(n_in, np.intp)
+    X, runs = np.empty((30, n_in), dt), np.empty(n_in + 1, np.intp)
+    for batch in ([3, 0, 17, 4, 9], [29], [29, 29], list(range(29)), [5]):
+        b = np.array(batch, np.intp)
+        m = mask[: len(b)] if use_mask else np.empty((1, 1), dt)
+        k = gather_columns(images, b, scale, m, use_mask, flags, cols, X, runs)
+        want = np.flatnonzero((images[b] != 0).any(axis=0))
+        np.testing.assert_array_equal(cols[:k], want)
+        expect = images[b][:, want].astype(dt) * scale
+        if use_mask:
+            expect = expect * m[:, want]
+        np.testing.assert_array_equal(X[: len(b), :k], expect)
+    full = np.ones((2, n_in), kind)
+    k = gather_columns(full, np.array([0, 1], np.intp), scale, m, False, flags, cols, X, runs)
+    assert k == n_in
+    np.testing.assert_array_equal(X[:2], full.astype(dt) * scale)

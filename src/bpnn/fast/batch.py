@@ -83,6 +83,7 @@ class BatchStepper(Stepper):
         self.cols = np.empty(n_in, np.intp)
         self.slot = np.empty(n_in, np.intp)  # row -> its gradient row (parallel row updates)
         self.flags = np.empty(n_in, np.uint8)
+        self.runs = np.empty(n_in + 1, np.intp)  # runs of consecutive non-zero columns
         self.no_mask = np.empty((1, 1), dt)
         # (layer 0's gradient is Gc: an empty placeholder keeps the layer numbers)
         self.dW = [np.empty((0, 0), dt)] + [np.empty_like(layer.W) for layer in net.layers[1:]]
@@ -193,6 +194,7 @@ class BatchStepper(Stepper):
             self.flags,
             self.cols,
             self.X,
+            self.runs,
         )
         X, cols = self.X[:n, :k], self.cols[:k]
         gather_rows(self.W0T, cols, k, self.Wc)
