@@ -10,7 +10,7 @@ DataFrame.
   a byte that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
   ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
   the strict reader).  Parquet needs pyarrow.
-- ``available_memory()``: what the choice of reading whole is made against;
+- ``available_memory()`` (``bpnn.memory``): what the choice of reading whole is made against;
   ``release_freed()``: freed pyarrow buffers given back to the system.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
@@ -38,6 +38,7 @@ import numpy as np
 from ..data.csvread import csv_rows, regular_file
 from ..errors import BpnnError, FormatError
 from ..limits import MAX_CSV_BYTES, MAX_CSV_FIELD_CHARS
+from ..memory import available_memory
 
 __all__ = [
     "FREED",
@@ -260,30 +261,6 @@ def _first_block_types(path: Path, tokens: frozenset[str]) -> tuple[list[str], d
     keep = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
     types = {f.name: f.type for f in fields if any(test(f.type) for test in keep)}
     return [str(f.name) for f in fields], types
-
-
-def available_memory() -> int:
-    """Bytes this process may still take: the system's available memory (Linux), less under an
-    address-space limit (``ulimit -v``); 0 when unknown."""
-    available = 0
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return 0
-    import resource
-
-    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-    if limit != resource.RLIM_INFINITY:
-        try:
-            with open("/proc/self/statm") as f:
-                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError, IndexError):
-            return 0
-        available = min(available, limit - used)
-    return max(available, 0)
 
 
 def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> Table:
