@@ -1,7 +1,7 @@
 """Reading a 1,000,000-row numeric CSV file: bpnn against ``pandas.read_csv``, side by side.
 
     python benchmarks/csv_read.py [--rows 1000000] [--repeat 3] [--streamed] [--strict]
-                                  [--src OTHER/src]
+                                  [--src OTHER/src] [--before OLDER/src]
 
 Writes a CSV file of ``--rows`` rows x 21 numeric columns (20 features and a target, about 165 MB
 for a million rows; kept in the system's temporary folder between runs), then reads it in a fresh
@@ -14,7 +14,8 @@ the wall time follows the load), with bpnn's over pandas' and bpnn's memory over
 ``--streamed`` also times bpnn reading the file with pyarrow's streaming reader (what it does
 with a file over ``WHOLE_FILE_SHARE`` of the memory available).  ``--strict`` also times bpnn's
 NumPy-only reader (used without pyarrow; slow, and it holds every field's text: run it with
-fewer ``--rows``).  Targets: at most 1.5x pandas' time and 2x the arrays' memory.
+fewer ``--rows``).  ``--before OLDER/src`` also times bpnn from another source tree (a change's
+before), alternated with the rest.  Targets: at most 1.5x pandas' time and 2x the arrays' memory.
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--streamed", action="store_true", help="also bpnn, streamed")
     parser.add_argument("--strict", action="store_true", help="also bpnn's NumPy-only reader")
     parser.add_argument("--src", type=Path, default=SRC, help="the bpnn src folder to measure")
+    parser.add_argument(
+        "--before", type=Path, help="also bpnn from this src folder (a change's before), alternated"
+    )
     args = parser.parse_args()
     path = Path(tempfile.gettempdir()) / f"bpnn-numeric-{args.rows}x21.csv"
     if not path.exists():
@@ -100,10 +104,14 @@ def main() -> None:
     mb = 1 << 20
     print(f"{path}: {path.stat().st_size / mb:.0f} MiB, {args.rows:,} rows x 21 columns")
     readers = ["bpnn", "pandas"] + ["streamed"] * args.streamed + ["strict"] * args.strict
+    readers += ["before"] * (args.before is not None)
     runs: dict[str, list[tuple[float, int, int, float]]] = {r: [] for r in readers}
     for _ in range(args.repeat):
         for what in readers:
-            runs[what].append(read(args.src, what, path))
+            if what == "before":
+                runs[what].append(read(args.before, "bpnn", path))
+            else:
+                runs[what].append(read(args.src, what, path))
     median = {
         w: tuple(statistics.median(r[k] for r in rs) for k in range(4)) for w, rs in runs.items()
     }

@@ -349,7 +349,9 @@ def test_numbers_read_in_many_blocks_are_the_same_inputs(tmp_path, monkeypatch, 
     assert many.schema.to_dict() == one.schema.to_dict()
     a = values[:, 0] if not gaps else np.delete(values[:, 0], 10)
     assert many.schema.columns[0].fill == np.median(a)
-    path.write_text("a,b,c,y\n" + "\n".join(lines[:50] + ["1e39,1,2,3"] + lines[50:]) + "\n")
+    # two values out of range in blocks copied on different threads: the first is named
+    bad = lines[:50] + ["1e39,1,2,3"] + lines[50:90] + ["1,-1e39,2,3"] + lines[90:]
+    path.write_text("a,b,c,y\n" + "\n".join(bad) + "\n")
     with pytest.raises(FormatError, match="line 52, column 'a'"):
         load_source(path)
 

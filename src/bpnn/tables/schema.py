@@ -22,11 +22,15 @@ Why 64 levels: one-hot width grows the first layer linearly, and a column of tho
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from ..data.csvread import FLOAT32_MAX
+from ..device import default_threads
 from ..errors import BpnnError, FormatError
 from .read import FREED, Column, Table, release_freed
 from .stats import NumberStats, column_stats
@@ -37,6 +41,8 @@ __all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSch
 MAX_LEVELS = 64
 MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
 FORMAT = "bpnn-table"
+T = TypeVar("T")
+R = TypeVar("R")
 _BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
 _RELEASE_BYTES = 32 << 20  # freed pyarrow buffers are given back to the system this often
 
@@ -229,33 +235,41 @@ class TableSchema:
 
     def _from_chunks(self, table: Table) -> np.ndarray:
         """The inputs (n, d) made from the table's numeric columns, chunked alike (as pyarrow
-        reads them), a chunk at a time: its columns gathered into X's rows a few MB at a time
-        (in the cache: the transposition is cheap), gaps filled, the range checked, then the
-        chunk freed (so reading and encoding hold the numbers about once)."""
+        reads them), a chunk at a time on every core (each chunk a band of X's rows of its own):
+        its columns gathered into X's rows a few MB at a time (in the cache: the transposition
+        is cheap), gaps filled, the range checked, then the chunk freed (so reading and encoding
+        hold the numbers about once).  A value out of range: the first in the file is named."""
         columns = [table.column(name) for name in self.names]
         fills = np.array([c.fill for c in self.columns])
+        sizes = [len(x) for x in columns[0].chunks]
+        starts = np.cumsum([0, *sizes])
         out = np.empty((table.n, len(columns)))
-        size = max(1, _BLOCK // len(columns))
-        start, freed = 0, 0
-        for k in range(len(columns[0].chunks)):
+
+        def copy(k: int) -> int:
             chunks = [c.chunks[k] for c in columns]
             for column in columns:
                 column.chunks[k] = FREED  # the table is consumed: the chunk goes once copied
-            for first in range(0, len(chunks[0]), size):
-                stop = min(first + size, len(chunks[0]))
-                rows = out[start + first : start + stop]
-                for j, chunk in enumerate(chunks):
-                    rows[:, j] = chunk[first:stop]
-                self._fill_and_check(rows, fills, table, start + first)
-            start += len(chunks[0])
-            freed += 8 * len(chunks[0]) * len(chunks)
-            del chunks
+            self._copy_chunk(chunks, out[starts[k] : starts[k + 1]], fills, table, starts[k])
+            return 8 * sizes[k] * len(chunks)
+
+        freed = 0
+        for copied in in_order(copy, range(len(sizes))):
+            freed += copied
             if freed > _RELEASE_BYTES:  # give the freed buffers back as X grows
                 release_freed()
                 freed = 0
         table.columns = []  # consumed: the other columns' chunks go with the table
         release_freed()
         return out
+
+    def _copy_chunk(self, chunks: list, rows: np.ndarray, fills, table: Table, at: int) -> None:
+        """Columns' chunks (m,) each into ``rows`` (m, d), rows ``at``.. of the table."""
+        size = max(1, _BLOCK // len(chunks))
+        for first in range(0, len(rows), size):
+            block = rows[first : first + size]
+            for j, chunk in enumerate(chunks):
+                block[:, j] = chunk[first : first + size]
+            self._fill_and_check(block, fills, table, int(at) + first)
 
     def _fill_and_check(self, rows: np.ndarray, fills: np.ndarray, table: Table, at: int):
         """Fill the gaps of ``rows`` (m, d), rows ``at``.. of the table, with ``fills`` (d,);
@@ -305,13 +319,30 @@ class TableSchema:
 
 def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
     """The facts of each column of numbers but the target (its chunks copied once each)."""
-    stats = {
-        name: column_stats(column.chunks)
+    names = [
+        name
         for name, column in zip(table.names, table.columns)
         if column.kind != "text" and name != target
-    }
+    ]
+    stats = dict(zip(names, in_order(lambda name: column_stats(table.column(name).chunks), names)))
     release_freed()  # the copies' memory, before the inputs take theirs
     return stats
+
+
+def in_order(work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``work`` on each item, on every core (threads: NumPy lets go of the GIL while it copies,
+    compares and selects), its results in the items' order; the first failure in that order is
+    raised and the work not yet begun is dropped."""
+    items = list(items)
+    threads = min(default_threads(), len(items))
+    if threads <= 1:
+        yield from map(work, items)
+        return
+    pool = ThreadPoolExecutor(threads)
+    try:
+        yield from pool.map(work, items)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _aligned(columns: list[Column]) -> bool:
