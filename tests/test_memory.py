@@ -30,6 +30,16 @@ def test_a_v2_group_limit_less_its_usage(tmp_path):
     assert left == 2 * GIB - GIB // 2
 
 
+def test_the_reclaimable_page_cache_is_not_counted_as_used(tmp_path):
+    """A group whose usage is mostly file cache (a file just read) still has room: the kernel
+    drops the inactive cache before it refuses memory."""
+    root = tmp_path / "fs"
+    group(root, "/job", memory_max=str(2 * GIB), memory_current=str(2 * GIB - 4096))
+    (root / "job" / "memory.stat").write_text(f"anon {GIB // 2}\ninactive_file {GIB}\n")
+    left = memory.cgroup_memory_left(root, membership(tmp_path, "0::/job"))
+    assert left == 2 * GIB - (2 * GIB - 4096 - GIB)
+
+
 def test_a_limit_above_the_group_binds_too(tmp_path):
     root = tmp_path / "fs"
     group(root, "/job", memory_max=str(GIB), memory_current=str(GIB // 4))
@@ -56,9 +66,12 @@ def test_a_v1_memory_controller(tmp_path):
     )
     # v1 writes "unlimited" as a number near 2**63 at the top
     group(root, "/memory", memory_limit_in_bytes=str(2**63 - 4096), memory_usage_in_bytes="5")
+    (root / "memory" / "docker" / "abc" / "memory.stat").write_text(
+        f"cache {GIB}\ninactive_file 7\ntotal_inactive_file {GIB // 4}\n"
+    )
     lines = ("5:cpu,cpuacct:/docker/abc", "4:memory:/docker/abc", "0::/")
     left = memory.cgroup_memory_left(root, membership(tmp_path, *lines))
-    assert left == 2 * GIB
+    assert left == 2 * GIB + GIB // 4
 
 
 def test_the_cgroup_limit_lowers_the_memory_available(monkeypatch):

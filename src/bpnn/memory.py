@@ -4,8 +4,8 @@ a CSV file whole or streamed: ``bpnn.tables.read``).
 ``available_memory()`` is the least of what limits it on Linux: the system's available memory
 (``MemAvailable``), what the process's control group still allows (a container's or a job
 scheduler's limit, cgroup v2 ``memory.max`` or v1 ``memory.limit_in_bytes``, less what the group
-uses), and the address space left under ``ulimit -v``.  0 when unknown (not Linux): a caller
-then takes the way that needs least memory.
+uses, its reclaimable page cache not counted), and the address space left under ``ulimit -v``.
+0 when unknown (not Linux): a caller then takes the way that needs least memory.
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ def cgroup_memory_left(
             continue
         _, controllers, path = parts
         if controllers == "":  # v2: one hierarchy
-            files, base = ("memory.max", "memory.current"), root
+            files, base = ("memory.max", "memory.current", "inactive_file"), root
         elif "memory" in controllers.split(","):  # v1: the memory controller's own hierarchy
-            files, base = ("memory.limit_in_bytes", "memory.usage_in_bytes"), root / "memory"
+            files = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+            base = root / "memory"
         else:
             continue
         for group in _groups(base, path):
@@ -91,7 +92,10 @@ def _groups(base: Path, path: str) -> list[Path]:
     return [base.joinpath(*parts[:n]) for n in range(len(parts), -1, -1)]
 
 
-def _group_left(group: Path, limit_file: str, usage_file: str) -> int | None:
+def _group_left(group: Path, limit_file: str, usage_file: str, cache_key: str) -> int | None:
+    """The group's limit less its usage; the usage counts the page cache, whose inactive part
+    the kernel reclaims before it refuses memory (``memory.stat``'s ``cache_key``, as container
+    runtimes count it), so that part is not taken as used."""
     try:
         limit_text = (group / limit_file).read_text().strip()
         usage = int((group / usage_file).read_text().strip())
@@ -102,4 +106,16 @@ def _group_left(group: Path, limit_file: str, usage_file: str) -> int | None:
     limit = int(limit_text)
     if limit >= 1 << 60:  # v1 writes "no limit" as a huge number
         return None
-    return limit - usage
+    return limit - max(0, usage - _stat(group, cache_key))
+
+
+def _stat(group: Path, key: str) -> int:
+    """One count of the group's ``memory.stat`` (0 when it is not there)."""
+    try:
+        for line in (group / "memory.stat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
