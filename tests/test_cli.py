@@ -22,3 +22,15 @@ def test_closed_pipe_ends_quietly(tmp_path):
     proc.stdout.close()  # as head does after its line
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1 and err == ""
+
+
+def test_a_shortened_option_is_refused_not_guessed(capsys):
+    """``--epoch 3`` is not taken for ``--epochs 3``: a mistyped option is an error (exit 2)."""
+    import pytest
+
+    from bpnn.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", "--data", "examples/iris.csv", "--epoch", "3"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --epoch 3" in capsys.readouterr().err

@@ -88,7 +88,7 @@ def test_idx_folder_without_test_files(tmp_path, rng):
     folder = write_idx_folder(tmp_path / "set", images(rng, 10, 8, 8), np.zeros(10, np.uint8))
     data = load_source(folder)
     assert data.X_test is None and data.y_test is None
-    assert data.describe().endswith("10 training samples, 64 features (8x8 images)")
+    assert data.describe().endswith(": 10 samples, 64 features (8x8 images)")
 
 
 def test_load_idx_folder_and_load_mnist_keep_their_rules(tmp_path, rng):
@@ -127,7 +127,7 @@ def test_csv_integer_labels(tmp_path):
     assert data.y_train.dtype == np.int64
     np.testing.assert_array_equal(data.y_train, [0, 2, 1])
     assert data.feature_names == ["a", "b"] and data.target_names == ["label"]
-    assert data.describe() == f"{path.resolve()}: 3 training samples, 2 features, target label"
+    assert data.describe() == f"{path.resolve()}: 3 samples, 2 inputs from 2 columns, target label"
 
 
 def test_csv_string_labels_bom_crlf_and_blank_trailing_lines(tmp_path):

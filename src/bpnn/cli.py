@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bpnn",
         description="Fully connected neural networks trained by backpropagation; "
         "MNIST digit recognition.",
+        allow_abbrev=False,  # a shortened or mistyped option is an error, never a guess
     )
     parser.add_argument("--version", action="version", version=f"bpnn {__version__}")
     parser.add_argument(

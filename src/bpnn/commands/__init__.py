@@ -11,7 +11,7 @@ LAST_COLUMN = "CSV: the target column (default: the last)"
 def command(sub, name: str, summary: str, description: str, run, *, model=None, json=None):
     """The parser of ``bpnn NAME`` (``summary`` in ``bpnn --help``), which calls ``run(args)``;
     ``model``: the help of a first argument MODEL; ``json``: the help of a ``--json`` flag."""
-    p = sub.add_parser(name, help=summary, description=description)
+    p = sub.add_parser(name, help=summary, description=description, allow_abbrev=False)
     if model:
         p.add_argument("model", metavar="MODEL", help=model)
     if json:

@@ -54,11 +54,18 @@ class Dataset:
 
     def describe(self) -> str:
         """One line, e.g.
-        "mnist: 60000 training + 10000 test samples, 784 features (28x28 images)"."""
-        counts = f"{len(self.X_train)} training"
+        "mnist: 60000 training + 10000 test samples, 784 features (28x28 images)"; a source
+        without a test part: "t.csv: 150 samples, ..." (the run splits them); a table: its
+        inputs and the columns they come from ("30 inputs from 10 columns")."""
+        counts = f"{len(self.X_train)}"
         if self.X_test is not None:
-            counts += f" + {len(self.X_test)} test"
-        line = f"{self.source}: {counts} samples, {self.X_train.shape[1]} features"
+            counts += f" training + {len(self.X_test)} test"
+        width = self.X_train.shape[1]
+        if self.schema is not None:
+            shape = f"{width} inputs from {len(self.schema.columns)} columns"
+        else:
+            shape = f"{width} features"
+        line = f"{self.source}: {counts} samples, {shape}"
         if self.image_shape is not None:
             line += " ({}x{} images)".format(*self.image_shape)
         if self.target_names:
