@@ -13,20 +13,28 @@ endif
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# `make run` needs bpnn with its extras; `make test` (and lint) the test tools as well.
+$(VENV)/.installed-run: pyproject.toml
+	@echo "installing bpnn with its extras into $(VENV) (a few minutes the first time; needs the package index)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[all]'
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
+	@echo "installing the test tools into $(VENV)"
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 # The main job: find MNIST (or download it) first, so a missing data set is said before anything
 # slow; then check the gradients, train the digit recogniser (preset PRESET) into a new run folder
 # OUT, report its test error, and read the example images with it.
-run: setup
+run: $(VENV)/.installed-run
 	@$(PY) -c 'from bpnn.data.mnist import find_mnist; from bpnn.errors import BpnnError; exec("try: print(\"MNIST:\", find_mnist())\nexcept BpnnError as x: raise SystemExit(f\"make run: {x}\")")'
 	$(BPNN) gradcheck
 	$(BPNN) train --preset $(PRESET) --out $(OUT)
 	$(BPNN) predict $(OUT)/model.npz examples/seven.jpg examples/two.png examples/four.gif
+	@echo "the run is in $(OUT); the bpnn command is $(BPNN) (or run . $(VENV)/bin/activate first)"
 
 # Every test; the slow MNIST ones run when BPNN_DATA names the MNIST folder.
 test: setup

@@ -191,7 +191,8 @@ def fake_venv(work: Path) -> None:
     shim = venv / "bin" / "bpnn"
     shim.write_text(f'#!/bin/sh\nexec "{venv}/bin/python" -m bpnn "$@"\n')
     shim.chmod(0o755)
-    (venv / ".installed").touch()  # newer than pyproject.toml: make does not install
+    for stamp in (".installed-run", ".installed"):  # newer than pyproject.toml, in order:
+        (venv / stamp).touch()  # make does not install
 
 
 def environment(tmp_path: Path, work: Path) -> dict:
