@@ -65,6 +65,23 @@ def test_a_column_empty_in_the_first_block_then_integers_keeps_integer_targets(
     assert data.y_train.dtype == np.int64 and len(data.y_train) == 80
 
 
+def test_a_column_of_gaps_alone_is_not_read_again(tmp_path, monkeypatch):
+    """A column empty throughout is no integer column, and its text is not read a second time
+    to tell (only a column of whole numbers, empty in the first block, is)."""
+    pa_csv = pytest.importorskip("pyarrow.csv")
+    as_read(monkeypatch, "whole", block=100)
+    opened = []
+    open_csv = pa_csv.open_csv
+    monkeypatch.setattr(pa_csv, "open_csv", lambda *a, **k: opened.append(1) or open_csv(*a, **k))
+    path = tmp_path / "t.csv"
+    path.write_text("x,e,y\n" + "\n".join(f"{i},,{i % 2}" for i in range(100)) + "\n")
+    table = read_table(path)
+    assert len(opened) == 1 and not table.column("e").integral  # the first block's types only
+    path.write_text("x,e,y\n" + "\n".join(f"{i},{'' if i < 50 else 3},0" for i in range(100)))
+    table = read_table(path)
+    assert len(opened) == 3 and table.column("e").integral
+
+
 def test_float_targets_stay_values(tmp_path, monkeypatch):
     """Targets written with a point stay float64 values, with or without a gap."""
     for reader in READERS:

@@ -309,9 +309,9 @@ def _integral(table: Table, unknown: set[str], tokens: frozenset[str]) -> Table:
     candidates = []
     for name in sorted(unknown):
         column = table.column(name)
-        if column.kind == "float" and all(
-            np.array_equal(c[~np.isnan(c)], np.trunc(c[~np.isnan(c)])) for c in column.chunks
-        ):
+        present = [c[~np.isnan(c)] for c in column.chunks] if column.kind == "float" else []
+        # a column of nothing but gaps is no integer column (the strict reader's rule too)
+        if any(len(p) for p in present) and all(np.array_equal(p, np.trunc(p)) for p in present):
             candidates.append(name)
     if not candidates:
         return table
