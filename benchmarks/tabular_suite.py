@@ -19,8 +19,10 @@ Per data set of ``benchmarks/tabular_data.py`` and per seed, in one run, on the 
 Seconds are wall time of fit + predict, and the CPU seconds the process spent on them
 (``time.process_time``: on a machine shared with other work, the fairer comparison).
 Output: a Markdown table (mean over seeds), per-seed figures with ``--json FILE``.  Run with
-one thread each (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``) so that no method gets more
-cores than another.
+one BLAS thread each (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``) so that no method's
+arithmetic gets more cores than another's; with ``--raw``, bpnn's typing of the table's columns
+(missing counts, medians) still runs on up to 4 threads of its own
+(``bpnn.tables.schema.in_order``; never more than the cores).
 
     python benchmarks/tabular_suite.py --seeds 0 1 2
     python benchmarks/tabular_suite.py --sets penguins chile \

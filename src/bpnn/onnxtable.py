@@ -21,19 +21,16 @@ domain and ``ai.onnx.ml`` (``ML_OPSET``), both in onnxruntime's default CPU buil
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .errors import BpnnError
-from .tables.read import MISSING
+from .tables.read import MISSING, token_spellings
 from .tables.schema import MISSING_LEVEL, ColumnSpec, TableSchema
 
 __all__ = ["ML_DOMAIN", "ML_OPSET", "missing_strings", "name_inputs", "table_inputs"]
 
 ML_DOMAIN, ML_OPSET = "ai.onnx.ml", 2
 GAP, UNSEEN = -2, -1  # LabelEncoder codes: a missing value without its own level; anything unseen
-MAX_CASED = 8  # letters of a missing token spelled in every mix of cases (2**8 strings at most)
 
 
 def missing_strings(schema: TableSchema) -> list[str]:
@@ -43,14 +40,9 @@ def missing_strings(schema: TableSchema) -> list[str]:
     return list(spelled)
 
 
-def spellings(token: str) -> list[str]:
-    """``token`` in every mix of cases ("NaN", "nA": bpnn lower-cases before it compares), or
-    lower, upper and title case alone when it has over ``MAX_CASED`` letters.  Listed, not
-    lower-cased in the graph: ``StringNormalizer`` needs a locale the machine may lack."""
-    cased = [(c.lower(), c.upper()) if c.lower() != c.upper() else (c,) for c in token]
-    if sum(len(c) > 1 for c in cased) > MAX_CASED:
-        return [token, token.upper(), token.title()]
-    return ["".join(s) for s in itertools.product(*cased)]
+# a token in every mix of cases, as pyarrow's null values are: listed, not lower-cased in the
+# graph (``StringNormalizer`` needs a locale the machine may lack)
+spellings = token_spellings
 
 
 def table_inputs(g, schema: TableSchema) -> tuple[list, str]:

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.csvread import FLOAT32_MAX
 from ..data.dataset import Dataset
 from ..errors import BpnnError, FormatError
 from .read import Column, Table, read_table
-from .schema import TableSchema
+from .schema import TableSchema, check_float32
 from .types import TableOptions
 
 __all__ = ["table_dataset", "target_values"]
@@ -43,6 +42,8 @@ def table_dataset(
     for other in tables[1:]:
         _target_name(other, name)
     ys = target_values(tables, name)
+    # integers with gaps are read as floats: whole numbers once the gaps are left out
+    integral = all(t.column(name).kind == "int" or t.column(name).integral for t in tables)
     notes = []
     for k, (table, y) in enumerate(zip(tables, ys)):
         keep = ~_missing(y)
@@ -54,7 +55,7 @@ def table_dataset(
             tables[k], ys[k] = table.take(keep), y[keep]
             if not keep.any():
                 raise BpnnError(f"{table.where}: every row's target {name!r} is missing")
-    ys = _typed(ys)
+    ys = _typed(ys, integral)
     fitted = schema or TableSchema.fit(tables[0], name, options)
     if schema is None:
         notes += ["columns (typed on the training data):", *fitted.describe()]
@@ -107,13 +108,7 @@ def target_values(tables: list[Table], name: str) -> list[np.ndarray]:
     if all(c.kind != "text" for c in columns):  # copies: the table's matrix may become X
         ys = [np.array(c.values(), dtype=np.int64 if c.kind == "int" else None) for c in columns]
         for y, table in zip(ys, tables):
-            bad = ~np.isnan(y.astype(np.float64)) & ~(np.abs(y) <= FLOAT32_MAX)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise FormatError(
-                    f"{table.where}, {table.row(i)}, column {name!r}: target {y[i]:g} is not "
-                    f"finite or beyond float32's range"
-                )
+            check_float32(y, table, name)
         return ys
     return [_as_text(c) for c in columns]
 
@@ -128,11 +123,12 @@ def _as_text(column: Column) -> np.ndarray:
     return out
 
 
-def _typed(ys: list[np.ndarray]) -> list[np.ndarray]:
+def _typed(ys: list[np.ndarray], integral: bool = False) -> list[np.ndarray]:
     """The targets (missing ones removed) as one type over all files: int64 labels when every
-    value is an integer, float64 values when every one is a number, else str labels."""
+    value is an integer (``integral``: every file's column of numbers was written as integers,
+    with gaps), float64 values when every one is a number, else str labels."""
     if all(y.dtype != object for y in ys):
-        if all(y.dtype.kind in "iu" for y in ys):
+        if integral or all(y.dtype.kind in "iu" for y in ys):
             return [y.astype(np.int64) for y in ys]
         return [y.astype(np.float64, copy=False) for y in ys]
     text = [[str(v) for v in y] for y in ys]

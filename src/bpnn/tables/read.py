@@ -9,12 +9,16 @@ DataFrame.
   slower, and it holds the text of every field).  Both are strict the same way: a ragged row,
   a byte that is not UTF-8, an unclosed quote or a field over ``MAX_CSV_FIELD_CHARS`` is one
   ``FormatError`` naming the line (a pyarrow error is located by reading the file again with
-  the strict reader).  Parquet needs pyarrow.
+  the strict reader).  The two give the same columns: pyarrow is given every column's type (its
+  first block's int or float; text as written for anything else, never its times or dates; a
+  column with nothing in the first block tried as float), and integers with gaps are marked
+  ``Column.integral`` by both.  Parquet needs pyarrow.
 - ``available_memory()`` (``bpnn.memory``): what the choice of reading whole is made against;
   ``release_freed()``: freed pyarrow buffers given back to the system.
 - ``frame_table(df)``: a pandas DataFrame (duck-typed: ``columns`` and ``df[name]``; pandas is
   never imported) as a ``Table``.
-- ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased).
+- ``MISSING``: the tokens that mean a missing value (compared stripped and lower-cased);
+  ``token_spellings``: a token in every mix of cases, for readers that compare exactly.
 
 A column is kept as chunks of NumPy arrays: ``Column.kind`` is "int" or "float" (float64, NaN
 where missing) or "text" (object array of str, None where missing).  What the columns mean is
@@ -25,6 +29,7 @@ of pyarrow's errors (a module apart would import this one and be imported by it)
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -46,17 +51,20 @@ __all__ = [
     "Column",
     "Table",
     "available_memory",
+    "chunked_alike",
     "frame_table",
     "is_frame",
     "missing_tokens",
     "number_dtype",
     "read_table",
     "release_freed",
+    "token_spellings",
 ]
 
 FREED = np.empty(0)  # in place of a consumed table's chunk
 MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+MAX_CASED = 8  # letters of a missing token spelled in every mix of cases (2**8 strings at most)
 
 
 def missing_tokens(extra: Iterable[str] = ()) -> frozenset[str]:
@@ -64,14 +72,28 @@ def missing_tokens(extra: Iterable[str] = ()) -> frozenset[str]:
     return frozenset(MISSING) | {t.strip().lower() for t in extra}
 
 
+def token_spellings(token: str) -> list[str]:
+    """``token`` in every mix of cases ("NaN", "nA": bpnn lower-cases before it compares), or
+    lower, upper and title case alone when it has over ``MAX_CASED`` letters: the exact strings
+    a reader that cannot lower-case must take as missing (pyarrow's null values, the ONNX
+    graph's ``bpnn.onnxtable.missing_strings``)."""
+    cased = [(c.lower(), c.upper()) if c.lower() != c.upper() else (c,) for c in token]
+    if sum(len(c) > 1 for c in cased) > MAX_CASED:
+        return [token, token.upper(), token.title()]
+    return ["".join(s) for s in itertools.product(*cased)]
+
+
 @dataclass
 class Column:
     """One column: chunks (n_i,) of "int" (int64), "float" (float64, NaN: missing) or "text"
     (object: str, None: missing) values, in row order.  Read by pyarrow, a chunk of numbers
-    without gaps is a read-only view of pyarrow's buffer (the numbers are held once)."""
+    without gaps is a read-only view of pyarrow's buffer (the numbers are held once).
+    ``integral``: a "float" column whose present values were all written as integers (an int
+    column with gaps: integer targets are classes once the rows without one are left out)."""
 
     kind: str
     chunks: list[np.ndarray]
+    integral: bool = False
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.chunks)
@@ -85,7 +107,13 @@ class Column:
 
     def take(self, keep: np.ndarray) -> Column:
         """The rows where the boolean mask ``keep`` (n,) is True."""
-        return Column(self.kind, [self.values()[keep]])
+        return Column(self.kind, [self.values()[keep]], self.integral)
+
+
+def chunked_alike(columns: Sequence[Column]) -> bool:
+    """True when every column has chunks of the same sizes (as pyarrow reads them)."""
+    sizes = [len(c) for c in columns[0].chunks] if columns else []
+    return all([len(c) for c in column.chunks] == sizes for column in columns)
 
 
 @dataclass
@@ -119,7 +147,7 @@ class Table:
         blocks when every column has them, else ``rows`` rows at a time.  ``consume``: the
         table is not used again, so each block's chunks are freed once the caller is done."""
         bounds = [len(c) for c in self.columns[0].chunks] if self.columns else []
-        if any([len(c) for c in column.chunks] != bounds for column in self.columns):
+        if not chunked_alike(self.columns):
             whole = [Column(c.kind, [c.values()]) for c in self.columns]
             bounds = [min(rows, self.n - start) for start in range(0, self.n, rows)]
             chunked = [Column(c.kind, np.split(c.chunks[0], np.cumsum(bounds)[:-1])) for c in whole]
@@ -169,19 +197,22 @@ def read_table(path: Path, missing: Iterable[str] = ()) -> Table:
 
 # ---- pyarrow -----------------------------------------------------------------------------------
 def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
-    """The CSV file read by pyarrow (``_read``); a column whose type pyarrow guessed from the
-    first block and a later block contradicts is read again as what the later block says
-    (null -> float, int -> float -> text), at most once per column and step."""
+    """The CSV file read by pyarrow (``_read``) with every column's type given
+    (``_first_block_types``); a column a later block contradicts is read again as what the
+    later block says (int -> float -> text), at most once per column and step."""
     import pyarrow as pa
 
     names: list[str] = []
     types: dict[str, object] = {}
+    unknown: set[str] = set()  # columns with nothing in the first block: tried as numbers
     for _ in range(2 * MAX_RETYPES):
         try:
             if not names:  # pyarrow converts far faster to types it is given than guessing
                 names, first = _first_block_types(path, tokens)
                 types.update(first)
-            return _read(path, tokens, names, types)
+                unknown = {name for name, t in first.items() if t == pa.null()}
+                types.update({name: pa.float64() for name in unknown})
+            return _integral(_read(path, tokens, names, types), unknown, tokens)
         except _Retype as retype:
             if retype.to == "string":  # text pyarrow cannot decode: the strict reader says where
                 strict_check(path)
@@ -217,7 +248,7 @@ class _Retype(Exception):
 def _options(tokens: frozenset[str], types: dict):
     import pyarrow.csv as pc
 
-    nulls = sorted({v for t in tokens for v in (t, t.upper(), t.title(), t.capitalize())})
+    nulls = sorted({s for t in tokens for s in token_spellings(t)})
     return pc.ConvertOptions(
         null_values=nulls,
         strings_can_be_null=True,
@@ -250,17 +281,56 @@ def release_freed() -> None:
 
 
 def _first_block_types(path: Path, tokens: frozenset[str]) -> tuple[list[str], dict]:
-    """The header's names, and the types pyarrow guesses from the file's first block for its
-    number and text columns (a column of nothing but gaps is left to be guessed)."""
+    """The header's names, and each column's type for the reading: the one pyarrow guesses
+    from the file's first block for numbers, null for a column of nothing but gaps, else text
+    (pyarrow's times, dates, timestamps and booleans would be rewritten on the way back to
+    text: "12:30" -> "12:30:00"; the strict reader keeps the text as written)."""
     import pyarrow as pa
     import pyarrow.csv as pc
 
     options, blocks = _options(tokens, {}), pc.ReadOptions(block_size=BLOCK_BYTES)
     with pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool()) as reader:
         fields = list(reader.schema)
-    keep = (pa.types.is_integer, pa.types.is_floating, pa.types.is_string)
-    types = {f.name: f.type for f in fields if any(test(f.type) for test in keep)}
+    types = {
+        f.name: f.type if _is_number_type(pa, f.type) or f.type == pa.null() else pa.string()
+        for f in fields
+    }
     return [str(f.name) for f in fields], types
+
+
+def _integral(table: Table, unknown: set[str], tokens: frozenset[str]) -> Table:
+    """``table`` with ``Column.integral`` set on the columns of ``unknown`` (read as float:
+    nothing in the first block told int from float) whose values are all written as integers,
+    as the strict reader tells them; the text is read again only for columns of whole
+    numbers."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    candidates = []
+    for name in sorted(unknown):
+        column = table.column(name)
+        present = [c[~np.isnan(c)] for c in column.chunks] if column.kind == "float" else []
+        # a column of nothing but gaps is no integer column (the strict reader's rule too)
+        if any(len(p) for p in present) and all(np.array_equal(p, np.trunc(p)) for p in present):
+            candidates.append(name)
+    if not candidates:
+        return table
+    types = {name: pa.string() for name in candidates}
+    options = _options(tokens, types)
+    options.include_columns = candidates
+    blocks = pc.ReadOptions(block_size=BLOCK_BYTES)
+    integral = set(candidates)
+    with pc.open_csv(table.path, blocks, convert_options=options, memory_pool=_pool()) as reader:
+        for batch in reader:
+            for name, array in zip(batch.schema.names, batch.columns):
+                texts = (v for v in array.to_pylist() if v is not None)
+                if name in integral and not all(
+                    t.strip().lower() in tokens or _INTEGER.fullmatch(t) for t in texts
+                ):
+                    integral.discard(name)
+    for name in integral:
+        table.column(name).integral = True
+    return table
 
 
 def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> Table:
@@ -276,10 +346,10 @@ def _read(path: Path, tokens: frozenset[str], names: list[str], types: dict) -> 
             whole = pc.read_csv(path, blocks, convert_options=options, memory_pool=_pool())
             fields, batches = list(whole.schema), _drained(whole.to_batches())
             del whole  # the batches hold the columns now: each freed once gathered
-        else:
-            reader = pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool())
-            fields, batches = list(reader.schema), iter(reader)
-        table = _gather(path, fields, batches, tokens)
+            table = _gather(path, fields, batches, tokens)
+        else:  # closed on every way out, a _Retype's too
+            with pc.open_csv(path, blocks, convert_options=options, memory_pool=_pool()) as r:
+                table = _gather(path, list(r.schema), iter(r), tokens)
         release_freed()  # the parser's blocks of text
         return table
     except pa.ArrowInvalid as exc:
@@ -327,11 +397,12 @@ def _gather(path: Path, fields: list, batches: Iterator, tokens: frozenset[str])
     columns = []
     for j, parts in enumerate(chunks):
         kind = "text" if j not in numeric else "float"
-        if kind == "float" and pa.types.is_integer(fields[j].type) and j not in gaps:
+        integer = pa.types.is_integer(fields[j].type)
+        if kind == "float" and integer and j not in gaps:
             kind = "int"
         elif kind == "float":
             parts = [p.astype(np.float64, copy=False) for p in parts]
-        columns.append(Column(kind, parts))
+        columns.append(Column(kind, parts, integral=kind == "float" and integer))
     return Table(names, columns, str(path), path)
 
 
@@ -413,7 +484,7 @@ def _from_arrow(arrow, where: str, tokens: frozenset[str]) -> Table:
         else:
             kind = "text"
         chunks = [_chunk(c, kind, tokens) for c in chunked.chunks]
-        columns.append(Column(kind, chunks))
+        columns.append(Column(kind, chunks, kind == "float" and pa.types.is_integer(field.type)))
     return Table(names, columns, where)
 
 
@@ -478,19 +549,21 @@ def strict_table(path: Path, tokens: frozenset[str]) -> Table:
 
 
 def _typed(texts: list[str], tokens: frozenset[str]) -> Column:
-    """A column of text fields typed as pyarrow types them: int, float, else text."""
+    """A column of text fields typed as pyarrow types them: int, float (``integral`` when every
+    value present is an integer, with gaps), else text."""
     values = _text(np.array(texts, dtype=object), tokens)
     present = [v for v in values if v is not None]
-    if present and len(present) == len(values) and all(_INTEGER.fullmatch(v) for v in present):
+    integers = bool(present) and all(_INTEGER.fullmatch(v) for v in present)
+    if integers and len(present) == len(values):
         try:
             return Column("int", [np.array([int(v) for v in present], dtype=np.int64)])
         except OverflowError:
-            pass
+            integers = False
     try:
         numbers = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     except ValueError:
         return Column("text", [values])
-    return Column("float", [numbers])
+    return Column("float", [numbers], integral=integers)
 
 
 def strict_lines(path: Path) -> Iterator[tuple[int, list[str]]]:

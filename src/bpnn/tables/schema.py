@@ -22,27 +22,29 @@ Why 64 levels: one-hot width grows the first layer linearly, and a column of tho
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
 from ..data.csvread import FLOAT32_MAX
-from ..device import default_threads
 from ..errors import BpnnError, FormatError
-from .read import FREED, Column, Table, release_freed
-from .stats import NumberStats, column_stats
+from .read import FREED, Column, Table, chunked_alike, release_freed
+from .stats import NumberStats, column_stats, in_order
 from .types import BOOLEAN_PAIRS, TableOptions, boolean_pair, column_type, numbers
 
-__all__ = ["MAX_LEVELS", "MISSING_LEVEL", "OTHER_LEVEL", "ColumnSpec", "TableSchema", "level"]
+__all__ = [
+    "MAX_LEVELS",
+    "MISSING_LEVEL",
+    "OTHER_LEVEL",
+    "ColumnSpec",
+    "TableSchema",
+    "check_float32",
+    "level",
+]
 
 MAX_LEVELS = 64
 MISSING_LEVEL, OTHER_LEVEL = "(missing)", "(other)"
 FORMAT = "bpnn-table"
-T = TypeVar("T")
-R = TypeVar("R")
 _BLOCK = 1 << 20  # values encoded at once (8 MB of float64), whatever the table's width
 _RELEASE_BYTES = 32 << 20  # freed pyarrow buffers are given back to the system this often
 
@@ -106,14 +108,7 @@ class ColumnSpec:
         """FormatError naming the first value of the column float32 cannot hold finitely."""
         if self.type == "categorical":
             return
-        x = self._numbers(column, table)
-        beyond = ~np.isnan(x) & ~(np.abs(x) <= FLOAT32_MAX)
-        if beyond.any():
-            i = int(np.argmax(beyond))
-            raise FormatError(
-                f"{table.where}, {table.row(i)}, column {self.name!r}: {x[i]:g} is "
-                f"not a finite number within float32's range (+-{FLOAT32_MAX:.3g})"
-            )
+        check_float32(self._numbers(column, table), table, self.name)
 
     def _one_hot(self, column: Column) -> np.ndarray:
         index = {level: k for k, level in enumerate(self.levels)}
@@ -279,11 +274,7 @@ class TableSchema:
             np.copyto(rows, np.broadcast_to(fills, rows.shape), where=gaps)
         if not -FLOAT32_MAX <= rows.min() <= rows.max() <= FLOAT32_MAX:
             i, j = np.argwhere(~(np.abs(rows) <= FLOAT32_MAX))[0]
-            raise FormatError(
-                f"{table.where}, {table.row(at + int(i))}, column {self.names[j]!r}: "
-                f"{rows[i, j]:g} is not a finite number within float32's range "
-                f"(+-{FLOAT32_MAX:.3g})"
-            )
+            check_float32(rows[i : i + 1, j], table, self.names[j], at + int(i))
 
     def describe(self) -> list[str]:
         """The log's lines: a table of the kept columns, then one line per left-out column."""
@@ -317,6 +308,19 @@ class TableSchema:
             raise FormatError(f"{source}: unreadable table schema ({exc})") from None
 
 
+def check_float32(x: np.ndarray, table: Table, name: str, at: int = 0) -> None:
+    """FormatError naming the first value of ``x`` (n,), rows ``at``.. of ``table``'s column
+    ``name``, that float32 cannot hold finitely (NaN, a missing value, passes)."""
+    values = np.asarray(x, dtype=np.float64)
+    beyond = ~np.isnan(values) & ~(np.abs(values) <= FLOAT32_MAX)
+    if beyond.any():
+        i = int(np.argmax(beyond))
+        raise FormatError(
+            f"{table.where}, {table.row(at + i)}, column {name!r}: {values[i]:g} is not a "
+            f"finite number within float32's range (+-{FLOAT32_MAX:.3g})"
+        )
+
+
 def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
     """The facts of each column of numbers but the target (its chunks copied once each)."""
     names = [
@@ -329,26 +333,9 @@ def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
     return stats
 
 
-def in_order(work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    """``work`` on each item, on every core (threads: NumPy lets go of the GIL while it copies,
-    compares and selects), its results in the items' order; the first failure in that order is
-    raised and the work not yet begun is dropped."""
-    items = list(items)
-    threads = min(default_threads(), len(items))
-    if threads <= 1:
-        yield from map(work, items)
-        return
-    pool = ThreadPoolExecutor(threads)
-    try:
-        yield from pool.map(work, items)
-    finally:
-        pool.shutdown(cancel_futures=True)
-
-
 def _aligned(columns: list[Column]) -> bool:
     """True when the columns are all numbers, chunked alike (as pyarrow reads them)."""
-    sizes = [len(c) for c in columns[0].chunks] if columns else []
-    return all(c.kind != "text" and [len(x) for x in c.chunks] == sizes for c in columns)
+    return all(c.kind != "text" for c in columns) and chunked_alike(columns)
 
 
 def _fit_column(
