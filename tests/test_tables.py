@@ -475,3 +475,28 @@ def test_the_row_names_column_is_not_a_target(tmp_path, capsys):
     assert main(["train", "--data", str(path), "--target", "", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "row names" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_column_of_many_levels_keeps_them_all(tmp_path):
+    """100 levels of 6 rows each (countries, players): each keeps its own input, past the 64 of
+    before; a long table keeps fewer, so that its one-hot inputs stay within LEVEL_VALUES."""
+    from bpnn.tables import schema as table_schema
+
+    rows = [[f"c{i % 100}", i % 100 + (i % 7) / 10] for i in range(600)]
+    path = write_table(tmp_path / "many.csv", ["country", "y"], rows)
+    spec = load_source(path).schema.columns[0]
+    assert len(spec.levels) == 100 and not spec.other
+    assert table_schema.max_levels(600) == table_schema.MAX_LEVELS == 2048
+    assert table_schema.max_levels(1_000_000) == table_schema.LEVEL_VALUES // 1_000_000 == 134
+    assert table_schema.max_levels(10**8) == 64
+
+
+def test_levels_past_the_most_kept_are_pooled(tmp_path, monkeypatch):
+    from bpnn.tables import schema as table_schema
+
+    monkeypatch.setattr(table_schema, "MAX_LEVELS", 70)
+    rows = [[f"c{i % 80:02d}", i % 2] for i in range(80 * 6 + 6)]  # c00..c05 one row more
+    path = write_table(tmp_path / "pooled.csv", ["kind", "y"], rows)
+    spec = load_source(path).schema.columns[0]
+    assert len(spec.levels) == 70 and spec.other
+    assert {f"c{i:02d}" for i in range(6)} <= set(spec.levels)
