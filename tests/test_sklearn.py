@@ -238,3 +238,34 @@ def test_digits_are_learned_quickly():
     X, y = load_digits(return_X_y=True)
     est = BPNNClassifier((64,), max_iter=30, random_state=0).fit(X[:1200], y[:1200])
     assert est.score(X[1200:], y[1200:]) > 0.9
+
+
+def test_average_goes_on_across_partial_fit_and_warm_start(diabetes):
+    """average under partial_fit / warm_start: each fit goes on from the last one's own weights
+    with its average, as one longer run would (each call used to begin a new average, so
+    one-epoch partial_fit calls kept their raw weights)."""
+    X, y = diabetes
+    X = (X - X.mean(0)) / X.std(0)
+    starts, ends = [], []
+
+    class Watch:
+        def on_run_start(self, run):
+            self.run = run
+            starts.append([p.copy() for p in run.net.params()])
+
+        def on_epoch_end(self, epoch, metrics):
+            ends.append([p.copy() for p in self.run.net.params()])  # the run's own weights
+
+    est = BPNNRegressor((8,), average=0.5, random_state=0, callbacks=[Watch()])
+    est.partial_fit(X, y)
+    est.partial_fit(X, y)
+    for start, own in zip(starts[1], ends[0]):
+        np.testing.assert_array_equal(start, own)  # from the raw weights, not the kept average
+    for kept, a, b in zip(est.model_.net.params(), ends[0], ends[1]):
+        np.testing.assert_allclose(kept, 0.5 * a + 0.5 * b, rtol=1e-5, atol=1e-6)
+    starts.clear(), ends.clear()
+    warm = BPNNRegressor((8,), average=0.5, max_iter=2, warm_start=True, random_state=0)
+    warm.set_params(callbacks=[Watch()]).fit(X, y)
+    warm.fit(X, y)
+    for start, own in zip(starts[1], ends[1]):
+        np.testing.assert_array_equal(start, own)

@@ -70,3 +70,25 @@ def test_the_estimators_keep_scikit_learns_way():
     reg = BPNNRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, X[:, 0])
     assert "average" not in reg.model_.info.config  # (0: written as before)
     assert BPNNRegressor(average=0.9).get_params()["average"] == 0.9
+
+
+def test_min_delta_default_only_for_the_validation_loss():
+    """0.003 is a step of the validation loss: a run that watches the error rate, or stops on
+    the training loss, gets 0 (a min_delta given stays)."""
+    gen = np.random.default_rng(4)
+    X, y = gen.normal(size=(60, 3)), gen.integers(0, 2, 60)
+    assert resolve_settings(X, y)["min_delta"] == 0.003  # monitor val_loss, stop on val
+    assert resolve_settings(X, y, monitor="val_error")["min_delta"] == 0.0
+    assert resolve_settings(X, y, stop_on="loss")["min_delta"] == 0.0
+    assert resolve_settings(X, y, stop_on="loss", min_delta=0.01)["min_delta"] == 0.01
+
+
+def test_average_default_only_when_stopping_on_the_validation_split():
+    """Regression tables average the weights by default when the validation split judges
+    them; stopping on the training loss averages nothing unless asked."""
+    gen = np.random.default_rng(5)
+    X = gen.normal(size=(60, 3))
+    y = X[:, 0]
+    assert resolve_settings(X, y)["average"] == 0.9
+    assert resolve_settings(X, y, stop_on="loss")["average"] == 0.0
+    assert resolve_settings(X, y, stop_on="loss", average=0.5)["average"] == 0.5

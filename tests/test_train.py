@@ -288,3 +288,43 @@ def test_no_average_by_default(splits, tmp_path):
     assert t.state.average is None
     assert "average" not in t.config.to_dict()  # (files as older versions read them)
     assert small_config(average=0.5).to_dict()["average"] == 0.5
+
+
+def test_average_with_stop_on_loss_keeps_what_it_judged(splits):
+    """--average with --stop-on loss: the epoch's training loss is the run's own weights', so
+    the averaged weights are judged by their loss on the divergence rule's fixed sample, and
+    the best value history reports is the kept weights' (it was the raw weights' loss)."""
+    from bpnn.watch import untrained_loss
+
+    train, val, test = splits
+    cfg = small_config(epochs=4, average=0.5, optimizer="adam", lr=0.01, stop_on="loss")
+    t = Trainer(cfg, train, val, test, None, progress=False)
+    t.run()
+    on, off = cfg.target_on, cfg.target_off
+    kept = untrained_loss(t.net, t.preprocessing, t.targets, train, on, off)
+    assert t.history.best_error == pytest.approx(kept, rel=1e-6)
+    raw = [e["train_loss"] for e in t.history.epochs]
+    assert t.history.best_error not in raw  # (not the epochs' running losses)
+
+
+def test_selection_split_prepared_only_when_evaluated(monkeypatch, splits):
+    """The prepared selection split (up to evaluation.CACHE_BYTES of inputs) is made on its
+    first evaluation: none for a run that stops on the training loss, the training split's
+    for one that stops on ``train``; never the validation split's for either."""
+    import bpnn.evaluation as evaluation
+
+    made: list = []
+    real = evaluation.Selection
+
+    def spy(net, prep, targets, X, *rest):
+        made.append(X)
+        return real(net, prep, targets, X, *rest)
+
+    monkeypatch.setattr(evaluation, "Selection", spy)
+    train, val, test = splits
+    for stop_on, expected in (("loss", []), ("train", [train.X])):
+        made.clear()
+        t = Trainer(small_config(epochs=2, stop_on=stop_on), train, val, test, None, progress=False)
+        t.run()
+        assert [X is train.X for X in made] == [True] * len(expected)
+        assert (t._selection is None) == (stop_on == "loss")

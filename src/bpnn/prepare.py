@@ -91,10 +91,10 @@ def resolve_settings(
     ``hidden`` becomes ``layers`` from the data's width and outputs."""
     settings = {k: v for k, v in settings.items() if v is not None}
     task = settings.get("task") or infer_task(y)
+    given = {**(preset_settings(preset) if preset else {}), **settings}  # (a preset's, then yours)
     merged = {
         **defaults(kind or data_kind(X), task),
-        **(preset_settings(preset) if preset else {}),
-        **settings,
+        **given,
         "task": task,
         "preset": preset,
     }
@@ -107,6 +107,7 @@ def resolve_settings(
     )
     if not preset:
         _large_tables(merged, settings, X)
+    _validation_defaults(merged, given)
     hidden = merged.pop("hidden", None)
     if "layers" not in settings:
         n_out = n_outputs(y, task)
@@ -124,6 +125,18 @@ def _large_tables(merged: dict, settings: dict, X) -> None:
             merged["preprocessing"] = "standardize"
     if "dropout" not in settings and merged["dropout"] and len(X) >= DROPOUT_MAX_ROWS:
         merged["dropout"] = 0.0
+
+
+def _validation_defaults(merged: dict, given: dict) -> None:
+    """The defaults chosen for a run judged on its validation split, 0 for any other run (the
+    settings in ``given``, the user's or a preset's, stay): ``average`` (0.9 on regression
+    tables) needs ``stop_on="val"``, ``min_delta`` (0.003 on classification tables, a step of
+    the validation loss) also ``monitor="val_loss"``."""
+    on_val = merged["stop_on"] == "val"
+    if "average" not in given and not on_val:
+        merged["average"] = 0.0
+    if "min_delta" not in given and not (on_val and merged["monitor"] == "val_loss"):
+        merged["min_delta"] = 0.0
 
 
 def n_outputs(y, task: str) -> int:

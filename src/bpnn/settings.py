@@ -210,7 +210,8 @@ class TrainConfig:
     min_delta: float = _setting(
         0.0,
         "smallest error decrease that counts as an improvement (default: 0.003 for tabular "
-        "classification, which watches the validation loss; 0 otherwise)",
+        "classification that watches the validation loss and stops on the validation split; "
+        "0 otherwise)",
         NON_NEGATIVE,
         parse=float,
         sklearn="tol",
@@ -220,8 +221,9 @@ class TrainConfig:
         0.0,
         "average the weights over epochs: after each epoch avg = d * avg + (1 - d) * weights "
         "with this decay d (0: no average; 0.9: about the last 10 epochs); early stopping judges "
-        "the averaged weights and the run keeps the best of them; default: 0.9 for tabular "
-        "regression, 0 otherwise",
+        "the averaged weights (with --stop-on loss: their loss on a fixed sample of at most 512 "
+        "training rows) and the run keeps the best of them; default: 0.9 for tabular "
+        "regression stopping on the validation split, 0 otherwise",
         number_in(0, 1, high_open=True),
         parse=float,
         sklearn="average",  # (0 in the estimators, as scikit-learn's MLP: no average)
@@ -493,7 +495,8 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # (benchmarks/tabular_suite.py, README "Tabular defaults"); ple falls back to standardize on
 # wide tables (``bpnn.prepare.PLE_MAX_INPUTS``).  average (regression) and min_delta
 # (classification: the validation loss must fall by 0.003 to count, so a small table's run stops
-# when it only creeps down, the same accuracy in fewer epochs): measured on the same suite.
+# when it only creeps down, the same accuracy in fewer epochs): measured on the same suite, and
+# zeroed for a run not judged on the validation split (``bpnn.prepare._validation_defaults``).
 _FIELDS = (
     "hidden",
     "optimizer",

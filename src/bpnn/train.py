@@ -121,7 +121,10 @@ class Trainer:
         self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
         self._forward: DeviceForward | None = None  # the device's forward pass (made when needed)
         self._selection: evaluation.Selection | None = None  # the split evaluated every epoch
+        # (prepared on its first evaluation: ``error``)
         self._pending_loss: float | None = None  # its loss, from the pass that gave its error
+        self.final_params: list[np.ndarray] | None = None  # the run's own last weights, where
+        # it averages them (the best restored hide them): an estimator's warm start goes on there
         self.folder = None if out_dir is None else RunFolder(out_dir)
         self.log = log or (lambda line: None)
         self.progress = progress
@@ -362,9 +365,12 @@ class Trainer:
     def error(self, split: Split) -> float:
         """The selection error of the current network on ``split`` (``bpnn.evaluation``).
 
-        The split early stopping evaluates every epoch is prepared once
-        (``evaluation.Selection``); with ``monitor="val_loss"`` its loss comes from the same
-        forward pass and waits in ``_pending_loss`` for ``_evaluate``.
+        The split early stopping evaluates every epoch is prepared once, lazily, on its first
+        evaluation (``evaluation.Selection``, up to ``evaluation.CACHE_BYTES`` of inputs): a run
+        that stops on the training loss prepares none, one that stops on ``train`` prepares the
+        training split, and the other splits are evaluated as they are.  With
+        ``monitor="val_loss"`` its loss comes from the same forward pass and waits in
+        ``_pending_loss`` for ``_evaluate``.
         """
         cfg = self.config
         if cfg.stop_on != "loss" and split is self._selection_split():
@@ -395,12 +401,15 @@ class Trainer:
         return self._forward
 
     def _evaluate(self, record: dict) -> None:
-        """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``)
-        and apply the early-stopping rule: an improvement keeps a copy of the weights."""
+        """Evaluate on the selection set (or take the epoch's training loss, ``stop_on="loss"``;
+        with an average, the averaged weights' loss on a fixed sample: ``_averaged_loss``) and
+        apply the early-stopping rule: an improvement keeps a copy of the weights."""
         cfg, st = self.config, self.state
         h = st.history
-        if cfg.stop_on == "loss":  # scikit-learn's rule without a validation set: no extra pass
+        if cfg.stop_on == "loss" and st.average is None:  # scikit-learn's rule: no extra pass
             error = record["train_loss"]
+        elif cfg.stop_on == "loss":  # the epoch's loss is the raw weights': the kept ones' instead
+            error = self._averaged_loss()
         else:
             split = self._selection_split()
             self._pending_loss = None
@@ -425,6 +434,8 @@ class Trainer:
         elif st.stopping.stop:
             h.stopped_early = True
             what = "training loss" if cfg.stop_on == "loss" else f"{cfg.stop_on} {h.metric_name()}"
+            if cfg.stop_on == "loss" and st.average is not None:
+                what = "averaged weights' training loss"
             watches_loss = cfg.stop_on == "loss" or cfg.monitor == "val_loss"
             if cfg.stop_on != "loss" and cfg.monitor == "val_loss":
                 what = f"{cfg.stop_on} loss"
@@ -435,10 +446,22 @@ class Trainer:
                 f"(best {best} at epoch {h.best_epoch})"
             )
 
+    def _averaged_loss(self) -> float:
+        """The loss ``stop_on="loss"`` judges averaged weights by (the network holds them): their
+        mean loss on the fixed spread of training samples the divergence rule's untrained loss
+        is measured on (``bpnn.watch.untrained_loss``, at most ``UNTRAINED_ROWS``); infinity
+        where it is not finite, so it never counts as an improvement."""
+        cfg, st = self.config, self.state
+        args = (self.preprocessing, self.targets, self.train, cfg.target_on, cfg.target_off)
+        loss = untrained_loss(st.net, *args)
+        return math.inf if loss is None else loss
+
     def _finish(self) -> dict:
         """Restore the best weights, test once, write model.npz; return the results."""
         st = self.state
         h = st.history
+        if st.average is not None:
+            self.final_params = [p.copy() for p in st.net.params()]
         if st.best_params is not None:
             st.net.set_params(st.best_params)
         if not h.stopped_early:

@@ -281,11 +281,25 @@ class _BPNNBase(BaseEstimator):
                 optimizer=self._optimizer if warm and incremental else None,
                 callbacks=list(self.callbacks or []),
             )
+            self._continue_average(trainer, warm)
             results = trainer.run()
         except BpnnError as exc:  # scikit-learn reports bad data as ValueError
             raise ValueError(str(exc)) from None
         self._record(trainer, results, warm, len(trainer.train))
+        self._averaged = None  # (the average and own weights, for the next warm fit)
+        if isinstance(trainer, Trainer) and trainer.final_params is not None:
+            self._averaged = (trainer.state.average, trainer.final_params)
         self._seed_, self._calls = base_seed, calls + 1
+
+    def _continue_average(self, trainer: Trainer | CommitteeTrainer, warm: bool) -> None:
+        """A warm or incremental fit with ``average`` goes on with the last fit's average, and
+        from that fit's own weights rather than the averaged ones it kept, as one longer run
+        would (a new run state begins no average: one-epoch partial_fit calls never averaged)."""
+        carried = getattr(self, "_averaged", None) if warm and self.average else None
+        if carried is not None and isinstance(trainer, Trainer):
+            average, own = carried
+            trainer.state.average = [a.copy() for a in average]
+            trainer.state.net.set_params(own)
 
     def _record(
         self, trainer: Trainer | CommitteeTrainer, results: dict, warm: bool, n_train: int

@@ -67,7 +67,10 @@ PARAMETERS = """
         The curves (``loss_curve_``, ``history_``...) are member 0's.
       callbacks: ``bpnn.callbacks.Callback`` objects that watch each fit (and may stop it).
       average: keep the weights averaged over the epochs with this decay (``--average``; 0,
-        the default: none, as scikit-learn's MLP); early stopping judges the average.
+        the default: none, as scikit-learn's MLP); the kept weights are the best average: judged
+        on the validation fraction with ``early_stopping``, else by its loss on a fixed spread
+        of at most 512 training rows (``loss_curve_`` stays the training weights' own losses).
+        partial_fit and warm_start go on with the average and the last fit's own weights.
 """
 
 
