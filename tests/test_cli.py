@@ -34,3 +34,16 @@ def test_a_shortened_option_is_refused_not_guessed(capsys):
         main(["train", "--data", "examples/iris.csv", "--epoch", "3"])
     assert stopped.value.code == 2
     assert "unrecognized arguments: --epoch 3" in capsys.readouterr().err
+
+
+def test_a_value_that_does_not_parse_is_said_plainly(capsys):
+    """``--lr abc`` and ``--epochs 2.5``: the option, the value and what it must be, in words
+    (not Python's "could not convert string to float")."""
+    from bpnn.cli import main
+
+    for args, line in (
+        (["--lr", "abc"], "bpnn train: error: --lr abc: not a number"),
+        (["--epochs", "2.5"], "bpnn train: error: --epochs 2.5: not a whole number"),
+    ):
+        assert main(["train", "--data", "examples/iris.csv", *args]) == 2
+        assert capsys.readouterr().err.strip() == line

@@ -399,7 +399,6 @@ def test_test_source_rules(tmp_path, rng):
 @pytest.mark.parametrize(
     "name, fragment",
     [
-        ("nowhere.csv", "no such file, folder or registered data set"),
         ("cifar-10", "no such file, folder or registered data set"),
         ("data.txt", "not a data source"),
         ("data.npy", "numpy.savez"),
@@ -411,6 +410,14 @@ def test_anything_else_says_what_source_may_be(tmp_path, name, fragment):
     source = tmp_path / name if name != "cifar-10" else name
     message = one_line_error(BpnnError, lambda: load_source(source), fragment, "SOURCE is")
     assert all(part in message for part in (".csv", ".npz", "IDX", "mnist, fashion-mnist, kmnist"))
+
+
+@pytest.mark.parametrize("name", ["nowhere.csv", "nowhere.PARQUET", "x.npz", "t.csv.gz"])
+def test_a_missing_data_file_is_said_in_a_few_words(tmp_path, name):
+    """A name that is plainly a file's: "PATH: no such file", not what SOURCE may be."""
+    with pytest.raises(BpnnError) as caught:
+        load_source(tmp_path / name)
+    assert str(caught.value) == f"{tmp_path / name}: no such file"
 
 
 # ----------------------------------------------------------------------------- registered names

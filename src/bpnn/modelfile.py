@@ -95,9 +95,10 @@ def load_arrays(path, wanted=None) -> tuple[dict[str, np.ndarray], dict]:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
         if isinstance(exc, FormatError):
             raise
+        what = "not a zip archive" if isinstance(exc, zipfile.BadZipFile) else "unreadable"
         raise FormatError(
-            f"{path}: not a bpnn file (not a readable .npz archive of plain arrays: "
-            f"{type(exc).__name__})"
+            f"{path}: not a bpnn file ({what}: a model or checkpoint is a .npz archive of plain "
+            "arrays that bpnn wrote)"
         ) from None
     return arrays, meta
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BpnnError
@@ -105,8 +106,12 @@ def user_settings(args) -> dict:
         try:
             settings[setting.name] = parse(text)
         except ValueError as exc:
-            raise BpnnError(f"{setting.flag}: {exc}") from None
+            why = NOT_A.get(parse, str(exc))  # (Python's own words for float() and int())
+            raise BpnnError(f"{setting.flag} {text}: {why}") from None
     return settings
+
+
+NOT_A: dict[Callable, str] = {float: "not a number", int: "not a whole number"}
 
 
 def run(args) -> int:

@@ -111,9 +111,16 @@ def _what_source_may_be() -> str:
     )
 
 
+DATA_SUFFIXES = (".csv", ".parquet", ".npz", ".gz")  # a name that is plainly a file's
+
+
 def _existing(name: str) -> Path:
+    """The path ``name``; BpnnError when nothing is there (a plain file name: "no such file";
+    anything else may have meant a registered set or a folder, so what SOURCE may be)."""
     path = Path(name)
     if not path.exists():
+        if path.suffix.lower() in DATA_SUFFIXES:
+            raise BpnnError(f"{name}: no such file")
         raise BpnnError(
             f"{name}: no such file, folder or registered data set: {_what_source_may_be()}"
         )
