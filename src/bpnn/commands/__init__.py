@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 MODEL = "a model file (model.npz) or its run folder"
-SOURCES = "mnist (default), fashion-mnist, kmnist, a folder of IDX files, a CSV file or a .npz file"
+SOURCES = (
+    "mnist (default), fashion-mnist, kmnist, a folder of IDX files, a CSV or Parquet file or a "
+    ".npz file"
+)
 LAST_COLUMN = "CSV: the target column (default: the last)"
 
 

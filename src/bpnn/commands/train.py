@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..constraints import int_list
 from ..errors import BpnnError
 from ..history import plural
 from ..presets import PRESETS
@@ -37,23 +38,31 @@ def add_parser(sub) -> None:
         "checkpoint.npz, config.json and a report.",
         run,
     )
-    add_data_options(p, SOURCES, test=True)
-    p.add_argument(
+    data = p.add_argument_group("data")
+    add_data_options(data, SOURCES, test=True)
+    out = p.add_argument_group("the run folder and what it is told")
+    settings = p.add_argument_group(
+        "network and training",
+        "the settings table; a default left unsaid depends on the data (images or a table) and "
+        "--preset, and the run's first lines say each value used",
+    )
+    settings.add_argument(
         "--preset",
         choices=sorted(PRESETS),
         help="recipe to start from (default: none: the documented defaults for the data)",
     )
-    p.add_argument("--out", metavar="DIR", help="run folder (default: runs/PRESET or runs/DATA)")
-    p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
-    p.add_argument(
+    out.add_argument("--out", metavar="DIR", help="run folder (default: runs/PRESET or runs/DATA)")
+    out.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    data.add_argument(
         "--limit", type=int, metavar="N", help="train on the first N training samples only"
     )
-    p.add_argument(
+    data.add_argument(
         "--val",
         metavar="SOURCE",
-        help="a validation set (same format and features) for early stopping; none is held out",
+        help="a validation set (same format and features) that early stopping watches, instead "
+        "of one held out of the training data",
     )
-    p.add_argument(
+    settings.add_argument(
         "--class-weight",
         metavar="balanced|FILE",
         help="weigh each class: balanced (n / (classes x class count), as scikit-learn) or a "
@@ -69,16 +78,16 @@ def add_parser(sub) -> None:
             "NA, N/A, NaN, null, ?)",
         ),
     ):
-        p.add_argument(flag, metavar="COLUMNS" if flag != "--missing" else "TOKENS", help=text)
-    p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
-    p.add_argument("--no-report", action="store_true", help="do not write the report figures")
-    p.add_argument("--json", action="store_true", help="print one JSON object with the results")
-    p.add_argument(
+        data.add_argument(flag, metavar="COLUMNS" if flag != "--missing" else "TOKENS", help=text)
+    out.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    out.add_argument("--no-report", action="store_true", help="do not write the report figures")
+    out.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    out.add_argument(
         "--tensorboard",
         metavar="DIR",
         help="write TensorBoard event files into DIR (bpnn[tensorboard])",
     )
-    p.add_argument(
+    out.add_argument(
         "--mlflow",
         nargs="?",
         const="default",
@@ -86,13 +95,18 @@ def add_parser(sub) -> None:
         help="log the run to MLflow (bpnn[mlflow]): a tracking URI or folder; without one "
         "MLflow's default (MLFLOW_TRACKING_URI, else ./mlflow.db with artifacts in ./mlruns)",
     )
-    p.add_argument(
+    out.add_argument(
         "--mlflow-experiment", default="bpnn", metavar="NAME", help="MLflow experiment (bpnn)"
     )
     for setting in OPTIONS:
-        p.add_argument(
-            setting.flag, dest=setting.name, metavar=setting.name.upper(), help=setting.help
+        settings.add_argument(
+            setting.flag, dest=setting.name, metavar=_metavar(setting.parse), help=setting.help
         )
+
+
+def _metavar(parse) -> str:
+    """What a setting's value looks like in the help: N (whole), X (number), N,N (sizes), NAME."""
+    return {int: "N", float: "X", int_list: "N,N"}.get(parse, "NAME" if parse is str else "VALUE")
 
 
 def user_settings(args) -> dict:
