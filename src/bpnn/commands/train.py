@@ -104,9 +104,17 @@ def add_parser(sub) -> None:
         )
 
 
+# a setting's parser -> how its value is shown in the help, and what a value it refuses is not
+VALUES: dict[Callable, tuple[str, str | None]] = {
+    int: ("N", "not a whole number"),
+    float: ("X", "not a number"),
+    int_list: ("N,N", None),
+    str: ("NAME", None),
+}
+
+
 def _metavar(parse) -> str:
-    """What a setting's value looks like in the help: N (whole), X (number), N,N (sizes), NAME."""
-    return {int: "N", float: "X", int_list: "N,N"}.get(parse, "NAME" if parse is str else "VALUE")
+    return VALUES.get(parse, ("VALUE", None))[0]
 
 
 def user_settings(args) -> dict:
@@ -120,12 +128,9 @@ def user_settings(args) -> dict:
         try:
             settings[setting.name] = parse(text)
         except ValueError as exc:
-            why = NOT_A.get(parse, str(exc))  # (Python's own words for float() and int())
+            why = VALUES.get(parse, ("", None))[1] or str(exc)  # (not Python's own words)
             raise BpnnError(f"{setting.flag} {text}: {why}") from None
     return settings
-
-
-NOT_A: dict[Callable, str] = {float: "not a number", int: "not a whole number"}
 
 
 def run(args) -> int:
