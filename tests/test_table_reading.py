@@ -293,3 +293,17 @@ def test_strict_reader_types_as_before():
     gapped = table_read._typed(["1", "NA"], missing_tokens())
     assert gapped.kind == "float" and gapped.integral
     assert not table_read._typed(["1.0", "NA"], missing_tokens()).integral
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "In CSV column #2: CSV conversion error to int64: invalid value 'NA'",  # pyarrow < 25.0.1
+        "In CSV column #2: Row #32: CSV conversion error to int64: invalid value 'NA'",
+    ],
+)
+def test_a_conversion_error_names_its_column_in_either_wording(message):
+    from bpnn.tables.read import _CONVERSION
+
+    found = _CONVERSION.search(message)
+    assert found is not None and found.groups() == ("2", "int64")

@@ -230,7 +230,8 @@ def _arrow_csv(path: Path, tokens: frozenset[str]) -> Table:
 
 
 MAX_RETYPES = 64
-_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+# pyarrow's words for a value its column's type cannot take; from pyarrow 25.0.1 with the row
+_CONVERSION = re.compile(r"In CSV column #(\d+):(?: Row #\d+:)? CSV conversion error to (\w+)")
 # read whole (blocks parsed on every core) when the file is at most this share of the memory
 # available, else streamed a block at a time: read whole, pyarrow holds the whole file's
 # columns (text as its strings, then as Python str too) and its parser's blocks at once
