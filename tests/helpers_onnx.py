@@ -1,7 +1,7 @@
 """What the ONNX tests of tabular models share (onnxruntime and pandas are imported by them).
 
 - ``feeds(schema, rows)``: a DataFrame's columns as the graph's named inputs, made as the README
-  says: floats (NaN for missing; a yes/no column 1.0 for its yes, in any case) and strings (""
+  says: float64 (NaN for missing; a yes/no column 1.0 for its yes, in any case) and strings (""
   for a missing value, other tokens as they are).
 - ``run_graph(proto, inputs)``: the graph's outputs by name, from onnxruntime on the CPU.
 """
@@ -20,9 +20,9 @@ def feeds(schema, rows) -> dict:
             out[spec.name] = column.astype(object).where(column.notna(), "").to_numpy(dtype=object)
         elif spec.true is not None:
             yes = column.astype(object).str.lower() == spec.true
-            out[spec.name] = np.where(column.isna(), np.nan, yes).astype(np.float32)
+            out[spec.name] = np.where(column.isna(), np.nan, yes).astype(np.float64)
         else:
-            out[spec.name] = column.to_numpy(dtype=np.float32)
+            out[spec.name] = column.to_numpy(dtype=np.float64)
     return out
 
 

@@ -76,13 +76,13 @@ def test_classifier_on_raw_columns_matches_bpnn(data):
         i.name: i.type for i in ort.InferenceSession(proto.SerializeToString()).get_inputs()
     }
     assert session_inputs == {
-        "age": "tensor(float)",
-        "member": "tensor(float)",
-        "tagged": "tensor(float)",
-        "flag": "tensor(float)",
+        "age": "tensor(double)",
+        "member": "tensor(double)",
+        "tagged": "tensor(double)",
+        "flag": "tensor(double)",
         "colour": "tensor(string)",
         "size": "tensor(string)",
-        "mean": "tensor(float)",
+        "mean": "tensor(double)",
     }
     rows = raw_rows(frame)
     got = run_graph(proto, feeds(model.schema, rows))
@@ -157,9 +157,9 @@ def test_cli_export_of_a_model_trained_on_an_r_style_csv(tmp_path, capsys):
             inputs[spec.name] = column.fillna("").to_numpy(dtype=object)
         elif spec.true is not None:
             ones = column.str.lower() == spec.true
-            inputs[spec.name] = np.where(column.isna(), np.nan, ones).astype(np.float32)
+            inputs[spec.name] = np.where(column.isna(), np.nan, ones).astype(np.float64)
         else:
-            inputs[spec.name] = pd.to_numeric(column).to_numpy(dtype=np.float32)
+            inputs[spec.name] = pd.to_numeric(column).to_numpy(dtype=np.float64)
     proto = onnx.load(str(tmp_path / "p.onnx"))
     got = run_graph(proto, inputs)
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-5)
@@ -210,9 +210,24 @@ def test_standardizing_a_column_of_years_is_exact_in_the_graph():
     proto.graph.output.append(
         onnx.helper.make_tensor_value_info(gemm.input[0], onnx.TensorProto.FLOAT, None)
     )
-    feed = {"year": X["year"].to_numpy(np.float32), "kind": X["kind"].to_numpy(object)}
+    feed = {"year": X["year"].to_numpy(np.float64), "kind": X["kind"].to_numpy(object)}
     inputs = run_graph(proto, feed)[gemm.input[0]]
     from bpnn.tables.read import frame_table
 
     want = model.preprocessing.apply(model.schema.encode(frame_table(X)), np.float32)
     np.testing.assert_allclose(inputs, want, rtol=0, atol=1e-6)
+
+
+def test_large_numbers_reach_the_graph_in_float64():
+    # float32's step at 1.2e8 is 8: fed as float32, these values would collapse to a few
+    # and, once standardized by their small spread, be off by whole units
+    gen = np.random.default_rng(3)
+    big = 123_456_789.0 + gen.integers(0, 40, 120) * 0.25
+    X = pd.DataFrame({"big": big, "kind": gen.choice(["a", "b", "c"], 120)})
+    X.loc[5, "big"] = np.nan  # a gap: the indicator input too
+    model = bpnn.fit(X, (big - big.mean()) + gen.normal(size=120), hidden=[4], epochs=2, seed=0)
+    proto = to_onnx(model)
+    kinds = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
+    assert kinds == {"big": onnx.TensorProto.DOUBLE, "kind": onnx.TensorProto.STRING}
+    got = run_graph(proto, feeds(model.schema, X))
+    np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)

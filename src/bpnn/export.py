@@ -87,6 +87,12 @@ def _preprocess(g: _Graph, x: str, model: Model | None) -> str:
     return g.op("Cast", [x], to=to(g.dtype))
 
 
+def _in_float64(model: Model | None) -> bool:
+    """Whether ``_preprocess`` computes in float64 (and casts to the network's type last)."""
+    prep = None if model is None else model.preprocessing
+    return prep is not None and prep.kind in ("standardize", "ple", "quantile")
+
+
 def _binned(g: _Graph, x: str, prep) -> str:
     """quantile / ple (``bpnn.binning``) as nodes, computed in float64 as bpnn computes them:
     x (N, d) -> clipped bin fractions (N, d, T) -> ple: (N, d*T); quantile: (N, d)."""
@@ -229,6 +235,8 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     else:  # a table's raw columns, one input each (bpnn.onnxtable)
         columns, x = onnxtable.table_inputs(g, schema)
         inputs = [(name, kind, ["N"]) for name, kind in columns]
+    if schema is not None and not _in_float64(full):  # the table's float64 encoding
+        x = g.op("Cast", [x], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
     y = _layers(g, _preprocess(g, x, full), net)
     outputs = _outputs(g, y, full)
     if schema is not None:

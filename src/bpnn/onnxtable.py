@@ -3,7 +3,9 @@
 
 One graph input per kept column, named as the column, shape (N,):
 
-- numeric and boolean columns: float (the network's float type); NaN is a missing value.
+- numeric and boolean columns: double (float64, what bpnn reads a table's numbers as: a float32
+  input would round a value of 1e8 to a step of 8 before it is standardized); NaN is a missing
+  value.
   A boolean column is fed as numbers, 1 for yes/true/TRUE/y/t and 0 for the other value,
   whatever its text was in the table.  A missing value is filled with the training median
   (IsNaN, Where), and a column that had gaps gets its ``NAME=(missing)`` input (Cast of IsNaN).
@@ -15,7 +17,9 @@ One graph input per kept column, named as the column, shape (N,):
   level, or a missing value where training had none (as bpnn: (other) when the column has it,
   else all zeros).
 
-The encoded inputs (N, d) are concatenated in the schema's order.  Needs only the standard
+The encoded inputs (N, d) are concatenated in the schema's order, in float64 (the
+preprocessing that follows in ``bpnn.export`` computes in float64 too and casts to the
+network's float type last, as bpnn does).  Needs only the standard
 domain and ``ai.onnx.ml`` (``ML_OPSET``), both in onnxruntime's default CPU build.
 """
 
@@ -47,7 +51,7 @@ spellings = token_spellings
 
 def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
     """Adds the encoding nodes to ``g`` (``bpnn.export._Graph``); returns the graph inputs
-    [(name, element type)] and the encoded inputs' name (N, d), in the network's float type."""
+    [(name, element type)] and the encoded inputs' name (N, d), in float64."""
     onnx = g.onnx
     axis = g.const("table_axis1", [1], np.int64)
     inputs, parts = [], []
@@ -57,7 +61,7 @@ def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
             inputs.append((spec.name, onnx.TensorProto.STRING))
             parts.extend(_one_hot(g, j, spec, column, missing_strings(schema)))
         else:
-            inputs.append((spec.name, _float(g)))
+            inputs.append((spec.name, _double(g)))
             parts.extend(_filled(g, j, spec, column))
     return inputs, g.op("Concat", parts, axis=1)
 
@@ -65,10 +69,10 @@ def table_inputs(g, schema: TableSchema) -> tuple[list, str]:
 def _filled(g, j: int, spec: ColumnSpec, x: str) -> list[str]:
     """A numeric or boolean column (N, 1): NaN -> its fill, and its missing indicator."""
     gaps = g.op("IsNaN", [x])
-    filled = g.op("Where", [gaps, g.const(f"fill_{j}", spec.fill), x])
+    filled = g.op("Where", [gaps, g.const(f"fill_{j}", spec.fill, np.float64), x])
     if not spec.indicator:
         return [filled]
-    return [filled, g.op("Cast", [gaps], to=_float(g))]
+    return [filled, g.op("Cast", [gaps], to=_double(g))]
 
 
 def _one_hot(g, j: int, spec: ColumnSpec, x: str, missing: list[str]) -> list[str]:
@@ -87,16 +91,16 @@ def _one_hot(g, j: int, spec: ColumnSpec, x: str, missing: list[str]) -> list[st
         default_int64=UNSEEN,
     )
     positions = g.const(f"levels_{j}", np.arange(len(levels))[None, :], np.int64)
-    hot = g.op("Cast", [g.op("Equal", [code, positions])], to=_float(g))  # (N, L)
+    hot = g.op("Cast", [g.op("Equal", [code, positions])], to=_double(g))  # (N, L)
     if not spec.other:
         return [hot]
     axis = g.const(f"sum_axis_{j}", [1], np.int64)
     seen = g.op("ReduceSum", [hot, axis], keepdims=1)
-    return [hot, g.op("Sub", [g.const(f"one_{j}", [[1.0]]), seen])]
+    return [hot, g.op("Sub", [g.const(f"one_{j}", [[1.0]], np.float64), seen])]
 
 
-def _float(g) -> int:
-    return g.onnx.helper.np_dtype_to_tensor_dtype(g.dtype)
+def _double(g) -> int:
+    return g.onnx.TensorProto.DOUBLE
 
 
 def placeholder(j: int) -> str:
