@@ -29,7 +29,7 @@ from bpnn.export import to_onnx  # noqa: E402
 from helpers_onnx import feeds, run_graph  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from tabular_data import TABLES  # noqa: E402
+from tabular_data import SUITE, TABLES  # noqa: E402
 
 TRAIN_ROWS = 3000  # diamonds' 40,000 training rows subsampled (it predicts on all 13,485 others)
 MISSING_TEXT = [None, "", "NA", "NaN", "n/a", "Null", "?", "nA"]  # bpnn lower-cases: all missing
@@ -119,7 +119,7 @@ def check(name: str, tmp_path, cli: bool = False, **settings) -> None:
         np.testing.assert_allclose(got["values"] / std, want / std, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", list(TABLES))
+@pytest.mark.parametrize("name", SUITE)
 def test_onnx_agrees_with_bpnn_on_each_suite_table(name, tmp_path):
     check(name, tmp_path)
 

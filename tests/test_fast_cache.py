@@ -58,3 +58,28 @@ def test_compiled_paths_work_from_a_read_only_install_without_a_home(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("True compiled code cached in"), result.stdout
     assert any(tmp.glob("bpnn-numba-cache-*/**/*.nbi"))  # the cache was written there
+
+
+def _train_log(**settings) -> str:
+    """The log of a small compiled mini-batch run (bpnn.fit's lines, captured)."""
+    import numpy as np
+
+    lines: list[str] = []
+    X = np.random.default_rng(0).normal(size=(64, 3))
+    bpnn.fit(X, X[:, 0] > 0, epochs=1, log=lines.append, **settings)
+    return "\n".join(lines)
+
+
+def test_the_log_says_when_the_kernels_are_compiled(monkeypatch):
+    """A first run compiles the kernels before its first epoch: a pause the log explains; a run
+    that finds them cached says nothing of it."""
+    import bpnn.fast._kernels as k
+
+    _train_log()  # compiled and cached now, if not before
+    assert k.compiled_before()
+    assert "compiling the kernels" not in _train_log()
+    monkeypatch.setattr(k.update._cache._cache_file, "_index_path", "/nonexistent/k.nbi")
+    assert not k.compiled_before()
+    log = _train_log()
+    assert "training path: compiled-mini-batch" in log
+    assert "numba: compiling the kernels (first run only: cached for the next)" in log

@@ -50,15 +50,34 @@ def test_fit_uses_them():
     assert model.info.config["dropout"] == 0.2
 
 
-def test_no_dropout_by_default_on_a_large_table():
-    from bpnn.prepare import DROPOUT_MAX_ROWS
+def test_a_large_table_has_no_dropout_and_regresses_on_ple_inputs():
+    from bpnn.prepare import LARGE_TABLE_ROWS
 
     gen = np.random.default_rng(2)
-    X = gen.normal(size=(DROPOUT_MAX_ROWS, 3))
-    y = X[:, 0]
-    assert resolve_settings(X, y)["dropout"] == 0.0
-    assert resolve_settings(X[:-1], y[:-1])["dropout"] == 0.2
-    assert resolve_settings(X, y, dropout=0.1)["dropout"] == 0.1  # asked for: kept
+    X = gen.normal(size=(LARGE_TABLE_ROWS, 3))
+    y, labels = X[:, 0], (X[:, 0] > 0).astype(int)
+    large, small = resolve_settings(X, y), resolve_settings(X[:-1], y[:-1])
+    assert (large["dropout"], small["dropout"]) == (0.0, 0.2)
+    assert (large["preprocessing"], small["preprocessing"]) == ("ple", "auto")
+    assert large["layers"][0] == 3 * 16  # ple: each feature's 16 bins
+    assert resolve_settings(X, labels)["preprocessing"] == "ple"  # as on every classification
+    asked = resolve_settings(X, y, dropout=0.1, preprocessing="standardize")
+    assert (asked["dropout"], asked["preprocessing"]) == (0.1, "standardize")  # kept
+    pixels = resolve_settings((X > 0).astype(np.uint8), y)  # an image's regression: as it was
+    assert (pixels["preprocessing"], pixels["dropout"]) == ("auto", 0.0)
+
+
+def test_the_log_says_the_large_table_defaults_apply():
+    from bpnn.prepare import LARGE_TABLE_ROWS
+
+    X = np.random.default_rng(5).normal(size=(LARGE_TABLE_ROWS, 2))
+    lines: list[str] = []
+    model = bpnn.fit(X, X[:, 0] * X[:, 1], epochs=1, log=lines.append)
+    assert model.preprocessing.kind == "ple" and model.net.sizes == [32, 100, 1]
+    assert any("settings: defaults for a large table (20,000 rows or more" in x for x in lines)
+    small: list[str] = []
+    bpnn.fit(X[:100], X[:100, 0], epochs=1, log=small.append)
+    assert any("settings: defaults for tabular data" in x for x in small)
 
 
 def test_the_estimators_keep_scikit_learns_way():

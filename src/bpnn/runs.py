@@ -35,7 +35,13 @@ from . import committees
 from .callbacks import Callback
 from .committees import MEMBERS, CommitteeTrainer
 from .errors import BpnnError
-from .prepare import class_sample_weights, n_outputs, resolve_settings
+from .prepare import (
+    LARGE_TABLE_ROWS,
+    class_sample_weights,
+    is_large_table,
+    n_outputs,
+    resolve_settings,
+)
 from .preprocessing import input_width
 from .rundata import DATA_OPTIONS, TABLE_OPTIONS, RunData, find_split, located
 from .runfolder import RunFolder
@@ -119,6 +125,10 @@ def _start(
         log(note)
     log(f"splits: {prepared.sizes()}")
     origin = f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data"
+    if not config.preset and is_large_table(data.X, data.kind):
+        origin = (
+            f"defaults for a large table ({LARGE_TABLE_ROWS:,} rows or more: README 'The defaults')"
+        )
     log(f"settings: {origin} -> {out if out is not None else 'no run folder'}")
     if config.ensemble > 1:
         committees.refuse_warm_start(resumed_from)

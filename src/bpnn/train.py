@@ -270,9 +270,13 @@ class Trainer:
                 self.log(f"training with the NumPy reference path: {stepper.fallback}")
             else:  # which path runs (README "Speed"): the fallback's line says it otherwise
                 self.log(f"training path: {stepper.name}")
-            note = getattr(sys.modules.get("bpnn.fast._kernels"), "CACHE_NOTE", None)
+            kernels = sys.modules.get("bpnn.fast._kernels")
+            note = getattr(kernels, "CACHE_NOTE", None)
             if note:  # where Numba's cache had to go (a read-only install)
                 self.log(f"numba: {note}")
+            compiled = type(stepper).__module__.startswith("bpnn.fast")  # (not JAX's)
+            if compiled and kernels is not None and not kernels.compiled_before():
+                self.log("numba: compiling the kernels (first run only: cached for the next)")
         return stepper
 
     def _position(self) -> EpochPosition:

@@ -35,6 +35,7 @@ Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 
 from __future__ import annotations
 
+import os
 from collections import namedtuple
 
 import numpy as np
@@ -710,3 +711,13 @@ def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot)
             _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
         else:
             _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
+
+
+def compiled_before() -> bool:
+    """Whether Numba's disk cache already holds the kernels (False: this run compiles them, a
+    pause before the first epoch worth a line in the log).  True where nothing is cached at all
+    (``CACHE_NOTE`` says that) or Numba's internals are not those this reads."""
+    try:
+        return not CACHE or os.path.exists(update._cache._cache_file._index_path)
+    except AttributeError:
+        return True
