@@ -718,6 +718,6 @@ def compiled_before() -> bool:
     pause before the first epoch worth a line in the log).  True where nothing is cached at all
     (``CACHE_NOTE`` says that) or Numba's internals are not those this reads."""
     try:
-        return not CACHE or os.path.exists(update._cache._cache_file._index_path)
+        return not CACHE or os.path.exists(update._cache._cache_file._index_path)  # type: ignore[attr-defined]
     except AttributeError:
         return True
