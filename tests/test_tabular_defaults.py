@@ -24,7 +24,8 @@ def test_image_defaults_unchanged():
 def test_tabular_defaults():
     c, r = defaults("tabular", "classify"), defaults("tabular", "regress")
     assert (c["preprocessing"], c["dropout"]) == ("ple", 0.2)
-    assert (r["preprocessing"], r["dropout"]) == ("auto", 0.2)
+    assert (r["preprocessing"], r["dropout"]) == ("auto", 0.3)
+    assert (c["hidden"], r["hidden"]) == ([100], [200])
     assert (c["average"], r["average"]) == (0.0, 0.9)  # weights averaged on regression tables
     assert (c["min_delta"], r["min_delta"]) == (0.003, 0.0)  # (the loss; the RMSE has units)
 
@@ -57,12 +58,16 @@ def test_a_large_table_has_no_dropout_and_regresses_on_ple_inputs():
     X = gen.normal(size=(LARGE_TABLE_ROWS, 3))
     y, labels = X[:, 0], (X[:, 0] > 0).astype(int)
     large, small = resolve_settings(X, y), resolve_settings(X[:-1], y[:-1])
-    assert (large["dropout"], small["dropout"]) == (0.0, 0.2)
+    assert (large["dropout"], small["dropout"]) == (0.0, 0.3)
     assert (large["preprocessing"], small["preprocessing"]) == ("ple", "auto")
-    assert large["layers"][0] == 3 * 16  # ple: each feature's 16 bins
-    assert resolve_settings(X, labels)["preprocessing"] == "ple"  # as on every classification
-    asked = resolve_settings(X, y, dropout=0.1, preprocessing="standardize")
+    assert (large["layers"], small["layers"]) == ([3 * 16, 100, 1], [3, 200, 1])  # ple: 16 bins
+    classes, few = resolve_settings(X, labels), resolve_settings(X[:-1], labels[:-1])
+    assert (classes["dropout"], few["dropout"]) == (0.0, 0.2)
+    assert classes["preprocessing"] == few["preprocessing"] == "ple"  # as on every table
+    assert classes["layers"] == few["layers"] == [48, 100, 2]
+    asked = resolve_settings(X, y, dropout=0.1, preprocessing="standardize", hidden=[7])
     assert (asked["dropout"], asked["preprocessing"]) == (0.1, "standardize")  # kept
+    assert asked["layers"] == [3, 7, 1]
     pixels = resolve_settings((X > 0).astype(np.uint8), y)  # an image's regression: as it was
     assert (pixels["preprocessing"], pixels["dropout"]) == ("auto", 0.0)
 

@@ -7,8 +7,8 @@ layer, ``bpnn.runs``, calls them):
 1. the task: named, or by the documented rule (``bpnn.targets.infer_task``);
 2. settings: ``bpnn.settings.defaults`` for the kind of data, then a preset, then the user's;
    layer sizes from the data (``hidden`` gives the layers in between); the tabular defaults'
-   from ``LARGE_TABLE_ROWS`` rows, a regression table's inputs are ``ple`` and the dropout is
-   none; ``ple`` gives way to ``standardize`` beyond ``PLE_MAX_INPUTS`` inputs;
+   from ``LARGE_TABLE_ROWS`` rows the tabular defaults are ``LARGE_TABLE``'s; ``ple`` gives
+   way to ``standardize`` beyond ``PLE_MAX_INPUTS`` inputs;
 3. the first ``limit`` training samples, when asked;
 4. the test set: the data's own, else a seeded ``test_fraction`` of the training data;
 5. the validation set: the user's own (``X_val``, ``y_val``), else a seeded ``val_size`` (a
@@ -23,6 +23,7 @@ reading files (``bpnn.data``).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ from .settings import TrainConfig, defaults
 from .targets import Targets, check_classes, infer_task
 
 __all__ = [
+    "LARGE_TABLE",
     "LARGE_TABLE_ROWS",
     "MIN_VAL",
     "PLE_MAX_INPUTS",
@@ -54,9 +56,17 @@ MIN_VAL = 10  # fewer validation samples than this select nothing reliably
 # The tabular defaults' ple (d features -> d * bins inputs) gives way to standardize beyond
 # this input width: the encoded training set and first layer grow with it.
 PLE_MAX_INPUTS = 4096
-# From this many rows a table is large: the tabular defaults' dropout gives way to none, and a
-# regression's standardized inputs to ple (README "The defaults", measured on five large tables)
+# From this many rows a table is large, and these defaults replace the tabular ones (per task;
+# settings given stay).  No dropout: a large table is its own regulariser (dropout 0.2 cost
+# diamonds' 40,000 rows 0.02 R^2).  Regression: ple inputs, whose clipped bins bound outliers a
+# standardized input extrapolates from (R^2 on diamonds 0.978 -> 0.982, on movies 0.776 ->
+# 0.790), and 100 units, as wide as enough there (200: 0.0003-0.0015 R^2 less on four of five
+# large tables, 1.5x the seconds).  README "Large tables", three seeds.
 LARGE_TABLE_ROWS = 20_000
+LARGE_TABLE: dict[str, dict] = {
+    "classify": {"dropout": 0.0},
+    "regress": {"dropout": 0.0, "preprocessing": "ple", "hidden": [100]},
+}
 
 
 @dataclass
@@ -125,20 +135,16 @@ def is_large_table(X, kind: str) -> bool:
 
 
 def _large_tables(merged: dict, settings: dict, X, kind: str) -> None:
-    """The tabular defaults' exceptions (settings the user gave stay).  From
-    ``LARGE_TABLE_ROWS`` rows: no dropout (a large table is its own regulariser: dropout 0.2
-    cost diamonds' 40,000 rows 0.02 R^2) and ple inputs for regression too (their clipped bins
-    bound outliers a standardized input extrapolates from: R^2 on diamonds 0.978 -> 0.982, on
-    movies 0.776 -> 0.790, mean of three seeds).  Then ple gives way to standardize beyond ``PLE_MAX_INPUTS`` inputs."""
-    large = is_large_table(X, kind)
-    if large and "preprocessing" not in settings and merged["task"] == "regress":
-        if merged["preprocessing"] == "auto":
-            merged["preprocessing"] = "ple"
+    """The tabular defaults' exceptions (settings the user gave stay): ``LARGE_TABLE`` from
+    ``LARGE_TABLE_ROWS`` rows, then ple gives way to standardize beyond ``PLE_MAX_INPUTS``
+    inputs."""
+    if is_large_table(X, kind):
+        for name, value in LARGE_TABLE[merged["task"]].items():
+            if name not in settings:
+                merged[name] = copy.deepcopy(value)
     if merged["preprocessing"] == "ple" and "preprocessing" not in settings:
         if input_width("ple", X.shape[1], merged.get("bins")) > PLE_MAX_INPUTS:
             merged["preprocessing"] = "standardize"
-    if large and "dropout" not in settings and merged["dropout"]:
-        merged["dropout"] = 0.0
 
 
 def _validation_defaults(merged: dict, given: dict) -> None:

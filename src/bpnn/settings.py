@@ -491,9 +491,10 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # monitor: a small tabular validation set's error rate moves in steps of 5-8% and ties for
 # hundreds of epochs (equal counts as no worse: patience restarts), so runs never stopped early;
 # its loss falls while the model improves and rises when it overfits (README "Early stopping").
-# preprocessing and dropout on tables: measured on the suite of real tables
-# (benchmarks/tabular_suite.py, README "Tabular defaults"); ple falls back to standardize on
-# wide tables (``bpnn.prepare.PLE_MAX_INPUTS``).  average (regression) and min_delta
+# preprocessing, width and dropout on tables: measured on the suite of real tables
+# (benchmarks/tabular_suite.py, README "Tabular defaults"); large tables have their own
+# (``bpnn.prepare.LARGE_TABLE``), and ple falls back to standardize on wide tables
+# (``bpnn.prepare.PLE_MAX_INPUTS``).  average (regression) and min_delta
 # (classification: the validation loss must fall by 0.003 to count, so a small table's run stops
 # when it only creeps down, the same accuracy in fewer epochs): measured on the same suite, and
 # zeroed for a run not judged on the validation split (``bpnn.prepare._validation_defaults``).
@@ -526,7 +527,7 @@ _DEFAULTS: dict[tuple[str, str], tuple] = {
         0.003,
     ),
     ("image", "regress"): ([300], "adam", 0.001, 128, 50, 10, "val_error", "auto", 0.0, 0.0, 0.0),
-    ("tabular", "regress"): ([100], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.2, 0.9, 0.0),
+    ("tabular", "regress"): ([200], "adam", 0.001, 32, 300, 20, "val_error", "auto", 0.3, 0.9, 0.0),
 }
 
 
