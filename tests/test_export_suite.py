@@ -99,7 +99,7 @@ def check(name: str, tmp_path, cli: bool = False, **settings) -> None:
     assert schema is not None
     rows = hostile(held, schema)
     if schema.plain():  # a table of numbers without gaps keeps its one input matrix
-        inputs = {"input": rows[schema.names].to_numpy(np.float32)}  # NaN: filled in the graph
+        inputs = {"input": rows[schema.names].to_numpy(np.float64)}  # NaN: filled in the graph
     else:
         inputs = feeds(schema, rows)
     if cli:

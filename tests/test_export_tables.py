@@ -170,7 +170,7 @@ def test_a_table_of_numbers_keeps_its_one_input():
     X = pd.DataFrame({"a": np.arange(40.0), "b": np.sin(np.arange(40.0))})
     model = bpnn.fit(X, np.arange(40.0) % 2, hidden=[4], epochs=1)
     assert model.schema is not None and model.schema.plain()
-    got = run_graph(to_onnx(model), {"input": X.to_numpy(np.float32)})
+    got = run_graph(to_onnx(model), {"input": X.to_numpy(np.float64)})
     np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)
 
 
@@ -193,7 +193,7 @@ def test_a_table_of_numbers_fills_a_gap_in_the_graph_as_bpnn():
     assert model.schema.plain()
     rows = X.head(6).copy()
     rows.loc[0, "a"], rows.loc[1, "year"] = np.nan, np.nan  # bpnn fills them with the medians
-    got = run_graph(to_onnx(model), {"input": rows.to_numpy(np.float32)})
+    got = run_graph(to_onnx(model), {"input": rows.to_numpy(np.float64)})
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(rows), atol=1e-6)
     np.testing.assert_array_equal(got["label"], model.predict(rows))
 
@@ -230,4 +230,27 @@ def test_large_numbers_reach_the_graph_in_float64():
     kinds = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
     assert kinds == {"big": onnx.TensorProto.DOUBLE, "kind": onnx.TensorProto.STRING}
     got = run_graph(proto, feeds(model.schema, X))
+    np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)
+
+
+def test_large_numbers_of_a_table_of_numbers_reach_the_graph_in_float64():
+    gen = np.random.default_rng(4)
+    X = pd.DataFrame(
+        {"big": 123_456_789.0 + gen.integers(0, 40, 120) * 0.25, "b": gen.normal(size=120)}
+    )
+    model = bpnn.fit(X, X["big"] - X["big"].mean() + X["b"], hidden=[4], epochs=2, seed=0)
+    assert model.schema.plain()
+    proto = to_onnx(model)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    got = run_graph(proto, {"input": X.to_numpy(np.float64)})
+    np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)
+
+
+def test_an_array_model_takes_float64_input_in_float64_when_asked():
+    gen = np.random.default_rng(5)
+    X = np.stack([123_456_789.0 + gen.integers(0, 40, 120) * 0.25, gen.normal(size=120)], 1)
+    model = bpnn.fit(X, X[:, 0] - X[:, 0].mean() + X[:, 1], hidden=[4], epochs=2, seed=0)
+    assert model.schema is None and model.preprocessing.kind == "standardize"
+    assert to_onnx(model).graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    got = run_graph(to_onnx(model, input_type="float64"), {"input": X})
     np.testing.assert_allclose(got["values"].ravel(), model.predict(X).ravel(), atol=1e-5)

@@ -1,4 +1,4 @@
-"""The tabular defaults (README "Tabular defaults"): chosen on the suite of real tables
+"""The tabular defaults (README "The defaults"): chosen on the suite of real tables
 (benchmarks/tabular_suite.py); the image defaults, and so MNIST's runs, unchanged."""
 
 import numpy as np
@@ -70,6 +70,24 @@ def test_a_large_table_has_no_dropout_and_regresses_on_ple_inputs():
     assert asked["layers"] == [3, 7, 1]
     pixels = resolve_settings((X > 0).astype(np.uint8), y)  # an image's regression: as it was
     assert (pixels["preprocessing"], pixels["dropout"]) == ("auto", 0.0)
+
+
+def test_given_layers_keep_a_large_tables_inputs_and_a_limit_counts_its_rows():
+    from bpnn.prepare import LARGE_TABLE_ROWS
+
+    X = np.random.default_rng(6).normal(size=(LARGE_TABLE_ROWS, 3))
+    shaped = resolve_settings(X, X[:, 0], layers=[3, 50, 1])  # the raw width: no ple
+    assert (shaped["preprocessing"], shaped["layers"], shaped["dropout"]) == (
+        "auto",
+        [3, 50, 1],
+        0.0,
+    )
+    model = bpnn.fit(X, X[:, 0], layers=[3, 5, 1], epochs=1)
+    assert model.net.sizes == [3, 5, 1] and model.preprocessing.kind == "standardize"
+    lines: list[str] = []
+    small = bpnn.fit(X, X[:, 0], limit=500, epochs=1, log=lines.append)  # trains on 500 rows
+    assert small.net.sizes == [3, 200, 1] and small.info.config["dropout"] == 0.3
+    assert any("settings: defaults for tabular data" in x for x in lines)
 
 
 def test_the_log_says_the_large_table_defaults_apply():

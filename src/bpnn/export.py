@@ -180,7 +180,8 @@ def _outputs(g: _Graph, y: str, model: Model | None) -> list:
 
 
 def _input_type(model: Model | None, net: Network, input_type: str | None) -> np.dtype:
-    """uint8 for image models (raw pixels), else the network's float type."""
+    """uint8 for image models (raw pixels), float64 for a table's numbers (as bpnn reads
+    them), else the network's float type."""
     if input_type is not None:
         if input_type not in ("uint8", "float32", "float64"):
             raise ValueError(f"input type must be uint8, float32 or float64, got {input_type!r}")
@@ -188,7 +189,9 @@ def _input_type(model: Model | None, net: Network, input_type: str | None) -> np
     image = model is not None and (
         model.info.data.kind == "image" or model.preprocessing.image_shape
     )
-    return np.dtype(np.uint8) if image else net.dtype
+    if image:
+        return np.dtype(np.uint8)
+    return np.dtype(np.float64) if model is not None and model.schema is not None else net.dtype
 
 
 def _metadata(model: Model | None, net: Network) -> dict:
@@ -221,13 +224,15 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
         fills, schema = [c.fill for c in schema.columns], None
     if schema is None:
         in_type = _input_type(full, net, input_type)
+        # float64 input stays float64 through a float64 preprocessing (cast to the net's last)
+        work = np.dtype(np.float64) if in_type == np.float64 and _in_float64(full) else net.dtype
         x = (
             "input"
-            if in_type == net.dtype
-            else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
+            if in_type == work
+            else g.op("Cast", ["input"], to=onnx.helper.np_dtype_to_tensor_dtype(work))
         )
         if fills is not None:  # bpnn fills a gap in new rows with the training median
-            x = g.op("Where", [g.op("IsNaN", [x]), g.const("fill", [fills]), x])
+            x = g.op("Where", [g.op("IsNaN", [x]), g.const("fill", [fills], work), x])
         width = net.n_inputs if full is None else full.n_features
         inputs = [("input", onnx.helper.np_dtype_to_tensor_dtype(in_type), ["N", width])]
     elif input_type is not None:

@@ -17,9 +17,9 @@ One graph input per kept column, named as the column, shape (N,):
   level, or a missing value where training had none (as bpnn: (other) when the column has it,
   else all zeros).
 
-The encoded inputs (N, d) are concatenated in the schema's order, in float64 (the
-preprocessing that follows in ``bpnn.export`` computes in float64 too and casts to the
-network's float type last, as bpnn does).  Needs only the standard
+The encoded inputs (N, d) are concatenated in the schema's order, in float64; ``bpnn.export``
+then standardizes or bins them in float64 and casts to the network's float type last, as bpnn
+does (preprocessing "none" or "scale": cast first, as bpnn casts first).  Needs only the standard
 domain and ``ai.onnx.ml`` (``ML_OPSET``), both in onnxruntime's default CPU build.
 """
 

@@ -60,8 +60,9 @@ PLE_MAX_INPUTS = 4096
 # settings given stay).  No dropout: a large table is its own regulariser (dropout 0.2 cost
 # diamonds' 40,000 rows 0.02 R^2).  Regression: ple inputs, whose clipped bins bound outliers a
 # standardized input extrapolates from (R^2 on diamonds 0.978 -> 0.982, on movies 0.776 ->
-# 0.790), and 100 units, as wide as enough there (200: 0.0003-0.0015 R^2 less on four of five
-# large tables, 1.5x the seconds).  README "Large tables", three seeds.
+# 0.790; checked on three more), and 100 units, wide enough there (200: the same R^2 on
+# diamonds and movies within 0.0003, 1.6-1.8x the seconds).  README "Large tables", three
+# seeds.  Rows: those given to training (after a limit), before bpnn's own test split.
 LARGE_TABLE_ROWS = 20_000
 LARGE_TABLE: dict[str, dict] = {
     "classify": {"dropout": 0.0},
@@ -138,9 +139,11 @@ def _large_tables(merged: dict, settings: dict, X, kind: str) -> None:
     """The tabular defaults' exceptions (settings the user gave stay): ``LARGE_TABLE`` from
     ``LARGE_TABLE_ROWS`` rows, then ple gives way to standardize beyond ``PLE_MAX_INPUTS``
     inputs."""
+    # given layers fix the input width and the hidden ones: their preprocessing stays
+    shaped = ("preprocessing", "hidden") if "layers" in settings else ()
     if is_large_table(X, kind):
         for name, value in LARGE_TABLE[merged["task"]].items():
-            if name not in settings:
+            if name not in settings and name not in shaped:
                 merged[name] = copy.deepcopy(value)
     if merged["preprocessing"] == "ple" and "preprocessing" not in settings:
         if input_width("ple", X.shape[1], merged.get("bins")) > PLE_MAX_INPUTS:

@@ -176,6 +176,10 @@ class RunData:
         """The training targets the run uses (the first ``limit`` when limited)."""
         return self.y[: self.limit] if self.limit else self.y
 
+    def X_used(self) -> np.ndarray:
+        """The training features the run uses (the first ``limit`` rows when limited)."""
+        return self.X[: self.limit] if self.limit else self.X
+
 
 def _as_given(source: str | os.PathLike) -> str:
     """A source as a run records it: a registered name as is, a path made absolute (a run

@@ -76,7 +76,7 @@ def configure(
     unless the caller made them from its own targets)."""
     y = data.y_used()
     config = TrainConfig.from_dict(
-        resolve_settings(data.X, y, preset=preset, kind=data.kind, **settings)
+        resolve_settings(data.X_used(), y, preset=preset, kind=data.kind, **settings)
     )
     if check and settings.get("layers") is not None:
         width = input_width(config.preprocessing, data.X.shape[1], config.bins)
@@ -125,7 +125,7 @@ def _start(
         log(note)
     log(f"splits: {prepared.sizes()}")
     origin = f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data"
-    if not config.preset and is_large_table(data.X, data.kind):
+    if not config.preset and is_large_table(data.X_used(), data.kind):
         origin = (
             f"defaults for a large table ({LARGE_TABLE_ROWS:,} rows or more: README 'The defaults')"
         )

@@ -492,8 +492,8 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # hundreds of epochs (equal counts as no worse: patience restarts), so runs never stopped early;
 # its loss falls while the model improves and rises when it overfits (README "Early stopping").
 # preprocessing, width and dropout on tables: measured on the suite of real tables
-# (benchmarks/tabular_suite.py, README "Tabular defaults"); large tables have their own
-# (``bpnn.prepare.LARGE_TABLE``), and ple falls back to standardize on wide tables
+# (benchmarks/tabular_suite.py, README "The defaults" and "Real tables"); large tables have
+# their own (``bpnn.prepare.LARGE_TABLE``), and ple falls back to standardize on wide tables
 # (``bpnn.prepare.PLE_MAX_INPUTS``).  average (regression) and min_delta
 # (classification: the validation loss must fall by 0.003 to count, so a small table's run stops
 # when it only creeps down, the same accuracy in fewer epochs): measured on the same suite, and

@@ -274,8 +274,8 @@ class Trainer:
             note = getattr(kernels, "CACHE_NOTE", None)
             if note:  # where Numba's cache had to go (a read-only install)
                 self.log(f"numba: {note}")
-            compiled = type(stepper).__module__.startswith("bpnn.fast")  # (not JAX's)
-            if compiled and kernels is not None and not kernels.compiled_before():
+            compiled = getattr(stepper, "kernels", ())  # (the Numba steppers name theirs)
+            if compiled and kernels is not None and not kernels.compiled_before(compiled):
                 self.log("numba: compiling the kernels (first run only: cached for the next)")
         return stepper
 

@@ -29,8 +29,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--input-type",
         choices=("uint8", "float32", "float64"),
-        help="element type of the graph's input (default: uint8 for image models, "
-        "else the network's float type)",
+        help="element type of the graph's input (default: uint8 for image models, float64 "
+        "for a table's, else the network's float type); not for a table with text or gaps",
     )
 
 

@@ -713,11 +713,14 @@ def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot)
             _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
 
 
-def compiled_before() -> bool:
-    """Whether Numba's disk cache already holds the kernels (False: this run compiles them, a
-    pause before the first epoch worth a line in the log).  True where nothing is cached at all
-    (``CACHE_NOTE`` says that) or Numba's internals are not those this reads."""
+def compiled_before(names) -> bool:
+    """Whether Numba's disk cache already holds each kernel named (False: this run compiles
+    them, a pause before the first epoch worth a line in the log).  True where nothing is cached
+    at all (``CACHE_NOTE`` says that) or Numba's internals are not those this reads.  A kernel
+    cached for one input type and compiled anew for another is not seen."""
+    if not CACHE:
+        return True
     try:
-        return not CACHE or os.path.exists(update._cache._cache_file._index_path)  # type: ignore[attr-defined]
-    except AttributeError:
+        return all(os.path.exists(globals()[name]._cache._cache_file._index_path) for name in names)
+    except (AttributeError, KeyError):
         return True

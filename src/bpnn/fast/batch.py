@@ -59,6 +59,8 @@ class BatchStepper(Stepper):
     """
 
     name = "compiled-mini-batch"
+    # the kernels a step always calls (``_kernels.compiled_before``: whether they are cached)
+    kernels = ("gather_columns", "gather_rows", "bias_act", "output_delta", "act_back", "update")
 
     def __init__(self, job: Job):
         net, weights, self.batch_size = job.net, job.weights, int(job.batch_size)

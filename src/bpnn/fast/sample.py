@@ -43,11 +43,13 @@ class SampleStepper(Stepper):
     """
 
     name = "numba-per-sample"
+    kernels = ("sgd_samples",)  # (``_kernels.compiled_before``; Hogwild: sgd_samples_part)
 
     def __init__(self, job: Job):
         self.parts = int(job.parallel_samples)  # > 1: Hogwild on that many threads
         if self.parts > 1:
             self.name = f"numba-per-sample-hogwild-{self.parts}"
+            self.kernels = ("sgd_samples_part",)
         net, X, T = job.net, job.X, job.T
         self.net, self.optimizer, self.T = net, job.optimizer, T
         self.n_samples = len(X)
