@@ -124,11 +124,14 @@ def _start(
     for note in prepared.notes:
         log(note)
     log(f"splits: {prepared.sizes()}")
-    origin = f"preset {config.preset}" if config.preset else f"defaults for {data.kind} data"
-    if not config.preset and is_large_table(data.X_used(), data.kind):
+    if config.preset:
+        origin = f"preset {config.preset}"
+    elif is_large_table(data.X_used(), data.kind):
         origin = (
             f"defaults for a large table ({LARGE_TABLE_ROWS:,} rows or more: README 'The defaults')"
         )
+    else:
+        origin = f"defaults for {data.kind} data"
     log(f"settings: {origin} -> {out if out is not None else 'no run folder'}")
     if config.ensemble > 1:
         committees.refuse_warm_start(resumed_from)

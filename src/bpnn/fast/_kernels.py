@@ -722,5 +722,5 @@ def compiled_before(names) -> bool:
         return True
     try:
         return all(os.path.exists(globals()[name]._cache._cache_file._index_path) for name in names)
-    except (AttributeError, KeyError):
+    except AttributeError:  # (a misnamed kernel is a KeyError: a stepper's mistake, shown)
         return True
