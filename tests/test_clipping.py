@@ -13,7 +13,7 @@ from bpnn.optim import SGD, Adam, UpdateRule, make_optimizer
 from bpnn.settings import TrainConfig
 from bpnn.steppers import NumpyStepper, make_stepper
 from conftest import run_cli
-from test_every_path import BATCH, assert_same_training, data, network
+from test_every_path import BATCH, assert_same_training, data, network, picked
 
 
 def test_the_global_norm_is_clipped_by_hand():
@@ -54,9 +54,10 @@ def test_plain_sgd_moves_the_weights_at_most_lr_times_the_norm():
 
 
 @pytest.mark.parametrize("opt_name", ["sgd", "momentum", "adam"])
-@pytest.mark.parametrize("path", ["numba", "jax"])
+@pytest.mark.parametrize("path", ["numba", "numba-blas", "jax"])
 def test_every_path_clips_as_the_reference_does(path, opt_name):
-    if path == "numba" and not fast.jit_available():
+    """ "numba": the small-net loop (this net is small); "numba-blas": the BLAS mini-batches."""
+    if path.startswith("numba") and not fast.jit_available():
         pytest.skip("numba is not installed")
     kw: dict = {"scale": 1 / 255}
     if path == "jax":
@@ -72,10 +73,15 @@ def test_every_path_clips_as_the_reference_does(path, opt_name):
         for layer, src in zip(twin.layers, net.layers):
             layer.activation = src.activation
         gen = np.random.default_rng(0)
-        return make_stepper(twin, opt, X, y, BATCH, gen, reference=reference, **extra)
+        return picked(
+            path, net=twin, optimizer=opt, X=X, targets=y, batch_size=BATCH, rng=gen,
+            reference=reference, **extra,
+        )  # fmt: skip
 
     ref, other = built(True, scale=1 / 255), built(False, **kw)
     assert not isinstance(other, NumpyStepper), getattr(other, "fallback", None)
+    want = {"numba": "compiled-small-net", "numba-blas": "compiled-mini-batch"}
+    assert other.name == want.get(path, other.name)
     assert_same_training(ref, other)
 
 

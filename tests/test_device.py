@@ -325,7 +325,7 @@ def test_trained_on_a_device_resumes_and_loads_on_the_cpu(tmp_path):
             config, Split(X, y), None, Split(X[:50], y[:50]), tmp_path / device, progress=False
         )
         runs[device] = t.run()
-        assert t.history.stepper == ("jax-cpu" if device == "jax-cpu" else "compiled-mini-batch")
+        assert t.history.stepper == ("jax-cpu" if device == "jax-cpu" else "compiled-small-net")
     ckpt = {d: load_arrays(tmp_path / d / "checkpoint.npz") for d in runs}
     assert ckpt["jax-cpu"][0].keys() == ckpt["cpu"][0].keys()
     assert ckpt["jax-cpu"][1]["config"]["device"] == "jax-cpu"

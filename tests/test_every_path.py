@@ -26,7 +26,22 @@ from bpnn.optim import OPTIMIZERS, make_optimizer
 from bpnn.steppers import NumpyStepper, make_stepper
 
 N, N_IN, N_OUT, BATCH = 70, 12, 3, 16  # a chunk of 4 batches, then 4 and a short one of 6
-PATHS = ("numba", "jax")
+# "numba": the compiled path make_stepper picks (these nets are small: the small-net loop);
+# "numba-blas": the BLAS mini-batch path, as a larger net would get
+PATHS = ("numba", "numba-blas", "jax")
+
+
+def picked(path: str, **kw):
+    """``make_stepper(**kw)`` as for ``path`` ("numba-blas": with the small-net bound at -1)."""
+    from bpnn.fast import small
+
+    old = small.SMALL_WORK, small.DEEP_WORK
+    if path == "numba-blas":
+        small.SMALL_WORK = small.DEEP_WORK = -1
+    try:
+        return make_stepper(**kw)
+    finally:
+        small.SMALL_WORK, small.DEEP_WORK = old
 
 
 def accepts(loss: str, output: str) -> bool:
@@ -88,7 +103,10 @@ def stepper(path: str, net: Network, opt_name: str):
         pytest.importorskip("jax", reason="jax is not installed (pip install jax)")
         kw["device"] = "jax-cpu"
     try:
-        step = make_stepper(twin, opt, X, y, BATCH, np.random.default_rng(0), **kw)
+        step = picked(
+            path, net=twin, optimizer=opt, X=X, targets=y, batch_size=BATCH,
+            rng=np.random.default_rng(0), **kw,
+        )  # fmt: skip
     except DeviceError as exc:
         return str(exc)
     return step.fallback if isinstance(step, NumpyStepper) and path != "numpy" else step
@@ -97,7 +115,7 @@ def stepper(path: str, net: Network, opt_name: str):
 def reason_of(path: str, net: Network, opt_name: str) -> str | None:
     """What the path's own check says of this setup (None: it runs it)."""
     opt = make_optimizer(opt_name, 0.01, weight_decay=0.01)
-    if path == "numba":
+    if path.startswith("numba"):
         return fast.unsupported_reason(net, opt, data()[0])
     from bpnn.accel.jax_stepper import unsupported_reason
 

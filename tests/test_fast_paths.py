@@ -17,6 +17,7 @@ and input kind.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 
 from bpnn import fast
+from bpnn.fast import small
 from bpnn.network import Network
 from bpnn.optim import SGD, make_optimizer
 from bpnn.steppers import make_stepper
@@ -33,6 +35,21 @@ pytest.importorskip("numba")
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 PIXEL_SCALE = 1 / 255
+# The two mini-batch paths, and the SMALL_WORK that makes ``fast_stepper`` choose each for any
+# network: a test expecting "compiled-mini-batch" runs both (``run_both``).
+MINI_BATCH = "compiled-mini-batch"
+BATCH_PATHS = {MINI_BATCH: -1, "compiled-small-net": 10**15}
+
+
+@contextlib.contextmanager
+def batch_path(name: str):
+    """Within it, ``make_stepper`` gives mini-batch jobs the path ``name``."""
+    old = small.SMALL_WORK, small.DEEP_WORK
+    small.SMALL_WORK = small.DEEP_WORK = BATCH_PATHS[name]
+    try:
+        yield
+    finally:
+        small.SMALL_WORK, small.DEEP_WORK = old
 
 
 def sparse_images(n: int, n_in: int, seed: int = 3, n_classes: int = 10):
@@ -67,7 +84,18 @@ def target_rows(kind: str, n: int, n_out: int, seed: int = 6) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def run_both(
+def run_both(*args, expect=None, **kw):
+    """``run_pair`` with the path ``expect``; for a mini-batch job, with each mini-batch path in
+    turn (returns the last run's)."""
+    if expect != MINI_BATCH:
+        return run_pair(*args, expect=expect, **kw)
+    for name in BATCH_PATHS:
+        with batch_path(name):
+            out = run_pair(*args, expect=name, **kw)
+    return out
+
+
+def run_pair(
     sizes,
     dtype,
     optimizer="sgd",
@@ -169,7 +197,7 @@ def test_generated_matrix(hidden, task, opt, dtype, depth, inputs):
         X, scale = sparse_floats(n, n_in, dtype), 1.0
     targets = None if kind == "labels" else target_rows(kind, n, n_out)
     lr = 0.01 if optimizer == "adam" else 0.05
-    expect = "numba-per-sample" if batch_size == 1 else "compiled-mini-batch"
+    expect = "numba-per-sample" if batch_size == 1 else MINI_BATCH
     net, twin, *_ = run_both(
         sizes,
         dtype,
@@ -217,7 +245,7 @@ def test_per_sample_single_layer_squared_error():
 
 def test_zero_pixels_keep_their_weights():
     """A pixel that is zero in every image gets no update, per sample and per batch."""
-    for batch_size, name in ((1, "numba-per-sample"), (8, "compiled-mini-batch")):
+    for batch_size, name in ((1, "numba-per-sample"), (8, MINI_BATCH)):
         net, twin, *_ = run_both([64, 16, 10], np.float64, batch_size=batch_size, expect=name)
         before = Network([64, 16, 10], dtype=np.float64, seed=11).layers[0].W
         np.testing.assert_array_equal(twin.layers[0].W[:, 5], before[:, 5])
@@ -261,12 +289,12 @@ def test_mini_batch_matches_reference(dtype, optimizer, opt_kw):
         loss="cross_entropy",
         init="he",
         lr=lr,
-        expect="compiled-mini-batch",
+        expect=MINI_BATCH,
     )
 
 
 def test_mini_batch_squared_error_sigmoid_three_layers():
-    run_both([64, 20, 16, 10], np.float64, "momentum", batch_size=16, expect="compiled-mini-batch")
+    run_both([64, 20, 16, 10], np.float64, "momentum", batch_size=16, expect=MINI_BATCH)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -280,13 +308,74 @@ def test_mini_batch_dropout_draws_the_same_masks(dtype):
         loss="cross_entropy",
         lr=0.05,
         dropout=[0.2, 0.5, 0.3],
-        expect="compiled-mini-batch",
+        expect=MINI_BATCH,
     )
     assert ref.rng.random() == step.rng.random()  # both generators were used alike
 
 
+# ---- the small-network loop (``bpnn.fast.small``) -------------------------------------------
+@pytest.mark.parametrize("max_uniforms", [1, 50, 1000])
+def test_small_net_dropout_in_parts_draws_the_same_masks(monkeypatch, max_uniforms):
+    """A call's uniforms are drawn in parts of whole batches (at most MAX_UNIFORMS each, one
+    batch at least): the masks stay the reference's."""
+    monkeypatch.setattr(small, "MAX_UNIFORMS", max_uniforms)
+    with batch_path("compiled-small-net"):
+        *_, ref, step = run_pair(
+            [64, 12, 8, 10],
+            np.float64,
+            "adam",
+            batch_size=7,
+            activation="relu",
+            loss="cross_entropy",
+            lr=0.01,
+            dropout=[0.2, 0.5, 0.3],
+            expect="compiled-small-net",
+        )
+    assert ref.rng.random() == step.rng.random()
+
+
+def test_small_net_a_tiny_dropout_rate_still_draws_its_mask():
+    """A rate too small to change keep = 1 - rate still draws (the reference's mask() does):
+    the later layers' masks stay in step with the reference's."""
+    with batch_path("compiled-small-net"):
+        *_, ref, step = run_pair(
+            [12, 6, 4],
+            np.float64,
+            "momentum",
+            batch_size=5,
+            n=40,
+            dropout=[1e-17, 0.5],
+            expect="compiled-small-net",
+        )
+    assert ref.rng.random() == step.rng.random()
+
+
+@pytest.mark.parametrize("sizes", [[64, 10], [64, 3, 9, 10], [64, 4, 16, 5, 10]])
+def test_small_net_shapes(sizes):
+    """No hidden layer; a later layer wider than the first hidden one; the output wider than the
+    layer before it: the scratch widths and the products hold on both mini-batch paths."""
+    run_both(sizes, np.float64, "nesterov", batch_size=9, lr=0.05, dropout=0.2, expect=MINI_BATCH)
+
+
+def test_small_net_error_part_way_keeps_the_steps_taken():
+    """An error inside the loop (Adam with eps 0 divides 0 by 0 where an input is always zero)
+    still copies the weights back and counts the step begun, as the BLAS path does."""
+    images, labels = sparse_images(40, 64)
+    for path in BATCH_PATHS:
+        net = Network([64, 8, 10], dtype=np.float64, seed=0)
+        start = net.layers[0].W.copy()
+        with batch_path(path):
+            opt = make_optimizer("adam", 0.01, eps=0.0)
+            step = make_stepper(net, opt, images, labels, 8, np.random.default_rng(0), scale=1)
+        assert step.name == path
+        with pytest.raises(ZeroDivisionError):
+            step(np.arange(40))
+        assert opt.t == 1, path
+        assert not np.array_equal(net.layers[0].W, start), path  # the updated rows came back
+
+
 def test_per_sample_with_momentum_uses_the_batch_path():
-    run_both([64, 16, 10], np.float64, "momentum", batch_size=1, expect="compiled-mini-batch")
+    run_both([64, 16, 10], np.float64, "momentum", batch_size=1, expect=MINI_BATCH)
 
 
 # ---- choosing the path -----------------------------------------------------------------------
@@ -312,8 +401,10 @@ def stepper_name(**kw):
 
 def test_make_stepper_picks_the_fastest_path():
     assert stepper_name() == "numba-per-sample"
-    assert stepper_name(batch_size=128) == "compiled-mini-batch"
-    assert stepper_name(net={"dropout": 0.5}) == "compiled-mini-batch"
+    assert stepper_name(batch_size=128) == "compiled-small-net"  # 64-8-10: small
+    assert stepper_name(net={"dropout": 0.5}) == "compiled-small-net"
+    with batch_path(MINI_BATCH):  # as for a larger network
+        assert stepper_name(batch_size=128) == MINI_BATCH
     assert stepper_name(reference=True) == "numpy"
     for kw in ({}, {"batch_size": 128}, {"reference": True}):
         assert stepper_for(**kw).fallback is None  # compiled, or the reference on purpose
@@ -348,8 +439,14 @@ def test_make_stepper_falls_back_without_numba(monkeypatch):
     assert stepper_for(reference=True).fallback is None
 
 
-def test_changes_between_calls_are_seen():
+@pytest.mark.parametrize("path", BATCH_PATHS)
+def test_changes_between_calls_are_seen(path):
     """The trainer may restore weights or optimiser state between calls."""
+    with batch_path(path):
+        changes_between_calls_are_seen()
+
+
+def changes_between_calls_are_seen():
     images, labels = sparse_images(60, 64)
     for batch_size, opt in ((1, "sgd"), (10, "adam")):
         net = Network([64, 16, 10], dtype=np.float64, seed=2)
@@ -388,9 +485,12 @@ def test_changes_between_calls_are_seen():
 
 
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "adam"])
-def test_mini_batch_takes_the_rule_once_a_call(monkeypatch, opt):
+@pytest.mark.parametrize("path", BATCH_PATHS)
+def test_mini_batch_takes_the_rule_once_a_call(monkeypatch, opt, path):
     """Building an UpdateRule every step cost the mini-batch path up to a fifth of its epoch:
     a call takes the rule once and counts its steps, with the same result as the reference."""
+    monkeypatch.setattr(small, "SMALL_WORK", BATCH_PATHS[path])
+    monkeypatch.setattr(small, "DEEP_WORK", BATCH_PATHS[path])
     images, labels = sparse_images(60, 64)
     net = Network([64, 16, 10], dtype=np.float64, seed=2)
     twin = net.copy()
@@ -408,6 +508,7 @@ def test_mini_batch_takes_the_rule_once_a_call(monkeypatch, opt):
         for n, ref in ((net, True), (twin, False))
     ]
     ref, step = steppers
+    assert step.name == path
     built, cls = [], type(step.optimizer)
     rule = cls.rule
     monkeypatch.setattr(cls, "rule", lambda o, t=None: built.append(t) or rule(o, t))
@@ -499,20 +600,20 @@ def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
 
 # ---- buffers, regression ---------------------------------------------------------------------
 def test_huge_batch_size_allocates_only_the_samples():
-    """batch_size=10**9 with 50 samples: one batch, buffers of 50 rows."""
-    net, twin, ref, step = run_both(
-        [64, 16, 10],
-        np.float64,
-        "adam",
-        batch_size=10**9,
-        n=50,
-        chunks=1,
-        lr=0.01,
-        expect="compiled-mini-batch",
-    )
-    assert step.rows == 50
-    assert step.X.shape[0] == 50 and all(len(a) == 50 for a in step.Y + step.D)
-    assert step.optimizer.t == 1  # one batch
+    """batch_size=10**9 with 50 samples: one batch, buffers of 50 rows (on both paths)."""
+    for path in BATCH_PATHS:
+        with batch_path(path):
+            *_, step = run_pair(
+                [64, 16, 10], np.float64, "adam", batch_size=10**9, n=50, chunks=1, lr=0.01
+            )
+        assert step.name == path and step.rows == 50
+        if path == MINI_BATCH:
+            rows = [len(a) for a in step.Y + step.D]
+        else:  # (n_layers, rows, width) and (rows, n_in); by column (n_in, rows)
+            sc = step.scratch
+            rows = [sc.A.shape[1], sc.D.shape[1], len(sc.xd), len(sc.xn), sc.yv.shape[1]]
+        assert step.X.shape[0] == 50 and set(rows) == {50}
+        assert step.optimizer.t == 1  # one batch
 
 
 def test_regression_reduces_the_loss():
@@ -520,9 +621,10 @@ def test_regression_reduces_the_loss():
     gen = np.random.default_rng(0)
     X = gen.standard_normal((200, 8))
     T = X @ gen.standard_normal((3, 8)).T * 0.3
-    for batch_size, name in ((1, "numba-per-sample"), (10, "compiled-mini-batch")):
+    for batch_size, name in ((1, "numba-per-sample"), *((10, path) for path in BATCH_PATHS)):
         net = Network([8, 16, 3], activation="tanh", output="identity", init="xavier", seed=1)
-        step = make_stepper(net, SGD(0.01), X, T, batch_size, np.random.default_rng(0))
+        with batch_path(name if name in BATCH_PATHS else MINI_BATCH):
+            step = make_stepper(net, SGD(0.01), X, T, batch_size, np.random.default_rng(0))
         assert step.name == name and step.fallback is None
         losses = [step(gen.permutation(200)) / 200 for _ in range(30)]
         assert losses[-1] < 0.1 * losses[0], losses
@@ -556,7 +658,7 @@ def test_weighted_batches_match_reference(dtype, loss, output, kind, optimizer, 
         output=output,
         activation="tanh",
         lr=0.05,
-        expect="compiled-mini-batch",
+        expect=MINI_BATCH,
     )
 
 

@@ -59,7 +59,7 @@ def test_same_settings_give_the_same_weights_as_bpnn_fit(wine):
     )
     for a, b in zip(est.model_.net.params(), model.net.params()):
         np.testing.assert_array_equal(a, b)
-    assert est.model_.net.sizes == [13, 16, 3] and est.history_.stepper == "compiled-mini-batch"
+    assert est.model_.net.sizes == [13, 16, 3] and est.history_.stepper == "compiled-small-net"
 
 
 def test_fitted_attributes_and_methods(wine):

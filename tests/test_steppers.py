@@ -108,14 +108,45 @@ def choose(net=None, optimizer=None, X=None, batch_size=1, **kw):
     "batch_size,optimizer,expect",
     [
         (1, SGD(0.1), "numba-per-sample"),
-        (5, SGD(0.1), "compiled-mini-batch"),
-        (1, SGD(0.1, momentum=0.9), "compiled-mini-batch"),  # per-sample is plain SGD only
-        (1, Adam(0.01), "compiled-mini-batch"),
+        (5, SGD(0.1), "compiled-small-net"),
+        (1, SGD(0.1, momentum=0.9), "compiled-small-net"),  # per-sample is plain SGD only
+        (1, Adam(0.01), "compiled-small-net"),
     ],
 )
 def test_make_stepper_picks_the_fast_path(batch_size, optimizer, expect):
     step = choose(optimizer=optimizer, batch_size=batch_size)
     assert step.name == expect and step.fallback is None
+
+
+@needs_numba
+def test_a_larger_network_takes_the_blas_mini_batch_path(monkeypatch):
+    """Past ``SMALL_WORK`` multiply-adds a batch, BLAS per layer beats the whole-call loop; the
+    batch counts as at most the samples there are."""
+    from bpnn.fast import small
+
+    net, share = Network([N_IN, 40, N_OUT], seed=0), small.density(data()[0])
+    assert 0.9 < share < 1  # (a few zero pixels)
+    rows = small.work(net.sizes, N - 1, share)
+    monkeypatch.setattr(small, "SMALL_WORK", rows)  # up to N - 1 rows: small
+    assert small.is_small(net.sizes, N - 1, share) and not small.is_small(net.sizes, N, share)
+    assert choose(net=net, batch_size=N - 1).name == "compiled-small-net"
+    assert choose(net=net, batch_size=N).name == "compiled-mini-batch"
+    assert choose(net=net, batch_size=10**6).name == "compiled-mini-batch"
+    monkeypatch.setattr(small, "SMALL_WORK", small.work(net.sizes, N, share))  # 10**6: N rows
+    assert choose(net=net, batch_size=10**6).name == "compiled-small-net"
+
+
+def test_the_bound_counts_non_zero_inputs_and_is_lower_for_two_hidden_layers():
+    from bpnn.fast import small
+
+    assert small.work([100, 10, 1], 4, 0.25) == 4 * (25 * 10 + 10)
+    X = np.zeros((8, 10))
+    X[:, :3] = 1.0
+    assert small.density(X) == pytest.approx(0.3)
+    deep, shallow = [10, 300, 30, 1], [10, 300, 1]
+    batch = small.DEEP_WORK // (10 * 300 + 300 * 30) + 1  # past DEEP_WORK, within SMALL_WORK
+    assert small.work(deep, batch) <= small.SMALL_WORK and small.work(shallow, batch) < 10**6
+    assert small.is_small(shallow, batch) and not small.is_small(deep, batch)
 
 
 def test_reference_is_numpy_without_a_reason():

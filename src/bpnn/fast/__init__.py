@@ -7,13 +7,15 @@
   inputs that are non-zero somewhere in the batch, and compiled element-wise steps (bias and
   activation, the loss and its delta, the optimiser's update) -- SGD, momentum, Nesterov, Adam,
   weight decay and dropout (drawing from the generator exactly as the reference does).
+- ``SmallBatchStepper``: the same mini-batches for a small network (``small.is_small``), a
+  whole call in one compiled loop, where calling BLAS per layer costs more than the arithmetic.
 
-Both take inputs X (n, n_inputs) as uint8 pixels or floats (float32/float64, each batch is
+All three take inputs X (n, n_inputs) as uint8 pixels or floats (float32/float64, each batch is
 ``float(X) * scale``) and targets as rows T (n, n_outputs) of the network's dtype (class labels
 are turned into rows by ``bpnn.steppers``); losses: squared error with any element-wise output
 activation, softmax cross-entropy, sigmoid binary cross-entropy.
 
-Both need Numba; ``unsupported_reason`` says why a setup is outside them (then ``NumpyStepper``
+All need Numba; ``unsupported_reason`` says why a setup is outside them (then ``NumpyStepper``
 runs): a loss, activation or optimiser class the kernels have no branch for, or a setting of the
 optimiser's ``UpdateRule`` they do not read, is such a reason, never a silent default.
 Results equal the reference path up to rounding: sums run in another order (and skip exact
@@ -98,6 +100,10 @@ def fast_stepper(job: Job):
         from .sample import SampleStepper
 
         return SampleStepper(job)
+    from .small import SmallBatchStepper, density, is_small
+
+    if is_small(job.net.sizes, min(job.batch_size, len(job.X)), density(job.X)):
+        return SmallBatchStepper(job)
     from .batch import BatchStepper
 
     return BatchStepper(job)

@@ -6,7 +6,17 @@ import numpy as np
 
 from ..activations import Activation
 from ..network import Network
-from ._kernels import ACTIVATIONS, C_HALF, C_ONE, C_SCALE, C_ZERO, IDENTITY, LOSSES, N_CONSTS
+from ._kernels import (
+    ACTIVATIONS,
+    C_HALF,
+    C_ONE,
+    C_SCALE,
+    C_ZERO,
+    IDENTITY,
+    LOSSES,
+    N_CONSTS,
+    SampleNet,
+)
 
 
 def checked_indices(idx, n_samples: int) -> np.ndarray:
@@ -64,3 +74,17 @@ def kernel_param(act: Activation) -> float:
     if len(values) > 1:
         raise ValueError(f"the kernels take one setting per activation, {act!r} has more")
     return float(values[0]) if values else 0.0
+
+
+def kernel_net(W0T: np.ndarray, net: Network, codes, alphas, loss: int) -> SampleNet:
+    """The network as the whole-loop kernels take it: W0T (the first layer's weights,
+    input-major, kept by the stepper) and every layer's own W and b (``layer_codes``' codes)."""
+    layers = net.layers
+    return SampleNet(
+        W0T,
+        tuple(layer.W for layer in layers),
+        tuple(layer.b for layer in layers),
+        codes,
+        alphas,
+        loss,
+    )

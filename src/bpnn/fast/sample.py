@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from ..job import Job, Stepper
-from ._common import checked_indices, constants, layer_codes
+from ._common import checked_indices, constants, kernel_net, layer_codes
 from ._kernels import (
     C_LR,
     SampleData,
@@ -73,14 +73,7 @@ class SampleStepper(Stepper):
         layers, opt = self.net.layers, self.optimizer
         np.copyto(self.W0T, layers[0].W.T)  # the network may have been changed between calls
         self.c[C_LR] = opt.rule().lr  # plain SGD: the same rate for every step of the call
-        net = SampleNet(
-            self.W0T,
-            tuple(layer.W for layer in layers),
-            tuple(layer.b for layer in layers),
-            self.codes,
-            self.alphas,
-            self.loss,
-        )
+        net = kernel_net(self.W0T, self.net, self.codes, self.alphas, self.loss)
         if self.parts > 1:
             total = self._hogwild(idx, net)
         else:

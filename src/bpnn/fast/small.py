@@ -1,0 +1,199 @@
+"""Mini-batches of a small network, a whole call in one compiled loop: ``SmallBatchStepper``.
+
+The same steps as ``BatchStepper`` (and so as ``NumpyStepper``): forward, loss, backward, the
+optimiser's update (SGD, momentum, Nesterov, Adam, AdamW, weight decay, gradient clipping),
+dropout drawn from the generator in the reference's order, sample weights.  What differs is the
+cost of a step: ``BatchStepper`` calls BLAS and a compiled kernel per layer from Python, about
+0.15 ms a step whatever the size, most of a step of a network like a table's 9-200-1 in
+batches of 32.  Here one compiled call (``train_small``) runs every batch of the call, with the
+products written as loops: each row's non-zero inputs times the input-major first layer, dot
+products above it.  Loops lose to BLAS as the network grows, so ``bpnn.fast`` chooses this
+stepper only up to ``SMALL_WORK`` (``work``: multiply-adds a batch's forward pass costs, the
+first layer's for its non-zero inputs; measured: ``benchmarks/small_nets.py``).
+
+Results equal the reference path up to rounding (sums run in another order and skip exact
+zeros), as the other fast paths do.  Not here: choosing it (``bpnn.fast.fast_stepper``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..job import Job, Stepper
+from ..optim import decays
+from ._common import checked_indices, constants, kernel_net, layer_codes
+from ._kernels import (
+    N_COEFFS,
+    SmallGrads,
+    SmallScratch,
+    SmallUpdate,
+    coefficients,
+    train_small,
+)
+
+# Multiply-adds of a batch's forward pass (``work``) up to which the loops of ``train_small``
+# beat BLAS from Python, with one hidden layer and with more (whose products between hidden
+# layers BLAS does better): README "Speed", ``benchmarks/small_nets.py``.  Larger: BLAS, whose
+# threads the loops do not have.
+SMALL_WORK = 1_000_000
+DEEP_WORK = 200_000
+# Layers (after the first) of at least this many units add rows of their transposed weights
+# (vectorised) instead of taking dot products (``_kernels._small_layer``).
+WIDE = 16
+# Dropout's uniforms drawn at once per part of a call (float64: 8 MB), bounding the memory.
+MAX_UNIFORMS = 1 << 20
+
+
+def work(sizes, batch_size: int, density: float = 1.0) -> int:
+    """Multiply-adds of a batch's forward pass through layer ``sizes``, the first layer's counted
+    for the share ``density`` of its inputs that are non-zero (the loops skip the others)."""
+    first = density * sizes[0] * sizes[1]
+    return round(batch_size * (first + sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))))
+
+
+def is_small(sizes, batch_size: int, density: float = 1.0) -> bool:
+    """Whether a network of layer ``sizes`` trained in batches of ``batch_size`` on inputs of
+    which the share ``density`` is non-zero is small enough for ``SmallBatchStepper``."""
+    bound = SMALL_WORK if len(sizes) <= 3 else min(SMALL_WORK, DEEP_WORK)
+    return work(sizes, batch_size, density) <= bound
+
+
+def density(X: np.ndarray, rows: int = 4096) -> float:
+    """The share of non-zero values in (the first ``rows`` rows of) inputs X (n, n_in)."""
+    head = X[:rows]
+    return np.count_nonzero(head) / max(1, head.size)
+
+
+class SmallBatchStepper(Stepper):
+    """Mini-batch training of a small network, one compiled call per call.
+
+    X: (n, n_inputs) uint8 or float; T: (n, n_outputs) target rows of the network's dtype;
+    rng: drives dropout only; weights: (n,) sample weights (each batch's weighted mean loss).
+    """
+
+    name = "compiled-small-net"
+    kernels = ("train_small",)  # (``_kernels.compiled_before``)
+
+    def __init__(self, job: Job):
+        net = self.net = job.net
+        self.optimizer, self.X, self.T = job.optimizer, job.X, job.T
+        self.batch_size, dt = int(job.batch_size), net.dtype
+        self.w = np.ones(1, dt) if job.weights is None else np.ascontiguousarray(job.weights, dt)
+        self.use_w = job.weights is not None
+        self.c = constants(dt, job.scale)
+        self.codes, self.alphas, self.loss = layer_codes(net)
+        plan = job.dropout
+        # which layers drop inputs: those with a rate, when there is a generator (without one,
+        # as in the reference, nothing is dropped)
+        self.rng = job.rng
+        self.active = np.array([r > 0 and job.rng is not None for r in plan.rates], np.bool_)
+        self.keeps, self.scales = np.array(plan.keeps, np.float64), np.array(plan.scales(dt), dt)
+        # uniforms a sample's masks take: every input of the layers that drop some
+        self.draws = int(sum(n for n, on in zip(net.sizes, self.active) if on))
+        self.done = np.zeros(1, np.int64)  # steps begun by the last call to train_small
+        layers = net.layers
+        self.W0T = np.empty((layers[0].n_in, layers[0].n_out), dt)  # layer 0, input-major
+        self.grads = SmallGrads(
+            np.empty_like(self.W0T),
+            (np.empty((0, 0), dt), *(np.empty_like(layer.W) for layer in layers[1:])),
+            tuple(np.empty_like(layer.b) for layer in layers),
+        )
+        self.state0: list[np.ndarray] = []  # optimiser state of W0, transposed like W0T
+        self.u = np.empty(N_COEFFS, dt)
+        self.rows = 0
+        self.scratch: SmallScratch | None = None
+
+    def _reserve(self, rows: int) -> SmallScratch:
+        """Work arrays for batches of ``rows`` rows (kept; larger only if a call needs it)."""
+        if self.scratch is None or rows > self.rows:
+            dt, sizes, n_layers = self.net.dtype, self.net.sizes, len(self.net.layers)
+            width, inner = max(sizes[1:]), max(sizes[1:-1], default=0)
+            self.rows = rows
+            self.scratch = SmallScratch(
+                np.zeros((n_layers, rows, width), dt),
+                np.zeros((n_layers, rows, width), dt),
+                np.zeros((n_layers, rows, inner), dt),
+                np.zeros((n_layers, rows, inner), dt),
+                np.zeros((rows, sizes[0]), dt),
+                np.zeros((rows, sizes[0]), dt),
+                np.zeros((rows, sizes[0]), np.intp),
+                np.zeros(rows, np.intp),
+                np.zeros((sizes[0], rows), dt),
+                np.zeros((sizes[0], rows), np.intp),
+                np.zeros(sizes[0], np.intp),
+                tuple(
+                    np.zeros(layer.W.T.shape if i and layer.n_out >= WIDE else (0, 0), dt)
+                    for i, layer in enumerate(self.net.layers)
+                ),
+            )
+        return self.scratch
+
+    def __call__(self, idx: np.ndarray) -> float:
+        """Train on samples ``idx`` in consecutive batches; returns the sum of their losses."""
+        idx = checked_indices(idx, len(self.X))
+        # parts of whole batches, each part's dropout uniforms (float64) at most MAX_UNIFORMS
+        per_part = max(1, MAX_UNIFORMS // max(1, self.draws * self.batch_size))
+        step = per_part * self.batch_size
+        return sum(self._part(idx[start : start + step]) for start in range(0, idx.size, step))
+
+    def _part(self, idx: np.ndarray) -> float:
+        if idx.size == 0:
+            return 0.0
+        scratch = self._reserve(min(self.batch_size, idx.size))
+        net, opt, dt = self.net, self.optimizer, self.net.dtype
+        layers, params = net.layers, net.params()
+        states = opt.state_for(params)
+        np.copyto(self.W0T, layers[0].W.T)
+        if len(self.state0) != len(states):
+            self.state0 = [np.empty_like(self.W0T) for _ in states]
+        for s0, state in zip(self.state0, states):
+            np.copyto(s0, state[0].T)
+        rule = opt.rule()  # once a call: within it only Adam's step size changes
+        coefficients(rule, self.u)
+        n_steps = -(-idx.size // self.batch_size)
+        steps = np.array([opt.step_size(opt.t + 1 + q) for q in range(n_steps)], dt)
+        self.done[0] = 0
+        # the masks' uniforms, drawn as the reference draws them batch by batch (one stream)
+        uniforms = self.rng.random(idx.size * self.draws) if self.draws else np.empty(0)
+        try:
+            total = train_small(
+                self.X,
+                self.T,
+                self.w,
+                self.use_w,
+                idx,
+                self.batch_size,
+                kernel_net(self.W0T, net, self.codes, self.alphas, self.loss),
+                self.grads,
+                self._update(params, states, np.array([rule.clip_norm, 0], dt)),
+                (rule.kind, rule.nesterov),
+                self.c,
+                self.u,
+                steps,
+                (self.active, self.keeps, self.scales, uniforms),
+                scratch,
+                self.done,
+            )
+        finally:  # (also after an error part way: the steps taken count, as elsewhere)
+            np.copyto(layers[0].W, self.W0T.T)
+            for s0, state in zip(self.state0, states):
+                np.copyto(state[0], s0.T)
+            opt.advance(int(self.done[0]))
+        return float(total)
+
+    def _update(self, params: list, states: list, clip) -> SmallUpdate:
+        """The flat views the update loop takes, W0 (and its state) as the transposed copies."""
+        G0T, dWs, dbs = self.grads
+        grads = [G0T, dbs[0]] + [g for pair in zip(dWs[1:], dbs[1:]) for g in pair]
+        flat = [self.W0T, *params[1:]]
+        kinds = [[s0, *state[1:]] for s0, state in zip(self.state0, states)]
+        none = [np.empty(0, self.net.dtype)] * len(flat)  # (no state of this kind)
+        s1s, s2s = ([[a.reshape(-1) for a in k] for k in kinds] + [none, none])[:2]
+        return SmallUpdate(
+            tuple(p.reshape(-1) for p in flat),
+            tuple(g.reshape(-1) for g in grads),
+            tuple(s1s),
+            tuple(s2s),
+            np.array([decays(p) for p in params]),
+            clip,
+        )
