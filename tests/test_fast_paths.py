@@ -357,6 +357,48 @@ def test_small_net_shapes(sizes):
     run_both(sizes, np.float64, "nesterov", batch_size=9, lr=0.05, dropout=0.2, expect=MINI_BATCH)
 
 
+@pytest.mark.parametrize("sizes", [[64, 20, 32, 10], [64, 8, 20]])
+def test_small_net_wide_layers_float32(sizes):
+    """Layers of 16+ units after the first take the transposed-weights products (ReLU zeros
+    skipped), a wide output layer too; float32, Adam, dropout, on both mini-batch paths."""
+    run_both(
+        sizes,
+        np.float32,
+        "adam",
+        batch_size=12,
+        lr=0.003,
+        activation="relu",
+        init="he",
+        dropout=0.25,
+        expect=MINI_BATCH,
+    )
+
+
+def test_a_nan_gradient_clips_to_nan_as_the_reference_does():
+    """A NaN target makes the gradient's norm NaN: one step's weights are NaN where the
+    reference's are (np.maximum passes NaN on), not left unclipped where the gradient was
+    finite (a dead ReLU unit stops the NaN).  (Dense inputs: the paths skip an input that is
+    zero in a whole batch, NaN step or not.)"""
+    gen = np.random.default_rng(0)
+    X, T = gen.standard_normal((8, 6)), gen.standard_normal((8, 2))
+    T[3, 0] = np.nan
+    runs = {}
+    for name in ("numpy", *BATCH_PATHS):
+        net = Network([6, 5, 2], activation="relu", output="identity", dtype=np.float64, seed=0)
+        with batch_path(MINI_BATCH if name == "numpy" else name):
+            step = make_stepper(
+                net, SGD(0.1, clip_norm=1.0), X, T, 8, np.random.default_rng(0),
+                reference=name == "numpy",
+            )  # fmt: skip
+        with np.errstate(invalid="ignore"):
+            assert np.isnan(step(np.arange(8)))  # one step
+        runs[name] = [np.isnan(p) for p in net.params()]
+    assert np.all([a.all() for a in runs["numpy"]])
+    for name in BATCH_PATHS:
+        for a, b in zip(runs["numpy"], runs[name]):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_a_division_by_zero_gives_nan_as_the_reference_does():
     """Adam with eps 0 divides 0 by 0 where a gradient is zero: NaN, as in NumPy, which reaches
     the loss (the trainer then stops the run as diverged) -- on every compiled path too, where
@@ -445,17 +487,19 @@ def test_make_stepper_falls_back_without_numba(monkeypatch):
     assert stepper_for(reference=True).fallback is None
 
 
+@pytest.mark.parametrize("sizes", [[64, 16, 10], [64, 16, 20, 10], [64, 8, 20]])
 @pytest.mark.parametrize("path", BATCH_PATHS)
-def test_changes_between_calls_are_seen(path):
-    """The trainer may restore weights or optimiser state between calls."""
+def test_changes_between_calls_are_seen(path, sizes):
+    """The trainer may restore weights or optimiser state between calls (also those a wide
+    layer keeps transposed in the small-net loop: 20 units after the first layer)."""
     with batch_path(path):
-        changes_between_calls_are_seen()
+        changes_between_calls_are_seen(sizes)
 
 
-def changes_between_calls_are_seen():
+def changes_between_calls_are_seen(sizes):
     images, labels = sparse_images(60, 64)
     for batch_size, opt in ((1, "sgd"), (10, "adam")):
-        net = Network([64, 16, 10], dtype=np.float64, seed=2)
+        net = Network(sizes, dtype=np.float64, seed=2)
         twin = net.copy()
         ref = make_stepper(
             net,
@@ -477,7 +521,7 @@ def changes_between_calls_are_seen():
             scale=PIXEL_SCALE,
         )
         ref(np.arange(30)), step(np.arange(30))
-        fresh = Network([64, 16, 10], dtype=np.float64, seed=99).params()
+        fresh = Network(sizes, dtype=np.float64, seed=99).params()
         net.set_params(fresh), twin.set_params(fresh)
         for o in (ref.optimizer, step.optimizer):
             if opt == "adam":

@@ -1012,7 +1012,8 @@ def _small_update(upd, rule, u):
             for i in range(g.shape[0]):
                 ss += float(g[i]) * float(g[i])
         clip[1] = np.sqrt(ss)  # the norm, rounded to the dtype as the reference's is
-        scale = clip[0] / (clip[1] if clip[1] > clip[0] else clip[0])
+        # clip / max(norm, clip), a NaN norm giving NaN as np.maximum does
+        scale = clip[0] / (clip[0] if clip[1] <= clip[0] else clip[1])
         for q in range(len(upd.gs)):
             g = upd.gs[q]
             for i in range(g.shape[0]):

@@ -134,7 +134,7 @@ class SmallBatchStepper(Stepper):
         # parts of whole batches, each part's dropout uniforms (float64) at most MAX_UNIFORMS
         per_part = max(1, MAX_UNIFORMS // max(1, self.draws * self.batch_size))
         step = per_part * self.batch_size
-        return sum(self._part(idx[start : start + step]) for start in range(0, idx.size, step))
+        return sum((self._part(idx[s : s + step]) for s in range(0, idx.size, step)), 0.0)
 
     def _part(self, idx: np.ndarray) -> float:
         if idx.size == 0:
