@@ -88,3 +88,23 @@ def kernel_net(W0T: np.ndarray, net: Network, codes, alphas, loss: int) -> Sampl
         alphas,
         loss,
     )
+
+
+def load_input_major(W0T: np.ndarray, state0: list, net: Network, states: list) -> list:
+    """At the start of a call: W0T (n_in, n_0) <- the first layer's W transposed, and each kind
+    of optimiser state's first array (``states``, ``Optimizer.state_for``) transposed into
+    ``state0`` (made anew when the optimiser's kinds of state changed); returns state0."""
+    np.copyto(W0T, net.layers[0].W.T)
+    if len(state0) != len(states):
+        state0 = [np.empty_like(W0T) for _ in states]
+    for s0, state in zip(state0, states):
+        np.copyto(s0, state[0].T)
+    return state0
+
+
+def store_input_major(W0T: np.ndarray, state0: list, net: Network, states: list) -> None:
+    """At the end of a call: ``load_input_major`` backwards (the network and the optimiser hold
+    the current values again)."""
+    np.copyto(net.layers[0].W, W0T.T)
+    for s0, state in zip(state0, states):
+        np.copyto(state[0], s0.T)

@@ -26,7 +26,13 @@ import numpy as np
 
 from ..job import Job, Stepper
 from ..optim import decays
-from ._common import checked_indices, constants, layer_codes
+from ._common import (
+    checked_indices,
+    constants,
+    layer_codes,
+    load_input_major,
+    store_input_major,
+)
 from ._kernels import (
     C_N,
     C_SCALE,
@@ -125,13 +131,8 @@ class BatchStepper(Stepper):
 
     def _load(self):
         """Copy layer 0 (and its optimiser state) in, transposed; plan this call's updates."""
-        params = self.net.params()
-        states = self.optimizer.state_for(params)
-        np.copyto(self.W0T, params[0].T)
-        if len(self.state0) != len(states):
-            self.state0 = [np.empty_like(self.W0T) for _ in states]
-        for s0, state in zip(self.state0, states):
-            np.copyto(s0, state[0].T)
+        states = self.optimizer.state_for(self.net.params())
+        self.state0 = load_input_major(self.W0T, self.state0, self.net, states)
         self._plan(states)
 
     def _plan(self, states):
@@ -174,10 +175,8 @@ class BatchStepper(Stepper):
         ]
 
     def _store(self):
-        np.copyto(self.net.layers[0].W, self.W0T.T)
         states = self.optimizer.state_for(self.net.params())
-        for s0, state in zip(self.state0, states):
-            np.copyto(state[0], s0.T)
+        store_input_major(self.W0T, self.state0, self.net, states)
 
     # ---- one batch ---------------------------------------------------------------------
     def _batch(self, batch: np.ndarray) -> float:

@@ -21,7 +21,14 @@ import numpy as np
 
 from ..job import Job, Stepper
 from ..optim import decays
-from ._common import checked_indices, constants, kernel_net, layer_codes
+from ._common import (
+    checked_indices,
+    constants,
+    kernel_net,
+    layer_codes,
+    load_input_major,
+    store_input_major,
+)
 from ._kernels import (
     N_COEFFS,
     SmallGrads,
@@ -100,15 +107,18 @@ class SmallBatchStepper(Stepper):
         )
         self.state0: list[np.ndarray] = []  # optimiser state of W0, transposed like W0T
         self.u = np.empty(N_COEFFS, dt)
-        self.rows = 0
         self.scratch: SmallScratch | None = None
+
+    @property
+    def rows(self) -> int:
+        """The batch rows the work arrays hold (0 before the first call)."""
+        return 0 if self.scratch is None else len(self.scratch.xd)
 
     def _reserve(self, rows: int) -> SmallScratch:
         """Work arrays for batches of ``rows`` rows (kept; larger only if a call needs it)."""
         if self.scratch is None or rows > self.rows:
             dt, sizes, n_layers = self.net.dtype, self.net.sizes, len(self.net.layers)
             width, inner = max(sizes[1:]), max(sizes[1:-1], default=0)
-            self.rows = rows
             self.scratch = SmallScratch(
                 np.zeros((n_layers, rows, width), dt),
                 np.zeros((n_layers, rows, width), dt),
@@ -141,13 +151,9 @@ class SmallBatchStepper(Stepper):
             return 0.0
         scratch = self._reserve(min(self.batch_size, idx.size))
         net, opt, dt = self.net, self.optimizer, self.net.dtype
-        layers, params = net.layers, net.params()
+        params = net.params()
         states = opt.state_for(params)
-        np.copyto(self.W0T, layers[0].W.T)
-        if len(self.state0) != len(states):
-            self.state0 = [np.empty_like(self.W0T) for _ in states]
-        for s0, state in zip(self.state0, states):
-            np.copyto(s0, state[0].T)
+        self.state0 = load_input_major(self.W0T, self.state0, net, states)
         rule = opt.rule()  # once a call: within it only Adam's step size changes
         coefficients(rule, self.u)
         n_steps = -(-idx.size // self.batch_size)
@@ -175,9 +181,7 @@ class SmallBatchStepper(Stepper):
                 self.done,
             )
         finally:  # (also after an error part way: the steps taken count, as elsewhere)
-            np.copyto(layers[0].W, self.W0T.T)
-            for s0, state in zip(self.state0, states):
-                np.copyto(state[0], s0.T)
+            store_input_major(self.W0T, self.state0, net, states)
             opt.advance(int(self.done[0]))
         return float(total)
 
