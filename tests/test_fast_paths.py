@@ -314,17 +314,19 @@ def test_mini_batch_dropout_draws_the_same_masks(dtype):
 
 
 # ---- the small-network loop (``bpnn.fast.small``) -------------------------------------------
-@pytest.mark.parametrize("max_uniforms", [1, 50, 1000])
-def test_small_net_dropout_in_parts_draws_the_same_masks(monkeypatch, max_uniforms):
-    """A call's uniforms are drawn in parts of whole batches (at most MAX_UNIFORMS each, one
-    batch at least): the masks stay the reference's."""
-    monkeypatch.setattr(small, "MAX_UNIFORMS", max_uniforms)
+@pytest.mark.parametrize("max_draws", [1, 50, 1000])
+def test_small_net_dropout_in_parts_draws_the_same_masks(monkeypatch, max_draws):
+    """A call's draws are taken in parts of whole batches (at most MAX_DRAWS each, one batch at
+    least), each mask from a draw of its own (odd sizes here: 7 rows of 63, 13 and 9 inputs,
+    and a last batch of 5): the masks stay the reference's."""
+    monkeypatch.setattr(small, "MAX_DRAWS", max_draws)
     with batch_path("compiled-small-net"):
         *_, ref, step = run_pair(
-            [64, 12, 8, 10],
+            [63, 13, 9, 10],
             np.float64,
             "adam",
             batch_size=7,
+            n=40,
             activation="relu",
             loss="cross_entropy",
             lr=0.01,
@@ -334,12 +336,79 @@ def test_small_net_dropout_in_parts_draws_the_same_masks(monkeypatch, max_unifor
     assert ref.rng.random() == step.rng.random()
 
 
+NONZERO_ROWS = small.nonzero_rows
+
+
+def empty_rows(X):
+    """``nonzero_rows`` as it answers inputs too dense to list: empty arrays of its types."""
+    found = NONZERO_ROWS(X)
+    return small.SmallRows(found.ptr[:0], found.cols[:0], found.vals[:0])
+
+
+@pytest.mark.parametrize("listed", [True, False])
+@pytest.mark.parametrize("kind", ["uint8", "float32", "float64"])
+def test_small_net_inputs_listed_or_read_whole_train_as_the_reference(monkeypatch, listed, kind):
+    """The loop reads a row's non-zero inputs from the list found once (``nonzero_rows``) or,
+    where that list would outgrow the inputs, from the row itself: both as the reference, with
+    the inputs' dropout (its mask read for the non-zero inputs only) and without."""
+    if not listed:
+        monkeypatch.setattr(small, "nonzero_rows", empty_rows)
+    images, _ = sparse_images(60, 64)  # (64 inputs: the list is smaller than the uint8 rows)
+    X = images if kind == "uint8" else sparse_floats(60, 64, np.dtype(kind))
+    for dropout in ([0.0, 0.0], [0.3, 0.2]):
+        with batch_path("compiled-small-net"):
+            *_, ref, step = run_pair(
+                [64, 17, 3],
+                np.float32 if kind == "float32" else np.float64,
+                "adam",
+                batch_size=7,
+                n=60,
+                X=X,
+                scale=PIXEL_SCALE if kind == "uint8" else 1.0,
+                activation="relu",
+                loss="cross_entropy",
+                lr=0.01,
+                dropout=dropout,
+                expect="compiled-small-net",
+            )
+        assert (step.nonzero.ptr.size > 0) == listed
+        assert ref.rng.random() == step.rng.random()
+
+
+@pytest.mark.parametrize("kind", [np.uint8, np.float32, np.float64])
+def test_nonzero_rows_list_each_rows_non_zero_inputs_in_column_order(kind):
+    gen = np.random.default_rng(8)
+    X = (gen.integers(1, 9, (11, 60)) * (gen.random((11, 60)) < 0.1)).astype(kind)
+    X[3] = 0  # a row with none
+    for block in (1, 4, 1 << 16):  # found a block of rows at a time
+        ptr, cols, vals = small.nonzero_rows(X, block)
+        assert ptr.dtype == np.int64 and cols.dtype == np.uint16 and vals.dtype == X.dtype
+        assert ptr.tolist() == [0, *np.cumsum(np.count_nonzero(X, axis=1)).tolist()]
+        for s in range(len(X)):
+            at = slice(ptr[s], ptr[s + 1])
+            assert cols[at].tolist() == np.flatnonzero(X[s]).tolist()
+            assert vals[at].tolist() == X[s][X[s] != 0].tolist()
+
+
+def test_nonzero_rows_none_where_the_list_would_outgrow_the_inputs_and_wide_rows():
+    dense = np.ones((5, 4), np.float32)  # 6 bytes a listed value against 4 a value
+    assert small.nonzero_rows(dense).ptr.size == 0
+    quarter = np.ones((5, 40), np.float32) * (np.arange(40) < 10)  # 10 x 6 + 8 against 160
+    assert small.nonzero_rows(quarter).ptr.size == 6
+    few = np.eye(5, 4, dtype=np.uint8)  # 1 x 3 bytes + 8 for the row's start against 4
+    assert small.nonzero_rows(few).ptr.size == 0
+    wide = np.zeros((2, 70_000), np.float32)  # columns past uint16: int32
+    wide[1, 69_999] = 5.0
+    ptr, cols, vals = small.nonzero_rows(wide)
+    assert cols.dtype == np.int32 and cols.tolist() == [69_999] and ptr.tolist() == [0, 0, 1]
+
+
 def test_small_net_a_tiny_dropout_rate_still_draws_its_mask():
     """A rate too small to change keep = 1 - rate still draws (the reference's mask() does):
     the later layers' masks stay in step with the reference's."""
     with batch_path("compiled-small-net"):
         *_, ref, step = run_pair(
-            [12, 6, 4],
+            [13, 7, 4],
             np.float64,
             "momentum",
             batch_size=5,
@@ -661,7 +730,7 @@ def test_huge_batch_size_allocates_only_the_samples():
             rows = [len(a) for a in step.Y + step.D]
         else:  # (n_layers, rows, width) and (rows, n_in); by column (n_in, rows)
             sc = step.scratch
-            rows = [sc.A.shape[1], sc.D.shape[1], len(sc.xd), len(sc.xn), sc.yv.shape[1]]
+            rows = [sc.A.shape[1], sc.D.shape[1], len(sc.xv), len(sc.xn), sc.yv.shape[1]]
         assert step.X.shape[0] == 50 and set(rows) == {50}
         assert step.optimizer.t == 1  # one batch
 

@@ -500,3 +500,40 @@ def test_levels_past_the_most_kept_are_pooled(tmp_path, monkeypatch):
     spec = load_source(path).schema.columns[0]
     assert len(spec.levels) == 70 and spec.other
     assert {f"c{i:02d}" for i in range(6)} <= set(spec.levels)
+
+
+def test_level_codes_read_each_distinct_value_once_and_merge_equal_levels():
+    """``level_codes`` (the one-hot encoding's and the level counts' step): text as it is, None
+    missing; numbers by ``level`` (1.0 and 1 one level "1"), every NaN one missing level."""
+    from bpnn.tables.schema import level_codes
+
+    codes, keys = level_codes(np.array(["b", "a", None, "b", "1", None], dtype=object))
+    assert [keys[c] for c in codes] == ["b", "a", None, "b", "1", None]
+    assert len(keys) == 4
+    codes, keys = level_codes(np.array([2.0, np.nan, 2.0, 3.5, np.nan, -0.0, 0.0, 1e20]))
+    assert [keys[c] for c in codes] == ["2", None, "2", "3.5", None, "0", "0", str(10**20)]
+    assert sorted(keys, key=str) == sorted(["2", None, "3.5", "0", str(10**20)], key=str)
+    codes, keys = level_codes(np.array([3, 1, 3]))
+    assert [keys[c] for c in codes] == ["3", "1", "3"]
+    mixed = np.array([float("nan"), 1.0, 1, True, "1", None], dtype=object)  # (not from files)
+    codes, keys = level_codes(mixed)
+    assert [keys[c] for c in codes] == [None, "1", "1", "True", "1", None]
+    for empty in (np.array([], dtype=object), np.array([])):
+        codes, keys = level_codes(empty)
+        assert codes.shape == (0,) and keys == []
+
+
+def test_text_values_are_read_once_each_and_kept_apart_by_type():
+    """``_text`` reads each distinct text once; other values one at a time (1, 1.0 and True
+    stay their own texts), missing tokens in any case become None."""
+    values = np.array([" a", "NA", "a ", None, float("nan"), 1, 1.0, True, "na"], dtype=object)
+    out = table_read._text(values, frozenset({"na"}))
+    assert out.tolist() == ["a", None, "a", None, None, "1", "1.0", "True", None]
+
+
+def test_text_reading_remembers_a_bounded_number_of_texts(monkeypatch):
+    """A column of identifiers (a distinct text a row) reads the same, its memory bounded."""
+    monkeypatch.setattr(table_read, "MEMO_TEXTS", 3)
+    values = np.array([f" id{i % 5}" for i in range(12)] + ["NA"], dtype=object)
+    out = table_read._text(values, frozenset({"na"}))
+    assert out.tolist() == [f"id{i % 5}" for i in range(12)] + [None]

@@ -28,6 +28,7 @@ def test_tabular_defaults():
     assert (c["hidden"], r["hidden"]) == ([100], [200])
     assert (c["average"], r["average"]) == (0.0, 0.9)  # weights averaged on regression tables
     assert (c["min_delta"], r["min_delta"]) == (0.003, 0.0)  # (the loss; the RMSE has units)
+    assert (c["patience"], r["patience"]) == (20, 20)
 
 
 def test_ple_by_default_on_a_table_and_standardize_on_a_wide_one():
@@ -61,8 +62,22 @@ def test_a_large_table_has_no_dropout_and_regresses_on_ple_inputs():
     assert (large["dropout"], small["dropout"]) == (0.0, 0.3)
     assert (large["preprocessing"], small["preprocessing"]) == ("ple", "auto")
     assert (large["layers"], small["layers"]) == ([3 * 16, 100, 1], [3, 200, 1])  # ple: 16 bins
+    assert (large["batch_size"], large["lr"], small["batch_size"], small["lr"]) == (
+        128,
+        0.002,
+        32,
+        0.001,
+    )
     classes, few = resolve_settings(X, labels), resolve_settings(X[:-1], labels[:-1])
     assert (classes["dropout"], few["dropout"]) == (0.0, 0.2)
+    assert (classes["batch_size"], classes["lr"]) == (32, 0.001)  # (measured on regression)
+    # the large-table rate goes with its batch size and Adam: not with a batch or optimiser given
+    assert resolve_settings(X, y, batch_size=32)["lr"] == 0.001
+    assert resolve_settings(X, y, optimizer="adam")["lr"] == 0.001
+    assert (
+        resolve_settings(X, y, optimizer="momentum")["lr"] == defaults("tabular", "regress")["lr"]
+    )
+    assert resolve_settings(X, y, batch_size=64, lr=0.05)["lr"] == 0.05
     assert classes["preprocessing"] == few["preprocessing"] == "ple"  # as on every table
     assert classes["layers"] == few["layers"] == [48, 100, 2]
     asked = resolve_settings(X, y, dropout=0.1, preprocessing="standardize", hidden=[7])

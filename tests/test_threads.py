@@ -13,6 +13,7 @@ from bpnn.optim import make_optimizer
 from bpnn.steppers import make_stepper
 
 numba = pytest.importorskip("numba")
+pytest.importorskip("threadpoolctl")  # (the fast extra's: how the tests read BLAS's threads)
 
 
 def trained(threads: int, opt_name: str) -> list:
@@ -49,3 +50,45 @@ def test_results_do_not_depend_on_numba_threads(opt_name, monkeypatch):
     one, two = trained(1, opt_name), trained(2, opt_name)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def numpy_blas() -> int:
+    """The threads of NumPy's own BLAS (the one the evaluations call), 0 when not found."""
+    from threadpoolctl import threadpool_info
+
+    found = [p for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    return found[0]["num_threads"] if found else 0
+
+
+class BlasThreads:
+    """Records NumPy's BLAS threads at each epoch's end (a callback)."""
+
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def on_epoch_end(self, epoch, metrics):
+        self.seen.append(numpy_blas())
+
+
+@pytest.mark.skipif(numpy_blas() < 2, reason="NumPy's BLAS has one thread here (or is not found)")
+@pytest.mark.parametrize("threads", [None, 2])
+@pytest.mark.parametrize("data", ["table", "shifted images"])
+def test_the_small_net_path_evaluates_on_one_blas_thread_unless_told(threads, data):
+    """BLAS's threads spin between a small network's small evaluations (twice the CPU
+    seconds): the trainer keeps them to one while the one-thread small-net path runs (also
+    when each epoch's shifted images get a stepper of their own), unless ``threads`` is given;
+    afterwards the BLAS has its threads again."""
+    import bpnn
+
+    before = numpy_blas()
+    gen = np.random.default_rng(0)
+    if data == "table":
+        X, y, task, extra = gen.random((300, 5)), gen.random(300), "regress", {}
+    else:  # 8 x 8 images, shifted anew each epoch
+        X, y, task = gen.integers(0, 256, (300, 64), dtype=np.uint8), gen.integers(0, 3, 300), None
+        extra = {"augment": 1, "hidden": [16]}
+    watch = BlasThreads()
+    model = bpnn.fit(X, y, task=task, epochs=3, seed=0, threads=threads, callbacks=[watch], **extra)
+    assert model.history.stepper == "compiled-small-net"
+    assert watch.seen == [1 if threads is None else 2] * 3
+    assert numpy_blas() == before

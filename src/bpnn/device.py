@@ -16,6 +16,7 @@ Not here: the JAX program itself (``bpnn.accel``), the choice of stepper (``bpnn
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,6 +186,29 @@ def _numba_threads(n: int) -> int | None:
     # (numba.config sets its settings at import time: no attributes for mypy to see)
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     return before
+
+
+@contextmanager
+def blas_threads(n: int | None):
+    """Run a block with the BLAS library on n threads (None: as it is), restored afterwards."""
+    controller = None if n is None else _controller()
+    limiter = None if controller is None else controller.limit(limits=n, user_api="blas")
+    try:
+        yield
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+
+@functools.cache
+def _controller():
+    """threadpoolctl's view of the thread pools loaded (NumPy's BLAS among them), found once: a
+    search of every loaded library, 0.1 s in a process that has loaded pandas and Numba."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # the BLAS keeps its own default (every core)
+        return None
+    return ThreadpoolController()
 
 
 def _blas_limits(n: int):

@@ -171,8 +171,8 @@ class Selection:
 
     def _error(self, out: np.ndarray) -> float:
         """The error rate or mean RMSE of outputs ``out``, as ``scores`` computes it."""
-        if self.targets.task != "classify":
-            return _regress_scores(self.targets, out, self.y, self.w)["rmse_mean"]
+        if self.targets.task != "classify":  # (each epoch: the RMSE alone)
+            return float(_rmse(_residuals(self.targets, out, self.y)[0], self.w).mean())
         wrong = np.argmax(out, axis=1) != self.encoded
         if self.w is not None and len(wrong):
             return float(np.average(wrong, weights=self.w))
@@ -215,12 +215,23 @@ def _classify_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict
     }
 
 
-def _regress_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
+def _residuals(targets: Targets, out: np.ndarray, y) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted - true, true), each (n, k) float64, of outputs ``out`` against targets y."""
     predicted = targets.decode(out).reshape(len(out), -1)
     true = np.asarray(y, dtype=np.float64).reshape(len(out), -1)
-    err = predicted - true
+    return predicted - true, true
+
+
+def _rmse(err: np.ndarray, weights) -> np.ndarray:
+    """Per output, the root of the (weighted) mean of the squared residuals err (n, k): (k,)."""
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    return np.sqrt(np.average(err**2, axis=0, weights=w))
+
+
+def _regress_scores(targets: Targets, out: np.ndarray, y, weights=None) -> dict:
+    err, true = _residuals(targets, out, y)
     w = np.ones(len(true)) if weights is None else np.asarray(weights, dtype=np.float64)
-    rmse = np.sqrt(np.average(err**2, axis=0, weights=w))
+    rmse = _rmse(err, w)
     mae = np.average(np.abs(err), axis=0, weights=w)
     total = w @ (true - np.average(true, axis=0, weights=w)) ** 2
     r2 = np.where(total > 0, 1 - (w @ err**2) / np.where(total > 0, total, 1), np.nan)

@@ -17,6 +17,7 @@ Over 400 lines: the loop, its evaluation and its checkpoint/resume read as one s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -33,7 +34,7 @@ from .augment import deform_epoch, deformation, random_shifts, shift_images
 from .callbacks import Callback, CallbackList
 from .data.split import Split
 from .deform import Deformation
-from .device import limit_threads, resolve_device, threads_in_effect
+from .device import blas_threads, limit_threads, resolve_device, threads_in_effect
 from .errors import BpnnError
 from .history import format_loss, plural
 from .model import Model
@@ -186,11 +187,17 @@ class Trainer:
             st.history.untrained_loss = untrained_loss(  # the divergence rule's scale
                 st.net, self.preprocessing, self.targets, self.train, cfg.target_on, cfg.target_off
             )
-        interrupted = False
-        with InterruptFlag() as flag:
+        interrupted = alone = False
+        with InterruptFlag() as flag, contextlib.ExitStack() as limits:
             while st.epoch < cfg.epochs and not st.history.stopped_early:
                 if cfg.augment:  # this epoch's moved images (a resumed epoch gets the same ones)
                     stepper = self._augmented(stepper, inputs, scale, targets)
+                if not alone and cfg.threads is None and getattr(stepper, "one_thread", False):
+                    # a one-thread stepper leaves BLAS the evaluations only, small ones, on
+                    # which its threads cost more than they give (they spin between calls:
+                    # twice the CPU seconds)
+                    limits.enter_context(blas_threads(1))
+                    alone = True
                 interrupted = not self._run_epoch(stepper, flag)
                 if interrupted:
                     break

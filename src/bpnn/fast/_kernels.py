@@ -753,38 +753,47 @@ SmallUpdate.__doc__ = """The optimiser's step, one entry per parameter (W0T, b0,
 ps, gs: flat views of each parameter and its gradient; s1s, s2s: flat views of its state, or
 (0,) arrays where the optimiser keeps none; decay: (n_params,) bool, weight decay applies;
 clip: (2,) of the network's dtype, the rule's clip_norm (0: none) and room for the norm."""
-SmallScratch = namedtuple("SmallScratch", "A D inp mask xd xv xc xn yv yr yn WTs")
+SmallScratch = namedtuple("SmallScratch", "A D inp mask xv xc xn yv yr yn WTs")
 SmallScratch.__doc__ = """Work arrays for batches of up to B rows: A, D (n_layers, B, width):
-each layer's outputs and dE/dz; inp, mask (n_layers, B, in_width): layer i's dropped-out inputs and
-mask (i >= 1; layer 0's are in xd); xd (B, n_in): the batch's inputs, scaled (and dropped
-out); xv, xc (B, n_in) and xn (B,): each row's non-zero ones (values, columns, how many); yv,
+each layer's outputs and dE/dz; inp, mask (n_layers, B, in_width): layer i's dropped-out inputs
+and mask (i >= 1); xv, xc (B, n_in) and xn (B,): each row's non-zero inputs, scaled (and
+dropped out: values, columns, how many); yv,
 yr (n_in, B) and yn (n_in,): each column's (values, rows, how many); WTs: per layer, W
 transposed (n_in, n_out) where the layer is wide (``_small_layer``), else (0, 0)."""
 
 
+SmallRows = namedtuple("SmallRows", "ptr cols vals")
+SmallRows.__doc__ = """Inputs X (n, n_in) by their non-zero values, row after row: row s's are
+vals[ptr[s]:ptr[s + 1]] (of X's dtype) in the columns cols[...] (uint16 or int32, ascending);
+ptr (n + 1,) int64.  Empty arrays: none found (the kernel reads X's rows whole)."""
+
+
 @njit(cache=CACHE, error_model="numpy")
 def train_small(
-    X, T, w, use_w, idx, batch_size, net, grads, upd, rule, c, u, steps, drop, sc, done
+    X, rows, T, w, use_w, idx, batch_size, net, grads, upd, rule, c, u, steps, drop, sc, done
 ):
     """Train on samples ``idx`` in consecutive batches of ``batch_size``; returns the sum of
     their losses (float64), as ``BatchStepper`` calls would.
 
-    X (n, n_in) uint8 or float, T (n, n_out) target rows; w (n,) sample weights (``use_w``);
+    X (n, n_in) uint8 or float, rows: its non-zero values by row (``SmallRows``, or empty),
+    T (n, n_out) target rows; w (n,) sample weights (``use_w``);
     net: a ``SampleNet`` (changed in place); grads: ``SmallGrads``; upd: ``SmallUpdate``;
     rule: (kind, nesterov); c: the constants (c[C_N] set per batch); u: the coefficients, with
     u[U_STEP] <- steps[b] for batch b (Adam's step sizes); drop: (active (n_layers,) bool,
-    keeps (n_layers,) float64, scales (n_layers,) of the dtype, uniforms (k,) float64): which
-    layers drop inputs and how, their masks read from the uniforms in the order the reference
-    draws them from its generator (batch after batch, layer by layer, row-major), so the
-    stepper draws them all at once, as fast as NumPy draws (half the time of drawing one at a
-    time here); sc: ``SmallScratch``; done (1,) int64 <- the steps begun (also when stopped
-    by an error part way).
+    bounds (n_layers,) int64, scales (n_layers,) of the dtype, bits (k,) uint32): which
+    layers drop inputs and how, their masks read from 32-bit halves of the generator's raw
+    draws (``bpnn.dropout.halves``; a unit is kept where its half is below its layer's bound,
+    ``bpnn.dropout.thresholds``) in the order the reference draws them (batch after batch,
+    layer by layer, each mask row-major from an even position: a draw of its own), so the
+    stepper draws them all at once, as fast as NumPy draws;
+    sc: ``SmallScratch``; done (1,) int64 <- the steps begun (also when stopped by an error
+    part way).
     """
     W0T, Ws, bs, acts, alphas, loss = net
     n_layers = len(bs)
     _small_transposed(Ws, sc.WTs)  # (the network may have changed between calls)
     total = 0.0
-    b = at = 0  # batch number, uniforms used
+    b = at = 0  # batch number, halves used
     for start in range(0, idx.shape[0], batch_size):
         batch = idx[start : min(start + batch_size, idx.shape[0])]
         n = batch.shape[0]
@@ -794,7 +803,7 @@ def train_small(
             for r in range(n):
                 ws += w[batch[r]]
             c[C_N] = ws if ws > c[C_ZERO] else c[C_ONE]
-        at = _small_inputs(X, batch, c[C_SCALE], drop, at, sc)
+        at = _small_inputs(X, rows, batch, c[C_SCALE], drop, at, sc)
         _small_product0(W0T, n, c[C_ZERO], sc)
         for li in range(n_layers):
             if li > 0:
@@ -816,38 +825,55 @@ def train_small(
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _small_inputs(X, batch, scale, drop, at, sc):
-    """The batch's inputs ``float(x) * scale`` (times layer 0's mask) into sc.xd, and their
-    non-zero ones by row (xv, xc, xn) and by column (yv, yr, yn).  The mask reads a uniform for
-    every input, as the reference draws one, from drop's uniforms[at:]; returns the next unread
-    one.  (Compacting from xd, not as each value is made: a value stored and read back before
-    the next could start cost 7 ns an input.)"""
-    active, keeps, scales, uniforms = drop
-    keep, kept, dropped = keeps[0], scales[0], scales[0] * 0
-    xd, xv, xc, xn, yv, yr, yn = sc.xd, sc.xv, sc.xc, sc.xn, sc.yv, sc.yr, sc.yn
+def _small_inputs(X, rows, batch, scale, drop, at, sc):
+    """The batch's non-zero inputs ``float(x) * scale`` (times layer 0's mask) by row (xv, xc,
+    xn) and by column (yv, yr, yn), each in column and row order.  rows: X's non-zero values
+    by row (``SmallRows``), or empty arrays: then each row of X is read whole.  The mask reads
+    the uniform of every non-zero input (row-major, as the reference draws one for every
+    input) from drop's bits[at:]; returns the next unread (even) position.  (The rows found
+    once: finding them batch by batch, a compare and store per input, was most of a step
+    with a few hundred inputs.)"""
+    ptr, cols, vals = rows
+    active, bounds, scales, bits = drop
+    mask = (active[0], bounds[0], scales[0], scales[0] * 0, bits)
+    xv, xc, xn, yv, yr, yn = sc.xv, sc.xc, sc.xn, sc.yv, sc.yr, sc.yn
     n, n_in = batch.shape[0], X.shape[1]
     for r in range(n):
-        x, s = xd[r], batch[r]
-        for i in range(n_in):
-            x[i] = X[s, i]
-        for i in range(n_in):
-            x[i] = x[i] * scale
-        if active[0]:
+        s, v_r, c_r, first = batch[r], xv[r], xc[r], at + r * n_in
+        k = 0
+        if ptr.shape[0] > 0:
+            for p in range(ptr[s], ptr[s + 1]):
+                k = _small_input(vals[p], cols[p], v_r, c_r, k, scale, mask, first)
+        else:
             for i in range(n_in):
-                x[i] = x[i] * (kept if uniforms[at + i] < keep else dropped)
-            at += n_in
-        k = 0
-        for i in range(n_in):
-            xv[r, k], xc[r, k] = x[i], i
-            k += x[i] != 0
+                if X[s, i] != 0:
+                    k = _small_input(X[s, i], i, v_r, c_r, k, scale, mask, first)
         xn[r] = k
+    if active[0]:
+        at += n * n_in + (n * n_in) % 2
     for i in range(n_in):
-        k = 0
-        for r in range(n):
-            yv[i, k], yr[i, k] = xd[r, i], r
-            k += xd[r, i] != 0
-        yn[i] = k
+        yn[i] = 0
+    for r in range(n):  # (rows in order: each column's entries in row order)
+        for t in range(xn[r]):
+            i = xc[r, t]
+            q = yn[i]
+            yv[i, q], yr[i, q] = xv[r, t], r
+            yn[i] = q + 1
     return at
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def _small_input(x, i, v_r, c_r, k, scale, mask, first):
+    """Input i of a row, x, as ``float(x) * scale`` (times its mask, the uniform of
+    bits[first + i]) into v_r[k], c_r[k]; returns k + 1 if that is non-zero (else the slot is
+    written again)."""
+    on, bound, kept, dropped, bits = mask
+    v_r[k] = x  # (rounded to the network's dtype, as the reference's float(x))
+    v = v_r[k] * scale
+    if on:
+        v = v * (kept if np.int64(bits[first + i]) < bound else dropped)
+    v_r[k], c_r[k] = v, i
+    return k + (v != 0)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -864,21 +890,22 @@ def _small_product0(W0T, n, zero, sc):
 @njit(cache=CACHE, error_model="numpy")
 def _small_layer(W, WT, li, n, drop, at, zero, sc):
     """Layer li's products A[li, r, j] = W[j] . input_r; with dropout, the input is A[li - 1]
-    times a mask read from drop's uniforms[at:] (row-major); returns the next unread one.
+    times a mask read from drop's bits[at:] (row-major); returns the next unread (even)
+    position.
     WT: W transposed (m_in, m), or (0, 0): a wide layer adds input_r[k] WT[k] over the non-zero
     inputs (vectorised, and a ReLU's zeros skipped), a narrow one takes dot products."""
-    active, keeps, scales, uniforms = drop
+    active, bounds, scales, bits = drop
     m, m_in = W.shape
     prev, out = sc.A[li - 1], sc.A[li]
     if active[li]:
-        keep, kept, inp, mask = keeps[li], scales[li], sc.inp[li], sc.mask[li]
+        bound, kept, inp, mask = bounds[li], scales[li], sc.inp[li], sc.mask[li]
         dropped = kept * 0
         for r in range(n):
-            u, mr, a, out_r = uniforms[at + r * m_in :], mask[r], prev[r], inp[r]
+            u, mr, a, out_r = bits[at + r * m_in :], mask[r], prev[r], inp[r]
             for i in range(m_in):
-                mr[i] = kept if u[i] < keep else dropped
+                mr[i] = kept if np.int64(u[i]) < bound else dropped
                 out_r[i] = a[i] * mr[i]
-        at += n * m_in
+        at += n * m_in + (n * m_in) % 2
         prev = inp
     if WT.shape[0] == 0:
         for r in range(n):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dropout import check_generator, draws, halves, thresholds
 from ..job import Job, Stepper
 from ..optim import decays
 from ._common import (
@@ -32,6 +33,7 @@ from ._common import (
 from ._kernels import (
     N_COEFFS,
     SmallGrads,
+    SmallRows,
     SmallScratch,
     SmallUpdate,
     coefficients,
@@ -47,8 +49,8 @@ DEEP_WORK = 200_000
 # Layers (after the first) of at least this many units add rows of their transposed weights
 # (vectorised) instead of taking dot products (``_kernels._small_layer``).
 WIDE = 16
-# Dropout's uniforms drawn at once per part of a call (float64: 8 MB), bounding the memory.
-MAX_UNIFORMS = 1 << 20
+# Dropout's raw draws taken at once per part of a call (uint64: 8 MB), bounding the memory.
+MAX_DRAWS = 1 << 20
 
 
 def work(sizes, batch_size: int, density: float = 1.0) -> int:
@@ -71,6 +73,32 @@ def density(X: np.ndarray, rows: int = 4096) -> float:
     return np.count_nonzero(head) / max(1, head.size)
 
 
+def nonzero_rows(X: np.ndarray, block: int | None = None) -> SmallRows:
+    """X's (n, n_in) non-zero values by row (``SmallRows``), found ``block`` rows at a time
+    (default: about 2^20 values, bounding the temporaries); empty arrays when they would take
+    more memory than X itself (then the loop reads X's rows whole, as fast where few of its
+    inputs are zero)."""
+    block = block or max(1, (1 << 20) // max(1, X.shape[1]))
+    cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
+    counts = np.concatenate(
+        [np.count_nonzero(X[s : s + block], axis=1) for s in range(0, len(X), block)]
+        or [np.zeros(0, np.int64)]
+    ).astype(np.int64)
+    nnz = int(counts.sum())
+    listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
+    if listed > X.nbytes:
+        return SmallRows(np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype))
+    ptr = np.zeros(len(X) + 1, np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
+    for s in range(0, len(X), block):
+        part = X[s : s + block]
+        r, c = np.nonzero(part)  # (row-major: each row's columns ascending)
+        at = slice(ptr[s], ptr[s + len(part)])
+        cols[at], vals[at] = c, part[r, c]
+    return SmallRows(ptr, cols, vals)
+
+
 class SmallBatchStepper(Stepper):
     """Mini-batch training of a small network, one compiled call per call.
 
@@ -78,12 +106,15 @@ class SmallBatchStepper(Stepper):
     rng: drives dropout only; weights: (n,) sample weights (each batch's weighted mean loss).
     """
 
+    one_thread = True  # (no BLAS: the trainer keeps its small evaluations on one BLAS thread)
+
     name = "compiled-small-net"
     kernels = ("train_small",)  # (``_kernels.compiled_before``)
 
     def __init__(self, job: Job):
         net = self.net = job.net
         self.optimizer, self.X, self.T = job.optimizer, job.X, job.T
+        self.nonzero = nonzero_rows(self.X)
         self.batch_size, dt = int(job.batch_size), net.dtype
         self.w = np.ones(1, dt) if job.weights is None else np.ascontiguousarray(job.weights, dt)
         self.use_w = job.weights is not None
@@ -94,9 +125,11 @@ class SmallBatchStepper(Stepper):
         # as in the reference, nothing is dropped)
         self.rng = job.rng
         self.active = np.array([r > 0 and job.rng is not None for r in plan.rates], np.bool_)
-        self.keeps, self.scales = np.array(plan.keeps, np.float64), np.array(plan.scales(dt), dt)
-        # uniforms a sample's masks take: every input of the layers that drop some
-        self.draws = int(sum(n for n, on in zip(net.sizes, self.active) if on))
+        if self.active.any():
+            check_generator(job.rng)
+        self.bounds, self.scales = thresholds(plan.keeps), np.array(plan.scales(dt), dt)
+        # the widths of the layers' inputs that are dropped (each batch draws a mask for each)
+        self.dropped = [n for n, on in zip(net.sizes, self.active) if on]
         self.done = np.zeros(1, np.int64)  # steps begun by the last call to train_small
         layers = net.layers
         self.W0T = np.empty((layers[0].n_in, layers[0].n_out), dt)  # layer 0, input-major
@@ -112,7 +145,7 @@ class SmallBatchStepper(Stepper):
     @property
     def rows(self) -> int:
         """The batch rows the work arrays hold (0 before the first call)."""
-        return 0 if self.scratch is None else len(self.scratch.xd)
+        return 0 if self.scratch is None else len(self.scratch.xn)
 
     def _reserve(self, rows: int) -> SmallScratch:
         """Work arrays for batches of ``rows`` rows (kept; larger only if a call needs it)."""
@@ -124,7 +157,6 @@ class SmallBatchStepper(Stepper):
                 np.zeros((n_layers, rows, width), dt),
                 np.zeros((n_layers, rows, inner), dt),
                 np.zeros((n_layers, rows, inner), dt),
-                np.zeros((rows, sizes[0]), dt),
                 np.zeros((rows, sizes[0]), dt),
                 np.zeros((rows, sizes[0]), np.intp),
                 np.zeros(rows, np.intp),
@@ -141,8 +173,8 @@ class SmallBatchStepper(Stepper):
     def __call__(self, idx: np.ndarray) -> float:
         """Train on samples ``idx`` in consecutive batches; returns the sum of their losses."""
         idx = checked_indices(idx, len(self.X))
-        # parts of whole batches, each part's dropout uniforms (float64) at most MAX_UNIFORMS
-        per_part = max(1, MAX_UNIFORMS // max(1, self.draws * self.batch_size))
+        # parts of whole batches, each part's dropout draws at most MAX_DRAWS
+        per_part = max(1, MAX_DRAWS // max(1, self._draws(self.batch_size)))
         step = per_part * self.batch_size
         return sum((self._part(idx[s : s + step]) for s in range(0, idx.size, step)), 0.0)
 
@@ -159,11 +191,15 @@ class SmallBatchStepper(Stepper):
         n_steps = -(-idx.size // self.batch_size)
         steps = np.array([opt.step_size(opt.t + 1 + q) for q in range(n_steps)], dt)
         self.done[0] = 0
-        # the masks' uniforms, drawn as the reference draws them batch by batch (one stream)
-        uniforms = self.rng.random(idx.size * self.draws) if self.draws else np.empty(0)
+        # the masks' draws, taken as the reference takes them batch by batch (one stream)
+        full, last = divmod(idx.size, self.batch_size)
+        count = full * self._draws(self.batch_size) + self._draws(last)
+        raw = self.rng.bit_generator.random_raw(count) if count else np.empty(0, np.uint64)
+        bits = halves(raw)
         try:
             total = train_small(
                 self.X,
+                self.nonzero,
                 self.T,
                 self.w,
                 self.use_w,
@@ -176,7 +212,7 @@ class SmallBatchStepper(Stepper):
                 self.c,
                 self.u,
                 steps,
-                (self.active, self.keeps, self.scales, uniforms),
+                (self.active, self.bounds, self.scales, bits),
                 scratch,
                 self.done,
             )
@@ -184,6 +220,10 @@ class SmallBatchStepper(Stepper):
             store_input_major(self.W0T, self.state0, net, states)
             opt.advance(int(self.done[0]))
         return float(total)
+
+    def _draws(self, rows: int) -> int:
+        """The raw draws the dropout masks of a batch of ``rows`` take (none for no rows)."""
+        return sum(draws(rows * width) for width in self.dropped) if rows else 0
 
     def _update(self, params: list, states: list, clip) -> SmallUpdate:
         """The flat views the update loop takes, W0 (and its state) as the transposed copies."""

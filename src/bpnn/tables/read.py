@@ -65,6 +65,7 @@ FREED = np.empty(0)  # in place of a consumed table's chunk
 MISSING = ("", "na", "n/a", "nan", "null", "?")  # stripped, lower-cased ("None" is a level)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 MAX_CASED = 8  # letters of a missing token spelled in every mix of cases (2**8 strings at most)
+MEMO_TEXTS = 4096  # distinct texts a column's reading remembers (``_text``)
 
 
 def missing_tokens(extra: Iterable[str] = ()) -> frozenset[str]:
@@ -506,12 +507,30 @@ def _chunk(chunk, kind: str, tokens: frozenset[str]) -> np.ndarray:
 def _text(values: Sequence | np.ndarray, tokens: frozenset[str]) -> np.ndarray:
     """Object array of stripped str, None where the value is missing (a token, None, NaN)."""
     out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":
-            continue
-        text = str(v).strip()
-        out[i] = None if text.lower() in tokens else text
+    memo: dict[str, str | None] = {}  # each distinct text read once (most columns hold few)
+    out[:] = [
+        (memo[v] if v in memo else _remembered(memo, v, tokens))
+        if type(v) is str
+        else _one_text(v, tokens)
+        for v in values
+    ]
     return out
+
+
+def _remembered(memo: dict, v: str, tokens: frozenset[str]) -> str | None:
+    """``_one_text`` of v, kept in ``memo`` while it holds fewer than ``MEMO_TEXTS`` (a column
+    of identifiers would fill it with one entry a row)."""
+    text = _one_text(v, tokens)
+    if len(memo) < MEMO_TEXTS:
+        memo[v] = text
+    return text
+
+
+def _one_text(v, tokens: frozenset[str]) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == "NAType":
+        return None
+    text = str(v).strip()
+    return None if text.lower() in tokens else text
 
 
 # ---- the strict reader (NumPy only) ------------------------------------------------------------

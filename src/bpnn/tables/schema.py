@@ -25,7 +25,6 @@ keeps fewer (never under 64): ``LEVEL_VALUES`` (2**27 values, 1 GiB) over its n 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,10 +104,11 @@ class ColumnSpec:
     def _numbers(self, column: Column, table: Table) -> np.ndarray:
         """Its values as float64 (n,), NaN where missing (``table``: to name a row)."""
         if self.true is not None and column.kind == "text":
-            lowered = [None if v is None else v.lower() for v in column.values()]
+            codes, keys = level_codes(column.values())
             true, false = self.pair
             meaning = {true: 1.0, false: 0.0}
-            return np.array([meaning.get(v, np.nan) if v else np.nan for v in lowered])
+            each = [meaning.get(k.lower(), np.nan) if k else np.nan for k in keys]
+            return np.array(each, dtype=np.float64)[codes] if keys else np.zeros(0)
         x = numbers(column)
         if x is None:
             i, bad = next((i, v) for i, v in enumerate(column.values()) if _not_number(v))
@@ -126,13 +126,12 @@ class ColumnSpec:
     def _one_hot(self, column: Column) -> np.ndarray:
         index = {level: k for k, level in enumerate(self.levels)}
         other = len(self.levels) if self.other else -1
-        values = column.values().tolist()
-        out = np.zeros((len(values), len(self.levels) + (1 if self.other else 0)))
-        for i, v in enumerate(values):
-            key = MISSING_LEVEL if v is None or v != v else level(v)
-            k = index.get(key, other)
-            if k >= 0:
-                out[i, k] = 1.0
+        codes, keys = level_codes(column.values())
+        where = np.array([index.get(MISSING_LEVEL if k is None else k, other) for k in keys])
+        cols = where[codes] if len(keys) else codes  # each row's input, -1: none
+        out = np.zeros((len(codes), len(self.levels) + (1 if self.other else 0)))
+        rows = np.flatnonzero(cols >= 0)
+        out[rows, cols[rows]] = 1.0
         return out
 
     def to_dict(self) -> dict:
@@ -170,6 +169,31 @@ def level(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def level_codes(values: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Each value's index (n,) into the distinct levels (``level``; None: missing) of a column's
+    values (text: str or None; or numbers, NaN missing), ``level`` once per distinct value."""
+    if values.dtype == object:  # text: a dictionary step per value
+        first: dict = {}
+        codes = np.array([first.setdefault(v, len(first)) for v in values.tolist()], np.intp)
+        if all(v is None or type(v) is str for v in first):
+            return codes, list(first)
+        # other objects: keyed by type too (1 and True are equal keys, "1" and "True" levels)
+        first = {}
+        codes = np.array([first.setdefault((v, type(v)), len(first)) for v in values.tolist()])
+        return _merged(codes.astype(np.intp), [v for v, _ in first])
+    distinct, codes = np.unique(values, return_inverse=True)  # (NaNs: one, last)
+    return _merged(codes.reshape(-1), distinct.tolist())
+
+
+def _merged(codes: np.ndarray, distinct: list) -> tuple[np.ndarray, list[str | None]]:
+    """``level_codes`` of values with the given codes into their distinct values: each one's
+    level (None: missing), values of one level merged (1 and 1.0, -0.0 and 0.0, NaNs)."""
+    keys = [None if v is None or v != v else level(v) for v in distinct]
+    merged: dict[str | None, int] = {}
+    remap = np.array([merged.setdefault(k, len(merged)) for k in keys], np.intp)
+    return (remap[codes] if len(keys) else codes).astype(np.intp), list(merged)
 
 
 @dataclass(frozen=True)
@@ -356,9 +380,10 @@ def _fit_column(
 ) -> ColumnSpec:
     if kind == "categorical":
         values = column.values()
-        texts = [None if v is None or v != v else level(v) for v in values.tolist()]
-        gaps = sum(v is None for v in texts)
-        counts = Counter(v for v in texts if v is not None)
+        codes, keys = level_codes(values)
+        tally = np.bincount(codes, minlength=len(keys))
+        gaps = int(sum(c for k, c in zip(keys, tally) if k is None))
+        counts = {k: int(c) for k, c in zip(keys, tally) if k is not None}
         least = min_level_rows(len(values))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [level for level, count in ranked[: max_levels(len(values))] if count >= least]
