@@ -164,12 +164,10 @@ def limit_threads(threads: int | None):
         yield threads_in_effect()
         return
     numba_before = _numba_threads(n)
-    limiter = _blas_limits(n)
     try:
-        yield n
+        with blas_threads(n):
+            yield n
     finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
         if numba_before is not None:
             import numba
 
@@ -209,11 +207,3 @@ def _controller():
     except ImportError:  # the BLAS keeps its own default (every core)
         return None
     return ThreadpoolController()
-
-
-def _blas_limits(n: int):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the BLAS keeps its own default (every core)
-        return None
-    return threadpool_limits(limits=n, user_api="blas")
