@@ -1,6 +1,6 @@
 """Where the whole-call loop of small networks beats the per-layer BLAS path, in one run.
 
-    python benchmarks/small_nets.py [--rounds N] [--samples N] [--json FILE]
+    python benchmarks/small_nets.py [--rounds N] [--samples N] [--threads N] [--json FILE]
 
 For each network shape, batch size and share of non-zero inputs (tables' defaults and around
 them, MNIST's shapes: Adam, ReLU, float32, random inputs), both compiled mini-batch
@@ -10,7 +10,8 @@ is each one's fastest call, in microseconds a step, and their ratio.  Work: the 
 a batch's forward pass, counting the first layer's non-zero inputs only
 (``bpnn.fast.small.work``), which ``bpnn.fast.small.SMALL_WORK`` bounds.
 Run it with one BLAS thread (``OPENBLAS_NUM_THREADS=1``), as the table suite does, and with
-the machine otherwise idle.  Needs the ``fast`` extra.
+the machine otherwise idle; ``--threads N`` gives the BLAS path N threads (the loop has one:
+what a run with ``--threads N`` would weigh).  Needs the ``fast`` extra.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 
 import numpy as np
 
+from bpnn.device import limit_threads
 from bpnn.fast import small
 from bpnn.network import Network
 from bpnn.optim import make_optimizer
@@ -93,13 +95,19 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="small_nets", description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--samples", type=int, default=4096)
+    p.add_argument("--threads", type=int, help="BLAS and Numba threads (default: as they are)")
     p.add_argument("--json", help="write the figures here too")
     args = p.parse_args(argv)
+    with limit_threads(args.threads) as threads:
+        table(args, threads)
+
+
+def table(args, threads: int) -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
-        f"load {os.getloadavg()[0]:.2f}; SMALL_WORK {small.SMALL_WORK:,}, "
+        f"load {os.getloadavg()[0]:.2f}; threads {threads}; SMALL_WORK {small.SMALL_WORK:,}, "
         f"DEEP_WORK {small.DEEP_WORK:,}"
     )
     print("| sizes | batch | dropout | non-zero | work | BLAS path us | small-net us | ratio |")
