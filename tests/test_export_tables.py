@@ -109,9 +109,18 @@ def test_columns_named_like_the_graph(data):
     rows = raw_rows(renamed)
     got = run_graph(to_onnx(model), feeds(model.schema, rows))
     np.testing.assert_allclose(got["values"].ravel(), model.predict(rows).ravel(), atol=1e-5)
-    clash = bpnn.fit(frame.rename(columns={"age": "values"}), signal, hidden=[4], epochs=1)
-    with pytest.raises(BpnnError, match="'values' has the name of the ONNX graph's output"):
-        to_onnx(clash)
+    # a column named like an output (Rdatasets' Snow.pumps has a "label"): the column keeps its
+    # name, the output becomes values_output (values_output_1 where a column has that name too)
+    clash = frame.rename(columns={"age": "values", "flag": "values_output"})
+    model = bpnn.fit(clash, signal, hidden=[4], epochs=1, seed=1)
+    proto = to_onnx(model)
+    assert [o.name for o in proto.graph.output] == ["values_output_1"]
+    assert {"values", "values_output"} <= {i.name for i in proto.graph.input}
+    rows = raw_rows(clash)
+    got = run_graph(proto, feeds(model.schema, rows))
+    np.testing.assert_allclose(
+        got["values_output_1"].ravel(), model.predict(rows).ravel(), atol=1e-5
+    )
     with pytest.raises(BpnnError, match="no input type"):
         to_onnx(model, input_type="float64")
 

@@ -15,7 +15,8 @@
       -> outputs: classifiers ``probabilities`` (N, k) (a softmax output as it is, other outputs
          clipped at 0 and normalised, as ``Model.predict_proba``) and ``label`` (N,) (the
          class with the largest output, as a label: int64 or string); regressors ``values``
-         (N, k) in the targets' units; a bare ``Network`` gives its ``outputs``.
+         (N, k) in the targets' units; a bare ``Network`` gives its ``outputs``.  A table
+         column named like an output keeps its name; the output is then NAME_output.
 
 The graph's metadata (``metadata_props``) holds the architecture, task, classes, preprocessing,
 training settings and results as JSON strings.  Needs ``onnx`` (``pip install 'bpnn[onnx]'``);
@@ -243,20 +244,18 @@ def to_onnx(model: Model | Network, *, input_type: str | None = None, opset: int
     if schema is not None and not _in_float64(full):  # the table's float64 encoding
         x = g.op("Cast", [x], to=onnx.helper.np_dtype_to_tensor_dtype(net.dtype))
     y = _layers(g, _preprocess(g, x, full), net)
-    outputs = _outputs(g, y, full)
-    if schema is not None:
-        onnxtable.name_inputs(g, schema.names, [name for name, _ in outputs])
-    n = "N"
+    outputs = [
+        (name, kind, ["N", net.n_outputs] if name != "label" else ["N"])
+        for name, kind in _outputs(g, y, full)
+    ]
+    if schema is not None:  # (an output named like a column gets another name)
+        names = onnxtable.name_inputs(g, schema.names, [name for name, _, _ in outputs])
+        outputs = [(names[name], kind, shape) for name, kind, shape in outputs]
     graph = onnx.helper.make_graph(
         g.nodes,
         "bpnn",
         [onnx.helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
-        [
-            onnx.helper.make_tensor_value_info(
-                name, kind, [n, net.n_outputs] if name != "label" else [n]
-            )
-            for name, kind in outputs
-        ],
+        [onnx.helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in outputs],
         initializer=g.inits,
     )
     proto = onnx.helper.make_model(

