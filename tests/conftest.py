@@ -3,6 +3,7 @@
 - ``rng``: a fresh seeded ``numpy.random.Generator`` per test.
 - ``mnist_dir``: the real MNIST files (``BPNN_DATA``, else ``../shared/data/mnist``); tests that use
   it are skipped when neither exists.
+- ``benchmark_module(monkeypatch, name, ...)``: a script of ``benchmarks/`` imported afresh.
 - ``tiny_mnist_dir``: four gzip IDX files in the MNIST layout (240 training and 60 test images of
   28x28, ten learnable classes: digit k lights up a bar at row 2k+4), written here with ``struct``
   so the reader is tested against an independent writer.
@@ -14,8 +15,10 @@ Markers: ``slow`` tests run only when ``BPNN_DATA`` is set; ``browser`` tests ne
 from __future__ import annotations
 
 import gzip
+import importlib
 import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +111,15 @@ def interrupt_after(monkeypatch, n: int) -> None:
         return call
 
     monkeypatch.setattr(train_mod, "make_stepper", wrapped)
+
+
+def benchmark_module(monkeypatch, name: str, *helpers: str):
+    """``benchmarks/NAME.py`` imported afresh as a module, with the helper modules beside it
+    that it imports (``helpers``) imported afresh too."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    for module in (name, *helpers):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    return importlib.import_module(name)
 
 
 def run_cli(capsys, *argv):

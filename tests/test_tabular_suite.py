@@ -3,26 +3,20 @@ tables need the bench extra), and its candidate syntax."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import pytest
+
+from conftest import benchmark_module
 
 pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture
 def suite(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.setenv("BPNN_BENCH_CACHE", str(tmp_path / "cache"))
-    for name in ("tabular_suite", "tabular_data"):
-        sys.modules.pop(name, None)
-    yield importlib.import_module("tabular_suite")
+    return benchmark_module(monkeypatch, "tabular_suite", "tabular_data")
 
 
 def test_candidates_parse(suite):
