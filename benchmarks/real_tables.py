@@ -1,14 +1,16 @@
 """Every real table of an archive through the command line, as a new user would give it: a sweep.
 
     python benchmarks/real_tables.py [--first N] [--last N] [--target last|first] [--epochs 3]
-                                     [--export] [--timeout 120] [--json FILE]
+                                     [--export] [--frames] [--timeout 120] [--json FILE]
 
 The tables: the 757 CSV files of the Rdatasets collection that pydataset ships (the ``bench``
 extra; R's data sets as their packages publish them: row names, text categories, ``NA``s,
 dates, one-column series, empty files).  For each, in this one process: ``bpnn train --data
 FILE --target COL --epochs N --no-report`` (COL: the last column, or with ``--target first``
 the first one after R's row names), then ``bpnn predict RUN --rows FILE`` on the same raw file
-(the model file's schema reading new raw rows), and with ``--export`` ``bpnn export`` (ONNX).
+(the model file's schema reading new raw rows), and with ``--export`` ``bpnn export`` (ONNX);
+with ``--frames`` also the library's way in: ``pandas.read_csv``'s DataFrame into ``bpnn.fit``
+(pandas' own types: floats with NaN, object columns of text, booleans) and ``predict``.
 The commands run with ``--traceback``, so that what the command line would print as one line
 arrives as its exception: training and exporting must end with status 0 or be refused with a
 ``BpnnError`` (or an option argparse refuses); predicting the very file a model was trained on
@@ -91,15 +93,20 @@ def target_of(path: Path, which: str) -> str:
 
 
 def command(argv: list[str], timeout: int) -> dict:
-    """One ``bpnn --traceback`` command in this process: its status ("refused" for a
+    """One ``bpnn --traceback`` command in this process (``attempt``)."""
+    return attempt(lambda: bpnn(["--traceback", *argv]), timeout)
+
+
+def attempt(call, timeout: int) -> dict:
+    """``call()`` within ``timeout`` seconds: its status (its return value, or "refused" for a
     ``BpnnError``, "exception" for anything else that escaped it, "timeout"), last line (the
-    refusal's message), seconds."""
+    refusal's message, or the last line written to stderr), seconds."""
     err, out = io.StringIO(), io.StringIO()
     start, result = time.perf_counter(), {}
     signal.alarm(timeout)
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            result["status"] = bpnn(["--traceback", *argv])
+            result["status"] = call()
     except Timeout:
         result["status"] = "timeout"
     except BpnnError as e:
@@ -132,7 +139,29 @@ def sweep_one(path: Path, args: argparse.Namespace) -> dict:
             if args.export:
                 export = ["export", run, "--out", str(Path(tmp) / "model.onnx")]
                 row["export"] = command(export, args.timeout)
+    if args.frames:
+        row["fit"] = attempt(lambda: fit_frame(path, target, args.epochs), args.timeout)
     return row
+
+
+def fit_frame(path: Path, target: str, epochs: int) -> int | str:
+    """The library's way in: ``pandas.read_csv`` as it reads the file (row names and all), then
+    ``bpnn.fit(frame, frame.pop(target))`` and a prediction of the first rows; 0 when done
+    ("skipped" where pandas cannot read the file or it holds no row)."""
+    import pandas as pd
+
+    import bpnn
+
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, pd.errors.ParserError):  # (EmptyDataError is a ValueError)
+        return "skipped"
+    if frame.empty or target not in frame.columns:
+        return "skipped"
+    y = frame.pop(target)
+    model = bpnn.fit(frame, y, epochs=epochs, seed=0)
+    model.predict(frame.head(20))
+    return 0
 
 
 def defects(row: dict) -> list[str]:
@@ -141,7 +170,7 @@ def defects(row: dict) -> list[str]:
 
     def fine(step: str, r: dict) -> bool:
         refused = r["status"] == "refused" and bool(r["line"]) and step != "predict"
-        return r["status"] == 0 or refused
+        return r["status"] in (0, "skipped") or refused
 
     return [
         f"{step}: {r['status']} {r.get('traceback') or r['line']}"
@@ -157,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", choices=["last", "first"], default="last")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--export", action="store_true", help="also export each model to ONNX")
+    p.add_argument("--frames", action="store_true", help="also bpnn.fit on pandas.read_csv's frame")
     p.add_argument("--timeout", type=int, default=120, help="seconds a command may take")
     p.add_argument("--json", type=Path, help="write every table's results here")
     args = p.parse_args(argv)

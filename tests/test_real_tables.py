@@ -19,7 +19,7 @@ def sweep(monkeypatch, tmp_path):
 
 def options(**kw) -> argparse.Namespace:
     return argparse.Namespace(
-        **{"target": "last", "epochs": 2, "export": False, "timeout": 60, **kw}
+        **{"target": "last", "epochs": 2, "export": False, "frames": False, "timeout": 60, **kw}
     )
 
 
@@ -32,6 +32,20 @@ def test_a_table_with_row_names_and_gaps_trains_and_predicts(sweep, tmp_path):
     assert row["train"]["status"] == 0 and row["predict"]["status"] == 0
     assert sweep.defects(row) == []
     assert sweep.target_of(table, "first") == "educ"  # (after R's row names)
+
+
+def test_the_library_way_in_reads_the_file_with_pandas(sweep, tmp_path):
+    """--frames: pandas.read_csv's DataFrame (R's row names as a column, a text target with NA)
+    into bpnn.fit; a file pandas cannot read, or without rows, is skipped, not a defect."""
+    pytest.importorskip("pandas")
+    table = tmp_path / "survey.csv"
+    rows = [f'"{i}",{i % 9},{"NA" if i % 6 == 0 else "ab"[i % 2]}' for i in range(60)]
+    table.write_text('"","age","sex"\n' + "\n".join(rows) + "\n")
+    row = sweep.sweep_one(table, options(frames=True))
+    assert row["fit"]["status"] == 0 and sweep.defects(row) == []
+    empty = tmp_path / "empty.csv"
+    empty.write_text('"","a","b"\n')
+    assert sweep.attempt(lambda: sweep.fit_frame(empty, "b", 1), 10)["status"] == "skipped"
 
 
 def test_refusals_are_not_defects_and_defects_are_listed(sweep, tmp_path):

@@ -269,6 +269,40 @@ def test_dataframes_into_fit_and_predict(tmp_path):
         model.predict(frame.drop(columns="island"))
 
 
+@pytest.mark.parametrize("nullable", [False, True])
+def test_a_dataframes_rows_without_a_target_are_left_out(nullable):
+    """As the command line leaves a table's rows without a target out: text labels with NaN
+    (a traceback from NumPy's sort before), values with NaN (refused before), pandas' nullable
+    Int64 and string targets with NA; each counted in the log; all missing is one error."""
+    pd = pytest.importorskip("pandas")
+    gen = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": gen.normal(size=120), "b": gen.choice(["x", "y"], 120)})
+    labels = pd.Series(np.where(frame["a"] > 0, "up", "down"), dtype=object)
+    labels[::7] = np.nan
+    labels[3] = "NA"  # a missing token, as in a table's own columns
+    values = pd.Series(frame["a"] * 2.0)
+    values[::5] = np.nan
+    counts = pd.Series((frame["a"] > 0).astype(int))
+    if nullable:
+        frame, labels = frame.convert_dtypes(), labels.convert_dtypes()
+        values, counts = values.convert_dtypes(), counts.astype("Int64")
+    counts[::6] = pd.NA if nullable else np.nan
+    for y, left, task in [(labels, 19, "classify"), (values, 24, "regress")]:
+        lines = []
+        model = bpnn.fit(frame, y, epochs=2, seed=0, log=lines.append)
+        assert f"the DataFrame: {left} row(s) whose target is missing left out" in lines
+        assert model.task == task and len(model.predict(frame)) == 120
+    if nullable:  # Int64 with gaps: integer class labels once the gaps are gone
+        model = bpnn.fit(frame, counts, epochs=2, seed=0)
+        assert model.task == "classify" and set(model.classes.tolist()) == {0, 1}
+    with pytest.raises(BpnnError, match="the DataFrame: every row's target is missing"):
+        bpnn.fit(frame, pd.Series([None] * 120, dtype=object), epochs=1)
+    test = frame.head(30).copy()
+    lines = []
+    bpnn.fit(frame, labels, X_test=test, y_test=labels.head(30), epochs=1, log=lines.append)
+    assert "the test DataFrame: 6 row(s) whose target is missing left out" in lines
+
+
 def test_a_model_without_a_schema_has_none(tmp_path):
     X = np.random.default_rng(0).normal(size=(40, 3))
     model = bpnn.fit(X, (X[:, 0] > 0).astype(int), epochs=2)

@@ -127,11 +127,25 @@ class RunData:
     ) -> RunData:
         """A DataFrame of raw columns X (and DataFrames X_test, X_val of the same columns): the
         schema fitted on X (``bpnn.tables.TableSchema``; ``options``: ``TableOptions``)."""
-        from .tables.read import frame_table, missing_tokens
+        from .tables.read import frame_table, frame_targets, missing_tokens
         from .tables.schema import TableSchema
 
         options = options or TableOptions()
         tokens = missing_tokens(options.missing)
+        notes = []
+
+        def known(frame, targets, where: str):
+            """The rows of ``frame`` with a target (as the command line keeps a table's)."""
+            if frame is None or targets is None:
+                return frame, targets
+            frame, targets, left = frame_targets(frame, targets, tokens, where)
+            if left:
+                notes.append(f"{where}: {left} row(s) whose target is missing left out")
+            return frame, targets
+
+        X, y = known(X, y, "the DataFrame")
+        X_test, y_test = known(X_test, y_test, "the test DataFrame")
+        X_val, y_val = known(X_val, y_val, "the validation DataFrame")
         table = frame_table(X, tokens)
         schema = TableSchema.fit(table, None, options)
 
@@ -147,7 +161,7 @@ class RunData:
             y_val,
             **{"feature_names": schema.inputs(), **info, "schema": schema.to_dict()},
         )
-        data.notes = ["columns (typed on the training data):", *schema.describe()]
+        data.notes = [*notes, "columns (typed on the training data):", *schema.describe()]
         return data
 
     @property

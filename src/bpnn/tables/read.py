@@ -53,6 +53,7 @@ __all__ = [
     "available_memory",
     "chunked_alike",
     "frame_table",
+    "frame_targets",
     "is_frame",
     "missing_tokens",
     "number_dtype",
@@ -618,3 +619,29 @@ def frame_table(df, tokens: frozenset[str] | None = None) -> Table:
             columns.append(Column("text", [_text(series.to_numpy(dtype=object), tokens)]))
         names.append(str(name))
     return Table(names, columns, "the DataFrame")
+
+
+def frame_targets(df, y, tokens: frozenset[str] | None = None, where: str = "the DataFrame"):
+    """The rows of DataFrame ``df`` whose target is there, as the command line keeps a table's:
+    (df, y as an array, how many rows were left out).  y: (n,) labels or values (a Series, an
+    array, a list); missing: None, NaN, pandas' NA, or text that is a missing token.  A
+    nullable integer column (pandas' Int64, whose array form is floats with NaN) stays integer.
+    (n, k) targets are returned as they are.  BpnnError when every target is missing."""
+    tokens = missing_tokens() if tokens is None else tokens
+    values = np.asarray(y)
+    if values.ndim != 1:
+        return df, values, 0
+    if values.dtype == object:
+        missing = np.array([v is None for v in _text(values, tokens)], dtype=bool)
+    elif values.dtype.kind == "f":
+        missing = np.isnan(values)
+    else:
+        return df, values, 0
+    if not missing.any():
+        return df, values, 0
+    if missing.all():
+        raise BpnnError(f"{where}: every row's target is missing")
+    kept = values[~missing]
+    if getattr(getattr(y, "dtype", None), "kind", None) in ("i", "u") and kept.dtype.kind == "f":
+        kept = kept.astype(np.int64)  # (Int64 with gaps: floats until the gaps are gone)
+    return df.iloc[np.flatnonzero(~missing)], kept, int(missing.sum())
