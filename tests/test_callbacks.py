@@ -159,6 +159,13 @@ def test_a_validation_set_of_ones_own(flowers):
     assert model.results["train_samples"] == 160  # only the test fifth is held out
     with pytest.raises(ValueError, match="both X_val and y_val"):
         bpnn.fit(X, y, X_val=Xv, **small())
+    with pytest.raises(ValueError, match="both X_test and y_test"):
+        bpnn.fit(X, y, X_test=Xv, **small())
+    for bad in (None, 3, "labels"):  # (a traceback from len() or NumPy before)
+        with pytest.raises(ValueError, match="y must hold one target per row"):
+            bpnn.fit(X, bad, **small())
+    with pytest.raises(ValueError, match="y_val must hold one target per row"):
+        bpnn.fit(X, y, X_val=Xv, y_val=1, **small())
 
 
 def test_class_sample_weights():

@@ -301,6 +301,14 @@ def test_a_dataframes_rows_without_a_target_are_left_out(nullable):
     lines = []
     bpnn.fit(frame, labels, X_test=test, y_test=labels.head(30), epochs=1, log=lines.append)
     assert "the test DataFrame: 6 row(s) whose target is missing left out" in lines
+    # a categorical column of integers with gaps: integer classes, as without gaps
+    codes = pd.Series(pd.Categorical(np.where(frame["a"] > 0, 1, 2))).where(
+        lambda c: c.index % 9 > 0
+    )
+    model = bpnn.fit(frame, codes, epochs=1, seed=0)
+    assert model.task == "classify" and model.classes.tolist() == [1, 2]
+    with pytest.raises(BpnnError, match="the DataFrame has 120 rows but 100 targets"):
+        bpnn.fit(frame, labels.head(100), epochs=1)  # (a gap among them: no silent cut)
 
 
 def test_a_model_without_a_schema_has_none(tmp_path):

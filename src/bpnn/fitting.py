@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from . import runs
@@ -74,6 +75,11 @@ def fit(
         raise ValueError("resume needs the run folder: pass out=")
     if (X_val is None) != (y_val is None):
         raise ValueError("give both X_val and y_val, or neither")
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    for name, targets in (("y", y), ("y_test", y_test), ("y_val", y_val)):
+        if (targets is None and name == "y") or (targets is not None and np.ndim(targets) == 0):
+            raise ValueError(f"{name} must hold one target per row (an array, list or Series)")
     tables = {"categorical": categorical, "numeric": numeric, "ignore": ignore, "missing": missing}
     if is_frame(X):
         options = TableOptions.of(**tables)

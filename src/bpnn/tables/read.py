@@ -624,11 +624,15 @@ def frame_table(df, tokens: frozenset[str] | None = None) -> Table:
 def frame_targets(df, y, tokens: frozenset[str] | None = None, where: str = "the DataFrame"):
     """The rows of DataFrame ``df`` whose target is there, as the command line keeps a table's:
     (df, y as an array, how many rows were left out).  y: (n,) labels or values (a Series, an
-    array, a list); missing: None, NaN, pandas' NA, or text that is a missing token.  A
-    nullable integer column (pandas' Int64, whose array form is floats with NaN) stays integer.
-    (n, k) targets are returned as they are.  BpnnError when every target is missing."""
+    array, a list); missing: None, NaN, pandas' NA, or text that is a missing token.  The kept
+    targets of a pandas y are taken from y itself, so its type decides as without gaps (an
+    ``Int64`` or categorical column of integers stays integer, not the floats its array with
+    NaN holds).  (n, k) targets are returned as they are.  BpnnError when y's length is not
+    df's, or every target is missing."""
     tokens = missing_tokens() if tokens is None else tokens
     values = np.asarray(y)
+    if len(values) != len(df):
+        raise BpnnError(f"{where} has {len(df)} rows but {len(values)} targets")
     if values.ndim != 1:
         return df, values, 0
     if values.dtype == object:
@@ -641,7 +645,6 @@ def frame_targets(df, y, tokens: frozenset[str] | None = None, where: str = "the
         return df, values, 0
     if missing.all():
         raise BpnnError(f"{where}: every row's target is missing")
-    kept = values[~missing]
-    if getattr(getattr(y, "dtype", None), "kind", None) in ("i", "u") and kept.dtype.kind == "f":
-        kept = kept.astype(np.int64)  # (Int64 with gaps: floats until the gaps are gone)
-    return df.iloc[np.flatnonzero(~missing)], kept, int(missing.sum())
+    rows = np.flatnonzero(~missing)
+    kept = np.asarray(y.iloc[rows]) if hasattr(y, "iloc") else values[rows]
+    return df.iloc[rows], kept, int(missing.sum())
