@@ -339,10 +339,10 @@ def test_small_net_dropout_in_parts_draws_the_same_masks(monkeypatch, max_draws)
 NONZERO_ROWS = small.nonzero_rows
 
 
-def empty_rows(X):
+def empty_rows(X, block=None, chained=None):
     """``nonzero_rows`` as it answers inputs too dense to list: empty arrays of its types."""
-    found = NONZERO_ROWS(X)
-    return small.SmallRows(found.ptr[:0], found.cols[:0], found.vals[:0])
+    found = NONZERO_ROWS(X, block, chained)
+    return small.SmallRows(found.ptr[:0], found.cols[:0], found.vals[:0], found.chained[:0])
 
 
 @pytest.mark.parametrize("listed", [True, False])
@@ -381,13 +381,14 @@ def test_nonzero_rows_list_each_rows_non_zero_inputs_in_column_order(kind):
     X = (gen.integers(1, 9, (11, 60)) * (gen.random((11, 60)) < 0.1)).astype(kind)
     X[3] = 0  # a row with none
     for block in (1, 4, 1 << 16):  # found a block of rows at a time
-        ptr, cols, vals = small.nonzero_rows(X, block)
+        ptr, cols, vals, chained = small.nonzero_rows(X, block)
         assert ptr.dtype == np.int64 and cols.dtype == np.uint16 and vals.dtype == X.dtype
         assert ptr.tolist() == [0, *np.cumsum(np.count_nonzero(X, axis=1)).tolist()]
         for s in range(len(X)):
             at = slice(ptr[s], ptr[s + 1])
             assert cols[at].tolist() == np.flatnonzero(X[s]).tolist()
             assert vals[at].tolist() == X[s][X[s] != 0].tolist()
+        assert chained.size == 0  # (no runs asked for)
 
 
 def test_nonzero_rows_none_where_the_list_would_outgrow_the_inputs_and_wide_rows():
@@ -399,7 +400,7 @@ def test_nonzero_rows_none_where_the_list_would_outgrow_the_inputs_and_wide_rows
     assert small.nonzero_rows(few).ptr.size == 0
     wide = np.zeros((2, 70_000), np.float32)  # columns past uint16: int32
     wide[1, 69_999] = 5.0
-    ptr, cols, vals = small.nonzero_rows(wide)
+    ptr, cols, vals, _ = small.nonzero_rows(wide)
     assert cols.dtype == np.int32 and cols.tolist() == [69_999] and ptr.tolist() == [0, 0, 1]
 
 

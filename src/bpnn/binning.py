@@ -61,8 +61,10 @@ class Tables:
 
     def fractions(self, X: np.ndarray) -> np.ndarray:
         """Clipped bin fractions (n, d, T) of X (n, d), float64."""
-        z = (np.asarray(X, dtype=np.float64)[:, :, None] - self.start) * self.inv_width
-        return np.minimum(np.maximum(z, self.low), self.high)
+        z = np.asarray(X, dtype=np.float64)[:, :, None] - self.start
+        z *= self.inv_width  # (in place: the same numbers, one (n, d, T) array instead of four)
+        np.maximum(z, self.low, out=z)
+        return np.minimum(z, self.high, out=z)
 
     def ple(self, X: np.ndarray) -> np.ndarray:
         """Piecewise-linear encoding (n, d*T) of X (n, d)."""

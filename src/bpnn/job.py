@@ -31,6 +31,9 @@ class Job:
     weights, each batch training on its weighted mean loss sum_i w_i E_i / sum_i w_i, or None.
     parallel_samples: 1, or P > 1 for per-sample SGD on P threads sharing the weights without
     locks (Hogwild: not reproducible; only ``bpnn.fast.sample`` runs it, the others refuse it).
+    ple_bins: B > 1 when X is a piecewise-linear encoding (``bpnn.binning``), each feature B
+    consecutive bins (ones, a fraction, zeros), which the compiled small-network loop trains
+    through their differences (``bpnn.fast._kernels.SmallRows``); 0: any inputs.
     """
 
     net: Network
@@ -42,6 +45,7 @@ class Job:
     scale: float = 1.0
     weights: np.ndarray | None = None
     parallel_samples: int = 1
+    ple_bins: int = 0
 
     @property
     def dropout(self) -> DropoutPlan:

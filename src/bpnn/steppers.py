@@ -133,6 +133,7 @@ def make_stepper(
     weights: np.ndarray | None = None,
     device: str | Device | None = None,
     parallel_samples: int = 1,
+    ple_bins: int = 0,
 ) -> Stepper:
     """The fastest stepper that computes what ``NumpyStepper`` computes for this setup.
 
@@ -147,11 +148,15 @@ def make_stepper(
     network at ``sync()`` (after every call unless told otherwise).
     parallel_samples: P > 1 trains per-sample SGD on P threads without locks (Hogwild, not
     reproducible); a setup that is not the compiled per-sample path is refused (BpnnError).
+    ple_bins: B > 1 when X is a piecewise-linear encoding of B bins a feature (``Job``).
     """
     X, targets = checked_data(net, X, targets)
     if weights is not None:
         weights = sample_weights(weights, len(X))
-    job = Job(net, optimizer, X, targets, batch_size, rng, scale, weights, int(parallel_samples))
+    job = Job(
+        net, optimizer, X, targets, batch_size, rng, scale, weights, int(parallel_samples),
+        int(ple_bins),
+    )  # fmt: skip
 
     def rows() -> Job:  # the job with target rows: what the compiled and device paths take
         return replace(job, T=target_rows(net, targets, on, off))

@@ -100,9 +100,9 @@ def fast_stepper(job: Job):
         from .sample import SampleStepper
 
         return SampleStepper(job)
-    from .small import SmallBatchStepper, density, is_small
+    from .small import SmallBatchStepper, density, is_small, runs
 
-    if is_small(job.net.sizes, min(job.batch_size, len(job.X)), density(job.X)):
+    if is_small(job.net.sizes, min(job.batch_size, len(job.X)), density(job.X, chained=runs(job))):
         return SmallBatchStepper(job)
     from .batch import BatchStepper
 

@@ -753,19 +753,28 @@ SmallUpdate.__doc__ = """The optimiser's step, one entry per parameter (W0T, b0,
 ps, gs: flat views of each parameter and its gradient; s1s, s2s: flat views of its state, or
 (0,) arrays where the optimiser keeps none; decay: (n_params,) bool, weight decay applies;
 clip: (2,) of the network's dtype, the rule's clip_norm (0: none) and room for the norm."""
-SmallScratch = namedtuple("SmallScratch", "A D inp mask xv xc xn yv yr yn WTs")
+SmallScratch = namedtuple("SmallScratch", "A D inp mask xv xc xn yv yr yn WTs V0")
 SmallScratch.__doc__ = """Work arrays for batches of up to B rows: A, D (n_layers, B, width):
 each layer's outputs and dE/dz; inp, mask (n_layers, B, in_width): layer i's dropped-out inputs
 and mask (i >= 1); xv, xc (B, n_in) and xn (B,): each row's non-zero inputs, scaled (and
 dropped out: values, columns, how many); yv,
 yr (n_in, B) and yn (n_in,): each column's (values, rows, how many); WTs: per layer, W
-transposed (n_in, n_out) where the layer is wide (``_small_layer``), else (0, 0)."""
+transposed (n_in, n_out) where the layer is wide (``_small_layer``), else (0, 0); V0 (n_in,
+n_0): layer 0's run sums (``SmallRows``' chained), else (0, 0)."""
 
 
-SmallRows = namedtuple("SmallRows", "ptr cols vals")
+SmallRows = namedtuple("SmallRows", "ptr cols vals chained")
 SmallRows.__doc__ = """Inputs X (n, n_in) by their non-zero values, row after row: row s's are
 vals[ptr[s]:ptr[s + 1]] (of X's dtype) in the columns cols[...] (uint16 or int32, ascending);
-ptr (n + 1,) int64.  Empty arrays: none found (the kernel reads X's rows whole)."""
+ptr (n + 1,) int64.  Empty arrays: none found (the kernel reads X's rows whole).
+
+chained (n_in,) bool, or empty: the inputs come in runs (input i continues input i - 1's run
+where chained[i]; a piecewise-linear encoding's bins: ones, a fraction, zeros), and the rows
+hold each run's differences z_i = x_i - x_{i+1} (the run's last: x_i), two non-zeros a run
+instead of half of it.  Layer 0 then multiplies z by its weights' run sums V[i] = sum of W0T[j]
+over j <= i in i's run (sum_i z_i V[i] = sum_j x_j W0T[j]), and the gradient with respect to
+W0T[j] is the sum of V's gradients over i >= j in the run (``_run_sums``, ``_small_backward``).
+Runs need the rows listed: empty arrays come with an empty chained only."""
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -790,8 +799,12 @@ def train_small(
     part way).
     """
     W0T, Ws, bs, acts, alphas, loss = net
-    n_layers = len(bs)
+    n_layers, chained = len(bs), rows.chained
+    runs = chained.shape[0] > 0
+    F0 = sc.V0 if runs else W0T  # what layer 0 multiplies the listed inputs by
     _small_transposed(Ws, sc.WTs)  # (the network may have changed between calls)
+    if runs:
+        _run_sums(W0T, chained, F0)
     total = 0.0
     b = at = 0  # batch number, halves used
     for start in range(0, idx.shape[0], batch_size):
@@ -804,7 +817,7 @@ def train_small(
                 ws += w[batch[r]]
             c[C_N] = ws if ws > c[C_ZERO] else c[C_ONE]
         at = _small_inputs(X, rows, batch, c[C_SCALE], drop, at, sc)
-        _small_product0(W0T, n, c[C_ZERO], sc)
+        _small_product0(F0, n, c[C_ZERO], sc)
         for li in range(n_layers):
             if li > 0:
                 at = _small_layer(Ws[li], sc.WTs[li], li, n, drop, at, c[C_ZERO], sc)
@@ -815,13 +828,33 @@ def train_small(
             sc.A[last, :n, :m], bs[last], T, batch, acts[last], alphas[last], loss, c,
             sc.D[last, :n, :m], grads.dbs[last], w, use_w,
         )  # fmt: skip
-        _small_backward(net, grads, n, drop, c, sc)
+        _small_backward(net, grads, n, drop, chained, c, sc)
         u[U_STEP] = steps[b]
         b += 1
         done[0] = b  # (counted as it starts, as ``Optimizer.next_rule`` counts a step)
         _small_update(upd, rule, u)
         _small_transposed(Ws, sc.WTs)
+        if runs:
+            _run_sums(W0T, chained, F0)
     return total
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _run_sums(W0T, chained, V):
+    """V[i] <- W0T[i] + V[i - 1] where input i continues a run (chained[i], i > 0), else W0T[i].
+    (Summed in a row of its own: reading V's row before, the loop ran 4x slower.)"""
+    m = W0T.shape[1]
+    acc = np.zeros(m, W0T.dtype)
+    for i in range(W0T.shape[0]):
+        w, v = W0T[i], V[i]
+        if chained[i] and i > 0:
+            for j in range(m):
+                acc[j] += w[j]
+        else:
+            for j in range(m):
+                acc[j] = w[j]
+        for j in range(m):
+            v[j] = acc[j]
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -833,7 +866,7 @@ def _small_inputs(X, rows, batch, scale, drop, at, sc):
     input) from drop's bits[at:]; returns the next unread (even) position.  (The rows found
     once: finding them batch by batch, a compare and store per input, was most of a step
     with a few hundred inputs.)"""
-    ptr, cols, vals = rows
+    ptr, cols, vals, _ = rows
     active, bounds, scales, bits = drop
     mask = (active[0], bounds[0], scales[0], scales[0] * 0, bits)
     xv, xc, xn, yv, yr, yn = sc.xv, sc.xc, sc.xn, sc.yv, sc.yr, sc.yn
@@ -937,8 +970,10 @@ def _small_transposed(Ws, WTs):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _small_backward(net, grads, n, drop, c, sc):
-    """Gradients of every layer from the output deltas sc.D[last] (and its db, already set)."""
+def _small_backward(net, grads, n, drop, chained, c, sc):
+    """Gradients of every layer from the output deltas sc.D[last] (and its db, already set);
+    with runs (``chained``, ``SmallRows``), layer 0's are those of the weights the run sums
+    add up: G0T[i] adds G0T[i + 1] where input i + 1 continues i's run."""
     _, Ws, bs, acts, alphas, _ = net
     G0T, dWs, dbs = grads
     active = drop[0]
@@ -969,11 +1004,15 @@ def _small_backward(net, grads, n, drop, c, sc):
                     g[i] = g[i] * sc.mask[li, r, i]
         _back_rows(da, y, n, m_in, code, alpha, one, zero, db)
     # layer 0: G0T[i] = sum over the rows r where input i is non-zero of x[r, i] D[0, r]
-    n_0 = G0T.shape[1]
-    for i in range(G0T.shape[0]):
+    # (+ G0T[i + 1] in a run: from the last input back)
+    n_in, n_0 = G0T.shape
+    for i in range(n_in - 1, -1, -1):
         g = G0T[i]
-        for j in range(n_0):
-            g[j] = zero
+        if chained.shape[0] > 0 and i + 1 < n_in and chained[i + 1]:
+            g[:] = G0T[i + 1]
+        else:
+            for j in range(n_0):
+                g[j] = zero
         _sparse_product(g, sc.D[0], sc.yr[i], sc.yv[i], 0, sc.yn[i], n_0)
 
 

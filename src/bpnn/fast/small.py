@@ -9,7 +9,9 @@ batches of 32.  Here one compiled call (``train_small``) runs every batch of the
 products written as loops: each row's non-zero inputs times the input-major first layer, dot
 products above it.  Loops lose to BLAS as the network grows, so ``bpnn.fast`` chooses this
 stepper only up to ``SMALL_WORK`` (``work``: multiply-adds a batch's forward pass costs, the
-first layer's for its non-zero inputs; measured: ``benchmarks/small_nets.py``).
+first layer's for its non-zero inputs; measured: ``benchmarks/small_nets.py``).  Inputs of a
+piecewise-linear encoding (``Job.ple_bins``) go in through their runs' differences, two
+non-zeros a feature instead of about half its bins (``runs``; ``_kernels.SmallRows`` says how).
 
 Results equal the reference path up to rounding (sums run in another order and skip exact
 zeros), as the other fast paths do.  Not here: choosing it (``bpnn.fast.fast_stepper``).
@@ -67,36 +69,66 @@ def is_small(sizes, batch_size: int, density: float = 1.0) -> bool:
     return work(sizes, batch_size, density) <= bound
 
 
-def density(X: np.ndarray, rows: int = 4096) -> float:
-    """The share of non-zero values in (the first ``rows`` rows of) inputs X (n, n_in)."""
-    head = X[:rows]
+def density(X: np.ndarray, rows: int = 4096, chained: np.ndarray | None = None) -> float:
+    """The share of non-zero values in (the first ``rows`` rows of) inputs X (n, n_in), or of
+    their run differences where ``chained`` (n_in,) is given (``differences``)."""
+    head = X[:rows] if chained is None else differences(X[:rows], chained)
     return np.count_nonzero(head) / max(1, head.size)
 
 
-def nonzero_rows(X: np.ndarray, block: int | None = None) -> SmallRows:
-    """X's (n, n_in) non-zero values by row (``SmallRows``), found ``block`` rows at a time
-    (default: about 2^20 values, bounding the temporaries); empty arrays when they would take
+def runs(job: Job) -> np.ndarray | None:
+    """Which inputs continue the run of the one before (n_in,) bool: the bins of a
+    piecewise-linear encoding (``Job.ple_bins``; ``SmallRows`` says why), or None: not such
+    inputs, or layer 0's inputs dropped out (a mask per bin, which differences would not keep)."""
+    bins, n_in = job.ple_bins, job.X.shape[1]
+    if bins < 2 or n_in % bins or job.X.dtype.kind != "f" or job.scale != 1:
+        return None
+    if job.rng is not None and job.dropout.rates[0] > 0:
+        return None
+    return np.arange(n_in) % bins != 0
+
+
+def differences(X: np.ndarray, chained: np.ndarray) -> np.ndarray:
+    """Each run's differences z (n, n_in) of inputs X (n, n_in): z_i = x_i - x_{i+1} where input
+    i + 1 continues i's run (``chained[i + 1]``), else x_i (a new array)."""
+    z = np.array(X, copy=True)
+    z[:, :-1] -= np.where(chained[1:], X[:, 1:], 0)
+    return z
+
+
+def nonzero_rows(
+    X: np.ndarray, block: int | None = None, chained: np.ndarray | None = None
+) -> SmallRows:
+    """X's (n, n_in) non-zero values by row (``SmallRows``), or those of its run
+    ``differences`` where ``chained`` is given, found ``block`` rows at a time (default: about
+    2^20 values, bounding the temporaries).  Without runs, empty arrays when they would take
     more memory than X itself (then the loop reads X's rows whole, as fast where few of its
     inputs are zero)."""
     block = block or max(1, (1 << 20) // max(1, X.shape[1]))
     cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
+    chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
+
+    def parts():
+        for s in range(0, len(X), block):
+            part = X[s : s + block]
+            yield s, part if chained is None else differences(part, chain)
+
     counts = np.concatenate(
-        [np.count_nonzero(X[s : s + block], axis=1) for s in range(0, len(X), block)]
-        or [np.zeros(0, np.int64)]
+        [np.count_nonzero(part, axis=1) for _, part in parts()] or [np.zeros(0, np.int64)]
     ).astype(np.int64)
     nnz = int(counts.sum())
     listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
-    if listed > X.nbytes:
-        return SmallRows(np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype))
+    if listed > X.nbytes and chained is None:
+        none = np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype)
+        return SmallRows(*none, chain)
     ptr = np.zeros(len(X) + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
     cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
-    for s in range(0, len(X), block):
-        part = X[s : s + block]
+    for s, part in parts():
         r, c = np.nonzero(part)  # (row-major: each row's columns ascending)
         at = slice(ptr[s], ptr[s + len(part)])
         cols[at], vals[at] = c, part[r, c]
-    return SmallRows(ptr, cols, vals)
+    return SmallRows(ptr, cols, vals, chain)
 
 
 class SmallBatchStepper(Stepper):
@@ -114,7 +146,9 @@ class SmallBatchStepper(Stepper):
     def __init__(self, job: Job):
         net = self.net = job.net
         self.optimizer, self.X, self.T = job.optimizer, job.X, job.T
-        self.nonzero = nonzero_rows(self.X)
+        self.nonzero = nonzero_rows(self.X, chained=runs(job))
+        # (the loop reads X's rows whole where none are listed: never with runs, which X lacks)
+        assert len(self.nonzero.ptr) or not len(self.nonzero.chained)
         self.batch_size, dt = int(job.batch_size), net.dtype
         self.w = np.ones(1, dt) if job.weights is None else np.ascontiguousarray(job.weights, dt)
         self.use_w = job.weights is not None
@@ -167,6 +201,7 @@ class SmallBatchStepper(Stepper):
                     np.zeros(layer.W.T.shape if i and layer.n_out >= WIDE else (0, 0), dt)
                     for i, layer in enumerate(self.net.layers)
                 ),
+                np.zeros(self.W0T.shape if len(self.nonzero.chained) else (0, 0), dt),
             )
         return self.scratch
 
