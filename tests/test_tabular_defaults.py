@@ -28,7 +28,36 @@ def test_tabular_defaults():
     assert (c["hidden"], r["hidden"]) == ([100], [200])
     assert (c["average"], r["average"]) == (0.0, 0.9)  # weights averaged on regression tables
     assert (c["min_delta"], r["min_delta"]) == (0.003, 0.0)  # (the loss; the RMSE has units)
-    assert (c["patience"], r["patience"]) == (20, 20)
+    assert (c["patience"], r["patience"]) == (10, 20)
+
+
+def test_a_tiny_classification_table_waits_for_at_least_min_patience_steps():
+    """Patience 10 on classification tables, but at least MIN_PATIENCE_STEPS batches' worth of
+    evaluations: 4 rows (one batch an epoch) wait 100, 200 rows in batches of 32 (7) 15; a
+    patience given, a regression table's and an image's stay."""
+    from bpnn.prepare import MIN_PATIENCE_STEPS
+
+    gen = np.random.default_rng(3)
+    assert MIN_PATIENCE_STEPS == 100
+
+    def patience(n, **kw):
+        X = gen.normal(size=(n, 2)) if kw.pop("kind", "") != "image" else np.zeros((n, 4), np.uint8)
+        return resolve_settings(X, np.arange(n) % 2, **kw)["patience"]
+
+    assert patience(4) == 100 and patience(200) == 15 and patience(5000) == 10
+    assert patience(100) == 25 and patience(100, eval_every=2) == 13  # (counts evaluations)
+    assert patience(4, patience=3) == 3 and patience(4, task="regress") == 20
+    assert patience(4, kind="image") == 5 and patience(4, preset="fast") == 4
+
+
+def test_xor_learns_with_the_defaults_patience():
+    """The case the floor is for: XOR's four rows, tanh, rate 0.05 (10 evaluations stopped it
+    while its error still fell)."""
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    y = np.array([0, 1, 1, 0])
+    model = bpnn.fit(X, y, hidden=[8], activation="tanh", lr=0.05, epochs=400, test_fraction=0)
+    assert model.info.config["patience"] == 100
+    assert (model.predict(X) == y).all()
 
 
 def test_ple_by_default_on_a_table_and_standardize_on_a_wide_one():

@@ -498,6 +498,9 @@ _BY_TASK: dict[str, dict[str, Any]] = {
 # (classification: the validation loss must fall by 0.003 to count, so a small table's run stops
 # when it only creeps down, the same accuracy in fewer epochs): measured on the same suite, and
 # zeroed for a run not judged on the validation split (``bpnn.prepare._validation_defaults``).
+# patience (classification tables): 10, the same scores as 20 on the suite's four in 0.55-0.8x
+# the seconds (their runs stop on min_delta), and at least ``bpnn.prepare.MIN_PATIENCE_STEPS``
+# batches' worth, so a tiny table's run is not stopped while it still learns.
 _FIELDS = (
     "hidden",
     "optimizer",
@@ -519,7 +522,7 @@ _DEFAULTS: dict[tuple[str, str], tuple] = {
         0.001,
         32,
         300,
-        20,
+        10,
         "val_loss",
         "ple",
         0.2,

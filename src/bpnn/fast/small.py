@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dropout import check_generator, draws, halves, thresholds
+from ..dropout import check_generator, draws, halves, raw_draws, thresholds
 from ..job import Job, Stepper
 from ..optim import decays
 from ._common import (
@@ -108,13 +108,21 @@ def nonzero_rows(
     cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
     chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
 
-    def parts():
-        for s in range(0, len(X), block):
-            part = X[s : s + block]
-            yield s, part if chained is None else differences(part, chain)
+    starts = range(0, len(X), block)
+    # with runs, a single block's differences are made once (more blocks: made again, which
+    # bounds the temporaries to a block's)
+    kept: dict[int, np.ndarray] = {}
+
+    def part(s: int) -> np.ndarray:
+        if s in kept:
+            return kept[s]
+        rows = X[s : s + block] if chained is None else differences(X[s : s + block], chain)
+        if chained is not None and len(starts) == 1:
+            kept[s] = rows
+        return rows
 
     counts = np.concatenate(
-        [np.count_nonzero(part, axis=1) for _, part in parts()] or [np.zeros(0, np.int64)]
+        [np.count_nonzero(part(s), axis=1) for s in starts] or [np.zeros(0, np.int64)]
     ).astype(np.int64)
     nnz = int(counts.sum())
     listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
@@ -124,10 +132,11 @@ def nonzero_rows(
     ptr = np.zeros(len(X) + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
     cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
-    for s, part in parts():
-        r, c = np.nonzero(part)  # (row-major: each row's columns ascending)
-        at = slice(ptr[s], ptr[s + len(part)])
-        cols[at], vals[at] = c, part[r, c]
+    for s in starts:
+        rows = part(s)
+        r, c = np.nonzero(rows)  # (row-major: each row's columns ascending)
+        at = slice(ptr[s], ptr[s + len(rows)])
+        cols[at], vals[at] = c, rows[r, c]
     return SmallRows(ptr, cols, vals, chain)
 
 
@@ -229,7 +238,7 @@ class SmallBatchStepper(Stepper):
         # the masks' draws, taken as the reference takes them batch by batch (one stream)
         full, last = divmod(idx.size, self.batch_size)
         count = full * self._draws(self.batch_size) + self._draws(last)
-        raw = self.rng.bit_generator.random_raw(count) if count else np.empty(0, np.uint64)
+        raw = raw_draws(self.rng, count) if count else np.empty(0, np.uint64)
         bits = halves(raw)
         try:
             total = train_small(
