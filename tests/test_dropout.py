@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from bpnn.dropout import UNIT, draws, halves, mask, raw_draws, thresholds, uniforms
+from bpnn.dropout import UNIT, draws, halves, mask, thresholds, uniforms
 
 
 def test_uniforms_are_the_halves_of_raw_draws_low_half_first():
@@ -93,16 +93,3 @@ def test_a_generator_of_32_bit_draws_is_refused(rng):
 def test_other_64_bit_generators_draw_masks(bitgen):
     m = mask(0.5, np.random.Generator(bitgen(3)), (400, 101), np.float64)
     assert abs(np.count_nonzero(m) / m.size - 0.5) < 0.02
-
-
-@pytest.mark.parametrize(
-    "bitgen", [np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64]
-)
-@pytest.mark.parametrize("k", [0, 1, 5, 1000])
-def test_raw_draws_are_the_bit_generators_raw_draws_and_leave_it_where_they_do(bitgen, k):
-    rng, twin = np.random.Generator(bitgen(7)), np.random.Generator(bitgen(7))
-    got, want = raw_draws(rng, k), twin.bit_generator.random_raw(k)
-    assert got.dtype == np.uint64 and got.tolist() == want.tolist()
-    assert rng.random() == twin.random() and raw_draws(rng, 3).tolist() == (
-        twin.bit_generator.random_raw(3).tolist()
-    )

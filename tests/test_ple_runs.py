@@ -115,8 +115,10 @@ def test_weights_changed_between_calls_are_summed_afresh():
 
 
 def test_any_inputs_train_the_same_through_runs():
-    """The basis change is exact whatever the inputs (only the sparsity needs ple's shape)."""
-    X = np.random.default_rng(8).normal(size=(N, 5 * BINS))
+    """The basis change is exact whatever the inputs (only the sparsity needs ple's shape): here
+    normal values, 70% of them zero (their differences still listed in less than X's memory)."""
+    gen = np.random.default_rng(8)
+    X = gen.normal(size=(N, 5 * BINS)) * (gen.random((N, 5 * BINS)) < 0.3)
     y = np.random.default_rng(9).integers(0, 3, N)
     ref, fast = steppers("adam", X, y)
     assert len(fast.nonzero.chained) == X.shape[1]
@@ -197,3 +199,16 @@ def test_the_speed_benchmark_measures_ple_through_its_runs(monkeypatch, tmp_path
 
     (saved,) = json.loads(out.read_text())
     assert saved["threads"] == 1 and saved["density"] == "ple"
+
+
+def test_runs_whose_differences_are_no_sparser_are_not_listed():
+    """Memory stays bounded by the inputs': dense inputs given as 2-bin runs list more
+    differences than X holds values, so the stepper takes X's own (here: reads it whole)."""
+    X = np.random.default_rng(4).uniform(0.5, 1.0, size=(N, 40)).astype(np.float32)
+    chained = np.arange(40) % 2 != 0
+    rows = small.nonzero_rows(X, chained=chained)
+    assert len(rows.chained) == 0 and len(rows.ptr) == 0  # (as without runs: too dense to list)
+    y = np.random.default_rng(5).integers(0, 3, N)
+    net = Network([40, 12, 3], seed=1, dtype=np.float32)
+    step = make_stepper(net, make_optimizer("sgd", 0.05), X, y, 16, None, ple_bins=2)
+    assert step.name == "compiled-small-net" and len(step.nonzero.chained) == 0

@@ -50,6 +50,24 @@ def test_a_tiny_classification_table_waits_for_at_least_min_patience_steps():
     assert patience(4, kind="image") == 5 and patience(4, preset="fast") == 4
 
 
+def test_the_floor_leaves_bad_values_to_their_own_message_and_large_tables_their_20():
+    import pytest
+
+    from bpnn.errors import BpnnError
+    from bpnn.prepare import LARGE_TABLE_ROWS
+
+    gen = np.random.default_rng(4)
+    X, y = gen.normal(size=(60, 2)), np.arange(60) % 2
+    for bad in ("big", float("nan"), float("inf"), [32], True):
+        with pytest.raises((ValueError, BpnnError), match="batch.size"):
+            bpnn.fit(X, y, batch_size=bad, epochs=1)
+    with pytest.raises((ValueError, BpnnError), match="eval.every"):
+        bpnn.fit(X, y, eval_every=float("inf"), epochs=1)
+    big = gen.normal(size=(LARGE_TABLE_ROWS, 2))
+    assert resolve_settings(big, np.arange(LARGE_TABLE_ROWS) % 2)["patience"] == 20
+    assert resolve_settings(big, np.arange(LARGE_TABLE_ROWS) % 2, patience=7)["patience"] == 7
+
+
 def test_xor_learns_with_the_defaults_patience():
     """The case the floor is for: XOR's four rows, tanh, rate 0.05 (10 evaluations stopped it
     while its error still fell)."""

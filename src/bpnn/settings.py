@@ -201,7 +201,8 @@ class TrainConfig:
     )
     patience: int = _setting(
         1,
-        "stop after N evaluations without improvement",
+        "stop after N evaluations without improvement (tabular defaults: 10 for "
+        "classification, and at least 100 batches' worth; 20 for regression and large tables)",
         at_least(1),
         parse=int,
         sklearn="n_iter_no_change",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dropout import check_generator, draws, halves, raw_draws, thresholds
+from ..dropout import check_generator, draws, halves, thresholds
 from ..job import Job, Stepper
 from ..optim import decays
 from ._common import (
@@ -101,9 +101,9 @@ def nonzero_rows(
 ) -> SmallRows:
     """X's (n, n_in) non-zero values by row (``SmallRows``), or those of its run
     ``differences`` where ``chained`` is given, found ``block`` rows at a time (default: about
-    2^20 values, bounding the temporaries).  Without runs, empty arrays when they would take
-    more memory than X itself (then the loop reads X's rows whole, as fast where few of its
-    inputs are zero)."""
+    2^20 values, bounding the temporaries).  A list that would take more memory than X itself
+    is not kept: with runs, X's own non-zeros instead (no runs); without, empty arrays (then
+    the loop reads X's rows whole, as fast where few of its inputs are zero)."""
     block = block or max(1, (1 << 20) // max(1, X.shape[1]))
     cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
     chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
@@ -126,7 +126,9 @@ def nonzero_rows(
     ).astype(np.int64)
     nnz = int(counts.sum())
     listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
-    if listed > X.nbytes and chained is None:
+    if listed > X.nbytes:  # (runs whose differences are no sparser: the inputs themselves)
+        if chained is not None:
+            return nonzero_rows(X, block)
         none = np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype)
         return SmallRows(*none, chain)
     ptr = np.zeros(len(X) + 1, np.int64)
@@ -238,7 +240,7 @@ class SmallBatchStepper(Stepper):
         # the masks' draws, taken as the reference takes them batch by batch (one stream)
         full, last = divmod(idx.size, self.batch_size)
         count = full * self._draws(self.batch_size) + self._draws(last)
-        raw = raw_draws(self.rng, count) if count else np.empty(0, np.uint64)
+        raw = self.rng.bit_generator.random_raw(count) if count else np.empty(0, np.uint64)
         bits = halves(raw)
         try:
             total = train_small(
