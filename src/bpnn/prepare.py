@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .constraints import at_least
 from .data.csvread import beyond_float32
 from .data.sources import split_indices
 from .data.split import Split
@@ -174,13 +175,11 @@ def _patience_floor(merged: dict, given: dict, rows: int, kind: str) -> None:
     worth of evaluations for ``rows`` rows (a patience given, the user's or a preset's, stays)."""
     if "patience" in given or kind != "tabular" or merged["task"] != "classify":
         return
+    whole, _ = at_least(1)  # (the rule TrainConfig checks batch_size and eval_every by)
     batch, every = merged["batch_size"], merged["eval_every"]
-    if not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
-        for v in (batch, every)
-    ):
+    if not (whole(batch) and whole(every)):
         return  # (TrainConfig refuses them with their names)
-    steps = -(-rows // batch) * every
+    steps = -(-rows // int(batch)) * int(every)
     merged["patience"] = max(merged["patience"], -(-MIN_PATIENCE_STEPS // max(1, steps)))
 
 

@@ -108,6 +108,13 @@ class Preprocessing:
             return len(self.edges or [])
         return None if self.mean is None else len(self.mean)
 
+    @property
+    def ple_bins(self) -> int:
+        """The bins a feature of a piecewise-linear encoding, each feature's consecutive inputs
+        (what the compiled small-net loop trains through their differences); 0 for the other
+        kinds."""
+        return int(self.bins or 0) if self.kind == "ple" else 0
+
     def width(self, n_features: int) -> int:
         """The network's input width for ``n_features`` raw features."""
         return input_width(self.kind, n_features, self.bins)

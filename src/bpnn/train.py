@@ -269,7 +269,7 @@ class Trainer:
             weights=self.train.w,
             device=self.device,
             parallel_samples=cfg.parallel_samples,
-            ple_bins=int(self.preprocessing.bins or 0) if self.preprocessing.kind == "ple" else 0,
+            ple_bins=self.preprocessing.ple_bins,
         )
         stepper.sync_every_call = False  # a device stepper syncs once an epoch (_run_epoch)
         if st.history.stepper != stepper.name:

@@ -109,17 +109,10 @@ def nonzero_rows(
     chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
 
     starts = range(0, len(X), block)
-    # with runs, a single block's differences are made once (more blocks: made again, which
-    # bounds the temporaries to a block's)
-    kept: dict[int, np.ndarray] = {}
 
-    def part(s: int) -> np.ndarray:
-        if s in kept:
-            return kept[s]
-        rows = X[s : s + block] if chained is None else differences(X[s : s + block], chain)
-        if chained is not None and len(starts) == 1:
-            kept[s] = rows
-        return rows
+    def part(s: int) -> np.ndarray:  # (read twice, as X's blocks are: no copy of them kept)
+        rows = X[s : s + block]
+        return rows if chained is None else differences(rows, chain)
 
     counts = np.concatenate(
         [np.count_nonzero(part(s), axis=1) for s in starts] or [np.zeros(0, np.int64)]
