@@ -6,7 +6,8 @@ For each network shape, batch size and share of non-zero inputs (tables' default
 them, MNIST's shapes: Adam, ReLU, float32, random inputs; "ple": a piecewise-linear encoding of
 random features, 16 bins each, which the loop takes through its runs' differences), both
 compiled mini-batch
-steppers -- ``compiled-mini-batch`` (``bpnn.fast.batch``) and ``compiled-small-net``
+steppers -- ``compiled-mini-batch`` (``bpnn.fast.batch``, its BLAS products: never from listed
+inputs, which ``listed_layer0.py`` measures) and ``compiled-small-net``
 (``bpnn.fast.small``) -- train on the same samples, alternately, ``--rounds`` times; the figure
 is each one's fastest call, in microseconds a step, and their ratio.  Work: the multiply-adds of
 a batch's forward pass, counting the first layer's non-zero inputs only
@@ -28,6 +29,7 @@ import numpy as np
 
 from bpnn.binning import fit_edges, tables
 from bpnn.device import limit_threads
+from bpnn.fast import batch as mini_batch
 from bpnn.fast import small
 from bpnn.network import Network
 from bpnn.optim import make_optimizer
@@ -69,7 +71,12 @@ def stepper(path: str, sizes, batch: int, dropout: float, X, T, bins: int):
     drop = [0.0] + [dropout] * (len(sizes) - 2)
     net = Network(sizes, seed=0, activation="relu", init="he", dropout=drop, dtype=np.float32)
     opt, rng = make_optimizer("adam", 0.001), np.random.default_rng(1)
-    step = make_stepper(net, opt, X, T, batch, rng, ple_bins=bins)
+    chooses = mini_batch.listed_inputs
+    mini_batch.listed_inputs = lambda X, sizes: None  # (BLAS: ``listed_layer0.py`` lists)
+    try:
+        step = make_stepper(net, opt, X, T, batch, rng, ple_bins=bins)
+    finally:
+        mini_batch.listed_inputs = chooses
     assert step.name == path, step.name
     return step
 

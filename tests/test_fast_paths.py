@@ -25,7 +25,9 @@ import numpy as np
 import pytest
 
 from bpnn import fast
+from bpnn.fast import batch as batch_stepper
 from bpnn.fast import small
+from bpnn.fast._kernels import SmallRows
 from bpnn.network import Network
 from bpnn.optim import SGD, make_optimizer
 from bpnn.steppers import make_stepper
@@ -35,21 +37,38 @@ pytest.importorskip("numba")
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 PIXEL_SCALE = 1 / 255
-# The two mini-batch paths, and the SMALL_WORK that makes ``fast_stepper`` choose each for any
-# network: a test expecting "compiled-mini-batch" runs both (``run_both``).
+# The mini-batch paths: the SMALL_WORK that makes ``fast_stepper`` choose each for any network,
+# and for the mini-batch stepper whether layer 0 runs from its inputs' lists (``batch.listed_inputs``
+# made to list any inputs, or none) or BLAS: a test expecting "compiled-mini-batch" runs each
+# (``run_both``); ``path_name`` is the stepper's name.
 MINI_BATCH = "compiled-mini-batch"
-BATCH_PATHS = {MINI_BATCH: -1, "compiled-small-net": 10**15}
+BLAS = MINI_BATCH + "/blas"
+BATCH_PATHS = {MINI_BATCH: (-1, True), BLAS: (-1, False), "compiled-small-net": (10**15, None)}
+
+
+def path_name(path: str) -> str:
+    return path.split("/")[0]
+
+
+def listed_always(X: np.ndarray, sizes=None) -> SmallRows:
+    """X's non-zero values by row, however many (``small.nonzero_rows`` without its memory rule)."""
+    r, c = np.nonzero(X)
+    ptr = np.zeros(len(X) + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=len(X)), out=ptr[1:])
+    return SmallRows(ptr, c.astype(np.uint16), X[r, c], np.zeros(0, np.bool_))
 
 
 @contextlib.contextmanager
 def batch_path(name: str):
     """Within it, ``make_stepper`` gives mini-batch jobs the path ``name``."""
-    old = small.SMALL_WORK, small.DEEP_WORK
-    small.SMALL_WORK = small.DEEP_WORK = BATCH_PATHS[name]
+    old = small.SMALL_WORK, small.DEEP_WORK, batch_stepper.listed_inputs
+    work, listed = BATCH_PATHS[name]
+    small.SMALL_WORK = small.DEEP_WORK = work
+    batch_stepper.listed_inputs = listed_always if listed else lambda X, sizes: None
     try:
         yield
     finally:
-        small.SMALL_WORK, small.DEEP_WORK = old
+        small.SMALL_WORK, small.DEEP_WORK, batch_stepper.listed_inputs = old
 
 
 def sparse_images(n: int, n_in: int, seed: int = 3, n_classes: int = 10):
@@ -137,8 +156,10 @@ def run_pair(
     )
     assert ref.name == "numpy" and ref.fallback is None
     if expect is not None:
-        assert fast_one.name == expect
+        assert fast_one.name == path_name(expect)
         assert fast_one.fallback is None
+        if expect in (MINI_BATCH, BLAS):  # layer 0 from the lists, or BLAS
+            assert (fast_one.listed is not None) == (expect == MINI_BATCH)
     for part in np.array_split(order, chunks):
         loss_ref, loss_fast = ref(part), fast_one(part)
         assert np.isfinite(loss_ref)
@@ -609,26 +630,25 @@ def changes_between_calls_are_seen(sizes):
 def test_mini_batch_takes_the_rule_once_a_call(monkeypatch, opt, path):
     """Building an UpdateRule every step cost the mini-batch path up to a fifth of its epoch:
     a call takes the rule once and counts its steps, with the same result as the reference."""
-    monkeypatch.setattr(small, "SMALL_WORK", BATCH_PATHS[path])
-    monkeypatch.setattr(small, "DEEP_WORK", BATCH_PATHS[path])
     images, labels = sparse_images(60, 64)
     net = Network([64, 16, 10], dtype=np.float64, seed=2)
     twin = net.copy()
-    steppers = [
-        make_stepper(
-            n,
-            make_optimizer(opt, 0.01),
-            images,
-            labels,
-            8,
-            np.random.default_rng(0),
-            scale=PIXEL_SCALE,
-            reference=ref,
-        )
-        for n, ref in ((net, True), (twin, False))
-    ]
+    with batch_path(path):
+        steppers = [
+            make_stepper(
+                n,
+                make_optimizer(opt, 0.01),
+                images,
+                labels,
+                8,
+                np.random.default_rng(0),
+                scale=PIXEL_SCALE,
+                reference=ref,
+            )
+            for n, ref in ((net, True), (twin, False))
+        ]
     ref, step = steppers
-    assert step.name == path
+    assert step.name == path_name(path)
     built, cls = [], type(step.optimizer)
     rule = cls.rule
     monkeypatch.setattr(cls, "rule", lambda o, t=None: built.append(t) or rule(o, t))
@@ -726,8 +746,8 @@ def test_huge_batch_size_allocates_only_the_samples():
             *_, step = run_pair(
                 [64, 16, 10], np.float64, "adam", batch_size=10**9, n=50, chunks=1, lr=0.01
             )
-        assert step.name == path and step.rows == 50
-        if path == MINI_BATCH:
+        assert step.name == path_name(path) and step.rows == 50
+        if path_name(path) == MINI_BATCH:
             rows = [len(a) for a in step.Y + step.D]
         else:  # (n_layers, rows, width) and (rows, n_in); by column (n_in, rows)
             sc = step.scratch
@@ -745,7 +765,7 @@ def test_regression_reduces_the_loss():
         net = Network([8, 16, 3], activation="tanh", output="identity", init="xavier", seed=1)
         with batch_path(name if name in BATCH_PATHS else MINI_BATCH):
             step = make_stepper(net, SGD(0.01), X, T, batch_size, np.random.default_rng(0))
-        assert step.name == name and step.fallback is None
+        assert step.name == path_name(name) and step.fallback is None
         losses = [step(gen.permutation(200)) / 200 for _ in range(30)]
         assert losses[-1] < 0.1 * losses[0], losses
 
@@ -809,11 +829,18 @@ def test_weights_of_one_change_nothing():
 
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "nesterov", "adam", "adamw"])
 @pytest.mark.parametrize("wd", [0.0, 0.01])
-def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_row_update_is_the_flat_update_bit_for_bit(opt, wd, parallel):
     """update_rows (its own loops without weight decay, ``_rows_undecayed`` and
-    ``_rows_momentum``) makes exactly the step the flat kernel makes on the dense gradient (zero
-    rows where no input was non-zero)."""
-    from bpnn.fast._kernels import N_COEFFS, coefficients, update, update_rows
+    ``_rows_momentum``) and its parallel twin make exactly the step the flat kernel makes on the
+    dense gradient (zero rows where no input was non-zero)."""
+    from bpnn.fast._kernels import (
+        N_COEFFS,
+        coefficients,
+        update,
+        update_rows,
+        update_rows_parallel,
+    )
 
     dt, rng = np.float32, np.random.default_rng(3)
     rule = make_optimizer(opt, 0.01, weight_decay=wd).rule()
@@ -832,7 +859,11 @@ def test_row_update_is_the_flat_update_bit_for_bit(opt, wd):
     update(
         rule.kind, rule.nesterov, u, *(a.reshape(-1) for a in (flat[0], G, flat[1], flat[2])), True
     )
-    update_rows(rule.kind, rule.nesterov, u, P, Gc, cols, 25, S[0], S[1], True)
+    if parallel:
+        slot = np.empty(40, np.intp)
+        update_rows_parallel(rule.kind, rule.nesterov, u, P, Gc, cols, 25, S[0], S[1], True, slot)
+    else:
+        update_rows(rule.kind, rule.nesterov, u, P, Gc, cols, 25, S[0], S[1], True)
     for a, b in zip([P, *S], flat):
         np.testing.assert_array_equal(a, b)
 

@@ -16,14 +16,16 @@ numba = pytest.importorskip("numba")
 pytest.importorskip("threadpoolctl")  # (the fast extra's: how the tests read BLAS's threads)
 
 
-def trained(threads: int, opt_name: str) -> list:
+def trained(threads: int, opt_name: str, sparse: bool = False) -> list:
     gen = np.random.default_rng(0)
     X = gen.integers(0, 256, (200, 784)).astype(np.uint8)
     X[:, :100] = 0  # some inputs zero in every batch: rows without a gradient
+    if sparse:  # a fifth non-zero, as MNIST's pixels: layer 0 from their lists, in parallel
+        X[gen.random(X.shape) < 0.8] = 0
     y = gen.integers(0, 10, 200)
     # 784 x 1400 first-layer weights: large enough for the parallel updates
     net = Network(
-        [784, 100, 10],
+        [784, 300 if sparse else 100, 10],  # (sparse: past the small-net loop's size)
         activation="relu",
         loss="cross_entropy",
         init="he",
@@ -39,15 +41,17 @@ def trained(threads: int, opt_name: str) -> list:
         with threadpool_limits(1, user_api="blas"):
             step = make_stepper(net, opt, X, y, 32, np.random.default_rng(1), scale=1 / 255)
             assert step.name == "compiled-mini-batch"
+            assert (step.listed is not None) == sparse
             step(np.random.default_rng(2).permutation(200))
     return net.params() + [s for k, s in opt.state_dict().items() if k != "t"]
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
 @pytest.mark.parametrize("opt_name", ["momentum", "adam", "sgd"])
-def test_results_do_not_depend_on_numba_threads(opt_name, monkeypatch):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_results_do_not_depend_on_numba_threads(opt_name, sparse, monkeypatch):
     monkeypatch.setattr("bpnn.fast.batch.MIN_THREADS", 2)  # the parallel updates at 2 threads
-    one, two = trained(1, opt_name), trained(2, opt_name)
+    one, two = trained(1, opt_name, sparse), trained(2, opt_name, sparse)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
 
@@ -72,23 +76,29 @@ class BlasThreads:
 
 @pytest.mark.skipif(numpy_blas() < 2, reason="NumPy's BLAS has one thread here (or is not found)")
 @pytest.mark.parametrize("threads", [None, 2])
-@pytest.mark.parametrize("data", ["table", "shifted images"])
-def test_the_small_net_path_evaluates_on_one_blas_thread_unless_told(threads, data):
+@pytest.mark.parametrize("data", ["table", "shifted images", "sparse images"])
+def test_one_thread_paths_evaluate_on_one_blas_thread_unless_told(threads, data):
     """BLAS's threads spin between a small network's small evaluations (twice the CPU
     seconds): the trainer keeps them to one while the one-thread small-net path runs (also
-    when each epoch's shifted images get a stepper of their own), unless ``threads`` is given;
+    when each epoch's shifted images get a stepper of their own), or the mini-batch path whose
+    layer 0 runs from listed inputs on Numba's threads, unless ``threads`` is given;
     afterwards the BLAS has its threads again."""
     import bpnn
 
     before = numpy_blas()
     gen = np.random.default_rng(0)
+    path = "compiled-small-net"
     if data == "table":
         X, y, task, extra = gen.random((300, 5)), gen.random(300), "regress", {}
-    else:  # 8 x 8 images, shifted anew each epoch
+    elif data == "shifted images":  # 8 x 8 images, shifted anew each epoch
         X, y, task = gen.integers(0, 256, (300, 64), dtype=np.uint8), gen.integers(0, 3, 300), None
         extra = {"augment": 1, "hidden": [16]}
+    else:  # 28 x 28, a sixth of the pixels non-zero, a hidden layer of 400: listed inputs
+        X = (gen.integers(1, 256, (300, 784)) * (gen.random((300, 784)) < 0.16)).astype(np.uint8)
+        y, task, extra = gen.integers(0, 3, 300), None, {"hidden": [400]}
+        path = "compiled-mini-batch"
     watch = BlasThreads()
     model = bpnn.fit(X, y, task=task, epochs=3, seed=0, threads=threads, callbacks=[watch], **extra)
-    assert model.history.stepper == "compiled-small-net"
+    assert model.history.stepper == path
     assert watch.seen == [1 if threads is None else 2] * 3
     assert numpy_blas() == before

@@ -4,7 +4,8 @@
   algorithm) as one compiled Numba loop over the samples.  It keeps the first layer's weights
   input-major and visits only the non-zero inputs, in the forward product and in the update.
 - ``BatchStepper``: mini-batches with preallocated buffers, BLAS products restricted to the
-  inputs that are non-zero somewhere in the batch, and compiled element-wise steps (bias and
+  inputs that are non-zero somewhere in the batch (or, where few inputs are non-zero, layer 0
+  from their lists on Numba's threads), and compiled element-wise steps (bias and
   activation, the loss and its delta, the optimiser's update) -- SGD, momentum, Nesterov, Adam,
   weight decay and dropout (drawing from the generator exactly as the reference does).
 - ``SmallBatchStepper``: the same mini-batches for a small network (``small.is_small``), a

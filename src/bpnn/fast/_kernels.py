@@ -31,7 +31,9 @@ Threads: the optimiser's updates of large weight arrays have parallel twins (``*
 elements or rows in parallel with ``prange``, used when Numba has several threads: see
 ``bpnn.fast.batch.MIN_THREADS`` and ``bpnn.device.limit_threads``).  Each element is computed by
 the same operations either way and nothing is summed across threads, so results do not depend on
-the number of threads.  The per-batch element-wise kernels stay serial: on two shared cores,
+the number of threads.  So do layer 0's products and gradient from listed inputs
+(``listed_product0``, ``listed_gradient0``: rows or inputs in parallel, each sum on one thread
+in a fixed order).  The per-batch element-wise kernels stay serial: on two shared cores,
 starting threads for a 128 x 300 batch cost more than it saved (README "Devices and threads").
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
@@ -686,6 +688,84 @@ def gather_rows(W, cols, k, out):
             dst[j] = src[j]
 
 
+# ---- layer 0 from the inputs' listed non-zeros (``SmallRows``), in parallel --------------------
+# The batch's rows are split into parts (counts.shape[0], one a thread), consecutive and in
+# order, so each input's entries are listed in row order whatever the number of parts, and each
+# sum runs on one thread in a fixed order: the results do not depend on the threads.
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def listed_product0(ptr, cols, vals, batch, c, mask, use_mask, W0T, XV, counts, A):
+    """A[r] <- sum over row batch[r]'s listed inputs of v * W0T[col], v = ``float(x) * scale``
+    (times ``mask[r, col]`` when ``use_mask``: input dropout), rows in parallel.
+
+    ptr, cols, vals: X's non-zero values by row (``SmallRows``); c: the constants (C_SCALE,
+    C_ZERO); W0T (n_in, n_0); A (n, n_0).  XV (n, m) <- each row's values v in column order;
+    counts (parts, n_in) <- how many of each part's rows list each input (``listed_gradient0``
+    reads both).  Each row's sum runs over its inputs in column order, four per pass
+    (``_sparse_product``).
+    """
+    n, parts = batch.shape[0], counts.shape[0]
+    n_0, scale, zero = W0T.shape[1], c[C_SCALE], c[C_ZERO]
+    for part in prange(parts):
+        count = counts[part]
+        count[:] = 0
+        for r in range(part * n // parts, (part + 1) * n // parts):
+            s, xs, a = batch[r], XV[r], A[r]
+            p0 = ptr[s]
+            m = ptr[s + 1] - p0
+            for t in range(m):
+                i = cols[p0 + t]
+                xs[t] = vals[
+                    p0 + t
+                ]  # (rounded to the network's dtype, as the reference's float(x))
+                xs[t] = xs[t] * scale
+                if use_mask:
+                    xs[t] = xs[t] * mask[r, i]
+                count[i] += 1
+            for j in range(n_0):
+                a[j] = zero
+            _sparse_product(a, W0T, cols, xs, p0, m)
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def listed_gradient0(ptr, cols, batch, XV, counts, D, c, out_cols, by_column, G):
+    """Layer 0's gradient from the rows of ``listed_product0`` (XV, counts): returns k, the
+    inputs listed in some row, with out_cols[:k] those inputs (ascending) and
+    G[q] <- sum over the rows r listing input out_cols[q] of v * D[r], in row order, the inputs
+    in parallel.  D (n, n_0): layer 0's dE/dz; by_column: (yptr (n_in + 1,), yrow, yval (n * m,))
+    scratch <- input q's rows and values at yptr[q]:yptr[q + 1]; counts become write positions.
+    """
+    yptr, yrow, yval = by_column
+    n, parts, n_in = batch.shape[0], counts.shape[0], counts.shape[1]
+    k = total = 0
+    for i in range(n_in):  # (serial: 784 inputs)
+        first = total
+        for part in range(parts):
+            count = counts[part, i]
+            counts[part, i] = total
+            total += count
+        if total > first:
+            out_cols[k], yptr[k] = i, first
+            k += 1
+    yptr[k] = total
+    for part in prange(parts):
+        at = counts[part]
+        for r in range(part * n // parts, (part + 1) * n // parts):
+            s = batch[r]
+            p0 = ptr[s]
+            for t in range(ptr[s + 1] - p0):
+                i = cols[p0 + t]
+                e = at[i]
+                yrow[e], yval[e] = r, XV[r, t]
+                at[i] = e + 1
+    zero = c[C_ZERO]
+    for q in prange(k):
+        g, p0 = G[q], yptr[q]
+        for j in range(D.shape[1]):
+            g[j] = zero
+        _sparse_product(g, D, yrow, yval[p0:], p0, yptr[q + 1] - p0)
+    return k
+
+
 # ---- parallel twins of the updates (the same element-wise operations) ------------------------
 PARALLEL_SIZE = 1 << 20  # elements from which an update may pay for starting the threads
 
@@ -716,16 +796,36 @@ def _row_slots(cols, k, n_rows, slot):
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def update_rows_parallel(kind, nesterov, u, P, Gc, cols, k, S1, S2, decay, slot):
-    """``update_rows`` with the rows in parallel; slot: (n_in,) intp scratch."""
+    """``update_rows`` with the rows in parallel, each row's loop as there (the kind, the
+    flags and the decay constants in each); slot: (n_in,) intp scratch."""
     c = _scalars(u)
     wd = c[U_WD] if decay else c[U_ZERO]
     dwd = c[U_DWD] if decay else c[U_ZERO]
+    lr, mu, zero = c[U_LR], c[U_MU], c[U_ZERO]
     _row_slots(cols, k, P.shape[0], slot)
-    for r in prange(P.shape[0]):
-        if kind == ADAM_KIND:  # the kind as a constant, as in ``update_rows``
-            _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
-        else:
-            _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
+    if wd == 0 and dwd == 0 and kind != ADAM_KIND and S1.shape[0] > 0:  # momentum: row views
+        for r in prange(P.shape[0]):
+            q = slot[r]
+            if nesterov and q >= 0:
+                _momentum_row(True, True, lr, mu, P[r], S1[r], Gc[q], zero)
+            elif nesterov:
+                _momentum_row(True, False, lr, mu, P[r], S1[r], Gc[0], zero)
+            elif q >= 0:
+                _momentum_row(False, True, lr, mu, P[r], S1[r], Gc[q], zero)
+            else:
+                _momentum_row(False, False, lr, mu, P[r], S1[r], Gc[0], zero)
+    elif wd == 0 and dwd == 0:
+        for r in prange(P.shape[0]):
+            if kind == ADAM_KIND:
+                _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, zero, zero, False)
+            else:
+                _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, zero, zero, False)
+    else:
+        for r in prange(P.shape[0]):
+            if kind == ADAM_KIND:
+                _update_row(r, slot[r], ADAM_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
+            else:
+                _update_row(r, slot[r], SGD_KIND, nesterov, c, P, Gc, S1, S2, wd, dwd)
 
 
 def compiled_before(names) -> bool:

@@ -7,6 +7,15 @@ cross-entropy), backward, optimiser -- with three savings:
   inputs that are non-zero in at least one of its rows (about two thirds of MNIST's 784 pixels for
   a batch of 128) and multiplies only those columns and weight rows; the others add exact zeros
   to the product and get a zero gradient.
+  Where few of the inputs are non-zero (``listed_inputs``: MNIST's pixels, a fifth) and the
+  later layers are small, their non-zero values are listed once (``small.nonzero_rows``) and
+  layer 0 is computed from the lists instead: each row's product adds the weight rows of its
+  own non-zero inputs, each weight row's gradient the deltas of the rows where its input is
+  non-zero, the rows (then the inputs) in parallel on Numba's threads, each sum on one thread
+  in a fixed order (the weights do not depend on the thread count); W0's row update runs on
+  those threads too, BLAS the later layers on one thread.  A quarter of the multiply-adds of
+  the product over the batch's non-zero columns, at a third of BLAS's speed a multiply-add:
+  MNIST's epoch 10-15% shorter (README "Speed").
 - Every buffer is allocated once, with min(batch_size, n_samples) rows; BLAS writes into it
   (``np.matmul(..., out=)``).
 - The element-wise steps (input scaling, bias + activation, the loss and its delta, activation
@@ -24,6 +33,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..device import blas_threads
 from ..job import Job, Stepper
 from ..optim import decays
 from ._common import (
@@ -39,17 +49,27 @@ from ._kernels import (
     N_COEFFS,
     PARALLEL_SIZE,
     U_STEP,
+    SmallRows,
     act_back,
     bias_act,
     coefficients,
     gather_columns,
     gather_rows,
+    listed_gradient0,
+    listed_product0,
     output_delta,
     update,
     update_parallel,
     update_rows,
     update_rows_parallel,
 )
+from .small import density, nonzero_rows
+
+# The share of non-zero inputs up to which layer 0 runs from their lists (``listed_inputs``).
+# An epoch of 784-300-10 in batches of 128 on two cores, listed / BLAS (README "Speed",
+# ``benchmarks/listed_layer0.py``): MNIST (0.19 non-zero) 0.75-0.82; random pixels 0.42 at
+# 0.1, 0.67 at 0.2, 1.04 at 0.3, 1.29 at 0.5.
+LISTED_DENSITY = 0.25
 
 # Numba threads from which the large updates run in parallel.  Measured on a shared 2-core
 # machine, a second thread made the 784-1200-1200-10 epoch slower (9.8 s -> 15.5 s); results are
@@ -65,8 +85,16 @@ class BatchStepper(Stepper):
     """
 
     name = "compiled-mini-batch"
-    # the kernels a step always calls (``_kernels.compiled_before``: whether they are cached)
-    kernels = ("gather_columns", "gather_rows", "bias_act", "output_delta", "act_back", "update")
+    # the kernels a step calls (``_kernels.compiled_before``: whether they are cached); with
+    # listed inputs the first two are ``listed_product0`` and ``listed_gradient0``
+    kernels: tuple[str, ...] = (
+        "gather_columns",
+        "gather_rows",
+        "bias_act",
+        "output_delta",
+        "act_back",
+        "update",
+    )
 
     def __init__(self, job: Job):
         net, weights, self.batch_size = job.net, job.weights, int(job.batch_size)
@@ -83,12 +111,19 @@ class BatchStepper(Stepper):
         self.no_w = np.ones(1, net.dtype)
         dt, n_in, n_0 = net.dtype, net.sizes[0], net.sizes[1]
         self.dtype = dt
+        self.listed = listed_inputs(job.X, net.sizes)  # X's non-zeros by row, or None: BLAS
+        if self.listed is not None:
+            self.kernels = ("listed_product0", "listed_gradient0", *self.kernels[2:])
+            # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
+            self.one_thread = True
         self.c = constants(dt, job.scale)
         self.codes, self.alphas, self.loss = layer_codes(net)
         self.W0T = np.empty((n_in, n_0), dt)  # master copy of layer 0 during a call
-        self.Wc = np.empty((n_in, n_0), dt)  # the rows of the batch's non-zero inputs
+        # the rows of the batch's non-zero inputs (BLAS's product reads them gathered)
+        self.Wc = np.empty((n_in if self.listed is None else 0, n_0), dt)
         self.Gc = np.empty((n_in, n_0), dt)  # their gradient
         self.cols = np.empty(n_in, np.intp)
+        self.k = 0  # cols[:k]: the batch's inputs non-zero in some row
         self.slot = np.empty(n_in, np.intp)  # row -> its gradient row (parallel row updates)
         self.flags = np.empty(n_in, np.uint8)
         self.runs = np.empty(n_in + 1, np.intp)  # runs of consecutive non-zero columns
@@ -107,7 +142,17 @@ class BatchStepper(Stepper):
             return
         dt, sizes = self.dtype, self.net.sizes
         self.rows = rows
-        self.X = np.empty((rows, sizes[0]), dt)  # the batch, compacted
+        if self.listed is None:
+            self.X = np.empty((rows, sizes[0]), dt)  # the batch, compacted
+        else:  # each row's non-zero values (XV), then by input: (yptr, yrow, yval)
+            ptr = self.listed.ptr
+            most = int(np.diff(ptr).max()) if len(ptr) > 1 else 0
+            self.X = np.empty((rows, most), dt)
+            self.by_column = (
+                np.empty(sizes[0] + 1, np.intp),
+                np.empty(rows * most, np.intp),
+                np.empty(rows * most, dt),
+            )
         self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's output
         self.D = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's dE/dz
         # dropped-out inputs of layers 1.. (layer 0's are X: an empty placeholder)
@@ -123,8 +168,9 @@ class BatchStepper(Stepper):
         self._load()
         total = 0.0
         try:
-            for start in range(0, len(idx), self.batch_size):
-                total += self._batch(idx[start : start + self.batch_size])
+            with blas_threads(1 if self.listed is not None else None):
+                for start in range(0, len(idx), self.batch_size):
+                    total += self._batch(idx[start : start + self.batch_size])
         finally:
             self._store()
         return total
@@ -154,6 +200,8 @@ class BatchStepper(Stepper):
         rows_state = (self.state0 + [none2, none2])[:2]
         decay0 = decays(self.net.layers[0].W)  # W0T is its transpose
         self.threaded = numba.get_num_threads() >= MIN_THREADS  # large arrays: parallel twins
+        # listed inputs: the batch's rows in a part a thread, each part's count of every input
+        self.counts = np.empty((numba.get_num_threads(), len(self.W0T)), np.intp)
         # The rule is taken once per call: within a call only Adam's step size changes (lr and
         # the other settings change between calls), refilled in u by ``_update``.  Each step's
         # kernel calls are laid out here, so a step costs the kernels and little else.
@@ -161,9 +209,14 @@ class BatchStepper(Stepper):
         coefficients(rule, self.u)
         head = (rule.kind, rule.nesterov, self.u, self.W0T, self.Gc, self.cols)
         tail = (*rows_state, decay0)
+        # (listed inputs leave BLAS one thread, ``__call__``: Numba's threads then update W0's
+        # rows without waiting for BLAS's, 4% of an MNIST epoch with momentum or Adam)
+        rows_parallel = self._parallel(self.W0T) or (
+            self.listed is not None and numba.get_num_threads() > 1
+        )
         self.rows_call = (
             (update_rows_parallel, head, (*tail, self.slot))
-            if self._parallel(self.W0T)
+            if rows_parallel
             else (update_rows, head, tail)
         )
         self.flat_calls = [
@@ -186,22 +239,9 @@ class BatchStepper(Stepper):
         c[C_N] = n if self.w is None else self._weight_sum(self.w[batch])
         # layer 0 on the batch's non-zero inputs only
         mask = self.dropout.mask(0, self.rng, (n, layers[0].n_in), self.dtype)
-        k = gather_columns(
-            self.inputs,
-            batch,
-            c[C_SCALE],
-            self.no_mask if mask is None else mask,
-            mask is not None,
-            self.flags,
-            self.cols,
-            self.X,
-            self.runs,
-        )
-        X, cols = self.X[:n, :k], self.cols[:k]
-        gather_rows(self.W0T, cols, k, self.Wc)
-        A = self.Y[0][:n]
-        np.matmul(X, self.Wc[:k], out=A)
+        self._forward0(batch, mask, self.Y[0][:n])
         masks = [mask]
+        A = self.Y[0][:n]
         for i in range(1, len(layers)):
             bias_act(A, layers[i - 1].b, self.codes[i - 1], self.alphas[i - 1], c)
             mask = self.dropout.mask(i, self.rng, A.shape, self.dtype)
@@ -237,10 +277,42 @@ class BatchStepper(Stepper):
             act_back(
                 dA, self.Y[i - 1][:n], self.codes[i - 1], self.alphas[i - 1], c, self.db[i - 1]
             )
-        dZ = self.D[0][:n]
-        np.matmul(X.T, dZ, out=self.Gc[:k])
-        self._update(k)
+        self._update(self._gradient0(batch, self.D[0][:n]))
         return loss
+
+    def _forward0(self, batch: np.ndarray, mask: np.ndarray | None, A: np.ndarray):
+        """A (n, n_0) <- layer 0's products (before the bias) for the batch, its inputs
+        dropped out by ``mask`` (n, n_in) where given."""
+        use_mask, mask = mask is not None, self.no_mask if mask is None else mask
+        if self.listed is not None:
+            ptr, cols, vals, _ = self.listed
+            X, counts = self.X, self.counts
+            listed_product0(ptr, cols, vals, batch, self.c, mask, use_mask, self.W0T, X, counts, A)
+            return
+        self.k = gather_columns(
+            self.inputs,
+            batch,
+            self.c[C_SCALE],
+            mask,
+            use_mask,
+            self.flags,
+            self.cols,
+            self.X,
+            self.runs,
+        )
+        gather_rows(self.W0T, self.cols, self.k, self.Wc)
+        np.matmul(self.X[: len(batch), : self.k], self.Wc[: self.k], out=A)
+
+    def _gradient0(self, batch: np.ndarray, dZ: np.ndarray) -> int:
+        """Gc[:k] <- the gradient of W0T's rows cols[:k], from layer 0's dE/dz dZ (n, n_0);
+        returns k: cols[:k] are the inputs non-zero in some row of the batch (the others add
+        nothing to the products and get a zero gradient)."""
+        if self.listed is None:
+            np.matmul(self.X[: len(dZ), : self.k].T, dZ, out=self.Gc[: self.k])
+            return self.k
+        ptr, cols, _, _ = self.listed
+        X, counts, c, by_column = self.X, self.counts, self.c, self.by_column
+        return listed_gradient0(ptr, cols, batch, X, counts, dZ, c, self.cols, by_column, self.Gc)
 
     @staticmethod
     def _weight_sum(weights: np.ndarray):
@@ -271,3 +343,16 @@ class BatchStepper(Stepper):
     def _parallel(self, p: np.ndarray) -> bool:
         """Whether p's update pays for Numba's threads (the results are the same either way)."""
         return self.threaded and p.size >= PARALLEL_SIZE
+
+
+def listed_inputs(X: np.ndarray, sizes) -> SmallRows | None:
+    """Inputs X's (n, n_in) non-zero values by row for a network of layer ``sizes``, where few
+    are non-zero (``LISTED_DENSITY``), the other layers' products (left to BLAS on one thread)
+    are no larger than layer 0's on the listed inputs, and the list takes less memory than X
+    (``small.nonzero_rows``); else None."""
+    share = density(X) if len(X) else 1.0
+    rest = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    if share > LISTED_DENSITY or rest > share * sizes[0] * sizes[1]:
+        return None
+    listed = nonzero_rows(X)
+    return listed if len(listed.ptr) else None

@@ -39,6 +39,7 @@ from ._kernels import (
     SmallScratch,
     SmallUpdate,
     coefficients,
+    compress_rows,
     train_small,
 )
 
@@ -99,20 +100,29 @@ def differences(X: np.ndarray, chained: np.ndarray) -> np.ndarray:
 def nonzero_rows(
     X: np.ndarray, block: int | None = None, chained: np.ndarray | None = None
 ) -> SmallRows:
-    """X's (n, n_in) non-zero values by row (``SmallRows``), or those of its run
-    ``differences`` where ``chained`` is given, found ``block`` rows at a time (default: about
-    2^20 values, bounding the temporaries).  A list that would take more memory than X itself
-    is not kept: with runs, X's own non-zeros instead (no runs); without, empty arrays (then
-    the loop reads X's rows whole, as fast where few of its inputs are zero)."""
+    """X's (n, n_in) non-zero values by row (``SmallRows``; counted, then listed, by a compiled
+    loop), or those of its run ``differences`` where ``chained`` is given, found ``block`` rows
+    at a time (default: about 2^20 values, bounding the temporaries).  A list that would take
+    more memory than X itself is not kept: with runs, X's own non-zeros instead (no runs);
+    without, empty arrays (then the loop reads X's rows whole, as fast where few of its inputs
+    are zero)."""
     block = block or max(1, (1 << 20) // max(1, X.shape[1]))
     cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
     chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
+    if chained is None:  # (NumPy's count_nonzero and nonzero on MNIST's 60,000 rows: 0.37 s)
+        ptr = np.empty(len(X) + 1, np.int64)
+        nnz = compress_rows(X, ptr, np.empty(0, cols_type), np.empty(0, X.dtype))
+        if nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1) > X.nbytes:
+            none = np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype)
+            return SmallRows(*none, chain)
+        cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
+        compress_rows(X, ptr, cols, vals)
+        return SmallRows(ptr, cols, vals, chain)
 
     starts = range(0, len(X), block)
 
     def part(s: int) -> np.ndarray:  # (read twice, as X's blocks are: no copy of them kept)
-        rows = X[s : s + block]
-        return rows if chained is None else differences(rows, chain)
+        return differences(X[s : s + block], chain)
 
     counts = np.concatenate(
         [np.count_nonzero(part(s), axis=1) for s in starts] or [np.zeros(0, np.int64)]
@@ -120,10 +130,7 @@ def nonzero_rows(
     nnz = int(counts.sum())
     listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
     if listed > X.nbytes:  # (runs whose differences are no sparser: the inputs themselves)
-        if chained is not None:
-            return nonzero_rows(X, block)
-        none = np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype)
-        return SmallRows(*none, chain)
+        return nonzero_rows(X, block)
     ptr = np.zeros(len(X) + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
     cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
