@@ -48,7 +48,7 @@ def layer0(X, rows, b, W0T, D, c, mask, parts: int):
     m = mask if use_mask else np.empty((1, 1), dt)
     listed_product0(rows.ptr, rows.cols, rows.vals, b, c, m, use_mask, W0T, XV, counts, A)
     cols = np.empty(n_in, np.intp)
-    by_column = np.empty(n_in + 1, np.intp), np.empty(n * most, np.intp), np.empty(n * most, dt)
+    by_column = np.empty(n_in + 1, np.intp), np.empty(n * most, np.int32), np.empty(n * most, dt)
     k = listed_gradient0(rows.ptr, rows.cols, b, XV, counts, D, c, cols, by_column, G)
     return A, k, cols[:k].copy(), G[:k]
 
@@ -101,7 +101,9 @@ def test_the_lists_are_kept_where_few_inputs_are_non_zero_and_they_fit():
     assert batch.listed_inputs(pixels, [784, 1200, 1200, 10]) is None
     assert batch.listed_inputs(sparse_inputs(200, 784, 0.19, np.float32), mnist) is not None
     assert batch.listed_inputs(sparse_inputs(200, 784, 0.5, np.float32), mnist) is None
-    assert batch.listed_inputs(sparse_inputs(200, 12, 0.2, np.uint8), [12, 300, 10]) is None
+    narrow = sparse_inputs(200, 12, 0.2, np.uint8)  # (no later layer: only memory refuses it)
+    assert batch.listed_inputs(narrow, [12, 10]) is None
+    assert small.nonzero_rows(narrow).ptr.size == 0 and small.nonzero_rows(narrow, bounded=False)
     assert batch.listed_inputs(np.zeros((0, 784), np.uint8), mnist) is None
     listed = batch.listed_inputs(X := sparse_inputs(50, 784, 0.2, np.uint8), mnist)
     assert listed is not None and len(listed.vals) == np.count_nonzero(X)
@@ -183,11 +185,11 @@ def test_the_benchmark_times_both_modes_and_leaves_the_choice_as_it_was(monkeypa
 
     chooses = batch.listed_inputs
     bench = benchmark_module(monkeypatch, "listed_layer0")
+    monkeypatch.setattr(bench.time, "sleep", lambda s: None)
     X, y = bench.pixels("", 0.15, 600, np.random.default_rng(0))
     row = bench.measure(X, y, "momentum", rounds=1)
     assert row["listed_s"] > 0 and row["blas_s"] > 0 and row["chosen"]
     monkeypatch.setattr(bench, "WORKLOADS", [(0.5, "sgd")])
-    monkeypatch.setattr(bench.time, "sleep", lambda s: None)
     out = tmp_path / "rows.json"
     bench.main(["--rounds", "1", "--samples", "300", "--json", str(out)])
     (saved,) = json.loads(out.read_text())

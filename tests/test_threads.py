@@ -23,7 +23,7 @@ def trained(threads: int, opt_name: str, sparse: bool = False) -> list:
     if sparse:  # a fifth non-zero, as MNIST's pixels: layer 0 from their lists, in parallel
         X[gen.random(X.shape) < 0.8] = 0
     y = gen.integers(0, 10, 200)
-    # 784 x 1400 first-layer weights: large enough for the parallel updates
+    # (the parallel updates: MIN_THREADS lowered to 2 below; sparse inputs: the listed layer 0)
     net = Network(
         [784, 300 if sparse else 100, 10],  # (sparse: past the small-net loop's size)
         activation="relu",

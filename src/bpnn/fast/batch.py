@@ -113,7 +113,10 @@ class BatchStepper(Stepper):
         self.dtype = dt
         self.listed = listed_inputs(job.X, net.sizes)  # X's non-zeros by row, or None: BLAS
         if self.listed is not None:
+            assert len(self.listed.ptr) == len(job.X) + 1  # (the kernels do not check bounds)
             self.kernels = ("listed_product0", "listed_gradient0", *self.kernels[2:])
+            if numba.get_num_threads() > 1:  # (W0's rows on Numba's threads, ``_plan``)
+                self.kernels += ("update_rows_parallel",)
             # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
             self.one_thread = True
         self.c = constants(dt, job.scale)
@@ -150,7 +153,7 @@ class BatchStepper(Stepper):
             self.X = np.empty((rows, most), dt)
             self.by_column = (
                 np.empty(sizes[0] + 1, np.intp),
-                np.empty(rows * most, np.intp),
+                np.empty(rows * most, np.int32),  # (the batch's row numbers)
                 np.empty(rows * most, dt),
             )
         self.Y = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's output

@@ -98,21 +98,25 @@ def differences(X: np.ndarray, chained: np.ndarray) -> np.ndarray:
 
 
 def nonzero_rows(
-    X: np.ndarray, block: int | None = None, chained: np.ndarray | None = None
+    X: np.ndarray,
+    block: int | None = None,
+    chained: np.ndarray | None = None,
+    bounded: bool = True,
 ) -> SmallRows:
     """X's (n, n_in) non-zero values by row (``SmallRows``; counted, then listed, by a compiled
-    loop), or those of its run ``differences`` where ``chained`` is given, found ``block`` rows
-    at a time (default: about 2^20 values, bounding the temporaries).  A list that would take
-    more memory than X itself is not kept: with runs, X's own non-zeros instead (no runs);
-    without, empty arrays (then the loop reads X's rows whole, as fast where few of its inputs
-    are zero)."""
+    loop), or those of its run ``differences`` where ``chained`` is given (found ``block`` rows
+    at a time, default about 2^20 values, bounding the temporaries).  A list that would take
+    more memory than X itself is not kept (unless not ``bounded``: the per-sample loop reads
+    nothing else): with runs, X's own non-zeros instead (no runs); without, empty arrays (then
+    the loop reads X's rows whole, as fast where few of its inputs are zero)."""
     block = block or max(1, (1 << 20) // max(1, X.shape[1]))
     cols_type = np.uint16 if X.shape[1] <= np.iinfo(np.uint16).max else np.int32
     chain = np.zeros(0, np.bool_) if chained is None else np.ascontiguousarray(chained, np.bool_)
     if chained is None:  # (NumPy's count_nonzero and nonzero on MNIST's 60,000 rows: 0.37 s)
         ptr = np.empty(len(X) + 1, np.int64)
         nnz = compress_rows(X, ptr, np.empty(0, cols_type), np.empty(0, X.dtype))
-        if nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1) > X.nbytes:
+        listed = nnz * (np.dtype(cols_type).itemsize + X.itemsize) + 8 * (len(X) + 1)
+        if bounded and listed > X.nbytes:
             none = np.zeros(0, np.int64), np.zeros(0, cols_type), np.zeros(0, X.dtype)
             return SmallRows(*none, chain)
         cols, vals = np.empty(nnz, cols_type), np.empty(nnz, X.dtype)
