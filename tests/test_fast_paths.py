@@ -681,14 +681,21 @@ def test_bad_indices_and_labels_are_refused():
 
 # ---- real MNIST: one full epoch, as the issue states it ---------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("setup", ["tutorial", "fast"])
+@pytest.mark.parametrize("setup", ["tutorial", "fast", "fast-blas"])
 def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
-    """After an epoch from the same weights and order, float32 weights agree to float32 rounding.
+    """A full epoch on MNIST from the same weights in the same order, on the fast path and the
+    NumPy reference (``fast``: the mini-batch path with layer 0 from listed pixels, as
+    ``make_stepper`` picks it; ``fast-blas``: with BLAS's products).
 
-    "Agree to rounding" is measured against float64 arithmetic: the fast path may stray from the
-    float64 reference by at most twice as much as the float32 reference does (plus 1e-6).  A
-    plain |fast - reference| bound is not enough for ReLU with momentum: at a near-tie one
-    rounding flips a unit, and from there the float32 reference itself strays from float64.
+    The tutorial's sigmoid network in float32: the fast path strays from float64 arithmetic by
+    at most twice as much as the float32 reference does (plus 1e-6).  ReLU with momentum is
+    chaotic in float32: at a near-tie one rounding flips a unit, and from there every float32
+    path strays from float64 its own way (measured with seeds 0, 1, 2 after an epoch: weights by
+    0.004-0.06, a chunk's loss sum by up to 1.5% -- the NumPy float32 reference with seed 1,
+    BLAS 0.9% with seed 2, the lists 0.7% with 0), whichever path stays closer by luck.  So for
+    it the check is in float64, where no unit flips: the fast path's weights equal the
+    reference's to 1e-9 after the epoch; float32 is held to sanity bounds (3% of a chunk's loss,
+    0.1 on a weight).
     """
     from bpnn.data import load_mnist
 
@@ -711,28 +718,38 @@ def test_one_mnist_epoch_matches_reference(mnist_dir, setup):
     exact = Network.from_config(
         {**net.config(), "dtype": "float64"}, [p.astype(np.float64) for p in net.params()]
     )
-    steppers = [
-        make_stepper(
-            m,
-            opt(),
-            images,
-            labels,
-            batch,
-            np.random.default_rng(0),
-            scale=PIXEL_SCALE,
-            reference=ref,
-        )
-        for m, ref in ((net, True), (twin, False), (exact, True))
-    ]
+    twin64 = exact.copy()
+    nets = [(net, True), (twin, False), (exact, True)]
+    nets += [(twin64, False)] if setup != "tutorial" else []
+    with batch_path(BLAS) if setup == "fast-blas" else contextlib.nullcontext():
+        steppers = [
+            make_stepper(
+                m,
+                opt(),
+                images,
+                labels,
+                batch,
+                np.random.default_rng(0),
+                scale=PIXEL_SCALE,
+                reference=ref,
+            )
+            for m, ref in nets
+        ]
     assert steppers[1].name != "numpy"
+    if setup != "tutorial":
+        for fast_one in (steppers[1], steppers[3]):
+            assert (fast_one.listed is not None) == (setup == "fast")
     for part in np.array_split(np.random.default_rng(0).permutation(len(images)), 8):
-        ref32, fast32, ref64 = (step(part) for step in steppers)
-        assert fast32 == pytest.approx(
-            ref64, rel=5e-3
-        )  # a chunk's loss sum; the weights below are the check
+        ref32, fast32, ref64, *fast64 = (step(part) for step in steppers)
+        assert fast32 == pytest.approx(ref64, rel=3e-2)  # (the weights below are the check)
+        if fast64:
+            assert fast64[0] == pytest.approx(ref64, rel=1e-9)
+    if setup != "tutorial":
+        assert_params_close(exact, twin64, 1e-9)
     for p32, f32, p64 in zip(net.params(), twin.params(), exact.params()):
         err_ref, err_fast = np.abs(p32 - p64).max(), np.abs(f32 - p64).max()
-        assert err_fast <= 2 * err_ref + 1e-6, (err_fast, err_ref)
+        bound = 2 * err_ref + 1e-6 if setup == "tutorial" else 0.1
+        assert err_fast <= bound, (err_fast, err_ref)
 
 
 # ---- buffers, regression ---------------------------------------------------------------------
