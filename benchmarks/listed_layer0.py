@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from bpnn.fast import batch
-from bpnn.fast._kernels import SmallRows, compress_rows
 from bpnn.network import Network
 from bpnn.optim import make_optimizer
 from bpnn.steppers import make_stepper
@@ -46,22 +45,13 @@ def lists(mode: str):
     """``listed_inputs`` as it chooses ("chosen"), listing any inputs ("forced"), or none."""
     chooses = batch.listed_inputs
     if mode == "forced":  # (also where the list outgrows the inputs, which the choice refuses)
-        batch.listed_inputs = lambda X, sizes: listed(X)
+        batch.listed_inputs = lambda X, sizes: batch.nonzero_rows(X, bounded=False)
     elif mode == "none":
         batch.listed_inputs = lambda X, sizes: None
     try:
         yield
     finally:
         batch.listed_inputs = chooses
-
-
-def listed(X: np.ndarray) -> SmallRows:
-    """X's (n, n_in) non-zero values by row, however many."""
-    ptr = np.empty(len(X) + 1, np.int64)
-    nnz = compress_rows(X, ptr, np.empty(0, np.uint16), np.empty(0, X.dtype))
-    cols, vals = np.empty(nnz, np.uint16), np.empty(nnz, X.dtype)
-    compress_rows(X, ptr, cols, vals)
-    return SmallRows(ptr, cols, vals, np.zeros(0, np.bool_))
 
 
 def pixels(data: str, source, samples: int, gen) -> tuple[np.ndarray, np.ndarray]:

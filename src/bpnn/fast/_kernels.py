@@ -712,11 +712,9 @@ def listed_product0(ptr, cols, vals, batch, c, mask, use_mask, W0T, XV, counts, 
             s, xs, a = batch[r], XV[r], A[r]
             p0 = ptr[s]
             m = ptr[s + 1] - p0
-            for t in range(m):
+            for t in range(m):  # (x rounded to the network's dtype, as the reference's float(x))
                 i = cols[p0 + t]
-                xs[t] = vals[
-                    p0 + t
-                ]  # (rounded to the network's dtype, as the reference's float(x))
+                xs[t] = vals[p0 + t]
                 xs[t] = xs[t] * scale
                 if use_mask:
                     xs[t] = xs[t] * mask[r, i]

@@ -85,16 +85,10 @@ class BatchStepper(Stepper):
     """
 
     name = "compiled-mini-batch"
-    # the kernels a step calls (``_kernels.compiled_before``: whether they are cached); with
-    # listed inputs the first two are ``listed_product0`` and ``listed_gradient0``
-    kernels: tuple[str, ...] = (
-        "gather_columns",
-        "gather_rows",
-        "bias_act",
-        "output_delta",
-        "act_back",
-        "update",
-    )
+    # the kernels a step calls (``_kernels.compiled_before``: whether they are cached): layer 0's
+    # (BLAS's gathers, or the listed inputs' products), then every step's
+    STEP_KERNELS = ("bias_act", "output_delta", "act_back", "update")
+    kernels: tuple[str, ...] = ("gather_columns", "gather_rows", *STEP_KERNELS)
 
     def __init__(self, job: Job):
         net, weights, self.batch_size = job.net, job.weights, int(job.batch_size)
@@ -114,7 +108,7 @@ class BatchStepper(Stepper):
         self.listed = listed_inputs(job.X, net.sizes)  # X's non-zeros by row, or None: BLAS
         if self.listed is not None:
             assert len(self.listed.ptr) == len(job.X) + 1  # (the kernels do not check bounds)
-            self.kernels = ("listed_product0", "listed_gradient0", *self.kernels[2:])
+            self.kernels = ("listed_product0", "listed_gradient0", *self.STEP_KERNELS)
             if numba.get_num_threads() > 1:  # (W0's rows on Numba's threads, ``_plan``)
                 self.kernels += ("update_rows_parallel",)
             # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
@@ -148,8 +142,7 @@ class BatchStepper(Stepper):
         if self.listed is None:
             self.X = np.empty((rows, sizes[0]), dt)  # the batch, compacted
         else:  # each row's non-zero values (XV), then by input: (yptr, yrow, yval)
-            ptr = self.listed.ptr
-            most = int(np.diff(ptr).max()) if len(ptr) > 1 else 0
+            most = int(np.diff(self.listed.ptr).max())  # (X has rows: ``listed_inputs``)
             self.X = np.empty((rows, most), dt)
             self.by_column = (
                 np.empty(sizes[0] + 1, np.intp),
@@ -242,9 +235,9 @@ class BatchStepper(Stepper):
         c[C_N] = n if self.w is None else self._weight_sum(self.w[batch])
         # layer 0 on the batch's non-zero inputs only
         mask = self.dropout.mask(0, self.rng, (n, layers[0].n_in), self.dtype)
-        self._forward0(batch, mask, self.Y[0][:n])
-        masks = [mask]
         A = self.Y[0][:n]
+        self._forward0(batch, mask, A)
+        masks = [mask]
         for i in range(1, len(layers)):
             bias_act(A, layers[i - 1].b, self.codes[i - 1], self.alphas[i - 1], c)
             mask = self.dropout.mask(i, self.rng, A.shape, self.dtype)
