@@ -20,7 +20,7 @@ pytest.importorskip("numba")
 
 from bpnn.fast import batch, small
 from bpnn.fast._common import constants
-from bpnn.fast._kernels import listed_gradient0, listed_product0
+from bpnn.fast._kernels import dense_back, listed_gradient0, listed_product0
 from bpnn.network import Network
 from bpnn.optim import make_optimizer
 from bpnn.steppers import make_stepper
@@ -89,6 +89,45 @@ def test_the_listed_kernels_are_the_dense_products_whatever_the_parts(dt, kind, 
         np.testing.assert_array_equal(G, first[1])
 
 
+def in_order(dZ, inp, W):
+    """dZ^T inp and dZ W summed one term at a time, each product rounded, in NumPy."""
+    dW, dA = np.zeros((W.shape[0], inp.shape[1]), W.dtype), np.zeros((len(dZ), W.shape[1]), W.dtype)
+    for k in range(W.shape[0]):
+        for r in range(len(dZ)):
+            dW[k] = dW[k] + dZ[r, k] * inp[r]
+    for r in range(len(dZ)):
+        for k in range(W.shape[0]):
+            dA[r] = dA[r] + dZ[r, k] * W[k]
+    return dW, dA
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("n, n_out, n_prev", [(128, 10, 300), (1, 10, 7), (5, 1, 33), (3, 12, 4)])
+def test_a_later_layers_backward_products_on_numbas_threads(dt, n, n_out, n_prev):
+    """``dense_back``: dW = dZ^T inp and dA = dZ W, each sum in order (the same bits as adding
+    the terms one by one), every value written, on one thread or two."""
+    import numba
+
+    gen = np.random.default_rng(n * n_out)
+    dZ, W = (
+        gen.standard_normal((n, n_out)).astype(dt),
+        gen.standard_normal((n_out, n_prev)).astype(dt),
+    )
+    inp = np.maximum(gen.standard_normal((n, n_prev)), 0).astype(dt)
+    want_dW, want_dA = in_order(dZ, inp, W)
+    close = {"rtol": 1e-4, "atol": 1e-4 * n}  # (float32 sums of n terms that cancel)
+    assert np.allclose(want_dW, dZ.T @ inp, **close) and np.allclose(want_dA, dZ @ W, **close)
+    threads = numba.get_num_threads()
+    try:
+        for t in sorted({1, threads}):
+            numba.set_num_threads(t)
+            dW, dA = np.full_like(want_dW, np.nan), np.full_like(want_dA, np.nan)
+            dense_back(dZ, inp, W, dW, dA)
+            assert np.array_equal(dW, want_dW) and np.array_equal(dA, want_dA), t
+    finally:
+        numba.set_num_threads(threads)
+
+
 def test_the_lists_are_kept_where_few_inputs_are_non_zero_and_they_fit():
     """Listed: MNIST's share of non-zero pixels into 784-300-10 or a single layer.  Not: half
     the inputs non-zero (BLAS's product over the batch's non-zero columns is faster), later
@@ -125,7 +164,7 @@ def test_mnist_shaped_jobs_take_the_lists_and_denser_ones_blas():
     assert listed.listed is not None and listed.one_thread
     assert dense.listed is None and not getattr(dense, "one_thread", False)
     assert listed.X.shape[1] == np.diff(listed.listed.ptr).max()  # rows of values, not inputs
-    assert set(listed.kernels) >= {"listed_product0", "listed_gradient0"}
+    assert set(listed.kernels) >= {"listed_product0", "listed_gradient0", "dense_back"}
     assert not set(listed.kernels) & {"gather_columns", "gather_rows"}
     assert set(dense.kernels) >= {"gather_columns", "gather_rows"}
 

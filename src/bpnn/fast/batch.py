@@ -12,8 +12,9 @@ cross-entropy), backward, optimiser -- with three savings:
   layer 0 is computed from the lists instead: each row's product adds the weight rows of its
   own non-zero inputs, each weight row's gradient the deltas of the rows where its input is
   non-zero, the rows (then the inputs) in parallel on Numba's threads, each sum on one thread
-  in a fixed order (the weights do not depend on the thread count); W0's row update runs on
-  those threads too, BLAS the later layers on one thread.  A quarter of the multiply-adds of
+  in a fixed order (the weights do not depend on the thread count); W0's row update and the
+  later layers' backward products (``dense_back``) run on those threads too, BLAS the later
+  layers' forward products on one thread.  A quarter of the multiply-adds of
   the product over the batch's non-zero columns, at a third of BLAS's speed a multiply-add:
   MNIST's epoch 10-15% shorter (README "Speed").
 - Every buffer is allocated once, with min(batch_size, n_samples) rows; BLAS writes into it
@@ -53,6 +54,7 @@ from ._kernels import (
     act_back,
     bias_act,
     coefficients,
+    dense_back,
     gather_columns,
     gather_rows,
     listed_gradient0,
@@ -108,7 +110,7 @@ class BatchStepper(Stepper):
         self.listed = listed_inputs(job.X, net.sizes)  # X's non-zeros by row, or None: BLAS
         if self.listed is not None:
             assert len(self.listed.ptr) == len(job.X) + 1  # (the kernels do not check bounds)
-            self.kernels = ("listed_product0", "listed_gradient0", *self.STEP_KERNELS)
+            self.kernels = ("listed_product0", "listed_gradient0", "dense_back", *self.STEP_KERNELS)
             if numba.get_num_threads() > 1:  # (W0's rows on Numba's threads, ``_plan``)
                 self.kernels += ("update_rows_parallel",)
             # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
@@ -264,10 +266,13 @@ class BatchStepper(Stepper):
         )
         # backward: gradients of layers last..1, then layer 0's rows
         for i in range(last, 0, -1):
-            dZ = self.D[i][:n]
+            dZ, dA = self.D[i][:n], self.D[i - 1][:n]
             inp = self.Y[i - 1][:n] if masks[i] is None else self.inp[i][:n]
-            np.matmul(dZ.T, inp, out=self.dW[i])
-            dA = np.matmul(dZ, layers[i].W, out=self.D[i - 1][:n])
+            if self.listed is None:
+                np.matmul(dZ.T, inp, out=self.dW[i])
+                np.matmul(dZ, layers[i].W, out=dA)
+            else:  # (BLAS has one thread here: these two products on Numba's)
+                dense_back(dZ, inp, layers[i].W, self.dW[i], dA)
             if masks[i] is not None:
                 dA *= masks[i]
             act_back(
