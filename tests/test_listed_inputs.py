@@ -169,6 +169,19 @@ def test_mnist_shaped_jobs_take_the_lists_and_denser_ones_blas():
     assert set(dense.kernels) >= {"gather_columns", "gather_rows"}
 
 
+def test_only_narrow_later_layers_take_the_threaded_backward_products():
+    """``dense_back`` for a later layer of at most ``DENSE_BACK_OUTPUTS`` outputs in the listed
+    mode (a classifier's output layer); a wider one, and every layer in BLAS mode, BLAS's."""
+    X = sparse_inputs(300, 784, 0.19, np.uint8)
+    y = np.random.default_rng(2).integers(0, 10, 300)
+    net = Network([784, 300, 64, 10], activation="relu", loss="cross_entropy", seed=0)
+    deep = make_stepper(net, make_optimizer("sgd", 0.1), X, y, 128, np.random.default_rng(1))
+    assert deep.listed is not None and deep.dense_back == [False, False, True]
+    assert "dense_back" in deep.kernels
+    dense = mnist_like_stepper(0.6)
+    assert not any(dense.dense_back) and "dense_back" not in dense.kernels
+
+
 def test_a_listed_call_gives_blas_one_thread(monkeypatch):
     """BLAS's threads spin between its calls and would hold the core Numba's threads need: a
     call of the listed stepper runs with BLAS on one thread; the BLAS stepper leaves it as is."""

@@ -33,8 +33,9 @@ elements or rows in parallel with ``prange``, used when Numba has several thread
 the same operations either way and nothing is summed across threads, so results do not depend on
 the number of threads.  So do layer 0's products and gradient from listed inputs
 (``listed_product0``, ``listed_gradient0``: rows or inputs in parallel, each sum on one thread
-in a fixed order).  The per-batch element-wise kernels stay serial: on two shared cores,
-starting threads for a 128 x 300 batch cost more than it saved (README "Devices and threads").
+in a fixed order) and a narrow later layer's backward products beside them (``dense_back``).
+The per-batch element-wise kernels stay serial: on two shared cores, starting threads for a
+128 x 300 batch cost more than it saved (README "Devices and threads").
 Not here: deciding which kernel applies (``bpnn.fast``), BLAS products (NumPy).
 """
 

@@ -13,10 +13,10 @@ cross-entropy), backward, optimiser -- with three savings:
   own non-zero inputs, each weight row's gradient the deltas of the rows where its input is
   non-zero, the rows (then the inputs) in parallel on Numba's threads, each sum on one thread
   in a fixed order (the weights do not depend on the thread count); W0's row update and the
-  later layers' backward products (``dense_back``) run on those threads too, BLAS the later
-  layers' forward products on one thread.  A quarter of the multiply-adds of
-  the product over the batch's non-zero columns, at a third of BLAS's speed a multiply-add:
-  MNIST's epoch 10-15% shorter (README "Speed").
+  backward products of narrow later layers (``dense_back``: up to ``DENSE_BACK_OUTPUTS``, a
+  classifier's output layer) run on those threads too, BLAS the other products on one thread.
+  A quarter of the multiply-adds of the product over the batch's non-zero columns, at a third
+  of BLAS's speed a multiply-add: MNIST's epoch 10-15% shorter (README "Speed").
 - Every buffer is allocated once, with min(batch_size, n_samples) rows; BLAS writes into it
   (``np.matmul(..., out=)``).
 - The element-wise steps (input scaling, bias + activation, the loss and its delta, activation
@@ -73,6 +73,12 @@ from .small import density, nonzero_rows
 # 0.1, 0.67 at 0.2, 1.04 at 0.3, 1.29 at 0.5.
 LISTED_DENSITY = 0.25
 
+# The widest later layer (outputs) whose backward products run on Numba's threads in the listed
+# mode (``dense_back``); wider ones stay BLAS's on one thread.  Batch of 128, float32, the kernel
+# against BLAS's two products on one thread, 2-core AMD EPYC: 10 outputs (300 or 1,000 inputs)
+# 0.63-1.0x; 32, 64 and 100 outputs 1.1-1.7x.
+DENSE_BACK_OUTPUTS = 16
+
 # Numba threads from which the large updates run in parallel.  Measured on a shared 2-core
 # machine, a second thread made the 784-1200-1200-10 epoch slower (9.8 s -> 15.5 s); results are
 # the same either way (README "Devices and threads").
@@ -110,11 +116,18 @@ class BatchStepper(Stepper):
         self.listed = listed_inputs(job.X, net.sizes)  # X's non-zeros by row, or None: BLAS
         if self.listed is not None:
             assert len(self.listed.ptr) == len(job.X) + 1  # (the kernels do not check bounds)
-            self.kernels = ("listed_product0", "listed_gradient0", "dense_back", *self.STEP_KERNELS)
+            self.kernels = ("listed_product0", "listed_gradient0", *self.STEP_KERNELS)
             if numba.get_num_threads() > 1:  # (W0's rows on Numba's threads, ``_plan``)
                 self.kernels += ("update_rows_parallel",)
             # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
             self.one_thread = True
+        # per layer: its backward products by ``dense_back`` (narrow later layers, listed mode)
+        self.dense_back = [
+            i > 0 and self.listed is not None and layer.n_out <= DENSE_BACK_OUTPUTS
+            for i, layer in enumerate(net.layers)
+        ]
+        if any(self.dense_back):
+            self.kernels += ("dense_back",)
         self.c = constants(dt, job.scale)
         self.codes, self.alphas, self.loss = layer_codes(net)
         self.W0T = np.empty((n_in, n_0), dt)  # master copy of layer 0 during a call
@@ -268,11 +281,11 @@ class BatchStepper(Stepper):
         for i in range(last, 0, -1):
             dZ, dA = self.D[i][:n], self.D[i - 1][:n]
             inp = self.Y[i - 1][:n] if masks[i] is None else self.inp[i][:n]
-            if self.listed is None:
+            if self.dense_back[i]:  # (listed inputs: BLAS has one thread, these on Numba's)
+                dense_back(dZ, inp, layers[i].W, self.dW[i], dA)
+            else:
                 np.matmul(dZ.T, inp, out=self.dW[i])
                 np.matmul(dZ, layers[i].W, out=dA)
-            else:  # (BLAS has one thread here: these two products on Numba's)
-                dense_back(dZ, inp, layers[i].W, self.dW[i], dA)
             if masks[i] is not None:
                 dA *= masks[i]
             act_back(
@@ -348,8 +361,9 @@ class BatchStepper(Stepper):
 
 def listed_inputs(X: np.ndarray, sizes) -> SmallRows | None:
     """Inputs X's (n, n_in) non-zero values by row for a network of layer ``sizes``, where few
-    are non-zero (``LISTED_DENSITY``), the other layers' products (left to BLAS on one thread)
-    are no larger than layer 0's on the listed inputs, and the list takes less memory than X
+    are non-zero (``LISTED_DENSITY``), the other layers' products (BLAS's on one thread, or a
+    narrow layer's backward on Numba's, ``dense_back``) are no larger than layer 0's on the
+    listed inputs, and the list takes less memory than X
     (``small.nonzero_rows``); else None."""
     share = density(X) if len(X) else 1.0
     rest = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))
