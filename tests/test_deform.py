@@ -280,7 +280,9 @@ def test_the_records_preset_deforms_and_leaves_best_and_fast_alone():
     cfg = TrainConfig(**records, layers=[784, *hidden, 10], preset="records")
     d = deformation(cfg.augment)
     assert d is not None and d.elastic and d.affine
+    assert cfg.average == 0.9  # (the averaged weights: 0.61% -> 0.49%, README "Presets")
     assert PRESETS["best"]["augment"] == 2 and "augment" not in PRESETS["fast"]
+    assert "average" not in PRESETS["best"] and "average" not in PRESETS["fast"]
 
 
 def test_augment_2_draws_the_shifts_as_before(splits):

@@ -71,10 +71,11 @@ PRESETS: dict[str, dict] = {
         dropout=[0.2, 0.4, 0.4],
         augment=2,
     ),
-    # Not yet run to the end (README "Presets" says what is measured): the deformations are
-    # Ciresan et al.'s for MNIST (sigma 6, alpha 36; rotation, scaling at the milder end); the
-    # width and epochs fit about an hour on 2 cores by the best preset's measured epoch time;
-    # no dropout on the pixels, which the deformations already vary.
+    # The deformations are Ciresan et al.'s for MNIST (sigma 6, alpha 36; rotation, scaling at
+    # the milder end); the width and epochs fit about an hour on 2 cores by the best preset's
+    # measured epoch time; no dropout on the pixels, which the deformations already vary.  The
+    # weights averaged over the epochs (decay 0.9) are judged and kept: seed 0 0.61% -> 0.49%
+    # test error (README "Presets").
     "records": dict(
         _MODERN,
         hidden=[1500, 1000],
@@ -83,6 +84,7 @@ PRESETS: dict[str, dict] = {
         patience=300,
         dropout=[0.0, 0.3, 0.3],
         augment="elastic:alpha=36:sigma=6,affine:rotate=10:scale=0.15:shear=10",
+        average=0.9,
     ),
 }
 

@@ -777,21 +777,20 @@ def listed_gradient0(ptr, cols, batch, XV, counts, D, c, out_cols, by_column, G)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def dense_back(dZ, inp, W, dW, dA):
+def dense_back(dZ, inp, W, dW, dA, ident):
     """A later layer's two backward products on Numba's threads, for the listed inputs' steps
     (``bpnn.fast.batch``), where BLAS has one thread: dW <- dZ^T inp, dA <- dZ W.
 
     dZ (n, n_out): the layer's dE/dz; inp (n, n_prev): its inputs; W, dW (n_out, n_prev);
-    dA (n, n_prev).  Each dW row sums over the rows in order, each dA row over the outputs in
-    order (``_sparse_product``, rows listed by an identity), one thread a sum: the results do
-    not depend on the threads.  2 n_out tasks of n n_prev multiply-adds each: dW's rows, then
-    dA's rows in n_out parts (a 300-10 layer, batch of 128, float32: 24 us on two threads,
-    BLAS's two products 38-53 us on one).
+    dA (n, n_prev); ident: 0, 1, ... (at least max(n, n_out)).  Each dW row sums over the rows
+    in order, each dA row over the outputs in order (``_sparse_product``, rows listed by ident),
+    one thread a sum: the results do not depend on the threads.  2 n_out tasks of n n_prev
+    multiply-adds each: dW's rows, then dA's rows in n_out parts (a 300-10 layer, batch of 128,
+    float32: 24 us on two threads, BLAS's two products 38-53 us on one).
     """
     n, n_out = dZ.shape
     m = W.shape[1]
     zero = dZ.dtype.type(0)
-    ident = np.arange(max(n, n_out))
     for task in prange(2 * n_out):
         if task < n_out:
             g = dW[task]

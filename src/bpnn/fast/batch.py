@@ -119,7 +119,8 @@ class BatchStepper(Stepper):
             self.kernels = ("listed_product0", "listed_gradient0", *self.STEP_KERNELS)
             if numba.get_num_threads() > 1:  # (W0's rows on Numba's threads, ``_plan``)
                 self.kernels += ("update_rows_parallel",)
-            # BLAS is left the small products (on one thread, ``__call__``) and the evaluations
+            # BLAS keeps the later layers' other products (on one thread, ``__call__``), and the
+            # trainer its evaluations on one thread too
             self.one_thread = True
         # per layer: its backward products by ``dense_back`` (narrow later layers, listed mode)
         self.dense_back = [
@@ -168,6 +169,7 @@ class BatchStepper(Stepper):
         self.D = [np.empty((rows, m), dt) for m in sizes[1:]]  # each layer's dE/dz
         # dropped-out inputs of layers 1.. (layer 0's are X: an empty placeholder)
         self.inp = [np.empty((0, 0), dt)] + [np.empty((rows, m), dt) for m in sizes[1:-1]]
+        self.ident = np.arange(max(rows, *sizes[1:]))  # (``dense_back``'s row listing)
 
     # ---- one call: copy in, batches, copy out --------------------------------------------
     def __call__(self, idx: np.ndarray) -> float:
@@ -282,7 +284,7 @@ class BatchStepper(Stepper):
             dZ, dA = self.D[i][:n], self.D[i - 1][:n]
             inp = self.Y[i - 1][:n] if masks[i] is None else self.inp[i][:n]
             if self.dense_back[i]:  # (listed inputs: BLAS has one thread, these on Numba's)
-                dense_back(dZ, inp, layers[i].W, self.dW[i], dA)
+                dense_back(dZ, inp, layers[i].W, self.dW[i], dA, self.ident)
             else:
                 np.matmul(dZ.T, inp, out=self.dW[i])
                 np.matmul(dZ, layers[i].W, out=dA)
