@@ -262,7 +262,8 @@ class TrainConfig:
     preprocessing: str = _setting(
         "auto",
         "what the features go through: auto (uint8 -> scale 1/255, else "
-        "standardize), none, scale, standardize, quantile (the training split's CDF), "
+        "standardize), none, scale, standardize (mean and std of the training split; 0/1 "
+        "columns kept as they are), quantile (the training split's CDF), "
         "ple (piecewise-linear encoding: --bins inputs per feature)",
         one_of(("auto", *PREPROCESSING_KINDS)),
         sklearn="preprocessing",

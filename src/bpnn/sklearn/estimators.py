@@ -51,8 +51,8 @@ PARAMETERS = """
       output: the output activation (None: the loss's own).
       targets: see each estimator.  dropout: input dropout of each hidden layer, in [0, 1).
       schedule: learning-rate schedule per epoch: 'constant', 'step', 'exponential', 'cosine'.
-      preprocessing: 'auto' (uint8 pixels: x / 255; else standardize), 'standardize',
-        'scale' (x / 255), 'none'; stored in the model.
+      preprocessing: 'auto' (uint8 pixels: x / 255; else standardize), 'standardize' (0/1
+        columns kept as they are), 'scale' (x / 255), 'none'; stored in the model.
       dtype: 'float32' (fast) or 'float64'.  init: the weight initialiser ('he', 'xavier',
         'uniform').  lr_gamma, lr_step: the step and exponential schedules' factor and step.
       augment: shift training images (uint8 pixels) by up to N pixels, anew each epoch; or
