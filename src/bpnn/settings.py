@@ -264,7 +264,8 @@ class TrainConfig:
         "what the features go through: auto (uint8 -> scale 1/255, else "
         "standardize), none, scale, standardize (mean and std of the training split; 0/1 "
         "columns kept as they are), quantile (the training split's CDF), "
-        "ple (piecewise-linear encoding: --bins inputs per feature)",
+        "ple (piecewise-linear encoding: --bins inputs per feature; on regression tables whose "
+        "numbers are codes or heavy-tailed, often better than standardize)",
         one_of(("auto", *PREPROCESSING_KINDS)),
         sklearn="preprocessing",
     )
