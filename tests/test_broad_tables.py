@@ -98,6 +98,7 @@ def test_the_summary_counts(broad):
     assert "0.75x" in line  # 3.0 / 4.0
     regress = broad.summary(results, "bpnn", "regress")
     assert regress.startswith("bpnn, regress: 2 tables;") and "beaten on 1;" in regress
+    assert "mean -0.0100, median -0.0100" in regress  # (t2 -0.02 and t3 0)
     assert broad.summary(results, "bpnn", "classify").startswith("bpnn, classify: 1 table;")
     assert broad.summary({}, "bpnn") == "bpnn, all: no table with the baselines"
 
@@ -106,6 +107,10 @@ def test_a_candidate_may_not_take_a_baselines_name(broad):
     args = argparse.Namespace(no_baselines=False, no_default=False, candidate=["mlp:epochs=3"])
     with pytest.raises(SystemExit, match="may not be called 'mlp'"):
         broad.methods(args)
+    for taken in (["task:epochs=3"], ["a:epochs=3", "a:epochs=4"]):
+        args.candidate = taken
+        with pytest.raises(SystemExit, match="may not be called"):
+            broad.methods(args)
     args.candidate = ["short:epochs=3"]
     assert list(broad.methods(args)) == ["mlp", "hgb", "bpnn", "short"]
 
