@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tabular_suite as suite
-from tabular_data import SUITE, TABLES
+from tabular_data import SUITE, TABLES, read_table, split_target
 
 MIN_LEVELS_REGRESS = 20  # distinct numeric values from which the last column is a quantity
 MAX_CLASSES, MIN_SHARE = 10, 0.05  # a class column: at most this many, none rarer than this
@@ -67,16 +67,11 @@ def task_of(y) -> str | None:
 
 
 def read(path: Path):
-    """The CSV file as pandas reads it, R's row names left out; None if pandas cannot."""
-    import pandas as pd
-
+    """The CSV file as ``tabular_data.read_table`` reads it; None if pandas cannot."""
     try:
-        df = pd.read_csv(path)
+        return read_table(path)
     except Exception:  # (an empty or unreadable file: real_tables.py is the sweep for those)
         return None
-    if len(df.columns) and (df.columns[0].startswith("Unnamed") or df.columns[0] == ""):
-        df = df.drop(columns=df.columns[0])
-    return df
 
 
 def fingerprint(df) -> str:
@@ -92,26 +87,20 @@ def fingerprint(df) -> str:
 def frame(df):
     """(features X (n, d) DataFrame with text as ``category``, target y (n,) Series of floats or
     of class strings, task) from a table read by ``read``, by the rules above; or None."""
-    import pandas as pd
 
     if df is None or df.shape[1] < MIN_FEATURES + 1:
         return None
-    target = df.columns[-1]
-    task = task_of(df[target])
+    task = task_of(df[df.columns[-1]])
     if task is None:
         return None
-    df = df[df[target].notna()].reset_index(drop=True)
-    y = df.pop(target)
-    y = y.astype(float) if task == "regress" else y.astype(str)
-    for c in list(df.columns):
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            if df[c].nunique() > MAX_TEXT_LEVELS:
-                df = df.drop(columns=c)
-            else:
-                df[c] = df[c].astype("category")
-    if df.shape[1] < MIN_FEATURES:
+    X, y = split_target(df, df.columns[-1], task)
+    ids = [
+        c for c in X.columns if str(X[c].dtype) == "category" and X[c].nunique() > MAX_TEXT_LEVELS
+    ]
+    X = X.drop(columns=ids)
+    if X.shape[1] < MIN_FEATURES:
         return None
-    return suite._text(df), y, task
+    return suite._text(X), y, task
 
 
 def suite_fingerprints() -> set:

