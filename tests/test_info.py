@@ -31,7 +31,12 @@ def test_regression_model(capsys, csv_runs):  # noqa: F811
     ]
     code, out, _ = info(capsys, csv_runs["regress"] / "model.npz")
     lines = dict(line.split(None, 1) for line in out.splitlines())
-    assert code == 0 and lines["task"] == "regress: 1 value(s) per sample"
+    low, high = doc["targets"]["range"]["low"][0], doc["targets"]["range"]["high"][0]
+    assert low < high  # the training split's targets
+    assert code == 0 and lines["task"] == (
+        "regress: 1 value(s) per sample, targets standardized; predictions kept within the "
+        f"training targets' range ({low:.6g}..{high:.6g})"
+    )
     assert (
         lines["data"].startswith(str(csv_runs["regress_csv"].resolve()))
         and "target price" in lines["data"]

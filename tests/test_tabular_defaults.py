@@ -115,6 +115,8 @@ def test_a_large_table_has_no_dropout_and_regresses_on_ple_inputs():
         32,
         0.001,
     )
+    assert (large["patience"], small["patience"]) == (15, 20)
+    assert resolve_settings(X, y, patience=30)["patience"] == 30  # (yours stays)
     classes, few = resolve_settings(X, labels), resolve_settings(X[:-1], labels[:-1])
     assert (classes["dropout"], few["dropout"]) == (0.0, 0.2)
     assert (classes["batch_size"], classes["lr"]) == (32, 0.001)  # (measured on regression)

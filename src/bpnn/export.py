@@ -176,6 +176,14 @@ def _outputs(g: _Graph, y: str, model: Model | None) -> list:
                 g.const("target_mean", targets.mean),
             ],
         )
+    if targets.low is not None and targets.high is not None:  # the training targets' range
+        y = g.op(
+            "Min",
+            [
+                g.op("Max", [y, g.const("target_low", targets.low)]),
+                g.const("target_high", targets.high),
+            ],
+        )
     g.op("Identity", [y], "values")
     return [("values", tensor)]
 

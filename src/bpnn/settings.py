@@ -285,6 +285,11 @@ class TrainConfig:
         "regression targets: standardize (default) or none",
         one_of(("standardize", "none")),
     )  # the regressor: targets
+    target_range: str = _setting(
+        "clip",
+        "regression predictions: clip (default: kept within the training targets' range) or none",
+        one_of(("clip", "none")),
+    )
     target_on: float = _setting(
         0.9,
         "squared-error classification: the target of the true class (0.9)",

@@ -117,7 +117,9 @@ class Trainer:
             image_shape=self.data.get("image_shape"),
             bins=config.bins,
         )
-        self.targets = targets or Targets.fit(train.y, config.task, config.target_scaling)
+        self.targets = targets or Targets.fit(
+            train.y, config.task, config.target_scaling, config.target_range
+        )
         check_data(config, self.preprocessing, self.targets, (train, val, test))
         self.device = resolve_device(config.device, config.dtype)  # DeviceError: why not
         self._forward: DeviceForward | None = None  # the device's forward pass (made when needed)

@@ -12,6 +12,7 @@ import json
 
 from ..model import Model
 from ..modelinfo import DataInfo
+from ..targets import Targets
 from . import MODEL, command
 
 N_CLASSES_SHOWN = 10  # the human output lists this many classes; --json lists them all
@@ -59,7 +60,8 @@ def _task_line(info: dict) -> str:
             ", ..." if len(classes) > N_CLASSES_SHOWN else ""
         )
         return f"classify: {len(classes)} classes ({shown})"
-    return f"regress: {info['targets']['n_values']} value(s) per sample"
+    targets = info["targets"]  # (the model's own, read when it was loaded)
+    return Targets.from_dict(targets, targets["n_values"]).describe()
 
 
 def _data_line(info: dict) -> str | None:

@@ -305,6 +305,7 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
             y = column_or_1d(y, warn=True)
         if reset:
             return y, Targets.fit(y, "regress", self.targets or "standardize")
+        self.model_.targets.widen(y)  # (the range of every target trained on)
         return y, self.model_.targets
 
     def fit(self, X, y, sample_weight=None):
