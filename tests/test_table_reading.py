@@ -237,6 +237,24 @@ def test_in_order_uses_at_most_four_threads(monkeypatch):
     assert len(started) <= 2
 
 
+def test_in_order_starts_no_thread_for_little_work(monkeypatch):
+    """Under ``INLINE_VALUES`` values in all (a small table's columns) the work is done here:
+    starting the threads would cost more than it."""
+    monkeypatch.setattr(table_stats, "default_threads", lambda: 2)
+    started = []
+    start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda t: started.append(t) or start(t))
+    little = table_stats.INLINE_VALUES - 1
+    assert list(table_schema.in_order(lambda i: -i, range(30), values=little)) == [
+        -i for i in range(30)
+    ]
+    assert started == []
+    assert list(table_schema.in_order(lambda i: -i, range(30), values=little + 1)) == [
+        -i for i in range(30)
+    ]
+    assert len(started) == 2
+
+
 @pytest.mark.parametrize("fail_after", [0, 1])
 def test_in_order_runs_serially_when_no_thread_can_start(monkeypatch, fail_after):
     """``can't start new thread`` (a tight ulimit -v): the work done here, each item once."""
@@ -276,6 +294,8 @@ def test_reading_under_a_tight_address_space_limit_is_no_traceback(tmp_path):
         def refuse(thread):
             raise RuntimeError("can't start new thread")
         threading.Thread.start = refuse
+        import bpnn.tables.stats
+        bpnn.tables.stats.INLINE_VALUES = 0  # (threads even for this small table)
         from bpnn.data.sources import load_source
         data = load_source({str(path)!r})
         print(data.X_train.shape)

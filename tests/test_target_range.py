@@ -53,8 +53,16 @@ def test_the_range_is_saved_and_a_model_file_without_one_clips_nothing():
     np.testing.assert_array_equal(back.high, [3.0])
     old = {k: v for k, v in data.items() if k != "range"}  # a model saved before the range
     assert Targets.from_dict(old, 1).low is None
-    for bad in ({"low": [3.0], "high": [1.0]}, {"low": [1.0, 2.0], "high": [3.0, 4.0]}, "x"):
-        with pytest.raises(FormatError, match="bad targets description"):
+    for bad in (
+        {"low": [3.0], "high": [1.0]},
+        {"low": [1.0, 2.0], "high": [3.0, 4.0]},
+        {"low": [float("nan")], "high": [1.0]},
+        {"low": ["a"], "high": [1.0]},
+        {"low": [1.0]},
+        [1.0, 3.0],
+        "x",
+    ):
+        with pytest.raises(FormatError, match=r"range must be \{\"low\": \[1 numbers\]"):
             Targets.from_dict({**data, "range": bad}, 1)
 
 
@@ -67,6 +75,11 @@ def test_widen_holds_every_target_trained_on():
     none = Targets.fit(np.array([1.0, 2.0]), "regress", target_range="none")
     none.widen(np.array([9.0]))
     assert none.low is None
+    two = Targets.fit(np.array([[1.0, 2.0], [3.0, 5.0]]), "regress")
+    two.widen(np.array([[0.0, 9.0], [4.0, 1.0]]))
+    two.widen(np.empty((0, 2)))
+    np.testing.assert_array_equal(two.low, [0.0, 1.0])
+    np.testing.assert_array_equal(two.high, [4.0, 9.0])
 
 
 def test_a_fitted_model_answers_within_the_training_range_and_saves_it(tmp_path):
@@ -86,18 +99,28 @@ def test_a_fitted_model_answers_within_the_training_range_and_saves_it(tmp_path)
     np.testing.assert_array_equal(bpnn.load(path).predict(far), got)
 
 
-def test_the_onnx_graph_clips_as_bpnn():
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_the_onnx_graph_clips_as_bpnn(dtype, outputs):
+    """Each value within its own output's range, in the network's float type."""
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
     from bpnn.export import to_onnx
     from helpers_onnx import run_graph
 
     X, y = line()
-    model = bpnn.fit(X, y, hidden=[16], epochs=60, seed=0)
+    Y = y if outputs == 1 else np.column_stack([y, 5 - 2 * y])
+    model = bpnn.fit(X, Y, hidden=[16], epochs=60, seed=0, dtype=dtype)
     far = np.array([[10.0], [-10.0], [0.25], [0.9]], dtype=model.net.dtype)
-    values = run_graph(to_onnx(model), {"input": far})["values"].reshape(-1)
-    np.testing.assert_allclose(values, model.predict(far), rtol=1e-5)
-    assert values[0] == np.float32(model.targets.high[0])
+    values = run_graph(to_onnx(model), {"input": far})["values"]
+    want = model.predict(far).reshape(len(far), -1)
+    assert values.shape == (len(far), outputs)
+    np.testing.assert_allclose(values, want, rtol=1e-5)
+    high, low = model.targets.high.astype(dtype), model.targets.low.astype(dtype)
+    np.testing.assert_array_equal(values[0, :1], high[:1])  # (x = 10: the line's top)
+    np.testing.assert_array_equal(values[1, :1], low[:1])
+    if outputs == 2:  # (the second falls as x grows)
+        np.testing.assert_array_equal(values[:2, 1], [low[1], high[1]])
 
 
 def test_the_scikit_learn_regressor_clips_to_every_target_it_was_fit_on():
@@ -111,3 +134,8 @@ def test_the_scikit_learn_regressor_clips_to_every_target_it_was_fit_on():
     reg.partial_fit(X, y + 10)  # a later batch beyond the first one's range
     assert reg.model_.targets.high[0] == y.max() + 10
     assert reg.predict(np.array([[1000.0]]))[0] <= y.max() + 10
+    warm = BPNNRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0, warm_start=True)
+    warm.fit(X, y).fit(X, y - 10)  # a warm start goes on from the first fit's range
+    assert (warm.model_.targets.low[0], warm.model_.targets.high[0]) == (y.min() - 10, y.max())
+    fresh = BPNNRegressor(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    assert fresh.fit(X, y).fit(X, y - 10).model_.targets.high[0] == y.max() - 10  # (anew)

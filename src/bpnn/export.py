@@ -15,7 +15,8 @@
       -> outputs: classifiers ``probabilities`` (N, k) (a softmax output as it is, other outputs
          clipped at 0 and normalised, as ``Model.predict_proba``) and ``label`` (N,) (the
          class with the largest output, as a label: int64 or string); regressors ``values``
-         (N, k) in the targets' units; a bare ``Network`` gives its ``outputs``.  A table
+         (N, k) in the targets' units (Mul + Add), kept within the training targets' range
+         (Max + Min) where the model keeps one; a bare ``Network`` gives its ``outputs``.  A table
          column named like an output keeps its name; the output is then NAME_output.
 
 The graph's metadata (``metadata_props``) holds the architecture, task, classes, preprocessing,

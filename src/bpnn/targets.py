@@ -57,7 +57,8 @@ def check_classes(n_classes: int) -> None:
 
 @dataclass
 class Targets:
-    """The task and what its targets need: ``classes`` (classify) or ``mean``/``std`` (regress)."""
+    """The task and what its targets need: ``classes`` (classify), or ``mean``/``std`` (the
+    scaling) and ``low``/``high`` (the range predictions are kept within) for regression."""
 
     task: str
     classes: np.ndarray | None = None  # (k,) sorted labels
@@ -107,7 +108,9 @@ class Targets:
                 f"unknown target scaling {scaling!r}; choose one of {', '.join(SCALINGS)}"
             )
         if target_range not in RANGES:
-            raise ValueError(f"unknown target range {target_range!r}; choose one of clip, none")
+            raise ValueError(
+                f"unknown target range {target_range!r}; choose one of {', '.join(RANGES)}"
+            )
         values = _values(y)
         mean = std = low = high = None
         if scaling == "standardize":
@@ -118,14 +121,15 @@ class Targets:
         return cls("regress", mean=mean, std=std, n_values=values.shape[1], low=low, high=high)
 
     def widen(self, y) -> None:
-        """A regression's range widened to hold the targets y too (scikit-learn's partial_fit
-        and warm starts: the range of every target trained on); nothing without a range."""
-        if self.low is None or self.high is None:
+        """A regression's range, low and high (k,), widened to hold the targets y (n,) or (n, k)
+        too (scikit-learn's partial_fit and warm starts: the range of every target trained on);
+        nothing without a range or targets."""
+        if self.low is None or self.high is None or len(y) == 0:
             return
         values = _values(y)
         if values.shape[1] == len(self.low):  # (another width is refused by encode)
-            self.low = np.minimum(self.low, values.min(axis=0, initial=np.inf))
-            self.high = np.maximum(self.high, values.max(axis=0, initial=-np.inf))
+            self.low = np.minimum(self.low, values.min(axis=0))
+            self.high = np.maximum(self.high, values.max(axis=0))
 
     # ---- description -------------------------------------------------------------------
     @property
@@ -153,12 +157,12 @@ class Targets:
             )
             return f"classify: {len(self.labels)} classes ({shown})"
         scaled = "standardized" if self.mean is not None else "as they are"
-        kept = ""
+        bounds = ""
         if self.low is not None and self.high is not None:
             pairs = [f"{a:.6g}..{b:.6g}" for a, b in zip(self.low, self.high)]
             shown = ", ".join(pairs[:4]) + (", ..." if len(pairs) > 4 else "")
-            kept = f"; predictions kept within the training targets' range ({shown})"
-        return f"regress: {self.n_values} value(s) per sample, targets {scaled}{kept}"
+            bounds = f"; predictions kept within the training targets' range ({shown})"
+        return f"regress: {self.n_values} value(s) per sample, targets {scaled}{bounds}"
 
     # ---- encode / decode ---------------------------------------------------------------
     def encode(self, y) -> np.ndarray:
@@ -188,7 +192,8 @@ class Targets:
         return (values - mean) / std
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
-        """Predictions from network outputs (n, k): labels (n,), or values (n,) / (n, k)."""
+        """Predictions from network outputs (n, k): labels (n,), or values (n,) / (n, k) in the
+        targets' units, each within [low, high] where the model keeps a range."""
         if self.task == "classify":
             return self.labels[np.argmax(outputs, axis=1)]
         values = np.asarray(outputs, dtype=np.float64)
@@ -208,12 +213,12 @@ class Targets:
             if self.scaling is None
             else {"mean": self.scaling[0].tolist(), "std": self.scaling[1].tolist()}
         )
-        kept = (
+        bounds = (
             None
             if self.low is None or self.high is None
             else {"low": self.low.tolist(), "high": self.high.tolist()}
         )
-        return {"task": "regress", "n_values": self.n_values, "scaling": scaling, "range": kept}
+        return {"task": "regress", "n_values": self.n_values, "scaling": scaling, "range": bounds}
 
     @classmethod
     def from_dict(cls, data, n_outputs: int, source: str = "model") -> Targets:
@@ -253,12 +258,18 @@ def _range(data, n_outputs: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(low, high) from a model file's "range" (absent or null: none, as before bpnn kept one)."""
     if data is None:
         return None, None
-    low = np.asarray(data["low"], dtype=np.float64)
-    high = np.asarray(data["high"], dtype=np.float64)
+    must = f'range must be {{"low": [{n_outputs} numbers], "high": [...]}} with low <= high'
+    if not isinstance(data, dict) or not {"low", "high"} <= set(data):
+        raise ValueError(must)
+    try:
+        low = np.asarray(data["low"], dtype=np.float64)
+        high = np.asarray(data["high"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(must) from None
     if low.shape != (n_outputs,) or high.shape != (n_outputs,):
-        raise ValueError("bad range")
+        raise ValueError(must)
     if not (np.isfinite(low).all() and np.isfinite(high).all() and (low <= high).all()):
-        raise ValueError("bad range")
+        raise ValueError(must)
     return low, high
 
 

@@ -263,7 +263,9 @@ class BPNNRegressor(RegressorMixin, _BPNNBase):
     """A fully connected network regressor trained by bpnn (``MLPRegressor``'s parameters).
 
     targets: 'standardize' (default: train on standardised targets, predict in the user's
-    units) or 'none'.  y: (n,) or (n, k) values.  Fitted: as ``BPNNClassifier`` without
+    units) or 'none'.  Predictions are kept within the range of every target the estimator was
+    fit on (``bpnn.targets.Targets.widen``; ``--target-range none`` has no parameter here).
+    y: (n,) or (n, k) values.  Fitted: as ``BPNNClassifier`` without
     ``classes_``; ``validation_scores_`` are R^2 (1 - MSE / variance, pooled over targets).
     """
 

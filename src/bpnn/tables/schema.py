@@ -285,7 +285,7 @@ class TableSchema:
             return 8 * sizes[k] * len(chunks)
 
         freed = 0
-        for copied in in_order(copy, range(len(sizes))):
+        for copied in in_order(copy, range(len(sizes)), values=table.n * len(columns)):
             freed += copied
             if freed > _RELEASE_BYTES:  # give the freed buffers back as X grows
                 release_freed()
@@ -365,7 +365,10 @@ def _number_stats(table: Table, target: str | None) -> dict[str, NumberStats]:
         for name, column in zip(table.names, table.columns)
         if column.kind != "text" and name != target
     ]
-    stats = dict(zip(names, in_order(lambda name: column_stats(table.column(name).chunks), names)))
+    found = in_order(
+        lambda name: column_stats(table.column(name).chunks), names, values=table.n * len(names)
+    )
+    stats = dict(zip(names, found))
     release_freed()  # the copies' memory, before the inputs take theirs
     return stats
 

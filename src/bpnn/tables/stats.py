@@ -26,6 +26,10 @@ R = TypeVar("R")
 # threads of in_order: the work is memory-bound (copies, compares, selections), and past a few
 # threads the bus is the limit; each thread also reserves its stack (``ulimit -v``)
 MAX_WORKERS = 4
+# values (all the items' together) below which in_order works in the calling thread: starting
+# a thread costs about as much as this much work (a 569-row table's 30 columns: two threads
+# started took 1-3 ms of a 50 ms fit, the statistics themselves 0.2 ms)
+INLINE_VALUES = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,11 @@ def column_stats(values: np.ndarray | list[np.ndarray]) -> NumberStats:
     return NumberStats(len(x), missing, zero_one, median(x))
 
 
-def in_order(work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+def in_order(work: Callable[[T], R], items: Iterable[T], values: int | None = None) -> Iterator[R]:
     """``work`` on each item, on up to ``MAX_WORKERS`` threads (never more than the cores:
     NumPy lets go of the GIL while it copies, compares and selects), its results in the items'
     order; the first failure in that order is raised and the work not yet begun is dropped.
+    ``values``: how many values the work reads in all; under ``INLINE_VALUES``, no threads.
     Threads that cannot be started (``can't start new thread`` under a tight ``ulimit -v``) are
     done without: fewer threads, or none (the work in this thread).  Each item is worked on
     once: the threads take the items one at a time from a shared count."""
@@ -95,7 +100,10 @@ def in_order(work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
                 futures[k].set_exception(exc)
 
     threads = []
-    for _ in range(min(MAX_WORKERS, default_threads(), len(items)) if len(items) > 1 else 0):
+    wanted = min(MAX_WORKERS, default_threads(), len(items)) if len(items) > 1 else 0
+    if values is not None and values < INLINE_VALUES:
+        wanted = 0
+    for _ in range(wanted):
         thread = threading.Thread(target=worker, daemon=True)
         try:
             thread.start()
