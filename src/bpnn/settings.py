@@ -60,6 +60,7 @@ from .optim import OPTIMIZERS, SCHEDULES, Optimizer, learning_rate, make_optimiz
 from .preprocessing import KINDS as PREPROCESSING_KINDS
 from .preprocessing import MAX_BINS
 from .presets import PRESETS
+from .targets import RANGES, SCALINGS
 
 __all__ = [
     "HIDDEN",
@@ -283,12 +284,12 @@ class TrainConfig:
     target_scaling: str = _setting(
         "standardize",
         "regression targets: standardize (default) or none",
-        one_of(("standardize", "none")),
+        one_of(SCALINGS),
     )  # the regressor: targets
     target_range: str = _setting(
         "clip",
         "regression predictions: clip (default: kept within the training targets' range) or none",
-        one_of(("clip", "none")),
+        one_of(RANGES),
     )
     target_on: float = _setting(
         0.9,
